@@ -1,0 +1,39 @@
+# agent-bruno: `make demo` runs the system, `make test` checks it. Both create .venv on first use.
+PYTHON ?= python3
+VENV   ?= .venv
+PY     := $(VENV)/bin/python
+STAMP  := $(VENV)/.installed-stamp
+NAB_DIR ?= ../shared/datasets/nab
+
+.PHONY: demo test lint typecheck unit eval bench clean
+
+$(STAMP): pyproject.toml constraints.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m agent_bruno.demo
+
+test: $(STAMP) lint typecheck unit eval
+
+lint: $(STAMP)
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+typecheck: $(STAMP)
+	$(PY) -m mypy
+
+unit: $(STAMP)
+	$(PY) -m pytest
+
+# The edge detector on the Numenta Anomaly Benchmark; fails under the target score.
+eval: $(STAMP)
+	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -1,0 +1,1 @@
+"""agent-bruno: ingest, storage and read API for edge sensor events."""

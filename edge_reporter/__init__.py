@@ -1,0 +1,1 @@
+"""Edge reporter: sensor reading, local triage and store-and-forward on each Pi."""
