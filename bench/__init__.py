@@ -1,0 +1,1 @@
+"""Benchmarks: programs that print figures and write bench/results.json (not timed tests)."""
