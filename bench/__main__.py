@@ -38,7 +38,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)}")
     args = parser.parse_args(argv)
-    names = args.suites or list(SUITES)
+    names: list[str] = args.suites or list(SUITES)
     collected: list[tuple[str, Figure]] = []
     for name in names:
         module = importlib.import_module(SUITES[name])
