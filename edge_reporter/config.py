@@ -1,0 +1,291 @@
+"""`ReporterConfig` from environment variables (the only module that reads them).
+
+A plain frozen dataclass: pydantic would cost ~14 MiB of the reporter's 48 MiB budget.
+Every wrong or missing value raises `ConfigError` naming the variable, the value and what
+was expected.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import zlib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from edge_reporter.sensors.descriptions import KINDS
+from edge_reporter.sensors.faults import FaultSpec, parse_faults
+
+MIN_TOKEN_LENGTH = 16
+_PLACEHOLDERS = frozenset({"secret", "password", "token", "example", "test", "default"})
+_PLACEHOLDER_PARTS = ("changeme", "change-me", "change_me", "replace-me", "placeholder", "your-")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+SENSORS_SYNTAX = "KIND:NAME,... with KIND in " + ", ".join(KINDS) + " (e.g. sim-dht22:dht22-1,node)"
+
+
+class ConfigError(ValueError):
+    """A configuration variable is missing or has a value the reporter cannot use."""
+
+
+@dataclass(frozen=True, slots=True)
+class SensorEntry:
+    """One entry of SENSORS: which kind of source, under which sensor name."""
+
+    kind: str
+    name: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReporterConfig:
+    """Everything the reporter is configured with."""
+
+    agent_url: str
+    agent_token: str
+    node: str
+    location: str
+    cluster: str = "homelab"
+    report_interval: float = 60.0
+    aggregate_interval: float = 300.0
+    sensors: tuple[SensorEntry, ...] = (SensorEntry("node", "node"),)
+    faults: tuple[FaultSpec, ...] = ()
+    data_dir: Path = Path("/var/lib/edge-reporter")
+    raw_retention_days: float = 7.0
+    raw_max_mb: float = 256.0
+    outbox_max_events: int = 50_000
+    read_api_bind: str = "127.0.0.1"
+    read_api_port: int = 9108
+    read_api_token: str | None = None
+    read_api_url: str | None = None
+    workloads: tuple[str, ...] = ()
+    ollama_url: str | None = None
+    ollama_model: str | None = None
+    explain_prompt: Path | None = None
+    explain_per_hour: int = 6
+    seed: int = 0
+    log_level: str = "INFO"
+
+    @property
+    def explain_enabled(self) -> bool:
+        """Whether flagged readings are explained by a model."""
+        return self.ollama_url is not None and self.ollama_model is not None
+
+    @property
+    def events_url(self) -> str:
+        """Where events are posted."""
+        return f"{self.agent_url}/v1/events"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> ReporterConfig:
+        """Parse the configuration from `env` (default: the process environment)."""
+        return _parse(os.environ if env is None else env)
+
+
+def _err(name: str, value: str, expected: str) -> ConfigError:
+    return ConfigError(f"{name}={value!r}: expected {expected}")
+
+
+def _get(env: Mapping[str, str], name: str) -> str | None:
+    value = env.get(name)
+    return None if value is None or not value.strip() else value.strip()
+
+
+def _required(env: Mapping[str, str], name: str, expected: str) -> str:
+    value = _get(env, name)
+    if value is None:
+        raise ConfigError(f"{name} is not set: expected {expected}")
+    return value
+
+
+def _url(name: str, value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise _err(name, value, "an http:// or https:// URL, e.g. http://agent-bruno:30120")
+    return value.rstrip("/")
+
+
+def _token(name: str, value: str) -> str:
+    lowered = value.lower()
+    if (
+        lowered in _PLACEHOLDERS
+        or any(p in lowered for p in _PLACEHOLDER_PARTS)
+        or len(set(lowered)) <= 2
+    ):
+        raise ConfigError(
+            f"{name}={value[:4]}…: looks like a placeholder; expected the reporter's real token "
+            "(generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
+        )
+    if len(value) < MIN_TOKEN_LENGTH:
+        raise ConfigError(
+            f"{name} is {len(value)} characters long: expected at least {MIN_TOKEN_LENGTH}"
+        )
+    return value
+
+
+def _name(name: str, value: str) -> str:
+    if not _NAME.fullmatch(value):
+        raise _err(name, value, "1-63 letters, digits, '.', '_' or '-', starting alphanumeric")
+    return value
+
+
+def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise _err(name, raw, f"a number ≥ {minimum:g}") from None
+    if not value >= minimum or value == float("inf"):
+        raise _err(name, raw, f"a number ≥ {minimum:g}")
+    return value
+
+
+def _integer(env: Mapping[str, str], name: str, default: int, *, lo: int, hi: int) -> int:
+    raw = _get(env, name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise _err(name, raw, f"a whole number in {lo}..{hi}") from None
+    if not lo <= value <= hi:
+        raise _err(name, raw, f"a whole number in {lo}..{hi}")
+    return value
+
+
+def _sensors(raw: str) -> tuple[SensorEntry, ...]:
+    entries: list[SensorEntry] = []
+    for item in (i.strip() for i in raw.split(",")):
+        if not item:
+            continue
+        kind, _, name = item.partition(":")
+        if kind not in KINDS:
+            raise ConfigError(
+                f"SENSORS entry {item!r}: unknown kind {kind!r}; expected {SENSORS_SYNTAX}. "
+                "A real driver is added in edge_reporter/sensors (see sensors/base.py)."
+            )
+        name = name or kind
+        if not _NAME.fullmatch(name):
+            raise ConfigError(
+                f"SENSORS entry {item!r}: sensor name {name!r} must be 1-63 letters, digits, "
+                "'.', '_' or '-'"
+            )
+        if any(e.name == name for e in entries):
+            raise ConfigError(f"SENSORS={raw!r}: sensor name {name!r} is used twice")
+        entries.append(SensorEntry(kind, name))
+    if not entries:
+        raise _err("SENSORS", raw, SENSORS_SYNTAX)
+    return tuple(entries)
+
+
+def _faults(raw: str, sensors: tuple[SensorEntry, ...]) -> tuple[FaultSpec, ...]:
+    try:
+        faults = parse_faults(raw)
+    except ValueError as exc:
+        raise ConfigError(f"FAULTS: {exc}") from None
+    simulated = {e.name: e.kind for e in sensors if e.kind.startswith("sim-")}
+    for fault in faults:
+        kind = simulated.get(fault.sensor)
+        if kind is None:
+            raise ConfigError(
+                f"FAULTS: {fault.series!r} names no simulated sensor; expected one of "
+                f"{sorted(simulated) or 'none (SENSORS lists no sim-* sensor)'}"
+            )
+        metrics = [d.metric for d in KINDS[kind]]
+        if fault.metric not in metrics:
+            raise ConfigError(
+                f"FAULTS: {fault.series!r}: {kind} has no metric {fault.metric!r}; "
+                f"expected one of {metrics}"
+            )
+    return faults
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse(env: Mapping[str, str]) -> ReporterConfig:
+    url = _url("STUDIO_AGENT_URL", _required(env, "STUDIO_AGENT_URL", "the agent's URL"))
+    token = _token("AGENT_TOKEN", _required(env, "AGENT_TOKEN", "this reporter's bearer token"))
+    node = _name("NODE_NAME", _required(env, "NODE_NAME", "this node's name (downward API)"))
+    location = _name("LOCATION", _required(env, "LOCATION", "where the node is, e.g. warehouse"))
+    cluster = _name("CLUSTER", _get(env, "CLUSTER") or "homelab")
+    report = _number(env, "REPORT_INTERVAL", 60.0, minimum=0.05)
+    aggregate = _number(env, "AGGREGATE_INTERVAL", 300.0, minimum=0.05)
+    if aggregate < report:
+        raise _err(
+            "AGGREGATE_INTERVAL",
+            str(env.get("AGGREGATE_INTERVAL", "300")),
+            f"at least REPORT_INTERVAL ({report:g} s)",
+        )
+    sensors = _sensors(_get(env, "SENSORS") or "node")
+    faults = _faults(_get(env, "FAULTS") or "", sensors)
+    port = _integer(env, "READ_API_PORT", 9108, lo=0, hi=65535)
+    read_token_raw = _get(env, "READ_API_TOKEN")
+    read_token = None if read_token_raw is None else _token("READ_API_TOKEN", read_token_raw)
+    bind = _get(env, "READ_API_BIND") or ("0.0.0.0" if read_token else "127.0.0.1")  # noqa: S104
+    if port and read_token is None and not _is_loopback(bind):
+        raise ConfigError(
+            f"READ_API_BIND={bind!r} is not a loopback address, so READ_API_TOKEN is required; "
+            "set it, bind 127.0.0.1, or disable the read API with READ_API_PORT=0"
+        )
+    read_url = _get(env, "READ_API_URL")
+    if read_url is not None:
+        read_url = _url("READ_API_URL", read_url)
+    ollama_url = _get(env, "OLLAMA_URL")
+    ollama_model = _get(env, "OLLAMA_MODEL")
+    if (ollama_url is None) != (ollama_model is None):
+        missing = "OLLAMA_MODEL" if ollama_model is None else "OLLAMA_URL"
+        raise ConfigError(
+            f"{missing} is not set: expected both OLLAMA_URL and OLLAMA_MODEL "
+            "(e.g. http://ollama:11434 and qwen2.5:0.5b), or neither to turn explanations off"
+        )
+    if ollama_url is not None:
+        ollama_url = _url("OLLAMA_URL", ollama_url)
+    prompt = _get(env, "EXPLAIN_PROMPT")
+    if prompt is not None and not Path(prompt).is_file():
+        raise _err("EXPLAIN_PROMPT", prompt, "the path of an existing prompt template file")
+    seed_raw = _get(env, "SEED")
+    seed = (
+        zlib.crc32(node.encode())
+        if seed_raw is None
+        else _integer(env, "SEED", 0, lo=0, hi=2**63 - 1)
+    )
+    level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
+        raise _err("LOG_LEVEL", level, "DEBUG, INFO, WARNING or ERROR")
+    workloads = tuple(w.strip() for w in (_get(env, "WORKLOADS") or "").split(",") if w.strip())
+    return ReporterConfig(
+        agent_url=url,
+        agent_token=token,
+        node=node,
+        location=location,
+        cluster=cluster,
+        report_interval=report,
+        aggregate_interval=aggregate,
+        sensors=sensors,
+        faults=faults,
+        data_dir=Path(_get(env, "DATA_DIR") or "/var/lib/edge-reporter"),
+        raw_retention_days=_number(env, "RAW_RETENTION_DAYS", 7.0, minimum=0.01),
+        raw_max_mb=_number(env, "RAW_MAX_MB", 256.0, minimum=1.0),
+        outbox_max_events=_integer(env, "OUTBOX_MAX_EVENTS", 50_000, lo=100, hi=10_000_000),
+        read_api_bind=bind,
+        read_api_port=port,
+        read_api_token=read_token,
+        read_api_url=read_url,
+        workloads=workloads,
+        ollama_url=ollama_url,
+        ollama_model=ollama_model,
+        explain_prompt=None if prompt is None else Path(prompt),
+        explain_per_hour=_integer(env, "EXPLAIN_MAX_PER_HOUR", 6, lo=0, hi=3600),
+        seed=seed,
+        log_level=level,
+    )

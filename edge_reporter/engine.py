@@ -1,0 +1,220 @@
+"""The reporter's step functions; time is always passed in, so a day replays in seconds.
+
+`sample(now)` reads every source, stores raw readings, triages each and routes it:
+critical → outbox at once (and the forwarder is woken); warning → held, written as one batch
+per aggregate interval; every reading with a value → the aggregator. `flush_due(now)` writes
+ended aggregate windows, the held warnings and a heartbeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+from edge_reporter.aggregate import Aggregate, Aggregator
+from edge_reporter.model import Reading, SensorSpec, Severity
+from edge_reporter.outbox import Outbox
+from edge_reporter.sensors.base import SensorSource
+from edge_reporter.store import LocalStore
+from edge_reporter.triage import Verdict
+
+log = logging.getLogger(__name__)
+
+Event = dict[str, Any]
+
+
+class Triage(Protocol):
+    """What the engine needs of a per-series detector."""
+
+    def update(self, ts: float, value: float | None) -> Verdict:
+        """Classify one reading."""
+        ...
+
+
+TriageFactory = Callable[[SensorSpec], Triage]
+HealthFn = Callable[[], Mapping[str, float | None]]
+HEALTH_KEYS = ("cpu_percent", "memory_percent", "disk_percent", "soc_temp_c", "load_1m", "uptime_s")
+
+
+def _noop() -> None:
+    return None
+
+
+def _finite(x: float, digits: int) -> float | None:
+    return round(x, digits) if math.isfinite(x) else None
+
+
+def reading_event(r: Reading, v: Verdict) -> Event:
+    """The wire form of a flagged reading."""
+    event: Event = {
+        "type": "reading",
+        "ts": r.ts,
+        "sensor": r.sensor,
+        "metric": r.metric,
+        "unit": r.unit,
+        "value": r.value,
+        "severity": v.severity.value,
+        "score": _finite(v.score, 3) or 0.0,
+        "reason": v.reason,
+    }
+    mean, std = _finite(v.baseline_mean, 4), _finite(v.baseline_std, 4)
+    if mean is not None and std is not None and std >= 0:
+        event["baseline"] = {"mean": mean, "std": std}
+    return event
+
+
+def aggregate_event(a: Aggregate, ts: float) -> Event:
+    """The wire form of an aggregate window."""
+    return {
+        "type": "aggregate",
+        "ts": ts,
+        "sensor": a.sensor,
+        "metric": a.metric,
+        "unit": a.unit,
+        "start": a.start,
+        "end": a.end,
+        "count": a.count,
+        "min": a.min,
+        "max": a.max,
+        "mean": min(a.max, max(a.min, round(a.mean, 4))),
+        "last": a.last,
+    }
+
+
+class Engine:
+    """Reads, stores, triages and routes readings; emits aggregates, warnings and heartbeats."""
+
+    def __init__(
+        self,
+        *,
+        sources: Sequence[SensorSource],
+        store: LocalStore,
+        outbox: Outbox,
+        triage_factory: TriageFactory,
+        aggregate_interval: float,
+        health: HealthFn | None = None,
+        workloads: Sequence[str] = (),
+        read_url: str | None = None,
+        on_critical: Callable[[], None] = _noop,
+        on_events: Callable[[], None] = _noop,
+        on_flagged: Callable[[str, Event], None] | None = None,
+    ) -> None:
+        self._sources = list(sources)
+        self._store = store
+        self._outbox = outbox
+        self._triage_factory = triage_factory
+        self._interval = aggregate_interval
+        self._aggregator = Aggregator(aggregate_interval)
+        self._health = health
+        self._workloads = list(workloads)
+        self._read_url = read_url
+        self._on_critical = on_critical
+        self._on_events = on_events
+        self._on_flagged = on_flagged
+        self._triage: dict[tuple[str, str], Triage] = {}
+        self._held: list[Event] = []
+        self._next_heartbeat: float | None = None
+        self.counts: dict[str, int] = {"readings": 0, "warning": 0, "critical": 0, "errors": 0}
+
+    def specs(self) -> list[SensorSpec]:
+        """Every series of every source."""
+        return [spec for source in self._sources for spec in source.specs()]
+
+    def _read_all(self, now: float) -> list[Reading]:
+        readings: list[Reading] = []
+        for source in self._sources:
+            try:
+                readings.extend(source.read(now))
+            except Exception as exc:  # a broken driver must not stop the others
+                self.counts["errors"] += 1
+                log.error("sensor source %s failed: %s; its series read as None", source, exc)
+                readings.extend(
+                    Reading(now, s.sensor, s.metric, s.unit, None) for s in source.specs()
+                )
+        return readings
+
+    def sample(self, now: float) -> list[tuple[Reading, Verdict]]:
+        """Read, store, triage and route every series at `now`; return the flagged readings."""
+        readings = self._read_all(now)
+        self._store.append(readings)
+        flagged: list[tuple[Reading, Verdict]] = []
+        for r in readings:
+            self.counts["readings"] += 1
+            verdict = self._triage_of(r).update(r.ts, r.value)
+            self._aggregator.add(r)
+            if verdict.severity is Severity.NORMAL:
+                continue
+            flagged.append((r, verdict))
+            self.counts[verdict.severity.value] += 1
+            log.warning(
+                "%s %s=%s %s: %s", verdict.severity.value, r.series, r.value, r.unit, verdict.reason
+            )
+            event = reading_event(r, verdict)
+            if verdict.severity is Severity.CRITICAL:
+                event_id = self._outbox.put("critical", event, now=now)
+                self._on_critical()
+                if self._on_flagged is not None:
+                    self._on_flagged(event_id, event)
+            else:
+                self._held.append(event)
+        return flagged
+
+    def _triage_of(self, r: Reading) -> Triage:
+        key = (r.sensor, r.metric)
+        triage = self._triage.get(key)
+        if triage is None:
+            triage = self._triage[key] = self._triage_factory(
+                SensorSpec(r.sensor, r.metric, r.unit)
+            )
+        return triage
+
+    def flush_due(self, now: float, *, final: bool = False) -> int:
+        """Write ended aggregate windows, and once per interval the held warnings and a heartbeat.
+
+        `final` (at shutdown) also writes the open windows, cut at `now`. Returns events written.
+        """
+        aggregates = self._aggregator.drain(now) if final else self._aggregator.due(now)
+        items: list[tuple[str, Event]] = []
+        beat = final or self._next_heartbeat is None or now >= self._next_heartbeat
+        warnings: list[Event] = []
+        if beat:
+            warnings, self._held = self._held, []
+            items.extend(("warning", e) for e in warnings)
+        items.extend(("aggregate", aggregate_event(a, now)) for a in aggregates)
+        if beat:
+            self._next_heartbeat = (
+                math.floor(now / self._interval) * self._interval + self._interval
+            )
+            items.append(("heartbeat", self.heartbeat(now)))
+        if not items:
+            return 0
+        ids = self._outbox.put_many(items, now=now)
+        self._on_events()
+        if self._on_flagged is not None:
+            for event_id, event in zip(ids, warnings, strict=False):
+                self._on_flagged(event_id, event)
+        return len(items)
+
+    def heartbeat(self, now: float) -> Event:
+        """A heartbeat event: host health, series, workloads, outbox state, read URL."""
+        health = dict(self._health()) if self._health is not None else {}
+        dropped = self._outbox.dropped()
+        return {
+            "type": "heartbeat",
+            "ts": now,
+            "interval_s": self._interval,
+            "health": {k: health.get(k) for k in HEALTH_KEYS if health.get(k) is not None},
+            "sensors": [
+                {"sensor": s.sensor, "metric": s.metric, "unit": s.unit} for s in self.specs()
+            ],
+            "workloads": self._workloads,
+            "outbox": {
+                "depth": self._outbox.depth(),
+                "dropped": sum(dropped.values()),
+                "dropped_by_kind": dropped,
+                "oldest_age_s": round(self._outbox.oldest_age(now), 1),
+            },
+            "read_url": self._read_url,
+        }

@@ -1,0 +1,1 @@
+"""Sensor sources: the protocol (base), simulated sensors, node health, and their registry."""

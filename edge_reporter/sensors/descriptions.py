@@ -1,0 +1,69 @@
+"""What each sensor kind measures, declared as data: metric, unit and triage limits.
+
+Hard limits are the sensor's physical measuring range (a value outside it is a broken sensor
+or wiring), or for node health the point where the Pi is in trouble (85 °C throttling, a full
+disk). Triage compares every reading against them before any statistics.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from edge_reporter.model import SensorSpec
+from edge_reporter.triage import TriageConfig
+
+
+@dataclass(frozen=True, slots=True)
+class MetricDescription:
+    """One metric a sensor kind produces, with its triage defaults."""
+
+    metric: str
+    unit: str
+    triage: TriageConfig
+
+    def spec(self, sensor: str) -> SensorSpec:
+        """The series this metric forms on the named sensor."""
+        return SensorSpec(sensor, self.metric, self.unit)
+
+
+DHT22: tuple[MetricDescription, ...] = (
+    MetricDescription("temperature", "°C", TriageConfig(hard_min=-40.0, hard_max=80.0)),
+    MetricDescription("humidity", "%", TriageConfig(hard_min=0.0, hard_max=100.0)),
+)
+BMP280: tuple[MetricDescription, ...] = (
+    MetricDescription("pressure", "hPa", TriageConfig(hard_min=300.0, hard_max=1100.0)),
+)
+PIR: tuple[MetricDescription, ...] = (
+    # Detections per reading interval; triggers are bursty, so only a negative count is broken.
+    MetricDescription("motion", "count", TriageConfig(hard_min=0.0)),
+)
+MHZ19: tuple[MetricDescription, ...] = (
+    MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=5000.0)),
+)
+NODE: tuple[MetricDescription, ...] = (
+    MetricDescription("cpu_percent", "%", TriageConfig(hard_min=0.0, hard_max=100.0)),
+    MetricDescription("memory_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0)),
+    MetricDescription("disk_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0)),
+    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0)),
+    MetricDescription("soc_temp_c", "°C", TriageConfig(hard_min=-20.0, hard_max=85.0)),
+)
+
+# Sensor kinds accepted in SENSORS, by the name written there.
+KINDS: Mapping[str, tuple[MetricDescription, ...]] = {
+    "sim-dht22": DHT22,
+    "sim-pressure": BMP280,
+    "sim-motion": PIR,
+    "sim-co2": MHZ19,
+    "node": NODE,
+}
+
+_BY_METRIC: Mapping[str, MetricDescription] = {
+    d.metric: d for group in KINDS.values() for d in group
+}
+
+
+def triage_config_for(spec: SensorSpec) -> TriageConfig:
+    """Triage defaults for a series, by metric name (plain thresholds for unknown metrics)."""
+    description = _BY_METRIC.get(spec.metric)
+    return TriageConfig() if description is None else description.triage
