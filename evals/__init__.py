@@ -1,0 +1,1 @@
+"""Evaluations of agent-bruno components against public benchmarks."""

@@ -1,0 +1,1 @@
+"""NAB evaluation of the edge triage detector (`python -m evals.triage`)."""

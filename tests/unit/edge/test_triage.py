@@ -1,0 +1,194 @@
+"""Triage verdicts: the statistical score, the rules and their reasons."""
+
+from __future__ import annotations
+
+import math
+import random
+
+import pytest
+
+from edge_reporter.model import Severity
+from edge_reporter.triage import (
+    AnomalyScorer,
+    DetectorParams,
+    SeriesTriage,
+    TriageConfig,
+    describe_span,
+)
+
+STEP_S = 30.0
+
+
+def _steady(n: int, seed: int = 1, mean: float = 21.0, sd: float = 0.3) -> list[float]:
+    rng = random.Random(seed)
+    return [round(rng.gauss(mean, sd), 2) for _ in range(n)]
+
+
+def _feed(triage: SeriesTriage, values: list[float | None], start: float = 0.0) -> list:
+    return [triage.update(start + i * STEP_S, v) for i, v in enumerate(values)]
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4, 5])
+def test_steady_noisy_data_stays_normal(seed: int) -> None:
+    verdicts = _feed(SeriesTriage(TriageConfig(), "°C"), _steady(3000, seed))
+    flagged = [v for v in verdicts if v.severity is not Severity.NORMAL]
+    assert len(flagged) <= 3  # a rare noise excursion may warn; a steady series does not alarm
+    assert all(0.0 <= v.score <= 1.0 for v in verdicts)
+
+
+@pytest.mark.parametrize("jump", [8.0, -8.0, 30.0])
+def test_big_spike_is_critical_with_sigma_reason(jump: float) -> None:
+    triage = SeriesTriage(TriageConfig(), "°C")
+    _feed(triage, _steady(1000))
+    verdict = triage.update(1000 * STEP_S, 21.0 + jump)
+    assert verdict.severity is Severity.CRITICAL
+    assert verdict.score >= 0.99
+    assert f"{21.0 + jump:.1f} °C" in verdict.reason
+    assert "σ" in verdict.reason
+    assert ("above" if jump > 0 else "below") in verdict.reason
+    assert "the last" in verdict.reason  # the baseline window, described in words
+    assert verdict.baseline_mean == pytest.approx(21.0, abs=0.2)
+    assert verdict.baseline_std == pytest.approx(0.3, abs=0.15)
+
+
+@pytest.mark.parametrize(
+    ("warning", "critical", "expected"),
+    [
+        (0.2, 1.01, Severity.WARNING),  # critical out of reach: the spike only warns
+        (0.2, 0.3, Severity.CRITICAL),
+        (0.999, 0.9999, Severity.CRITICAL),  # a score of 1.0 passes any threshold <= 1
+    ],
+)
+def test_thresholds_decide_the_severity(
+    warning: float, critical: float, expected: Severity
+) -> None:
+    triage = SeriesTriage(TriageConfig(warning_score=warning, critical_score=critical), "°C")
+    _feed(triage, _steady(1000))
+    assert triage.update(1000 * STEP_S, 40.0).severity is expected
+
+
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [
+        (85.0, "85.0 °C is above the sensor limit of 80 °C"),
+        (-45.5, "-45.5 °C is below the sensor limit of -40 °C"),
+    ],
+)
+def test_hard_limits_are_critical(value: float, fragment: str) -> None:
+    triage = SeriesTriage(TriageConfig(hard_min=-40.0, hard_max=80.0), "°C")
+    _feed(triage, _steady(10))
+    verdict = triage.update(10 * STEP_S, value)
+    assert verdict.severity is Severity.CRITICAL
+    assert verdict.score == 1.0
+    assert verdict.reason == fragment
+
+
+def test_hard_limit_reading_does_not_move_the_baseline() -> None:
+    triage = SeriesTriage(TriageConfig(hard_max=80.0), "°C")
+    _feed(triage, _steady(200))
+    before = triage.update(200 * STEP_S, 21.0).baseline_mean
+    triage.update(201 * STEP_S, 500.0)
+    assert triage.update(202 * STEP_S, 21.0).baseline_mean == pytest.approx(before, abs=0.05)
+
+
+@pytest.mark.parametrize("count", [5, 12])
+def test_stuck_value_warns_after_count(count: int) -> None:
+    triage = SeriesTriage(TriageConfig(stuck_count=count), "°C")
+    _feed(triage, _steady(300))
+    verdicts = _feed(triage, [21.3] * count, start=300 * STEP_S)
+    assert all(v.severity is Severity.NORMAL for v in verdicts[: count - 1])
+    assert verdicts[-1].severity is Severity.WARNING
+    assert verdicts[-1].reason == f"value stuck at 21.3 °C for {count} readings"
+
+
+def test_stuck_rule_can_be_disabled() -> None:
+    triage = SeriesTriage(TriageConfig(stuck_count=None))
+    verdicts = _feed(triage, [0.0] * 500)
+    assert all(v.severity is Severity.NORMAL for v in verdicts)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5])
+def test_dropout_warns_after_k_consecutive_missing(k: int) -> None:
+    triage = SeriesTriage(TriageConfig(dropout_count=k), "°C")
+    _feed(triage, _steady(50))
+    verdicts = _feed(triage, [None] * k, start=50 * STEP_S)
+    assert all(v.severity is Severity.NORMAL for v in verdicts[:-1])
+    assert verdicts[-1].severity is Severity.WARNING
+    assert verdicts[-1].reason == f"no reading for {k} consecutive samples"
+    assert verdicts[-1].score == 0.0
+
+
+def test_reading_after_dropout_resets_the_count() -> None:
+    triage = SeriesTriage(TriageConfig(dropout_count=2))
+    _feed(triage, [*_steady(50), None, 21.0, None])
+    assert triage.update(60 * STEP_S, 21.0).severity is Severity.NORMAL
+
+
+@pytest.mark.parametrize("bad", [math.nan, math.inf, -math.inf])
+def test_non_finite_input_warns_and_does_not_poison_state(bad: float) -> None:
+    triage = SeriesTriage(TriageConfig(), "°C")
+    _feed(triage, _steady(500))
+    verdict = triage.update(500 * STEP_S, bad)
+    assert verdict.severity is Severity.WARNING
+    assert "non-finite" in verdict.reason
+    assert math.isfinite(verdict.baseline_mean)
+    twin = SeriesTriage(TriageConfig(), "°C")
+    _feed(twin, _steady(500))
+    after = _feed(triage, _steady(100, seed=9), start=501 * STEP_S)
+    expected = _feed(twin, _steady(100, seed=9), start=501 * STEP_S)
+    # The bad reading left no trace: the series behaves exactly as if it never came.
+    assert [(v.severity, v.score, v.baseline_mean) for v in after] == [
+        (v.severity, v.score, v.baseline_mean) for v in expected
+    ]
+
+
+def test_normal_reading_shares_one_reason() -> None:
+    verdicts = _feed(SeriesTriage(TriageConfig()), _steady(400))
+    reasons = {v.reason for v in verdicts if v.severity is Severity.NORMAL}
+    assert len(reasons) == 1
+
+
+@pytest.mark.parametrize(
+    ("seconds", "readings", "words"),
+    [
+        (0.0, 40, "the last 40 readings"),
+        (30.0, 3, "the last 30 seconds"),
+        (600.0, 60, "the last 10 minutes"),
+        (3600.0, 60, "the last hour"),
+        (6 * 3600.0, 60, "the last 6 hours"),
+        (3 * 86400.0, 60, "the last 3 days"),
+    ],
+)
+def test_baseline_window_in_words(seconds: float, readings: int, words: str) -> None:
+    assert describe_span(seconds, readings) == words
+
+
+def test_reason_quotes_the_hour_baseline_for_one_minute_readings() -> None:
+    triage = SeriesTriage(TriageConfig(), "°C")
+    for i, v in enumerate(_steady(1000)):
+        triage.update(i * 60.0, v)
+    verdict = triage.update(1000 * 60.0, 28.1)
+    assert verdict.reason.startswith("28.1 °C is ")
+    assert verdict.reason.endswith("above the baseline of the last hour")
+
+
+def test_scorer_is_deterministic_and_bounded() -> None:
+    rng = random.Random(3)
+    values = [rng.gauss(0, 1) * (10 if rng.random() < 0.01 else 1) for _ in range(5000)]
+    runs = []
+    for _ in range(2):
+        scorer = AnomalyScorer(DetectorParams())
+        runs.append([scorer.score(v) for v in values])
+    assert runs[0] == runs[1]
+    assert all(0.0 <= s <= 1.0 for s in runs[0])
+
+
+def test_first_alert_of_an_episode_scores_highest() -> None:
+    """After a detection the rest period damps the next scores: one alert per episode."""
+    scorer = AnomalyScorer(DetectorParams())
+    for v in _steady(1000):
+        scorer.score(v)
+    first = scorer.score(40.0)
+    second = scorer.score(40.0)
+    assert first == 1.0
+    assert second < first
