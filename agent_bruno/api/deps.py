@@ -1,0 +1,95 @@
+"""Dependencies: the services built in the lifespan, and authentication of reporters and users."""
+
+from __future__ import annotations
+
+import hmac
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends
+from starlette.requests import Request
+
+from agent_bruno.api.errors import ApiError
+from agent_bruno.metrics import Metrics
+from agent_bruno.settings import Settings
+from agent_bruno.storage.base import Storage
+from agent_bruno.storage.writer import GroupCommitWriter
+
+_CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything routes need, built once in the lifespan."""
+
+    settings: Settings
+    storage: Storage
+    writer: GroupCommitWriter
+    metrics: Metrics
+    reporter_tokens: dict[str, str]  # token → node
+
+
+async def get_services(request: Request) -> Services:
+    """The services stored on `app.state` by the lifespan."""
+    services: Services = request.app.state.services
+    return services
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+
+
+def _bearer(request: Request) -> str | None:
+    """The bearer token of the request, if any."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+def _unauthorized(message: str, metrics: Metrics) -> ApiError:
+    """A 401 with the Bearer challenge."""
+    metrics.rejections.labels("unauthorized").inc()
+    return ApiError(401, message, reason="unauthorized", headers=_CHALLENGE)
+
+
+async def reporter_node(request: Request, services: ServicesDep) -> str:
+    """The node whose reporter token authenticates the request (401 otherwise)."""
+    token = _bearer(request)
+    if token is None:
+        raise _unauthorized(
+            "missing bearer token: send `Authorization: Bearer <reporter token>`", services.metrics
+        )
+    found = None
+    for known, node in services.reporter_tokens.items():
+        if hmac.compare_digest(known.encode(), token.encode()):
+            found = node
+    if found is None:
+        raise _unauthorized(
+            "unknown reporter token: check AGENT_BRUNO_REPORTER_TOKENS on the agent "
+            "and the reporter's token",
+            services.metrics,
+        )
+    return found
+
+
+async def require_api_token(request: Request, services: ServicesDep) -> None:
+    """Require the API token, unless the server is loopback-only without one (the demo)."""
+    if services.settings.reads_open:
+        return
+    expected = services.settings.api_token
+    token = _bearer(request)
+    if token is None:
+        raise _unauthorized(
+            "missing bearer token: send `Authorization: Bearer <API token>`", services.metrics
+        )
+    if expected is None or not hmac.compare_digest(
+        expected.get_secret_value().encode(), token.encode()
+    ):
+        raise _unauthorized("wrong API token: use AGENT_BRUNO_API_TOKEN's value", services.metrics)
+
+
+ReporterNode = Annotated[str, Depends(reporter_node)]
+ApiAuth = Annotated[None, Depends(require_api_token)]

@@ -1,0 +1,188 @@
+"""Ingest routes: `POST /v1/events` (reporters) and `POST /v1/readings` (bulk import)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from pydantic import ValidationError
+from starlette.requests import Request
+from starlette.responses import Response
+
+from agent_bruno.api.body import media_type, read_body
+from agent_bruno.api.deps import ApiAuth, ReporterNode, Services, ServicesDep
+from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.importers import PARSERS, BodyError, json_error
+from agent_bruno.storage.base import (
+    EdgeEvent,
+    EventsWrite,
+    ReadingsWrite,
+    StorageError,
+    WriteOutcome,
+    WriteRequest,
+)
+from agent_bruno.wire import (
+    BATCH_ADAPTER,
+    EVENT_ADAPTER,
+    HEADER_ADAPTER,
+    HeartbeatEvent,
+    Rejected,
+    Reporter,
+    describe_error,
+)
+
+router = APIRouter(tags=["ingest"])
+_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation"})
+
+
+def _unsupported(kind: str, allowed: str) -> ApiError:
+    """A 415 naming what was sent and what is accepted."""
+    return ApiError(
+        415,
+        f"Content-Type {kind!r} is not supported; send {allowed}",
+        reason="unsupported_media_type",
+    )
+
+
+def _envelope_error(exc: ValidationError) -> ApiError:
+    """A 422 naming the envelope fields that are wrong."""
+    fields = [".".join(str(p) for p in e["loc"]) for e in exc.errors(include_url=False)]
+    return ApiError(
+        422, f"invalid envelope: {describe_error(exc)}", reason="invalid_envelope", fields=fields
+    )
+
+
+Parsed = tuple[Reporter, list[EdgeEvent], list[Rejected], Counter[str]]
+
+
+def parse_events(body: bytes) -> Parsed:
+    """Validate a batch: all at once when it is clean, item by item when some events are bad.
+
+    Returns the reporter, the valid events, the refused ones and the count of refused per type.
+    """
+    try:
+        batch = BATCH_ADAPTER.validate_json(body)
+        return batch.reporter, list(batch.events), [], Counter()
+    except ValidationError:
+        pass  # slow path: locate the syntax error, or validate items one by one
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        error = json_error(exc)
+        raise ApiError(400, error.message, reason="malformed_json", **error.detail) from None
+    try:
+        header = HEADER_ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        raise _envelope_error(exc) from None
+    events: list[EdgeEvent] = []
+    rejected: list[Rejected] = []
+    types: Counter[str] = Counter()
+    for index, item in enumerate(header.events):
+        try:
+            events.append(EVENT_ADAPTER.validate_python(item))
+        except ValidationError as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            kind = item.get("type") if isinstance(item, dict) else None
+            types[kind if kind in _TYPES else "unknown"] += 1
+            rejected.append(
+                Rejected(
+                    index=index,
+                    id=ident if isinstance(ident, str) else None,
+                    error=describe_error(exc, prefix=f"events.{index}"),
+                )
+            )
+    return header.reporter, events, rejected, types
+
+
+async def _store(services: Services, request: WriteRequest) -> WriteOutcome:
+    """Submit to the writer; a storage failure becomes 503 with nothing acknowledged."""
+    try:
+        return await services.writer.submit(request)
+    except StorageError as exc:
+        services.metrics.rejections.labels("storage_unavailable").inc()
+        raise ApiError(
+            503,
+            f"storage unavailable, nothing was stored: {exc}",
+            reason="storage_unavailable",
+            headers={"Retry-After": "5"},
+        ) from None
+
+
+def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
+    """The 200 body: counts and the refused items."""
+    payload: dict[str, Any] = {
+        "accepted": outcome.accepted,
+        "duplicates": outcome.duplicates,
+        "rejected": [r.model_dump(exclude_none=True) for r in rejected],
+    }
+    return json_response(payload)
+
+
+@router.post("/v1/events")
+async def post_events(request: Request, node: ReporterNode, services: ServicesDep) -> Response:
+    """Store a reporter's batch of events; answer once they are durably committed."""
+    metrics = services.metrics
+    try:
+        kind = media_type(request)
+        if kind not in ("application/json", ""):
+            raise _unsupported(kind, "application/json")
+        body = await read_body(request, services.settings.max_body_bytes)
+        reporter, events, rejected, rejected_types = parse_events(body)
+        if reporter.node != node:
+            raise ApiError(
+                403,
+                f"reporter.node {reporter.node!r} does not match the token's node {node!r}; "
+                "each reporter must use its own token",
+                reason="wrong_node",
+            )
+    except ApiError as exc:
+        metrics.rejections.labels(exc.reason).inc()
+        raise
+    outcome = WriteOutcome()
+    if events:
+        outcome = await _store(
+            services, EventsWrite(reporter.cluster, node, reporter.location, events)
+        )
+    for kind_name, (acc, dup) in outcome.by_type.items():
+        metrics.count_outcome(kind_name, acc, dup, 0)
+    if rejected:
+        metrics.rejections.labels("invalid_event").inc(len(rejected))
+        for name, n in rejected_types.items():
+            metrics.count_outcome(name, 0, 0, n)
+    beats = [e for e in events if isinstance(e, HeartbeatEvent)]
+    if beats:
+        latest = max(beats, key=lambda b: b.ts)
+        metrics.outbox_depth.labels(node).set(latest.outbox.depth)
+        metrics.outbox_dropped.labels(node).set(latest.outbox.dropped)
+    return _answer(outcome, rejected)
+
+
+@router.post("/v1/readings")
+async def post_readings(request: Request, _auth: ApiAuth, services: ServicesDep) -> Response:
+    """Bulk-import readings as JSON, NDJSON or CSV; bad rows are named, good ones stored."""
+    metrics = services.metrics
+    try:
+        kind = media_type(request)
+        parser = PARSERS.get(kind)
+        if parser is None:
+            raise _unsupported(kind, "application/json, application/x-ndjson or text/csv")
+        body = await read_body(request, services.settings.max_body_bytes)
+        try:
+            parsed = parser(body)
+        except BodyError as exc:
+            reason = "malformed_body" if exc.status == 400 else "invalid_body"
+            raise ApiError(exc.status, exc.message, reason=reason, **exc.detail) from None
+    except ApiError as exc:
+        metrics.rejections.labels(exc.reason).inc()
+        raise
+    outcome = WriteOutcome()
+    if parsed.rows:
+        outcome = await _store(services, ReadingsWrite(parsed.rows))
+    metrics.count_outcome(
+        "bulk_reading", outcome.accepted, outcome.duplicates, len(parsed.rejected)
+    )
+    if parsed.rejected:
+        metrics.rejections.labels("invalid_reading").inc(len(parsed.rejected))
+    return _answer(outcome, parsed.rejected)

@@ -1,0 +1,95 @@
+"""Query parameters of the read API: times (Unix, ISO 8601, relative), steps, limits."""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+
+from agent_bruno.api.errors import ApiError
+
+_RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhdw])$")
+_UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
+MAX_POINTS = 10_000
+
+
+def bad_param(name: str, value: str, why: str) -> ApiError:
+    """A 422 naming the parameter, its value and what is expected."""
+    return ApiError(
+        422, f"query parameter {name}={value!r}: {why}", reason="bad_parameter", parameter=name
+    )
+
+
+def parse_time(name: str, value: str, now: float) -> float:
+    """Unix seconds from Unix seconds, ISO 8601 (naive is UTC), `now` or `-30m`/`-1h`/`-7d`."""
+    text = value.strip()
+    if text == "now":
+        return now
+    match = _RELATIVE.match(text)
+    if match:
+        return now - float(match.group(1)) * _UNITS[match.group(2)]
+    try:
+        number = float(text)
+    except ValueError:
+        try:
+            parsed = datetime.fromisoformat(text.replace(" ", "+") if "T" in text else text)
+        except ValueError:
+            raise bad_param(
+                name,
+                value,
+                "expected Unix seconds, ISO 8601 or a relative time like -1h, -30m, -7d",
+            ) from None
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    if not math.isfinite(number) or number < 0:
+        raise bad_param(name, value, "expected a non-negative finite number of Unix seconds")
+    return number
+
+
+def time_range(
+    start: str | None, end: str | None, now: float, default_span: float
+) -> tuple[float, float]:
+    """The [start, end) range, defaulting to the last `default_span` seconds."""
+    t_end = now if end is None else parse_time("end", end, now)
+    t_start = t_end - default_span if start is None else parse_time("start", start, now)
+    if t_start >= t_end:
+        raise bad_param("start", start or str(t_start), f"must be before end ({t_end:.0f})")
+    return t_start, t_end
+
+
+def parse_step(value: str | None, start: float, end: float) -> int:
+    """Bucket width in seconds: below 300, or a multiple of 300 (5-minute rollups)."""
+    if value is None:
+        span = end - start
+        return 300 if span <= 2 * 86_400 else 3600
+    text = value.strip()
+    match = _RELATIVE.match("-" + text) if text and text[-1].isalpha() else None
+    try:
+        step = float(match.group(1)) * _UNITS[match.group(2)] if match else float(text)
+    except ValueError:
+        raise bad_param("step", value, "expected seconds, e.g. 60, 300, 3600 or 5m, 1h") from None
+    if not math.isfinite(step) or step < 1 or step != int(step):
+        raise bad_param("step", value, "expected a whole number of seconds ≥ 1")
+    if step > 300 and step % 300:
+        raise bad_param(
+            "step", value, "above 300 s the step must be a multiple of 300 (e.g. 600, 3600)"
+        )
+    if (end - start) / step > MAX_POINTS:
+        raise bad_param(
+            "step", value, f"gives more than {MAX_POINTS} points for this range; use a larger step"
+        )
+    return int(step)
+
+
+def parse_limit(value: str | None, default: int = 100, maximum: int = 10_000) -> int:
+    """A positive row limit not above `maximum`."""
+    if value is None:
+        return default
+    try:
+        limit = int(value)
+    except ValueError:
+        raise bad_param("limit", value, "expected a whole number") from None
+    if not 1 <= limit <= maximum:
+        raise bad_param("limit", value, f"expected 1 to {maximum}")
+    return limit

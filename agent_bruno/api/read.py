@@ -1,0 +1,169 @@
+"""Read routes: series, anomalies, nodes with health, and the catalog."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import asdict
+from typing import Any
+
+from fastapi import APIRouter
+from starlette.responses import Response
+
+from agent_bruno.api.deps import ApiAuth, ServicesDep
+from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.params import bad_param, parse_limit, parse_step, time_range
+from agent_bruno.health import Beat, Thresholds, assess
+from agent_bruno.settings import Settings
+from agent_bruno.storage.base import AnomalyQuery, SeriesQuery, StorageError
+from agent_bruno.storage.sqlite_reads import source_for_step
+
+router = APIRouter(tags=["read"])
+DAY = 86_400.0
+SEVERITIES = ("warning", "critical")
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    """Health thresholds from the settings."""
+    return Thresholds(
+        offline_after_intervals=settings.offline_after_intervals,
+        cpu_percent=settings.cpu_warn_percent,
+        memory_percent=settings.memory_warn_percent,
+        disk_percent=settings.disk_warn_percent,
+        soc_temp_c=settings.soc_temp_warn_c,
+        outbox_depth=settings.outbox_depth_warn,
+    )
+
+
+async def _read(fn: Any, *args: Any) -> Any:
+    """Run a storage read on a worker thread; a database failure becomes 503."""
+    try:
+        return await asyncio.to_thread(fn, *args)
+    except StorageError as exc:
+        raise ApiError(503, f"storage unavailable: {exc}", reason="storage_unavailable") from None
+
+
+@router.get("/v1/series")
+async def get_series(
+    services: ServicesDep,
+    _auth: ApiAuth,
+    metric: str | None = None,
+    location: str | None = None,
+    node: str | None = None,
+    sensor: str | None = None,
+    cluster: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    step: str | None = None,
+) -> Response:
+    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last."""
+    now = time.time()
+    t_start, t_end = time_range(start, end, now, DAY)
+    width = parse_step(step, t_start, t_end)
+    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster)
+    results = await _read(services.storage.query_series, query)
+    return json_response(
+        {
+            "start": t_start,
+            "end": t_end,
+            "step": width,
+            "source": source_for_step(width),
+            "series": [asdict(r) for r in results],
+        }
+    )
+
+
+@router.get("/v1/anomalies")
+async def get_anomalies(
+    services: ServicesDep,
+    _auth: ApiAuth,
+    cluster: str | None = None,
+    node: str | None = None,
+    location: str | None = None,
+    severity: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    limit: str | None = None,
+) -> Response:
+    """Flagged readings matching the filters, newest first."""
+    if severity is not None and severity not in SEVERITIES:
+        raise bad_param("severity", severity, f"expected one of {', '.join(SEVERITIES)}")
+    now = time.time()
+    t_start, t_end = time_range(start, end, now, 7 * DAY)
+    query = AnomalyQuery(t_start, t_end, parse_limit(limit), cluster, node, location, severity)
+    rows = await _read(services.storage.query_anomalies, query)
+    return json_response({"anomalies": [asdict(r) for r in rows]})
+
+
+@router.get("/v1/nodes")
+async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
+    """Every node with its latest heartbeat and status: healthy, warning or offline."""
+    now = time.time()
+    rows = await _read(services.storage.list_nodes)
+    limits = thresholds(services.settings)
+    nodes = []
+    for row in rows:
+        verdict = assess(
+            Beat(row.ts, row.interval_s, row.health, row.outbox_depth, row.outbox_dropped,
+                 row.previous_outbox_depth),
+            now,
+            limits,
+        )  # fmt: skip
+        nodes.append(
+            {
+                "node": row.node,
+                "cluster": row.cluster,
+                "location": row.location,
+                "status": verdict.status,
+                "reasons": list(verdict.reasons),
+                "last_heartbeat": row.ts,
+                "last_seen": row.last_seen,
+                "interval_s": row.interval_s,
+                "health": row.health,
+                "sensors": row.sensors,
+                "workloads": row.workloads,
+                "outbox": {
+                    "depth": row.outbox_depth,
+                    "dropped": row.outbox_dropped,
+                    "oldest_age_s": row.outbox_oldest_age_s,
+                },
+                "read_url": row.read_url,
+            }
+        )
+    return json_response({"nodes": nodes})
+
+
+@router.get("/v1/catalog")
+async def get_catalog(services: ServicesDep, _auth: ApiAuth) -> Response:
+    """What exists: clusters, locations, nodes, sensors and metrics with units and time ranges."""
+    rows = await _read(services.storage.catalog)
+    metrics: dict[tuple[str, str], dict[str, Any]] = {}
+    for r in rows:
+        m = metrics.setdefault(
+            (r.metric, r.unit),
+            {"metric": r.metric, "unit": r.unit, "first_seen": r.first_ts, "last_seen": r.last_ts},
+        )
+        m["first_seen"] = min(m["first_seen"], r.first_ts)
+        m["last_seen"] = max(m["last_seen"], r.last_ts)
+    return json_response(
+        {
+            "clusters": sorted({r.cluster for r in rows}),
+            "locations": sorted({r.location for r in rows}),
+            "nodes": sorted({r.node for r in rows}),
+            "sensors": sorted({r.sensor for r in rows}),
+            "metrics": sorted(metrics.values(), key=lambda m: (m["metric"], m["unit"])),
+            "series": [
+                {
+                    "cluster": r.cluster,
+                    "location": r.location,
+                    "node": r.node,
+                    "sensor": r.sensor,
+                    "metric": r.metric,
+                    "unit": r.unit,
+                    "first_seen": r.first_ts,
+                    "last_seen": r.last_ts,
+                }
+                for r in rows
+            ],
+        }
+    )

@@ -1,0 +1,114 @@
+"""`create_app(settings)`: the FastAPI app; its lifespan builds storage, writer, retention."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_bruno.api import ingest, ops, read
+from agent_bruno.api.deps import Services
+from agent_bruno.api.errors import ApiError, handle_api_error
+from agent_bruno.metrics import Metrics
+from agent_bruno.settings import Settings
+from agent_bruno.storage.retention import RetentionPolicy, run_periodically
+from agent_bruno.storage.sqlite import SqliteStorage
+from agent_bruno.storage.writer import GroupCommitWriter
+
+ROUTES = frozenset(
+    {
+        "/v1/events",
+        "/v1/readings",
+        "/v1/series",
+        "/v1/anomalies",
+        "/v1/nodes",
+        "/v1/catalog",
+        "/healthz",
+        "/readyz",
+        "/metrics",
+    }
+)
+
+
+class LatencyMiddleware:
+    """Observe each HTTP request's duration under its route (unknown paths as `other`)."""
+
+    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Time the request from arrival to the end of the response."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        path = scope["path"]
+        route = path if path in ROUTES else "other"
+
+        async def timed_send(message: Message) -> None:
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body", False):
+                self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+        await self.app(scope, receive, timed_send)
+
+
+def build_services(settings: Settings, metrics: Metrics) -> Services:
+    """Open the database and start the writer thread."""
+    storage = SqliteStorage(settings.database_path)
+    writer = GroupCommitWriter(
+        storage,
+        max_batch=settings.writer_max_batch,
+        queue_size=settings.writer_queue_size,
+        on_batch=metrics.commit_batch.observe,
+    )
+    writer.start()
+    return Services(settings, storage, writer, metrics, settings.token_to_node())
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """Build the app; nothing is opened until the lifespan starts."""
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        services = await asyncio.to_thread(build_services, settings, metrics)
+        app.state.services = services
+        policy = RetentionPolicy(
+            settings.hot_retention_days,
+            settings.rollup_retention_days,
+            settings.retention_batch_rows,
+        )
+        retention = asyncio.create_task(
+            run_periodically(services.writer, policy, settings.retention_interval_s),
+            name="retention",
+        )
+        try:
+            yield
+        finally:
+            retention.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await retention
+            await asyncio.to_thread(services.writer.stop)
+            services.storage.close()
+
+    app = FastAPI(
+        title="agent-bruno",
+        version="0.1.0",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.add_exception_handler(ApiError, handle_api_error)
+    app.include_router(ingest.router)
+    app.include_router(read.router)
+    app.include_router(ops.router)
+    app.add_middleware(LatencyMiddleware, metrics=metrics)
+    app.state.metrics = metrics
+    return app

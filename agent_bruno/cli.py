@@ -1,0 +1,78 @@
+"""The `agent-bruno` command: `serve` now; more subcommands (`ask`) register the same way."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Callable, Sequence
+
+from pydantic import ValidationError
+
+from agent_bruno.settings import Settings
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def load_settings() -> Settings | None:
+    """Settings from the environment, or None after printing why they are refused."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        for err in exc.errors(include_url=False):
+            where = ".".join(str(p) for p in err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            print(
+                f"agent-bruno: invalid setting{' ' + where if where else ''}: {msg}",
+                file=sys.stderr,
+            )
+        return None
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service with uvicorn (uvloop, httptools, one worker)."""
+    import uvicorn
+
+    from agent_bruno.app import create_app
+
+    settings = load_settings()
+    if settings is None:
+        return 2
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    uvicorn.run(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        loop="uvloop",
+        http="httptools",
+        access_log=settings.access_log,
+        log_level=args.log_level,
+        workers=1,
+    )
+    return 0
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    """The argument parser and the function of each subcommand."""
+    parser = argparse.ArgumentParser(prog="agent-bruno", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands: dict[str, Command] = {}
+    p_serve = sub.add_parser("serve", help="run the ingest and read API (settings: AGENT_BRUNO_*)")
+    p_serve.add_argument(
+        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
+    )
+    commands["serve"] = serve
+    return parser, commands
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Parse arguments and run the chosen subcommand."""
+    parser, commands = build_parser()
+    args = parser.parse_args(argv)
+    return commands[args.command](args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,82 @@
+"""Pure node health: healthy, warning or offline, with the reasons."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Status = Literal["healthy", "warning", "offline"]
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """When a node counts as offline or in trouble."""
+
+    offline_after_intervals: float = 3.0
+    cpu_percent: float = 90.0
+    memory_percent: float = 90.0
+    disk_percent: float = 90.0
+    soc_temp_c: float = 75.0
+    outbox_depth: int = 50
+
+
+@dataclass(frozen=True, slots=True)
+class Beat:
+    """What health assessment needs from a node's latest heartbeat."""
+
+    ts: float
+    interval_s: float
+    health: dict[str, Any]
+    outbox_depth: int
+    outbox_dropped: int
+    previous_outbox_depth: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """A node's status and why."""
+
+    status: Status
+    reasons: tuple[str, ...]
+
+
+_LIMITS = (
+    ("cpu_percent", "CPU", "%"),
+    ("memory_percent", "memory", "%"),
+    ("disk_percent", "disk", "%"),
+    ("soc_temp_c", "SoC temperature", " °C"),
+)
+
+
+def assess(beat: Beat, now: float, t: Thresholds) -> Assessment:
+    """Judge a node from its latest heartbeat at time `now`."""
+    age = now - beat.ts
+    if age > t.offline_after_intervals * beat.interval_s:
+        return Assessment(
+            "offline",
+            (
+                f"last heartbeat {age:.0f} s ago, more than {t.offline_after_intervals:g}× "
+                f"its {beat.interval_s:g} s interval",
+            ),
+        )
+    reasons: list[str] = []
+    limits = {
+        "cpu_percent": t.cpu_percent,
+        "memory_percent": t.memory_percent,
+        "disk_percent": t.disk_percent,
+        "soc_temp_c": t.soc_temp_c,
+    }
+    for key, label, unit in _LIMITS:
+        value = beat.health.get(key)
+        if isinstance(value, int | float) and value > limits[key]:
+            reasons.append(f"{label} {value:g}{unit} above {limits[key]:g}{unit}")
+    if beat.outbox_dropped > 0:
+        reasons.append(f"outbox dropped {beat.outbox_dropped} events")
+    previous = beat.previous_outbox_depth
+    if (
+        previous is not None
+        and beat.outbox_depth > previous
+        and beat.outbox_depth >= t.outbox_depth
+    ):
+        reasons.append(f"outbox growing: {previous} → {beat.outbox_depth} events pending")
+    return Assessment("warning" if reasons else "healthy", tuple(reasons))

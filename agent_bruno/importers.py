@@ -1,0 +1,183 @@
+"""Pure parsers of bulk readings (JSON, NDJSON, CSV) that name every bad row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from pydantic import ValidationError
+
+from agent_bruno.storage.base import SeriesKey
+from agent_bruno.wire import (
+    DEFAULT_CLUSTER,
+    READING_ADAPTER,
+    READINGS_ADAPTER,
+    BulkReading,
+    Rejected,
+    describe_error,
+)
+
+REQUIRED_COLUMNS = ("ts", "node", "location", "sensor", "metric", "value", "unit")
+Row = tuple[SeriesKey, float, float]
+
+
+class BodyError(ValueError):
+    """The body as a whole cannot be read; `status` is the HTTP status to answer with."""
+
+    def __init__(self, status: int, message: str, **detail: Any) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.detail = detail
+
+
+@dataclass(slots=True)
+class Parsed:
+    """Valid rows ready to store, and the rows that were refused."""
+
+    rows: list[Row] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def json_error(exc: orjson.JSONDecodeError) -> BodyError:
+    """A 400 naming the line, column and position of a JSON syntax error."""
+    return BodyError(
+        400,
+        f"malformed JSON at line {exc.lineno}, column {exc.colno} (position {exc.pos}): {exc.msg}",
+        line=exc.lineno,
+        column=exc.colno,
+        position=exc.pos,
+    )
+
+
+def _row(r: BulkReading) -> Row:
+    """A validated reading as (series key, ts, value)."""
+    key = (r.get("cluster") or DEFAULT_CLUSTER, r["node"], r["location"], r["sensor"],
+           r["metric"], r["unit"])  # fmt: skip
+    return key, r["ts"], r["value"]
+
+
+def _validate_items(items: Iterable[tuple[int, Any]], by_line: bool) -> Parsed:
+    """Validate items one by one, naming each refused one by index or line."""
+    out = Parsed()
+    for pos, item in items:
+        try:
+            out.rows.append(_row(READING_ADAPTER.validate_python(item)))
+        except ValidationError as exc:
+            ident = item.get("id") if isinstance(item, dict) else None
+            out.rejected.append(
+                Rejected(
+                    index=None if by_line else pos,
+                    line=pos if by_line else None,
+                    id=str(ident) if ident is not None else None,
+                    error=describe_error(exc),
+                )
+            )
+    return out
+
+
+def parse_json(body: bytes) -> Parsed:
+    """Parse `[...]` or `{"readings": [...]}`; a fast path validates an all-good array at once."""
+    if body.lstrip()[:1] == b"[":
+        try:
+            return Parsed(rows=[_row(r) for r in READINGS_ADAPTER.validate_json(body)])
+        except ValidationError:
+            pass  # find out below which items are bad, or where the syntax error is
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise json_error(exc) from None
+    if isinstance(data, dict) and isinstance(data.get("readings"), list):
+        data = data["readings"]
+    if not isinstance(data, list):
+        raise BodyError(
+            422,
+            'the body must be a JSON array of readings or {"readings": [...]}, '
+            f"got {type(data).__name__}",
+            field="readings",
+        )
+    return _validate_items(enumerate(data), by_line=False)
+
+
+def parse_ndjson(body: bytes) -> Parsed:
+    """Parse one reading per line; blank lines are skipped, bad lines named by number."""
+    lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
+    try:
+        whole = b"[" + b",".join(line for _, line in lines) + b"]"
+        return Parsed(rows=[_row(r) for r in READINGS_ADAPTER.validate_json(whole)])
+    except ValidationError:
+        pass
+    out = Parsed()
+    items: list[tuple[int, Any]] = []
+    for n, line in lines:
+        try:
+            items.append((n, orjson.loads(line)))
+        except orjson.JSONDecodeError as exc:
+            out.rejected.append(
+                Rejected(line=n, error=f"malformed JSON at column {exc.colno}: {exc.msg}")
+            )
+    checked = _validate_items(items, by_line=True)
+    out.rows.extend(checked.rows)
+    out.rejected.extend(checked.rejected)
+    out.rejected.sort(key=lambda r: r.line or 0)
+    return out
+
+
+def parse_csv(body: bytes) -> Parsed:
+    """Parse CSV with a header row naming at least the required columns."""
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BodyError(
+            400, f"CSV is not UTF-8 (byte {exc.start}): re-encode the file as UTF-8"
+        ) from None
+    reader = csv.DictReader(io.StringIO(text, newline=""))
+    header = reader.fieldnames or []
+    missing = [c for c in REQUIRED_COLUMNS if c not in header]
+    if missing:
+        raise BodyError(
+            422,
+            f"CSV header {header} lacks column(s) {missing}; "
+            f"the first line must name {', '.join(REQUIRED_COLUMNS)} (cluster optional)",
+            field="header",
+        )
+    items: list[tuple[int, Any]] = []
+    out = Parsed()
+    try:
+        for record in reader:
+            if None in record:
+                out.rejected.append(
+                    Rejected(
+                        line=reader.line_num, error=f"more fields than the header's {len(header)}"
+                    )
+                )
+                continue
+            if any(v is None for v in record.values()):
+                out.rejected.append(
+                    Rejected(
+                        line=reader.line_num, error=f"fewer fields than the header's {len(header)}"
+                    )
+                )
+                continue
+            if not record.get("cluster"):
+                record.pop("cluster", None)
+            items.append((reader.line_num, record))
+    except csv.Error as exc:
+        raise BodyError(400, f"CSV syntax error at line {reader.line_num}: {exc}") from None
+    checked = _validate_items(items, by_line=True)
+    out.rows.extend(checked.rows)
+    out.rejected.extend(checked.rejected)
+    out.rejected.sort(key=lambda r: r.line or 0)
+    return out
+
+
+PARSERS = {
+    "application/json": parse_json,
+    "application/x-ndjson": parse_ndjson,
+    "application/ndjson": parse_ndjson,
+    "text/csv": parse_csv,
+}

@@ -1,0 +1,1 @@
+"""Storage: protocol, SQLite implementation, group-commit writer, retention."""

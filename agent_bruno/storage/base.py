@@ -1,0 +1,193 @@
+"""What the service needs from a database: write requests, query results, the `Storage` protocol."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from agent_bruno.wire import AggregateEvent, ExplanationEvent, HeartbeatEvent, ReadingEvent
+
+# (cluster, node, location, sensor, metric, unit)
+SeriesKey = tuple[str, str, str, str, str, str]
+EdgeEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent
+
+
+class StorageError(Exception):
+    """The database could not do what was asked; nothing of that request was stored."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventsWrite:
+    """Validated events of one `POST /v1/events` request."""
+
+    cluster: str
+    node: str
+    location: str
+    events: Sequence[EdgeEvent]
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingsWrite:
+    """Validated rows of one bulk import: (series key, ts, value)."""
+
+    rows: Sequence[tuple[SeriesKey, float, float]]
+
+
+@dataclass(frozen=True, slots=True)
+class PruneWrite:
+    """Delete at most `batch` rows of `table` older than `before` (Unix seconds)."""
+
+    table: str
+    before: float
+    batch: int
+
+
+WriteRequest = EventsWrite | ReadingsWrite | PruneWrite
+
+
+@dataclass(slots=True)
+class WriteOutcome:
+    """What one write request did once committed."""
+
+    accepted: int = 0
+    duplicates: int = 0
+    by_type: dict[str, tuple[int, int]] = field(default_factory=dict)  # type → (acc, dup)
+
+
+@dataclass(frozen=True, slots=True)
+class Point:
+    """One bucket of a series."""
+
+    ts: float
+    mean: float
+    min: float
+    max: float
+    count: int
+    last: float
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesResult:
+    """Points of one (node, sensor, metric)."""
+
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    points: list[Point]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesQuery:
+    """Filters and resolution of `GET /v1/series`."""
+
+    start: float
+    end: float
+    step: int
+    metric: str | None = None
+    location: str | None = None
+    node: str | None = None
+    sensor: str | None = None
+    cluster: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyQuery:
+    """Filters of `GET /v1/anomalies`."""
+
+    start: float
+    end: float
+    limit: int
+    cluster: str | None = None
+    node: str | None = None
+    location: str | None = None
+    severity: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AnomalyRow:
+    """One flagged reading as stored."""
+
+    id: str
+    ts: float
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    value: float
+    severity: str
+    score: float
+    reason: str
+    baseline: dict[str, float] | None
+    explanation: str | None
+    explanation_model: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class NodeRow:
+    """The latest heartbeat of one node."""
+
+    node: str
+    cluster: str
+    location: str
+    ts: float
+    last_seen: float
+    interval_s: float
+    health: dict[str, Any]
+    sensors: list[dict[str, Any]]
+    workloads: list[str]
+    outbox_depth: int
+    outbox_dropped: int
+    outbox_oldest_age_s: float
+    previous_outbox_depth: int | None
+    read_url: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CatalogRow:
+    """One stored series with the time range it covers."""
+
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    first_ts: float
+    last_ts: float
+
+
+class Storage(Protocol):
+    """A database for the agent: the writer thread calls `apply_batch`; readers the rest."""
+
+    def open_writer(self) -> None:
+        """Open the writer's own connection (called on the writer thread)."""
+
+    def close_writer(self) -> None:
+        """Close the writer's connection (called on the writer thread)."""
+
+    def apply_batch(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome | Exception]:
+        """Apply requests in one durable transaction; a failed request leaves no trace."""
+
+    def query_series(self, query: SeriesQuery) -> list[SeriesResult]:
+        """Bucketed points per (node, sensor, metric)."""
+
+    def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
+        """Flagged readings, newest first."""
+
+    def list_nodes(self) -> list[NodeRow]:
+        """Every node with its latest heartbeat."""
+
+    def catalog(self) -> list[CatalogRow]:
+        """Every stored series."""
+
+    def check_writable(self) -> None:
+        """Raise `StorageError` unless the database accepts writes."""
+
+    def close(self) -> None:
+        """Close reader connections."""

@@ -1,0 +1,133 @@
+"""`SqliteStorage`: the `Storage` protocol over one SQLite file in WAL mode."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+from agent_bruno.storage import sqlite_reads
+from agent_bruno.storage.base import (
+    AnomalyQuery,
+    AnomalyRow,
+    CatalogRow,
+    NodeRow,
+    SeriesQuery,
+    SeriesResult,
+    StorageError,
+    WriteOutcome,
+    WriteRequest,
+)
+from agent_bruno.storage.schema import connect, create_schema
+from agent_bruno.storage.sqlite_writes import SqliteWriter
+
+_T = TypeVar("_T")
+
+
+class SqliteStorage:
+    """One database file; one writer connection (the writer thread) and one reader per thread."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            create_schema(path)
+        except (sqlite3.Error, OSError) as exc:
+            raise StorageError(
+                f"cannot open the database {path}: {exc}; check that the data directory "
+                "exists, is writable and is not on a full disk"
+            ) from exc
+        self._writer: SqliteWriter | None = None
+        self._local = threading.local()
+        self._readers: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+
+    def open_writer(self) -> None:
+        """Open the writer's own connection."""
+        self._writer = SqliteWriter(connect(self.path))
+
+    def close_writer(self) -> None:
+        """Close the writer's connection."""
+        if self._writer is not None:
+            self._writer.conn.close()
+            self._writer = None
+
+    def apply_batch(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome | Exception]:
+        """Apply requests in one transaction, each in a savepoint; commit (fsync) once."""
+        writer = self._writer
+        if writer is None:
+            raise StorageError("the writer connection is not open; call open_writer() first")
+        conn = writer.conn
+        results: list[WriteOutcome | Exception] = []
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+            for request in requests:
+                conn.execute("SAVEPOINT request")
+                try:
+                    results.append(writer.apply(request))
+                except Exception as exc:  # one bad request must not sink the others
+                    conn.execute("ROLLBACK TO request")
+                    writer.forget_cache()
+                    results.append(exc)
+                conn.execute("RELEASE request")
+            conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            writer.forget_cache()
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise StorageError(f"the database rejected the transaction: {exc}") from exc
+        return results
+
+    def _reader(self) -> sqlite3.Connection:
+        """This thread's read-only connection."""
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path, readonly=True)
+            self._local.conn = conn
+            with self._lock:
+                self._readers.append(conn)
+        return conn
+
+    def _read(self, fn: Callable[..., _T], *args: Any) -> _T:
+        """Run a read on this thread's connection; database errors become `StorageError`."""
+        try:
+            return fn(self._reader(), *args)
+        except sqlite3.Error as exc:
+            raise StorageError(f"reading {self.path} failed: {exc}") from exc
+
+    def query_series(self, query: SeriesQuery) -> list[SeriesResult]:
+        """Bucketed points per (node, sensor, metric)."""
+        return self._read(sqlite_reads.query_series, query)
+
+    def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
+        """Flagged readings, newest first."""
+        return self._read(sqlite_reads.query_anomalies, query)
+
+    def list_nodes(self) -> list[NodeRow]:
+        """Every node with its latest heartbeat."""
+        return self._read(sqlite_reads.list_nodes)
+
+    def catalog(self) -> list[CatalogRow]:
+        """Every stored series."""
+        return self._read(sqlite_reads.catalog)
+
+    def check_writable(self) -> None:
+        """Raise `StorageError` unless the file can take a write lock."""
+        try:
+            conn = sqlite3.connect(self.path, isolation_level=None, timeout=1.0)
+            try:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.execute("ROLLBACK")
+            finally:
+                conn.close()
+        except sqlite3.Error as exc:
+            raise StorageError(f"the database {self.path} does not accept writes: {exc}") from exc
+
+    def close(self) -> None:
+        """Close every reader connection."""
+        with self._lock:
+            for conn in self._readers:
+                conn.close()
+            self._readers.clear()
+        self._local = threading.local()

@@ -1,0 +1,169 @@
+"""The SQLite read path: series at a resolution, anomalies, nodes, catalog."""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+import orjson
+
+from agent_bruno.storage.base import (
+    AnomalyQuery,
+    AnomalyRow,
+    CatalogRow,
+    NodeRow,
+    Point,
+    SeriesQuery,
+    SeriesResult,
+)
+from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M
+from agent_bruno.storage.sqlite_writes import Rollup, merge_point
+
+
+def source_for_step(step: int) -> str:
+    """The table that answers a query at `step` seconds: hourly, 5-minute rollups or samples."""
+    if step % BUCKET_1H == 0:
+        return "rollup_1h"
+    if step % BUCKET_5M == 0:
+        return "rollup_5m"
+    return "samples"
+
+
+def _where(filters: dict[str, str | None]) -> tuple[str, list[Any]]:
+    """An AND of equality filters on `series` columns, skipping None."""
+    parts, params = [], []
+    for column, value in filters.items():
+        if value is not None:
+            parts.append(f"s.{column} = ?")
+            params.append(value)
+    return (" AND ".join(parts) or "1"), params
+
+
+def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]:
+    """Bucketed points per (node, sensor, metric), merging series that differ only in location."""
+    where, params = _where(
+        {
+            "metric": q.metric,
+            "location": q.location,
+            "node": q.node,
+            "sensor": q.sensor,
+            "cluster": q.cluster,
+        }
+    )
+    start = int(q.start // q.step) * q.step
+    series = conn.execute(
+        "SELECT s.id, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit FROM series s "  # noqa: S608 - only column names are formatted in
+        f"WHERE {where} AND s.last_ts >= ? AND s.first_ts < ? "
+        "ORDER BY s.node, s.sensor, s.metric, s.last_ts",
+        (*params, start - BUCKET_1H, q.end),
+    ).fetchall()
+    table = source_for_step(q.step)
+    grouped: dict[tuple[str, str, str], tuple[list[Any], list[int]]] = {}
+    for sid, cluster, node, location, sensor, metric, unit in series:
+        meta, ids = grouped.setdefault((node, sensor, metric), ([], []))
+        meta[:] = [cluster, node, location, sensor, metric, unit]  # latest location wins
+        ids.append(sid)
+    results = []
+    for meta, ids in grouped.values():
+        buckets: dict[tuple[int, int], Rollup] = {}
+        for sid in ids:
+            if table == "samples":
+                rows = conn.execute(
+                    "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ?",
+                    (sid, start, q.end),
+                )
+                for ts, v in rows:
+                    b = int(ts // q.step) * q.step
+                    merge_point(buckets, (0, b), [1, v, v, v, v, ts])
+            else:
+                rows = conn.execute(
+                    f"SELECT bucket, count, min, max, sum, last, last_ts FROM {table} "  # noqa: S608 - only column names are formatted in
+                    "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+                    (sid, start, q.end),
+                )
+                for bucket, *p in rows:
+                    merge_point(buckets, (0, bucket - bucket % q.step), p)
+        points = [
+            Point(ts=float(b), mean=p[3] / p[0], min=p[1], max=p[2], count=int(p[0]), last=p[4])
+            for (_, b), p in sorted(buckets.items())
+        ]
+        if points:
+            cluster, node, location, sensor, metric, unit = meta
+            results.append(SeriesResult(cluster, node, location, sensor, metric, unit, points))
+    return results
+
+
+def query_anomalies(conn: sqlite3.Connection, q: AnomalyQuery) -> list[AnomalyRow]:
+    """Flagged readings matching the filters, newest first."""
+    where, params = _where({"cluster": q.cluster, "node": q.node, "location": q.location})
+    if q.severity is not None:
+        where += " AND a.severity = ?"
+        params.append(q.severity)
+    rows = conn.execute(
+        "SELECT a.event_id, a.ts, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit, "  # noqa: S608 - only column names are formatted in
+        "a.value, a.severity, a.score, a.reason, a.baseline_mean, a.baseline_std, "
+        "a.explanation, a.explanation_model FROM anomalies a JOIN series s ON s.id = a.series_id "
+        f"WHERE {where} AND a.ts >= ? AND a.ts < ? ORDER BY a.ts DESC LIMIT ?",
+        (*params, q.start, q.end, q.limit),
+    ).fetchall()
+    return [_anomaly(r) for r in rows]
+
+
+def _anomaly(r: tuple[Any, ...]) -> AnomalyRow:
+    """An `anomalies` row joined with its series."""
+    return AnomalyRow(
+        id=r[0],
+        ts=r[1],
+        cluster=r[2],
+        node=r[3],
+        location=r[4],
+        sensor=r[5],
+        metric=r[6],
+        unit=r[7],
+        value=r[8],
+        severity=r[9],
+        score=r[10],
+        reason=r[11],
+        baseline=None if r[12] is None else {"mean": r[12], "std": r[13]},
+        explanation=r[14],
+        explanation_model=r[15],
+    )
+
+
+def list_nodes(conn: sqlite3.Connection) -> list[NodeRow]:
+    """Every node with its latest heartbeat."""
+    rows = conn.execute(
+        "SELECT node, cluster, location, ts, last_seen, interval_s, health, sensors, workloads, "
+        "outbox_depth, outbox_dropped, outbox_oldest_age_s, prev_outbox_depth, read_url "
+        "FROM nodes ORDER BY node"
+    ).fetchall()
+    return [_node(r) for r in rows]
+
+
+def _node(r: tuple[Any, ...]) -> NodeRow:
+    """A `nodes` row."""
+    return NodeRow(
+        node=r[0],
+        cluster=r[1],
+        location=r[2],
+        ts=r[3],
+        last_seen=r[4],
+        interval_s=r[5],
+        health=orjson.loads(r[6]),
+        sensors=orjson.loads(r[7]),
+        workloads=orjson.loads(r[8]),
+        outbox_depth=r[9],
+        outbox_dropped=r[10],
+        outbox_oldest_age_s=r[11],
+        previous_outbox_depth=r[12],
+        read_url=r[13],
+    )
+
+
+def catalog(conn: sqlite3.Connection) -> list[CatalogRow]:
+    """Every stored series with its first and last time."""
+    rows = conn.execute(
+        "SELECT cluster, node, location, sensor, metric, unit, first_ts, last_ts FROM series "
+        "ORDER BY cluster, location, node, sensor, metric"
+    ).fetchall()
+    return [CatalogRow(*r) for r in rows]

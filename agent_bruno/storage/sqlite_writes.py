@@ -1,0 +1,355 @@
+"""The SQLite write path: events, bulk readings and pruning, run on the writer's connection."""
+
+from __future__ import annotations
+
+import sqlite3
+import time
+from collections.abc import Iterable, Sequence
+
+import orjson
+
+from agent_bruno.storage.base import (
+    EventsWrite,
+    PruneWrite,
+    ReadingsWrite,
+    SeriesKey,
+    WriteOutcome,
+    WriteRequest,
+)
+from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M, TIME_COLUMN
+from agent_bruno.wire import AggregateEvent, ExplanationEvent, HeartbeatEvent, ReadingEvent
+
+# count, min, max, sum, last, last_ts
+Rollup = list[float]
+_MAX_PARAMS = 500
+
+_UPSERT_ROLLUP = """
+INSERT INTO {table} (series_id, bucket, count, min, max, sum, last, last_ts)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+ON CONFLICT (series_id, bucket) DO UPDATE SET
+    count = {table}.count + excluded.count,
+    min = min({table}.min, excluded.min),
+    max = max({table}.max, excluded.max),
+    sum = {table}.sum + excluded.sum,
+    last = CASE WHEN excluded.last_ts >= {table}.last_ts THEN excluded.last ELSE {table}.last END,
+    last_ts = max({table}.last_ts, excluded.last_ts)
+"""
+_UPSERT_5M = _UPSERT_ROLLUP.format(table="rollup_5m")
+_UPSERT_1H = _UPSERT_ROLLUP.format(table="rollup_1h")
+
+_UPSERT_NODE = """
+INSERT INTO nodes (node, cluster, location, ts, last_seen, interval_s, health, sensors, workloads,
+                   outbox_depth, outbox_dropped, outbox_oldest_age_s, prev_outbox_depth, read_url)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?)
+ON CONFLICT (node) DO UPDATE SET
+    cluster = excluded.cluster, location = excluded.location, ts = excluded.ts,
+    last_seen = excluded.last_seen, interval_s = excluded.interval_s, health = excluded.health,
+    sensors = excluded.sensors, workloads = excluded.workloads,
+    prev_outbox_depth = nodes.outbox_depth, outbox_depth = excluded.outbox_depth,
+    outbox_dropped = excluded.outbox_dropped, outbox_oldest_age_s = excluded.outbox_oldest_age_s,
+    read_url = excluded.read_url
+WHERE excluded.ts >= nodes.ts
+"""
+
+
+def merge_point(groups: dict[tuple[int, int], Rollup], key: tuple[int, int], p: Rollup) -> None:
+    """Merge rollup `p` into `groups[key]` (associative: order of merges does not matter)."""
+    cur = groups.get(key)
+    if cur is None:
+        groups[key] = list(p)
+        return
+    cur[0] += p[0]
+    if p[1] < cur[1]:
+        cur[1] = p[1]
+    if p[2] > cur[2]:
+        cur[2] = p[2]
+    cur[3] += p[3]
+    if p[5] >= cur[5]:
+        cur[4] = p[4]
+        cur[5] = p[5]
+
+
+def hourly(groups: dict[tuple[int, int], Rollup]) -> dict[tuple[int, int], Rollup]:
+    """Fold 5-minute groups into hourly ones."""
+    out: dict[tuple[int, int], Rollup] = {}
+    for (sid, bucket), p in groups.items():
+        merge_point(out, (sid, bucket - bucket % BUCKET_1H), p)
+    return out
+
+
+class SqliteWriter:
+    """Applies write requests on one connection; keeps a cache of series ids."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self.conn = conn
+        self._series: dict[SeriesKey, int] = {}
+        self._span: dict[int, tuple[float, float]] = {}
+
+    def forget_cache(self) -> None:
+        """Drop cached ids after a rollback (they may name rows that no longer exist)."""
+        self._series.clear()
+        self._span.clear()
+
+    def apply(self, request: WriteRequest) -> WriteOutcome:
+        """Apply one request inside the caller's transaction."""
+        if isinstance(request, EventsWrite):
+            return self._events(request)
+        if isinstance(request, ReadingsWrite):
+            return self._readings(request)
+        return self._prune(request)
+
+    def series_id(self, key: SeriesKey, ts: float) -> int:
+        """Id of the series `key`, created on first sight."""
+        sid = self._series.get(key)
+        if sid is not None:
+            return sid
+        row = self.conn.execute(
+            "SELECT id, first_ts, last_ts FROM series WHERE cluster = ? AND node = ? "
+            "AND location = ? AND sensor = ? AND metric = ? AND unit = ?",
+            key,
+        ).fetchone()
+        if row is None:
+            cur = self.conn.execute(
+                "INSERT INTO series (cluster, node, location, sensor, metric, unit, first_ts, "
+                "last_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                (*key, ts, ts),
+            )
+            sid = int(cur.lastrowid or 0)
+            self._span[sid] = (ts, ts)
+        else:
+            sid = int(row[0])
+            self._span[sid] = (float(row[1]), float(row[2]))
+        self._series[key] = sid
+        return sid
+
+    def _touch(self, spans: dict[int, tuple[float, float]]) -> None:
+        """Widen the stored first/last time of series where needed."""
+        updates = []
+        for sid, (lo, hi) in spans.items():
+            first, last = self._span[sid]
+            if lo < first or hi > last:
+                first, last = min(first, lo), max(last, hi)
+                self._span[sid] = (first, last)
+                updates.append((first, last, sid))
+        if updates:
+            self.conn.executemany(
+                "UPDATE series SET first_ts = ?, last_ts = ? WHERE id = ?", updates
+            )
+
+    def _merge_rollups(self, groups: dict[tuple[int, int], Rollup]) -> None:
+        """Upsert 5-minute groups and their hourly folds."""
+        if not groups:
+            return
+        self.conn.executemany(_UPSERT_5M, [(s, b, *p) for (s, b), p in groups.items()])
+        self.conn.executemany(_UPSERT_1H, [(s, b, *p) for (s, b), p in hourly(groups).items()])
+
+    def _known_ids(self, node: str, ids: list[str]) -> set[str]:
+        """Which of `ids` were already stored for `node`."""
+        known: set[str] = set()
+        for i in range(0, len(ids), _MAX_PARAMS):
+            chunk = ids[i : i + _MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"SELECT id FROM event_ids WHERE node = ? AND id IN ({marks})",  # noqa: S608
+                (node, *chunk),
+            )
+            known.update(r[0] for r in rows)
+        return known
+
+    def _events(self, req: EventsWrite) -> WriteOutcome:
+        """Store one reporter batch; events already stored count as duplicates."""
+        out = WriteOutcome()
+        known = self._known_ids(req.node, [e.id for e in req.events])
+        fresh = []
+        for e in req.events:
+            acc, dup = out.by_type.get(e.type, (0, 0))
+            if e.id in known:
+                out.by_type[e.type] = (acc, dup + 1)
+                out.duplicates += 1
+                continue
+            known.add(e.id)
+            fresh.append(e)
+            out.by_type[e.type] = (acc + 1, dup)
+            out.accepted += 1
+        if not fresh:
+            return out
+        self.conn.executemany(
+            "INSERT INTO event_ids (node, id, ts) VALUES (?, ?, ?)",
+            [(req.node, e.id, e.ts) for e in fresh],
+        )
+        base = (req.cluster, req.node, req.location)
+        readings = [e for e in fresh if isinstance(e, ReadingEvent)]
+        aggregates = [e for e in fresh if isinstance(e, AggregateEvent)]
+        spans: dict[int, tuple[float, float]] = {}
+        if aggregates:
+            self._aggregates(base, aggregates, spans)
+        if readings:
+            self._flagged(base, readings, spans)
+        self._touch(spans)
+        beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
+        if beats:
+            self._heartbeat(req, max(beats, key=lambda b: b.ts))
+        notes = [e for e in fresh if isinstance(e, ExplanationEvent)]
+        if notes:
+            self._explanations(req.node, notes)
+        return out
+
+    def _aggregates(
+        self,
+        base: tuple[str, str, str],
+        events: Iterable[AggregateEvent],
+        spans: dict[int, tuple[float, float]],
+    ) -> None:
+        """Merge edge aggregates into the rollups."""
+        groups: dict[tuple[int, int], Rollup] = {}
+        for e in events:
+            sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.start)
+            bucket = int(e.start // BUCKET_5M) * BUCKET_5M
+            merge_point(
+                groups, (sid, bucket), [e.count, e.min, e.max, e.mean * e.count, e.last, e.end]
+            )
+            lo, hi = spans.get(sid, (e.start, e.end))
+            spans[sid] = (min(lo, e.start), max(hi, e.end))
+        self._merge_rollups(groups)
+
+    def _flagged(
+        self,
+        base: tuple[str, str, str],
+        events: Sequence[ReadingEvent],
+        spans: dict[int, tuple[float, float]],
+    ) -> None:
+        """Store flagged readings as samples and anomalies (not rollups: aggregates hold them)."""
+        node = base[1]
+        samples, anomalies = [], []
+        for e in events:
+            sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.ts)
+            samples.append((sid, e.ts, e.value))
+            b = e.baseline
+            anomalies.append(
+                (sid, node, e.id, e.ts, e.value, e.severity, e.score, e.reason,
+                 b.mean if b else None, b.std if b else None)
+            )  # fmt: skip
+            lo, hi = spans.get(sid, (e.ts, e.ts))
+            spans[sid] = (min(lo, e.ts), max(hi, e.ts))
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES (?, ?, ?)", samples
+        )
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO anomalies (series_id, node, event_id, ts, value, severity, "
+            "score, reason, baseline_mean, baseline_std) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            anomalies,
+        )
+        for e in events:
+            row = self.conn.execute(
+                "DELETE FROM pending_explanations WHERE node = ? AND ref = ? RETURNING text, model",
+                (node, e.id),
+            ).fetchone()
+            if row is not None:
+                self.conn.execute(
+                    "UPDATE anomalies SET explanation = ?, explanation_model = ? "
+                    "WHERE node = ? AND event_id = ?",
+                    (row[0], row[1], node, e.id),
+                )
+
+    def _heartbeat(self, req: EventsWrite, e: HeartbeatEvent) -> None:
+        """Keep the newest heartbeat of the node."""
+        self.conn.execute(
+            _UPSERT_NODE,
+            (
+                req.node, req.cluster, req.location, e.ts, time.time(), e.interval_s,
+                orjson.dumps(e.health.model_dump()).decode(),
+                orjson.dumps([s.model_dump() for s in e.sensors]).decode(),
+                orjson.dumps(e.workloads).decode(),
+                e.outbox.depth, e.outbox.dropped, e.outbox.oldest_age_s, e.read_url,
+            ),
+        )  # fmt: skip
+
+    def _explanations(self, node: str, events: Iterable[ExplanationEvent]) -> None:
+        """Attach explanations to their anomalies, or park them until the anomaly arrives."""
+        for e in events:
+            cur = self.conn.execute(
+                "UPDATE anomalies SET explanation = ?, explanation_model = ? "
+                "WHERE node = ? AND event_id = ?",
+                (e.text, e.model, node, e.ref),
+            )
+            if cur.rowcount == 0:
+                self.conn.execute(
+                    "INSERT OR REPLACE INTO pending_explanations (node, ref, ts, text, model) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (node, e.ref, e.ts, e.text, e.model),
+                )
+
+    def _existing_ts(self, sid: int, lo: float, hi: float) -> set[float]:
+        """Timestamps already stored for a series within [lo, hi]."""
+        rows = self.conn.execute(
+            "SELECT ts FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?", (sid, lo, hi)
+        )
+        return {r[0] for r in rows}
+
+    def _readings(self, req: ReadingsWrite) -> WriteOutcome:
+        """Store imported samples not seen before and merge them into the rollups."""
+        fresh: dict[tuple[int, float], float] = {}
+        spans: dict[int, tuple[float, float]] = {}
+        duplicates = 0
+        series_id = self.series_id
+        for key, ts, value in req.rows:
+            sid = series_id(key, ts)
+            k = (sid, ts)
+            if k in fresh:
+                duplicates += 1
+                continue
+            fresh[k] = value
+            span = spans.get(sid)
+            if span is None:
+                spans[sid] = (ts, ts)
+            elif ts < span[0] or ts > span[1]:
+                spans[sid] = (min(span[0], ts), max(span[1], ts))
+        for sid, (lo, hi) in spans.items():
+            first, last = self._span[sid]
+            if hi < first or lo > last:
+                continue  # nothing stored in this range yet
+            for ts in self._existing_ts(sid, lo, hi):
+                if fresh.pop((sid, ts), None) is not None:
+                    duplicates += 1
+        rows = [(sid, ts, v) for (sid, ts), v in fresh.items()]
+        self.conn.executemany("INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?)", rows)
+        groups: dict[tuple[int, int], Rollup] = {}
+        for sid, ts, v in rows:
+            gkey = (sid, int(ts // BUCKET_5M) * BUCKET_5M)
+            cur = groups.get(gkey)
+            if cur is None:
+                groups[gkey] = [1, v, v, v, v, ts]
+                continue
+            cur[0] += 1
+            if v < cur[1]:
+                cur[1] = v
+            if v > cur[2]:
+                cur[2] = v
+            cur[3] += v
+            if ts >= cur[5]:
+                cur[4] = v
+                cur[5] = ts
+        self._merge_rollups(groups)
+        self._touch(spans)
+        return WriteOutcome(
+            accepted=len(rows), duplicates=duplicates, by_type={"reading": (len(rows), duplicates)}
+        )
+
+    def _prune(self, req: PruneWrite) -> WriteOutcome:
+        """Delete one small batch of rows older than the cutoff."""
+        column = TIME_COLUMN[req.table]
+        key = "rowid" if req.table in ("samples", "anomalies") else _KEYS[req.table]
+        cur = self.conn.execute(
+            f"DELETE FROM {req.table} WHERE ({key}) IN "  # noqa: S608 - names from TIME_COLUMN
+            f"(SELECT {key} FROM {req.table} WHERE {column} < ? LIMIT ?)",
+            (req.before, req.batch),
+        )
+        return WriteOutcome(accepted=max(cur.rowcount, 0))
+
+
+_KEYS = {
+    "event_ids": "node, id",
+    "pending_explanations": "node, ref",
+    "rollup_5m": "series_id, bucket",
+    "rollup_1h": "series_id, bucket",
+}

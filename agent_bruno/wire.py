@@ -1,0 +1,302 @@
+"""Wire format v1: pydantic models of reporter events, bulk readings and ingest responses.
+
+`python -m agent_bruno.wire` regenerates the JSON Schemas in `docs/wire/`.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any, Literal, NotRequired
+
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
+from typing_extensions import TypedDict
+
+SCHEMA_VERSION = 1
+TS_MIN = 946_684_800.0  # 2000-01-01T00:00:00Z
+TS_MAX = 4_102_444_800.0  # 2100-01-01T00:00:00Z
+DEFAULT_CLUSTER = "default"
+MAX_EVENTS = 10_000
+SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "wire"
+
+
+def parse_ts(value: Any) -> Any:
+    """Turn Unix seconds given as text, or ISO 8601 text, into Unix seconds (naive means UTC)."""
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            return float(text)
+        except ValueError:
+            pass
+        try:
+            parsed = datetime.fromisoformat(text)
+        except ValueError as exc:
+            raise ValueError(
+                f"{value!r} is neither Unix seconds nor an ISO 8601 time "
+                "(e.g. 1764160000 or 2025-11-26T12:00:00Z)"
+            ) from exc
+        if parsed.tzinfo is None:
+            parsed = parsed.replace(tzinfo=UTC)
+        return parsed.timestamp()
+    return value
+
+
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Unit = Annotated[str, StringConstraints(max_length=32)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Timestamp = Annotated[
+    float,
+    Field(ge=TS_MIN, le=TS_MAX, allow_inf_nan=False, description="Unix seconds, UTC"),
+]
+FlexTimestamp = Annotated[
+    float,
+    BeforeValidator(parse_ts, json_schema_input_type=float | str),
+    Field(ge=TS_MIN, le=TS_MAX, allow_inf_nan=False, description="Unix seconds or ISO 8601"),
+]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+Severity = Literal["warning", "critical"]
+
+
+class _Strict(BaseModel):
+    """Shared model configuration: unknown fields are ignored, instances are frozen."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Reporter(_Strict):
+    """Who sent the batch; `node` must be the node the bearer token belongs to."""
+
+    node: Name
+    location: Name
+    cluster: Name = DEFAULT_CLUSTER
+
+
+class Baseline(_Strict):
+    """The statistics a flagged reading was compared with."""
+
+    mean: Finite
+    std: Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class ReadingEvent(_Strict):
+    """One flagged reading (warning or critical), sent on its own."""
+
+    id: EventId
+    type: Literal["reading"]
+    ts: Timestamp
+    sensor: Name
+    metric: Name
+    unit: Unit
+    value: Finite
+    severity: Severity
+    score: Finite
+    reason: Annotated[str, StringConstraints(max_length=2048)] = ""
+    baseline: Baseline | None = None
+
+
+class AggregateEvent(_Strict):
+    """Statistics of every reading of one series in one window (5 minutes)."""
+
+    id: EventId
+    type: Literal["aggregate"]
+    ts: Timestamp
+    sensor: Name
+    metric: Name
+    unit: Unit
+    start: Timestamp
+    end: Timestamp
+    count: Annotated[int, Field(ge=1)]
+    min: Finite
+    max: Finite
+    mean: Finite
+    last: Finite
+
+    @model_validator(mode="after")
+    def _consistent(self) -> AggregateEvent:
+        """Require start ≤ end and min ≤ mean, last ≤ max (with rounding slack)."""
+        if self.start > self.end:
+            raise ValueError(f"start {self.start} is after end {self.end}")
+        slack = 1e-9 * max(1.0, abs(self.min), abs(self.max))
+        if not (self.min - slack <= self.mean <= self.max + slack):
+            raise ValueError(f"mean {self.mean} is outside [min {self.min}, max {self.max}]")
+        if not (self.min - slack <= self.last <= self.max + slack):
+            raise ValueError(f"last {self.last} is outside [min {self.min}, max {self.max}]")
+        return self
+
+
+class NodeHealth(_Strict):
+    """Host health sampled by the reporter; None means the host could not tell."""
+
+    cpu_percent: Annotated[float, Field(ge=0, le=100 * 64, allow_inf_nan=False)] | None = None
+    memory_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    disk_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = None
+    soc_temp_c: Annotated[float, Field(ge=-60, le=200, allow_inf_nan=False)] | None = None
+    load_1m: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+    uptime_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] | None = None
+
+
+class SensorInfo(_Strict):
+    """One series a reporter produces."""
+
+    sensor: Name
+    metric: Name
+    unit: Unit
+
+
+class OutboxState(_Strict):
+    """The reporter's outbox: pending events, events dropped so far, age of the oldest."""
+
+    depth: Annotated[int, Field(ge=0)]
+    dropped: Annotated[int, Field(ge=0)]
+    oldest_age_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+
+
+class HeartbeatEvent(_Strict):
+    """Periodic liveness and health of a reporter."""
+
+    id: EventId
+    type: Literal["heartbeat"]
+    ts: Timestamp
+    interval_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
+    health: NodeHealth = NodeHealth()
+    sensors: Annotated[list[SensorInfo], Field(max_length=1024)] = []
+    workloads: Annotated[list[Name], Field(max_length=1024)] = []
+    outbox: OutboxState = OutboxState(depth=0, dropped=0)
+    read_url: Annotated[str, StringConstraints(max_length=512)] | None = None
+
+
+class ExplanationEvent(_Strict):
+    """A model-written explanation of an earlier flagged reading (`ref` is its id)."""
+
+    id: EventId
+    type: Literal["explanation"]
+    ts: Timestamp
+    ref: EventId
+    text: Annotated[str, StringConstraints(min_length=1, max_length=8192)]
+    model: Annotated[str, StringConstraints(max_length=128)] = ""
+
+
+Event = Annotated[
+    ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent,
+    Field(discriminator="type"),
+]
+
+
+class EventBatch(_Strict):
+    """Body of `POST /v1/events`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True, title="EventBatch v1")
+
+    schema_version: Literal[1]
+    reporter: Reporter
+    events: Annotated[list[Event], Field(max_length=MAX_EVENTS)]
+
+
+class EnvelopeHeader(_Strict):
+    """The envelope without its events, validated on its own when some events are bad."""
+
+    schema_version: Literal[1]
+    reporter: Reporter
+    events: Annotated[list[Any], Field(max_length=MAX_EVENTS)]
+
+
+class BulkReading(TypedDict):
+    """One row of `POST /v1/readings` (a TypedDict: validating thousands is twice as fast)."""
+
+    ts: FlexTimestamp
+    node: Name
+    location: Name
+    sensor: Name
+    metric: Name
+    value: Finite
+    unit: Unit
+    cluster: NotRequired[Name]
+
+
+class ReadingsObject(TypedDict):
+    """The object form of a bulk body: `{"readings": [...]}`."""
+
+    readings: list[BulkReading]
+
+
+class Rejected(BaseModel):
+    """One item that was not stored, with the reason."""
+
+    index: int | None = None
+    line: int | None = None
+    id: str | None = None
+    error: str
+
+
+class IngestResponse(BaseModel):
+    """Body of a 200 answer to `POST /v1/events` and `POST /v1/readings`."""
+
+    accepted: int
+    duplicates: int
+    rejected: list[Rejected] = []
+
+
+EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
+BATCH_ADAPTER = TypeAdapter(EventBatch)
+HEADER_ADAPTER = TypeAdapter(EnvelopeHeader)
+READING_ADAPTER: TypeAdapter[BulkReading] = TypeAdapter(BulkReading)
+READINGS_ADAPTER: TypeAdapter[list[BulkReading]] = TypeAdapter(list[BulkReading])
+READINGS_BODY_ADAPTER: TypeAdapter[list[BulkReading] | ReadingsObject] = TypeAdapter(
+    list[BulkReading] | ReadingsObject
+)
+
+
+def describe_error(exc: ValidationError, prefix: str = "", limit: int = 5) -> str:
+    """One line naming each failing field, the problem and the offending value."""
+    parts = []
+    for err in exc.errors(include_url=False)[:limit]:
+        path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        shown = repr(err.get("input"))
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        where = f"{path}: " if path else ""
+        got = "" if err["type"] == "missing" else f" (got {shown})"
+        parts.append(f"{where}{err['msg']}{got}")
+    more = exc.error_count() - limit
+    if more > 0:
+        parts.append(f"and {more} more")
+    return "; ".join(parts)
+
+
+def schemas() -> dict[str, dict[str, Any]]:
+    """The JSON Schemas published in `docs/wire/`, by file name."""
+    events = EventBatch.model_json_schema()
+    events["$id"] = "https://agent-bruno.local/wire/events-v1.schema.json"
+    readings = READINGS_BODY_ADAPTER.json_schema()
+    readings["title"] = "Bulk readings v1"
+    readings["$id"] = "https://agent-bruno.local/wire/readings-v1.schema.json"
+    return {"events-v1.schema.json": events, "readings-v1.schema.json": readings}
+
+
+def render(schema: dict[str, Any]) -> str:
+    """Serialize a schema the way it is stored (stable, readable)."""
+    return json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Write the schemas to `docs/wire/` (or the given directory)."""
+    target = Path(argv[0]) if argv else SCHEMA_DIR
+    target.mkdir(parents=True, exist_ok=True)
+    for name, schema in schemas().items():
+        (target / name).write_text(render(schema), encoding="utf-8")
+        print(f"wrote {target / name}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
