@@ -259,9 +259,10 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
         if seed_raw is None
         else _integer(env, "SEED", 0, lo=0, hi=2**63 - 1)
     )
-    level = (_get(env, "LOG_LEVEL") or "INFO").upper()
+    level_raw = _get(env, "LOG_LEVEL") or "INFO"
+    level = level_raw.upper()
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
-        raise _err("LOG_LEVEL", level, "DEBUG, INFO, WARNING or ERROR")
+        raise _err("LOG_LEVEL", level_raw, "DEBUG, INFO, WARNING or ERROR")
     workloads = tuple(w.strip() for w in (_get(env, "WORKLOADS") or "").split(",") if w.strip())
     return ReporterConfig(
         agent_url=url,

@@ -187,7 +187,7 @@ class Engine:
             self._next_heartbeat = (
                 math.floor(now / self._interval) * self._interval + self._interval
             )
-            items.append(("heartbeat", self.heartbeat(now)))
+            items.append(("heartbeat", self.heartbeat(now, also_pending=len(items))))
         if not items:
             return 0
         ids = self._outbox.put_many(items, now=now)
@@ -197,8 +197,8 @@ class Engine:
                 self._on_flagged(event_id, event)
         return len(items)
 
-    def heartbeat(self, now: float) -> Event:
-        """A heartbeat event: host health, series, workloads, outbox state, read URL."""
+    def heartbeat(self, now: float, *, also_pending: int = 0) -> Event:
+        """A heartbeat: health, series, workloads, outbox (+ `also_pending` written with it)."""
         health = dict(self._health()) if self._health is not None else {}
         dropped = self._outbox.dropped()
         return {
@@ -211,7 +211,7 @@ class Engine:
             ],
             "workloads": self._workloads,
             "outbox": {
-                "depth": self._outbox.depth(),
+                "depth": self._outbox.depth() + also_pending,
                 "dropped": sum(dropped.values()),
                 "dropped_by_kind": dropped,
                 "oldest_age_s": round(self._outbox.oldest_age(now), 1),

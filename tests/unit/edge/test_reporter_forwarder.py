@@ -1,0 +1,296 @@
+"""Forwarder: envelope, outages, lost acks, 413 splitting, auth failures, urgent wake-ups."""
+
+from __future__ import annotations
+
+import asyncio
+import gzip
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from edge_reporter import forwarder as forwarder_module
+from edge_reporter.forwarder import Forwarder, Outcome, Reporter
+from edge_reporter.outbox import Outbox
+
+T0 = 1_764_115_200.0
+TOKEN = "k3Yq9-tW7xZ2pL0vR5mN"
+Handler = Callable[[httpx.Request], httpx.Response]
+
+
+class FakeAgent:
+    """Records what it stores, deduplicating on id like the real agent; can be made to fail."""
+
+    def __init__(self) -> None:
+        self.stored: list[str] = []
+        self.requests: list[httpx.Request] = []
+        self.fail_with: (
+            Callable[[httpx.Request, list[dict[str, object]]], httpx.Response | None] | None
+        ) = None
+
+    def __call__(self, request: httpx.Request) -> httpx.Response:
+        self.requests.append(request)
+        body = request.content
+        if request.headers.get("content-encoding") == "gzip":
+            body = gzip.decompress(body)
+        events = json.loads(body)["events"]
+        if self.fail_with is not None:
+            failure = self.fail_with(request, events)
+            if failure is not None:
+                return failure
+        return self.store(events)
+
+    def store(self, events: list[dict[str, object]]) -> httpx.Response:
+        seen = set(self.stored)
+        fresh = [str(e["id"]) for e in events if e["id"] not in seen]
+        self.stored.extend(fresh)
+        return httpx.Response(
+            200,
+            json={"accepted": len(fresh), "duplicates": len(events) - len(fresh), "rejected": []},
+        )
+
+
+def make(
+    tmp_path: Path, agent: Handler, **kwargs: float
+) -> tuple[Outbox, httpx.AsyncClient, Forwarder]:
+    box = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=10_000)
+    client = httpx.AsyncClient(transport=httpx.MockTransport(agent))
+    fwd = Forwarder(
+        box,
+        client,
+        url="http://agent/v1/events",
+        token=TOKEN,
+        reporter=Reporter("pi-1", "warehouse", "homelab"),
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return box, client, fwd
+
+
+async def until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
+    """Poll `condition` until true; fail after `within_s` seconds."""
+    for _ in range(int(within_s / 0.005)):
+        if condition():
+            return
+        await asyncio.sleep(0.005)
+    raise AssertionError("condition not met in time")
+
+
+def fill(box: Outbox, n: int, kind: str = "aggregate") -> list[str]:
+    return box.put_many([(kind, {"type": "aggregate", "ts": T0 + i}) for i in range(n)], now=T0)
+
+
+async def test_envelope_headers_and_gzip(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    box, client, fwd = make(tmp_path, agent)
+    ids = fill(box, 3)
+    assert await fwd.send_once() is Outcome.DELIVERED
+    request = agent.requests[0]
+    assert request.url == "http://agent/v1/events"
+    assert request.headers["authorization"] == f"Bearer {TOKEN}"
+    assert request.headers["content-type"] == "application/json"
+    assert request.headers["content-encoding"] == "gzip"
+    envelope = json.loads(gzip.decompress(request.content))
+    assert envelope["schema_version"] == 1
+    assert envelope["reporter"] == {"node": "pi-1", "location": "warehouse", "cluster": "homelab"}
+    assert [e["id"] for e in envelope["events"]] == ids
+    assert box.depth() == 0
+    await client.aclose()
+
+
+async def test_outage_then_complete_in_order_delivery_without_duplicates(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    failures = iter([httpx.Response(503), None, httpx.Response(429), httpx.Response(500)])
+
+    def flaky(request: httpx.Request, events: list[dict[str, object]]) -> httpx.Response | None:
+        try:
+            failure = next(failures)
+        except StopIteration:
+            return None
+        if failure is None:
+            raise httpx.ConnectError("connection refused", request=request)
+        return failure
+
+    agent.fail_with = flaky
+    box, client, fwd = make(tmp_path, agent, backoff_base=0.01, backoff_cap=0.05, batch_events=7)
+    expected = fill(box, 10)
+    task = asyncio.create_task(fwd.run())
+    for _ in range(4):  # more events arrive during the outage
+        await asyncio.sleep(0.01)
+        expected += fill(box, 5)
+        fwd.notify()
+    await until(lambda: box.depth() == 0 and len(agent.stored) == len(expected))
+    fwd.stop()
+    await task
+    assert agent.stored == expected  # complete, in order, each once
+    assert fwd.stats["failures"] == 4
+    await client.aclose()
+
+
+async def test_lost_ack_is_resent_and_deduplicated_by_the_agent(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    lost = {"done": False}
+
+    def store_then_lose_the_answer(
+        request: httpx.Request, events: list[dict[str, object]]
+    ) -> httpx.Response | None:
+        if lost["done"]:
+            return None
+        lost["done"] = True
+        agent.store(events)
+        raise httpx.ReadError("connection reset while reading the answer", request=request)
+
+    agent.fail_with = store_then_lose_the_answer
+    box, client, fwd = make(tmp_path, agent)
+    ids = fill(box, 4)
+    assert await fwd.send_once() is Outcome.RETRY
+    assert box.depth() == 4  # not acknowledged, so kept
+    assert await fwd.send_once() is Outcome.DELIVERED
+    assert agent.stored == ids
+    assert len(agent.requests) == 2
+    await client.aclose()
+
+
+async def test_413_splits_the_batch(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, events: httpx.Response(413) if len(events) > 3 else None
+    box, client, fwd = make(tmp_path, agent, batch_events=16)
+    ids = fill(box, 10)
+    assert await fwd.drain() is Outcome.EMPTY
+    assert agent.stored == ids
+    assert box.depth() == 0
+    await client.aclose()
+
+
+async def test_single_event_the_agent_cannot_take_is_dropped_not_retried_forever(
+    tmp_path: Path,
+) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, events: (
+        httpx.Response(422, json={"detail": "bad"})
+        if any(e["ts"] == T0 + 1 for e in events)
+        else None
+    )
+    box, client, fwd = make(tmp_path, agent)
+    ids = fill(box, 3)
+    assert await fwd.drain() is Outcome.EMPTY
+    assert agent.stored == [ids[0], ids[2]]
+    assert fwd.stats["rejected"] == 1
+    await client.aclose()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_auth_failure_keeps_events_and_backs_off_at_the_cap(
+    tmp_path: Path, status: int, caplog: pytest.LogCaptureFixture
+) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(status, json={"detail": "unknown token"})
+    box, client, fwd = make(tmp_path, agent, backoff_cap=60)
+    fill(box, 5)
+    assert await fwd.send_once() is Outcome.AUTH
+    assert box.depth() == 5
+    assert fwd._backoff(Outcome.AUTH) == 60
+    assert "AGENT_TOKEN" in caplog.text
+    agent.fail_with = None
+    assert await fwd.drain() is Outcome.EMPTY
+    assert len(agent.stored) == 5
+    await client.aclose()
+
+
+async def test_rejected_items_are_logged_counted_and_not_retried(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    def agent(request: httpx.Request) -> httpx.Response:
+        events = json.loads(gzip.decompress(request.content))["events"]
+        rejected = [{"index": 1, "id": events[1]["id"], "error": "value: not finite"}]
+        return httpx.Response(200, json={"accepted": 1, "duplicates": 0, "rejected": rejected})
+
+    box, client, fwd = make(tmp_path, agent)
+    ids = fill(box, 2)
+    assert await fwd.send_once() is Outcome.DELIVERED
+    assert box.depth() == 0
+    assert fwd.stats["rejected"] == 1
+    assert ids[1] in caplog.text
+    assert "value: not finite" in caplog.text
+    await client.aclose()
+
+
+async def test_415_falls_back_to_uncompressed(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda req, _events: (
+        httpx.Response(415) if req.headers.get("content-encoding") == "gzip" else None
+    )
+    box, client, fwd = make(tmp_path, agent)
+    fill(box, 2)
+    assert await fwd.drain() is Outcome.EMPTY
+    assert len(agent.stored) == 2
+    assert "content-encoding" not in agent.requests[-1].headers
+    await client.aclose()
+
+
+async def test_idle_forwarder_sends_a_critical_at_once(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    box, client, fwd = make(tmp_path, agent, idle_poll=60)
+    task = asyncio.create_task(fwd.run())
+    await asyncio.sleep(0.05)
+    started = time.monotonic()
+    [event_id] = fill(box, 1, kind="critical")
+    fwd.notify(urgent=True)
+    await until(lambda: bool(agent.stored))
+    assert time.monotonic() - started < 0.5
+    assert agent.stored == [event_id]
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+async def test_critical_cuts_a_long_backoff_short(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(forwarder_module, "URGENT_MIN_GAP_S", 0.1)
+    agent = FakeAgent()
+    outage = {"on": True}
+    agent.fail_with = lambda _req, _events: httpx.Response(503) if outage["on"] else None
+    box, client, fwd = make(tmp_path, agent, backoff_base=30, backoff_cap=60)
+    fill(box, 2)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: fwd.in_backoff)
+    outage["on"] = False  # the agent is back, but the forwarder sleeps 15-30 s
+    fill(box, 1, kind="critical")
+    fwd.notify(urgent=True)
+    started = time.monotonic()
+    await until(lambda: len(agent.stored) == 3)
+    assert time.monotonic() - started < 1.0
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+async def test_plain_notify_does_not_cut_a_backoff_short(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(503)
+    box, client, fwd = make(tmp_path, agent, backoff_base=30, backoff_cap=60)
+    fill(box, 1)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: fwd.in_backoff)
+    fill(box, 1)
+    fwd.notify()
+    await asyncio.sleep(0.1)
+    assert len(agent.requests) == 1
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(tmp_path: Path) -> None:
+    box, _client, fwd = make(tmp_path, FakeAgent(), backoff_base=1, backoff_cap=60)
+    delays = []
+    for failures in range(1, 10):
+        fwd._failures = failures
+        delays.append(fwd._backoff(Outcome.RETRY))
+    for failures, delay in enumerate(delays, start=1):
+        ceiling = min(60, 2 ** (failures - 1))
+        assert ceiling / 2 <= delay <= ceiling
+    box.close()
