@@ -1,0 +1,230 @@
+"""`edge-reporter`: build every client once, run the loops, stop cleanly on SIGTERM/SIGINT."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import signal
+import sys
+import time
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import httpx
+
+from edge_reporter.config import ConfigError, ReporterConfig
+from edge_reporter.engine import Engine, Event
+from edge_reporter.forwarder import Forwarder, Reporter
+from edge_reporter.outbox import Outbox, OutboxError
+from edge_reporter.sensors.node_health import NodeHealthSource
+from edge_reporter.sensors.registry import build_sources, default_triage
+from edge_reporter.store import LocalStore, StoreError
+
+if TYPE_CHECKING:
+    from edge_reporter.explain import Explainer
+    from edge_reporter.read_api import ReadApi
+
+log = logging.getLogger("edge_reporter")
+
+FINAL_DRAIN_S = 5.0
+VERSION = "0.1.0"
+
+
+@dataclass
+class Runtime:
+    """Everything built at start-up, passed to the loops."""
+
+    config: ReporterConfig
+    store: LocalStore
+    outbox: Outbox
+    client: httpx.AsyncClient
+    forwarder: Forwarder
+    engine: Engine
+    explainer: Explainer | None
+    read_api: ReadApi | None
+
+
+def _read_url(config: ReporterConfig) -> str | None:
+    if config.read_api_url or not config.read_api_port:
+        return config.read_api_url
+    if config.read_api_bind in ("0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):  # noqa: S104
+        return None  # the pod IP is unknown here; set READ_API_URL from the downward API
+    return f"http://{config.read_api_bind}:{config.read_api_port}"
+
+
+def build(
+    config: ReporterConfig, *, now: float, transport: httpx.AsyncBaseTransport | None = None
+) -> Runtime:
+    """Open the stores, the HTTP client and every component, once."""
+    store = LocalStore(
+        config.data_dir / "raw.db",
+        retention_days=config.raw_retention_days,
+        max_bytes=int(config.raw_max_mb * 2**20),
+    )
+    outbox = Outbox(
+        config.data_dir / "outbox.db", node=config.node, max_events=config.outbox_max_events
+    )
+    client = httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
+        headers={"User-Agent": f"edge-reporter/{VERSION}"},
+    )
+    forwarder = Forwarder(
+        outbox,
+        client,
+        url=config.events_url,
+        token=config.agent_token,
+        reporter=Reporter(config.node, config.location, config.cluster),
+        idle_poll=max(config.aggregate_interval, 5.0),
+    )
+    explainer: Explainer | None = None
+    if config.explain_enabled and config.explain_per_hour > 0:
+        from edge_reporter.explain import Explainer, load_prompt
+
+        def deliver(event: dict[str, Any]) -> None:
+            outbox.put("explanation", event, now=time.time())
+            forwarder.notify()
+
+        explainer = Explainer(
+            client,
+            url=str(config.ollama_url),
+            model=str(config.ollama_model),
+            prompt=load_prompt(config.explain_prompt),
+            deliver=deliver,
+            context={"node": config.node, "location": config.location},
+            max_per_hour=config.explain_per_hour,
+        )
+    read_api: ReadApi | None = None
+    if config.read_api_port:
+        from edge_reporter.read_api import ReadApi
+
+        read_api = ReadApi(
+            store.path,
+            node=config.node,
+            token=config.read_api_token,
+            bind=config.read_api_bind,
+            port=config.read_api_port,
+        )
+    sources = build_sources(config, origin=now)
+    health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
+
+    def on_flagged(event_id: str, event: Event) -> None:
+        if explainer is not None:
+            explainer.submit(event_id, event)
+
+    engine = Engine(
+        sources=sources,
+        store=store,
+        outbox=outbox,
+        triage_factory=default_triage,
+        aggregate_interval=config.aggregate_interval,
+        health=None if health is None else health.health,
+        workloads=config.workloads,
+        read_url=_read_url(config),
+        on_critical=lambda: forwarder.notify(urgent=True),
+        on_events=forwarder.notify,
+        on_flagged=on_flagged if explainer is not None else None,
+    )
+    return Runtime(config, store, outbox, client, forwarder, engine, explainer, read_api)
+
+
+async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
+    """Sample every REPORT_INTERVAL and flush at every aggregate boundary until `stop`."""
+    interval, window = rt.config.report_interval, rt.config.aggregate_interval
+    next_sample = time.time()
+    while not stop.is_set():
+        now = time.time()
+        try:
+            if now >= next_sample:
+                rt.engine.sample(now)
+                next_sample = max(
+                    next_sample + interval, now if now - next_sample > interval else 0
+                )
+            rt.engine.flush_due(now)
+        except (StoreError, OutboxError, OSError) as exc:  # e.g. a full disk: keep trying
+            log.error("step at %.0f failed: %s", now, exc)
+        boundary = math.floor(now / window) * window + window
+        wait = max(0.0, min(next_sample, boundary) - time.time())
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), wait)
+
+
+async def serve(rt: Runtime, stop: asyncio.Event) -> None:
+    """Run the sampling loop, the forwarder and the explainer until `stop`, then shut down."""
+    tasks = [asyncio.create_task(rt.forwarder.run(), name="forwarder")]
+    if rt.explainer is not None:
+        tasks.append(asyncio.create_task(rt.explainer.run(), name="explainer"))
+    if rt.read_api is not None:
+        rt.read_api.start()
+    try:
+        await _ticker(rt, stop)
+    finally:
+        log.info("stopping: flushing open windows and held warnings")
+        with contextlib.suppress(StoreError, OutboxError):
+            rt.engine.flush_due(time.time(), final=True)
+        rt.forwarder.stop()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        try:
+            async with asyncio.timeout(FINAL_DRAIN_S):
+                outcome = await rt.forwarder.drain()
+            log.info(
+                "final delivery: %s, %d events left in the outbox", outcome.value, rt.outbox.depth()
+            )
+        except TimeoutError:
+            log.warning("final delivery timed out; %d events stay in the outbox", rt.outbox.depth())
+        if rt.read_api is not None:
+            rt.read_api.stop()
+        await rt.client.aclose()
+        rt.outbox.close()
+        rt.store.close()
+
+
+async def _amain(config: ReporterConfig) -> int:
+    rt = build(config, now=time.time())
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    specs = rt.engine.specs()
+    log.info(
+        "edge-reporter %s on %s (%s): %d series, every %gs, aggregates every %gs, to %s, data %s",
+        VERSION,
+        config.node,
+        config.location,
+        len(specs),
+        config.report_interval,
+        config.aggregate_interval,
+        config.events_url,
+        config.data_dir,
+    )
+    await serve(rt, stop)
+    log.info("stopped")
+    return 0
+
+
+def main() -> int:
+    """Console entry point: exit 2 on a configuration error, 1 when a store cannot be opened."""
+    try:
+        config = ReporterConfig.from_env()
+    except ConfigError as exc:
+        print(f"edge-reporter: configuration error: {exc}", file=sys.stderr)
+        return 2
+    logging.basicConfig(
+        level=config.log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(_amain(config))
+    except (StoreError, OutboxError) as exc:
+        log.error("%s", exc)
+        return 1
+    except OSError as exc:  # e.g. the read API port is taken
+        log.error("cannot start: %s", exc)
+        return 1
