@@ -87,8 +87,16 @@ class ReadApi:
     """The server and its thread; `start()` binds, `stop()` shuts it down."""
 
     def __init__(
-        self, store_path: Path, *, node: str, token: str | None, bind: str, port: int
+        self,
+        store_path: Path,
+        *,
+        node: str,
+        token: str | None,
+        bind: str,
+        port: int,
+        poll_interval: float = 0.5,
     ) -> None:
+        self._poll = poll_interval
         self._store_path = store_path
         self._node = node
         self._token = token
@@ -111,7 +119,7 @@ class ReadApi:
         self._server = ThreadingHTTPServer((self._bind, self._port), handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name="read-api", daemon=True
+            target=self._server.serve_forever, args=(self._poll,), name="read-api", daemon=True
         )
         self._thread.start()
         log.info("read API listening on %s:%d", *self.address)
