@@ -54,6 +54,16 @@ def _read_url(config: ReporterConfig) -> str | None:
     return f"http://{config.read_api_bind}:{config.read_api_port}"
 
 
+def http_client(transport: httpx.AsyncBaseTransport | None = None) -> httpx.AsyncClient:
+    """The reporter's one HTTP client (agent and Ollama): short timeouts, keep-alive."""
+    return httpx.AsyncClient(
+        transport=transport,
+        timeout=httpx.Timeout(10.0, connect=5.0),
+        limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
+        headers={"User-Agent": f"edge-reporter/{VERSION}"},
+    )
+
+
 def build(
     config: ReporterConfig, *, now: float, transport: httpx.AsyncBaseTransport | None = None
 ) -> Runtime:
@@ -66,12 +76,7 @@ def build(
     outbox = Outbox(
         config.data_dir / "outbox.db", node=config.node, max_events=config.outbox_max_events
     )
-    client = httpx.AsyncClient(
-        transport=transport,
-        timeout=httpx.Timeout(10.0, connect=5.0),
-        limits=httpx.Limits(max_connections=2, max_keepalive_connections=2),
-        headers={"User-Agent": f"edge-reporter/{VERSION}"},
-    )
+    client = http_client(transport)
     forwarder = Forwarder(
         outbox,
         client,

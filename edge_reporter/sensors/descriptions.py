@@ -35,8 +35,9 @@ BMP280: tuple[MetricDescription, ...] = (
     MetricDescription("pressure", "hPa", TriageConfig(hard_min=300.0, hard_max=1100.0)),
 )
 PIR: tuple[MetricDescription, ...] = (
-    # Detections per reading interval; triggers are bursty, so only a negative count is broken.
-    MetricDescription("motion", "count", TriageConfig(hard_min=0.0)),
+    # Detections per reading interval: bursty, and hours of zeros at night are normal, so the
+    # stuck-value rule is off and only a negative count is broken.
+    MetricDescription("motion", "count", TriageConfig(hard_min=0.0, stuck_count=None)),
 )
 MHZ19: tuple[MetricDescription, ...] = (
     MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=5000.0)),
