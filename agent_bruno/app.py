@@ -104,9 +104,11 @@ def create_app(settings: Settings) -> FastAPI:
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
+        # Native OpenTelemetry looks up global providers on every request; /metrics covers us.
+        telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.add_exception_handler(ApiError, handle_api_error)
-    app.include_router(ingest.router)
+    app.router.routes.extend(ingest.routes)
     app.include_router(read.router)
     app.include_router(ops.router)
     app.add_middleware(LatencyMiddleware, metrics=metrics)

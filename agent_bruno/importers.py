@@ -11,9 +11,7 @@ from typing import Any
 import orjson
 from pydantic import ValidationError
 
-from agent_bruno.storage.base import SeriesKey
 from agent_bruno.wire import (
-    DEFAULT_CLUSTER,
     READING_ADAPTER,
     READINGS_ADAPTER,
     BulkReading,
@@ -22,7 +20,6 @@ from agent_bruno.wire import (
 )
 
 REQUIRED_COLUMNS = ("ts", "node", "location", "sensor", "metric", "value", "unit")
-Row = tuple[SeriesKey, float, float]
 
 
 class BodyError(ValueError):
@@ -39,7 +36,7 @@ class BodyError(ValueError):
 class Parsed:
     """Valid rows ready to store, and the rows that were refused."""
 
-    rows: list[Row] = field(default_factory=list)
+    rows: list[BulkReading] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
 
@@ -54,19 +51,12 @@ def json_error(exc: orjson.JSONDecodeError) -> BodyError:
     )
 
 
-def _row(r: BulkReading) -> Row:
-    """A validated reading as (series key, ts, value)."""
-    key = (r.get("cluster") or DEFAULT_CLUSTER, r["node"], r["location"], r["sensor"],
-           r["metric"], r["unit"])  # fmt: skip
-    return key, r["ts"], r["value"]
-
-
 def _validate_items(items: Iterable[tuple[int, Any]], by_line: bool) -> Parsed:
     """Validate items one by one, naming each refused one by index or line."""
     out = Parsed()
     for pos, item in items:
         try:
-            out.rows.append(_row(READING_ADAPTER.validate_python(item)))
+            out.rows.append(READING_ADAPTER.validate_python(item))
         except ValidationError as exc:
             ident = item.get("id") if isinstance(item, dict) else None
             out.rejected.append(
@@ -84,7 +74,7 @@ def parse_json(body: bytes) -> Parsed:
     """Parse `[...]` or `{"readings": [...]}`; a fast path validates an all-good array at once."""
     if body.lstrip()[:1] == b"[":
         try:
-            return Parsed(rows=[_row(r) for r in READINGS_ADAPTER.validate_json(body)])
+            return Parsed(rows=READINGS_ADAPTER.validate_json(body))
         except ValidationError:
             pass  # find out below which items are bad, or where the syntax error is
     try:
@@ -108,7 +98,7 @@ def parse_ndjson(body: bytes) -> Parsed:
     lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
     try:
         whole = b"[" + b",".join(line for _, line in lines) + b"]"
-        return Parsed(rows=[_row(r) for r in READINGS_ADAPTER.validate_json(whole)])
+        return Parsed(rows=READINGS_ADAPTER.validate_json(whole))
     except ValidationError:
         pass
     out = Parsed()

@@ -1,4 +1,9 @@
-"""Ingest routes: `POST /v1/events` (reporters) and `POST /v1/readings` (bulk import)."""
+"""Ingest routes: `POST /v1/events` (reporters) and `POST /v1/readings` (bulk import).
+
+These are plain Starlette routes: FastAPI's per-request dependency solving cost a third of the
+time of a single-event request. They take their services from `app.state` like the dependencies
+do, so tests swap `app.state.services` to substitute them.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +11,13 @@ from collections import Counter
 from typing import Any
 
 import orjson
-from fastapi import APIRouter
 from pydantic import ValidationError
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from agent_bruno.api.body import media_type, read_body
-from agent_bruno.api.deps import ApiAuth, ReporterNode, Services, ServicesDep
+from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.importers import PARSERS, BodyError, json_error
 from agent_bruno.storage.base import (
@@ -33,7 +38,6 @@ from agent_bruno.wire import (
     describe_error,
 )
 
-router = APIRouter(tags=["ingest"])
 _TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation"})
 
 
@@ -120,9 +124,10 @@ def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
     return json_response(payload)
 
 
-@router.post("/v1/events")
-async def post_events(request: Request, node: ReporterNode, services: ServicesDep) -> Response:
+async def post_events(request: Request) -> Response:
     """Store a reporter's batch of events; answer once they are durably committed."""
+    services: Services = request.app.state.services
+    node = await reporter_node(request, services)
     metrics = services.metrics
     try:
         kind = media_type(request)
@@ -159,9 +164,10 @@ async def post_events(request: Request, node: ReporterNode, services: ServicesDe
     return _answer(outcome, rejected)
 
 
-@router.post("/v1/readings")
-async def post_readings(request: Request, _auth: ApiAuth, services: ServicesDep) -> Response:
+async def post_readings(request: Request) -> Response:
     """Bulk-import readings as JSON, NDJSON or CSV; bad rows are named, good ones stored."""
+    services: Services = request.app.state.services
+    await require_api_token(request, services)
     metrics = services.metrics
     try:
         kind = media_type(request)
@@ -186,3 +192,9 @@ async def post_readings(request: Request, _auth: ApiAuth, services: ServicesDep)
     if parsed.rejected:
         metrics.rejections.labels("invalid_reading").inc(len(parsed.rejected))
     return _answer(outcome, parsed.rejected)
+
+
+routes = [
+    Route("/v1/events", post_events, methods=["POST"]),
+    Route("/v1/readings", post_readings, methods=["POST"]),
+]

@@ -6,7 +6,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from agent_bruno.wire import AggregateEvent, ExplanationEvent, HeartbeatEvent, ReadingEvent
+from agent_bruno.wire import (
+    AggregateEvent,
+    BulkReading,
+    ExplanationEvent,
+    HeartbeatEvent,
+    ReadingEvent,
+)
 
 # (cluster, node, location, sensor, metric, unit)
 SeriesKey = tuple[str, str, str, str, str, str]
@@ -29,9 +35,9 @@ class EventsWrite:
 
 @dataclass(frozen=True, slots=True)
 class ReadingsWrite:
-    """Validated rows of one bulk import: (series key, ts, value)."""
+    """Validated rows of one bulk import."""
 
-    rows: Sequence[tuple[SeriesKey, float, float]]
+    rows: Sequence[BulkReading]
 
 
 @dataclass(frozen=True, slots=True)

@@ -29,9 +29,8 @@ CREATE TABLE IF NOT EXISTS samples (
     series_id INTEGER NOT NULL,
     ts        REAL NOT NULL,
     value     REAL NOT NULL,
-    UNIQUE (series_id, ts)
-);
-CREATE INDEX IF NOT EXISTS samples_ts ON samples (ts);
+    PRIMARY KEY (series_id, ts)
+) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS anomalies (
     id                INTEGER PRIMARY KEY,
@@ -126,7 +125,9 @@ TIME_COLUMN = {
 }
 
 
-def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
+def connect(
+    path: Path, *, readonly: bool = False, autocheckpoint: bool = True
+) -> sqlite3.Connection:
     """Open a connection in autocommit mode with WAL and durable commits."""
     if readonly:
         conn = sqlite3.connect(
@@ -137,6 +138,8 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
+        if not autocheckpoint:
+            conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA busy_timeout = 5000")
     conn.execute("PRAGMA temp_store = MEMORY")
     conn.execute("PRAGMA cache_size = -32000")

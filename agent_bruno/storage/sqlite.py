@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import sqlite3
 import threading
 from collections.abc import Callable, Sequence
@@ -24,6 +26,9 @@ from agent_bruno.storage.schema import connect, create_schema
 from agent_bruno.storage.sqlite_writes import SqliteWriter
 
 _T = TypeVar("_T")
+log = logging.getLogger(__name__)
+# The writer never checkpoints (that would stall a commit); this thread does, this often.
+CHECKPOINT_EVERY_S = 0.5
 
 
 class SqliteStorage:
@@ -42,16 +47,41 @@ class SqliteStorage:
         self._local = threading.local()
         self._readers: list[sqlite3.Connection] = []
         self._lock = threading.Lock()
+        self._stop_checkpoints = threading.Event()
+        self._checkpointer: threading.Thread | None = None
 
     def open_writer(self) -> None:
-        """Open the writer's own connection."""
-        self._writer = SqliteWriter(connect(self.path))
+        """Open the writer's connection, and a checkpointer so commits never wait for one."""
+        self._writer = SqliteWriter(connect(self.path, autocheckpoint=False))
+        self._stop_checkpoints.clear()
+        self._checkpointer = threading.Thread(
+            target=self._checkpoint_loop, name="wal-checkpointer", daemon=True
+        )
+        self._checkpointer.start()
 
     def close_writer(self) -> None:
-        """Close the writer's connection."""
+        """Close the writer's connection after a last full checkpoint."""
+        self._stop_checkpoints.set()
+        if self._checkpointer is not None:
+            self._checkpointer.join()
+            self._checkpointer = None
         if self._writer is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._writer.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             self._writer.conn.close()
             self._writer = None
+
+    def _checkpoint_loop(self) -> None:
+        """Copy the WAL into the database file off the commit path, every CHECKPOINT_EVERY_S."""
+        conn = connect(self.path)
+        try:
+            while not self._stop_checkpoints.wait(CHECKPOINT_EVERY_S):
+                try:
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error:
+                    log.exception("WAL checkpoint failed; retrying in %s s", CHECKPOINT_EVERY_S)
+        finally:
+            conn.close()
 
     def apply_batch(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome | Exception]:
         """Apply requests in one transaction, each in a savepoint; commit (fsync) once."""

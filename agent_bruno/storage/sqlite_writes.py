@@ -17,7 +17,13 @@ from agent_bruno.storage.base import (
     WriteRequest,
 )
 from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M, TIME_COLUMN
-from agent_bruno.wire import AggregateEvent, ExplanationEvent, HeartbeatEvent, ReadingEvent
+from agent_bruno.wire import (
+    DEFAULT_CLUSTER,
+    AggregateEvent,
+    ExplanationEvent,
+    HeartbeatEvent,
+    ReadingEvent,
+)
 
 # count, min, max, sum, last, last_ts
 Rollup = list[float]
@@ -287,38 +293,32 @@ class SqliteWriter:
         return {r[0] for r in rows}
 
     def _readings(self, req: ReadingsWrite) -> WriteOutcome:
-        """Store imported samples not seen before and merge them into the rollups."""
+        """Store imported samples not seen before and merge them into the rollups.
+
+        One pass groups rows into 5-minute rollups while deduplicating within the request;
+        rows already stored (rare: a retried import) send it down a slower, exact path.
+        """
         fresh: dict[tuple[int, float], float] = {}
-        spans: dict[int, tuple[float, float]] = {}
+        groups: dict[tuple[int, int], Rollup] = {}  # + first ts at index 6
+        cache = self._series
         duplicates = 0
-        series_id = self.series_id
-        for key, ts, value in req.rows:
-            sid = series_id(key, ts)
+        for r in req.rows:
+            ts = r["ts"]
+            v = r["value"]
+            key = (r.get("cluster", DEFAULT_CLUSTER), r["node"], r["location"], r["sensor"],
+                   r["metric"], r["unit"])  # fmt: skip
+            sid = cache.get(key)
+            if sid is None:
+                sid = self.series_id(key, ts)
             k = (sid, ts)
             if k in fresh:
                 duplicates += 1
                 continue
-            fresh[k] = value
-            span = spans.get(sid)
-            if span is None:
-                spans[sid] = (ts, ts)
-            elif ts < span[0] or ts > span[1]:
-                spans[sid] = (min(span[0], ts), max(span[1], ts))
-        for sid, (lo, hi) in spans.items():
-            first, last = self._span[sid]
-            if hi < first or lo > last:
-                continue  # nothing stored in this range yet
-            for ts in self._existing_ts(sid, lo, hi):
-                if fresh.pop((sid, ts), None) is not None:
-                    duplicates += 1
-        rows = [(sid, ts, v) for (sid, ts), v in fresh.items()]
-        self.conn.executemany("INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?)", rows)
-        groups: dict[tuple[int, int], Rollup] = {}
-        for sid, ts, v in rows:
+            fresh[k] = v
             gkey = (sid, int(ts // BUCKET_5M) * BUCKET_5M)
             cur = groups.get(gkey)
             if cur is None:
-                groups[gkey] = [1, v, v, v, v, ts]
+                groups[gkey] = [1, v, v, v, v, ts, ts]
                 continue
             cur[0] += 1
             if v < cur[1]:
@@ -329,22 +329,70 @@ class SqliteWriter:
             if ts >= cur[5]:
                 cur[4] = v
                 cur[5] = ts
-        self._merge_rollups(groups)
+            if ts < cur[6]:
+                cur[6] = ts
+        spans: dict[int, tuple[float, float]] = {}
+        for (sid, _), g in groups.items():
+            span = spans.get(sid)
+            spans[sid] = (g[6], g[5]) if span is None else (min(span[0], g[6]), max(span[1], g[5]))
+        stored = 0
+        for sid, (lo, hi) in spans.items():
+            first, last = self._span[sid]
+            if hi < first or lo > last:
+                continue  # nothing stored in this range yet
+            for ts in self._existing_ts(sid, lo, hi):
+                if fresh.pop((sid, ts), None) is not None:
+                    stored += 1
+        if stored:
+            duplicates += stored
+            groups = {}
+            for (sid, ts), v in fresh.items():
+                merge_point(groups, (sid, int(ts // BUCKET_5M) * BUCKET_5M), [1, v, v, v, v, ts])
+        self.conn.executemany(
+            "INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?)",
+            [(sid, ts, v) for (sid, ts), v in fresh.items()],
+        )
+        self._merge_rollups({k: g[:6] for k, g in groups.items()})
         self._touch(spans)
+        accepted = len(fresh)
         return WriteOutcome(
-            accepted=len(rows), duplicates=duplicates, by_type={"reading": (len(rows), duplicates)}
+            accepted=accepted, duplicates=duplicates, by_type={"reading": (accepted, duplicates)}
         )
 
     def _prune(self, req: PruneWrite) -> WriteOutcome:
         """Delete one small batch of rows older than the cutoff."""
+        if req.table == "samples":
+            return self._prune_samples(req)
         column = TIME_COLUMN[req.table]
-        key = "rowid" if req.table in ("samples", "anomalies") else _KEYS[req.table]
+        key = "rowid" if req.table == "anomalies" else _KEYS[req.table]
         cur = self.conn.execute(
             f"DELETE FROM {req.table} WHERE ({key}) IN "  # noqa: S608 - names from TIME_COLUMN
             f"(SELECT {key} FROM {req.table} WHERE {column} < ? LIMIT ?)",
             (req.before, req.batch),
         )
         return WriteOutcome(accepted=max(cur.rowcount, 0))
+
+    def _prune_samples(self, req: PruneWrite) -> WriteOutcome:
+        """Delete up to `batch` expired samples, series by series (samples has no time index)."""
+        deleted = 0
+        series = self.conn.execute(
+            "SELECT id FROM series WHERE first_ts < ? ORDER BY id", (req.before,)
+        ).fetchall()
+        for (sid,) in series:
+            room = req.batch - deleted
+            if room <= 0:
+                break
+            bound = self.conn.execute(
+                "SELECT ts FROM samples WHERE series_id = ? AND ts < ? "
+                "ORDER BY ts LIMIT 1 OFFSET ?",
+                (sid, req.before, room),
+            ).fetchone()
+            cutoff = req.before if bound is None else bound[0]
+            cur = self.conn.execute(
+                "DELETE FROM samples WHERE series_id = ? AND ts < ?", (sid, cutoff)
+            )
+            deleted += max(cur.rowcount, 0)
+        return WriteOutcome(accepted=deleted)
 
 
 _KEYS = {

@@ -1,0 +1,279 @@
+"""Ingest throughput and latency of the real `agent-bruno serve` process on this machine.
+
+Starts the server as a subprocess (127.0.0.1, temp data dir) and drives it from a separate
+load-generator process: raw HTTP/1.1 keep-alive connections on asyncio (uvloop when present),
+so the generator costs far less CPU than the server it measures. Reports medians of a few runs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from bench.common import Figure, percentile
+
+REPORTER_TOKEN = "bench-reporter-4c8e1f7a9b2d"
+API_TOKEN = "bench-api-9e2b6d4f1a7c3e5b"
+RUNS = 3
+SINGLE_CONNECTIONS = 16
+SINGLE_SECONDS = 4.0
+BATCH_CONNECTIONS = 2
+BATCH_SECONDS = 4.0
+BATCH_SIZE = 5_000
+SENSORS = 10
+MAX_BATCH_RATE = 60  # requests/s per connection the pre-built bodies can feed
+WARMUP_SECONDS = 1.0
+
+Result = dict[str, Any]
+
+
+def _free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _request(path: str, token: str, content_type: str, body: bytes) -> bytes:
+    """One raw HTTP/1.1 keep-alive POST."""
+    head = (
+        f"POST {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n\r\n"
+    )
+    return head.encode() + body
+
+
+class _SingleEvents:
+    """Batches holding one 5-minute aggregate each, with unique idempotency keys."""
+
+    def __init__(self, run: int) -> None:
+        self._run = run
+        self._base = float(int(time.time() // 300) * 300 - 10 * 86_400)
+
+    def __call__(self, seq: int, worker: int) -> bytes:
+        """The `seq`-th request of `worker`."""
+        start = self._base + (seq % 2_000) * 300.0
+        event = (
+            f'{{"id":"r{self._run}-w{worker}-{seq}","type":"aggregate","ts":{start + 300},'
+            f'"sensor":"dht22-{worker}","metric":"temperature","unit":"°C","start":{start},'
+            f'"end":{start + 300},"count":60,"min":20.5,"max":22.5,"mean":21.4,"last":21.9}}'
+        )
+        body = (
+            '{"schema_version":1,"reporter":{"node":"bench-node","location":"lab",'
+            f'"cluster":"bench"}},"events":[{event}]}}'
+        )
+        return _request("/v1/events", REPORTER_TOKEN, "application/json", body.encode())
+
+
+def _batch_body(run: int, seq: int, worker: int) -> bytes:
+    """A backfill of BATCH_SIZE readings (10 sensors, 1 Hz) that no other request repeats."""
+    per_sensor = BATCH_SIZE // SENSORS
+    base = time.time() - 20 * 86_400 + seq * per_sensor
+    rows = [
+        {
+            "ts": base + i // SENSORS,
+            "node": f"bulk-{run}-{worker}",
+            "location": "lab",
+            "sensor": f"s{i % SENSORS}",
+            "metric": "temperature",
+            "value": 20.0 + (i % 37) * 0.1,
+            "unit": "°C",
+        }
+        for i in range(BATCH_SIZE)
+    ]
+    return _request("/v1/readings", API_TOKEN, "application/json", orjson.dumps(rows))
+
+
+class _Batches:
+    """Bodies built before the clock starts, so the generator spends its time sending them."""
+
+    def __init__(self, run: int, workers: int, count: int) -> None:
+        self._bodies = [[_batch_body(run, s, w) for s in range(count)] for w in range(workers)]
+
+    def __call__(self, seq: int, worker: int) -> bytes:
+        """The `seq`-th body of `worker`."""
+        return self._bodies[worker][seq]
+
+
+async def _connection(
+    port: int,
+    worker: int,
+    make: Callable[[int, int], bytes],
+    deadline_warm: float,
+    deadline: float,
+    latencies: list[float],
+    errors: list[str],
+) -> None:
+    """Send requests back to back on one connection until the deadline."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    seq = 0
+    try:
+        while True:
+            now = time.perf_counter()
+            if now >= deadline:
+                return
+            payload = make(seq, worker)
+            seq += 1
+            started = time.perf_counter()
+            writer.write(payload)
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            body = await reader.readexactly(length)
+            elapsed = time.perf_counter() - started
+            if not head.startswith(b"HTTP/1.1 200"):
+                errors.append(head.split(b"\r\n", 1)[0].decode() + " " + body[:200].decode())
+            elif started >= deadline_warm:
+                latencies.append(elapsed)
+    finally:
+        writer.close()
+
+
+async def _drive(port: int, kind: str, run: int, connections: int, seconds: float) -> Result:
+    """Run `connections` closed-loop clients; return rate, p99 and errors."""
+    make: Callable[[int, int], bytes] = _SingleEvents(run)
+    if kind == "batch":
+        make = _Batches(run, connections, int((seconds + WARMUP_SECONDS) * MAX_BATCH_RATE))
+    latencies: list[float] = []
+    errors: list[str] = []
+    start = time.perf_counter()
+    warm_until = start + WARMUP_SECONDS
+    deadline = warm_until + seconds
+    await asyncio.gather(
+        *(
+            _connection(port, w, make, warm_until, deadline, latencies, errors)
+            for w in range(connections)
+        )
+    )
+    measured = time.perf_counter() - warm_until
+    latencies.sort()
+    return {
+        "requests_per_s": len(latencies) / measured,
+        "p99_ms": percentile(latencies, 99) * 1000 if latencies else float("inf"),
+        "errors": errors[:3],
+        "error_count": len(errors),
+    }
+
+
+def _generator(port: int, kind: str, run: int, connections: int, seconds: float, out: Any) -> None:
+    """Load-generator process entry point."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # plain asyncio is slower but still correct
+        pass
+    out.put(asyncio.run(_drive(port, kind, run, connections, seconds)))
+
+
+def _measure(port: int, kind: str, run: int, connections: int, seconds: float) -> Result:
+    """Run one load-generator process and collect its result."""
+    ctx = mp.get_context("spawn")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_generator, args=(port, kind, run, connections, seconds, queue))
+    proc.start()
+    result: Result = queue.get(timeout=seconds + 120)
+    proc.join(30)
+    return result
+
+
+def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
+    """Start `agent-bruno serve` and wait until /healthz answers."""
+    env = {
+        **os.environ,
+        "AGENT_BRUNO_HOST": "127.0.0.1",
+        "AGENT_BRUNO_PORT": str(port),
+        "AGENT_BRUNO_DATA_DIR": str(data_dir),
+        "AGENT_BRUNO_REPORTER_TOKENS": f"bench-node={REPORTER_TOKEN}",
+        "AGENT_BRUNO_API_TOKEN": API_TOKEN,
+    }
+    cmd = [sys.executable, "-m", "agent_bruno.cli", "serve", "--log-level", "warning"]
+    proc = subprocess.Popen(cmd, env=env)  # noqa: S603 - our own interpreter and module
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"agent-bruno serve exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("agent-bruno serve did not answer /healthz within 30 s")
+
+
+def run() -> list[Figure]:
+    """Measure single-event and batch ingest against a fresh server; medians of RUNS runs."""
+    singles: list[Result] = []
+    batches: list[Result] = []
+    with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
+        port = _free_port()
+        server = _start_server(Path(tmp), port)
+        try:
+            for run in range(RUNS):
+                singles.append(_measure(port, "single", run, SINGLE_CONNECTIONS, SINGLE_SECONDS))
+                batches.append(_measure(port, "batch", run, BATCH_CONNECTIONS, BATCH_SECONDS))
+        finally:
+            server.terminate()
+            server.wait(30)
+    errors = sum(r["error_count"] for r in singles + batches)
+    sample = next((e for r in singles + batches for e in r["errors"]), "")
+    note = f"{errors} non-200 answers (e.g. {sample})" if errors else "all answers 200"
+    rps = [r["requests_per_s"] for r in singles]
+    readings = [r["requests_per_s"] * BATCH_SIZE for r in batches]
+    detail_single = f"{SINGLE_CONNECTIONS} keep-alive connections, runs {_fmt(rps)}; {note}"
+    detail_batch = (
+        f"{BATCH_SIZE}-reading JSON batches, {BATCH_CONNECTIONS} connections, "
+        f"runs {_fmt(readings)}; {note}"
+    )
+    return [
+        Figure(
+            "ingest_single_event_rps", statistics.median(rps), "req/s", (">=", 2500), detail_single
+        ),
+        Figure(
+            "ingest_single_event_p99_ms",
+            statistics.median(r["p99_ms"] for r in singles),
+            "ms",
+            ("<=", 50),
+            detail_single,
+        ),
+        Figure(
+            "ingest_batch_readings_per_s",
+            statistics.median(readings),
+            "readings/s",
+            (">=", 100_000),
+            detail_batch,
+        ),
+        Figure(
+            "ingest_batch_p99_ms",
+            statistics.median(r["p99_ms"] for r in batches),
+            "ms",
+            ("<=", 50),
+            detail_batch,
+        ),
+    ]
+
+
+def _fmt(values: list[float]) -> str:
+    """Run values, rounded, for the detail text."""
+    return ", ".join(f"{v:,.0f}" for v in values)
+
+
+if __name__ == "__main__":
+    for figure in run():
+        print(figure)
