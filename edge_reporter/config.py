@@ -124,6 +124,21 @@ def _token(name: str, value: str) -> str:
     return value
 
 
+def _agent_token(env: Mapping[str, str]) -> str:
+    """AGENT_TOKEN, or the content of AGENT_TOKEN_FILE (a per-node key of a mounted Secret)."""
+    value, path = _get(env, "AGENT_TOKEN"), _get(env, "AGENT_TOKEN_FILE")
+    if value is not None and path is not None:
+        raise ConfigError("AGENT_TOKEN and AGENT_TOKEN_FILE are both set: expected only one")
+    if path is None:
+        value = _required(env, "AGENT_TOKEN", "this reporter's bearer token (or AGENT_TOKEN_FILE)")
+        return _token("AGENT_TOKEN", value)
+    try:
+        content = Path(path).read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise _err("AGENT_TOKEN_FILE", path, f"a readable file holding the token ({exc})") from None
+    return _token(f"AGENT_TOKEN_FILE ({path})", content)
+
+
 def _name(name: str, value: str) -> str:
     if not _NAME.fullmatch(value):
         raise _err(name, value, "1-63 letters, digits, '.', '_' or '-', starting alphanumeric")
@@ -214,7 +229,7 @@ def _is_loopback(host: str) -> bool:
 
 def _parse(env: Mapping[str, str]) -> ReporterConfig:
     url = _url("STUDIO_AGENT_URL", _required(env, "STUDIO_AGENT_URL", "the agent's URL"))
-    token = _token("AGENT_TOKEN", _required(env, "AGENT_TOKEN", "this reporter's bearer token"))
+    token = _agent_token(env)
     node = _name("NODE_NAME", _required(env, "NODE_NAME", "this node's name (downward API)"))
     location = _name("LOCATION", _required(env, "LOCATION", "where the node is, e.g. warehouse"))
     cluster = _name("CLUSTER", _get(env, "CLUSTER") or "homelab")

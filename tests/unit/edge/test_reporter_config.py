@@ -136,3 +136,17 @@ def test_ollama_needs_url_and_model() -> None:
 def test_seed_defaults_to_a_stable_value_per_node() -> None:
     assert parse().seed == parse().seed
     assert parse().seed != parse(NODE_NAME="pi-node-2").seed
+
+
+def test_token_from_a_file(tmp_path: Path) -> None:
+    secret = tmp_path / "pi-node-1"
+    secret.write_text(TOKEN + "\n")
+    env = {k: v for k, v in BASE.items() if k != "AGENT_TOKEN"}
+    assert ReporterConfig.from_env({**env, "AGENT_TOKEN_FILE": str(secret)}).agent_token == TOKEN
+    with pytest.raises(ConfigError, match="AGENT_TOKEN_FILE='/nonexistent/pi-node-1'"):
+        ReporterConfig.from_env({**env, "AGENT_TOKEN_FILE": "/nonexistent/pi-node-1"})
+    with pytest.raises(ConfigError, match="both set"):
+        ReporterConfig.from_env({**BASE, "AGENT_TOKEN_FILE": str(secret)})
+    secret.write_text("changeme")
+    with pytest.raises(ConfigError, match="placeholder"):
+        ReporterConfig.from_env({**env, "AGENT_TOKEN_FILE": str(secret)})
