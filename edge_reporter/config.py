@@ -22,7 +22,7 @@ from edge_reporter.sensors.faults import FaultSpec, parse_faults
 MIN_TOKEN_LENGTH = 16
 _PLACEHOLDERS = frozenset({"secret", "password", "token", "example", "test", "default"})
 _PLACEHOLDER_PARTS = ("changeme", "change-me", "change_me", "replace-me", "placeholder", "your-")
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,62}")
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 SENSORS_SYNTAX = "KIND:NAME,... with KIND in " + ", ".join(KINDS) + " (e.g. sim-dht22:dht22-1,node)"
 
 
@@ -141,7 +141,7 @@ def _agent_token(env: Mapping[str, str]) -> str:
 
 def _name(name: str, value: str) -> str:
     if not _NAME.fullmatch(value):
-        raise _err(name, value, "1-63 letters, digits, '.', '_' or '-', starting alphanumeric")
+        raise _err(name, value, "1-128 letters, digits, '.', '_' or '-', starting alphanumeric")
     return value
 
 
@@ -185,7 +185,7 @@ def _sensors(raw: str) -> tuple[SensorEntry, ...]:
         name = name or kind
         if not _NAME.fullmatch(name):
             raise ConfigError(
-                f"SENSORS entry {item!r}: sensor name {name!r} must be 1-63 letters, digits, "
+                f"SENSORS entry {item!r}: sensor name {name!r} must be 1-128 letters, digits, "
                 "'.', '_' or '-'"
             )
         if any(e.name == name for e in entries):

@@ -96,7 +96,7 @@ class Explainer:
                 log.warning("explanation of %s skipped: %s", event_id, exc)
                 continue
             self.stats["explained"] += 1
-            self._deliver(
+            self._safe_deliver(
                 {
                     "type": "explanation",
                     "ts": self._wall(),
@@ -105,6 +105,12 @@ class Explainer:
                     "model": self._model,
                 }
             )
+
+    def _safe_deliver(self, event: dict[str, Any]) -> None:
+        try:
+            self._deliver(event)
+        except Exception:  # an explanation is optional: never let it stop the task
+            log.exception("explanation of %s could not be stored", event.get("ref"))
 
     def render(self, event: Mapping[str, Any]) -> str:
         """The prompt for one flagged reading."""

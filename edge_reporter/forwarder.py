@@ -115,7 +115,12 @@ class Forwarder:
     async def run(self) -> None:
         """Deliver until stopped: drain when woken, back off on failure, poll when idle."""
         while not self._stopping:
-            outcome = await self.drain()
+            try:
+                outcome = await self.drain()
+            except Exception:  # e.g. the outbox disk is full: keep the sender alive, retry
+                log.exception("forwarder: unexpected error; retrying")
+                self._failures += 1
+                outcome = Outcome.RETRY
             if self._stopping:
                 return
             if outcome in (Outcome.RETRY, Outcome.AUTH):

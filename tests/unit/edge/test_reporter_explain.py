@@ -172,3 +172,26 @@ def test_render_survives_missing_fields() -> None:
     explainer, _, _ = make(ollama([]))
     explainer._prompt = Template("$sensor $value $baseline_mean $unknown")
     assert explainer.render({"sensor": "s", "value": None}) == "s  unknown $unknown"
+
+
+async def test_a_failing_deliver_does_not_stop_the_explainer() -> None:
+    explainer, _, client = make(ollama([]))
+    delivered: list[str] = []
+
+    def deliver(event: dict[str, Any]) -> None:
+        if event["ref"] == "first":
+            raise OSError("disk full")
+        delivered.append(event["ref"])
+
+    explainer._deliver = deliver
+    explainer.submit("first", EVENT)
+    explainer.submit("second", EVENT)
+    task = asyncio.create_task(explainer.run())
+    for _ in range(200):
+        if delivered:
+            break
+        await asyncio.sleep(0.005)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert delivered == ["second"]
+    await client.aclose()

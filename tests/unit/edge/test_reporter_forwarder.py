@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -13,8 +14,12 @@ import httpx
 import pytest
 
 from edge_reporter import forwarder as forwarder_module
+from edge_reporter.engine import Engine
 from edge_reporter.forwarder import Forwarder, Outcome, Reporter
-from edge_reporter.outbox import Outbox
+from edge_reporter.outbox import Outbox, PendingEvent
+from edge_reporter.sensors.registry import default_triage
+from edge_reporter.sensors.simulated import SimulatedSource
+from edge_reporter.store import LocalStore
 
 T0 = 1_764_115_200.0
 TOKEN = "k3Yq9-tW7xZ2pL0vR5mN"
@@ -294,3 +299,65 @@ def test_backoff_grows_exponentially_with_jitter_up_to_the_cap(tmp_path: Path) -
         ceiling = min(60, 2 ** (failures - 1))
         assert ceiling / 2 <= delay <= ceiling
     box.close()
+
+
+async def test_three_hour_outage_then_in_order_delivery_despite_a_lost_ack(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(503)
+    box, client, fwd = make(tmp_path, agent, batch_events=50)
+    store = LocalStore(tmp_path / "raw.db", retention_days=7, max_bytes=10**8)
+    engine = Engine(
+        sources=[SimulatedSource("sim-dht22", "dht22-1", seed=1, origin=T0)],
+        store=store,
+        outbox=box,
+        triage_factory=default_triage,
+        aggregate_interval=300,
+    )
+    for minute in range(180):
+        engine.sample(T0 + minute * 60)
+        engine.flush_due(T0 + minute * 60)
+        if minute % 15 == 0:
+            assert await fwd.send_once() is Outcome.RETRY
+    expected = [e.id for e in box.peek(10_000)]
+    assert len(expected) > 100  # aggregates and heartbeats of three hours
+
+    lost = {"done": False}
+
+    def lose_one_ack(
+        request: httpx.Request, events: list[dict[str, object]]
+    ) -> httpx.Response | None:
+        if lost["done"]:
+            return None
+        lost["done"] = True
+        agent.store(events)
+        raise httpx.RemoteProtocolError("agent went away mid-answer", request=request)
+
+    agent.fail_with = lose_one_ack
+    assert await fwd.drain() is Outcome.RETRY
+    assert await fwd.drain() is Outcome.EMPTY
+    assert agent.stored == expected
+    store.close()
+    await client.aclose()
+
+
+async def test_unexpected_error_does_not_kill_the_sender(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    agent = FakeAgent()
+    box, client, fwd = make(tmp_path, agent, backoff_base=0.01, backoff_cap=0.02)
+    fill(box, 2)
+    real_peek = box.peek
+    calls = {"n": 0}
+
+    def flaky_peek(limit: int, *, max_bytes: int | None = None) -> list[PendingEvent]:
+        calls["n"] += 1
+        if calls["n"] == 1:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_peek(limit, max_bytes=max_bytes)
+
+    monkeypatch.setattr(box, "peek", flaky_peek)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: len(agent.stored) == 2)
+    fwd.stop()
+    await task
+    await client.aclose()
