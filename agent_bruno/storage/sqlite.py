@@ -99,7 +99,10 @@ class SqliteStorage:
                 except Exception as exc:  # one bad request must not sink the others
                     conn.execute("ROLLBACK TO request")
                     writer.forget_cache()
-                    results.append(exc)
+                    log.exception("write request failed and was rolled back")
+                    error = StorageError(f"the write failed and was rolled back: {exc!r}")
+                    error.__cause__ = exc
+                    results.append(error)
                 conn.execute("RELEASE request")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:

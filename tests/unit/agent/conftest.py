@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -13,23 +11,7 @@ from fastapi import FastAPI
 
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
-
-NODE1_TOKEN = "tok-node1-8f3a9c2e4b7d"
-NODE2_TOKEN = "tok-node2-1d6e5f0a9c3b"
-API_TOKEN = "api-7c1e9b2f4a6d8e0c"
-NOW = float(int(time.time() // 3600) * 3600 - 86_400)  # an hour boundary, a day ago
-
-
-def make_settings(tmp_path: Path, **overrides: Any) -> Settings:
-    """Settings for tests: two reporters, an API token, a temp data dir."""
-    values: dict[str, Any] = {
-        "data_dir": tmp_path / "data",
-        "reporter_tokens": {"pi-node-1": NODE1_TOKEN, "pi-node-2": NODE2_TOKEN},
-        "api_token": API_TOKEN,
-        "retention_interval_s": 3600.0,
-    }
-    values.update(overrides)
-    return Settings(**values)
+from tests.unit.agent.helpers import make_settings
 
 
 @pytest.fixture
@@ -49,45 +31,3 @@ async def client(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
         yield c
-
-
-def auth(token: str) -> dict[str, str]:
-    """An Authorization header."""
-    return {"Authorization": f"Bearer {token}"}
-
-
-def envelope(events: list[dict[str, Any]], node: str = "pi-node-1", **reporter: Any) -> dict[str, Any]:
-    """A wire-format v1 batch."""
-    who = {"node": node, "location": "warehouse", "cluster": "homelab", **reporter}
-    return {"schema_version": 1, "reporter": who, "events": events}
-
-
-def reading(i: int, ts: float = NOW, **extra: Any) -> dict[str, Any]:
-    """A flagged reading event."""
-    return {
-        "id": f"r-{i}", "type": "reading", "ts": ts, "sensor": "dht22-1",
-        "metric": "temperature", "unit": "°C", "value": 28.1, "severity": "critical",
-        "score": 0.97, "reason": "6.2σ above baseline", "baseline": {"mean": 21.4, "std": 1.08},
-        **extra,
-    }  # fmt: skip
-
-
-def aggregate(i: int, start: float = NOW, **extra: Any) -> dict[str, Any]:
-    """A 5-minute aggregate event."""
-    return {
-        "id": f"a-{i}", "type": "aggregate", "ts": start + 300, "sensor": "dht22-1",
-        "metric": "humidity", "unit": "%", "start": start, "end": start + 300, "count": 5,
-        "min": 40.1, "max": 41.0, "mean": 40.5, "last": 40.9, **extra,
-    }  # fmt: skip
-
-
-def heartbeat(i: int, ts: float = NOW, **extra: Any) -> dict[str, Any]:
-    """A heartbeat event."""
-    return {
-        "id": f"h-{i}", "type": "heartbeat", "ts": ts, "interval_s": 300,
-        "health": {"cpu_percent": 12.5, "memory_percent": 41.0, "disk_percent": 63.2,
-                   "soc_temp_c": 48.3, "load_1m": 0.4, "uptime_s": 86400},
-        "sensors": [{"sensor": "dht22-1", "metric": "temperature", "unit": "°C"}],
-        "workloads": ["edge-reporter"], "outbox": {"depth": 0, "dropped": 0, "oldest_age_s": 0.0},
-        "read_url": "http://10.0.0.11:9108", **extra,
-    }  # fmt: skip
