@@ -25,6 +25,7 @@ import tempfile
 import threading
 import time
 import urllib.request
+from collections import Counter
 from collections.abc import Awaitable, Callable, MutableMapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
@@ -184,7 +185,8 @@ class CountingTransport(httpx.AsyncBaseTransport):
         }
         for index, event in enumerate(events):
             if index in rejected:
-                self.rejected.append(f"{event['type']}:{event.get('metric', '')}")
+                value = "null" if event.get("value") is None else "number"
+                self.rejected.append(f"{event['type']} {event.get('metric', '')} value={value}")
                 continue
             self.delivered.setdefault(event["id"], event)
             self.acked_at.setdefault(event["id"], now)
@@ -472,8 +474,9 @@ def run() -> list[Figure]:
             "ratio",
             None,
             f"{day.faults_delivered} of {day.faults_injected} injected faults reached the agent as "
-            f"flagged readings; missed: {day.missed or 'none'}; rejected by the agent: "
-            f"{day.rejected or 'none'}",
+            f"flagged readings; missed: {day.missed or 'none'}; flagged readings rejected by "
+            f"the agent: {dict(Counter(day.rejected)) or 'none'} (a dropout is sent with "
+            "value null, which the agent's ReadingEvent does not accept yet)",
         )
     )
     figures.append(

@@ -231,6 +231,8 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
     url = _url("STUDIO_AGENT_URL", _required(env, "STUDIO_AGENT_URL", "the agent's URL"))
     token = _agent_token(env)
     node = _name("NODE_NAME", _required(env, "NODE_NAME", "this node's name (downward API)"))
+    if len(node) > 100:  # event ids are `{node}:{instance}:{seq}`, at most 128 characters
+        raise _err("NODE_NAME", node, "at most 100 characters (it is part of every event id)")
     location = _name("LOCATION", _required(env, "LOCATION", "where the node is, e.g. warehouse"))
     cluster = _name("CLUSTER", _get(env, "CLUSTER") or "homelab")
     report = _number(env, "REPORT_INTERVAL", 60.0, minimum=0.05)
