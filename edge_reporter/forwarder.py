@@ -2,6 +2,14 @@
 
 Nothing leaves the outbox before the agent answered 200 for it. Events keep their ids across
 retries, so when an acknowledgement is lost the agent sees a duplicate and drops it.
+
+Answers: 200 → delete the batch (items the agent rejected are logged and counted, not retried);
+network error, 5xx, 429 → keep, back off exponentially with jitter up to the cap; 401/403 →
+keep, log loudly, wait the full cap; 413 (or 400/422 on several events) → halve the batch; a
+single event still refused with 400/413/422 is logged and dropped so it cannot block the queue;
+415 → send uncompressed. A critical wakes an idle sender at once and may cut a network/5xx
+backoff short, at most once per URGENT_MIN_GAP_S since the last attempt, so criticals reach an
+agent that came back within ~2 s without hammering one that is still down.
 """
 
 from __future__ import annotations

@@ -96,6 +96,8 @@ class ReadApi:
         port: int,
         poll_interval: float = 0.5,
     ) -> None:
+        if token is None and bind not in ("127.0.0.1", "::1", "localhost"):
+            raise ValueError(f"bind={bind!r} without a token: the read API binds loopback only")
         self._poll = poll_interval
         self._store_path = store_path
         self._node = node

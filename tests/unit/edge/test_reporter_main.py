@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import http.server
 import json
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import httpx
 
@@ -73,3 +77,68 @@ async def test_short_run_delivers_readings_aggregates_and_heartbeats(tmp_path: P
     assert len(ids) == len(set(ids))
     assert [int(i.rsplit(":", 1)[1]) for i in ids] == sorted(int(i.rsplit(":", 1)[1]) for i in ids)
     assert (tmp_path / "raw.db").exists()
+
+
+class _Agent(http.server.BaseHTTPRequestHandler):
+    """Loopback agent recording event types; answers like the real one."""
+
+    received: ClassVar[list[dict[str, object]]] = []
+
+    def do_POST(self) -> None:
+        body = gzip.decompress(self.rfile.read(int(self.headers["Content-Length"])))
+        events = json.loads(body)["events"]
+        self.received.extend(events)
+        answer = json.dumps({"accepted": len(events), "duplicates": 0, "rejected": []}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(answer)))
+        self.end_headers()
+        self.wfile.write(answer)
+
+    def log_message(self, format: str, *args: object) -> None:
+        return None
+
+
+def test_sigterm_flushes_and_exits_0(tmp_path: Path) -> None:
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Agent)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "STUDIO_AGENT_URL": f"http://127.0.0.1:{server.server_address[1]}",
+        "AGENT_TOKEN": TOKEN,
+        "NODE_NAME": "pi-term",
+        "LOCATION": "lab",
+        "DATA_DIR": str(tmp_path),
+        "REPORT_INTERVAL": "0.1",
+        "AGGREGATE_INTERVAL": "60",
+        "SENSORS": "sim-co2:mhz19-1",
+        "READ_API_PORT": "0",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "edge_reporter"],
+        env=env,
+        cwd=REPO,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        for _ in range(200):  # wait for the start-up heartbeat
+            if _Agent.received:
+                break
+            time.sleep(0.02)
+        time.sleep(0.3)
+        proc.send_signal(signal.SIGTERM)
+        _, stderr = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+        server.shutdown()
+        server.server_close()
+    assert proc.returncode == 0, stderr
+    kinds = [e["type"] for e in _Agent.received]
+    # The start-up heartbeat, then at stop the open window's aggregate and a last heartbeat.
+    assert kinds[0] == "heartbeat"
+    assert kinds[-2:] == ["aggregate", "heartbeat"]
+    assert "stopped" in stderr

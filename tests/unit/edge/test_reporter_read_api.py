@@ -163,3 +163,8 @@ def test_store_not_there_yet_is_503(tmp_path: Path) -> None:
 def test_default_range_is_the_last_hour() -> None:
     args = parse_readings_query("", now=T0)
     assert (args["start"], args["end"], args["limit"]) == (T0 - 3600, T0, 1000)
+
+
+def test_without_a_token_only_loopback(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"bind='10\.0\.0\.11' without a token"):
+        ReadApi(tmp_path / "raw.db", node="pi-1", token=None, bind="10.0.0.11", port=0)
