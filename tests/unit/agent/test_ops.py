@@ -1,0 +1,52 @@
+"""Ops endpoints: liveness, readiness, Prometheus metrics."""
+
+from __future__ import annotations
+
+from tests.unit.agent.helpers import NODE1_TOKEN, aggregate, auth, envelope, heartbeat
+
+
+async def test_healthz(client):
+    r = await client.get("/healthz")
+    assert r.json() == {"status": "ok"}
+
+
+async def test_readyz_until_the_writer_stops(app, client):
+    assert (await client.get("/readyz")).status_code == 200
+    app.state.services.writer.stop()
+    r = await client.get("/readyz")
+    assert r.status_code == 503
+    assert "writer" in r.json()["problems"][0]
+    ingest = await client.post(
+        "/v1/events", json=envelope([aggregate(1)]), headers=auth(NODE1_TOKEN)
+    )
+    assert ingest.status_code == 503
+
+
+async def test_metrics_after_ingest(client):
+    beat = heartbeat(1, outbox={"depth": 4, "dropped": 2, "oldest_age_s": 1.0})
+    events = [aggregate(1), aggregate(1), beat, {"id": "bad", "type": "aggregate"}]
+    await client.post("/v1/events", json=envelope(events), headers=auth(NODE1_TOKEN))
+    await client.post("/v1/events", json=envelope([]), headers=auth("unknown-token-12345678"))
+    r = await client.get("/metrics")
+    assert r.headers["content-type"].startswith("text/plain")
+    text = r.text
+    for line in [
+        'agent_bruno_ingest_events_total{outcome="accepted",type="aggregate"} 1.0',
+        'agent_bruno_ingest_events_total{outcome="duplicate",type="aggregate"} 1.0',
+        'agent_bruno_ingest_events_total{outcome="rejected",type="aggregate"} 1.0',
+        'agent_bruno_ingest_events_total{outcome="accepted",type="heartbeat"} 1.0',
+        'agent_bruno_ingest_rejections_total{reason="invalid_event"} 1.0',
+        'agent_bruno_ingest_rejections_total{reason="unauthorized"} 1.0',
+        'agent_bruno_reporter_outbox_depth{node="pi-node-1"} 4.0',
+        'agent_bruno_reporter_outbox_dropped{node="pi-node-1"} 2.0',
+        'agent_bruno_request_duration_seconds_count{route="/v1/events"} 2.0',
+    ]:
+        assert line in text, line
+    assert "agent_bruno_group_commit_requests_bucket{le=" in text
+
+
+async def test_unknown_paths_share_one_latency_label(client):
+    await client.get("/nope/1")
+    await client.get("/nope/2")
+    text = (await client.get("/metrics")).text
+    assert 'agent_bruno_request_duration_seconds_count{route="other"} 2.0' in text

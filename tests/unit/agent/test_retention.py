@@ -1,0 +1,91 @@
+"""Retention: hot data after 30 days, rollups after a year, in small batches, explicit now."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+from agent_bruno.storage.base import EventsWrite, ReadingsWrite
+from agent_bruno.storage.retention import DAY, RetentionPolicy, prune
+from agent_bruno.storage.sqlite import SqliteStorage
+from agent_bruno.storage.writer import GroupCommitWriter
+from agent_bruno.wire import EVENT_ADAPTER
+from tests.unit.agent.helpers import reading
+
+NOW = 1_800_000_000.0
+
+
+def rows(start: float, n: int) -> ReadingsWrite:
+    """`n` readings an hour apart from `start`."""
+    return ReadingsWrite(
+        [
+            {
+                "ts": start + 3600 * i,
+                "node": "n",
+                "location": "l",
+                "sensor": "s",
+                "metric": "m",
+                "value": 1.0,
+                "unit": "u",
+            }
+            for i in range(n)
+        ]
+    )
+
+
+def counts(path: Path) -> dict[str, int]:
+    """Rows per table."""
+    conn = sqlite3.connect(path)
+    try:
+        return {
+            t: conn.execute(f"SELECT count(*) FROM {t}").fetchone()[0]  # noqa: S608
+            for t in ("samples", "anomalies", "event_ids", "rollup_5m", "rollup_1h")
+        }
+    finally:
+        conn.close()
+
+
+async def test_prune_with_explicit_now(tmp_path: Path):
+    path = tmp_path / "db.sqlite"
+    writer = GroupCommitWriter(SqliteStorage(path))
+    writer.start()
+    try:
+        await writer.submit(rows(NOW - 400 * DAY, 24))  # beyond both retentions
+        await writer.submit(rows(NOW - 40 * DAY, 24))  # hot expired, rollups kept
+        await writer.submit(rows(NOW - 1 * DAY, 12))  # fresh
+        old = EVENT_ADAPTER.validate_python(reading(1, ts=NOW - 31 * DAY))
+        new = EVENT_ADAPTER.validate_python(reading(2, ts=NOW - DAY))
+        await writer.submit(EventsWrite("c", "pi", "l", [old, new]))
+        before = counts(path)
+        deleted = await prune(writer, RetentionPolicy(30, 365, batch_rows=5), NOW)
+    finally:
+        writer.stop()
+    after = counts(path)
+    assert before == {
+        "samples": 62,
+        "anomalies": 2,
+        "event_ids": 2,
+        "rollup_5m": 60,
+        "rollup_1h": 60,
+    }
+    assert after == {
+        "samples": 13,
+        "anomalies": 1,
+        "event_ids": 1,
+        "rollup_5m": 36,
+        "rollup_1h": 36,
+    }
+    assert deleted["samples"] == 49
+    assert deleted["rollup_5m"] == 24
+
+
+async def test_prune_again_is_a_no_op(tmp_path: Path):
+    writer = GroupCommitWriter(SqliteStorage(tmp_path / "db.sqlite"))
+    writer.start()
+    try:
+        await writer.submit(rows(NOW - 40 * DAY, 3))
+        await prune(writer, RetentionPolicy(), NOW)
+        second = await prune(writer, RetentionPolicy(), NOW)
+    finally:
+        writer.stop()
+    assert set(second.values()) == {0}

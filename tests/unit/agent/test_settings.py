@@ -1,0 +1,98 @@
+"""Settings: placeholder secrets and an open non-loopback read API are refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from agent_bruno.cli import load_settings
+from agent_bruno.settings import Settings, parse_token_map
+
+GOOD = "Zk3v9QeR2mT8xW1p"
+
+
+@pytest.mark.parametrize(
+    ("token", "needle"),
+    [
+        ("changeme", "placeholder"),
+        ("secret", "placeholder"),
+        ("changeme-please-now", "placeholder"),
+        ("aaaaaaaaaaaaaaaaaaaa", "placeholder"),
+        ("short-token", "11 characters"),
+    ],
+)
+def test_placeholder_api_token_is_refused(token, needle):
+    with pytest.raises(ValidationError) as info:
+        Settings(api_token=token)
+    message = str(info.value)
+    assert "AGENT_BRUNO_API_TOKEN" in message
+    assert needle in message
+
+
+def test_placeholder_reporter_token_names_the_node():
+    with pytest.raises(ValidationError) as info:
+        Settings(reporter_tokens={"pi-node-3": "changeme"})
+    assert "AGENT_BRUNO_REPORTER_TOKENS[pi-node-3]" in str(info.value)
+
+
+def test_shared_reporter_tokens_are_refused():
+    with pytest.raises(ValidationError, match="share a token"):
+        Settings(reporter_tokens={"a": GOOD, "b": GOOD})
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "10.0.0.5", "agent.local", "::"])  # noqa: S104
+def test_non_loopback_without_api_token_is_refused(host):
+    with pytest.raises(ValidationError) as info:
+        Settings(host=host)
+    message = str(info.value)
+    assert f"AGENT_BRUNO_HOST={host}" in message
+    assert "AGENT_BRUNO_API_TOKEN" in message
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.2"])
+def test_loopback_without_api_token_opens_reads(host):
+    assert Settings(host=host).reads_open
+
+
+def test_non_loopback_with_api_token_is_fine():
+    settings = Settings(host="0.0.0.0", api_token=GOOD)  # noqa: S104
+    assert not settings.reads_open
+
+
+def test_environment_variables(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("AGENT_BRUNO_REPORTER_TOKENS", f"pi-node-1={GOOD}, pi-node-2={GOOD}x")
+    monkeypatch.setenv("AGENT_BRUNO_API_TOKEN", GOOD + "api")
+    monkeypatch.setenv("AGENT_BRUNO_DATA_DIR", str(tmp_path))
+    monkeypatch.setenv("AGENT_BRUNO_PORT", "31000")
+    settings = Settings()
+    assert settings.token_to_node() == {GOOD: "pi-node-1", GOOD + "x": "pi-node-2"}
+    assert settings.port == 31000
+    assert settings.database_path == tmp_path / "agent-bruno.db"
+
+
+def test_tokens_file_is_merged(tmp_path: Path):
+    path = tmp_path / "tokens.json"
+    path.write_text(f'{{"pi-node-2": "{GOOD}2"}}')
+    settings = Settings(reporter_tokens={"pi-node-1": GOOD}, reporter_tokens_file=path)
+    assert sorted(settings.token_to_node().values()) == ["pi-node-1", "pi-node-2"]
+
+
+def test_missing_tokens_file_is_named(tmp_path: Path):
+    with pytest.raises(ValidationError, match="AGENT_BRUNO_REPORTER_TOKENS_FILE"):
+        Settings(reporter_tokens_file=tmp_path / "absent")
+
+
+@pytest.mark.parametrize("raw", ["pi-node-1", "=tok", "a=b,broken", '{"a": 1}', "{bad json"])
+def test_bad_token_map_is_named(raw):
+    with pytest.raises(ValueError, match="AGENT_BRUNO_REPORTER_TOKENS"):
+        parse_token_map(raw, "AGENT_BRUNO_REPORTER_TOKENS")
+
+
+def test_cli_prints_the_refusal(monkeypatch, capsys):
+    monkeypatch.setenv("AGENT_BRUNO_HOST", "0.0.0.0")  # noqa: S104
+    monkeypatch.delenv("AGENT_BRUNO_API_TOKEN", raising=False)
+    assert load_settings() is None
+    err = capsys.readouterr().err
+    assert "AGENT_BRUNO_HOST=0.0.0.0 is not a loopback address" in err

@@ -1,0 +1,187 @@
+"""Storage: durability across restarts and crashes, group commit, rollup merging."""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from agent_bruno.storage.base import EventsWrite, ReadingsWrite, StorageError
+from agent_bruno.storage.sqlite import SqliteStorage
+from agent_bruno.storage.sqlite_writes import merge_point
+from agent_bruno.storage.writer import GroupCommitWriter, WriterUnavailable
+from agent_bruno.wire import EVENT_ADAPTER
+from tests.unit.agent.helpers import NOW, aggregate
+
+
+def bulk(n: int, offset: int = 0) -> ReadingsWrite:
+    """`n` readings of one series, a second apart."""
+    return ReadingsWrite(
+        [
+            {
+                "ts": NOW + offset + i,
+                "node": "n",
+                "location": "l",
+                "sensor": "s",
+                "metric": "m",
+                "value": float(i),
+                "unit": "u",
+            }
+            for i in range(n)
+        ]
+    )
+
+
+def events(*ids: int) -> EventsWrite:
+    """Aggregates with the given ids, each in its own 5-minute window."""
+    return EventsWrite(
+        "c",
+        "pi",
+        "loc",
+        [EVENT_ADAPTER.validate_python(aggregate(i, start=NOW + 300 * i)) for i in ids],
+    )
+
+
+def count(path: Path, table: str) -> int:
+    """Rows of a table, read by a fresh storage."""
+    storage = SqliteStorage(path)
+    try:
+        conn = storage._reader()
+        return int(conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0])  # noqa: S608
+    finally:
+        storage.close()
+
+
+async def test_acknowledged_data_survives_reopening(tmp_path: Path):
+    path = tmp_path / "db.sqlite"
+    writer = GroupCommitWriter(SqliteStorage(path))
+    writer.start()
+    outcomes = await asyncio.gather(*(writer.submit(events(i)) for i in range(20)))
+    assert sum(o.accepted for o in outcomes) == 20
+    writer.stop()
+    assert count(path, "event_ids") == 20
+    assert count(path, "rollup_5m") == 20
+    assert (
+        not (tmp_path / "db.sqlite-wal").exists()
+        or (tmp_path / "db.sqlite-wal").stat().st_size == 0
+    )
+
+
+async def test_group_commit_batches_concurrent_requests(tmp_path: Path):
+    sizes: list[int] = []
+    writer = GroupCommitWriter(SqliteStorage(tmp_path / "db.sqlite"), on_batch=sizes.append)
+    writer.start()
+    try:
+        await asyncio.gather(*(writer.submit(bulk(10, offset=100 * i)) for i in range(200)))
+    finally:
+        writer.stop()
+    assert sum(sizes) == 200
+    assert len(sizes) < 200  # several requests shared a transaction
+    assert count(tmp_path / "db.sqlite", "samples") == 2000
+
+
+async def test_submit_after_stop_is_refused(tmp_path: Path):
+    writer = GroupCommitWriter(SqliteStorage(tmp_path / "db.sqlite"))
+    writer.start()
+    writer.stop()
+    with pytest.raises(WriterUnavailable):
+        await writer.submit(bulk(1))
+
+
+async def test_commit_failure_fails_every_request_of_the_batch(tmp_path: Path, monkeypatch):
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(storage)
+    writer.start()
+
+    def broken(requests):
+        raise StorageError("disk full")
+
+    monkeypatch.setattr(storage, "apply_batch", broken)
+    results = await asyncio.gather(
+        *(writer.submit(bulk(1, offset=i)) for i in range(5)), return_exceptions=True
+    )
+    writer.stop()
+    assert all(isinstance(r, StorageError) for r in results)
+    assert count(tmp_path / "db.sqlite", "samples") == 0
+
+
+def test_failing_request_does_not_sink_its_batch(tmp_path: Path):
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    storage.open_writer()
+    bad = ReadingsWrite([{"ts": NOW}])  # type: ignore[typeddict-item]
+    results = storage.apply_batch([bulk(3), bad, bulk(2, offset=10)])
+    storage.close_writer()
+    assert [getattr(r, "accepted", None) for r in results] == [3, None, 2]
+    assert isinstance(results[1], StorageError)
+    assert count(tmp_path / "db.sqlite", "samples") == 5
+
+
+def test_unwritable_directory_is_named(tmp_path: Path):
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    with pytest.raises(StorageError, match="cannot open the database"):
+        SqliteStorage(blocker / "sub" / "db.sqlite")
+
+
+CRASHER = textwrap.dedent(
+    """
+    import asyncio, sys
+    from agent_bruno.storage.base import ReadingsWrite
+    from agent_bruno.storage.sqlite import SqliteStorage
+    from agent_bruno.storage.writer import GroupCommitWriter
+
+    async def main():
+        writer = GroupCommitWriter(SqliteStorage(__import__("pathlib").Path(sys.argv[1])))
+        writer.start()
+        i = 0
+        while True:
+            rows = [{"ts": 1.7e9 + i * 100 + k, "node": "n", "location": "l", "sensor": "s",
+                     "metric": "m", "value": 1.0, "unit": "u"} for k in range(100)]
+            await asyncio.gather(*(writer.submit(ReadingsWrite(rows[j::4])) for j in range(4)))
+            i += 1
+            print(i * 100, flush=True)  # acknowledged so far
+
+    asyncio.run(main())
+    """
+)
+
+
+def test_acknowledged_data_survives_a_kill(tmp_path: Path):
+    path = tmp_path / "db.sqlite"
+    acknowledged = 0
+    with subprocess.Popen(  # noqa: S603
+        [sys.executable, "-c", CRASHER, str(path)],
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[3])},
+    ) as proc:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            acknowledged = int(line)
+            if acknowledged >= 3000:
+                break
+        proc.send_signal(signal.SIGKILL)  # mid-stream: more batches are in flight
+        proc.wait()
+    assert acknowledged >= 3000
+    assert count(path, "samples") >= acknowledged
+
+
+@pytest.mark.parametrize("order", list(itertools.permutations(range(4)))[:8])
+def test_rollup_merge_is_associative_and_commutative(order):
+    parts = [
+        [3, 1.0, 5.0, 9.0, 5.0, 100.0],
+        [1, 0.5, 0.5, 0.5, 0.5, 50.0],
+        [2, 2.0, 7.0, 9.0, 2.0, 200.0],
+        [4, -1.0, 3.0, 4.0, 3.0, 150.0],
+    ]
+    groups: dict[tuple[int, int], list[float]] = {}
+    for i in order:
+        merge_point(groups, (1, 0), parts[i])
+    assert groups[(1, 0)] == [10, -1.0, 7.0, 22.5, 2.0, 200.0]
