@@ -2,48 +2,59 @@
 
 `SeriesTriage.update(ts, value)` classifies each reading in a few microseconds. Rules come first
 (non-finite value, hard physical limits, dropout, stuck value); every finite reading within the
-limits is also scored by `AnomalyScorer`, the statistical detector evaluated on NAB
-(`python -m evals.triage`).
+limits is also scored by `AnomalyScorer`, the statistical detector that `python -m evals.triage`
+scores on the Numenta Anomaly Benchmark (NAB). Its parameters are global: one set, tuned on the
+whole NAB corpus, for every series.
 """
 
 from __future__ import annotations
 
 import math
+from array import array
 from dataclasses import dataclass, field
 
 from edge_reporter.model import Severity
 
 _SQRT1_2 = math.sqrt(0.5)
-_LOG_TAIL_FLOOR = math.log(1e-12)  # tail probability that maps to score 1.0
+_DAY_S = 86_400.0
+# Tail probability 10**-6 (about 4.75σ of the averaged error) is the detection point: score 0.9.
+_DECADES_PER_UNIT = 6.0 / 0.9
+_MIN_TAIL = 1e-300  # erfc underflows to 0 beyond ~38σ; keep log() defined
 
 
 @dataclass(frozen=True, slots=True)
 class DetectorParams:
     """Global parameters of the statistical detector, tuned once on NAB for every series."""
 
-    fast: float = 0.5  # EWMA weight of the fast forecast (one-step-ahead predictor)
-    slow: float = 0.05  # EWMA weight of the slow forecast (level)
-    error_scale: float = 0.002  # EW weight of the error scales (~500 readings)
-    short: int = 6  # readings averaged before comparing with the long-run distribution
-    long: float = 0.0005  # EW weight of the long-run distribution of raw scores (~2,000)
-    range_tolerance: float = 0.05  # beyond the range seen so far by this fraction: score 1.0
-    warmup: int = 150  # readings before any score is given
-    fire: float = 0.5  # a score from here on is a detection ...
-    rest: int = 150  # ... after which this many readings are damped
-    rest_damping: float = 0.5  # multiplier applied to scores during the rest period
+    fast: float = 0.7  # EWMA weight of the one-step forecast
+    slow: float = 0.03  # EWMA weight of the level forecast
+    season_buckets: int = 288  # time-of-day profile: one bucket per 5 minutes
+    season_weight: float = 0.3  # EWMA weight of a bucket, per visit
+    error_scale: float = 0.005  # EW weight of each error's typical size (~200 readings)
+    error_cap: float = 10.0  # normalized error ceiling: one outlier must not swamp the averages
+    short: int = 20  # readings averaged before comparing with the long-run distribution
+    spike_cap: float = 100.0  # ceiling of the unaveraged (single-reading) level error
+    spike_divisor: float = 3.0  # a single reading needs a 3x larger z than an averaged burst
+    long: float = 0.0005  # EW weight of that long-run distribution (~2,000 readings)
+    range_tolerance: float = 0.005  # beyond the range seen so far by this fraction of it
+    range_wait_s: float = _DAY_S  # a new extreme only counts once a full day has been seen
+    warmup: int = 50  # readings before any score is given
+    fire: float = 0.9  # a score from here on is a detection ...
+    rest: int = 30  # ... after which the next readings are damped: one alert per episode
+    rest_damping: float = 0.5
 
 
 @dataclass(frozen=True, slots=True)
 class TriageConfig:
     """Thresholds for one series; hard limits are optional physical bounds."""
 
-    warning_score: float = 0.9
+    warning_score: float = 0.9  # the detector's NAB-tuned operating point
     critical_score: float = 0.99
     hard_min: float | None = None
     hard_max: float | None = None
     stuck_count: int | None = 12  # identical readings in a row that make a warning; None: off
     dropout_count: int = 3  # missing readings in a row that make a warning
-    baseline_readings: int = 60  # horizon of the baseline quoted in reasons
+    baseline_readings: int = 60  # horizon of the baseline (mean, σ) quoted in reasons
     detector: DetectorParams = field(default_factory=DetectorParams)
 
 
@@ -61,31 +72,84 @@ class Verdict:
 NORMAL_REASON = "within the usual range"
 
 
-class AnomalyScorer:
-    """Causal anomaly score in [0, 1] per reading, O(1) time and memory.
+class _Channel:
+    """One forecast error turned into a z-score of its recent average against its history.
 
-    Raw score: the larger of two normalized forecast errors (a fast and a slow EWMA). Its
-    short moving average is compared with the long-run distribution of that average and turned
-    into a tail probability on a log scale (Numenta's "anomaly likelihood" idea). A value beyond
-    the range seen so far scores 1.0. After a detection, scores are damped for a rest period:
-    the first alert of an episode is the useful one.
+    The error is normalized by its own typical size, capped, averaged over the last `short`
+    readings, and that average is compared with the long-run mean and variance of the average
+    (Numenta's "anomaly likelihood"): a burst of surprise is judged against how bursty this
+    series usually is, so noisy series do not alarm all the time and quiet ones still do.
+    """
+
+    __slots__ = ("_at", "_buf", "_cap", "_mean", "_n", "_scale", "_sum", "_var")
+
+    def __init__(self, short: int, cap: float) -> None:
+        self._cap = cap
+        self._buf = [0.0] * short
+        self._at = 0
+        self._sum = 0.0
+        self._scale = 0.0
+        self._mean = 0.0
+        self._var = 0.0
+        self._n = 0
+
+    def z(self, error: float, p: DetectorParams) -> float:
+        """Learn one error and return the z-score of the recent average (0 when not above)."""
+        n = self._n = self._n + 1
+        e = abs(error)
+        scale = self._scale
+        raw = e / scale if scale > 0.0 else 0.0
+        if raw > self._cap:
+            raw = self._cap
+        # Plain mean until the EW weight takes over: an EWMA started at 0 would make every
+        # early error look huge and inflate the long-run statistics for thousands of readings.
+        w = p.error_scale if n * p.error_scale > 1.0 else 1.0 / n
+        self._scale = scale + w * (e - scale)
+        buf = self._buf
+        at = self._at
+        self._sum += raw - buf[at]
+        buf[at] = raw
+        at += 1
+        if at == len(buf):
+            at = 0
+            self._sum = sum(buf)  # stop rounding errors of the running sum from accumulating
+        self._at = at
+        avg = self._sum / len(buf)
+        b = p.long if n * p.long > 1.0 else 1.0 / n
+        mean = self._mean
+        var = self._var
+        d = avg - mean
+        self._mean = mean + b * d
+        self._var = (1.0 - b) * (var + b * d * d)
+        if d > 0.0 and var > 0.0:
+            return d / math.sqrt(var)
+        return 0.0
+
+
+class AnomalyScorer:
+    """Causal anomaly score in [0, 1] per reading, O(1) time and memory per series.
+
+    Three forecasts, each feeding a `_Channel`: a fast EWMA (sudden jumps), a slow EWMA (level
+    shifts) and a time-of-day profile (a daily pattern broken); the level error also feeds an
+    unaveraged channel that catches a single huge spike. The largest channel z-score is
+    turned into a Gaussian tail probability on a log scale: score 0.9 at 10**-6. A reading
+    beyond the range seen so far (once a full day has been seen) scores at least 0.95, more the
+    further out it is. After a detection, scores are damped for `rest` readings.
     """
 
     __slots__ = (
-        "_buf",
-        "_buf_at",
-        "_buf_sum",
-        "_err_f",
-        "_err_s",
+        "_channels",
         "_fast",
-        "_long_mean",
-        "_long_var",
-        "_max",
-        "_min",
+        "_first_ts",
+        "_hi",
+        "_lo",
         "_n",
         "_p",
+        "_profile",
         "_rest_left",
         "_slow",
+        "_spike",
+        "new_extreme",
     )
 
     def __init__(self, params: DetectorParams) -> None:
@@ -93,78 +157,73 @@ class AnomalyScorer:
         self._n = 0
         self._fast = 0.0
         self._slow = 0.0
-        self._err_f = 0.0
-        self._err_s = 0.0
-        self._min = math.inf
-        self._max = -math.inf
-        self._buf = [0.0] * params.short
-        self._buf_at = 0
-        self._buf_sum = 0.0
-        self._long_mean = 0.0
-        self._long_var = 0.0
+        self._lo = math.inf
+        self._hi = -math.inf
+        self._first_ts = 0.0
+        self._profile = array("d", [math.nan]) * max(1, params.season_buckets)
+        short, cap = params.short, params.error_cap
+        self._channels = (_Channel(short, cap), _Channel(short, cap), _Channel(short, cap))
+        self._spike = _Channel(1, params.spike_cap)
         self._rest_left = 0
+        self.new_extreme: float | None = None  # the previous extreme when the range rule fired
 
-    def score(self, x: float) -> float:
-        """Score one finite reading and learn from it."""
+    def score(self, ts: float, x: float) -> float:
+        """Score one finite reading taken at `ts` (Unix seconds) and learn from it."""
         p = self._p
         n = self._n = self._n + 1
+        profile = self._profile
+        bucket = int(ts % _DAY_S / _DAY_S * len(profile))
         if n == 1:
-            self._fast = self._slow = self._min = self._max = x
+            self._fast = self._slow = self._lo = self._hi = profile[bucket] = x
+            self._first_ts = ts
             return 0.0
+        fast_ch, slow_ch, season_ch = self._channels
         ef = x - self._fast
         es = x - self._slow
-        # Normalized errors against scales learnt before this reading (causal).
-        sf = self._err_f
-        ss = self._err_s
-        raw = 0.0
-        if sf > 0.0:
-            raw = abs(ef) / sf
-        if ss > 0.0:
-            zs = abs(es) / ss
-            if zs > raw:
-                raw = zs
-        if raw > 10.0:
-            raw = 10.0  # one outlier must not dominate the long-run statistics
-        a = p.error_scale
-        self._err_f = sf + a * (abs(ef) - sf)
-        self._err_s = ss + a * (abs(es) - ss)
+        z = fast_ch.z(ef, p)
+        zs = slow_ch.z(es, p)
+        if zs > z:
+            z = zs
+        zs = self._spike.z(es, p) / p.spike_divisor
+        if zs > z:
+            z = zs
         self._fast += p.fast * ef
         self._slow += p.slow * es
+        seen = profile[bucket]
+        if seen == seen:  # not NaN: this time of day has been seen before
+            ed = x - seen
+            zd = season_ch.z(ed, p)
+            if zd > z:
+                z = zd
+            profile[bucket] = seen + p.season_weight * ed
+        else:
+            profile[bucket] = x
 
-        # Short moving average of the raw score (ring buffer, running sum).
-        buf = self._buf
-        at = self._buf_at
-        self._buf_sum += raw - buf[at]
-        buf[at] = raw
-        self._buf_at = at + 1 if at + 1 < len(buf) else 0
-        avg = self._buf_sum / len(buf)
-
-        mean = self._long_mean
-        var = self._long_var
-        d = avg - mean
-        b = p.long if n * p.long > 1.0 else 1.0 / n
-        self._long_mean = mean + b * d
-        self._long_var = (1.0 - b) * (var + b * d * d)
-
-        lo = self._min
-        hi = self._max
-        outside = False
+        # Range rule: a reading beyond everything seen so far, by a margin.
+        lo, hi = self._lo, self._hi
+        overshoot = 0.0
         if x > hi:
-            outside = x > hi + p.range_tolerance * (hi - lo) and hi > lo
-            self._max = x
+            overshoot = x - hi - p.range_tolerance * (hi - lo)
+            self._hi = x
         elif x < lo:
-            outside = x < lo - p.range_tolerance * (hi - lo) and hi > lo
-            self._min = x
+            overshoot = lo - x - p.range_tolerance * (hi - lo)
+            self._lo = x
         if n <= p.warmup:
             return 0.0
 
-        if outside:
+        s = 0.0
+        if z > 0.0:
+            tail = 0.5 * math.erfc(z * _SQRT1_2)
+            s = -math.log10(max(tail, _MIN_TAIL)) / _DECADES_PER_UNIT
+        self.new_extreme = None
+        if overshoot > 0.0 and hi > lo and ts - self._first_ts >= p.range_wait_s:
+            # 0.95 for a new extreme, 1.0 once it lies half the old range beyond it.
+            r = 0.95 + 0.1 * overshoot / (hi - lo)
+            if r > s:
+                s = r
+            self.new_extreme = hi if x > hi else lo
+        if s > 1.0:
             s = 1.0
-        elif var > 0.0 and d > 0.0:
-            tail = 0.5 * math.erfc(d / math.sqrt(var) * _SQRT1_2)
-            s = math.log(tail) / _LOG_TAIL_FLOOR if tail > 1e-12 else 1.0
-        else:
-            s = 0.0
         if self._rest_left > 0:
             self._rest_left -= 1
             return s * p.rest_damping
@@ -185,7 +244,7 @@ def _with_unit(value: float, unit: str, *, exact: bool = False) -> str:
 
 
 def describe_span(seconds: float, readings: int) -> str:
-    """The baseline window in words, e.g. 'the last hour' or 'the last 40 readings'."""
+    """A window in words, e.g. 'the last hour', or 'the last 40 readings' without times."""
     if seconds <= 0.0:
         return f"the last {readings} readings"
     minutes = seconds / 60.0
@@ -218,11 +277,6 @@ class SeriesTriage:
         self._last_value = math.nan
         self._repeats = 0
 
-    @property
-    def baseline_std(self) -> float:
-        """Standard deviation of the baseline quoted in reasons."""
-        return math.sqrt(self._var)
-
     def update(self, ts: float, value: float | None) -> Verdict:
         """Score one reading and classify it; `None` means the sensor gave no reading."""
         cfg = self._config
@@ -235,9 +289,9 @@ class SeriesTriage:
         self._missing = 0
         if not math.isfinite(value):
             # Never learn from it: one NaN would poison every running statistic.
-            return self._verdict(
-                Severity.WARNING, 0.0, f"sensor returned a non-finite value ({value})"
-            )
+            reason = f"sensor returned a non-finite value ({value}); reading ignored"
+            return self._verdict(Severity.WARNING, 0.0, reason)
+        # Beyond a physical limit the sensor is broken or the plant is: alert, do not learn.
         if cfg.hard_max is not None and value > cfg.hard_max:
             limit = _with_unit(cfg.hard_max, self._unit, exact=True)
             reason = f"{_with_unit(value, self._unit)} is above the sensor limit of {limit}"
@@ -247,7 +301,7 @@ class SeriesTriage:
             reason = f"{_with_unit(value, self._unit)} is below the sensor limit of {limit}"
             return self._verdict(Severity.CRITICAL, 1.0, reason)
 
-        score = self._scorer.score(value)
+        score = self._scorer.score(ts, value)
         mean, std = self._mean, math.sqrt(self._var)  # the baseline before this reading
         self._learn_baseline(ts, value)
         if value == self._last_value:
@@ -258,9 +312,7 @@ class SeriesTriage:
 
         if score >= cfg.warning_score:
             severity = Severity.CRITICAL if score >= cfg.critical_score else Severity.WARNING
-            return Verdict(
-                severity, score, self._deviation_reason(value, mean, std, score), mean, std
-            )
+            return Verdict(severity, score, self._anomaly_reason(ts, value, mean, std), mean, std)
         if cfg.stuck_count is not None and self._repeats >= cfg.stuck_count:
             reason = f"value stuck at {_with_unit(value, self._unit)} for {self._repeats} readings"
             return Verdict(Severity.WARNING, score, reason, mean, std)
@@ -280,17 +332,24 @@ class SeriesTriage:
     def _verdict(self, severity: Severity, score: float, reason: str) -> Verdict:
         return Verdict(severity, score, reason, self._mean, math.sqrt(self._var))
 
-    def _deviation_reason(self, value: float, mean: float, std: float, score: float) -> str:
+    def _anomaly_reason(self, ts: float, value: float, mean: float, std: float) -> str:
+        """Why a reading was flagged; built only for flagged readings."""
         readings = min(self._n - 1, self._config.baseline_readings)
-        span = 0.0
-        if self._n > 2:
-            span = (self._last_ts - self._first_ts) / (self._n - 1) * readings
-        window = describe_span(span, readings)
+        step = (self._last_ts - self._first_ts) / (self._n - 1) if self._n > 1 else 0.0
+        window = describe_span(step * readings, readings)
         reading = _with_unit(value, self._unit)
-        if std > 0.0:
-            sigmas = (value - mean) / std
-            if abs(sigmas) >= 2.0:
-                side = "above" if sigmas > 0 else "below"
-                return f"{reading} is {abs(sigmas):.1f}σ {side} the baseline of {window}"
-        baseline = _with_unit(mean, self._unit)
-        return f"{reading} breaks the pattern of {window} (baseline {baseline}, score {score:.2f})"
+        sigmas = (value - mean) / std if std > 0.0 else 0.0
+        if abs(sigmas) >= 2.0:
+            side = "above" if sigmas > 0 else "below"
+            text = f"{reading} is {abs(sigmas):.1f}σ {side} the baseline of {window}"
+        else:
+            baseline = _with_unit(mean, self._unit)
+            text = f"{reading} breaks the recent pattern (baseline of {window}: {baseline})"
+        extreme = self._scorer.new_extreme
+        if extreme is not None:
+            word = "highest" if value > extreme else "lowest"
+            history = describe_span(ts - self._first_ts, self._n)
+            # Enough digits that the old extreme never prints the same as the new reading.
+            previous = f"{extreme:.6g} {self._unit}".rstrip()
+            text += f"; the {word} reading of {history} was {previous}"
+        return text
