@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 from collections.abc import Callable, Sequence
@@ -29,6 +30,17 @@ def load_settings() -> Settings | None:
         return None
 
 
+def tune_gc() -> None:
+    """Keep start-up objects out of the cyclic GC and collect young objects less often.
+
+    A bulk import allocates several objects per reading; with the default gen-0 threshold
+    (700) one 5,000-reading batch triggered dozens of collections and widened its p99.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
+
+
 def serve(args: argparse.Namespace) -> int:
     """Run the HTTP service with uvicorn (uvloop, httptools, one worker)."""
     import uvicorn
@@ -41,8 +53,10 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    app = create_app(settings)
+    tune_gc()
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         loop="uvloop",

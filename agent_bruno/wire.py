@@ -6,14 +6,15 @@
 from __future__ import annotations
 
 import json
+import re
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Annotated, Any, Literal, NotRequired
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
-    BeforeValidator,
     ConfigDict,
     Field,
     StringConstraints,
@@ -31,25 +32,22 @@ MAX_EVENTS = 10_000
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "wire"
 
 
-def parse_ts(value: Any) -> Any:
-    """Turn Unix seconds given as text, or ISO 8601 text, into Unix seconds (naive means UTC)."""
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            return float(text)
-        except ValueError:
-            pass
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError as exc:
-            raise ValueError(
-                f"{value!r} is neither Unix seconds nor an ISO 8601 time "
-                "(e.g. 1764160000 or 2025-11-26T12:00:00Z)"
-            ) from exc
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
-    return value
+def parse_iso_ts(value: str) -> float:
+    """Unix seconds from ISO 8601 text (naive means UTC), within 2000–2100."""
+    text = value.strip()
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise ValueError(
+            f"{value!r} is neither Unix seconds nor an ISO 8601 time "
+            "(e.g. 1764160000 or 2025-11-26T12:00:00Z)"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    ts = parsed.timestamp()
+    if not TS_MIN <= ts <= TS_MAX:
+        raise ValueError(f"{value!r} is outside 2000-01-01 .. 2100-01-01")
+    return ts
 
 
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -59,11 +57,15 @@ Timestamp = Annotated[
     float,
     Field(ge=TS_MIN, le=TS_MAX, allow_inf_nan=False, description="Unix seconds, UTC"),
 ]
-FlexTimestamp = Annotated[
-    float,
-    BeforeValidator(parse_ts, json_schema_input_type=float | str),
-    Field(ge=TS_MIN, le=TS_MAX, allow_inf_nan=False, description="Unix seconds or ISO 8601"),
-]
+if TYPE_CHECKING:
+    FlexTimestamp = float  # what validation always produces
+else:
+    # Numbers (and numeric text) take the fast branch with no Python call; only ISO text runs
+    # `parse_iso_ts`. A BeforeValidator on every row cost 40 % of bulk validation time.
+    FlexTimestamp = Annotated[
+        Timestamp | Annotated[str, AfterValidator(parse_iso_ts), Field(description="ISO 8601")],
+        Field(union_mode="left_to_right"),
+    ]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Severity = Literal["warning", "critical"]
 
@@ -257,11 +259,15 @@ READINGS_BODY_ADAPTER: TypeAdapter[list[BulkReading] | ReadingsObject] = TypeAda
 )
 
 
+_BRANCH = re.compile(r"^(constrained-|function-|str$|float$|int$)")
+
+
 def describe_error(exc: ValidationError, prefix: str = "", limit: int = 5) -> str:
     """One line naming each failing field, the problem and the offending value."""
     parts = []
     for err in exc.errors(include_url=False)[:limit]:
-        path = ".".join(str(p) for p in (prefix, *err["loc"]) if p != "")
+        loc = (p for p in err["loc"] if not (isinstance(p, str) and _BRANCH.match(p)))
+        path = ".".join(str(p) for p in (prefix, *loc) if p != "")
         shown = repr(err.get("input"))
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         where = f"{path}: " if path else ""
