@@ -16,8 +16,8 @@ from agent_bruno.storage.base import (
     SeriesQuery,
     SeriesResult,
 )
+from agent_bruno.storage.rollups import Rollup, merge_point
 from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M
-from agent_bruno.storage.sqlite_writes import Rollup, merge_point
 
 
 def source_for_step(step: int) -> str:

@@ -16,7 +16,8 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
-from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M, TIME_COLUMN
+from agent_bruno.storage.rollups import UPSERT_1H, UPSERT_5M, Rollup, hourly, merge_point
+from agent_bruno.storage.schema import BUCKET_5M, TIME_COLUMN
 from agent_bruno.wire import (
     DEFAULT_CLUSTER,
     AggregateEvent,
@@ -25,23 +26,7 @@ from agent_bruno.wire import (
     ReadingEvent,
 )
 
-# count, min, max, sum, last, last_ts
-Rollup = list[float]
 _MAX_PARAMS = 500
-
-_UPSERT_ROLLUP = """
-INSERT INTO {table} (series_id, bucket, count, min, max, sum, last, last_ts)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-ON CONFLICT (series_id, bucket) DO UPDATE SET
-    count = {table}.count + excluded.count,
-    min = min({table}.min, excluded.min),
-    max = max({table}.max, excluded.max),
-    sum = {table}.sum + excluded.sum,
-    last = CASE WHEN excluded.last_ts >= {table}.last_ts THEN excluded.last ELSE {table}.last END,
-    last_ts = max({table}.last_ts, excluded.last_ts)
-"""
-_UPSERT_5M = _UPSERT_ROLLUP.format(table="rollup_5m")
-_UPSERT_1H = _UPSERT_ROLLUP.format(table="rollup_1h")
 
 _UPSERT_NODE = """
 INSERT INTO nodes (node, cluster, location, ts, last_seen, interval_s, health, sensors, workloads,
@@ -56,31 +41,6 @@ ON CONFLICT (node) DO UPDATE SET
     read_url = excluded.read_url
 WHERE excluded.ts >= nodes.ts
 """
-
-
-def merge_point(groups: dict[tuple[int, int], Rollup], key: tuple[int, int], p: Rollup) -> None:
-    """Merge rollup `p` into `groups[key]` (associative: order of merges does not matter)."""
-    cur = groups.get(key)
-    if cur is None:
-        groups[key] = list(p)
-        return
-    cur[0] += p[0]
-    if p[1] < cur[1]:
-        cur[1] = p[1]
-    if p[2] > cur[2]:
-        cur[2] = p[2]
-    cur[3] += p[3]
-    if p[5] >= cur[5]:
-        cur[4] = p[4]
-        cur[5] = p[5]
-
-
-def hourly(groups: dict[tuple[int, int], Rollup]) -> dict[tuple[int, int], Rollup]:
-    """Fold 5-minute groups into hourly ones."""
-    out: dict[tuple[int, int], Rollup] = {}
-    for (sid, bucket), p in groups.items():
-        merge_point(out, (sid, bucket - bucket % BUCKET_1H), p)
-    return out
 
 
 class SqliteWriter:
@@ -146,8 +106,8 @@ class SqliteWriter:
         """Upsert 5-minute groups and their hourly folds."""
         if not groups:
             return
-        self.conn.executemany(_UPSERT_5M, [(s, b, *p) for (s, b), p in groups.items()])
-        self.conn.executemany(_UPSERT_1H, [(s, b, *p) for (s, b), p in hourly(groups).items()])
+        self.conn.executemany(UPSERT_5M, [(s, b, *p) for (s, b), p in groups.items()])
+        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hourly(groups).items()])
 
     def _known_ids(self, node: str, ids: list[str]) -> set[str]:
         """Which of `ids` were already stored for `node`."""

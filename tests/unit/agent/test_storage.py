@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from agent_bruno.storage.base import EventsWrite, ReadingsWrite, StorageError
+from agent_bruno.storage.rollups import merge_point
 from agent_bruno.storage.sqlite import SqliteStorage
-from agent_bruno.storage.sqlite_writes import merge_point
 from agent_bruno.storage.writer import GroupCommitWriter, WriterUnavailable
 from agent_bruno.wire import EVENT_ADAPTER
 from tests.unit.agent.helpers import NOW, aggregate
