@@ -70,7 +70,9 @@ def serve(args: argparse.Namespace) -> int:
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser and the function of each subcommand."""
-    parser = argparse.ArgumentParser(prog="agent-bruno", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="agent-bruno", description="agent-bruno: sensor ingest, storage and read API"
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     commands: dict[str, Command] = {}
     p_serve = sub.add_parser("serve", help="run the ingest and read API (settings: AGENT_BRUNO_*)")

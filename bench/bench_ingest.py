@@ -221,6 +221,7 @@ def run() -> list[Figure]:
     """Measure single-event and batch ingest against a fresh server; medians of RUNS runs."""
     singles: list[Result] = []
     batches: list[Result] = []
+    load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         port = _free_port()
         server = _start_server(Path(tmp), port)
@@ -234,6 +235,7 @@ def run() -> list[Figure]:
     errors = sum(r["error_count"] for r in singles + batches)
     sample = next((e for r in singles + batches for e in r["errors"]), "")
     note = f"{errors} non-200 answers (e.g. {sample})" if errors else "all answers 200"
+    note += f"; load average before the runs {load:.1f} on {os.cpu_count()} CPUs"
     rps = [r["requests_per_s"] for r in singles]
     readings = [r["requests_per_s"] * BATCH_SIZE for r in batches]
     detail_single = f"{SINGLE_CONNECTIONS} keep-alive connections, runs {_fmt(rps)}; {note}"
