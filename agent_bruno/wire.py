@@ -29,6 +29,8 @@ TS_MIN = 946_684_800.0  # 2000-01-01T00:00:00Z
 TS_MAX = 4_102_444_800.0  # 2100-01-01T00:00:00Z
 DEFAULT_CLUSTER = "default"
 MAX_EVENTS = 10_000
+# Counters must fit SQLite's 64-bit INTEGER; a bigger one would fail the write, not the item.
+MAX_COUNT = 2**53
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "docs" / "wire"
 
 
@@ -118,7 +120,7 @@ class AggregateEvent(_Strict):
     unit: Unit
     start: Timestamp
     end: Timestamp
-    count: Annotated[int, Field(ge=1)]
+    count: Annotated[int, Field(ge=1, le=MAX_COUNT)]
     min: Finite
     max: Finite
     mean: Finite
@@ -159,8 +161,8 @@ class SensorInfo(_Strict):
 class OutboxState(_Strict):
     """The reporter's outbox: pending events, events dropped so far, age of the oldest."""
 
-    depth: Annotated[int, Field(ge=0)]
-    dropped: Annotated[int, Field(ge=0)]
+    depth: Annotated[int, Field(ge=0, le=MAX_COUNT)]
+    dropped: Annotated[int, Field(ge=0, le=MAX_COUNT)]
     oldest_age_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
 

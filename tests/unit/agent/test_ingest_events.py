@@ -119,6 +119,16 @@ async def test_bad_field_is_named(client, settings, field, value, needle):
     assert nothing_stored(settings)
 
 
+async def test_counts_too_big_for_the_database_are_rejected_not_503(client, settings):
+    huge = heartbeat(1, outbox={"depth": 10**30, "dropped": 0})
+    r = await client.post(
+        "/v1/events", json=envelope([aggregate(1, count=10**30), huge]), headers=H1
+    )
+    assert r.status_code == 200
+    assert [x["index"] for x in r.json()["rejected"]] == [0, 1]
+    assert nothing_stored(settings)
+
+
 async def test_unknown_token_is_401_with_challenge(client, settings):
     r = await client.post(
         "/v1/events", json=envelope([aggregate(1)]), headers=auth("not-a-known-token-123")
