@@ -7,6 +7,7 @@ do, so tests swap `app.state.services` to substitute them.
 
 from __future__ import annotations
 
+import time
 from collections import Counter
 from typing import Any
 
@@ -148,7 +149,8 @@ async def post_events(request: Request) -> Response:
     outcome = WriteOutcome()
     if events:
         outcome = await _store(
-            services, EventsWrite(reporter.cluster, node, reporter.location, events)
+            services,
+            EventsWrite(reporter.cluster, node, reporter.location, events, time.time()),
         )
     for kind_name, (acc, dup) in outcome.by_type.items():
         metrics.count_outcome(kind_name, acc, dup, 0)

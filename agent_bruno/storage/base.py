@@ -25,12 +25,13 @@ class StorageError(Exception):
 
 @dataclass(frozen=True, slots=True)
 class EventsWrite:
-    """Validated events of one `POST /v1/events` request."""
+    """Validated events of one `POST /v1/events` request, received at `received_at`."""
 
     cluster: str
     node: str
     location: str
     events: Sequence[EdgeEvent]
+    received_at: float
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sqlite3
-import time
 from collections.abc import Iterable, Sequence
 
 import orjson
@@ -141,7 +140,8 @@ class SqliteWriter:
             return out
         self.conn.executemany(
             "INSERT INTO event_ids (node, id, ts) VALUES (?, ?, ?)",
-            [(req.node, e.id, e.ts) for e in fresh],
+            # keyed by arrival, so a retry is recognised for the whole hot window after it
+            [(req.node, e.id, req.received_at) for e in fresh],
         )
         base = (req.cluster, req.node, req.location)
         readings = [e for e in fresh if isinstance(e, ReadingEvent)]
@@ -222,7 +222,7 @@ class SqliteWriter:
         self.conn.execute(
             _UPSERT_NODE,
             (
-                req.node, req.cluster, req.location, e.ts, time.time(), e.interval_s,
+                req.node, req.cluster, req.location, e.ts, req.received_at, e.interval_s,
                 orjson.dumps(e.health.model_dump()).decode(),
                 orjson.dumps([s.model_dump() for s in e.sensors]).decode(),
                 orjson.dumps(e.workloads).decode(),

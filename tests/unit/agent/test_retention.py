@@ -55,7 +55,8 @@ async def test_prune_with_explicit_now(tmp_path: Path):
         await writer.submit(rows(NOW - 1 * DAY, 12))  # fresh
         old = EVENT_ADAPTER.validate_python(reading(1, ts=NOW - 31 * DAY))
         new = EVENT_ADAPTER.validate_python(reading(2, ts=NOW - DAY))
-        await writer.submit(EventsWrite("c", "pi", "l", [old, new]))
+        await writer.submit(EventsWrite("c", "pi", "l", [old], received_at=NOW - 31 * DAY))
+        await writer.submit(EventsWrite("c", "pi", "l", [new], received_at=NOW - DAY))
         before = counts(path)
         deleted = await prune(writer, RetentionPolicy(30, 365, batch_rows=5), NOW)
     finally:

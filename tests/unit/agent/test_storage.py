@@ -41,12 +41,8 @@ def bulk(n: int, offset: int = 0) -> ReadingsWrite:
 
 def events(*ids: int) -> EventsWrite:
     """Aggregates with the given ids, each in its own 5-minute window."""
-    return EventsWrite(
-        "c",
-        "pi",
-        "loc",
-        [EVENT_ADAPTER.validate_python(aggregate(i, start=NOW + 300 * i)) for i in ids],
-    )
+    parsed = [EVENT_ADAPTER.validate_python(aggregate(i, start=NOW + 300 * i)) for i in ids]
+    return EventsWrite("c", "pi", "loc", parsed, received_at=NOW)
 
 
 def count(path: Path, table: str) -> int:
