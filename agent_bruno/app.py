@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -20,6 +21,7 @@ from agent_bruno.storage.retention import RetentionPolicy, run_periodically
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
 
+log = logging.getLogger(__name__)
 ROUTES = frozenset(
     {
         "/v1/events",
@@ -80,6 +82,17 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         services = await asyncio.to_thread(build_services, settings, metrics)
         app.state.services = services
+        log.info(
+            "agent-bruno storing in %s; %d reporter token(s); reads %s",
+            settings.database_path,
+            len(services.reporter_tokens),
+            "open (loopback, no API token)" if settings.reads_open else "need the API token",
+        )
+        if not services.reporter_tokens:
+            log.warning(
+                "no reporter tokens: every POST /v1/events will be refused with 401; "
+                "set AGENT_BRUNO_REPORTER_TOKENS or AGENT_BRUNO_REPORTER_TOKENS_FILE"
+            )
         policy = RetentionPolicy(
             settings.hot_retention_days,
             settings.rollup_retention_days,
