@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
+import time
 from pathlib import Path
 
+import httpx
+
+from agent_bruno.app import create_app
 from agent_bruno.storage.base import EventsWrite, ReadingsWrite
 from agent_bruno.storage.retention import DAY, RetentionPolicy, prune
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
 from agent_bruno.wire import EVENT_ADAPTER
-from tests.unit.agent.helpers import reading
+from tests.unit.agent.helpers import API_TOKEN, auth, make_settings, reading
 
 NOW = 1_800_000_000.0
 
@@ -90,3 +95,22 @@ async def test_prune_again_is_a_no_op(tmp_path: Path):
     finally:
         writer.stop()
     assert set(second.values()) == {0}
+
+
+async def test_lifespan_runs_retention_by_itself(tmp_path: Path):
+    settings = make_settings(tmp_path, retention_interval_s=0.05)
+    app = create_app(settings)
+    old = {"ts": time.time() - 40 * DAY, "node": "n", "location": "l", "sensor": "s",
+           "metric": "m", "value": 1.0, "unit": "u"}  # fmt: skip
+    fresh = {**old, "ts": time.time() - 60}
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+            r = await c.post("/v1/readings", json=[old, fresh], headers=auth(API_TOKEN))
+            assert r.json()["accepted"] == 2
+            for _ in range(100):
+                if counts(settings.database_path)["samples"] == 1:
+                    break
+                await asyncio.sleep(0.02)
+    assert counts(settings.database_path)["samples"] == 1
+    assert counts(settings.database_path)["rollup_5m"] == 2  # rollups stay a year
