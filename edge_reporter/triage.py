@@ -26,16 +26,16 @@ _MIN_TAIL = 1e-300  # erfc underflows to 0 beyond ~38σ; keep log() defined
 class DetectorParams:
     """Global parameters of the statistical detector, tuned once on NAB for every series."""
 
-    fast: float = 0.7  # EWMA weight of the one-step forecast
-    slow: float = 0.03  # EWMA weight of the level forecast
+    fast: float = 0.85  # EWMA weight of the one-step forecast
+    slow: float = 0.02  # EWMA weight of the level forecast
     season_buckets: int = 288  # time-of-day profile: one bucket per 5 minutes
-    season_weight: float = 0.3  # EWMA weight of a bucket, per visit
+    season_weight: float = 0.2  # EWMA weight of a bucket, per visit
     error_scale: float = 0.005  # EW weight of each error's typical size (~200 readings)
-    error_cap: float = 10.0  # normalized error ceiling: one outlier must not swamp the averages
-    short: int = 20  # readings averaged before comparing with the long-run distribution
-    spike_cap: float = 100.0  # ceiling of the unaveraged (single-reading) level error
-    spike_divisor: float = 3.0  # a single reading needs a 3x larger z than an averaged burst
-    long: float = 0.0005  # EW weight of that long-run distribution (~2,000 readings)
+    error_cap: float = 15.0  # normalized error ceiling: one outlier must not swamp the averages
+    short: int = 30  # readings averaged before comparing with the long-run distribution
+    spike_cap: float = 200.0  # ceiling of the unaveraged (single-reading) level error
+    spike_divisor: float = 5.0  # a single reading needs a 5x larger z than an averaged burst
+    long: float = 0.00005  # EW weight of that long-run distribution (~20,000 readings)
     range_tolerance: float = 0.005  # beyond the range seen so far by this fraction of it
     range_wait_s: float = _DAY_S  # a new extreme only counts once a full day has been seen
     warmup: int = 50  # readings before any score is given
@@ -81,10 +81,12 @@ class _Channel:
     series usually is, so noisy series do not alarm all the time and quiet ones still do.
     """
 
-    __slots__ = ("_at", "_buf", "_cap", "_mean", "_n", "_scale", "_sum", "_var")
+    __slots__ = ("_at", "_buf", "_cap", "_long", "_mean", "_n", "_scale", "_sum", "_var", "_w")
 
-    def __init__(self, short: int, cap: float) -> None:
+    def __init__(self, short: int, cap: float, scale_weight: float, long_weight: float) -> None:
         self._cap = cap
+        self._w = scale_weight
+        self._long = long_weight
         self._buf = [0.0] * short
         self._at = 0
         self._sum = 0.0
@@ -93,7 +95,7 @@ class _Channel:
         self._var = 0.0
         self._n = 0
 
-    def z(self, error: float, p: DetectorParams) -> float:
+    def z(self, error: float) -> float:
         """Learn one error and return the z-score of the recent average (0 when not above)."""
         n = self._n = self._n + 1
         e = abs(error)
@@ -103,22 +105,24 @@ class _Channel:
             raw = self._cap
         # Plain mean until the EW weight takes over: an EWMA started at 0 would make every
         # early error look huge and inflate the long-run statistics for thousands of readings.
-        w = p.error_scale if n * p.error_scale > 1.0 else 1.0 / n
-        self._scale = scale + w * (e - scale)
+        w = self._w
+        self._scale = scale + (w if n * w > 1.0 else 1.0 / n) * (e - scale)
         buf = self._buf
         at = self._at
         self._sum += raw - buf[at]
         buf[at] = raw
         at += 1
-        if at == len(buf):
+        size = len(buf)
+        if at == size:
             at = 0
             self._sum = sum(buf)  # stop rounding errors of the running sum from accumulating
         self._at = at
-        avg = self._sum / len(buf)
-        b = p.long if n * p.long > 1.0 else 1.0 / n
+        b = self._long
+        if n * b < 1.0:
+            b = 1.0 / n
         mean = self._mean
         var = self._var
-        d = avg - mean
+        d = self._sum / size - mean
         self._mean = mean + b * d
         self._var = (1.0 - b) * (var + b * d * d)
         if d > 0.0 and var > 0.0:
@@ -161,9 +165,9 @@ class AnomalyScorer:
         self._hi = -math.inf
         self._first_ts = 0.0
         self._profile = array("d", [math.nan]) * max(1, params.season_buckets)
-        short, cap = params.short, params.error_cap
-        self._channels = (_Channel(short, cap), _Channel(short, cap), _Channel(short, cap))
-        self._spike = _Channel(1, params.spike_cap)
+        short, cap, w, b = params.short, params.error_cap, params.error_scale, params.long
+        self._channels = tuple(_Channel(short, cap, w, b) for _ in range(3))
+        self._spike = _Channel(1, params.spike_cap, w, b)
         self._rest_left = 0
         self.new_extreme: float | None = None  # the previous extreme when the range rule fired
 
@@ -180,11 +184,11 @@ class AnomalyScorer:
         fast_ch, slow_ch, season_ch = self._channels
         ef = x - self._fast
         es = x - self._slow
-        z = fast_ch.z(ef, p)
-        zs = slow_ch.z(es, p)
+        z = fast_ch.z(ef)
+        zs = slow_ch.z(es)
         if zs > z:
             z = zs
-        zs = self._spike.z(es, p) / p.spike_divisor
+        zs = self._spike.z(es) / p.spike_divisor
         if zs > z:
             z = zs
         self._fast += p.fast * ef
@@ -192,7 +196,7 @@ class AnomalyScorer:
         seen = profile[bucket]
         if seen == seen:  # not NaN: this time of day has been seen before
             ed = x - seen
-            zd = season_ch.z(ed, p)
+            zd = season_ch.z(ed)
             if zd > z:
                 z = zd
             profile[bucket] = seen + p.season_weight * ed
@@ -302,8 +306,21 @@ class SeriesTriage:
             return self._verdict(Severity.CRITICAL, 1.0, reason)
 
         score = self._scorer.score(ts, value)
-        mean, std = self._mean, math.sqrt(self._var)  # the baseline before this reading
-        self._learn_baseline(ts, value)
+        # The baseline quoted in reasons: EW mean and σ before this reading.
+        mean = self._mean
+        var = self._var
+        std = math.sqrt(var)
+        n = self._n = self._n + 1
+        if n == 1:
+            self._first_ts = ts
+            mean = value
+        a = self._alpha
+        if n * a < 1.0:
+            a = 1.0 / n
+        d = value - mean
+        self._mean = mean + a * d
+        self._var = (1.0 - a) * (var + a * d * d)
+        self._last_ts = ts
         if value == self._last_value:
             self._repeats += 1
         else:
@@ -317,17 +334,6 @@ class SeriesTriage:
             reason = f"value stuck at {_with_unit(value, self._unit)} for {self._repeats} readings"
             return Verdict(Severity.WARNING, score, reason, mean, std)
         return Verdict(Severity.NORMAL, score, NORMAL_REASON, mean, std)
-
-    def _learn_baseline(self, ts: float, value: float) -> None:
-        n = self._n = self._n + 1
-        if n == 1:
-            self._first_ts = ts
-            self._mean = value
-        a = self._alpha if n * self._alpha > 1.0 else 1.0 / n
-        d = value - self._mean
-        self._mean += a * d
-        self._var = (1.0 - a) * (self._var + a * d * d)
-        self._last_ts = ts
 
     def _verdict(self, severity: Severity, score: float, reason: str) -> Verdict:
         return Verdict(severity, score, reason, self._mean, math.sqrt(self._var))
