@@ -42,7 +42,11 @@ def main(argv: list[str] | None = None) -> int:
     print(f"NAB v1.1: {len(files)} files, {rows:,} rows, scored in {elapsed:.1f}s")
     for name, report in reports.items():
         r = report.result
-        print(f"  {name:<20} {r.normalized:6.2f}   (raw {r.raw:7.2f}, threshold {r.threshold:.4f})")
+        print(
+            f"  {name:<20} {r.normalized:6.2f}   raw {r.raw:7.2f}, threshold {r.threshold:.4f}: "
+            f"{report.detected} windows detected, {report.missed} missed, "
+            f"{report.false_positives} false positives"
+        )
         for category, raw in report.by_category.items():
             print(f"      {category:<24} raw {raw:7.2f}")
     payload = {
@@ -57,6 +61,9 @@ def main(argv: list[str] | None = None) -> int:
                 "threshold": rep.result.threshold,
                 "null_raw": rep.result.null_raw,
                 "perfect_raw": rep.result.perfect_raw,
+                "windows_detected": rep.detected,
+                "windows_missed": rep.missed,
+                "false_positives": rep.false_positives,
                 "raw_by_category": {k: round(v, 3) for k, v in rep.by_category.items()},
             }
             for name, rep in reports.items()

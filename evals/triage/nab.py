@@ -188,15 +188,34 @@ def sweep(files: Sequence[FileRows], cost: CostMatrix, profile: str, n_windows: 
     return SweepResult(profile, best_threshold, best_total, null_raw, cost.tp_weight * n_windows)
 
 
-def raw_at_threshold(file: FileRows, cost: CostMatrix, threshold: float) -> float:
-    """Raw score of one file at a fixed threshold (for per-file and per-category breakdowns)."""
+@dataclass(frozen=True, slots=True)
+class Tally:
+    """What one file scores at a fixed threshold."""
+
+    raw: float
+    detected: int  # windows with at least one detection
+    missed: int
+    false_positives: int  # detections outside every window
+
+
+def tally(file: FileRows, cost: CostMatrix, threshold: float) -> Tally:
+    """Score one file at a fixed threshold (for per-file and per-category breakdowns)."""
     best = dict.fromkeys(file.windows, -cost.fn_weight)
+    hit: set[int] = set()
     fp = 0.0
+    fp_count = 0
     for row in file.rows:
         if row.score < threshold:
             continue
         if row.window < 0:
             fp += row.value * cost.fp_weight
+            fp_count += 1
         else:
+            hit.add(row.window)
             best[row.window] = max(best[row.window], row.value * cost.tp_weight)
-    return fp + sum(best.values())
+    return Tally(fp + sum(best.values()), len(hit), len(best) - len(hit), fp_count)
+
+
+def raw_at_threshold(file: FileRows, cost: CostMatrix, threshold: float) -> float:
+    """Raw score of one file at a fixed threshold."""
+    return tally(file, cost, threshold).raw

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from edge_reporter.triage import SeriesTriage, TriageConfig
 from evals.triage.corpus import DataFile
-from evals.triage.nab import CostMatrix, FileRows, SweepResult, file_rows, raw_at_threshold, sweep
+from evals.triage.nab import CostMatrix, FileRows, SweepResult, file_rows, sweep, tally
 from evals.triage.nab import window_spans as _spans
 
 Scorer = Callable[[DataFile], list[float]]
@@ -25,10 +25,13 @@ def triage_scores(data: DataFile) -> list[float]:
 
 @dataclass(frozen=True, slots=True)
 class ProfileReport:
-    """Result of one profile: the sweep and the raw score per category at its threshold."""
+    """Result of one profile: the sweep, and what its threshold does per category."""
 
     result: SweepResult
-    by_category: dict[str, float]
+    by_category: dict[str, float]  # raw score
+    detected: int  # windows
+    missed: int
+    false_positives: int
 
 
 def score_files(
@@ -62,7 +65,13 @@ def evaluate(
     for name, cost in profiles.items():
         result = sweep(labelled, cost, name, n_windows)
         by_category: dict[str, float] = defaultdict(float)
+        detected = missed = false_positives = 0
         for data, rows in zip(files, labelled, strict=True):
-            by_category[data.category] += raw_at_threshold(rows, cost, result.threshold)
-        reports[name] = ProfileReport(result, dict(sorted(by_category.items())))
+            t = tally(rows, cost, result.threshold)
+            by_category[data.category] += t.raw
+            detected += t.detected
+            missed += t.missed
+            false_positives += t.false_positives
+        categories = dict(sorted(by_category.items()))
+        reports[name] = ProfileReport(result, categories, detected, missed, false_positives)
     return reports

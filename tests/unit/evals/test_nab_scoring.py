@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
 import random
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
+from evals.triage.__main__ import main
 from evals.triage.nab import (
     PROFILES,
     CostMatrix,
@@ -139,3 +143,43 @@ def test_sweep_matches_brute_force(seed: int, profile: str) -> None:
     thresholds = sorted({r.score for f in files for r in f.rows})
     best = max(sum(raw_at_threshold(f, cost, t) for f in files) for t in thresholds)
     assert result.raw == pytest.approx(max(best, -3 * cost.fn_weight))
+
+
+def _tiny_nab(root: Path) -> Path:
+    """A one-file NAB layout: steady noise with a level jump inside the labelled window."""
+    rng = random.Random(0)
+    start = datetime(2024, 1, 1, tzinfo=UTC)
+    lines = ["timestamp,value"]
+    for i in range(2000):
+        ts = (start + timedelta(minutes=5 * i)).strftime("%Y-%m-%d %H:%M:%S")
+        lines.append(f"{ts},{rng.gauss(10.0, 0.5) + (30.0 if i >= 1500 else 0.0):.3f}")
+    (root / "data" / "cat").mkdir(parents=True)
+    (root / "data" / "cat" / "jump.csv").write_text("\n".join(lines) + "\n")
+    (root / "labels").mkdir()
+    window = [
+        f"{(start + timedelta(minutes=5 * i)):%Y-%m-%d %H:%M:%S}.000000" for i in (1450, 1549)
+    ]
+    (root / "labels" / "combined_windows.json").write_text(json.dumps({"cat/jump.csv": [window]}))
+    return root
+
+
+@pytest.mark.parametrize(("minimum", "status"), [(50.0, 0), (101.0, 1)])
+def test_cli_scores_a_tiny_corpus_and_gates_on_the_minimum(
+    tmp_path: Path, minimum: float, status: int
+) -> None:
+    nab = _tiny_nab(tmp_path / "nab")
+    out = tmp_path / "results.json"
+    argv = ["--nab-dir", str(nab), "--min-standard", str(minimum), "--workers", "1"]
+    assert main([*argv, "--out", str(out)]) == status
+    results = json.loads(out.read_text())
+    # The jump is the first detection, halfway through the window: about 0.85 of a window.
+    assert results["profiles"]["standard"]["windows_detected"] == 1
+    assert results["profiles"]["standard"]["normalized"] > 90.0
+
+
+def test_cli_missing_data_dir_exits_2_and_says_how_to_get_nab(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["--nab-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.json")]) == 2
+    assert "github.com/numenta/NAB" in capsys.readouterr().err
+    assert not (tmp_path / "r.json").exists()
