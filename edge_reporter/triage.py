@@ -295,6 +295,10 @@ class SeriesTriage:
             # Never learn from it: one NaN would poison every running statistic.
             reason = f"sensor returned a non-finite value ({value}); reading ignored"
             return self._verdict(Severity.WARNING, 0.0, reason)
+        if not math.isfinite(ts):
+            return self._verdict(
+                Severity.WARNING, 0.0, f"reading has no valid time ({ts}); ignored"
+            )
         # Beyond a physical limit the sensor is broken or the plant is: alert, do not learn.
         if cfg.hard_max is not None and value > cfg.hard_max:
             limit = _with_unit(cfg.hard_max, self._unit, exact=True)

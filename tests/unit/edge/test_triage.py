@@ -196,3 +196,13 @@ def test_first_alert_of_an_episode_scores_highest() -> None:
     second = scorer.score(1001 * STEP_S, 40.0)
     assert first == 1.0
     assert second < first
+
+
+@pytest.mark.parametrize("bad_ts", [math.nan, math.inf])
+def test_non_finite_time_warns_without_crashing(bad_ts: float) -> None:
+    triage = SeriesTriage(TriageConfig(), "°C")
+    _feed(triage, _steady(100))
+    verdict = triage.update(bad_ts, 21.0)
+    assert verdict.severity is Severity.WARNING
+    assert "time" in verdict.reason
+    assert triage.update(100 * STEP_S, 21.0).severity is Severity.NORMAL
