@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Annotated, Any
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIN_SECRET_LENGTH = 16
@@ -65,6 +65,18 @@ def parse_token_map(raw: str, source: str) -> dict[str, str]:
     return result
 
 
+def _read_token_file(path: Path) -> dict[str, str]:
+    """Node → token from a mounted Secret file (JSON object or `node=token,...`)."""
+    try:
+        raw = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SettingsError(
+            f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}: cannot read it ({exc}); "
+            "mount the Secret there or unset the variable"
+        ) from exc
+    return parse_token_map(raw, f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}")
+
+
 def is_loopback(host: str) -> bool:
     """Whether `host` is a loopback address (or `localhost`)."""
     if host == "localhost":
@@ -100,6 +112,7 @@ class Settings(BaseSettings):
     writer_max_batch: int = Field(default=256, ge=1)
     writer_queue_size: int = Field(default=10_000, ge=1)
     access_log: bool = False
+    _token_nodes: dict[str, str] = PrivateAttr(default_factory=dict)
 
     @field_validator("reporter_tokens", mode="before")
     @classmethod
@@ -112,31 +125,19 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _check(self) -> Settings:
         """Refuse placeholder secrets and an unauthenticated non-loopback read API."""
+        tokens = {node: t.get_secret_value() for node, t in self.reporter_tokens.items()}
         if self.reporter_tokens_file is not None:
-            path = self.reporter_tokens_file
-            try:
-                raw = path.read_text(encoding="utf-8")
-            except OSError as exc:
-                raise SettingsError(
-                    f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}: cannot read it ({exc}); "
-                    "mount the Secret there or unset the variable"
-                ) from exc
-            extra = parse_token_map(raw, f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}")
-            merged = {**{k: v.get_secret_value() for k, v in self.reporter_tokens.items()}}
-            merged.update(extra)
-            object.__setattr__(
-                self, "reporter_tokens", {k: SecretStr(v) for k, v in merged.items()}
-            )
-        seen: dict[str, str] = {}
-        for node, token in self.reporter_tokens.items():
-            secret = token.get_secret_value()
+            tokens.update(_read_token_file(self.reporter_tokens_file))
+        by_token: dict[str, str] = {}
+        for node, secret in tokens.items():
             _check_secret(f"AGENT_BRUNO_REPORTER_TOKENS[{node}]", secret)
-            if secret in seen:
+            if secret in by_token:
                 raise SettingsError(
-                    f"AGENT_BRUNO_REPORTER_TOKENS: nodes {seen[secret]!r} and {node!r} share a "
-                    "token; give every reporter its own token"
+                    f"AGENT_BRUNO_REPORTER_TOKENS: nodes {by_token[secret]!r} and {node!r} share "
+                    "a token; give every reporter its own token"
                 )
-            seen[secret] = node
+            by_token[secret] = node
+        self._token_nodes = by_token
         if self.api_token is not None:
             _check_secret("AGENT_BRUNO_API_TOKEN", self.api_token.get_secret_value())
         elif not is_loopback(self.host):
@@ -148,8 +149,8 @@ class Settings(BaseSettings):
         return self
 
     def token_to_node(self) -> dict[str, str]:
-        """Reverse map of reporter tokens, for authenticating `POST /v1/events`."""
-        return {t.get_secret_value(): node for node, t in self.reporter_tokens.items()}
+        """Token → node for every reporter (variable and file), for `POST /v1/events`."""
+        return dict(self._token_nodes)
 
     @property
     def reads_open(self) -> bool:
