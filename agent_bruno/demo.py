@@ -79,10 +79,10 @@ def _port_free(port: int) -> bool:
 
 
 def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    handle = log.open("ab")
-    return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
-    )
+    with log.open("ab") as handle:  # the child keeps its own descriptor
+        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
+            cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
+        )
 
 
 def _tail(log: Path, lines: int = 15) -> str:
