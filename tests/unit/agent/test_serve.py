@@ -1,0 +1,64 @@
+"""`agent-bruno serve` as a real process on loopback: ingest, read, graceful stop."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope
+
+
+def free_port() -> int:
+    """A loopback port nobody listens on."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_serve_ingests_answers_and_stops_cleanly(tmp_path: Path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "AGENT_BRUNO_PORT": str(port),
+        "AGENT_BRUNO_DATA_DIR": str(tmp_path),
+        "AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
+        "AGENT_BRUNO_API_TOKEN": API_TOKEN,
+    }
+    cmd = [sys.executable, "-m", "agent_bruno.cli", "serve", "--log-level", "warning"]
+    with subprocess.Popen(cmd, env=env) as proc:  # noqa: S603
+        try:
+            base = f"http://127.0.0.1:{port}"
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    assert time.monotonic() < deadline, "server did not start"
+                    time.sleep(0.05)
+            r = httpx.post(
+                f"{base}/v1/events", json=envelope([aggregate(1)]), headers=auth(NODE1_TOKEN)
+            )
+            assert r.json()["accepted"] == 1
+            assert httpx.get(f"{base}/readyz").status_code == 200
+            catalog = httpx.get(f"{base}/v1/catalog", headers=auth(API_TOKEN)).json()
+            assert catalog["nodes"] == ["pi-node-1"]
+        finally:
+            proc.send_signal(signal.SIGTERM)
+            # uvicorn shuts down gracefully, then re-raises the signal it caught
+            assert proc.wait(20) in (0, -signal.SIGTERM)
+    wal = tmp_path / "agent-bruno.db-wal"
+    assert not wal.exists() or wal.stat().st_size == 0  # the writer closed with a checkpoint
+    conn = sqlite3.connect(tmp_path / "agent-bruno.db")
+    try:
+        assert conn.execute("SELECT count(*) FROM rollup_5m").fetchone() == (1,)
+    finally:
+        conn.close()
