@@ -183,3 +183,16 @@ def test_cli_missing_data_dir_exits_2_and_says_how_to_get_nab(
     assert main(["--nab-dir", str(tmp_path / "nowhere"), "--out", str(tmp_path / "r.json")]) == 2
     assert "github.com/numenta/NAB" in capsys.readouterr().err
     assert not (tmp_path / "r.json").exists()
+
+
+NAB_DIR = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "nab"
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not NAB_DIR.exists(), reason=f"NAB data not found at {NAB_DIR}")
+def test_full_corpus_meets_the_ci_target(tmp_path: Path) -> None:
+    out = tmp_path / "results.json"
+    assert main(["--nab-dir", str(NAB_DIR), "--min-standard", "65", "--out", str(out)]) == 0
+    profiles = json.loads(out.read_text())["profiles"]
+    assert profiles["standard"]["null_raw"] == -116.0
+    assert profiles["reward_low_FN_rate"]["null_raw"] == -232.0
