@@ -102,7 +102,7 @@ class ReadingEvent(_Strict):
     sensor: Name
     metric: Name
     unit: Unit
-    value: Finite
+    value: Finite | None  # None: the sensor gave no reading (dropout)
     severity: Severity
     score: Finite
     reason: Annotated[str, StringConstraints(max_length=2048)] = ""

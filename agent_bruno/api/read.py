@@ -16,7 +16,6 @@ from agent_bruno.api.params import bad_param, parse_limit, parse_step, time_rang
 from agent_bruno.health import Beat, Thresholds, assess
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import AnomalyQuery, SeriesQuery, StorageError
-from agent_bruno.storage.sqlite_reads import source_for_step
 
 router = APIRouter(tags=["read"])
 DAY = 86_400.0
@@ -67,7 +66,6 @@ async def get_series(
             "start": t_start,
             "end": t_end,
             "step": width,
-            "source": source_for_step(width),
             "series": [asdict(r) for r in results],
         }
     )

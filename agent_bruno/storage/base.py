@@ -76,7 +76,7 @@ class Point:
 
 @dataclass(frozen=True, slots=True)
 class SeriesResult:
-    """Points of one (node, sensor, metric)."""
+    """Points of one (node, sensor, metric), at the resolution its data allows."""
 
     cluster: str
     node: str
@@ -85,6 +85,8 @@ class SeriesResult:
     metric: str
     unit: str
     points: list[Point]
+    step: int  # bucket width actually used (seconds)
+    source: str  # table that answered: samples, rollup_5m or rollup_1h
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +128,7 @@ class AnomalyRow:
     sensor: str
     metric: str
     unit: str
-    value: float
+    value: float | None  # None: a dropout (the sensor gave no reading)
     severity: str
     score: float
     reason: str

@@ -38,7 +38,7 @@ CREATE TABLE IF NOT EXISTS anomalies (
     node              TEXT NOT NULL,
     event_id          TEXT NOT NULL,
     ts                REAL NOT NULL,
-    value             REAL NOT NULL,
+    value             REAL,
     severity          TEXT NOT NULL,
     score             REAL NOT NULL,
     reason            TEXT NOT NULL,

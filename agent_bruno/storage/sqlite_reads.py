@@ -29,6 +29,33 @@ def source_for_step(step: int) -> str:
     return "samples"
 
 
+def _bucketed(
+    conn: sqlite3.Connection, ids: list[int], table: str, step: int, start: int, end: float
+) -> list[Point]:
+    """Points of the merged series `ids` from one table, in buckets of `step` seconds."""
+    buckets: dict[tuple[int, int], Rollup] = {}
+    for sid in ids:
+        if table == "samples":
+            rows = conn.execute(
+                "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ?",
+                (sid, start, end),
+            )
+            for ts, v in rows:
+                merge_point(buckets, (0, int(ts // step) * step), [1, v, v, v, v, ts])
+        else:
+            rows = conn.execute(
+                f"SELECT bucket, count, min, max, sum, last, last_ts FROM {table} "  # noqa: S608 - only column names are formatted in
+                "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+                (sid, start, end),
+            )
+            for bucket, *p in rows:
+                merge_point(buckets, (0, bucket - bucket % step), p)
+    return [
+        Point(ts=float(b), mean=p[3] / p[0], min=p[1], max=p[2], count=int(p[0]), last=p[4])
+        for (_, b), p in sorted(buckets.items())
+    ]
+
+
 def _where(filters: dict[str, str | None]) -> tuple[str, list[Any]]:
     """An AND of equality filters on `series` columns, skipping None."""
     parts, params = [], []
@@ -57,7 +84,6 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
         "ORDER BY s.node, s.sensor, s.metric, s.last_ts",
         (*params, start - BUCKET_1H, q.end),
     ).fetchall()
-    table = source_for_step(q.step)
     grouped: dict[tuple[str, str, str], tuple[list[Any], list[int]]] = {}
     for sid, cluster, node, location, sensor, metric, unit in series:
         meta, ids = grouped.setdefault((node, sensor, metric), ([], []))
@@ -65,31 +91,18 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
         ids.append(sid)
     results = []
     for meta, ids in grouped.values():
-        buckets: dict[tuple[int, int], Rollup] = {}
-        for sid in ids:
-            if table == "samples":
-                rows = conn.execute(
-                    "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ?",
-                    (sid, start, q.end),
-                )
-                for ts, v in rows:
-                    b = int(ts // q.step) * q.step
-                    merge_point(buckets, (0, b), [1, v, v, v, v, ts])
-            else:
-                rows = conn.execute(
-                    f"SELECT bucket, count, min, max, sum, last, last_ts FROM {table} "  # noqa: S608 - only column names are formatted in
-                    "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
-                    (sid, start, q.end),
-                )
-                for bucket, *p in rows:
-                    merge_point(buckets, (0, bucket - bucket % q.step), p)
-        points = [
-            Point(ts=float(b), mean=p[3] / p[0], min=p[1], max=p[2], count=int(p[0]), last=p[4])
-            for (_, b), p in sorted(buckets.items())
-        ]
+        step, source = q.step, source_for_step(q.step)
+        points = _bucketed(conn, ids, source, step, start, q.end)
+        if not points and source == "samples":
+            # Edge series reach the agent as 5-minute aggregates only (raw data stays on the
+            # Pi, behind its read endpoint): answer at the finest resolution stored.
+            step, source = BUCKET_5M, "rollup_5m"
+            points = _bucketed(conn, ids, source, step, int(q.start // step) * step, q.end)
         if points:
             cluster, node, location, sensor, metric, unit = meta
-            results.append(SeriesResult(cluster, node, location, sensor, metric, unit, points))
+            results.append(
+                SeriesResult(cluster, node, location, sensor, metric, unit, points, step, source)
+            )
     return results
 
 

@@ -184,12 +184,16 @@ class SqliteWriter:
         events: Sequence[ReadingEvent],
         spans: dict[int, tuple[float, float]],
     ) -> None:
-        """Store flagged readings as samples and anomalies (not rollups: aggregates hold them)."""
+        """Store flagged readings as anomalies.
+
+        Not as samples or rollups: the edge's aggregates already count them, and `samples` holds
+        only raw series (bulk imports), so a fine-step query never mistakes a few flagged points
+        for a whole series.
+        """
         node = base[1]
-        samples, anomalies = [], []
+        anomalies = []
         for e in events:
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.ts)
-            samples.append((sid, e.ts, e.value))
             b = e.baseline
             anomalies.append(
                 (sid, node, e.id, e.ts, e.value, e.severity, e.score, e.reason,
@@ -197,9 +201,6 @@ class SqliteWriter:
             )  # fmt: skip
             lo, hi = spans.get(sid, (e.ts, e.ts))
             spans[sid] = (min(lo, e.ts), max(hi, e.ts))
-        self.conn.executemany(
-            "INSERT OR IGNORE INTO samples (series_id, ts, value) VALUES (?, ?, ?)", samples
-        )
         self.conn.executemany(
             "INSERT OR IGNORE INTO anomalies (series_id, node, event_id, ts, value, severity, "
             "score, reason, baseline_mean, baseline_std) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",

@@ -44,9 +44,19 @@ async def test_each_event_type_is_stored(client, settings):
         (5, 40.1, 41.0, pytest.approx(202.5), 40.9)
     ]
     assert count(settings, "rollup_1h") == 1
-    assert count(settings, "samples") == 1  # the flagged reading, not rolled up
+    assert count(settings, "samples") == 0  # flagged readings are anomalies; aggregates count them
     assert query(settings, "SELECT node, location, cluster FROM nodes") == [
         ("pi-node-1", "warehouse", "homelab")
+    ]
+
+
+async def test_dropout_warning_without_a_value_is_stored(client, settings):
+    """Regression: a sensor that gave no reading is reported with value null, not rejected."""
+    dropout = reading(1, severity="warning") | {"value": None, "reason": "no reading for 3 samples"}
+    r = await client.post("/v1/events", json=envelope([dropout]), headers=H1)
+    assert r.json() == {"accepted": 1, "duplicates": 0, "rejected": []}
+    assert query(settings, "SELECT severity, value, reason FROM anomalies") == [
+        ("warning", None, "no reading for 3 samples")
     ]
 
 

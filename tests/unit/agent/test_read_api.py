@@ -58,8 +58,8 @@ async def loaded(client):
 async def test_series_from_5_minute_rollups(loaded):
     r = await get(loaded, "/v1/series", metric="temperature", node="logger-1", step="300", **RANGE)
     body = r.json()
-    assert body["source"] == "rollup_5m"
     (series,) = body["series"]
+    assert (series["source"], series["step"]) == ("rollup_5m", 300)
     assert (series["node"], series["sensor"], series["unit"]) == ("logger-1", "ds18b20", "°C")
     first = series["points"][0]
     assert first == {"ts": NOW, "mean": 4.5, "min": 0.0, "max": 9.0, "count": 10, "last": 9.0}
@@ -69,7 +69,7 @@ async def test_series_from_5_minute_rollups(loaded):
 async def test_series_from_hourly_rollups(loaded):
     r = await get(loaded, "/v1/series", metric="temperature", node="logger-1", step="3600", **RANGE)
     body = r.json()
-    assert body["source"] == "rollup_1h"
+    assert body["series"][0]["source"] == "rollup_1h"
     points = body["series"][0]["points"]
     assert [(p["ts"], p["count"], p["min"], p["max"], p["last"]) for p in points] == [
         (NOW, 120, 0.0, 119.0, 119.0),
@@ -81,7 +81,7 @@ async def test_series_from_hourly_rollups(loaded):
 async def test_series_from_samples_for_small_steps(loaded):
     r = await get(loaded, "/v1/series", metric="temperature", node="logger-1", step="60", **RANGE)
     body = r.json()
-    assert body["source"] == "samples"
+    assert (body["series"][0]["source"], body["series"][0]["step"]) == ("samples", 60)
     points = body["series"][0]["points"]
     assert len(points) == 120
     assert points[1] == {
@@ -102,9 +102,26 @@ async def test_series_of_edge_aggregates(loaded):
 
 
 async def test_series_one_per_node_sensor_metric(loaded):
-    r = await get(loaded, "/v1/series", metric="temperature", step="60", **RANGE)
-    nodes = sorted((s["node"], s["sensor"]) for s in r.json()["series"])
-    assert nodes == [("logger-1", "ds18b20"), ("pi-node-1", "dht22-1"), ("pi-node-2", "dht22-1")]
+    r = await get(loaded, "/v1/series", metric="humidity", step="300", **RANGE)
+    assert [(s["node"], s["sensor"]) for s in r.json()["series"]] == [("pi-node-1", "dht22-1")]
+    r = await get(loaded, "/v1/series", metric="temperature", step="300", **RANGE)
+    # pi-node-1/2 sent flagged temperature readings only: anomalies, not a series.
+    assert [(s["node"], s["sensor"]) for s in r.json()["series"]] == [("logger-1", "ds18b20")]
+
+
+async def test_fine_step_on_edge_series_answers_at_five_minutes(loaded):
+    """Regression: edge data is aggregated on the Pi, so step=60 must not show only the flagged
+    readings; it answers from 5-minute rollups and says so."""
+    r = await get(loaded, "/v1/series", metric="humidity", step="60", **RANGE)
+    body = r.json()
+    assert body["step"] == 60
+    (series,) = body["series"]
+    assert (series["source"], series["step"]) == ("rollup_5m", 300)
+    assert [(p["ts"], p["count"]) for p in series["points"]] == [
+        (NOW, 5),
+        (NOW + 300, 5),
+        (NOW + 600, 5),
+    ]
 
 
 async def test_series_relative_and_iso_times(loaded):

@@ -68,20 +68,20 @@ async def test_prune_with_explicit_now(tmp_path: Path):
         writer.stop()
     after = counts(path)
     assert before == {
-        "samples": 62,
+        "samples": 60,
         "anomalies": 2,
         "event_ids": 2,
         "rollup_5m": 60,
         "rollup_1h": 60,
     }
     assert after == {
-        "samples": 13,
+        "samples": 12,
         "anomalies": 1,
         "event_ids": 1,
         "rollup_5m": 36,
         "rollup_1h": 36,
     }
-    assert deleted["samples"] == 49
+    assert deleted["samples"] == 48
     assert deleted["rollup_5m"] == 24
 
 
