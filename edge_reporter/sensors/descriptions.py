@@ -42,12 +42,22 @@ PIR: tuple[MetricDescription, ...] = (
 MHZ19: tuple[MetricDescription, ...] = (
     MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=5000.0)),
 )
+# Node health comes from the kernel, not from a sensor that can freeze, and disk or memory use
+# legitimately holds still for hours: the stuck-value rule is off for it.
 NODE: tuple[MetricDescription, ...] = (
-    MetricDescription("cpu_percent", "%", TriageConfig(hard_min=0.0, hard_max=100.0)),
-    MetricDescription("memory_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0)),
-    MetricDescription("disk_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0)),
-    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0)),
-    MetricDescription("soc_temp_c", "°C", TriageConfig(hard_min=-20.0, hard_max=85.0)),
+    MetricDescription(
+        "cpu_percent", "%", TriageConfig(hard_min=0.0, hard_max=100.0, stuck_count=None)
+    ),
+    MetricDescription(
+        "memory_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None)
+    ),
+    MetricDescription(
+        "disk_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None)
+    ),
+    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0, stuck_count=None)),
+    MetricDescription(
+        "soc_temp_c", "°C", TriageConfig(hard_min=-20.0, hard_max=85.0, stuck_count=None)
+    ),
 )
 
 # Sensor kinds accepted in SENSORS, by the name written there.
