@@ -81,13 +81,28 @@ class _Channel:
     series usually is, so noisy series do not alarm all the time and quiet ones still do.
     """
 
-    __slots__ = ("_at", "_buf", "_cap", "_long", "_mean", "_n", "_scale", "_sum", "_var", "_w")
+    __slots__ = (
+        "_at",
+        "_buf",
+        "_cap",
+        "_inv_size",
+        "_long",
+        "_mean",
+        "_n",
+        "_scale",
+        "_size",
+        "_sum",
+        "_var",
+        "_w",
+    )
 
     def __init__(self, short: int, cap: float, scale_weight: float, long_weight: float) -> None:
         self._cap = cap
         self._w = scale_weight
         self._long = long_weight
         self._buf = [0.0] * short
+        self._size = short
+        self._inv_size = 1.0 / short
         self._at = 0
         self._sum = 0.0
         self._scale = 0.0
@@ -98,7 +113,7 @@ class _Channel:
     def z(self, error: float) -> float:
         """Learn one error and return the z-score of the recent average (0 when not above)."""
         n = self._n = self._n + 1
-        e = abs(error)
+        e = error if error >= 0.0 else -error
         scale = self._scale
         raw = e / scale if scale > 0.0 else 0.0
         if raw > self._cap:
@@ -106,23 +121,23 @@ class _Channel:
         # Plain mean until the EW weight takes over: an EWMA started at 0 would make every
         # early error look huge and inflate the long-run statistics for thousands of readings.
         w = self._w
-        self._scale = scale + (w if n * w > 1.0 else 1.0 / n) * (e - scale)
+        if n * w < 1.0:
+            w = 1.0 / n
+        self._scale = scale + w * (e - scale)
+        # Running sum over a ring buffer. The raw values are capped, so the rounding error of
+        # adding and removing them stays around 1e-14 per step: no periodic re-summing needed.
         buf = self._buf
         at = self._at
-        self._sum += raw - buf[at]
+        total = self._sum = self._sum + raw - buf[at]
         buf[at] = raw
         at += 1
-        size = len(buf)
-        if at == size:
-            at = 0
-            self._sum = sum(buf)  # stop rounding errors of the running sum from accumulating
-        self._at = at
+        self._at = at if at < self._size else 0
         b = self._long
         if n * b < 1.0:
             b = 1.0 / n
         mean = self._mean
         var = self._var
-        d = self._sum / size - mean
+        d = total * self._inv_size - mean
         self._mean = mean + b * d
         self._var = (1.0 - b) * (var + b * d * d)
         if d > 0.0 and var > 0.0:
