@@ -124,19 +124,29 @@ def _token(name: str, value: str) -> str:
     return value
 
 
-def _agent_token(env: Mapping[str, str]) -> str:
-    """AGENT_TOKEN, or the content of AGENT_TOKEN_FILE (a per-node key of a mounted Secret)."""
-    value, path = _get(env, "AGENT_TOKEN"), _get(env, "AGENT_TOKEN_FILE")
+def _value_or_file(env: Mapping[str, str], name: str, expected: str) -> tuple[str, str]:
+    """NAME, or the content of NAME_FILE (a per-node key of a mounted Secret or ConfigMap).
+
+    A DaemonSet gives every Pi the same environment, so per-node values come from a file named
+    after the node. Returns the value and where it came from, for error messages.
+    """
+    file_name = f"{name}_FILE"
+    value, path = _get(env, name), _get(env, file_name)
     if value is not None and path is not None:
-        raise ConfigError("AGENT_TOKEN and AGENT_TOKEN_FILE are both set: expected only one")
+        raise ConfigError(f"{name} and {file_name} are both set: expected only one")
     if path is None:
-        value = _required(env, "AGENT_TOKEN", "this reporter's bearer token (or AGENT_TOKEN_FILE)")
-        return _token("AGENT_TOKEN", value)
+        return _required(env, name, f"{expected} (or {file_name})"), name
     try:
         content = Path(path).read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:
-        raise _err("AGENT_TOKEN_FILE", path, f"a readable file holding the token ({exc})") from None
-    return _token(f"AGENT_TOKEN_FILE ({path})", content)
+        raise _err(file_name, path, f"a readable file holding {expected} ({exc})") from None
+    return content, f"{file_name} ({path})"
+
+
+def _agent_token(env: Mapping[str, str]) -> str:
+    """AGENT_TOKEN, or the content of AGENT_TOKEN_FILE."""
+    value, source = _value_or_file(env, "AGENT_TOKEN", "this reporter's bearer token")
+    return _token(source, value)
 
 
 def _name(name: str, value: str) -> str:
@@ -233,7 +243,9 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
     node = _name("NODE_NAME", _required(env, "NODE_NAME", "this node's name (downward API)"))
     if len(node) > 100:  # event ids are `{node}:{instance}:{seq}`, at most 128 characters
         raise _err("NODE_NAME", node, "at most 100 characters (it is part of every event id)")
-    location = _name("LOCATION", _required(env, "LOCATION", "where the node is, e.g. warehouse"))
+    location = _name(
+        *reversed(_value_or_file(env, "LOCATION", "where the node is, e.g. warehouse"))
+    )
     cluster = _name("CLUSTER", _get(env, "CLUSTER") or "homelab")
     report = _number(env, "REPORT_INTERVAL", 60.0, minimum=0.05)
     aggregate = _number(env, "AGGREGATE_INTERVAL", 300.0, minimum=0.05)

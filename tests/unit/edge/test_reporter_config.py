@@ -150,3 +150,18 @@ def test_token_from_a_file(tmp_path: Path) -> None:
     secret.write_text("changeme")
     with pytest.raises(ConfigError, match="placeholder"):
         ReporterConfig.from_env({**env, "AGENT_TOKEN_FILE": str(secret)})
+
+
+def test_location_from_a_file(tmp_path: Path) -> None:
+    """A DaemonSet reads each Pi's location from a ConfigMap key named after the node."""
+    where = tmp_path / "pi-node-1"
+    where.write_text("server-room\n")
+    env = {k: v for k, v in BASE.items() if k != "LOCATION"}
+    assert ReporterConfig.from_env({**env, "LOCATION_FILE": str(where)}).location == "server-room"
+    with pytest.raises(ConfigError, match="LOCATION_FILE='/nonexistent/pi-node-1'"):
+        ReporterConfig.from_env({**env, "LOCATION_FILE": "/nonexistent/pi-node-1"})
+    where.write_text("server room")
+    with pytest.raises(ConfigError, match=r"LOCATION_FILE \(.*\)='server room'"):
+        ReporterConfig.from_env({**env, "LOCATION_FILE": str(where)})
+    with pytest.raises(ConfigError, match=r"LOCATION is not set: .*\(or LOCATION_FILE\)"):
+        ReporterConfig.from_env(env)
