@@ -279,6 +279,16 @@ def describe_span(seconds: float, readings: int) -> str:
     return f"the last {round(hours / 24.0)} days"
 
 
+def alert_due(count: int, first: int) -> bool:
+    """Whether the `count`-th reading of a rule episode alerts: at `first`, then 2x, 4x, 8x ...
+
+    A stuck or silent sensor, or one beyond its limit, stays so for hours; one alert per reading
+    would bury the first. Reminders at doubling intervals keep a long episode visible.
+    """
+    quotient, remainder = divmod(count, first)
+    return remainder == 0 and quotient > 0 and quotient & (quotient - 1) == 0
+
+
 class SeriesTriage:
     """Per-series streaming triage: rules plus the statistical score."""
 
@@ -295,16 +305,19 @@ class SeriesTriage:
         self._missing = 0
         self._last_value = math.nan
         self._repeats = 0
+        self._beyond = 0  # readings in a row beyond a hard limit
 
     def update(self, ts: float, value: float | None) -> Verdict:
         """Score one reading and classify it; `None` means the sensor gave no reading."""
         cfg = self._config
         if value is None:
             self._missing += 1
-            if self._missing >= cfg.dropout_count:
-                reason = f"no reading for {self._missing} consecutive samples"
+            if self._missing < cfg.dropout_count:
+                return self._verdict(Severity.NORMAL, 0.0, "no reading")
+            reason = f"no reading for {self._missing} consecutive samples"
+            if alert_due(self._missing, cfg.dropout_count):
                 return self._verdict(Severity.WARNING, 0.0, reason)
-            return self._verdict(Severity.NORMAL, 0.0, "no reading")
+            return self._verdict(Severity.NORMAL, 0.0, f"{reason} (already reported)")
         self._missing = 0
         if not math.isfinite(value):
             # Never learn from it: one NaN would poison every running statistic.
@@ -316,13 +329,10 @@ class SeriesTriage:
             )
         # Beyond a physical limit the sensor is broken or the plant is: alert, do not learn.
         if cfg.hard_max is not None and value > cfg.hard_max:
-            limit = _with_unit(cfg.hard_max, self._unit, exact=True)
-            reason = f"{_with_unit(value, self._unit)} is above the sensor limit of {limit}"
-            return self._verdict(Severity.CRITICAL, 1.0, reason)
+            return self._beyond_limit(value, "above", cfg.hard_max)
         if cfg.hard_min is not None and value < cfg.hard_min:
-            limit = _with_unit(cfg.hard_min, self._unit, exact=True)
-            reason = f"{_with_unit(value, self._unit)} is below the sensor limit of {limit}"
-            return self._verdict(Severity.CRITICAL, 1.0, reason)
+            return self._beyond_limit(value, "below", cfg.hard_min)
+        self._beyond = 0
 
         score = self._scorer.score(ts, value)
         # The baseline quoted in reasons: EW mean and σ before this reading.
@@ -351,11 +361,24 @@ class SeriesTriage:
             return Verdict(severity, score, self._anomaly_reason(ts, value, mean, std), mean, std)
         if cfg.stuck_count is not None and self._repeats >= cfg.stuck_count:
             reason = f"value stuck at {_with_unit(value, self._unit)} for {self._repeats} readings"
-            return Verdict(Severity.WARNING, score, reason, mean, std)
+            if alert_due(self._repeats, cfg.stuck_count):
+                return Verdict(Severity.WARNING, score, reason, mean, std)
+            return Verdict(Severity.NORMAL, score, f"{reason} (already reported)", mean, std)
         return Verdict(Severity.NORMAL, score, NORMAL_REASON, mean, std)
 
     def _verdict(self, severity: Severity, score: float, reason: str) -> Verdict:
         return Verdict(severity, score, reason, self._mean, math.sqrt(self._var))
+
+    def _beyond_limit(self, value: float, side: str, bound: float) -> Verdict:
+        """Critical on the first reading past a hard limit, then at doubling reminders."""
+        self._beyond += 1
+        limit = _with_unit(bound, self._unit, exact=True)
+        reason = f"{_with_unit(value, self._unit)} is {side} the sensor limit of {limit}"
+        if alert_due(self._beyond, 1):
+            if self._beyond > 1:
+                reason += f" ({self._beyond} readings in a row)"
+            return self._verdict(Severity.CRITICAL, 1.0, reason)
+        return self._verdict(Severity.NORMAL, 1.0, f"{reason} (already reported)")
 
     def _anomaly_reason(self, ts: float, value: float, mean: float, std: float) -> str:
         """Why a reading was flagged; built only for flagged readings."""

@@ -13,6 +13,7 @@ from edge_reporter.triage import (
     DetectorParams,
     SeriesTriage,
     TriageConfig,
+    alert_due,
     describe_span,
 )
 
@@ -206,3 +207,40 @@ def test_non_finite_time_warns_without_crashing(bad_ts: float) -> None:
     assert verdict.severity is Severity.WARNING
     assert "time" in verdict.reason
     assert triage.update(100 * STEP_S, 21.0).severity is Severity.NORMAL
+
+
+@pytest.mark.parametrize(
+    ("first", "due"),
+    [(1, [1, 2, 4, 8, 16, 32]), (3, [3, 6, 12, 24, 48]), (12, [12, 24, 48])],
+)
+def test_rule_alerts_at_first_then_doubling(first: int, due: list[int]) -> None:
+    assert [n for n in range(1, 50) if alert_due(n, first)] == due
+
+
+def _alerting(verdicts: list) -> list[int]:
+    """1-based positions of the readings that alert."""
+    return [i + 1 for i, v in enumerate(verdicts) if v.severity is not Severity.NORMAL]
+
+
+def test_stuck_episode_alerts_once_then_reminds() -> None:
+    """Regression: a sensor stuck for an hour gave a warning on every reading after the 12th."""
+    triage = SeriesTriage(TriageConfig(stuck_count=12), "%")
+    verdicts = _feed(triage, [55.0] * 60)
+    assert _alerting(verdicts) == [12, 24, 48]
+    assert verdicts[30].reason == "value stuck at 55.0 % for 31 readings (already reported)"
+
+
+def test_dropout_episode_alerts_once_then_reminds() -> None:
+    triage = SeriesTriage(TriageConfig(dropout_count=3), "°C")
+    _feed(triage, _steady(50))
+    assert _alerting(_feed(triage, [None] * 20, start=1e6)) == [3, 6, 12]
+
+
+def test_hard_limit_excursion_alerts_at_doubling_and_rearms() -> None:
+    triage = SeriesTriage(TriageConfig(hard_max=80.0), "°C")
+    _feed(triage, _steady(50))
+    excursion = _feed(triage, [95.0] * 10, start=1e6)
+    assert _alerting(excursion) == [1, 2, 4, 8]
+    assert excursion[7].reason == "95.0 °C is above the sensor limit of 80 °C (8 readings in a row)"
+    _feed(triage, [21.0], start=2e6)
+    assert _alerting(_feed(triage, [95.0], start=3e6)) == [1]
