@@ -1,6 +1,6 @@
 """Run every benchmark, print a table and write bench/results.json.
 
-Usage: python -m bench [name ...]   (names: triage, reporter, ingest; default all)
+Usage: python -m bench [name ...]   (names: triage, reporter, ingest, live; default all)
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ SUITES = {
     "triage": "bench.bench_triage",
     "reporter": "bench.bench_reporter",
     "ingest": "bench.bench_ingest",
+    "live": "bench.bench_live",
 }
 RESULTS = Path(__file__).with_name("results.json")
 
@@ -28,7 +29,8 @@ def _table(figures: list[tuple[str, Figure]]) -> str:
     for suite, f in figures:
         target = "" if f.target is None else f"{f.target[0]} {f.target[1]:g}"
         ok = {True: "yes", False: "NO", None: ""}[f.passed]
-        rows.append((suite, f.name, f"{f.value:,.2f}", f.unit, target, ok))
+        value = f"{f.value:,.0f}" if abs(f.value) >= 1000 else f"{f.value:.3g}"
+        rows.append((suite, f.name, value, f.unit, target, ok))
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows)
 
