@@ -55,6 +55,9 @@ class TriageConfig:
     stuck_count: int | None = 12  # identical readings in a row that make a warning; None: off
     dropout_count: int = 3  # missing readings in a row that make a warning
     baseline_readings: int = 60  # horizon of the baseline (mean, σ) quoted in reasons
+    # Smallest change that matters for this metric (sensor resolution, or a meaningful step
+    # for node metrics): forecast errors are judged against at least this. 0: none (NAB).
+    resolution: float = 0.0
     detector: DetectorParams = field(default_factory=DetectorParams)
 
 
@@ -85,6 +88,7 @@ class _Channel:
         "_at",
         "_buf",
         "_cap",
+        "_floor",
         "_inv_size",
         "_long",
         "_mean",
@@ -96,8 +100,11 @@ class _Channel:
         "_w",
     )
 
-    def __init__(self, short: int, cap: float, scale_weight: float, long_weight: float) -> None:
+    def __init__(
+        self, short: int, cap: float, scale_weight: float, long_weight: float, floor: float = 0.0
+    ) -> None:
         self._cap = cap
+        self._floor = floor
         self._w = scale_weight
         self._long = long_weight
         self._buf = [0.0] * short
@@ -115,7 +122,13 @@ class _Channel:
         n = self._n = self._n + 1
         e = error if error >= 0.0 else -error
         scale = self._scale
-        raw = e / scale if scale > 0.0 else 0.0
+        # The metric's resolution is a dead band: only the part of an error beyond it counts,
+        # in units of at least the resolution. A flat, quantized series (disk use) would
+        # otherwise learn a zero scale and a zero spread, and read a one-step change as
+        # thousands of sigmas. With no resolution (NAB) this is plain e / scale.
+        floor = self._floor
+        unit = scale if scale > floor else floor
+        raw = (e - floor) / unit if e > floor and unit > 0.0 else 0.0
         if raw > self._cap:
             raw = self._cap
         # Plain mean until the EW weight takes over: an EWMA started at 0 would make every
@@ -165,14 +178,16 @@ class AnomalyScorer:
         "_n",
         "_p",
         "_profile",
+        "_resolution",
         "_rest_left",
         "_slow",
         "_spike",
         "new_extreme",
     )
 
-    def __init__(self, params: DetectorParams) -> None:
+    def __init__(self, params: DetectorParams, resolution: float = 0.0) -> None:
         self._p = params
+        self._resolution = resolution
         self._n = 0
         self._fast = 0.0
         self._slow = 0.0
@@ -181,8 +196,8 @@ class AnomalyScorer:
         self._first_ts = 0.0
         self._profile = array("d", [math.nan]) * max(1, params.season_buckets)
         short, cap, w, b = params.short, params.error_cap, params.error_scale, params.long
-        self._channels = tuple(_Channel(short, cap, w, b) for _ in range(3))
-        self._spike = _Channel(1, params.spike_cap, w, b)
+        self._channels = tuple(_Channel(short, cap, w, b, resolution) for _ in range(3))
+        self._spike = _Channel(1, params.spike_cap, w, b, resolution)
         self._rest_left = 0
         self.new_extreme: float | None = None  # the previous extreme when the range rule fired
 
@@ -221,11 +236,14 @@ class AnomalyScorer:
         # Range rule: a reading beyond everything seen so far, by a margin.
         lo, hi = self._lo, self._hi
         overshoot = 0.0
+        margin = p.range_tolerance * (hi - lo)
+        if margin < self._resolution:
+            margin = self._resolution
         if x > hi:
-            overshoot = x - hi - p.range_tolerance * (hi - lo)
+            overshoot = x - hi - margin
             self._hi = x
         elif x < lo:
-            overshoot = lo - x - p.range_tolerance * (hi - lo)
+            overshoot = lo - x - margin
             self._lo = x
         if n <= p.warmup:
             return 0.0
@@ -295,7 +313,7 @@ class SeriesTriage:
     def __init__(self, config: TriageConfig, unit: str = "") -> None:
         self._config = config
         self._unit = unit
-        self._scorer = AnomalyScorer(config.detector)
+        self._scorer = AnomalyScorer(config.detector, config.resolution)
         self._alpha = 1.0 / max(1, config.baseline_readings)
         self._n = 0
         self._mean = 0.0

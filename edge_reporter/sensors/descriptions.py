@@ -27,36 +27,52 @@ class MetricDescription:
         return SensorSpec(sensor, self.metric, self.unit)
 
 
+# `resolution` is the smallest change that means something for the metric (the sensor's
+# resolution, or a step worth noticing for node health); below it a change is noise.
 DHT22: tuple[MetricDescription, ...] = (
-    MetricDescription("temperature", "°C", TriageConfig(hard_min=-40.0, hard_max=80.0)),
-    MetricDescription("humidity", "%", TriageConfig(hard_min=0.0, hard_max=100.0)),
+    MetricDescription(
+        "temperature", "°C", TriageConfig(hard_min=-40.0, hard_max=80.0, resolution=0.1)
+    ),
+    MetricDescription("humidity", "%", TriageConfig(hard_min=0.0, hard_max=100.0, resolution=0.5)),
 )
 BMP280: tuple[MetricDescription, ...] = (
-    MetricDescription("pressure", "hPa", TriageConfig(hard_min=300.0, hard_max=1100.0)),
+    MetricDescription(
+        "pressure", "hPa", TriageConfig(hard_min=300.0, hard_max=1100.0, resolution=0.1)
+    ),
 )
 PIR: tuple[MetricDescription, ...] = (
-    # Detections per reading interval: bursty, and hours of zeros at night are normal, so the
-    # stuck-value rule is off and only a negative count is broken.
-    MetricDescription("motion", "count", TriageConfig(hard_min=0.0, stuck_count=None)),
+    # Detections per reading interval; triggers are bursty, and hours of zeros at night are
+    # normal, so only a negative count is broken and the stuck rule is off.
+    MetricDescription(
+        "motion", "count", TriageConfig(hard_min=0.0, stuck_count=None, resolution=1.0)
+    ),
 )
 MHZ19: tuple[MetricDescription, ...] = (
-    MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=5000.0)),
+    MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=5000.0, resolution=10.0)),
 )
 # Node health comes from the kernel, not from a sensor that can freeze, and disk or memory use
 # legitimately holds still for hours: the stuck-value rule is off for it.
 NODE: tuple[MetricDescription, ...] = (
     MetricDescription(
-        "cpu_percent", "%", TriageConfig(hard_min=0.0, hard_max=100.0, stuck_count=None)
+        "cpu_percent",
+        "%",
+        TriageConfig(hard_min=0.0, hard_max=100.0, stuck_count=None, resolution=5.0),
     ),
     MetricDescription(
-        "memory_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None)
+        "memory_percent",
+        "%",
+        TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None, resolution=2.0),
     ),
     MetricDescription(
-        "disk_percent", "%", TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None)
+        "disk_percent",
+        "%",
+        TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None, resolution=2.0),
     ),
-    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0, stuck_count=None)),
+    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0, stuck_count=None, resolution=0.5)),
     MetricDescription(
-        "soc_temp_c", "°C", TriageConfig(hard_min=-20.0, hard_max=85.0, stuck_count=None)
+        "soc_temp_c",
+        "°C",
+        TriageConfig(hard_min=-20.0, hard_max=85.0, stuck_count=None, resolution=1.0),
     ),
 )
 

@@ -244,3 +244,23 @@ def test_hard_limit_excursion_alerts_at_doubling_and_rearms() -> None:
     assert excursion[7].reason == "95.0 °C is above the sensor limit of 80 °C (8 readings in a row)"
     _feed(triage, [21.0], start=2e6)
     assert _alerting(_feed(triage, [95.0], start=3e6)) == [1]
+
+
+def _flat_then(step: float, resolution: float) -> list:
+    """A quantized, flat series (disk use at 21.6 %) for 200 readings, then a small step."""
+    triage = SeriesTriage(TriageConfig(stuck_count=None, resolution=resolution), "%")
+    _feed(triage, [21.6] * 200)
+    return _feed(triage, [21.6 + step] * 20, start=1e6)
+
+
+def test_flat_series_step_below_resolution_stays_normal() -> None:
+    """Regression: disk use going 21.6 -> 22.3 % was flagged critical at '5.4σ' in the demo."""
+    assert _alerting(_flat_then(0.7, resolution=2.0)) == []
+    assert _alerting(_flat_then(0.7, resolution=0.0)) != []  # what the floor prevents
+
+
+@pytest.mark.parametrize("step", [5.0, 30.0, -10.0])
+def test_step_well_beyond_resolution_is_still_flagged(step: float) -> None:
+    # A perfectly flat history has no spread yet at the first changed reading; the second one
+    # is judged against it.
+    assert _alerting(_flat_then(step, resolution=2.0)) == [2]
