@@ -12,7 +12,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_bruno.api import ingest, ops, read
+from agent_bruno.api import ingest, openapi, ops, read
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.metrics import Metrics
@@ -122,6 +122,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_exception_handler(ApiError, handle_api_error)
     app.router.routes.extend(ingest.routes)
+    openapi.install(app)
     app.include_router(read.router)
     app.include_router(ops.router)
     app.add_middleware(LatencyMiddleware, metrics=metrics)
