@@ -57,9 +57,11 @@ def vcgencmd_reader() -> TempReader | None:
         return None
 
     def read() -> float | None:
+        # Only used when the kernel exposes no thermal zone. The sampling step runs on the
+        # reporter's event loop, so a hung firmware call must not eat the 2 s critical budget.
         try:
             out = subprocess.run(  # noqa: S603 - fixed argv, no shell
-                [exe, "measure_temp"], capture_output=True, text=True, timeout=2, check=False
+                [exe, "measure_temp"], capture_output=True, text=True, timeout=0.5, check=False
             ).stdout
         except (OSError, subprocess.SubprocessError):
             return None
