@@ -475,8 +475,7 @@ def run() -> list[Figure]:
             None,
             f"{day.faults_delivered} of {day.faults_injected} injected faults reached the agent as "
             f"flagged readings; missed: {day.missed or 'none'}; flagged readings rejected by "
-            f"the agent: {dict(Counter(day.rejected)) or 'none'} (a dropout is sent with "
-            "value null, which the agent's ReadingEvent does not accept yet)",
+            f"the agent: {dict(Counter(day.rejected)) or 'none'}",
         )
     )
     figures.append(
