@@ -58,6 +58,9 @@ class TriageConfig:
     # Smallest change that matters for this metric (sensor resolution, or a meaningful step
     # for node metrics): forecast errors are judged against at least this. 0: none (NAB).
     resolution: float = 0.0
+    # A critical also needs the reading this far from its baseline, in σ (at least the
+    # resolution): a broken pattern with a small deviation is a warning, not a page.
+    critical_sigma: float = 4.0
     detector: DetectorParams = field(default_factory=DetectorParams)
 
 
@@ -375,7 +378,11 @@ class SeriesTriage:
             self._repeats = 1
 
         if score >= cfg.warning_score:
-            severity = Severity.CRITICAL if score >= cfg.critical_score else Severity.WARNING
+            spread = std if std > cfg.resolution else cfg.resolution
+            far = spread <= 0.0 or abs(value - mean) >= cfg.critical_sigma * spread
+            severity = (
+                Severity.CRITICAL if score >= cfg.critical_score and far else Severity.WARNING
+            )
             return Verdict(severity, score, self._anomaly_reason(ts, value, mean, std), mean, std)
         if cfg.stuck_count is not None and self._repeats >= cfg.stuck_count:
             reason = f"value stuck at {_with_unit(value, self._unit)} for {self._repeats} readings"

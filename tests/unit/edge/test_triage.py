@@ -264,3 +264,16 @@ def test_step_well_beyond_resolution_is_still_flagged(step: float) -> None:
     # A perfectly flat history has no spread yet at the first changed reading; the second one
     # is judged against it.
     assert _alerting(_flat_then(step, resolution=2.0)) == [2]
+
+
+@pytest.mark.parametrize(
+    ("critical_sigma", "severity"), [(4.0, Severity.CRITICAL), (100.0, Severity.WARNING)]
+)
+def test_critical_needs_a_large_deviation(critical_sigma: float, severity: Severity) -> None:
+    """Regression: a pressure reading 2.3σ from its baseline was paged as critical; a high
+    score with a small deviation is a broken pattern, reported as a warning."""
+    triage = SeriesTriage(TriageConfig(critical_sigma=critical_sigma), "°C")
+    _feed(triage, _steady(1000))
+    verdict = triage.update(1000 * STEP_S, 29.0)  # ~27σ: critical by score
+    assert verdict.score >= 0.99
+    assert verdict.severity is severity
