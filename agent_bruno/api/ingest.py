@@ -90,7 +90,7 @@ def parse_events(body: bytes) -> Parsed:
         except ValidationError as exc:
             ident = item.get("id") if isinstance(item, dict) else None
             kind = item.get("type") if isinstance(item, dict) else None
-            types[kind if kind in _TYPES else "unknown"] += 1
+            types[kind if isinstance(kind, str) and kind in _TYPES else "unknown"] += 1
             rejected.append(
                 Rejected(
                     index=index,
