@@ -10,11 +10,9 @@ flags once it has learnt its baseline (150 readings).
 from __future__ import annotations
 
 import argparse
-import os
 import secrets
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -23,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-import httpx
+from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
 SENSORS = "sim-dht22:dht22-1,sim-pressure:bmp280-1,sim-motion:pir-1,sim-co2:mhz19-1,node"
 
@@ -68,43 +66,6 @@ class DemoError(RuntimeError):
     """The demo cannot start; the message says why and what to do."""
 
 
-def _port_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
-def _start(cmd: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as handle:  # the child keeps its own descriptor
-        return subprocess.Popen(  # noqa: S603 - our own interpreter and module
-            cmd, env={**os.environ, **env}, stdout=handle, stderr=subprocess.STDOUT
-        )
-
-
-def _tail(log: Path, lines: int = 15) -> str:
-    if not log.exists():
-        return "(no log)"
-    return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
-
-
-def _wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise DemoError(f"the agent exited with code {proc.returncode}:\n{_tail(log)}")
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.2)
-    raise DemoError(f"the agent was not ready after {timeout:.0f}s:\n{_tail(log)}")
-
-
 def _banner(url: str, read_tokens: dict[str, str], data_dir: Path) -> str:
     first = NODES[0]
     return f"""
@@ -133,7 +94,7 @@ Press Ctrl-C to stop.
 def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
     """Start everything, print how to use it, and supervise until Ctrl-C or `duration`."""
     for p in (port, *(n.read_port for n in NODES)):
-        if not _port_free(p):
+        if not port_free(p):
             raise DemoError(f"port {p} on 127.0.0.1 is in use; stop what uses it and retry")
     if data_dir.exists() and not keep:
         shutil.rmtree(data_dir)
@@ -166,9 +127,12 @@ def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
             "AGENT_BRUNO_DATA_DIR": str(data_dir / "agent"),
             "AGENT_BRUNO_REPORTER_TOKENS": ",".join(f"{k}={v}" for k, v in tokens.items()),
         }
-        agent = _start([sys.executable, "-m", "agent_bruno.cli", "serve"], agent_env, agent_log)
+        agent = spawn(["agent_bruno.cli", "serve"], agent_env, agent_log)
         procs.append(("agent", agent, agent_log))
-        _wait_ready(url, agent, agent_log, timeout=30)
+        try:
+            wait_ready(url, agent, agent_log, timeout=30)
+        except NotReady as exc:
+            raise DemoError(str(exc)) from None
         for i, n in enumerate(NODES):
             log = data_dir / f"{n.node}.log"
             env = {
@@ -189,13 +153,13 @@ def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
                 "READ_API_URL": f"http://127.0.0.1:{n.read_port}",
                 "SEED": str(i + 1),
             }
-            procs.append((n.node, _start([sys.executable, "-m", "edge_reporter"], env, log), log))
+            procs.append((n.node, spawn(["edge_reporter"], env, log), log))
         print(_banner(url, read_tokens, data_dir), flush=True)
         deadline = None if duration is None else time.monotonic() + duration
         while deadline is None or time.monotonic() < deadline:
             for name, proc, log in procs:
                 if proc.poll() is not None:
-                    raise DemoError(f"{name} exited with code {proc.returncode}:\n{_tail(log)}")
+                    raise DemoError(f"{name} exited with code {proc.returncode}:\n{tail(log)}")
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)

@@ -9,52 +9,19 @@ validation are all inside it.
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import httpx
-
+from agent_bruno.localrun import free_port, spawn, wait_ready
 from bench.common import Figure
 
 SPIKES_AT = (3, 6, 9, 12, 15)  # seconds after the reporter starts
 RUN_S = 19.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def _spawn(args: list[str], env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as handle:
-        return subprocess.Popen(  # noqa: S603 - our interpreter, our modules
-            [sys.executable, "-m", *args],
-            env={**os.environ, **env},
-            stdout=handle,
-            stderr=subprocess.STDOUT,
-        )
-
-
-def _wait_ready(url: str, deadline_s: float = 30.0) -> None:
-    deadline = time.monotonic() + deadline_s
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/readyz", timeout=1.0).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.1)
-    raise RuntimeError(f"agent at {url} not ready after {deadline_s:.0f}s")
 
 
 def _delays(db: Path) -> list[float]:
@@ -72,9 +39,9 @@ def _delays(db: Path) -> list[float]:
 
 def measure(tmp: Path) -> tuple[list[float], str]:
     """Run both processes with injected spikes; return the critical delays and the logs' tail."""
-    port, token = _free_port(), secrets.token_urlsafe(24)
+    port, token = free_port(), secrets.token_urlsafe(24)
     url = f"http://127.0.0.1:{port}"
-    agent = _spawn(
+    agent = spawn(
         ["agent_bruno.cli", "serve"],
         {
             "AGENT_BRUNO_HOST": "127.0.0.1",
@@ -86,9 +53,9 @@ def measure(tmp: Path) -> tuple[list[float], str]:
     )
     reporter: subprocess.Popen[bytes] | None = None
     try:
-        _wait_ready(url)
+        wait_ready(url, agent, tmp / "agent.log")
         faults = ",".join(f"dht22-1/temperature:spike@{s}:+70" for s in SPIKES_AT)
-        reporter = _spawn(
+        reporter = spawn(
             ["edge_reporter"],
             {
                 "STUDIO_AGENT_URL": url,

@@ -7,12 +7,9 @@ in the agent's rollups: the sum of aggregate counts equals the reporter's raw re
 
 from __future__ import annotations
 
-import os
 import secrets
 import signal
-import socket
 import subprocess
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,16 +18,10 @@ from typing import Any
 import httpx
 import pytest
 
+from agent_bruno.localrun import free_port, spawn
 from edge_reporter.store import StoreReader
 
 pytestmark = pytest.mark.e2e
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _wait_for(what: str, check: Callable[[], bool], timeout: float) -> None:
@@ -50,20 +41,14 @@ class Cluster:
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.port = _free_port()
+        self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.token = secrets.token_urlsafe(24)
         self.agent: subprocess.Popen[bytes] | None = None
         self.reporter: subprocess.Popen[bytes] | None = None
 
     def _spawn(self, module: str, env: dict[str, str], log: str) -> subprocess.Popen[bytes]:
-        with (self.root / log).open("ab") as handle:  # the child keeps its own descriptor
-            return subprocess.Popen(  # noqa: S603 - our interpreter, our modules
-                [sys.executable, "-m", *module.split()],
-                env={**os.environ, **env},
-                stdout=handle,
-                stderr=subprocess.STDOUT,
-            )
+        return spawn(module.split(), env, self.root / log)
 
     def start_agent(self) -> None:
         self.agent = self._spawn(
