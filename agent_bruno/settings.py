@@ -10,9 +10,7 @@ from typing import Annotated, Any
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-MIN_SECRET_LENGTH = 16
-_PLACEHOLDERS = frozenset({"secret", "password", "token", "example", "test", "default"})
-_PLACEHOLDER_PARTS = ("changeme", "change-me", "change_me", "replace-me", "placeholder", "your-")
+from edge_reporter.secret_policy import secret_problem
 
 
 class SettingsError(ValueError):
@@ -21,21 +19,9 @@ class SettingsError(ValueError):
 
 def _check_secret(name: str, value: str) -> None:
     """Refuse placeholder or short secrets, naming the setting."""
-    lowered = value.strip().lower()
-    if (
-        lowered in _PLACEHOLDERS
-        or any(part in lowered for part in _PLACEHOLDER_PARTS)
-        or len(set(lowered)) <= 2
-    ):
-        raise SettingsError(
-            f"{name} looks like a placeholder ({value[:4]}…); "
-            "generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`"
-        )
-    if len(value) < MIN_SECRET_LENGTH:
-        raise SettingsError(
-            f"{name} is {len(value)} characters long; use at least {MIN_SECRET_LENGTH} "
-            "random characters (e.g. `secrets.token_urlsafe(32)`)"
-        )
+    problem = secret_problem(value)
+    if problem is not None:
+        raise SettingsError(f"{name} {problem}")
 
 
 def parse_token_map(raw: str, source: str) -> dict[str, str]:

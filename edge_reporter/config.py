@@ -16,12 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+from edge_reporter.secret_policy import secret_problem
 from edge_reporter.sensors.descriptions import KINDS
 from edge_reporter.sensors.faults import FaultSpec, parse_faults
 
-MIN_TOKEN_LENGTH = 16
-_PLACEHOLDERS = frozenset({"secret", "password", "token", "example", "test", "default"})
-_PLACEHOLDER_PARTS = ("changeme", "change-me", "change_me", "replace-me", "placeholder", "your-")
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 SENSORS_SYNTAX = "KIND:NAME,... with KIND in " + ", ".join(KINDS) + " (e.g. sim-dht22:dht22-1,node)"
 
@@ -107,20 +105,9 @@ def _url(name: str, value: str) -> str:
 
 
 def _token(name: str, value: str) -> str:
-    lowered = value.lower()
-    if (
-        lowered in _PLACEHOLDERS
-        or any(p in lowered for p in _PLACEHOLDER_PARTS)
-        or len(set(lowered)) <= 2
-    ):
-        raise ConfigError(
-            f"{name}={value[:4]}…: looks like a placeholder; expected the reporter's real token "
-            "(generate one with `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
-        )
-    if len(value) < MIN_TOKEN_LENGTH:
-        raise ConfigError(
-            f"{name} is {len(value)} characters long: expected at least {MIN_TOKEN_LENGTH}"
-        )
+    problem = secret_problem(value)
+    if problem is not None:
+        raise ConfigError(f"{name} {problem}")
     return value
 
 
