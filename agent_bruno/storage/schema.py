@@ -9,6 +9,26 @@ SCHEMA_VERSION = 1
 BUCKET_5M = 300
 BUCKET_1H = 3600
 
+# Tables pruned by retention, with their time column; rollups keep `bucket`.
+HOT_TABLES = ("samples", "anomalies", "event_ids", "pending_explanations")
+ROLLUP_TABLES = ("rollup_5m", "rollup_1h")
+
+# Every rollup resolution has the same shape: mergeable count/min/max/sum/last per bucket.
+_ROLLUP_TABLE = """
+CREATE TABLE IF NOT EXISTS {table} (
+    series_id INTEGER NOT NULL,
+    bucket    INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    min       REAL NOT NULL,
+    max       REAL NOT NULL,
+    sum       REAL NOT NULL,
+    last      REAL NOT NULL,
+    last_ts   REAL NOT NULL,
+    PRIMARY KEY (series_id, bucket)
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS {table}_bucket ON {table} (bucket);
+"""
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
     id        INTEGER PRIMARY KEY,
@@ -60,32 +80,6 @@ CREATE TABLE IF NOT EXISTS pending_explanations (
     PRIMARY KEY (node, ref)
 );
 
-CREATE TABLE IF NOT EXISTS rollup_5m (
-    series_id INTEGER NOT NULL,
-    bucket    INTEGER NOT NULL,
-    count     INTEGER NOT NULL,
-    min       REAL NOT NULL,
-    max       REAL NOT NULL,
-    sum       REAL NOT NULL,
-    last      REAL NOT NULL,
-    last_ts   REAL NOT NULL,
-    PRIMARY KEY (series_id, bucket)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rollup_5m_bucket ON rollup_5m (bucket);
-
-CREATE TABLE IF NOT EXISTS rollup_1h (
-    series_id INTEGER NOT NULL,
-    bucket    INTEGER NOT NULL,
-    count     INTEGER NOT NULL,
-    min       REAL NOT NULL,
-    max       REAL NOT NULL,
-    sum       REAL NOT NULL,
-    last      REAL NOT NULL,
-    last_ts   REAL NOT NULL,
-    PRIMARY KEY (series_id, bucket)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS rollup_1h_bucket ON rollup_1h (bucket);
-
 CREATE TABLE IF NOT EXISTS nodes (
     node                TEXT PRIMARY KEY,
     cluster             TEXT NOT NULL,
@@ -110,11 +104,8 @@ CREATE TABLE IF NOT EXISTS event_ids (
     PRIMARY KEY (node, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_ids_ts ON event_ids (ts);
-"""
+""" + "".join(_ROLLUP_TABLE.format(table=t) for t in ROLLUP_TABLES)
 
-# Tables pruned by retention, with their time column; rollups keep `bucket`.
-HOT_TABLES = ("samples", "anomalies", "event_ids", "pending_explanations")
-ROLLUP_TABLES = ("rollup_5m", "rollup_1h")
 TIME_COLUMN = {
     "samples": "ts",
     "anomalies": "ts",
