@@ -62,6 +62,17 @@ def ollama(requests: list[dict[str, Any]]) -> Any:
     return handler
 
 
+async def run_until_delivered(explainer: Explainer, delivered: list[Any]) -> None:
+    """Run the explainer until something is delivered (at most 1 s), then stop it."""
+    task = asyncio.create_task(explainer.run())
+    for _ in range(200):
+        if delivered:
+            break
+        await asyncio.sleep(0.005)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 def test_the_prompt_template_is_a_repository_file() -> None:
     assert PROMPT_PATH.name == "edge_explanation.md"
     assert "$sensor" in PROMPT_PATH.read_text()
@@ -76,13 +87,7 @@ async def test_explanation_becomes_its_own_event() -> None:
     requests: list[dict[str, Any]] = []
     explainer, delivered, client = make(ollama(requests))
     assert explainer.submit("pi-1:ab:42", EVENT)
-    task = asyncio.create_task(explainer.run())
-    for _ in range(200):
-        if delivered:
-            break
-        await asyncio.sleep(0.005)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await run_until_delivered(explainer, delivered)
     assert delivered == [
         {
             "type": "explanation",
@@ -131,13 +136,7 @@ async def test_slow_model_times_out_and_the_next_one_goes_on() -> None:
     explainer, delivered, client = make(slow_then_fast, timeout_s=0.05)
     explainer.submit("slow", EVENT)
     explainer.submit("fast", EVENT)
-    task = asyncio.create_task(explainer.run())
-    for _ in range(200):
-        if delivered:
-            break
-        await asyncio.sleep(0.005)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await run_until_delivered(explainer, delivered)
     assert [d["ref"] for d in delivered] == ["fast"]
     assert explainer.stats["failed"] == 1
     await client.aclose()
@@ -186,12 +185,6 @@ async def test_a_failing_deliver_does_not_stop_the_explainer() -> None:
     explainer._deliver = deliver
     explainer.submit("first", EVENT)
     explainer.submit("second", EVENT)
-    task = asyncio.create_task(explainer.run())
-    for _ in range(200):
-        if delivered:
-            break
-        await asyncio.sleep(0.005)
-    task.cancel()
-    await asyncio.gather(task, return_exceptions=True)
+    await run_until_delivered(explainer, delivered)
     assert delivered == ["second"]
     await client.aclose()

@@ -48,6 +48,21 @@ class FakeAgent:
                 return failure
         return self.store(events)
 
+    def lose_next_ack(self, error: type[httpx.TransportError], message: str) -> None:
+        """Store the next batch, then fail as if the answer was lost on the way back."""
+        lost = {"done": False}
+
+        def store_then_lose(
+            request: httpx.Request, events: list[dict[str, object]]
+        ) -> httpx.Response | None:
+            if lost["done"]:
+                return None
+            lost["done"] = True
+            self.store(events)
+            raise error(message, request=request)
+
+        self.fail_with = store_then_lose
+
     def store(self, events: list[dict[str, object]]) -> httpx.Response:
         seen = set(self.stored)
         fresh = [str(e["id"]) for e in events if e["id"] not in seen]
@@ -136,18 +151,7 @@ async def test_outage_then_complete_in_order_delivery_without_duplicates(tmp_pat
 
 async def test_lost_ack_is_resent_and_deduplicated_by_the_agent(tmp_path: Path) -> None:
     agent = FakeAgent()
-    lost = {"done": False}
-
-    def store_then_lose_the_answer(
-        request: httpx.Request, events: list[dict[str, object]]
-    ) -> httpx.Response | None:
-        if lost["done"]:
-            return None
-        lost["done"] = True
-        agent.store(events)
-        raise httpx.ReadError("connection reset while reading the answer", request=request)
-
-    agent.fail_with = store_then_lose_the_answer
+    agent.lose_next_ack(httpx.ReadError, "connection reset while reading the answer")
     box, client, fwd = make(tmp_path, agent)
     ids = fill(box, 4)
     assert await fwd.send_once() is Outcome.RETRY
@@ -321,18 +325,7 @@ async def test_three_hour_outage_then_in_order_delivery_despite_a_lost_ack(tmp_p
     expected = [e.id for e in box.peek(10_000)]
     assert len(expected) > 100  # aggregates and heartbeats of three hours
 
-    lost = {"done": False}
-
-    def lose_one_ack(
-        request: httpx.Request, events: list[dict[str, object]]
-    ) -> httpx.Response | None:
-        if lost["done"]:
-            return None
-        lost["done"] = True
-        agent.store(events)
-        raise httpx.RemoteProtocolError("agent went away mid-answer", request=request)
-
-    agent.fail_with = lose_one_ack
+    agent.lose_next_ack(httpx.RemoteProtocolError, "agent went away mid-answer")
     assert await fwd.drain() is Outcome.RETRY
     assert await fwd.drain() is Outcome.EMPTY
     assert agent.stored == expected
