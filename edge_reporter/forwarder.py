@@ -4,10 +4,11 @@ Nothing leaves the outbox before the agent answered 200 for it. Events keep thei
 retries, so when an acknowledgement is lost the agent sees a duplicate and drops it.
 
 Answers: 200 → delete the batch (items the agent rejected are logged and counted, not retried);
-network error, 5xx, 429 → keep, back off exponentially with jitter up to the cap; 401/403 →
-keep, log loudly, wait the full cap; 413 (or 400/422 on several events) → halve the batch; a
-single event still refused with 400/413/422 is logged and dropped so it cannot block the queue;
-415 → send uncompressed. A critical wakes an idle sender at once and may cut a network/5xx
+network error, 5xx, 429 → keep, back off exponentially with jitter up to the cap; 401/403/400/422
+(the agent refuses our token or our envelope; per-event problems come back in a 200) → keep
+everything, log loudly, wait the full cap; 413 → halve the batch, and a single event still over
+the limit is logged and dropped so it cannot block the queue; 415 → send uncompressed.
+A critical wakes an idle sender at once and may cut a network/5xx
 backoff short, at most once per URGENT_MIN_GAP_S since the last attempt, so criticals reach an
 agent that came back within ~2 s without hammering one that is still down.
 """
@@ -41,8 +42,11 @@ class Outcome(StrEnum):
     EMPTY = "empty"
     DELIVERED = "delivered"
     RETRY = "retry"  # network error, 5xx, 429, unexpected status: back off
-    AUTH = "auth"  # 401/403: wrong token or node; back off at the cap
-    SPLIT = "split"  # 413, or 400/422 on several events: smaller batches next
+    # The agent refuses the request itself: 401/403 (token or node) or 400/422 (the envelope,
+    # e.g. a schema version it does not know). No event is at fault, so none is dropped or
+    # split off; everything is kept and retried at the backoff cap until someone fixes it.
+    REFUSED = "refused"
+    SPLIT = "split"  # 413: smaller batches next (a single event over the limit is dropped)
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +135,7 @@ class Forwarder:
                 outcome = Outcome.RETRY
             if self._stopping:
                 return
-            if outcome in (Outcome.RETRY, Outcome.AUTH):
+            if outcome in (Outcome.RETRY, Outcome.REFUSED):
                 delay = self._backoff(outcome)
                 log.info("forwarder: retrying in %.1f s (%s)", delay, outcome.value)
                 await self._sleep(delay, allow_urgent=outcome is Outcome.RETRY)
@@ -161,7 +165,7 @@ class Forwarder:
                 return
 
     def _backoff(self, outcome: Outcome) -> float:
-        if outcome is Outcome.AUTH:
+        if outcome is Outcome.REFUSED:
             return self._cap
         ceiling = min(self._cap, self._base * 2 ** min(self._failures - 1, 30))
         return float(ceiling * self._rng.uniform(0.5, 1.0))
@@ -194,30 +198,33 @@ class Forwarder:
             self._delivered(batch, response)
             return Outcome.DELIVERED
         detail = response.text[:300]
-        if status in (401, 403):
+        if status in (400, 401, 403, 422):
             self._failures += 1
             self.stats["failures"] += 1
+            check = (
+                f"check AGENT_TOKEN and NODE_NAME for node {self._node}"
+                if status in (401, 403)
+                else "the agent does not accept this reporter's wire format; upgrade one of them"
+            )
             log.error(
-                "forwarder: agent refused our credentials (%d %s); %d events kept, "
-                "check AGENT_TOKEN and NODE_NAME for node %s",
+                "forwarder: agent refused the request (%d %s); %d events kept, %s",
                 status,
                 detail,
                 self._outbox.depth(),
-                self._prefix[:0] or "this node",
+                check,
             )
-            return Outcome.AUTH
+            return Outcome.REFUSED
         if status == 415 and self._gzip:
             log.warning("forwarder: agent refuses gzip (415 %s); sending uncompressed", detail)
             self._gzip = False
             return Outcome.SPLIT
-        if status == 413 or (status in (400, 422) and len(batch) > 1):
+        if status == 413 and len(batch) > 1:
             self._limit = max(1, len(batch) // 2)
-            log.warning(
-                "forwarder: %d on a batch of %d; retrying with %d", status, len(batch), self._limit
-            )
+            log.warning("forwarder: 413 on %d events; retrying with %d", len(batch), self._limit)
             return Outcome.SPLIT
-        if status in (400, 413, 422):
-            # A single event the agent can never take: keeping it would block everything behind it.
+        if status == 413:
+            # One event over the agent's size limit can never be taken: keeping it would block
+            # everything behind it.
             event = batch[0]
             self.stats["rejected"] += 1
             log.error(

@@ -162,6 +162,26 @@ async def test_lost_ack_is_resent_and_deduplicated_by_the_agent(tmp_path: Path) 
     await client.aclose()
 
 
+@pytest.mark.parametrize("status", [400, 422])
+async def test_envelope_refusal_keeps_every_event(tmp_path: Path, status: int) -> None:
+    """Regression: an agent refusing the envelope (e.g. a newer schema_version) made the
+    forwarder halve batches down to single events and drop each one, emptying the outbox."""
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(
+        status, json={"error": "invalid envelope: schema_version"}
+    )
+    box, client, fwd = make(tmp_path, agent)
+    ids = fill(box, 20, kind="critical")
+    assert await fwd.drain() is Outcome.REFUSED
+    assert [e.id for e in box.peek(100)] == ids
+    assert len(agent.requests) == 1  # no splitting: no event is at fault
+    assert fwd._backoff(Outcome.REFUSED) == 60
+    agent.fail_with = None
+    assert await fwd.drain() is Outcome.EMPTY
+    assert agent.stored == ids
+    await client.aclose()
+
+
 async def test_413_splits_the_batch(tmp_path: Path) -> None:
     agent = FakeAgent()
     agent.fail_with = lambda _req, events: httpx.Response(413) if len(events) > 3 else None
@@ -173,12 +193,12 @@ async def test_413_splits_the_batch(tmp_path: Path) -> None:
     await client.aclose()
 
 
-async def test_single_event_the_agent_cannot_take_is_dropped_not_retried_forever(
+async def test_single_event_over_the_size_limit_is_dropped_not_retried_forever(
     tmp_path: Path,
 ) -> None:
     agent = FakeAgent()
     agent.fail_with = lambda _req, events: (
-        httpx.Response(422, json={"detail": "bad"})
+        httpx.Response(413, json={"error": "too large"})
         if any(e["ts"] == T0 + 1 for e in events)
         else None
     )
@@ -198,9 +218,9 @@ async def test_auth_failure_keeps_events_and_backs_off_at_the_cap(
     agent.fail_with = lambda _req, _events: httpx.Response(status, json={"detail": "unknown token"})
     box, client, fwd = make(tmp_path, agent, backoff_cap=60)
     fill(box, 5)
-    assert await fwd.send_once() is Outcome.AUTH
+    assert await fwd.send_once() is Outcome.REFUSED
     assert box.depth() == 5
-    assert fwd._backoff(Outcome.AUTH) == 60
+    assert fwd._backoff(Outcome.REFUSED) == 60
     assert "AGENT_TOKEN" in caplog.text
     agent.fail_with = None
     assert await fwd.drain() is Outcome.EMPTY
