@@ -17,7 +17,7 @@ from edge_reporter.aggregate import Aggregate, Aggregator
 from edge_reporter.model import Reading, SensorSpec, Severity
 from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
-from edge_reporter.store import LocalStore
+from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
 
 log = logging.getLogger(__name__)
@@ -138,7 +138,13 @@ class Engine:
     def sample(self, now: float) -> list[tuple[Reading, Verdict]]:
         """Read, store, triage and route every series at `now`; return the flagged readings."""
         readings = self._read_all(now)
-        self._store.append(readings)
+        try:
+            self._store.append(readings)
+        except StoreError as exc:
+            # The raw store is best effort (the outbox is what must not lose data): triage and
+            # forwarding go on, so a full disk still lets criticals out.
+            self.counts["errors"] += 1
+            log.error("raw readings at %.0f not stored: %s", now, exc)
         flagged: list[tuple[Reading, Verdict]] = []
         for r in readings:
             self.counts["readings"] += 1

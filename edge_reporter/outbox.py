@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import secrets
@@ -190,7 +191,20 @@ class _Tx:
         self._db = db
 
     def __enter__(self) -> None:
-        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise OutboxError(f"outbox: {exc}") from exc
 
     def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        self._db.execute("ROLLBACK" if exc_type is not None else "COMMIT")
+        try:
+            if exc_type is None:
+                self._db.execute("COMMIT")
+        except sqlite3.Error as error:  # e.g. a full disk at commit: nothing was stored
+            exc = error
+        # SQLite may already have rolled back (it does on a full disk).
+        if exc is not None and self._db.in_transaction:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.execute("ROLLBACK")
+        if isinstance(exc, sqlite3.Error):
+            raise OutboxError(f"outbox: {exc}") from exc

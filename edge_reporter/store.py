@@ -77,27 +77,37 @@ class LocalStore:
         self._retention_s = retention_days * 86400
         self._max_bytes = max_bytes
         self._db = _connect(path, readonly=False)
-        self._series: dict[tuple[str, str], int] = {
-            (s, m): i for i, s, m in self._db.execute("SELECT id, sensor, metric FROM series")
-        }
+        self._series = self._load_series()
         self._next_prune: float | None = None
 
     def append(self, readings: Iterable[Reading]) -> None:
         """Store readings in one transaction; prune when an hour has passed since the last time."""
         rows: list[tuple[int, float, float | None]] = []
         latest = -math.inf
-        self._db.execute("BEGIN")
         try:
-            for r in readings:
-                rows.append((self._series_id(r), r.ts, r.value))
-                latest = max(latest, r.ts)
-            self._db.executemany("INSERT INTO readings (series, ts, value) VALUES (?, ?, ?)", rows)
-            self._db.execute("COMMIT")
-        except BaseException:
-            self._db.execute("ROLLBACK")
-            raise
-        if rows:
-            self.maybe_prune(latest)
+            self._db.execute("BEGIN")
+            try:
+                for r in readings:
+                    rows.append((self._series_id(r), r.ts, r.value))
+                    latest = max(latest, r.ts)
+                self._db.executemany(
+                    "INSERT INTO readings (series, ts, value) VALUES (?, ?, ?)", rows
+                )
+                self._db.execute("COMMIT")
+            except BaseException:
+                if self._db.in_transaction:  # SQLite rolls back by itself on a full disk
+                    self._db.execute("ROLLBACK")
+                # Series inserted in the rolled-back transaction are gone: forget their ids.
+                self._series = self._load_series()
+                raise
+            if rows:
+                self.maybe_prune(latest)
+        except sqlite3.Error as exc:  # e.g. a full disk: the caller logs it and carries on
+            raise StoreError(f"local store {self.path}: {exc}") from exc
+
+    def _load_series(self) -> dict[tuple[str, str], int]:
+        rows = self._db.execute("SELECT id, sensor, metric FROM series")
+        return {(sensor, metric): i for i, sensor, metric in rows}
 
     def _series_id(self, r: Reading) -> int:
         key = (r.sensor, r.metric)

@@ -9,7 +9,7 @@ import pytest
 
 from edge_reporter.engine import Engine
 from edge_reporter.model import Reading, SensorSpec, Severity
-from edge_reporter.outbox import Outbox
+from edge_reporter.outbox import Outbox, OutboxError
 from edge_reporter.sensors.faults import parse_faults
 from edge_reporter.sensors.registry import default_triage
 from edge_reporter.sensors.simulated import SimulatedSource
@@ -186,3 +186,37 @@ def test_hard_limits_flag_criticals_with_the_real_triage(tmp_path: Path) -> None
     if not humid:
         pytest.skip("the triage in edge_reporter/triage.py does not apply hard limits yet")
     assert (600.0, Severity.CRITICAL) in humid
+
+
+def _fill_disk(db: object) -> None:
+    """Make SQLite answer 'database or disk is full' once the file has to grow."""
+    (pages,) = db.execute("PRAGMA page_count").fetchone()  # type: ignore[attr-defined]
+    db.execute(f"PRAGMA max_page_count = {pages}")  # type: ignore[attr-defined]
+
+
+def test_full_raw_store_still_lets_criticals_out(tmp_path: Path) -> None:
+    """Regression: a full disk raised sqlite3.OperationalError from the raw store, which the
+    sampling loop did not catch, and the reporter died."""
+    spikes = {float(i): 35.0 for i in range(0, 60_000, 6000)}
+    h = Harness(tmp_path, ScriptedSource(spikes))
+    _fill_disk(h.store._db)
+    for i in range(0, 60_000, 6):  # 10,000 readings: the file must grow
+        h.engine.sample(T0 + i)
+    criticals = [e for e in h.events() if e.get("severity") == "critical"]
+    assert len(criticals) == len(spikes)
+    assert h.engine.counts["errors"] > 0
+
+
+def test_full_outbox_disk_is_an_outbox_error(tmp_path: Path) -> None:
+    """Regression: the outbox raised raw sqlite3 errors, which stopped the sampling loop."""
+    outbox = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=100_000)
+    _fill_disk(outbox._db)
+    event = {"type": "reading", "pad": "x" * 200}
+
+    def fill() -> None:
+        for i in range(5000):
+            outbox.put("critical", {**event, "i": i}, now=T0)
+
+    with pytest.raises(OutboxError, match="full"):
+        fill()
+    assert outbox.depth() > 0  # what was committed before stays
