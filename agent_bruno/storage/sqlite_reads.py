@@ -67,7 +67,11 @@ def _where(filters: dict[str, str | None]) -> tuple[str, list[Any]]:
 
 
 def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]:
-    """Bucketed points per (node, sensor, metric), merging series that differ only in location."""
+    """Bucketed points per (cluster, node, sensor, metric, unit).
+
+    Series that differ only in location (a node moved) are merged: the values are the same
+    sensor's. A different unit or cluster is a different series; averaging those would be wrong.
+    """
     where, params = _where(
         {
             "metric": q.metric,
@@ -81,12 +85,12 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
     series = conn.execute(
         "SELECT s.id, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit FROM series s "  # noqa: S608 - only column names are formatted in
         f"WHERE {where} AND s.last_ts >= ? AND s.first_ts < ? "
-        "ORDER BY s.node, s.sensor, s.metric, s.last_ts",
+        "ORDER BY s.cluster, s.node, s.sensor, s.metric, s.unit, s.last_ts",
         (*params, start - BUCKET_1H, q.end),
     ).fetchall()
-    grouped: dict[tuple[str, str, str], tuple[list[Any], list[int]]] = {}
+    grouped: dict[tuple[str, ...], tuple[list[Any], list[int]]] = {}
     for sid, cluster, node, location, sensor, metric, unit in series:
-        meta, ids = grouped.setdefault((node, sensor, metric), ([], []))
+        meta, ids = grouped.setdefault((cluster, node, sensor, metric, unit), ([], []))
         meta[:] = [cluster, node, location, sensor, metric, unit]  # latest location wins
         ids.append(sid)
     results = []

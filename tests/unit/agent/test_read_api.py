@@ -227,3 +227,25 @@ async def test_reads_open_on_loopback_without_api_token(tmp_path: Path):
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
             assert (await c.get("/v1/catalog")).status_code == 200
+
+
+async def test_series_of_other_units_or_clusters_are_not_averaged_together(client):
+    """Regression: a unit change (°C to °F) or the same node name in two clusters was averaged
+    into one series; only a location change (a node moved) is merged."""
+    rows = [
+        bulk(0, value=20.0),
+        bulk(1, value=68.0, unit="°F"),
+        bulk(2, value=100.0, cluster="lab"),
+        bulk(3, value=22.0, location="attic"),
+    ]
+    assert (await client.post("/v1/readings", json=rows, headers=HA)).json()["accepted"] == 4
+    r = await get(client, "/v1/series", metric="temperature", step="3600", **RANGE)
+    got = sorted(
+        (s["cluster"], s["unit"], s["location"], [(p["count"], p["mean"]) for p in s["points"]])
+        for s in r.json()["series"]
+    )
+    assert got == [
+        ("default", "°C", "attic", [(2, 21.0)]),
+        ("default", "°F", "cellar", [(1, 68.0)]),
+        ("lab", "°C", "cellar", [(1, 100.0)]),
+    ]
