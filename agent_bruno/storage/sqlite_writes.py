@@ -336,8 +336,12 @@ class SqliteWriter:
     def _prune_samples(self, req: PruneWrite) -> WriteOutcome:
         """Delete up to `batch` expired samples, series by series (samples has no time index)."""
         deleted = 0
+        # Only series that still hold expired samples: most (edge series) hold none at all, and
+        # this runs on the writer thread, so ingest waits for it.
         series = self.conn.execute(
-            "SELECT id FROM series WHERE first_ts < ? ORDER BY id", (req.before,)
+            "SELECT id FROM series s WHERE EXISTS "
+            "(SELECT 1 FROM samples WHERE series_id = s.id AND ts < ?) ORDER BY id",
+            (req.before,),
         ).fetchall()
         for (sid,) in series:
             room = req.batch - deleted

@@ -85,6 +85,38 @@ async def test_prune_with_explicit_now(tmp_path: Path):
     assert deleted["rollup_5m"] == 24
 
 
+async def test_prune_keeps_exactly_the_fresh_rows_of_every_series(tmp_path: Path):
+    """Several series with interleaved times, batches smaller than one series: every expired
+    sample and bucket goes, every fresh one stays."""
+    path = tmp_path / "db.sqlite"
+    writer = GroupCommitWriter(SqliteStorage(path))
+    writer.start()
+    cutoff = NOW - 30 * DAY
+    try:
+        for sensor in ("a", "b", "c"):
+            batch = rows(cutoff - 20 * 3600 + 600 * (ord(sensor) - 96), 40)  # 20 h each side
+            for r in batch.rows:
+                r["sensor"] = sensor
+            await writer.submit(batch)
+        await prune(writer, RetentionPolicy(30, 365, batch_rows=7), NOW)
+    finally:
+        writer.stop()
+    conn = sqlite3.connect(path)
+    try:
+        kept = conn.execute(
+            "SELECT s.sensor, count(*), min(x.ts) FROM samples x JOIN series s "
+            "ON s.id = x.series_id GROUP BY s.sensor ORDER BY s.sensor"
+        ).fetchall()
+        (old_buckets,) = conn.execute(
+            "SELECT count(*) FROM rollup_5m WHERE bucket < ?", (NOW - 365 * DAY,)
+        ).fetchone()
+    finally:
+        conn.close()
+    assert [(sensor, n) for sensor, n, _ in kept] == [("a", 20), ("b", 20), ("c", 20)]
+    assert all(first >= cutoff for _, _, first in kept)
+    assert old_buckets == 0
+
+
 async def test_prune_again_is_a_no_op(tmp_path: Path):
     writer = GroupCommitWriter(SqliteStorage(tmp_path / "db.sqlite"))
     writer.start()
