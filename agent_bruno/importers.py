@@ -98,7 +98,11 @@ def parse_ndjson(body: bytes) -> Parsed:
     lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
     try:
         whole = b"[" + b",".join(line for _, line in lines) + b"]"
-        return Parsed(rows=READINGS_ADAPTER.validate_json(whole))
+        rows = READINGS_ADAPTER.validate_json(whole)
+        # One item per line, or a line held more than one value (`{...}, {...}`): let the
+        # per-line path name it, as it would whatever else the body holds.
+        if len(rows) == len(lines):
+            return Parsed(rows=rows)
     except ValidationError:
         pass
     out = Parsed()

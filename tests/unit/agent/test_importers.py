@@ -75,6 +75,15 @@ def test_ndjson_lines_are_numbered_from_one():
     assert [r.line for r in parsed.rejected] == [3]
 
 
+@pytest.mark.parametrize("other_line", [GOOD, b"{not json"])
+def test_ndjson_line_with_two_values_is_rejected_whatever_else_the_body_holds(other_line):
+    """Regression: `{...}, {...}` on one line was stored as two rows by the fast path when every
+    other line was good, and rejected when another line was bad."""
+    parsed = parse_ndjson(GOOD + b", " + GOOD + b"\n" + other_line + b"\n")
+    assert parsed.rejected[0].line == 1
+    assert "malformed JSON" in parsed.rejected[0].error
+
+
 def test_csv_bom_and_crlf():
     text = "\ufeffts,node,location,sensor,metric,value,unit\r\n1764160000,n,l,s,m,1.5,u\r\n"
     parsed = parse_csv(text.encode())
