@@ -136,6 +136,16 @@ def build(
     return Runtime(config, store, outbox, client, forwarder, engine, explainer, read_api)
 
 
+def next_sample_time(due: float, interval: float, now: float) -> float:
+    """When to sample next after the sample due at `due` ran at `now`.
+
+    Keeps the cadence; after a stall, skips the missed slots instead of catching up with
+    back-to-back readings (which would store duplicates and feed triage a burst).
+    """
+    following = due + interval
+    return following if following > now else now + interval
+
+
 async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
     """Sample every REPORT_INTERVAL and flush at every aggregate boundary until `stop`."""
     interval, window = rt.config.report_interval, rt.config.aggregate_interval
@@ -145,9 +155,7 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
         try:
             if now >= next_sample:
                 rt.engine.sample(now)
-                next_sample = max(
-                    next_sample + interval, now if now - next_sample > interval else 0
-                )
+                next_sample = next_sample_time(next_sample, interval, now)
             rt.engine.flush_due(now)
         except (StoreError, OutboxError, OSError) as exc:  # e.g. a full disk: keep trying
             log.error("step at %.0f failed: %s", now, exc)

@@ -15,9 +15,10 @@ from pathlib import Path
 from typing import ClassVar
 
 import httpx
+import pytest
 
 from edge_reporter.config import ReporterConfig
-from edge_reporter.main import build, serve
+from edge_reporter.main import build, next_sample_time, serve
 
 REPO = Path(__file__).resolve().parents[3]
 TOKEN = "k3Yq9-tW7xZ2pL0vR5mN"
@@ -142,3 +143,18 @@ def test_sigterm_flushes_and_exits_0(tmp_path: Path) -> None:
     assert kinds[0] == "heartbeat"
     assert kinds[-2:] == ["aggregate", "heartbeat"]
     assert "stopped" in stderr
+
+
+@pytest.mark.parametrize(
+    ("due", "now", "expected"),
+    [
+        (100.0, 100.0, 160.0),  # on time
+        (100.0, 100.4, 160.0),  # a little late: the cadence holds
+        (100.0, 159.9, 160.0),  # late, but the next slot is still ahead
+        (100.0, 161.0, 221.0),  # a stall past the next slot: skip it, no back-to-back sample
+        (100.0, 400.0, 460.0),
+    ],
+)
+def test_next_sample_time(due: float, now: float, expected: float) -> None:
+    """Regression: after a stall of more than one interval the ticker sampled twice at once."""
+    assert next_sample_time(due, 60.0, now) == expected
