@@ -167,7 +167,8 @@ class ReadApi:
                     ]
                     return 200, {"node": self._node, "series": series}
                 args = parse_readings_query(query, time.time())
-                rows = reader.readings(**args)
+                # One row more than asked tells "exactly `limit` rows" from "truncated".
+                rows = reader.readings(**{**args, "limit": args["limit"] + 1})
         except BadRequest as exc:
             return 400, {"error": str(exc)}
         except (StoreError, sqlite3.Error) as exc:
@@ -175,12 +176,12 @@ class ReadApi:
             return 503, {"error": "local store not available yet"}
         readings = [
             {"ts": r.ts, "sensor": r.sensor, "metric": r.metric, "unit": r.unit, "value": r.value}
-            for r in rows
+            for r in rows[: args["limit"]]
         ]
         return 200, {
             "node": self._node,
             "count": len(readings),
-            "truncated": len(readings) == args["limit"],
+            "truncated": len(rows) > args["limit"],
             "readings": readings,
         }
 

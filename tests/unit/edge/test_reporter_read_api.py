@@ -80,6 +80,15 @@ def test_limit_truncates(api: ReadApi) -> None:
     assert body["truncated"] is True
 
 
+def test_exactly_limit_rows_is_not_truncated(api: ReadApi) -> None:
+    """Regression: `truncated` was true whenever the count equalled the limit."""
+    query = f"sensor=dht22-1&metric=temperature&start={T0 + 60}&end={T0 + 240}"
+    _, body = get(api, f"/v1/readings?{query}&limit=3")
+    assert (body["count"], body["truncated"]) == (3, False)
+    _, body = get(api, f"/v1/readings?{query}&limit=2")
+    assert (body["count"], body["truncated"]) == (2, True)
+
+
 def test_series(api: ReadApi) -> None:
     status, body = get(api, "/v1/series")
     assert status == 200
