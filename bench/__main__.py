@@ -41,6 +41,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("suites", nargs="*", help=f"any of {', '.join(SUITES)}")
     args = parser.parse_args(argv)
     names: list[str] = args.suites or list(SUITES)
+    unknown = [n for n in names if n not in SUITES]
+    if unknown:
+        parser.error(f"unknown suite {', '.join(unknown)}: expected any of {', '.join(SUITES)}")
     collected: list[tuple[str, Figure]] = []
     for name in names:
         module = importlib.import_module(SUITES[name])

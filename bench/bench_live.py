@@ -25,12 +25,14 @@ RUN_S = 19.0
 
 
 def _delays(db: Path) -> list[float]:
-    """Arrival minus reading time of every critical stored by the agent."""
+    """Arrival minus reading time of every injected spike's critical stored by the agent."""
     conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
     try:
+        # Only the injected series: a node-health critical must not stand in for a missed spike.
         rows = conn.execute(
             "SELECT e.ts - a.ts FROM anomalies a JOIN event_ids e "
-            "ON e.node = a.node AND e.id = a.event_id WHERE a.severity = 'critical'"
+            "ON e.node = a.node AND e.id = a.event_id JOIN series s ON s.id = a.series_id "
+            "WHERE a.severity = 'critical' AND s.sensor = 'dht22-1' AND s.metric = 'temperature'"
         ).fetchall()
     finally:
         conn.close()

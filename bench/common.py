@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
@@ -43,5 +44,5 @@ def percentile(sorted_values: list[float], q: float) -> float:
     """Nearest-rank percentile of already sorted values, q in [0, 100]."""
     if not sorted_values:
         raise ValueError("percentile of an empty list")
-    rank = max(1, round(q / 100 * len(sorted_values) + 0.5))
+    rank = max(1, math.ceil(q / 100 * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]

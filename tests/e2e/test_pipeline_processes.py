@@ -149,6 +149,7 @@ def test_agent_crash_loses_and_doubles_nothing(cluster: Cluster) -> None:
             if r.value is None
         )
     assert missing == 0
+    assert set(taken) == {"temperature", "humidity"}
     for metric, count in taken.items():
         body = cluster.get(
             "/v1/series", node="pi-e2e", metric=metric, start="-1h", step=3600
