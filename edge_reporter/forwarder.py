@@ -248,7 +248,6 @@ class Forwarder:
         return Outcome.RETRY
 
     def _delivered(self, batch: list[PendingEvent], response: httpx.Response) -> None:
-        by_id = {e.id: e for e in batch}
         try:
             answer = response.json()
         except ValueError:
@@ -258,13 +257,12 @@ class Forwarder:
             if not isinstance(item, Mapping):
                 continue
             index = item.get("index")
-            event_id = item.get("id")
-            if event_id is None and isinstance(index, int) and 0 <= index < len(batch):
-                event_id = batch[index].id
+            event = batch[index] if isinstance(index, int) and 0 <= index < len(batch) else None
+            event_id = item.get("id") or (event.id if event is not None else None)
             self.stats["rejected"] += 1
             log.error("forwarder: agent rejected event %s: %s", event_id, item.get("error"))
-            if event_id in by_id:
-                log.debug("rejected body: %s", by_id[str(event_id)].body[:300])
+            if event is not None:
+                log.debug("rejected body: %s", event.body[:300])
         self._outbox.ack(e.seq for e in batch)
         if self._on_ack is not None:
             self._on_ack(batch, self._clock())
