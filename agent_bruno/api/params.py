@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import math
 import re
-from datetime import UTC, datetime
 
 from agent_bruno.api.errors import ApiError
+from agent_bruno.wire import parse_iso_ts
 
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhdw])$")
 _UNITS = {"s": 1.0, "m": 60.0, "h": 3600.0, "d": 86_400.0, "w": 604_800.0}
@@ -31,17 +31,11 @@ def parse_time(name: str, value: str, now: float) -> float:
     try:
         number = float(text)
     except ValueError:
+        # A '+' of a UTC offset arrives as ' ' when the query string was not URL-encoded.
         try:
-            parsed = datetime.fromisoformat(text.replace(" ", "+") if "T" in text else text)
-        except ValueError:
-            raise bad_param(
-                name,
-                value,
-                "expected Unix seconds, ISO 8601 or a relative time like -1h, -30m, -7d",
-            ) from None
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=UTC)
-        return parsed.timestamp()
+            return parse_iso_ts(text.replace(" ", "+") if "T" in text else text)
+        except ValueError as exc:
+            raise bad_param(name, value, f"{exc}; or a relative time like -1h, -30m, -7d") from None
     if not math.isfinite(number) or number < 0:
         raise bad_param(name, value, "expected a non-negative finite number of Unix seconds")
     return number

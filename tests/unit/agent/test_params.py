@@ -29,7 +29,9 @@ def test_parse_time(text, expected):
     assert parse_time("start", text, NOW) == expected
 
 
-@pytest.mark.parametrize("text", ["", "soon", "-1y", "1h", "-inf", "inf", "-5"])
+@pytest.mark.parametrize(
+    "text", ["", "soon", "-1y", "1h", "-inf", "inf", "-5", "0001-01-01", "2999-01-01T00:00"]
+)
 def test_bad_time_names_parameter_and_value(text):
     with pytest.raises(ApiError) as info:
         parse_time("end", text, NOW)
