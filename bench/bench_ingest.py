@@ -11,17 +11,15 @@ from __future__ import annotations
 import asyncio
 import multiprocessing as mp
 import os
-import socket
 import statistics
 import subprocess
-import sys
 import tempfile
 import time
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from agent_bruno.localrun import NotReady, free_port, spawn, wait_ready
 from bench.common import Figure, percentile
 
 REPORTER_TOKEN = "bench-reporter-4c8e1f7a9b2d"
@@ -36,13 +34,6 @@ SENSORS = 10
 WARMUP_SECONDS = 1.0
 
 Result = dict[str, Any]
-
-
-def _free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _request(path: str, token: str, content_type: str, body: bytes) -> bytes:
@@ -197,28 +188,22 @@ def _measure(port: int, kind: str, run: int, connections: int, seconds: float) -
 
 
 def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start `agent-bruno serve` and wait until /healthz answers."""
+    """Start `agent-bruno serve` and wait until it is ready."""
     env = {
-        **os.environ,
         "AGENT_BRUNO_HOST": "127.0.0.1",
         "AGENT_BRUNO_PORT": str(port),
         "AGENT_BRUNO_DATA_DIR": str(data_dir),
         "AGENT_BRUNO_REPORTER_TOKENS": f"bench-node={REPORTER_TOKEN}",
         "AGENT_BRUNO_API_TOKEN": API_TOKEN,
     }
-    cmd = [sys.executable, "-m", "agent_bruno.cli", "serve", "--log-level", "warning"]
-    proc = subprocess.Popen(cmd, env=env)  # noqa: S603 - our own interpreter and module
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"agent-bruno serve exited with {proc.returncode}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1):
-                return proc
-        except OSError:
-            time.sleep(0.1)
-    proc.kill()
-    raise RuntimeError("agent-bruno serve did not answer /healthz within 30 s")
+    log = data_dir / "agent.log"
+    proc = spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], env, log)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc, log)
+    except NotReady:
+        proc.kill()
+        raise
+    return proc
 
 
 def run() -> list[Figure]:
@@ -227,7 +212,7 @@ def run() -> list[Figure]:
     batches: list[Result] = []
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
-        port = _free_port()
+        port = free_port()
         server = _start_server(Path(tmp), port)
         try:
             for run in range(RUNS):

@@ -2,48 +2,29 @@
 
 from __future__ import annotations
 
-import os
 import signal
-import socket
 import sqlite3
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import httpx
 
+from agent_bruno.localrun import free_port, spawn, wait_ready
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope
-
-
-def free_port() -> int:
-    """A loopback port nobody listens on."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def test_serve_ingests_answers_and_stops_cleanly(tmp_path: Path):
     port = free_port()
     env = {
-        **os.environ,
         "AGENT_BRUNO_PORT": str(port),
         "AGENT_BRUNO_DATA_DIR": str(tmp_path),
         "AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
         "AGENT_BRUNO_API_TOKEN": API_TOKEN,
     }
-    cmd = [sys.executable, "-m", "agent_bruno.cli", "serve", "--log-level", "warning"]
-    with subprocess.Popen(cmd, env=env) as proc:  # noqa: S603
+    log = tmp_path / "serve.log"
+    with spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], env, log) as proc:
         try:
             base = f"http://127.0.0.1:{port}"
-            deadline = time.monotonic() + 20
-            while True:
-                try:
-                    if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                        break
-                except httpx.TransportError:
-                    assert time.monotonic() < deadline, "server did not start"
-                    time.sleep(0.05)
+            wait_ready(base, proc, log, timeout=20)
             r = httpx.post(
                 f"{base}/v1/events", json=envelope([aggregate(1)]), headers=auth(NODE1_TOKEN)
             )
