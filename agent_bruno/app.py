@@ -22,27 +22,15 @@ from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
-ROUTES = frozenset(
-    {
-        "/v1/events",
-        "/v1/readings",
-        "/v1/series",
-        "/v1/anomalies",
-        "/v1/nodes",
-        "/v1/catalog",
-        "/healthz",
-        "/readyz",
-        "/metrics",
-    }
-)
 
 
 class LatencyMiddleware:
     """Observe each HTTP request's duration under its route (unknown paths as `other`)."""
 
-    def __init__(self, app: ASGIApp, metrics: Metrics) -> None:
+    def __init__(self, app: ASGIApp, metrics: Metrics, routes: frozenset[str]) -> None:
         self.app = app
         self.metrics = metrics
+        self.routes = routes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Time the request from arrival to the end of the response."""
@@ -51,7 +39,7 @@ class LatencyMiddleware:
             return
         started = time.perf_counter()
         path = scope["path"]
-        route = path if path in ROUTES else "other"
+        route = path if path in self.routes else "other"
 
         async def timed_send(message: Message) -> None:
             await send(message)
@@ -125,6 +113,10 @@ def create_app(settings: Settings) -> FastAPI:
     openapi.install(app)
     app.include_router(read.router)
     app.include_router(ops.router)
-    app.add_middleware(LatencyMiddleware, metrics=metrics)
-    app.state.metrics = metrics
+    # Label latencies by the app's own paths (any other path would give unbounded labels).
+    routes = frozenset(
+        str(getattr(r, "path", ""))
+        for r in (*ingest.routes, *read.router.routes, *ops.router.routes)
+    ) | {app.openapi_url or ""}
+    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
     return app

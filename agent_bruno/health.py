@@ -60,16 +60,11 @@ def assess(beat: Beat, now: float, t: Thresholds) -> Assessment:
             ),
         )
     reasons: list[str] = []
-    limits = {
-        "cpu_percent": t.cpu_percent,
-        "memory_percent": t.memory_percent,
-        "disk_percent": t.disk_percent,
-        "soc_temp_c": t.soc_temp_c,
-    }
-    for key, label, unit in _LIMITS:
+    for key, label, unit in _LIMITS:  # each key is also the name of its Thresholds field
         value = beat.health.get(key)
-        if isinstance(value, int | float) and value > limits[key]:
-            reasons.append(f"{label} {value:g}{unit} above {limits[key]:g}{unit}")
+        limit = getattr(t, key)
+        if isinstance(value, int | float) and value > limit:
+            reasons.append(f"{label} {value:g}{unit} above {limit:g}{unit}")
     if beat.outbox_dropped > 0:
         reasons.append(f"outbox dropped {beat.outbox_dropped} events")
     previous = beat.previous_outbox_depth

@@ -91,5 +91,4 @@ async def require_api_token(request: Request, services: ServicesDep) -> None:
         raise _unauthorized("wrong API token: use AGENT_BRUNO_API_TOKEN's value", services.metrics)
 
 
-ReporterNode = Annotated[str, Depends(reporter_node)]
 ApiAuth = Annotated[None, Depends(require_api_token)]

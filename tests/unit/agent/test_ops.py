@@ -50,3 +50,11 @@ async def test_unknown_paths_share_one_latency_label(client):
     await client.get("/nope/2")
     text = (await client.get("/metrics")).text
     assert 'agent_bruno_request_duration_seconds_count{route="other"} 2.0' in text
+
+
+async def test_read_routes_have_their_own_latency_label(client):
+    await client.get("/v1/nodes")
+    await client.get("/healthz")
+    text = (await client.get("/metrics")).text
+    assert 'agent_bruno_request_duration_seconds_count{route="/v1/nodes"} 1.0' in text
+    assert 'agent_bruno_request_duration_seconds_count{route="/healthz"} 1.0' in text
