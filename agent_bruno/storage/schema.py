@@ -5,6 +5,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from agent_bruno.storage.base import StorageError
+
 SCHEMA_VERSION = 1
 BUCKET_5M = 300
 BUCKET_1H = 3600
@@ -142,6 +144,12 @@ def create_schema(path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path)
     try:
+        (version,) = conn.execute("PRAGMA user_version").fetchone()
+        if version not in (0, SCHEMA_VERSION):  # 0: a new file
+            raise StorageError(
+                f"{path} has schema version {version}, this agent-bruno uses {SCHEMA_VERSION}: "
+                "run the matching version, or move the file away to start afresh"
+            )
         conn.executescript(SCHEMA)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     finally:

@@ -6,6 +6,7 @@ import asyncio
 import itertools
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import textwrap
@@ -181,3 +182,14 @@ def test_rollup_merge_is_associative_and_commutative(order):
     for i in order:
         merge_point(groups, (1, 0), parts[i])
     assert groups[(1, 0)] == [10, -1.0, 7.0, 22.5, 2.0, 200.0]
+
+
+def test_database_of_another_schema_version_is_refused(tmp_path: Path):
+    path = tmp_path / "db.sqlite"
+    SqliteStorage(path).close()
+    SqliteStorage(path).close()  # the same version reopens
+    conn = sqlite3.connect(path)
+    conn.execute("PRAGMA user_version = 99")
+    conn.close()
+    with pytest.raises(StorageError, match="schema version 99, this agent-bruno uses 1"):
+        SqliteStorage(path)
