@@ -206,17 +206,25 @@ class SqliteWriter:
             "score, reason, baseline_mean, baseline_std) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             anomalies,
         )
-        for e in events:
-            row = self.conn.execute(
-                "DELETE FROM pending_explanations WHERE node = ? AND ref = ? RETURNING text, model",
-                (node, e.id),
-            ).fetchone()
-            if row is not None:
-                self.conn.execute(
-                    "UPDATE anomalies SET explanation = ?, explanation_model = ? "
-                    "WHERE node = ? AND event_id = ?",
-                    (row[0], row[1], node, e.id),
-                )
+        # Explanations that arrived before their reading: one statement per chunk, not one per
+        # reading (the table is almost always empty).
+        ids = [e.id for e in events]
+        parked: list[tuple[str, str, str, str]] = []
+        for i in range(0, len(ids), _MAX_PARAMS):
+            chunk = ids[i : i + _MAX_PARAMS]
+            marks = ",".join("?" * len(chunk))
+            rows = self.conn.execute(
+                f"DELETE FROM pending_explanations WHERE node = ? AND ref IN ({marks}) "  # noqa: S608
+                "RETURNING text, model, ref",
+                (node, *chunk),
+            ).fetchall()
+            parked.extend((text, model, node, ref) for text, model, ref in rows)
+        if parked:
+            self.conn.executemany(
+                "UPDATE anomalies SET explanation = ?, explanation_model = ? "
+                "WHERE node = ? AND event_id = ?",
+                parked,
+            )
 
     def _heartbeat(self, req: EventsWrite, e: HeartbeatEvent) -> None:
         """Keep the newest heartbeat of the node."""

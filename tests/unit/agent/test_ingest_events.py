@@ -68,6 +68,22 @@ async def test_explanation_before_its_reading_is_attached_later(client, settings
     assert count(settings, "pending_explanations") == 0
 
 
+async def test_parked_explanations_go_to_their_own_readings(client, settings):
+    notes = [
+        {"id": f"x-{i}", "type": "explanation", "ts": NOW, "ref": f"r-{i}", "text": f"why {i}"}
+        for i in (1, 3)
+    ]
+    assert (await client.post("/v1/events", json=envelope(notes), headers=H1)).status_code == 200
+    readings = [reading(i, ts=NOW + i) for i in (1, 2, 3)]
+    assert (await client.post("/v1/events", json=envelope(readings), headers=H1)).is_success
+    assert query(settings, "SELECT event_id, explanation FROM anomalies ORDER BY event_id") == [
+        ("r-1", "why 1"),
+        ("r-2", None),
+        ("r-3", "why 3"),
+    ]
+    assert count(settings, "pending_explanations") == 0
+
+
 async def test_duplicates_across_requests_are_not_stored_twice(client, settings):
     body = envelope([aggregate(1), aggregate(2, start=NOW + 300), reading(1)])
     first = await client.post("/v1/events", json=body, headers=H1)
