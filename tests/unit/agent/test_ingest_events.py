@@ -308,7 +308,9 @@ async def test_storage_failure_is_503_and_nothing_acknowledged(app, client, sett
     assert ok.json()["accepted"] == 1
 
 
-async def test_failed_request_leaves_no_trace_while_others_commit(app, client, settings):
+async def test_failed_request_leaves_no_trace_and_its_retry_is_stored(app, client, settings):
+    # Requests committed in the same batch as a failing one: test_storage's
+    # test_failing_request_does_not_sink_its_batch.
     storage = app.state.services.storage
     writer = storage._writer
     original = writer._heartbeat

@@ -122,8 +122,14 @@ async def test_duplicates_on_series_and_ts(client, settings):
     again = await client.post("/v1/readings", json=[*rows, row(5)], headers=HA)
     assert again.json() == {"accepted": 1, "duplicates": 5, "rejected": []}
     assert count(settings, "samples") == 6
-    assert query(settings, "SELECT sum(count) FROM rollup_5m") == [(6,)]
-    assert query(settings, "SELECT sum(count) FROM rollup_1h") == [(6,)]
+    # The duplicates did not touch the rollups: each reading counted once, with its value.
+    assert query(settings, "SELECT bucket - ?, count, min, max, sum, last FROM rollup_5m", NOW) == [
+        (0, 5, 20.0, 24.0, 110.0, 24.0),
+        (300, 1, 25.0, 25.0, 25.0, 25.0),
+    ]
+    assert query(settings, "SELECT count, min, max, sum, last FROM rollup_1h") == [
+        (6, 20.0, 25.0, 135.0, 25.0)
+    ]
 
 
 async def test_gzip_import(client, settings):

@@ -125,11 +125,16 @@ async def test_fine_step_on_edge_series_answers_at_five_minutes(loaded):
 
 
 async def test_series_relative_and_iso_times(loaded):
+    before = time.time()
     r = await get(loaded, "/v1/series", metric="temperature", start="-2d", end="now", step="3600")
-    assert r.status_code == 200
+    after = time.time()
+    body = r.json()
+    assert before <= body["end"] <= after
+    assert body["end"] - body["start"] == pytest.approx(2 * 86_400)
     iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(NOW))
     r = await get(loaded, "/v1/series", metric="temperature", start=iso, end="-1h", step="3600")
     assert r.json()["start"] == NOW
+    assert before - 3600 <= r.json()["end"] <= after - 3600
 
 
 @pytest.mark.parametrize(
