@@ -33,7 +33,6 @@ from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
     HEADER_ADAPTER,
-    HeartbeatEvent,
     Rejected,
     Reporter,
     describe_error,
@@ -158,11 +157,9 @@ async def post_events(request: Request) -> Response:
         metrics.rejections.labels("invalid_event").inc(len(rejected))
         for name, n in rejected_types.items():
             metrics.count_outcome(name, 0, 0, n)
-    beats = [e for e in events if isinstance(e, HeartbeatEvent)]
-    if beats:
-        latest = max(beats, key=lambda b: b.ts)
-        metrics.outbox_depth.labels(node).set(latest.outbox.depth)
-        metrics.outbox_dropped.labels(node).set(latest.outbox.dropped)
+    if outcome.heartbeat is not None:  # only the one storage kept as the node's latest
+        metrics.outbox_depth.labels(node).set(outcome.heartbeat.outbox.depth)
+        metrics.outbox_dropped.labels(node).set(outcome.heartbeat.outbox.dropped)
     return _answer(outcome, rejected)
 
 

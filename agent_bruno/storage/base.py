@@ -60,6 +60,8 @@ class WriteOutcome:
     accepted: int = 0
     duplicates: int = 0
     by_type: dict[str, tuple[int, int]] = field(default_factory=dict)  # type → (acc, dup)
+    # The heartbeat that became the node's latest; None when none did (an older one, retried).
+    heartbeat: HeartbeatEvent | None = None
 
 
 @dataclass(frozen=True, slots=True)

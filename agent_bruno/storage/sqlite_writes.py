@@ -154,7 +154,9 @@ class SqliteWriter:
         self._touch(spans)
         beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
         if beats:
-            self._heartbeat(req, max(beats, key=lambda b: b.ts))
+            latest = max(beats, key=lambda b: b.ts)
+            if self._heartbeat(req, latest):
+                out.heartbeat = latest
         notes = [e for e in fresh if isinstance(e, ExplanationEvent)]
         if notes:
             self._explanations(req.node, notes)
@@ -226,9 +228,9 @@ class SqliteWriter:
                 parked,
             )
 
-    def _heartbeat(self, req: EventsWrite, e: HeartbeatEvent) -> None:
-        """Keep the newest heartbeat of the node."""
-        self.conn.execute(
+    def _heartbeat(self, req: EventsWrite, e: HeartbeatEvent) -> bool:
+        """Keep the newest heartbeat of the node; return whether this one is it."""
+        cur = self.conn.execute(
             _UPSERT_NODE,
             (
                 req.node, req.cluster, req.location, e.ts, req.received_at, e.interval_s,
@@ -238,6 +240,7 @@ class SqliteWriter:
                 e.outbox.depth, e.outbox.dropped, e.outbox.oldest_age_s, e.read_url,
             ),
         )  # fmt: skip
+        return cur.rowcount > 0
 
     def _explanations(self, node: str, events: Iterable[ExplanationEvent]) -> None:
         """Attach explanations to their anomalies, or park them until the anomaly arrives."""

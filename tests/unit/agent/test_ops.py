@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.unit.agent.helpers import NODE1_TOKEN, aggregate, auth, envelope, heartbeat
+from tests.unit.agent.helpers import NODE1_TOKEN, NOW, aggregate, auth, envelope, heartbeat
 
 
 async def test_healthz(client):
@@ -58,3 +58,15 @@ async def test_read_routes_have_their_own_latency_label(client):
     text = (await client.get("/metrics")).text
     assert 'agent_bruno_request_duration_seconds_count{route="/v1/nodes"} 1.0' in text
     assert 'agent_bruno_request_duration_seconds_count{route="/healthz"} 1.0' in text
+
+
+async def test_outbox_gauge_follows_the_newest_heartbeat_not_a_late_retry(client):
+    """Regression: an older heartbeat delivered late moved the gauge backwards while
+    /v1/nodes (correctly) kept the newer one."""
+    new = heartbeat(2, ts=NOW + 300, outbox={"depth": 4, "dropped": 0, "oldest_age_s": 1.0})
+    old = heartbeat(1, ts=NOW, outbox={"depth": 90, "dropped": 7, "oldest_age_s": 900.0})
+    for beat in (new, old):
+        await client.post("/v1/events", json=envelope([beat]), headers=auth(NODE1_TOKEN))
+    text = (await client.get("/metrics")).text
+    assert 'agent_bruno_reporter_outbox_depth{node="pi-node-1"} 4.0' in text
+    assert 'agent_bruno_reporter_outbox_dropped{node="pi-node-1"} 0.0' in text
