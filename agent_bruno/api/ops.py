@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from fastapi import APIRouter
 from starlette.responses import Response
 
 from agent_bruno.api.deps import ServicesDep
 from agent_bruno.api.errors import json_response
 from agent_bruno.metrics import CONTENT_TYPE
-from agent_bruno.storage.base import StorageError
 
 router = APIRouter(tags=["ops"])
 
@@ -23,14 +20,16 @@ async def healthz() -> Response:
 
 @router.get("/readyz")
 async def readyz(services: ServicesDep) -> Response:
-    """Storage accepts writes and the writer thread is alive (503 otherwise, with the reason)."""
+    """The writer thread is alive and its last commit worked (503 otherwise, with the reason).
+
+    No lock probe of its own: under load it would queue behind the writer and report a busy
+    service as unready.
+    """
     problems = []
     if not services.writer.alive:
         problems.append("the storage writer thread is not running")
-    try:
-        await asyncio.to_thread(services.storage.check_writable)
-    except StorageError as exc:
-        problems.append(str(exc))
+    if services.writer.last_error is not None:
+        problems.append(services.writer.last_error)
     if problems:
         return json_response({"status": "unavailable", "problems": problems}, 503)
     return json_response({"status": "ready", "writer_backlog": services.writer.backlog})

@@ -197,8 +197,5 @@ class Storage(Protocol):
     def catalog(self) -> list[CatalogRow]:
         """Every stored series."""
 
-    def check_writable(self) -> None:
-        """Raise `StorageError` unless the database accepts writes."""
-
     def close(self) -> None:
         """Close reader connections."""

@@ -145,18 +145,6 @@ class SqliteStorage:
         """Every stored series."""
         return self._read(sqlite_reads.catalog)
 
-    def check_writable(self) -> None:
-        """Raise `StorageError` unless the file can take a write lock."""
-        try:
-            conn = sqlite3.connect(self.path, isolation_level=None, timeout=1.0)
-            try:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.execute("ROLLBACK")
-            finally:
-                conn.close()
-        except sqlite3.Error as exc:
-            raise StorageError(f"the database {self.path} does not accept writes: {exc}") from exc
-
     def close(self) -> None:
         """Close every reader connection."""
         with self._lock:

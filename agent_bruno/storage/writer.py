@@ -63,6 +63,7 @@ class GroupCommitWriter:
         self._started = threading.Event()
         self._stopping = False
         self._start_error: BaseException | None = None
+        self.last_error: str | None = None  # why the last batch failed; None once one commits
 
     def start(self) -> None:
         """Start the thread and wait until its connection is open."""
@@ -148,8 +149,11 @@ class GroupCommitWriter:
             results = self._storage.apply_batch([j.request for j in jobs])
         except Exception as exc:
             log.exception("group commit of %d requests failed", len(jobs))
+            self.last_error = f"the last commit failed: {exc}"
             error = StorageError(f"storage failed; nothing of this request was stored: {exc}")
             results = [error] * len(jobs)
+        else:
+            self.last_error = None
         if self._on_batch is not None:
             self._on_batch(len(jobs))
         by_loop: dict[asyncio.AbstractEventLoop, tuple[list[_Job], list[WriteOutcome | Exception]]]

@@ -22,6 +22,24 @@ async def test_readyz_until_the_writer_stops(app, client):
     assert ingest.status_code == 503
 
 
+async def test_readyz_reports_a_failed_commit_until_one_succeeds(app, client, monkeypatch):
+    storage = app.state.services.writer._storage
+    real = storage.apply_batch
+
+    def disk_full(requests):
+        raise OSError("database or disk is full")
+
+    monkeypatch.setattr(storage, "apply_batch", disk_full)
+    body, h1 = envelope([aggregate(1)]), auth(NODE1_TOKEN)
+    assert (await client.post("/v1/events", json=body, headers=h1)).status_code == 503
+    r = await client.get("/readyz")
+    assert r.status_code == 503
+    assert r.json()["problems"] == ["the last commit failed: database or disk is full"]
+    monkeypatch.setattr(storage, "apply_batch", real)
+    assert (await client.post("/v1/events", json=body, headers=h1)).status_code == 200
+    assert (await client.get("/readyz")).status_code == 200
+
+
 async def test_metrics_after_ingest(client):
     beat = heartbeat(1, outbox={"depth": 4, "dropped": 2, "oldest_age_s": 1.0})
     events = [aggregate(1), aggregate(1), beat, {"id": "bad", "type": "aggregate"}]
