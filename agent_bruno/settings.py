@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ipaddress
 import json
 from pathlib import Path
 from typing import Annotated, Any
@@ -10,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from edge_reporter.secret_policy import secret_problem
+from edge_reporter.auth_policy import is_loopback, secret_problem
 
 
 class SettingsError(ValueError):
@@ -61,16 +60,6 @@ def _read_token_file(path: Path) -> dict[str, str]:
             "mount the Secret there or unset the variable"
         ) from exc
     return parse_token_map(raw, f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}")
-
-
-def is_loopback(host: str) -> bool:
-    """Whether `host` is a loopback address (or `localhost`)."""
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
 
 
 class Settings(BaseSettings):

@@ -7,7 +7,6 @@ was expected.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 import re
 import zlib
@@ -16,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from edge_reporter.secret_policy import secret_problem
+from edge_reporter.auth_policy import is_loopback, secret_problem
 from edge_reporter.sensors.descriptions import KINDS
 from edge_reporter.sensors.faults import FaultSpec, parse_faults
 
@@ -215,15 +214,6 @@ def _faults(raw: str, sensors: tuple[SensorEntry, ...]) -> tuple[FaultSpec, ...]
     return faults
 
 
-def _is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
-
-
 def _parse(env: Mapping[str, str]) -> ReporterConfig:
     url = _url("STUDIO_AGENT_URL", _required(env, "STUDIO_AGENT_URL", "the agent's URL"))
     token = _agent_token(env)
@@ -248,7 +238,7 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
     read_token_raw = _get(env, "READ_API_TOKEN")
     read_token = None if read_token_raw is None else _token("READ_API_TOKEN", read_token_raw)
     bind = _get(env, "READ_API_BIND") or ("0.0.0.0" if read_token else "127.0.0.1")  # noqa: S104
-    if port and read_token is None and not _is_loopback(bind):
+    if port and read_token is None and not is_loopback(bind):
         raise ConfigError(
             f"READ_API_BIND={bind!r} is not a loopback address, so READ_API_TOKEN is required; "
             "set it, bind 127.0.0.1, or disable the read API with READ_API_PORT=0"

@@ -1,10 +1,13 @@
-"""Which bearer tokens are refused: one policy for the reporter and the agent (pure, stdlib).
+"""Authentication policy shared by the reporter and the agent (pure, stdlib).
 
-A reporter's token must pass the same test on both sides, so both call `secret_problem`. It
-lives in the stdlib-only package so the reporter can use it without the agent's dependencies.
+Which bearer tokens are refused (a reporter's token must pass the same test on both sides), and
+when a listener may go without one: only on loopback. It lives in the stdlib-only package so the
+reporter can use it without the agent's dependencies.
 """
 
 from __future__ import annotations
+
+import ipaddress
 
 MIN_SECRET_LENGTH = 16
 _PLACEHOLDERS = frozenset({"secret", "password", "token", "example", "test", "default"})
@@ -27,3 +30,13 @@ def secret_problem(value: str) -> str | None:
             f"characters (generate one with `{_GENERATE}`)"
         )
     return None
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` is a loopback address (or `localhost`), where no token is required."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
