@@ -5,7 +5,7 @@ PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
 NAB_DIR ?= ../shared/datasets/nab
 
-.PHONY: demo test lint typecheck unit eval bench clean
+.PHONY: demo test lint typecheck unit eval eval-gate bench clean
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -16,7 +16,7 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(PY) -m agent_bruno.demo
 
-test: $(STAMP) lint typecheck unit eval
+test: $(STAMP) lint typecheck unit eval-gate
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -29,8 +29,12 @@ unit: $(STAMP)
 	$(PY) -m pytest
 
 # The edge detector on the Numenta Anomaly Benchmark; fails under the target score.
+# `make eval` updates the committed evals/triage/results.json; the gate in `make test` does not.
 eval: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
+
+eval-gate: $(STAMP)
+	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65 --out $(VENV)/nab-results.json
 
 bench: $(STAMP)
 	$(PY) -m bench
