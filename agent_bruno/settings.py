@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, PrivateAttr, SecretStr, field_validator, model_validator
+from pydantic import (
+    Field,
+    PrivateAttr,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from edge_reporter.auth_policy import is_loopback, secret_problem
@@ -50,16 +60,45 @@ def parse_token_map(raw: str, source: str) -> dict[str, str]:
     return result
 
 
-def _read_token_file(path: Path) -> dict[str, str]:
+def _read_token_file(
+    path: Path, variable: str = "AGENT_BRUNO_REPORTER_TOKENS_FILE"
+) -> dict[str, str]:
     """Node → token from a mounted Secret file (JSON object or `node=token,...`)."""
     try:
         raw = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise SettingsError(
-            f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}: cannot read it ({exc}); "
+            f"{variable}={path}: cannot read it ({exc}); "
             "mount the Secret there or unset the variable"
         ) from exc
-    return parse_token_map(raw, f"AGENT_BRUNO_REPORTER_TOKENS_FILE={path}")
+    return parse_token_map(raw, f"{variable}={path}")
+
+
+def _zone_name_of(path: Path) -> str | None:
+    """The IANA name in a path like `/usr/share/zoneinfo/Europe/Lisbon`, if it holds one."""
+    parts = path.parts
+    if "zoneinfo" not in parts:
+        return None
+    name = "/".join(parts[len(parts) - parts[::-1].index("zoneinfo") :])
+    return name.removeprefix("posix/").removeprefix("right/") or None
+
+
+def local_zone_name() -> str:
+    """This machine's IANA time zone (`TZ`, `/etc/timezone`, `/etc/localtime`), else "UTC"."""
+    candidates: list[str | None] = [os.environ.get("TZ", "").removeprefix(":") or None]
+    with contextlib.suppress(OSError):
+        candidates.append(Path("/etc/timezone").read_text(encoding="utf-8").strip() or None)
+    with contextlib.suppress(OSError):
+        candidates.append(_zone_name_of(Path("/etc/localtime").resolve(strict=True)))
+    for name in candidates:
+        if name is None:
+            continue
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            continue
+        return name
+    return "UTC"
 
 
 class Settings(BaseSettings):
@@ -87,15 +126,56 @@ class Settings(BaseSettings):
     writer_max_batch: int = Field(default=256, ge=1)
     writer_queue_size: int = Field(default=10_000, ge=1)
     access_log: bool = False
+    # The conversational agent (POST /query, /chat).
+    ollama_url: str | None = None  # None: built-in language understanding, no model
+    ollama_model: str = "qwen2.5:3b"
+    ollama_timeout_s: float = Field(default=30.0, gt=0)
+    forge_url: str | None = None  # None: no deep analysis by a large model
+    forge_model: str = "qwen2.5:32b"
+    forge_api: Literal["ollama", "openai"] = "ollama"
+    forge_api_key: SecretStr | None = None
+    forge_timeout_s: float = Field(default=120.0, gt=0)
+    timezone: str = Field(default_factory=local_zone_name)
+    reporter_read_tokens: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
+    reporter_read_tokens_file: Path | None = None
+    query_max_chars: int = Field(default=2000, ge=1)
+    sse_ping_s: float = Field(default=15.0, gt=0)
     _token_nodes: dict[str, str] = PrivateAttr(default_factory=dict)
+    _read_tokens: dict[str, str] = PrivateAttr(default_factory=dict)
 
-    @field_validator("reporter_tokens", mode="before")
+    @field_validator("reporter_tokens", "reporter_read_tokens", mode="before")
     @classmethod
-    def _parse_tokens(cls, value: Any) -> Any:
+    def _parse_tokens(cls, value: Any, info: ValidationInfo) -> Any:
         """Accept `node=token,...` or JSON text as well as a mapping."""
         if isinstance(value, str):
-            return parse_token_map(value, "AGENT_BRUNO_REPORTER_TOKENS")
+            return parse_token_map(value, f"AGENT_BRUNO_{str(info.field_name).upper()}")
         return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _check_timezone(cls, value: str) -> str:
+        """Refuse a name that is not an IANA time zone."""
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                f"AGENT_BRUNO_TIMEZONE={value!r} is not an IANA time zone; "
+                'write e.g. "Europe/Lisbon", "America/New_York" or "UTC"'
+            ) from None
+        return value
+
+    @field_validator("ollama_url", "forge_url")
+    @classmethod
+    def _check_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        """An empty value means off; anything else must be an http(s) URL."""
+        if value is None or not value.strip():
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise SettingsError(
+                f"AGENT_BRUNO_{str(info.field_name).upper()}={value!r} is not an http(s) URL; "
+                "write e.g. http://127.0.0.1:11434, or leave it unset"
+            )
+        return value.strip().rstrip("/")
 
     @model_validator(mode="after")
     def _check(self) -> Settings:
@@ -113,6 +193,14 @@ class Settings(BaseSettings):
                 )
             by_token[secret] = node
         self._token_nodes = by_token
+        reads = {node: t.get_secret_value() for node, t in self.reporter_read_tokens.items()}
+        if self.reporter_read_tokens_file is not None:
+            reads.update(
+                _read_token_file(
+                    self.reporter_read_tokens_file, "AGENT_BRUNO_REPORTER_READ_TOKENS_FILE"
+                )
+            )
+        self._read_tokens = reads
         if self.api_token is not None:
             _check_secret("AGENT_BRUNO_API_TOKEN", self.api_token.get_secret_value())
         elif not is_loopback(self.host):
@@ -127,6 +215,15 @@ class Settings(BaseSettings):
         """Token → node for every reporter (variable and file), for `POST /v1/events`."""
         return dict(self._token_nodes)
 
+    def read_tokens(self) -> dict[str, str]:
+        """Node → token of each reporter's read endpoint (variable and file), for drill-down."""
+        return dict(self._read_tokens)
+
+    @property
+    def tzinfo(self) -> ZoneInfo:
+        """The time zone questions and answers are in."""
+        return ZoneInfo(self.timezone)
+
     @property
     def reads_open(self) -> bool:
         """Whether reads need no token (loopback bind without an API token: the demo)."""
@@ -136,3 +233,8 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """The SQLite database file inside the data directory."""
         return self.data_dir / "agent-bruno.db"
+
+    @property
+    def threads_path(self) -> Path:
+        """The agent's conversation checkpoints (follow-up questions by thread id)."""
+        return self.data_dir / "threads.db"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from pydantic import ValidationError
@@ -96,3 +97,69 @@ def test_cli_prints_the_refusal(monkeypatch, capsys):
     assert load_settings() is None
     err = capsys.readouterr().err
     assert "AGENT_BRUNO_HOST=0.0.0.0 is not a loopback address" in err
+
+
+def test_agent_defaults_run_without_a_model(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path)
+    assert settings.ollama_url is None
+    assert settings.forge_url is None
+    assert (settings.ollama_model, settings.forge_model) == ("qwen2.5:3b", "qwen2.5:32b")
+    assert settings.threads_path == tmp_path / "threads.db"
+    assert settings.tzinfo.key == settings.timezone
+
+
+def test_agent_environment_variables(monkeypatch, tmp_path: Path):
+    monkeypatch.setenv("AGENT_BRUNO_OLLAMA_URL", "http://127.0.0.1:11434/")
+    monkeypatch.setenv("AGENT_BRUNO_FORGE_URL", "https://forge.lan/v1")
+    monkeypatch.setenv("AGENT_BRUNO_FORGE_API", "openai")
+    monkeypatch.setenv("AGENT_BRUNO_FORGE_API_KEY", GOOD)
+    monkeypatch.setenv("AGENT_BRUNO_TIMEZONE", "Europe/Lisbon")
+    monkeypatch.setenv("AGENT_BRUNO_REPORTER_READ_TOKENS", f"pi-node-1={GOOD}")
+    path = tmp_path / "read-tokens"
+    path.write_text(f"pi-node-2={GOOD}2")
+    monkeypatch.setenv("AGENT_BRUNO_REPORTER_READ_TOKENS_FILE", str(path))
+    monkeypatch.setenv("AGENT_BRUNO_SSE_PING_S", "2.5")
+    settings = Settings()
+    assert settings.ollama_url == "http://127.0.0.1:11434"
+    assert (settings.forge_url, settings.forge_api) == ("https://forge.lan/v1", "openai")
+    assert settings.timezone == "Europe/Lisbon"
+    assert settings.read_tokens() == {"pi-node-1": GOOD, "pi-node-2": GOOD + "2"}
+    assert settings.sse_ping_s == 2.5
+
+
+def test_an_empty_model_url_means_no_model(monkeypatch):
+    monkeypatch.setenv("AGENT_BRUNO_OLLAMA_URL", "")
+    assert Settings().ollama_url is None
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "needle"),
+    [
+        ("timezone", "Mars/Olympus_Mons", "AGENT_BRUNO_TIMEZONE='Mars/Olympus_Mons'"),
+        ("ollama_url", "localhost:11434", "AGENT_BRUNO_OLLAMA_URL='localhost:11434'"),
+        ("reporter_read_tokens", "pi-node-1", "AGENT_BRUNO_REPORTER_READ_TOKENS"),
+        ("forge_api", "grpc", "forge_api"),
+    ],
+)
+def test_bad_agent_settings_name_the_value(field, value, needle):
+    with pytest.raises(ValidationError) as info:
+        Settings(**{field: value})
+    assert needle in str(info.value)
+
+
+def test_unreadable_read_tokens_file_names_the_variable(tmp_path: Path):
+    with pytest.raises(ValidationError, match="AGENT_BRUNO_REPORTER_READ_TOKENS_FILE="):
+        Settings(reporter_read_tokens_file=tmp_path / "missing")
+
+
+@pytest.mark.parametrize(
+    ("tz", "expected"), [(":Asia/Tokyo", "Asia/Tokyo"), ("Not/AZone", None), ("", None)]
+)
+def test_default_timezone_follows_the_machine(monkeypatch, tz, expected):
+    monkeypatch.setenv("TZ", tz)
+    monkeypatch.delenv("AGENT_BRUNO_TIMEZONE", raising=False)
+    zone = Settings().timezone
+    if expected is not None:
+        assert zone == expected
+    else:  # falls through to /etc/timezone, /etc/localtime, then UTC: always a real zone
+        assert ZoneInfo(zone)
