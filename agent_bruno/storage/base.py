@@ -92,6 +92,28 @@ class SeriesResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesSummary:
+    """One series over a time range: its statistics there and its latest value anywhere.
+
+    Statistics merge the 5-minute buckets that start inside the range (`count` 0: none did);
+    `latest` is the newest stored value, which may be older than the range.
+    """
+
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    count: int
+    mean: float | None
+    min: float | None
+    max: float | None
+    latest: float | None
+    latest_ts: float | None
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesQuery:
     """Filters and resolution of `GET /v1/series`."""
 
@@ -116,6 +138,8 @@ class AnomalyQuery:
     node: str | None = None
     location: str | None = None
     severity: str | None = None
+    sensor: str | None = None
+    metric: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -188,8 +212,14 @@ class Storage(Protocol):
     def query_series(self, query: SeriesQuery) -> list[SeriesResult]:
         """Bucketed points per (node, sensor, metric)."""
 
+    def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
+        """Statistics over the range and the latest value per (node, sensor, metric)."""
+
     def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
         """Flagged readings, newest first."""
+
+    def count_anomalies(self, query: AnomalyQuery) -> dict[str, int]:
+        """How many flagged readings match, by severity (the limit is ignored)."""
 
     def list_nodes(self) -> list[NodeRow]:
         """Every node with its latest heartbeat."""

@@ -18,6 +18,7 @@ from agent_bruno.storage.base import (
     NodeRow,
     SeriesQuery,
     SeriesResult,
+    SeriesSummary,
     StorageError,
     WriteOutcome,
     WriteRequest,
@@ -133,9 +134,17 @@ class SqliteStorage:
         """Bucketed points per (node, sensor, metric)."""
         return self._read(sqlite_reads.query_series, query)
 
+    def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
+        """Statistics over the range and the latest value per (node, sensor, metric)."""
+        return self._read(sqlite_reads.summarize, query)
+
     def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
         """Flagged readings, newest first."""
         return self._read(sqlite_reads.query_anomalies, query)
+
+    def count_anomalies(self, query: AnomalyQuery) -> dict[str, int]:
+        """How many flagged readings match, by severity (the limit is ignored)."""
+        return self._read(sqlite_reads.count_anomalies, query)
 
     def list_nodes(self) -> list[NodeRow]:
         """Every node with its latest heartbeat."""

@@ -15,6 +15,7 @@ from agent_bruno.storage.base import (
     Point,
     SeriesQuery,
     SeriesResult,
+    SeriesSummary,
 )
 from agent_bruno.storage.rollups import Rollup, merge_point
 from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M
@@ -72,27 +73,8 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
     Series that differ only in location (a node moved) are merged: the values are the same
     sensor's. A different unit or cluster is a different series; averaging those would be wrong.
     """
-    where, params = _where(
-        {
-            "metric": q.metric,
-            "location": q.location,
-            "node": q.node,
-            "sensor": q.sensor,
-            "cluster": q.cluster,
-        }
-    )
     start = int(q.start // q.step) * q.step
-    series = conn.execute(
-        "SELECT s.id, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit FROM series s "  # noqa: S608 - only column names are formatted in
-        f"WHERE {where} AND s.last_ts >= ? AND s.first_ts < ? "
-        "ORDER BY s.cluster, s.node, s.sensor, s.metric, s.unit, s.last_ts",
-        (*params, start - BUCKET_1H, q.end),
-    ).fetchall()
-    grouped: dict[tuple[str, ...], tuple[list[Any], list[int]]] = {}
-    for sid, cluster, node, location, sensor, metric, unit in series:
-        meta, ids = grouped.setdefault((cluster, node, sensor, metric, unit), ([], []))
-        meta[:] = [cluster, node, location, sensor, metric, unit]  # latest location wins
-        ids.append(sid)
+    grouped = _matching_series(conn, q, start - BUCKET_1H)
     results = []
     for meta, ids in grouped.values():
         step, source = q.step, source_for_step(q.step)
@@ -110,18 +92,123 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
     return results
 
 
-def query_anomalies(conn: sqlite3.Connection, q: AnomalyQuery) -> list[AnomalyRow]:
-    """Flagged readings matching the filters, newest first."""
-    where, params = _where({"cluster": q.cluster, "node": q.node, "location": q.location})
+def _matching_series(
+    conn: sqlite3.Connection, q: SeriesQuery, since: float
+) -> dict[tuple[str, ...], tuple[list[Any], list[int]]]:
+    """Series ids matching the filters and seen after `since`, grouped by what they measure."""
+    where, params = _where(
+        {
+            "metric": q.metric,
+            "location": q.location,
+            "node": q.node,
+            "sensor": q.sensor,
+            "cluster": q.cluster,
+        }
+    )
+    series = conn.execute(
+        "SELECT s.id, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit FROM series s "  # noqa: S608 - only column names are formatted in
+        f"WHERE {where} AND s.last_ts >= ? AND s.first_ts < ? "
+        "ORDER BY s.cluster, s.node, s.sensor, s.metric, s.unit, s.last_ts",
+        (*params, since, q.end),
+    ).fetchall()
+    grouped: dict[tuple[str, ...], tuple[list[Any], list[int]]] = {}
+    for sid, cluster, node, location, sensor, metric, unit in series:
+        meta, ids = grouped.setdefault((cluster, node, sensor, metric, unit), ([], []))
+        meta[:] = [cluster, node, location, sensor, metric, unit]  # latest location wins
+        ids.append(sid)
+    return grouped
+
+
+def summarize(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesSummary]:
+    """Per series: count/mean/min/max of the 5-minute buckets starting in [start, end), and
+    the newest value stored (before `end`), however old.
+
+    Long ranges read hourly rollups for whole hours inside the range, 5-minute ones elsewhere.
+    """
+    results = []
+    for meta, ids in _matching_series(conn, q, float("-inf")).values():
+        count, total, low, high = 0, 0.0, None, None
+        latest: tuple[float, float] | None = None
+        for sid in ids:
+            for table, lo, hi in _pieces(q.start, q.end):
+                n, s, mn, mx = conn.execute(
+                    f"SELECT SUM(count), SUM(sum), MIN(min), MAX(max) FROM {table} "  # noqa: S608 - only table names are formatted in
+                    "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+                    (sid, lo, hi),
+                ).fetchone()
+                if n:
+                    count += int(n)
+                    total += s
+                    low = mn if low is None else min(low, mn)
+                    high = mx if high is None else max(high, mx)
+            row = conn.execute(
+                "SELECT last_ts, last FROM rollup_5m WHERE series_id = ? AND bucket < ? "
+                "ORDER BY bucket DESC LIMIT 1",
+                (sid, q.end),
+            ).fetchone()
+            if row is not None and (latest is None or row[0] > latest[0]):
+                latest = (row[0], row[1])
+        cluster, node, location, sensor, metric, unit = meta
+        results.append(
+            SeriesSummary(
+                cluster, node, location, sensor, metric, unit, count,
+                total / count if count else None, low, high,
+                None if latest is None else latest[1], None if latest is None else latest[0],
+            )
+        )  # fmt: skip
+    return results
+
+
+def _pieces(start: float, end: float) -> list[tuple[str, float, float]]:
+    """Split [start, end) into 5-minute-rollup edges around whole hours read from hourly ones."""
+    first_hour = -(-start // BUCKET_1H) * BUCKET_1H
+    last_hour = end // BUCKET_1H * BUCKET_1H
+    if last_hour - first_hour < 2 * BUCKET_1H:
+        return [("rollup_5m", start, end)]
+    return [
+        ("rollup_5m", start, first_hour),
+        ("rollup_1h", first_hour, last_hour),
+        ("rollup_5m", last_hour, end),
+    ]
+
+
+def _anomaly_where(q: AnomalyQuery) -> tuple[str, list[Any]]:
+    """The WHERE clause of an anomaly query, time range included."""
+    where, params = _where(
+        {
+            "cluster": q.cluster,
+            "node": q.node,
+            "location": q.location,
+            "sensor": q.sensor,
+            "metric": q.metric,
+        }
+    )
     if q.severity is not None:
         where += " AND a.severity = ?"
         params.append(q.severity)
+    return f"{where} AND a.ts >= ? AND a.ts < ?", [*params, q.start, q.end]
+
+
+def count_anomalies(conn: sqlite3.Connection, q: AnomalyQuery) -> dict[str, int]:
+    """How many flagged readings match, by severity."""
+    where, params = _anomaly_where(q)
+    rows = conn.execute(
+        "SELECT a.severity, COUNT(*) FROM anomalies a JOIN series s ON s.id = a.series_id "  # noqa: S608 - only column names are formatted in
+        f"WHERE {where} GROUP BY a.severity",
+        params,
+    ).fetchall()
+    return {severity: int(n) for severity, n in rows}
+
+
+def query_anomalies(conn: sqlite3.Connection, q: AnomalyQuery) -> list[AnomalyRow]:
+    """Flagged readings matching the filters, newest first."""
+    where, params = _anomaly_where(q)
     rows = conn.execute(
         "SELECT a.event_id, a.ts, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit, "  # noqa: S608 - only column names are formatted in
         "a.value, a.severity, a.score, a.reason, a.baseline_mean, a.baseline_std, "
         "a.explanation, a.explanation_model FROM anomalies a JOIN series s ON s.id = a.series_id "
-        f"WHERE {where} AND a.ts >= ? AND a.ts < ? ORDER BY a.ts DESC LIMIT ?",
-        (*params, q.start, q.end, q.limit),
+        f"WHERE {where} ORDER BY a.ts DESC LIMIT ?",
+        (*params, q.limit),
     ).fetchall()
     return [_anomaly(r) for r in rows]
 

@@ -1,0 +1,1 @@
+"""The conversational agent: a LangGraph graph whose tools read the pipeline's data."""

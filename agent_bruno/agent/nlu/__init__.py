@@ -1,0 +1,1 @@
+"""Built-in language understanding: questions to tool calls, tool results to answers."""

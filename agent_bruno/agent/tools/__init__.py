@@ -1,0 +1,1 @@
+"""Tools the agent calls, grouped into toolsets and registered in one list."""

@@ -1,0 +1,304 @@
+"""The edge toolset: what the pipeline stored (summaries, series, anomalies, node health) and
+a drill-down into one reporter's raw local readings."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+import httpx
+from pydantic import Field
+
+from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.tools.base import Tool, ToolResult, describe
+from agent_bruno.agent.tools.common import (
+    Args,
+    Filters,
+    Range,
+    Severity,
+    resolve_names,
+    time_range,
+    unknown_name,
+    vocabulary,
+)
+from agent_bruno.health import Beat, assess
+from agent_bruno.storage.base import AnomalyQuery, SeriesQuery
+
+HOUR = 3600.0
+DAY = 86_400.0
+STEPS = (300, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400)
+MAX_POINTS = 150
+
+
+class SummaryArgs(Filters, Range):
+    """Arguments of `metric_summary`."""
+
+
+class SeriesArgs(Filters, Range):
+    """Arguments of `metric_series`."""
+
+    step_s: int | None = Field(None, ge=300, description="bucket width in seconds (≥ 300)")
+
+
+class AnomalyArgs(Filters, Range):
+    """Arguments of `anomalies`."""
+
+    severity: Severity | None = Field(None, description="warning or critical; omit for both")
+    limit: int = Field(50, ge=1, le=1000, description="most anomalies to list (newest first)")
+
+
+class NodeArgs(Args):
+    """Arguments of `node_health`."""
+
+    node: str | None = Field(None, description="one node's name; omit for every node")
+
+
+class RawArgs(Args, Range):
+    """Arguments of `raw_readings`."""
+
+    node: str = Field(description="the node whose reporter to ask, e.g. pi-node-1")
+    sensor: str | None = None
+    metric: str | None = None
+    limit: int = Field(200, ge=1, le=10_000)
+
+
+class InventoryArgs(Args):
+    """`inventory` takes no arguments."""
+
+
+async def _names(ctx: AgentContext, f: Filters) -> dict[str, str | None] | ToolResult:
+    """The filters with stored spellings, or the unknown-name result."""
+    vocab = await vocabulary(ctx)
+    resolved = resolve_names(
+        vocab, {"metric": f.metric, "location": f.location, "node": f.node, "sensor": f.sensor}
+    )
+    if isinstance(resolved, ToolResult):
+        return resolved
+    return {str(k): v for k, v in resolved.items()}
+
+
+def _where(names: dict[str, str | None]) -> str:
+    """The filters in words, for a no-data reason."""
+    parts = [f"{k} {v}" for k, v in names.items() if v]
+    return ", ".join(parts) or "any series"
+
+
+async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
+    """Latest value, and mean/min/max/count over a time range (default the last hour), of
+    every series matching the filters: for "what is the temperature", averages, rankings."""
+    names = await _names(ctx, args)
+    if isinstance(names, ToolResult):
+        return names
+    span = time_range(ctx, args.start, args.end, HOUR)
+    if isinstance(span, ToolResult):
+        return span
+    start, end = span
+    query = SeriesQuery(start, end, 300, names["metric"], names["location"], names["node"],
+                        names["sensor"])  # fmt: skip
+    rows = await asyncio.to_thread(ctx.storage.summarize, query)
+    if not rows:
+        return ToolResult.no_data(f"no readings stored for {_where(names)}")
+    now = ctx.clock()
+    series = []
+    for r in rows:
+        item = asdict(r)
+        item["age_s"] = None if r.latest_ts is None else max(0.0, now - r.latest_ts)
+        series.append(item)
+    return ToolResult.ok(
+        {"start": start, "end": end, "now": now, "filters": names, "series": series}, len(series)
+    )
+
+
+def choose_step(start: float, end: float, asked: int | None) -> int:
+    """The asked step, else the finest standard step giving at most MAX_POINTS buckets."""
+    if asked is not None:
+        return max(300, asked // 300 * 300)
+    for step in STEPS:
+        if (end - start) / step <= MAX_POINTS:
+            return step
+    return STEPS[-1]
+
+
+async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
+    """Points over time (mean, min, max per bucket) of the matching series: trends, history."""
+    names = await _names(ctx, args)
+    if isinstance(names, ToolResult):
+        return names
+    span = time_range(ctx, args.start, args.end, HOUR)
+    if isinstance(span, ToolResult):
+        return span
+    start, end = span
+    step = choose_step(start, end, args.step_s)
+    query = SeriesQuery(start, end, step, names["metric"], names["location"], names["node"],
+                        names["sensor"])  # fmt: skip
+    rows = await asyncio.to_thread(ctx.storage.query_series, query)
+    if not rows:
+        return ToolResult.no_data(f"no readings stored for {_where(names)} in that range")
+    series: list[dict[str, Any]] = [
+        {
+            "location": r.location,
+            "node": r.node,
+            "sensor": r.sensor,
+            "metric": r.metric,
+            "unit": r.unit,
+            "step": r.step,
+            "source": r.source,
+            "points": [
+                {"ts": p.ts, "mean": p.mean, "min": p.min, "max": p.max, "count": p.count}
+                for p in r.points
+            ],
+        }
+        for r in rows
+    ]
+    size = sum(len(s["points"]) for s in series)
+    return ToolResult.ok(
+        {"start": start, "end": end, "now": ctx.clock(), "filters": names, "series": series}, size
+    )
+
+
+async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:
+    """Flagged readings (warning or critical), newest first, default the last 24 hours, with
+    the total count by severity."""
+    names = await _names(ctx, args)
+    if isinstance(names, ToolResult):
+        return names
+    span = time_range(ctx, args.start, args.end, DAY)
+    if isinstance(span, ToolResult):
+        return span
+    start, end = span
+    query = AnomalyQuery(start, end, args.limit, None, names["node"], names["location"],
+                         args.severity, names["sensor"], names["metric"])  # fmt: skip
+    rows, counts = await asyncio.gather(
+        asyncio.to_thread(ctx.storage.query_anomalies, query),
+        asyncio.to_thread(ctx.storage.count_anomalies, query),
+    )
+    total = sum(counts.values())
+    data = {
+        "start": start,
+        "end": end,
+        "now": ctx.clock(),
+        "filters": {**names, "severity": args.severity},
+        "counts": counts,
+        "total": total,
+        "anomalies": [asdict(r) for r in rows],
+    }
+    return ToolResult.ok(data, total)
+
+
+async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
+    """Each node's status (healthy, warning, offline) with the reasons, its latest CPU, memory,
+    disk, load and SoC temperature, its workloads and when it last reported."""
+    rows = await asyncio.to_thread(ctx.storage.list_nodes)
+    if args.node:
+        vocab = await vocabulary(ctx)
+        wanted = vocab.canonical("node", args.node) or next(
+            (r.node for r in rows if r.node.lower() == args.node.lower()), None
+        )
+        if wanted is None:
+            return unknown_name(vocab, "node", args.node)
+        rows = [r for r in rows if r.node == wanted]
+        if not rows:
+            return ToolResult.no_data(f"node {wanted!r} has stored readings but no heartbeat yet")
+    if not rows:
+        return ToolResult.no_data("no node has reported yet")
+    now = ctx.clock()
+    nodes = []
+    counts = {"healthy": 0, "warning": 0, "offline": 0}
+    for r in rows:
+        beat = Beat(r.ts, r.interval_s, r.health, r.outbox_depth, r.outbox_dropped,
+                    r.previous_outbox_depth)  # fmt: skip
+        verdict = assess(beat, now, ctx.thresholds)
+        counts[verdict.status] += 1
+        nodes.append(
+            {
+                "node": r.node,
+                "location": r.location,
+                "cluster": r.cluster,
+                "status": verdict.status,
+                "reasons": list(verdict.reasons),
+                "last_heartbeat": r.ts,
+                "age_s": max(0.0, now - r.ts),
+                "health": r.health,
+                "workloads": r.workloads,
+                "sensors": r.sensors,
+                "outbox": {"depth": r.outbox_depth, "dropped": r.outbox_dropped},
+                "read_url": r.read_url,
+            }
+        )
+    return ToolResult.ok({"now": now, "counts": counts, "nodes": nodes}, len(nodes))
+
+
+async def raw_readings(ctx: AgentContext, args: RawArgs) -> ToolResult:
+    """One node's raw local readings, straight from its reporter's read endpoint (default the
+    last 15 minutes): drill-down below the 5-minute aggregates the agent stores."""
+    rows = await asyncio.to_thread(ctx.storage.list_nodes)
+    row = next((r for r in rows if r.node.lower() == args.node.lower()), None)
+    if row is None:
+        return unknown_name(await vocabulary(ctx), "node", args.node)
+    if not row.read_url:
+        return ToolResult.fail(f"{row.node}'s reporter does not advertise a read endpoint")
+    if ctx.http is None:
+        return ToolResult.fail("raw drill-down is not available: the agent has no HTTP client")
+    span = time_range(ctx, args.start, args.end, 900)
+    if isinstance(span, ToolResult):
+        return span
+    params: dict[str, Any] = {"start": span[0], "end": span[1], "limit": args.limit}
+    for key in ("sensor", "metric"):
+        if getattr(args, key):
+            params[key] = getattr(args, key)
+    headers = {}
+    token = ctx.reporter_read_tokens.get(row.node)
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    url = row.read_url.rstrip("/") + "/v1/readings"
+    try:
+        response = await ctx.http.get(url, params=params, headers=headers, timeout=5.0)
+    except httpx.HTTPError as exc:
+        return ToolResult.fail(
+            f"could not reach {row.node}'s reporter at {url}: {type(exc).__name__} {exc}".strip()
+        )
+    if response.status_code != 200:
+        return ToolResult.fail(
+            f"{row.node}'s reporter answered HTTP {response.status_code}: {response.text[:200]}"
+        )
+    try:
+        body = response.json()
+        readings = list(body["readings"])
+    except (ValueError, KeyError, TypeError):
+        return ToolResult.fail(f"{row.node}'s reporter sent a malformed response")
+    if not readings:
+        return ToolResult.no_data(f"{row.node} has no raw readings in that range")
+    data = {"node": row.node, "location": row.location, "start": span[0], "end": span[1],
+            "truncated": bool(body.get("truncated")), "readings": readings}  # fmt: skip
+    return ToolResult.ok(data, len(readings))
+
+
+async def inventory(ctx: AgentContext, args: InventoryArgs) -> ToolResult:
+    """What exists: locations with their nodes, each node's sensors, and metrics with units."""
+    rows = await asyncio.to_thread(ctx.storage.catalog)
+    if not rows:
+        return ToolResult.no_data("nothing has been stored yet")
+    locations: dict[str, set[str]] = {}
+    sensors: dict[str, dict[str, list[str]]] = {}
+    for r in rows:
+        locations.setdefault(r.location, set()).add(r.node)
+        sensors.setdefault(r.node, {}).setdefault(r.sensor, []).append(r.metric)
+    vocab = await vocabulary(ctx)
+    data = {
+        "locations": {loc: sorted(nodes) for loc, nodes in sorted(locations.items())},
+        "nodes": dict(vocab.node_location),
+        "sensors": {n: {s: sorted(m) for s, m in sorted(ss.items())} for n, ss in sensors.items()},
+        "metrics": dict(sorted(vocab.units.items())),
+    }
+    return ToolResult.ok(data, len(rows))
+
+
+EDGE_TOOLS: tuple[Tool[AgentContext, Any], ...] = (
+    Tool("inventory", describe(inventory), InventoryArgs, inventory, "edge"),
+    Tool("metric_summary", describe(metric_summary), SummaryArgs, metric_summary, "edge"),
+    Tool("metric_series", describe(metric_series), SeriesArgs, metric_series, "edge"),
+    Tool("anomalies", describe(anomalies), AnomalyArgs, anomalies, "edge"),
+    Tool("node_health", describe(node_health), NodeArgs, node_health, "edge"),
+    Tool("raw_readings", describe(raw_readings), RawArgs, raw_readings, "edge"),
+)
