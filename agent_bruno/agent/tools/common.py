@@ -23,18 +23,20 @@ class Filters(Args):
     """Which series: exact names as listed by `inventory`; all omitted means every series."""
 
     metric: str | None = Field(
-        None, description="metric name, e.g. temperature, humidity, co2, cpu_percent"
+        default=None, description="metric name, e.g. temperature, humidity, co2, cpu_percent"
     )
-    location: str | None = Field(None, description="location name, e.g. warehouse")
-    node: str | None = Field(None, description="node name, e.g. pi-node-1")
-    sensor: str | None = Field(None, description="sensor name, e.g. dht22-1")
+    location: str | None = Field(default=None, description="location name, e.g. warehouse")
+    node: str | None = Field(default=None, description="node name, e.g. pi-node-1")
+    sensor: str | None = Field(default=None, description="sensor name, e.g. dht22-1")
 
 
 class Range(BaseModel):
     """A time range: ISO 8601 times or phrases like "last hour", "yesterday", "since 9am"."""
 
-    start: str | None = Field(None, description='start, e.g. "last hour" or 2026-11-26T09:00Z')
-    end: str | None = Field(None, description="end (default now)")
+    start: str | None = Field(
+        default=None, description='start, e.g. "last hour" or 2026-11-26T09:00Z'
+    )
+    end: str | None = Field(default=None, description="end (default now)")
 
 
 async def vocabulary(ctx: AgentContext) -> Vocabulary:

@@ -38,20 +38,24 @@ class SummaryArgs(Filters, Range):
 class SeriesArgs(Filters, Range):
     """Arguments of `metric_series`."""
 
-    step_s: int | None = Field(None, ge=300, description="bucket width in seconds (≥ 300)")
+    step_s: int | None = Field(default=None, ge=300, description="bucket width in seconds (≥ 300)")
 
 
 class AnomalyArgs(Filters, Range):
     """Arguments of `anomalies`."""
 
-    severity: Severity | None = Field(None, description="warning or critical; omit for both")
-    limit: int = Field(50, ge=1, le=1000, description="most anomalies to list (newest first)")
+    severity: Severity | None = Field(
+        default=None, description="warning or critical; omit for both"
+    )
+    limit: int = Field(
+        default=50, ge=1, le=1000, description="most anomalies to list (newest first)"
+    )
 
 
 class NodeArgs(Args):
     """Arguments of `node_health`."""
 
-    node: str | None = Field(None, description="one node's name; omit for every node")
+    node: str | None = Field(default=None, description="one node's name; omit for every node")
 
 
 class RawArgs(Args, Range):
@@ -60,7 +64,7 @@ class RawArgs(Args, Range):
     node: str = Field(description="the node whose reporter to ask, e.g. pi-node-1")
     sensor: str | None = None
     metric: str | None = None
-    limit: int = Field(200, ge=1, le=10_000)
+    limit: int = Field(default=200, ge=1, le=10_000)
 
 
 class InventoryArgs(Args):

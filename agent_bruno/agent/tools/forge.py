@@ -23,8 +23,8 @@ class ForgeArgs(Args):
     """Arguments of `forge_analysis`."""
 
     question: str = Field(min_length=1, max_length=2000, description="what to analyse")
-    node: str | None = Field(None, description="the node the question is about, if any")
-    location: str | None = Field(None, description="the location it is about, if any")
+    node: str | None = Field(default=None, description="the node the question is about, if any")
+    location: str | None = Field(default=None, description="the location it is about, if any")
 
 
 async def gather(ctx: AgentContext, args: ForgeArgs) -> dict[str, Any]:
