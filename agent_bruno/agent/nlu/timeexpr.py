@@ -1,0 +1,327 @@
+"""Time expressions in questions and tool arguments: spans, timestamps and how to say them."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta, tzinfo
+from typing import Literal
+
+_B = r"(?<![\w-])"
+_E = r"(?![\w-])"
+_WORD_NUMBERS = {
+    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
+    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+}  # fmt: skip
+_UNIT_SECONDS = {
+    "second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86_400.0,
+    "week": 604_800.0, "month": 2_592_000.0,
+}  # fmt: skip
+_UNIT_ALIASES = {
+    "s": "second", "sec": "second", "secs": "second", "second": "second", "seconds": "second",
+    "m": "minute", "min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
+    "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
+    "d": "day", "day": "day", "days": "day",
+    "w": "week", "wk": "week", "wks": "week", "week": "week", "weeks": "week",
+    "month": "month", "months": "month",
+}  # fmt: skip
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_MONTH_RE = (
+    r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
+)
+_NUM = r"(?:(?P<digits>\d+(?:\.\d+)?)\s*|(?P<word>" + "|".join(_WORD_NUMBERS) + r")\s+)"
+_UNIT = r"(?P<unit>" + "|".join(sorted(_UNIT_ALIASES, key=len, reverse=True)) + ")"
+_HALF = r"(?P<half>half[\s-]*(?:an?\s+)?hour)"
+_CLOCK = r"(?:noon|midday|midnight|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2})"
+_DATE = (
+    rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH_RE}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
+    rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_RE}\.?(?:,?\s+\d{{4}})?)"
+)
+_MAX_SPAN = 100 * 365 * 86_400.0
+_DAY_PARTS = {"morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24), "night": (18, 30)}
+_ACCEPTED = (
+    "ISO-8601 ('2026-11-26T09:00:00Z', '2026-11-26'), Unix seconds ('1732610000'), "
+    "a relative offset ('-90s', '-15m', '-1h', '-30d'), 'now', "
+    "or a phrase such as 'last hour', 'yesterday', 'since 9am'"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeSpan:
+    """A [start, end] window in Unix seconds and the words an answer uses for it."""
+
+    start: float
+    end: float
+    label: str
+
+    def shifted(self, seconds: float, label: str) -> TimeSpan:
+        """Return the same-width window moved back by `seconds`."""
+        return TimeSpan(self.start - seconds, self.end - seconds, label)
+
+
+@dataclass(frozen=True, slots=True)
+class TimeMatch:
+    """A span found in a text, with where its expression sits there."""
+
+    span: TimeSpan
+    start_index: int
+    end_index: int
+
+
+def _local_date(ts: float, tz: tzinfo) -> date:
+    return datetime.fromtimestamp(ts, tz).date()
+
+
+def _at(day: date, hour: int, minute: int, tz: tzinfo) -> float:
+    extra, hour = divmod(hour, 24)
+    return datetime.combine(day + timedelta(days=extra), time(hour, minute), tzinfo=tz).timestamp()
+
+
+def _hhmm(hour: int, minute: int) -> str:
+    return "midnight" if (hour, minute) == (0, 0) else f"{hour:02d}:{minute:02d}"
+
+
+def _parse_clock(text: str, meridiem: str | None = None) -> tuple[int, int] | None:
+    word = {"noon": (12, 0), "midday": (12, 0), "midnight": (0, 0)}.get(text.lower())
+    if word:
+        return word
+    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(?:([ap])\.?m\.?)?", text, re.IGNORECASE)
+    if not match:
+        return None
+    hour, minute = int(match.group(1)), int(match.group(2) or 0)
+    ap = (match.group(3) or meridiem or "").lower()
+    if minute > 59 or hour > (12 if ap else 23) or (ap and hour == 0):
+        return None
+    if ap:
+        hour = hour % 12 + (12 if ap == "p" else 0)
+    return hour, minute
+
+
+def _relative_label(word: str, amount: float, unit: str) -> str:
+    if amount == 1:
+        return f"the {word} {unit}"
+    count = f"{amount:g}" if amount < 1e15 else f"{amount:.0f}"
+    return f"the {word} {count} {unit}s"
+
+
+def _amount(m: re.Match[str]) -> tuple[float, str] | None:
+    if m.group("half"):
+        return 1800.0, "half hour"
+    unit = _UNIT_ALIASES[m.group("unit").lower()]
+    digits, word = m.group("digits"), m.group("word")
+    if digits is None and len(m.group("unit")) == 1:
+        return None
+    amount = float(digits) if digits else float(_WORD_NUMBERS[(word or "one").lower()])
+    if not 0 < amount * _UNIT_SECONDS[unit] <= _MAX_SPAN:
+        return None
+    return amount, unit
+
+
+def _relative(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    found = _amount(m)
+    if found is None:
+        return None
+    amount, unit = found
+    word = m.group("rel").lower().replace("ago", "last")
+    if unit == "half hour":
+        return TimeSpan(now - amount, now, f"the {word} half hour")
+    no_number = m.group("digits") is None and m.group("word") is None
+    if no_number and unit in ("week", "month") and not m.groupdict().get("the") and word == "last":
+        return TimeSpan(now - _UNIT_SECONDS[unit], now, f"last {unit}")
+    return TimeSpan(now - amount * _UNIT_SECONDS[unit], now, _relative_label(word, amount, unit))
+
+
+def _day(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    today = _local_date(now, tz)
+    if m.group(0).lower() == "today":
+        return TimeSpan(_at(today, 0, 0, tz), now, "today")
+    yesterday = today - timedelta(days=1)
+    return TimeSpan(_at(yesterday, 0, 0, tz), _at(today, 0, 0, tz), "yesterday")
+
+
+def _day_part(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    which, part = m.group("which").lower(), m.group("part").lower()
+    today = _local_date(now, tz)
+    label = {"to": "tonight", "last": "last night"}.get(which, f"{which} {part}")
+    if which == "to":
+        which, part = "this", "evening"
+    day = today if which == "this" else today - timedelta(days=1)
+    first, last = _DAY_PARTS[part]
+    start, end = _at(day, first, 0, tz), _at(day, last, 0, tz)
+    if which == "this" and start > now:
+        if part == "morning":
+            start = _at(today, 0, 0, tz)
+        else:
+            day -= timedelta(days=1)
+            start, end, label = _at(day, first, 0, tz), _at(day, last, 0, tz), f"yesterday {part}"
+    return TimeSpan(start, min(end, now), label)
+
+
+def _parse_date(text: str, today: date) -> date:
+    numbers = [int(n) for n in re.findall(r"\d+", text)]
+    if "-" in text:
+        return date(numbers[0], numbers[1], numbers[2])
+    month_name = re.search(_MONTH_RE, text, re.IGNORECASE)
+    month = _MONTHS.index(month_name.group(0)[:3].title()) + 1 if month_name else 0
+    if len(numbers) > 1:
+        return date(numbers[1], month, numbers[0])
+    candidate = date(today.year, month, numbers[0])
+    return candidate if candidate <= today else date(today.year - 1, month, numbers[0])
+
+
+def _since(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    today = _local_date(now, tz)
+    if m.group("rel"):
+        rel = m.group("rel").lower()
+        day = today if rel == "today" else today - timedelta(days=1)
+        return TimeSpan(_at(day, 0, 0, tz), now, f"since {rel}")
+    if m.group("date"):
+        day = _parse_date(m.group("date"), today)
+        label = f"since {_MONTHS[day.month - 1]} {day.day}"
+        return TimeSpan(
+            _at(day, 0, 0, tz), now, label if day.year == today.year else f"{label} {day.year}"
+        )
+    clock = _parse_clock(m.group("clock"))
+    if clock is None:
+        return None
+    start, label = _at(today, *clock, tz), f"since {_hhmm(*clock)}"
+    if start > now:
+        start, label = _at(today - timedelta(days=1), *clock, tz), label + " yesterday"
+    return TimeSpan(start, now, label)
+
+
+def _between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    second = _parse_clock(m.group("b"))
+    ap = re.search(r"([ap])\.?m\.?$", m.group("b"), re.IGNORECASE)
+    first = _parse_clock(m.group("a"), ap.group(1) if ap else None)
+    if first is None or second is None:
+        return None
+    if ap and first > second and re.fullmatch(r"\d{1,2}", m.group("a")):
+        first = _parse_clock(m.group("a"), "a" if ap.group(1).lower() == "p" else "p") or first
+    day = _local_date(now, tz)
+    end_day = day if second > first else day + timedelta(days=1)
+    if _at(day, *first, tz) > now:
+        day, end_day = day - timedelta(days=1), end_day - timedelta(days=1)
+    label = f"between {_hhmm(*first)} and {_hhmm(*second)}"
+    return TimeSpan(_at(day, *first, tz), min(_at(end_day, *second, tz), now), label)
+
+
+_Builder = Callable[[re.Match[str], float, tzinfo], "TimeSpan | None"]
+_PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
+    (re.compile(pattern, re.IGNORECASE), builder)
+    for pattern, builder in (
+        (
+            rf"{_B}(?:(?:in|over|during|for|within)\s+)?(?P<the>the\s+)?"
+            rf"(?P<rel>last|past|previous)\s+(?:{_HALF}|{_NUM}?{_UNIT}){_E}",
+            _relative,
+        ),
+        (rf"{_B}(?:{_HALF}|{_NUM}{_UNIT})\s+(?P<rel>ago){_E}", _relative),
+        (rf"{_B}(?:today|yesterday){_E}", _day),
+        (rf"{_B}(?P<which>this|yesterday)\s+(?P<part>morning|afternoon|evening){_E}", _day_part),
+        (rf"{_B}(?P<which>to)(?P<part>night){_E}", _day_part),
+        (rf"{_B}(?P<which>last)\s+(?P<part>night){_E}", _day_part),
+        (
+            rf"{_B}since\s+(?:(?P<rel>yesterday|today)|(?P<date>{_DATE})|(?P<clock>{_CLOCK})){_E}",
+            _since,
+        ),
+        (
+            rf"{_B}(?:between|from)\s+(?P<a>{_CLOCK}|\d{{1,2}})\s*"
+            rf"(?:and|to|until|till|-|–)\s*(?P<b>{_CLOCK}){_E}",
+            _between,
+        ),
+    )
+)
+
+
+def find_time_span(text: str, now: float, tz: tzinfo) -> TimeMatch | None:
+    """Find the first time expression in `text` and the span it means, or None."""
+    best: TimeMatch | None = None
+    for pattern, builder in _PATTERNS:
+        for m in pattern.finditer(text):
+            if best and (m.start(), -m.end()) >= (best.start_index, -best.end_index):
+                continue
+            try:
+                span = builder(m, now, tz)
+            except (ValueError, OverflowError, OSError):
+                span = None
+            if span is not None:
+                best = TimeMatch(span, m.start(), m.end())
+    return best
+
+
+def _parse_iso(text: str, tz: tzinfo, role: Literal["start", "end"]) -> float | None:
+    if "T" in text.upper() and " " in text:
+        text = text.replace(" ", "+")
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=tz)
+    if role == "end" and re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        next_day = parsed.date() + timedelta(days=1)
+        return datetime.combine(next_day, time(), tzinfo=parsed.tzinfo).timestamp()
+    return parsed.timestamp()
+
+
+def parse_time_arg(value: str, now: float, tz: tzinfo, *, role: Literal["start", "end"]) -> float:
+    """Turn a tool argument (ISO-8601, Unix seconds, -15m, now, 'last hour') into Unix seconds."""
+    text = value.strip()
+    if text.lower() == "now":
+        return now
+    relative = re.fullmatch(r"-\s*(\d+(?:\.\d+)?)\s*" + _UNIT, text, re.IGNORECASE)
+    if relative:
+        amount = float(relative.group(1))
+        seconds = amount * _UNIT_SECONDS[_UNIT_ALIASES[relative.group("unit").lower()]]
+        if math.isfinite(seconds):
+            return now - seconds
+    elif re.fullmatch(r"\d+(?:\.\d+)?", text):
+        number = float(text)
+        if math.isfinite(number):
+            return number
+    elif re.match(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            parsed = _parse_iso(text, tz, role)
+        except (OverflowError, OSError):
+            parsed = None
+        if parsed is not None:
+            return parsed
+    else:
+        found = find_time_span(text, now, tz)
+        rest = text[: found.start_index] + text[found.end_index :] if found else text
+        if found and not re.search(r"\w", rest):
+            return found.span.start if role == "start" else found.span.end
+    raise ValueError(f"cannot read the {role} time {value!r}: use {_ACCEPTED}")
+
+
+def format_clock(ts: float, now: float, tz: tzinfo) -> str:
+    """Say a moment as '14:20', 'yesterday 14:20', 'Nov 24 14:20' or 'Nov 24 2025 14:20'."""
+    moment = datetime.fromtimestamp(ts, tz)
+    today = _local_date(now, tz)
+    clock = f"{moment.hour:02d}:{moment.minute:02d}"
+    if moment.date() == today:
+        return clock
+    if moment.date() == today - timedelta(days=1):
+        return f"yesterday {clock}"
+    year = "" if moment.year == today.year else f" {moment.year}"
+    return f"{_MONTHS[moment.month - 1]} {moment.day}{year} {clock}"
+
+
+def _half_up(x: float) -> int:
+    return math.floor(x + 0.5)
+
+
+def format_age(seconds: float) -> str:
+    """Say how long ago something was: 'just now', '3 min ago', '2 h ago', '3 days ago'."""
+    if math.isnan(seconds) or seconds < 60:
+        return "just now"
+    if math.isinf(seconds):
+        return "long ago"
+    if seconds < 90 * 60:
+        return f"{_half_up(seconds / 60)} min ago"
+    if seconds < 36 * 3600:
+        return f"{_half_up(seconds / 3600)} h ago"
+    return f"{_half_up(seconds / 86_400)} days ago"

@@ -1,0 +1,126 @@
+"""Units of the pipeline's metrics: conversion, the unit a question asks for, and display."""
+
+from __future__ import annotations
+
+import math
+import re
+from decimal import ROUND_HALF_UP, Decimal
+
+_TEMPERATURE = ("°C", "°F", "K")
+_PASCALS = {
+    "Pa": 1.0,
+    "hPa": 100.0,
+    "mbar": 100.0,
+    "kPa": 1000.0,
+    "inHg": 3386.389,
+    "mmHg": 133.322387415,
+}
+_CANONICAL = {
+    unit.lower(): unit for unit in (*_TEMPERATURE, *_PASCALS, "%", "ppm", "count", "")
+} | {
+    "c": "°C", "degc": "°C", "celsius": "°C", "f": "°F", "degf": "°F", "fahrenheit": "°F",
+    "°k": "K", "kelvin": "K", "millibar": "mbar", "mb": "mbar", "percent": "%",
+}  # fmt: skip
+_DECIMALS = {
+    "°C": 1, "°F": 1, "K": 1, "%": 1, "hPa": 1, "mbar": 1, "kPa": 2, "inHg": 2, "mmHg": 1,
+    "Pa": 0, "ppm": 0, "count": 0, "": 2,
+}  # fmt: skip
+_METRIC_DECIMALS = {"load_1m": 2, "motion": 0}
+_SPOKEN = {
+    "°F": ("fahrenheit", "farenheit", "degrees fahrenheit", "degrees f", "degree f", "deg f"),
+    "°C": ("celsius", "celcius", "centigrade", "degrees celsius", "degrees c", "deg c"),
+    "K": ("kelvin", "kelvins"),
+    "inHg": ("inhg", "inches of mercury", "inch of mercury", "in hg"),
+    "mmHg": ("mmhg", "mm hg", "mm of mercury", "millimeters of mercury", "millimetres of mercury"),
+    "kPa": ("kpa", "kilopascal", "kilopascals"),
+    "mbar": ("mbar", "millibar", "millibars"),
+    "hPa": ("hpa", "hectopascal", "hectopascals"),
+}
+_LETTERS = {"f": "°F", "c": "°C", "k": "K"}
+_SPOKEN_UNIT = {alias: unit for unit, aliases in _SPOKEN.items() for alias in aliases}
+_ASKED = re.compile(
+    r"(?<![\w-])(?:(?P<prep>in|into|to)\s+)?(?:(?P<word>"
+    + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in sorted(_SPOKEN_UNIT, key=len)[::-1])
+    + r")|(?P<letter>[fck]))(?![\w-])"
+    r"|(?:(?<![\w-])(?P<prep2>in|into|to)\s*)?[°º˚]\s*(?P<degree>[cfk])(?![a-z])",
+    re.IGNORECASE,
+)
+
+
+class UnitError(ValueError):
+    """A conversion between units that measure different things, or an unknown unit."""
+
+
+def _canonical(unit: str) -> str:
+    found = _CANONICAL.get(unit.strip().lower().replace(" ", ""))
+    if found is None:
+        known = ", ".join(repr(u) for u in dict.fromkeys(_CANONICAL.values()))
+        raise UnitError(f"unknown unit {unit!r}; known units: {known}")
+    return found
+
+
+def _to_celsius(value: float, unit: str) -> float:
+    if unit == "°F":
+        return (value - 32.0) * 5.0 / 9.0
+    return value - 273.15 if unit == "K" else value
+
+
+def convert(value: float, from_unit: str, to_unit: str) -> float:
+    """Convert `value` between temperature (°C, °F, K) or pressure (hPa, kPa, inHg...) units."""
+    if from_unit == to_unit:
+        return value
+    source, target = _canonical(from_unit), _canonical(to_unit)
+    if source == target:
+        return value
+    if source in _TEMPERATURE and target in _TEMPERATURE:
+        celsius = _to_celsius(value, source)
+        if target == "°F":
+            return celsius * 9.0 / 5.0 + 32.0
+        return celsius + 273.15 if target == "K" else celsius
+    if source in _PASCALS and target in _PASCALS:
+        return value * _PASCALS[source] / _PASCALS[target]
+    raise UnitError(
+        f"cannot convert {from_unit!r} to {to_unit!r}: they measure different things; "
+        "temperature converts among °C, °F and K, pressure among Pa, hPa, mbar, kPa, inHg, mmHg"
+    )
+
+
+def requested_unit(text: str) -> str | None:
+    """Return the unit a question asks its answer in ('in fahrenheit' -> '°F'), or None."""
+    found: list[tuple[bool, str]] = []
+    for m in _ASKED.finditer(text):
+        prep = bool(m.group("prep") or m.group("prep2"))
+        if m.group("degree"):
+            found.append((prep, _LETTERS[m.group("degree").lower()]))
+        elif m.group("word"):
+            word = " ".join(m.group("word").lower().split())
+            found.append((prep, _SPOKEN_UNIT[word]))
+        elif prep and m.group("letter"):
+            found.append((prep, _LETTERS[m.group("letter").lower()]))
+    ranked = sorted(found, key=lambda item: not item[0])
+    return ranked[0][1] if ranked else None
+
+
+def decimals(unit: str, metric: str | None = None) -> int:
+    """Return how many decimals a value of this unit (or metric) is shown with."""
+    if metric in _METRIC_DECIMALS:
+        return _METRIC_DECIMALS[metric]
+    return _DECIMALS.get(unit, 2)
+
+
+def _round(value: float, places: int) -> str:
+    """Round the shortest repr of `value` half away from zero, so 2.675 shows as 2.68."""
+    text = str(
+        Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    )
+    return text[1:] if text.startswith("-") and not text.strip("-0.") else text
+
+
+def format_value(value: float, unit: str, metric: str | None = None) -> str:
+    """Show a value with its unit: '22.5 °C', '45.0 %', '850 ppm', '3 detections', '1.25'."""
+    if not math.isfinite(value):
+        return f"{value} {unit}".strip()
+    number = _round(value, decimals(unit, metric))
+    if unit == "count":
+        return f"{number} detection" + ("" if number == "1" else "s")
+    return f"{number} {unit}" if unit else number

@@ -1,0 +1,263 @@
+"""Time expressions: spans found in questions, tool-argument times, clock and age wording."""
+
+from __future__ import annotations
+
+import random
+import string
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent_bruno.agent.nlu.timeexpr import (
+    TimeSpan,
+    find_time_span,
+    format_age,
+    format_clock,
+    parse_time_arg,
+)
+
+TZ = ZoneInfo("Europe/Berlin")
+
+
+def local(month: int, day: int, hour: int = 0, minute: int = 0, year: int = 2026) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=TZ).timestamp()
+
+
+NOW = local(11, 26, 14, 30)
+H = 3600.0
+D = 86_400.0
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "label"),
+    [
+        ("last hour", NOW - H, "the last hour"),
+        ("past hour", NOW - H, "the past hour"),
+        ("the last hour", NOW - H, "the last hour"),
+        ("in the last 2 hours", NOW - 2 * H, "the last 2 hours"),
+        ("last 15 minutes", NOW - 900, "the last 15 minutes"),
+        ("past 30 minutes", NOW - 1800, "the past 30 minutes"),
+        ("last 90 min", NOW - 5400, "the last 90 minutes"),
+        ("last 24h", NOW - 24 * H, "the last 24 hours"),
+        ("past 24 hours", NOW - 24 * H, "the past 24 hours"),
+        ("last 3 days", NOW - 3 * D, "the last 3 days"),
+        ("past 30 days", NOW - 30 * D, "the past 30 days"),
+        ("over the past week", NOW - 7 * D, "the past week"),
+        ("last week", NOW - 7 * D, "last week"),
+        ("last 2 weeks", NOW - 14 * D, "the last 2 weeks"),
+        ("last month", NOW - 30 * D, "last month"),
+        ("in the last day", NOW - D, "the last day"),
+        ("the last day", NOW - D, "the last day"),
+        ("past day", NOW - D, "the past day"),
+        ("2 hours ago", NOW - 2 * H, "the last 2 hours"),
+        ("an hour ago", NOW - H, "the last hour"),
+        ("last 5m", NOW - 300, "the last 5 minutes"),
+        ("past 1h", NOW - H, "the past hour"),
+        ("in the last 7d", NOW - 7 * D, "the last 7 days"),
+        ("last 90s", NOW - 90, "the last 90 seconds"),
+        ("last 1.5 hours", NOW - 1.5 * H, "the last 1.5 hours"),
+        ("last two hours", NOW - 2 * H, "the last 2 hours"),
+        ("past three days", NOW - 3 * D, "the past 3 days"),
+        ("within the last twelve hours", NOW - 12 * H, "the last 12 hours"),
+        ("in the last half hour", NOW - 1800, "the last half hour"),
+        ("past half an hour", NOW - 1800, "the past half hour"),
+    ],
+)
+def test_relative_windows_end_now(text: str, start: float, label: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, NOW, label)
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("today", local(11, 26), NOW, "today"),
+        ("yesterday", local(11, 25), local(11, 26), "yesterday"),
+        ("since yesterday", local(11, 25), NOW, "since yesterday"),
+        ("since 9am", local(11, 26, 9), NOW, "since 09:00"),
+        ("since 9 am", local(11, 26, 9), NOW, "since 09:00"),
+        ("since 9:30", local(11, 26, 9, 30), NOW, "since 09:30"),
+        ("since 09:00", local(11, 26, 9), NOW, "since 09:00"),
+        ("since 2 p.m.", local(11, 26, 14), NOW, "since 14:00"),
+        ("since noon", local(11, 26, 12), NOW, "since 12:00"),
+        ("since midnight", local(11, 26), NOW, "since midnight"),
+        ("since 3pm", local(11, 25, 15), NOW, "since 15:00 yesterday"),
+        ("since Nov 24", local(11, 24), NOW, "since Nov 24"),
+        ("since 24th November", local(11, 24), NOW, "since Nov 24"),
+        ("since 2026-11-01", local(11, 1), NOW, "since Nov 1"),
+        ("since Dec 1", local(12, 1, year=2025), NOW, "since Dec 1 2025"),
+        ("this morning", local(11, 26, 6), local(11, 26, 12), "this morning"),
+        ("this afternoon", local(11, 26, 12), NOW, "this afternoon"),
+        ("this evening", local(11, 25, 18), local(11, 26), "yesterday evening"),
+        ("tonight", local(11, 25, 18), local(11, 26), "yesterday evening"),
+        ("yesterday afternoon", local(11, 25, 12), local(11, 25, 18), "yesterday afternoon"),
+        ("last night", local(11, 25, 18), local(11, 26, 6), "last night"),
+        ("between 9am and 11am", local(11, 26, 9), local(11, 26, 11), "between 09:00 and 11:00"),
+        ("from 9am to 11am", local(11, 26, 9), local(11, 26, 11), "between 09:00 and 11:00"),
+        ("from 9 to 11am", local(11, 26, 9), local(11, 26, 11), "between 09:00 and 11:00"),
+        ("from 11 to 1pm", local(11, 26, 11), local(11, 26, 13), "between 11:00 and 13:00"),
+        ("between 13:00 and 16:00", local(11, 26, 13), NOW, "between 13:00 and 16:00"),
+        ("between 22:00 and 02:00", local(11, 25, 22), local(11, 26, 2), "between 22:00 and 02:00"),
+    ],
+)
+def test_calendar_spans_are_local(text: str, start: float, end: float, label: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, end, label)
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "start", "end", "label"),
+    [
+        (local(11, 26, 4), "this morning", local(11, 26), local(11, 26, 4), "this morning"),
+        (local(11, 26, 9), "this morning", local(11, 26, 6), local(11, 26, 9), "this morning"),
+        (local(11, 26, 20), "tonight", local(11, 26, 18), local(11, 26, 20), "tonight"),
+        (local(11, 26, 3), "last night", local(11, 25, 18), local(11, 26, 3), "last night"),
+    ],
+)
+def test_parts_of_day_are_clipped_to_now(
+    now: float, text: str, start: float, end: float, label: str
+) -> None:
+    found = find_time_span(text, now, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, end, label)
+
+
+def test_yesterday_is_a_local_day_across_a_dst_change() -> None:
+    now = local(3, 30, 10)
+    found = find_time_span("yesterday", now, TZ)
+    assert found is not None
+    assert found.span.end - found.span.start == 23 * H
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    [
+        ("What was the temperature in the warehouse over the past week?", "over the past week"),
+        ("How did CO2 change in the last 2 hours, compared with yesterday?", "in the last 2 hours"),
+        ("MAX TEMP SINCE 9AM!!", "SINCE 9AM"),
+        ("motion (last 15 minutes)?", "last 15 minutes"),
+        ("was pi-node-3 hot since yesterday?", "since yesterday"),
+    ],
+)
+def test_match_indices_cover_the_expression(text: str, expression: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert text[found.start_index : found.end_index] == expression
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What's the temperature in the warehouse?",
+        "",
+        "hourly stats for pi-node-3",
+        "is the weekend-room humid?",
+        "show the yesterday-lab sensor",
+        "the last reading from the kitchen",
+        "in the past, was it colder?",
+        "last 0 hours",
+        "last 99999999999999999999999 days",
+        "since 25:00",
+        "since 13pm",
+        "since Feb 30",
+        "between 9 and 11 degrees",
+        "last am",
+    ],
+)
+def test_no_time_expression(text: str) -> None:
+    assert find_time_span(text, NOW, TZ) is None
+
+
+def test_random_text_never_raises() -> None:
+    rng = random.Random(7)
+    words = ["last", "past", "since", "between", "and", "to", "ago", "9am", "12:61", "half"]
+    words += ["hour", "days", "h", "m", "yesterday", "tonight", "Nov", "31", "2026-02-30", "-"]
+    alphabet = string.printable + "°–é"
+    for _ in range(2000):
+        if rng.random() < 0.5:
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40)))
+        else:
+            text = " ".join(rng.choice(words) for _ in range(rng.randint(1, 6)))
+        found = find_time_span(text, NOW, TZ)
+        if found is not None:
+            assert found.span.start <= found.span.end
+            assert 0 <= found.start_index < found.end_index <= len(text)
+
+
+def test_shifted_keeps_the_width() -> None:
+    span = TimeSpan(NOW - H, NOW, "the last hour")
+    assert span.shifted(D, "the same time yesterday") == TimeSpan(
+        NOW - H - D, NOW - D, "the same time yesterday"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "end"),
+    [
+        ("2026-11-26T09:00:00Z", local(11, 26, 10), local(11, 26, 10)),
+        ("2026-11-26T09:00:00+01:00", local(11, 26, 9), local(11, 26, 9)),
+        ("2026-11-26T09:00:00 01:00", local(11, 26, 9), local(11, 26, 9)),
+        ("2026-11-26T09:00:00", local(11, 26, 9), local(11, 26, 9)),
+        ("2026-11-26", local(11, 26), local(11, 27)),
+        ("1732610000", 1732610000.0, 1732610000.0),
+        ("1732610000.5", 1732610000.5, 1732610000.5),
+        ("-90s", NOW - 90, NOW - 90),
+        ("-15m", NOW - 900, NOW - 900),
+        ("-1h", NOW - H, NOW - H),
+        ("-30d", NOW - 30 * D, NOW - 30 * D),
+        (" now ", NOW, NOW),
+        ("last hour", NOW - H, NOW),
+        ("Yesterday", local(11, 25), local(11, 26)),
+        ("since 9am", local(11, 26, 9), NOW),
+    ],
+)
+def test_parse_time_arg(value: str, start: float, end: float) -> None:
+    assert parse_time_arg(value, NOW, TZ, role="start") == start
+    assert parse_time_arg(value, NOW, TZ, role="end") == end
+
+
+@pytest.mark.parametrize(
+    "value", ["", "soon", "last hour in the kitchen", "2026-13-01", "nan", "inf", "-1y", "12:61"]
+)
+def test_parse_time_arg_names_the_value_and_the_accepted_forms(value: str) -> None:
+    with pytest.raises(ValueError, match="ISO-8601") as info:
+        parse_time_arg(value, NOW, TZ, role="start")
+    assert repr(value) in str(info.value)
+
+
+@pytest.mark.parametrize(
+    ("ts", "expected"),
+    [
+        (local(11, 26, 14, 20), "14:20"),
+        (local(11, 26, 0, 5), "00:05"),
+        (local(11, 25, 23, 59), "yesterday 23:59"),
+        (local(11, 24, 14, 20), "Nov 24 14:20"),
+        (local(12, 31, 8, 0, year=2025), "Dec 31 2025 08:00"),
+    ],
+)
+def test_format_clock(ts: float, expected: str) -> None:
+    assert format_clock(ts, NOW, TZ) == expected
+
+
+@pytest.mark.parametrize(
+    ("seconds", "expected"),
+    [
+        (-5, "just now"),
+        (0, "just now"),
+        (59.9, "just now"),
+        (60, "1 min ago"),
+        (150, "3 min ago"),
+        (89 * 60, "89 min ago"),
+        (90 * 60, "2 h ago"),
+        (5 * H, "5 h ago"),
+        (35 * H, "35 h ago"),
+        (36 * H, "2 days ago"),
+        (10 * D, "10 days ago"),
+        (float("nan"), "just now"),
+    ],
+)
+def test_format_age(seconds: float, expected: str) -> None:
+    assert format_age(seconds) == expected
