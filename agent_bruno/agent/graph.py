@@ -1,0 +1,389 @@
+"""The agent graph: one StateGraph with a model path and the built-in path it falls back to.
+
+    start ─┬─ model configured ──▶ agent ─┬─ tool calls ──▶ tools ──▶ agent …
+           │                              ├─ final text ──────────────────────▶ finish
+           │                              └─ any failure (fallback) ─┐
+           └─ no model ─────────────────────────────────────────▶ understand ──▶ tools
+                                                                                   │
+                                                   finish ◀── compose ◀────────────┘
+
+Nodes talk to the consumer through LangGraph's custom stream (`events.custom` payloads) and
+read their dependencies from `runtime.context` (an `AgentContext`); none reads the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import datetime, tzinfo
+from typing import Any, Literal
+
+import orjson
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    AnyMessage,
+    BaseMessage,
+    HumanMessage,
+    RemoveMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.utils import message_chunk_to_message
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.graph import END, START, StateGraph
+from langgraph.graph.state import CompiledStateGraph
+from langgraph.runtime import Runtime
+from pydantic import ValidationError
+
+from agent_bruno.agent.compose import compose
+from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.events import custom
+from agent_bruno.agent.nlu.plan import Plan, PlannedCall
+from agent_bruno.agent.nlu.understand import understand
+from agent_bruno.agent.nlu.vocabulary import Vocabulary
+from agent_bruno.agent.state import AgentState
+from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
+from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
+from agent_bruno.storage.base import CatalogRow
+
+HISTORY_TURNS = 6  # earlier questions the model sees, each with its tool calls and answer
+REASON_CHARS = 200
+TOKEN_CHUNK_WORDS = 4
+
+AgentGraph = CompiledStateGraph[AgentState, AgentContext, AgentState, AgentState]
+
+
+class ModelPathFailed(Exception):
+    """The model path cannot produce an answer this turn; the message is the short reason."""
+
+
+def build_graph(
+    model: BaseChatModel | None,
+    *,
+    model_timeout_s: float,
+    max_model_rounds: int = 4,
+    checkpointer: BaseCheckpointSaver[Any] | None = None,
+) -> AgentGraph:
+    """Compile the agent graph; without `model` every turn takes the built-in path.
+
+    `model_timeout_s` bounds the time one turn spends waiting on the model, over all its
+    rounds; `max_model_rounds` bounds how many rounds of tool calls the model may make.
+    """
+    if model_timeout_s <= 0:
+        raise ValueError(f"model_timeout_s must be positive, got {model_timeout_s!r}")
+    if max_model_rounds < 1:
+        raise ValueError(f"max_model_rounds must be at least 1, got {max_model_rounds!r}")
+    bound = model.bind_tools(tool_schemas()) if model is not None else None
+
+    async def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        mode = "model" if bound is not None else "builtin"
+        runtime.stream_writer(custom("status", stage="start", mode=mode, message="looking into it"))
+        update: dict[str, Any] = {
+            "calls": [],
+            "pending": [],
+            "answer": "",
+            "fallback": None,
+            "plan": None,
+            "mode": mode,
+            "rounds": 0,
+            "model_s": 0.0,
+            "turn_start": len(state.get("messages", [])),
+        }
+        if mode == "model":
+            update["messages"] = [HumanMessage(state["question"])]
+        return update
+
+    async def agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        assert bound is not None
+        ctx = runtime.context
+        spent = state.get("model_s", 0.0)
+        began = time.monotonic()
+        try:
+            system = await _system_message(ctx)
+            history = _recent(state["messages"], state.get("turn_start", 0))
+            message = await _stream_model(
+                bound, [SystemMessage(system), *history], model_timeout_s, spent, runtime
+            )
+            pending = _checked_calls(message, state.get("rounds", 0), max_model_rounds)
+            if not pending and not message.text.strip():
+                raise ModelPathFailed("model gave an empty answer")
+        except ModelPathFailed as exc:
+            return _fall_back(state, runtime, str(exc))
+        except Exception as exc:  # any model failure means the built-in path
+            return _fall_back(state, runtime, _short(f"model failed: {_describe(exc)}"))
+        update: dict[str, Any] = {
+            "messages": [message],
+            "pending": pending,
+            "model_s": spent + time.monotonic() - began,
+        }
+        if not pending:
+            update["answer"] = message.text.strip()
+        return update
+
+    async def understand_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        rows = await asyncio.to_thread(ctx.storage.catalog)
+        plan = understand(
+            state["question"],
+            state.get("focus") or None,
+            Vocabulary.from_catalog(rows),
+            ctx.clock(),
+            ctx.tz,
+        )
+        runtime.stream_writer(
+            custom("status", stage="understood", intent=plan.intent, message="understood")
+        )
+        pending = [
+            {"id": f"builtin-{i}", "name": c.name, "args": dict(c.args)}
+            for i, c in enumerate(plan.calls)
+        ]
+        return {"plan": asdict(plan), "pending": pending, "focus": dict(plan.focus)}
+
+    async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        write = runtime.stream_writer
+        on_model_path = state.get("mode") == "model"
+        records: list[dict[str, Any]] = []
+        replies: list[ToolMessage] = []
+        for call in state.get("pending", []):
+            name, args, call_id = call["name"], call["args"], call["id"]
+            write(custom("tool_call", id=call_id, name=name, args=args))
+            tool = find_tool(name)
+            result = (
+                await tool.call(ctx, args)
+                if tool is not None
+                else ToolResult.fail(f"unknown tool {name!r}")
+            )
+            summary = for_model(result, ctx.max_items_for_model)
+            write(
+                custom(
+                    "tool_result",
+                    id=call_id,
+                    name=name,
+                    status=result.status,
+                    error=result.error,
+                    size=result.size,
+                    data=summary,
+                )
+            )
+            records.append(ToolCallRecord(name, args, result).as_dict())
+            if on_model_path:
+                content = orjson.dumps(summary, default=str).decode()
+                replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
+        update: dict[str, Any] = {"calls": [*state.get("calls", []), *records], "pending": []}
+        if on_model_path:
+            update["messages"] = replies
+            update["rounds"] = state.get("rounds", 0) + 1
+        return update
+
+    async def compose_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        ctx = runtime.context
+        plan = _plan_from_dict(state.get("plan") or {})
+        records = [_record_from_dict(c) for c in state.get("calls", [])]
+        answer = compose(plan, records, ctx.clock(), ctx.tz)
+        for chunk in _chunks(answer):
+            runtime.stream_writer(custom("token", text=chunk))
+        return {"answer": answer}
+
+    async def finish(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        answer = state.get("answer", "")
+        mode = state.get("mode", "builtin")
+        fallback = state.get("fallback")
+        runtime.stream_writer(custom("answer", answer=answer, mode=mode, fallback=fallback))
+        if mode == "builtin":
+            # A later turn on the model path sees this exchange as history.
+            return {"messages": [HumanMessage(state["question"]), AIMessage(answer)]}
+        return {}
+
+    def after_start(state: AgentState) -> Literal["agent", "understand"]:
+        return "agent" if state.get("mode") == "model" else "understand"
+
+    def after_agent(state: AgentState) -> Literal["understand", "tools", "finish"]:
+        if state.get("mode") != "model":
+            return "understand"
+        return "tools" if state.get("pending") else "finish"
+
+    def after_tools(state: AgentState) -> Literal["agent", "compose"]:
+        return "agent" if state.get("mode") == "model" else "compose"
+
+    builder = StateGraph(AgentState, context_schema=AgentContext)
+    builder.add_node("start", start)
+    builder.add_node("agent", agent)
+    builder.add_node("understand", understand_node)
+    builder.add_node("tools", tools)
+    builder.add_node("compose", compose_node)
+    builder.add_node("finish", finish)
+    builder.add_edge(START, "start")
+    builder.add_conditional_edges("start", after_start)
+    builder.add_conditional_edges("agent", after_agent)
+    builder.add_edge("understand", "tools")
+    builder.add_conditional_edges("tools", after_tools)
+    builder.add_edge("compose", "finish")
+    builder.add_edge("finish", END)
+    return builder.compile(checkpointer=checkpointer, name="agent-bruno")
+
+
+async def _stream_model(
+    bound: Any,
+    messages: list[BaseMessage],
+    timeout_s: float,
+    spent_s: float,
+    runtime: Runtime[AgentContext],
+) -> AIMessage:
+    """Stream one model round, emitting its text as `token` events; bounded by the turn budget."""
+    budget = timeout_s - spent_s
+    if budget <= 0:
+        raise ModelPathFailed(f"model timed out after {timeout_s:g} s")
+    merged: AIMessageChunk | None = None
+    try:
+        async with asyncio.timeout(budget):
+            async for chunk in bound.astream(messages):
+                if not isinstance(chunk, AIMessageChunk):
+                    continue
+                if chunk.text:
+                    runtime.stream_writer(custom("token", text=chunk.text))
+                merged = chunk if merged is None else merged + chunk
+    except TimeoutError:
+        raise ModelPathFailed(f"model timed out after {timeout_s:g} s") from None
+    if merged is None:
+        raise ModelPathFailed("model sent no reply")
+    message = message_chunk_to_message(merged)
+    assert isinstance(message, AIMessage)
+    return message
+
+
+def _checked_calls(message: AIMessage, rounds: int, max_rounds: int) -> list[dict[str, Any]]:
+    """The model's tool calls as pending calls, or `ModelPathFailed` saying what is wrong."""
+    if message.invalid_tool_calls:
+        bad = message.invalid_tool_calls[0]
+        raise ModelPathFailed(
+            _short(f"model sent a malformed tool call {bad.get('name')!r}: {bad.get('error')}")
+        )
+    pending: list[dict[str, Any]] = []
+    for call in message.tool_calls:
+        name = call["name"]
+        tool = find_tool(name)
+        if tool is None:
+            raise ModelPathFailed(_short(f"model called unknown tool {name!r}"))
+        try:
+            tool.args.model_validate(call["args"])
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc']) or 'arguments'}: {e['msg']}"
+                for e in exc.errors()
+            )
+            raise ModelPathFailed(
+                _short(f"model gave bad arguments to {name}: {problems}")
+            ) from None
+        pending.append(
+            {"id": call["id"] or f"call-{len(pending)}", "name": name, "args": call["args"]}
+        )
+    if pending and rounds >= max_rounds:
+        raise ModelPathFailed(f"model wanted more than {max_rounds} rounds of tool calls")
+    return pending
+
+
+def _fall_back(state: AgentState, runtime: Runtime[AgentContext], reason: str) -> dict[str, Any]:
+    """Abandon the model path: drop this turn's messages, tell the consumer, go built-in."""
+    runtime.stream_writer(
+        custom(
+            "status",
+            stage="fallback",
+            reason=reason,
+            reset=True,
+            message=f"{reason}; answering with the built-in understanding instead",
+        )
+    )
+    turn = state.get("messages", [])[state.get("turn_start", 0) :]
+    return {
+        "mode": "builtin",
+        "fallback": reason,
+        "pending": [],
+        "calls": [],
+        "answer": "",
+        "messages": [RemoveMessage(id=m.id) for m in turn if m.id is not None],
+    }
+
+
+def _recent(messages: Sequence[AnyMessage], turn_start: int) -> list[AnyMessage]:
+    """The last `HISTORY_TURNS` earlier exchanges plus this turn; cut only before a question."""
+    starts = [i for i, m in enumerate(messages[:turn_start]) if isinstance(m, HumanMessage)]
+    first = (
+        starts[-HISTORY_TURNS]
+        if len(starts) >= HISTORY_TURNS
+        else (starts[0] if starts else turn_start)
+    )
+    return list(messages[first:])
+
+
+async def _system_message(ctx: AgentContext) -> str:
+    rows = await asyncio.to_thread(ctx.storage.catalog)
+    now = datetime.fromtimestamp(ctx.clock(), ctx.tz)
+    return ctx.prompts.system_message(
+        now=now.strftime("%Y-%m-%d %H:%M"),
+        timezone=_tz_name(ctx.tz, now),
+        inventory=inventory_summary(rows, ctx.tz),
+    )
+
+
+def inventory_summary(rows: Sequence[CatalogRow], tz: tzinfo) -> str:
+    """One line per location and node: its metrics with units and sensors, and how recent."""
+    if not rows:
+        return "- nothing stored yet"
+    groups: dict[tuple[str, str], list[CatalogRow]] = {}
+    for row in rows:
+        groups.setdefault((row.location, row.node), []).append(row)
+    lines = []
+    for (location, node), series in sorted(groups.items()):
+        metrics = ", ".join(sorted({f"{r.metric} ({r.unit}, {r.sensor})" for r in series}))
+        last = datetime.fromtimestamp(max(r.last_ts for r in series), tz)
+        lines.append(
+            f"- {location} / {node}: {metrics}; latest data {last.strftime('%Y-%m-%d %H:%M')}"
+        )
+    return "\n".join(lines)
+
+
+def _tz_name(tz: tzinfo, now: datetime) -> str:
+    key = getattr(tz, "key", None)
+    return key if isinstance(key, str) else (tz.tzname(now) or "UTC")
+
+
+def _plan_from_dict(data: dict[str, Any]) -> Plan:
+    return Plan(
+        intent=str(data.get("intent", "")),
+        calls=tuple(PlannedCall(c["name"], dict(c["args"])) for c in data.get("calls", ())),
+        focus=dict(data.get("focus") or {}),
+        hints=dict(data.get("hints") or {}),
+    )
+
+
+def _record_from_dict(data: dict[str, Any]) -> ToolCallRecord:
+    result = data["result"]
+    return ToolCallRecord(
+        data["name"],
+        data["args"],
+        ToolResult(result["status"], result["data"], result["error"], result["size"]),
+    )
+
+
+def _chunks(text: str) -> list[str]:
+    """The answer in a few pieces of `TOKEN_CHUNK_WORDS` words, whitespace kept."""
+    words = text.split(" ")
+    pieces = [
+        " ".join(words[i : i + TOKEN_CHUNK_WORDS]) for i in range(0, len(words), TOKEN_CHUNK_WORDS)
+    ]
+    return [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+
+
+def _short(text: str) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"

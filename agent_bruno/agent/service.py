@@ -1,0 +1,233 @@
+"""`AgentService`: runs the agent graph for a question and streams what happens as events."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+import uuid
+import weakref
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing, asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, cast
+
+import aiosqlite
+from langchain_core.language_models import BaseChatModel
+from langchain_core.runnables import RunnableConfig
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
+from agent_bruno.agent.graph import AgentGraph, build_graph
+
+log = logging.getLogger(__name__)
+
+MAX_QUESTION_CHARS = 2000
+THREAD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
+
+
+class QuestionError(ValueError):
+    """The question (or thread id) cannot be asked; the message says what was wrong."""
+
+
+class AgentError(RuntimeError):
+    """A run failed before it could answer; the message says why."""
+
+
+@dataclass(frozen=True, slots=True)
+class AgentReply:
+    """The outcome of one question: the answer, the tool calls behind it, and how it was made."""
+
+    answer: str
+    calls: list[dict[str, Any]]  # `ToolCallRecord.as_dict()`s
+    mode: str
+    fallback: str | None
+    thread_id: str
+    duration_s: float
+    plan: dict[str, Any] | None = field(default=None)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The reply as JSON-ready data."""
+        return {
+            "answer": self.answer,
+            "calls": self.calls,
+            "mode": self.mode,
+            "fallback": self.fallback,
+            "thread_id": self.thread_id,
+            "duration_s": self.duration_s,
+        }
+
+
+def checked_question(question: str, thread_id: str | None = None) -> tuple[str, str]:
+    """The stripped question and the thread id (a new one if None), or `QuestionError`."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError(
+            "the question is empty: ask about the sensors, e.g. "
+            "'what is the temperature in the warehouse?'"
+        )
+    text = question.strip()
+    if len(text) > MAX_QUESTION_CHARS:
+        raise QuestionError(
+            f"the question is {len(text)} characters long; "
+            f"the limit is {MAX_QUESTION_CHARS}: shorten it"
+        )
+    if thread_id is None:
+        return text, uuid.uuid4().hex
+    if not THREAD_ID.fullmatch(thread_id):
+        raise QuestionError(
+            f"thread id {thread_id[:140]!r} is not valid: use 1 to 128 letters, digits or ._:-"
+        )
+    return text, thread_id
+
+
+def strict_serde() -> JsonPlusSerializer:
+    """A checkpoint serializer that revives only LangGraph's safe types (messages, plain data)."""
+    return JsonPlusSerializer(allowed_msgpack_modules=None)
+
+
+@asynccontextmanager
+async def open_sqlite_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
+    """Open (creating if needed) the thread memory at `path`; closed when the block ends."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    async with aiosqlite.connect(str(path)) as conn:
+        saver = AsyncSqliteSaver(conn, serde=strict_serde())
+        await saver.setup()
+        yield saver
+
+
+class AgentService:
+    """Answer questions in threads; one instance per process, built in the lifespan."""
+
+    def __init__(
+        self, context: AgentContext, graph: AgentGraph, checkpointer: BaseCheckpointSaver[Any]
+    ) -> None:
+        self.context = context
+        self.graph = graph
+        self.checkpointer = checkpointer
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        self._closed = False
+
+    @classmethod
+    async def create(
+        cls,
+        context: AgentContext,
+        *,
+        model: BaseChatModel | None = None,
+        model_timeout_s: float = 30.0,
+        max_model_rounds: int = 4,
+        checkpointer: BaseCheckpointSaver[Any] | None = None,
+    ) -> AgentService:
+        """Build the service; thread memory is in-process unless a `checkpointer` is given."""
+        saver = checkpointer if checkpointer is not None else InMemorySaver(serde=strict_serde())
+        graph = build_graph(
+            model,
+            model_timeout_s=model_timeout_s,
+            max_model_rounds=max_model_rounds,
+            checkpointer=saver,
+        )
+        return cls(context, graph, saver)
+
+    def stream(self, question: str, thread_id: str | None = None) -> AsyncGenerator[AgentEvent]:
+        """Run the question, yielding events; `QuestionError` is raised here, before any run.
+
+        The events never end in an exception: a failure is an `error` event, then `done`.
+        Closing the generator (or cancelling its consumer) cancels the run.
+        """
+        if self._closed:
+            raise AgentError("the agent service is closed")
+        text, thread = checked_question(question, thread_id)
+        return self._run(text, thread, {})
+
+    async def ask(self, question: str, thread_id: str | None = None) -> AgentReply:
+        """Run the question to its answer; `AgentError` if the run failed."""
+        if self._closed:
+            raise AgentError("the agent service is closed")
+        text, thread = checked_question(question, thread_id)
+        final: dict[str, Any] = {}
+        answer: dict[str, Any] | None = None
+        done: dict[str, Any] = {}
+        error: str | None = None
+        async with aclosing(self._run(text, thread, final)) as events:
+            async for event in events:
+                if event.kind == "answer":
+                    answer = event.data
+                elif event.kind == "error":
+                    error = str(event.data.get("message"))
+                elif event.kind == "done":
+                    done = event.data
+        if error is not None or answer is None:
+            raise AgentError(error or "the agent finished without an answer")
+        return AgentReply(
+            answer=str(answer["answer"]),
+            calls=list(final.get("calls", [])),
+            mode=str(answer["mode"]),
+            fallback=answer.get("fallback"),
+            thread_id=thread,
+            duration_s=float(done.get("duration_s", 0.0)),
+            plan=final.get("plan"),
+        )
+
+    async def close(self) -> None:
+        """Refuse new questions; the checkpointer stays with whoever passed it in."""
+        self._closed = True
+
+    async def _run(
+        self, question: str, thread_id: str, final: dict[str, Any]
+    ) -> AsyncGenerator[AgentEvent]:
+        began = time.monotonic()
+        yield AgentEvent(
+            "status", {"stage": "received", "thread_id": thread_id, "message": "question received"}
+        )
+        mode: str | None = None
+        fallback: str | None = None
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        lock = self._locks.get(thread_id)
+        if lock is None:
+            lock = self._locks[thread_id] = asyncio.Lock()
+        try:
+            async with lock:
+                chunks = cast(
+                    "AsyncGenerator[tuple[str, Any], None]",
+                    self.graph.astream(
+                        {"question": question},
+                        config,
+                        context=self.context,
+                        stream_mode=["custom", "values"],
+                    ),
+                )
+                async with aclosing(chunks):
+                    async for stream_mode, payload in chunks:
+                        if stream_mode == "values":
+                            final.clear()
+                            final.update(payload)
+                            continue
+                        event = _event(payload)
+                        if event.kind == "answer":
+                            mode = event.data.get("mode")
+                            fallback = event.data.get("fallback")
+                        yield event
+        except Exception as exc:  # the consumer gets an event, never a raise
+            log.exception("agent run failed (thread %s)", thread_id)
+            yield AgentEvent("error", {"message": f"the agent failed: {type(exc).__name__}: {exc}"})
+        yield AgentEvent(
+            "done",
+            {
+                "thread_id": thread_id,
+                "duration_s": round(time.monotonic() - began, 3),
+                "mode": mode,
+                "fallback": fallback,
+            },
+        )
+
+
+def _event(payload: Any) -> AgentEvent:
+    """The `AgentEvent` for a node's custom stream payload."""
+    if isinstance(payload, dict) and payload.get("kind") in EVENT_KINDS:
+        return AgentEvent(payload["kind"], dict(payload.get("data") or {}))
+    raise AgentError(f"a graph node wrote an unknown stream payload: {payload!r:.200}")
