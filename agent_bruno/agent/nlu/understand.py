@@ -1,0 +1,326 @@
+"""Built-in language understanding: a question (and the thread's focus) to a `Plan`.
+
+Deterministic and instant: the intent comes from cue words, the names from the catalog, the
+time range from `timeexpr`, the display unit from `units`. A follow-up ("and the humidity?",
+"what about pi-node-2?", "compare with yesterday") keeps what the thread's previous question
+was about and changes only what the new one names.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from agent_bruno.agent.nlu.extract import Mentions, extract
+from agent_bruno.agent.nlu.plan import Plan, PlannedCall
+from agent_bruno.agent.nlu.timeexpr import find_time_span
+from agent_bruno.agent.nlu.units import requested_unit
+from agent_bruno.agent.nlu.vocabulary import Vocabulary
+
+
+def _cue(pattern: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<![\w-])(?:{pattern})(?![\w-])", re.I)
+
+
+CUES: dict[str, re.Pattern[str]] = {
+    "diagnosis": _cue(
+        r"why|what'?s wrong|what is wrong|what'?s causing|what is causing|causes?|causing"
+        r"|diagnos\w*|root cause|troubleshoot\w*|explain|what happened|what'?s going on"
+    ),
+    "anomalies": _cue(
+        r"anomal\w*|alerts?|alarms?|flagged|critical|warnings|unusual|abnormal|spikes?"
+        r"|glitch\w*|incidents?|outliers?|odd readings"
+    ),
+    "health": _cue(
+        r"health\w*|status|offline|online|down|alive|reachable|heartbeats?|ok|okay|up and running"
+        r"|running|responding|working"
+    ),
+    "count": _cue(r"how many|number of|count"),
+    "inventory": _cue(
+        r"what (?:sensors|locations|rooms|nodes|metrics|devices)|which (?:sensors|locations"
+        r"|rooms|metrics|devices)|list (?:all )?(?:the )?(?:sensors|locations|rooms|metrics)"
+        r"|what do you (?:monitor|measure|know)|what can you|inventory"
+    ),
+    "rank": _cue(
+        r"warmest|hottest|coldest|coolest|most humid|least humid|driest|dampest|wettest|highest"
+        r"|lowest|busiest|rank\w*|sort\w*|order(?:ed)? by|top"
+    ),
+    "compare": _cue(r"compare\w*|comparison|vs\.?|versus|than|difference|differ"),
+    "series": _cue(
+        r"trend\w*|history|historical|over time|graph|plot|chart|timeline|time series|changed?"
+        r"|evolution|evolve\w*|hourly|day by day|per hour"
+    ),
+    "raw": _cue(r"raw|local readings|drill[\s-]?down|individual readings|every reading"),
+    "stats": _cue(
+        r"average|avg|mean|min|minimum|max|maximum|peak|lowest|highest|range|stats|statistics"
+        r"|typical"
+    ),
+}
+_WHICH = _cue(r"which|where|what (?:room|location|place|node)|rank\w*|sort\w*|order|top|list")
+_FOLLOW_UP = re.compile(
+    r"^\s*(?:and|what about|how about|same for|and for|and in|also|now|ok(?:ay)?|then)\b", re.I
+)
+_YESTERDAY_CMP = _cue(r"(?:compare|compared|comparison)\s+(?:it\s+)?(?:with|to)\s+yesterday")
+_LAST_WEEK_CMP = _cue(r"(?:compare|compared|comparison)\s+(?:it\s+)?(?:with|to)\s+last week")
+_HIGH = _cue(r"warmest|hottest|most humid|dampest|wettest|highest|busiest|top|max\w*|peak")
+_LOW = _cue(r"coldest|coolest|least humid|driest|lowest|min\w*")
+_WARMER = _cue(r"warmer|hotter|higher|more humid|damper|more|busier|greater")
+_COLDER = _cue(r"colder|cooler|lower|drier|less|fewer")
+_SEVERITY = {"critical": _cue(r"critical"), "warning": _cue(r"warnings?(?! and)")}
+_HEALTH_METRICS = ("cpu_percent", "memory_percent", "disk_percent", "load_1m", "soc_temp_c")
+DAY = 86_400.0
+WEEK = 7 * DAY
+
+
+def iso(ts: float) -> str:
+    """Unix seconds as ISO 8601 UTC text, the form the built-in path passes to tools."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _intent(text: str, m: Mentions) -> str | None:
+    """The question's intent from its cue words; None when it names none."""
+    has = {name: bool(p.search(text)) for name, p in CUES.items()}
+    if has["diagnosis"] and (m.nodes or m.locations or m.metrics):
+        return "diagnosis"
+    if has["count"]:
+        return "count"
+    if has["inventory"] and not m.metrics:
+        return "inventory"
+    if has["raw"]:
+        return "raw"
+    if has["anomalies"]:
+        return "anomalies"
+    if len(m.locations) + len(m.nodes) >= 2 and (has["compare"] or _WARMER.search(text)):
+        return "compare"
+    if has["rank"] and (_WHICH.search(text) or not (m.locations or m.nodes)):
+        return "rank"
+    if has["series"]:
+        return "series"
+    if has["health"] and not (set(m.metrics) - set(_HEALTH_METRICS)):
+        return "health"
+    if re.search(r"(?<![\w-])(?:nodes|pis)(?![\w-])", text, re.I) and not m.metrics:
+        return "health" if not m.locations else "current"
+    if has["stats"]:
+        return "stats"
+    return None
+
+
+def _names(m: Mentions) -> dict[str, Any]:
+    """The first name of each kind the question gives (None where it gives none)."""
+    return {
+        "metric": m.metrics[0] if m.metrics else None,
+        "location": m.locations[0] if m.locations else None,
+        "node": m.nodes[0] if m.nodes else None,
+        "sensor": m.sensors[0] if m.sensors else None,
+    }
+
+
+def _merge(focus: Mapping[str, Any], names: dict[str, Any]) -> dict[str, Any]:
+    """A follow-up's names over the thread's focus: a new place replaces the old one whole."""
+    merged = {k: focus.get(k) for k in ("metric", "location", "node", "sensor")}
+    if names["location"] or names["node"]:
+        merged.update(location=names["location"], node=names["node"], sensor=None)
+    if names["sensor"]:
+        merged["sensor"] = names["sensor"]
+    if names["metric"]:
+        merged["metric"] = names["metric"]
+    return merged
+
+
+def _filters(names: Mapping[str, Any], *keys: str) -> dict[str, Any]:
+    """Tool arguments of the non-empty names."""
+    return {k: names[k] for k in keys if names.get(k)}
+
+
+def _range_args(span: Mapping[str, Any] | None) -> dict[str, Any]:
+    """`start`/`end` tool arguments of a span (none: the tool's default range)."""
+    if not span:
+        return {}
+    return {"start": iso(span["start"]), "end": iso(span["end"])}
+
+
+def understand(
+    question: str,
+    focus: Mapping[str, Any] | None,
+    vocab: Vocabulary,
+    now: float,
+    tz: tzinfo,
+    *,
+    forge: bool = False,
+) -> Plan:
+    """The tool calls that answer `question`, and how to present them."""
+    focus = focus or {}
+    text = " ".join(question.split())
+    found = find_time_span(text, now, tz)
+    span = None
+    rest = text
+    compare_shift = None
+    if _YESTERDAY_CMP.search(text):
+        compare_shift = (DAY, "the same time yesterday")
+        rest = _YESTERDAY_CMP.sub(" ", text)
+        found = find_time_span(rest, now, tz)
+    elif _LAST_WEEK_CMP.search(text):
+        compare_shift = (WEEK, "the same time last week")
+        rest = _LAST_WEEK_CMP.sub(" ", text)
+        found = find_time_span(rest, now, tz)
+    if found is not None:
+        span = {"start": found.span.start, "end": found.span.end, "label": found.span.label}
+        rest = rest[: found.start_index] + " " + rest[found.end_index :]
+    unit = requested_unit(rest)
+    mentions = extract(rest, vocab)
+    names = _names(mentions)
+    intent = _intent(rest, mentions)
+    follow_up = bool(focus) and (
+        _FOLLOW_UP.search(text) is not None
+        or compare_shift is not None
+        or (intent is None and not any(names.values()) and (unit or span))
+    )
+    if follow_up:
+        names = _merge(focus, names)
+        intent = intent or focus.get("intent")
+        span = span or focus.get("span")
+        unit = unit or (focus.get("unit") if not mentions.metrics else None)
+    if compare_shift is not None:
+        intent = "compare_time"
+    if mentions.unknown:
+        return _unknown_plan(mentions, names, intent, span, unit)
+    intent = intent or ("current" if any(names.values()) else "help")
+    if intent == "stats" and not span:
+        span = None
+    new_focus = {"intent": intent, **names, "span": span, "unit": unit}
+    hints: dict[str, Any] = {"unit": unit, "span": span, "question": text}
+    if intent in ("rank", "stats"):
+        hints["order"] = "low" if _LOW.search(rest) and not _HIGH.search(rest) else "high"
+        hints["aggregate"] = _aggregate(rest)
+    calls = _calls(intent, names, span, rest, mentions, hints, compare_shift, now, forge)
+    if intent == "compare_time":
+        new_focus["intent"] = (
+            focus.get("intent") if focus.get("intent") != "compare_time" else ("current")
+        )
+    return Plan(intent, tuple(calls), new_focus, hints)
+
+
+def _aggregate(text: str) -> str | None:
+    """Which statistic a question asks for, if one."""
+    if re.search(r"(?<![\w-])(?:average|avg|mean|typical)(?![\w-])", text, re.I):
+        return "mean"
+    if re.search(r"(?<![\w-])(?:min|minimum|lowest|coldest|coolest|driest)(?![\w-])", text, re.I):
+        return "min"
+    if re.search(
+        r"(?<![\w-])(?:max|maximum|peak|highest|hottest|warmest|most humid)(?![\w-])", text, re.I
+    ):
+        return "max"
+    return None
+
+
+def _calls(
+    intent: str,
+    names: dict[str, Any],
+    span: dict[str, Any] | None,
+    text: str,
+    mentions: Mentions,
+    hints: dict[str, Any],
+    compare_shift: tuple[float, str] | None,
+    now: float,
+    forge: bool,
+) -> list[PlannedCall]:
+    """The tool calls of an intent."""
+    where = _filters(names, "location", "node", "sensor")
+    metric = _filters(names, "metric")
+    window = _range_args(span)
+    if intent == "diagnosis":
+        node = _filters(names, "node")
+        calls = [
+            PlannedCall("node_health", node),
+            PlannedCall("metric_summary", {**where, **window}),
+            PlannedCall("anomalies", {**where, **(window or {"start": iso(now - DAY)})}),
+        ]
+        if forge:
+            calls.append(PlannedCall("forge_analysis", {"question": hints["question"], **where}))
+        return calls
+    if intent == "health":
+        return [PlannedCall("node_health", _filters(names, "node"))]
+    if intent == "inventory" or intent == "help":
+        return [PlannedCall("inventory", {})]
+    if intent == "anomalies":
+        severity = next((s for s, p in _SEVERITY.items() if p.search(text)), None)
+        hints["severity"] = severity
+        args = {**where, **metric, **window}
+        if severity:
+            args["severity"] = severity
+        return [PlannedCall("anomalies", args)]
+    if intent == "count":
+        return _count_calls(text, names, window, hints)
+    if intent == "raw":
+        if not names.get("node"):
+            hints["need"] = "node"
+            return [PlannedCall("node_health", {})]
+        return [PlannedCall("raw_readings", {**_filters(names, "node", "sensor", "metric"),
+                                              **window})]  # fmt: skip
+    if intent == "series":
+        return [PlannedCall("metric_series", {**metric, **where, **window})]
+    if intent == "rank":
+        return [PlannedCall("metric_summary", {**metric, **window})]
+    if intent == "compare":
+        places = [("node", n) for n in mentions.nodes] or [
+            ("location", p) for p in mentions.locations
+        ]
+        hints["places"] = places
+        return [PlannedCall("metric_summary", {**metric, kind: name, **window})
+                for kind, name in places]  # fmt: skip
+    if intent == "compare_time" and compare_shift is not None:
+        shift, label = compare_shift
+        base = span or {"start": now - 3600, "end": now, "label": "the last hour"}
+        hints["periods"] = [base["label"], label]
+        earlier = {"start": base["start"] - shift, "end": base["end"] - shift}
+        return [
+            PlannedCall("metric_summary", {**metric, **where, **_range_args(base)}),
+            PlannedCall("metric_summary", {**metric, **where, **_range_args(earlier)}),
+        ]
+    return [PlannedCall("metric_summary", {**metric, **where, **window})]
+
+
+def _count_calls(
+    text: str, names: dict[str, Any], window: dict[str, Any], hints: dict[str, Any]
+) -> list[PlannedCall]:
+    """Calls for "how many …" by what is counted."""
+    where = _filters(names, "location", "node", "sensor")
+    if CUES["anomalies"].search(text):
+        hints["counting"] = "anomalies"
+        severity = next((s for s, p in _SEVERITY.items() if p.search(text)), None)
+        hints["severity"] = severity
+        args = {**where, **_filters(names, "metric"), **window}
+        if severity:
+            args["severity"] = severity
+        return [PlannedCall("anomalies", args)]
+    if re.search(r"(?<![\w-])(?:sensors?|devices?|metrics?)(?![\w-])", text, re.I):
+        hints["counting"] = "sensors"
+        return [PlannedCall("inventory", {})]
+    if re.search(r"(?<![\w-])(?:locations?|rooms?|places?)(?![\w-])", text, re.I):
+        hints["counting"] = "locations"
+        return [PlannedCall("inventory", {})]
+    hints["counting"] = "nodes"
+    status = next((s for s in ("offline", "healthy", "warning") if s in text.lower()), None)
+    hints["status"] = status
+    return [PlannedCall("node_health", {})]
+
+
+def _unknown_plan(
+    mentions: Mentions,
+    names: dict[str, Any],
+    intent: str | None,
+    span: dict[str, Any] | None,
+    unit: str | None,
+) -> Plan:
+    """A question naming something that does not exist: ask the tool that would have answered,
+    with the name as given, so its result lists what exists."""
+    first = mentions.unknown[0]
+    args = {**_filters(names, "metric", "location", "node", "sensor"), first.kind: first.name}
+    if intent == "health" or (first.kind == "node" and intent in (None, "diagnosis")):
+        call = PlannedCall("node_health", {"node": first.name})
+    else:
+        call = PlannedCall("metric_summary", {**args, **_range_args(span)})
+    focus = {"intent": intent or "current", **names, "span": span, "unit": unit}
+    return Plan("unknown", (call,), focus, {"unknown": [first.kind, first.name], "unit": unit})
