@@ -42,6 +42,7 @@ from pydantic import ValidationError
 from agent_bruno.agent.compose import compose
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import custom
+from agent_bruno.agent.model import model_failure, shorten
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.nlu.understand import understand
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
@@ -51,7 +52,6 @@ from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
 from agent_bruno.storage.base import CatalogRow
 
 HISTORY_TURNS = 6  # earlier questions the model sees, each with its tool calls and answer
-REASON_CHARS = 200
 TOKEN_CHUNK_WORDS = 4
 
 AgentGraph = CompiledStateGraph[AgentState, AgentContext, AgentState, AgentState]
@@ -114,7 +114,7 @@ def build_graph(
         except ModelPathFailed as exc:
             return _fall_back(state, runtime, str(exc))
         except Exception as exc:  # any model failure means the built-in path
-            return _fall_back(state, runtime, _short(f"model failed: {_describe(exc)}"))
+            return _fall_back(state, runtime, model_failure(exc, model_timeout_s))
         update: dict[str, Any] = {
             "messages": [message],
             "pending": pending,
@@ -133,6 +133,7 @@ def build_graph(
             Vocabulary.from_catalog(rows),
             ctx.clock(),
             ctx.tz,
+            forge=ctx.forge is not None,
         )
         runtime.stream_writer(
             custom("status", stage="understood", intent=plan.intent, message="understood")
@@ -239,16 +240,13 @@ async def _stream_model(
     if budget <= 0:
         raise ModelPathFailed(f"model timed out after {timeout_s:g} s")
     merged: AIMessageChunk | None = None
-    try:
-        async with asyncio.timeout(budget):
-            async for chunk in bound.astream(messages):
-                if not isinstance(chunk, AIMessageChunk):
-                    continue
-                if chunk.text:
-                    runtime.stream_writer(custom("token", text=chunk.text))
-                merged = chunk if merged is None else merged + chunk
-    except TimeoutError:
-        raise ModelPathFailed(f"model timed out after {timeout_s:g} s") from None
+    async with asyncio.timeout(budget):
+        async for chunk in bound.astream(messages):
+            if not isinstance(chunk, AIMessageChunk):
+                continue
+            if chunk.text:
+                runtime.stream_writer(custom("token", text=chunk.text))
+            merged = chunk if merged is None else merged + chunk
     if merged is None:
         raise ModelPathFailed("model sent no reply")
     message = message_chunk_to_message(merged)
@@ -261,14 +259,14 @@ def _checked_calls(message: AIMessage, rounds: int, max_rounds: int) -> list[dic
     if message.invalid_tool_calls:
         bad = message.invalid_tool_calls[0]
         raise ModelPathFailed(
-            _short(f"model sent a malformed tool call {bad.get('name')!r}: {bad.get('error')}")
+            shorten(f"model sent a malformed tool call {bad.get('name')!r}: {bad.get('error')}")
         )
     pending: list[dict[str, Any]] = []
     for call in message.tool_calls:
         name = call["name"]
         tool = find_tool(name)
         if tool is None:
-            raise ModelPathFailed(_short(f"model called unknown tool {name!r}"))
+            raise ModelPathFailed(shorten(f"model called unknown tool {name!r}"))
         try:
             tool.args.model_validate(call["args"])
         except ValidationError as exc:
@@ -277,7 +275,7 @@ def _checked_calls(message: AIMessage, rounds: int, max_rounds: int) -> list[dic
                 for e in exc.errors()
             )
             raise ModelPathFailed(
-                _short(f"model gave bad arguments to {name}: {problems}")
+                shorten(f"model gave bad arguments to {name}: {problems}")
             ) from None
         pending.append(
             {"id": call["id"] or f"call-{len(pending)}", "name": name, "args": call["args"]}
@@ -377,13 +375,3 @@ def _chunks(text: str) -> list[str]:
         " ".join(words[i : i + TOKEN_CHUNK_WORDS]) for i in range(0, len(words), TOKEN_CHUNK_WORDS)
     ]
     return [p + (" " if i < len(pieces) - 1 else "") for i, p in enumerate(pieces)]
-
-
-def _describe(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-
-
-def _short(text: str) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= REASON_CHARS else text[: REASON_CHARS - 1] + "…"
