@@ -169,7 +169,7 @@ _SHAPE: Mapping[str, tuple[float, float, float]] = MappingProxyType(
         "pressure": (1.5, 0.2, 0.3),
         "co2": (80.0, 10.0, 15.0),
         "motion": (0.0, 0.0, 0.0),
-        "cpu_percent": (0.0, 3.0, 6.0),
+        "cpu_percent": (0.0, 0.6, 0.6),
         "memory_percent": (0.0, 0.8, 0.5),
         "disk_percent": (0.0, 0.0, 0.05),
         "load_1m": (0.0, 0.08, 0.15),
