@@ -52,6 +52,7 @@ from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
 from agent_bruno.storage.base import CatalogRow
 
 HISTORY_TURNS = 6  # earlier questions the model sees, each with its tool calls and answer
+KEPT_TURNS = 20  # exchanges a thread's checkpoint keeps; older ones are dropped
 TOKEN_CHUNK_WORDS = 4
 
 AgentGraph = CompiledStateGraph[AgentState, AgentContext, AgentState, AgentState]
@@ -115,6 +116,10 @@ def build_graph(
             return _fall_back(state, runtime, str(exc))
         except Exception as exc:  # any model failure means the built-in path
             return _fall_back(state, runtime, model_failure(exc, model_timeout_s))
+        if pending and message.text.strip():
+            runtime.stream_writer(
+                custom("status", stage="tools", reset=True, message="looking up the data")
+            )
         update: dict[str, Any] = {
             "messages": [message],
             "pending": pending,
@@ -195,10 +200,12 @@ def build_graph(
         mode = state.get("mode", "builtin")
         fallback = state.get("fallback")
         runtime.stream_writer(custom("answer", answer=answer, mode=mode, fallback=fallback))
-        if mode == "builtin":
-            # A later turn on the model path sees this exchange as history.
-            return {"messages": [HumanMessage(state["question"]), AIMessage(answer)]}
-        return {}
+        messages = state.get("messages", [])
+        if mode == "model":
+            return {"messages": _older_than(messages, KEPT_TURNS)}
+        # A later turn on the model path sees this exchange as history.
+        exchange = [HumanMessage(state["question"]), AIMessage(answer)]
+        return {"messages": [*_older_than(messages, KEPT_TURNS - 1), *exchange]}
 
     def after_start(state: AgentState) -> Literal["agent", "understand"]:
         return "agent" if state.get("mode") == "model" else "understand"
@@ -316,6 +323,15 @@ def _recent(messages: Sequence[AnyMessage], turn_start: int) -> list[AnyMessage]
         else (starts[0] if starts else turn_start)
     )
     return list(messages[first:])
+
+
+def _older_than(messages: Sequence[AnyMessage], turns: int) -> list[RemoveMessage]:
+    """Removals of every message before the last `turns` questions."""
+    starts = [i for i, m in enumerate(messages) if isinstance(m, HumanMessage)]
+    if len(starts) <= turns:
+        return []
+    cut = starts[-turns] if turns > 0 else len(messages)
+    return [RemoveMessage(id=m.id) for m in messages[:cut] if m.id is not None]
 
 
 async def _system_message(ctx: AgentContext) -> str:

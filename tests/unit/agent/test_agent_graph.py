@@ -305,3 +305,17 @@ async def test_a_bad_question_is_refused_before_anything_runs(
 async def test_a_bad_thread_id_is_refused(service: AgentService):
     with pytest.raises(QuestionError, match="thread id"):
         await service.ask(QUESTION, thread_id="../../etc")
+
+
+async def test_a_thread_keeps_only_its_recent_exchanges(
+    service: AgentService, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setattr("agent_bruno.agent.graph.KEPT_TURNS", 2)
+    questions = [QUESTION, FOLLOW_UP, "and in the office?"]
+    for question in questions:
+        await service.ask(question, thread_id="long")
+
+    state = await service.graph.aget_state({"configurable": {"thread_id": "long"}})
+    kept = [m.content for m in state.values["messages"] if isinstance(m, HumanMessage)]
+    assert kept == questions[1:]
+    assert len(state.values["messages"]) == 4

@@ -272,3 +272,17 @@ async def test_cancelling_the_consumer_while_the_model_thinks(storage: SqliteSto
 
         reply = await service.ask(QUESTION, thread_id="c")
         assert (reply.mode, reply.answer) == ("model", "Ok.")
+
+
+async def test_text_before_a_tool_call_is_reset_and_only_the_answer_remains(
+    storage: SqliteStorage,
+):
+    script = [Reply("Let me look that up.", tool_calls=[SUMMARY_CALL]), Reply(MODEL_ANSWER)]
+    async with agent_with(storage, script) as (service, _):
+        events = [e async for e in service.stream(QUESTION)]
+
+    resets = [i for i, e in enumerate(events) if e.kind == "status" and e.data.get("reset")]
+    assert resets
+    shown = "".join(e.data["text"] for e in events[resets[-1] :] if e.kind == "token")
+    assert shown == MODEL_ANSWER == events[-2].data["answer"]
+    assert events[-2].data["mode"] == "model"
