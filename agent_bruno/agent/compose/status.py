@@ -78,7 +78,7 @@ def _node_line(f: Formatter, n: Mapping[str, Any]) -> str:
         reasons = f" ({'; '.join(n['reasons'])})" if n["reasons"] else ""
         numbers = _health_numbers(f, n["health"])
         state = f"{n['status']}{reasons}; {numbers}" if numbers else f"{n['status']}{reasons}"
-        state += f"; last heartbeat {f.fresh(n['last_heartbeat'])}"
+        state += f"; last heartbeat {f.clock(n['last_heartbeat'])} ({f.age(n['last_heartbeat'])})"
     return f"- {n['node']} ({n['location']}): {state}"
 
 
