@@ -1,0 +1,113 @@
+"""Built-in understanding: questions to intents and tool calls, follow-ups over the focus."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from agent_bruno.agent.nlu.understand import understand
+from agent_bruno.agent.nlu.vocabulary import Vocabulary
+
+NOW = datetime(2026, 11, 26, 14, 20, tzinfo=UTC).timestamp()
+TZ = ZoneInfo("UTC")
+VOCAB = Vocabulary(
+    locations=("garage", "greenhouse", "office", "server-room", "warehouse", "warehouse-b"),
+    nodes=tuple(f"pi-node-{i}" for i in range(1, 7)),
+    sensors=("bmp280-1", "dht22-1", "mhz19-1", "node", "pir-1"),
+    metrics=("co2", "cpu_percent", "humidity", "load_1m", "temperature"),
+)
+
+
+def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
+    plan = understand(question, focus, VOCAB, NOW, TZ)
+    return [(c.name, c.args) for c in plan.calls]
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "calls"),
+    [
+        ("What's the temperature in the warehouse?", "current",
+         [("metric_summary", {"metric": "temperature", "location": "warehouse"})]),
+        ("how warm is it in the server room", "current",
+         [("metric_summary", {"metric": "temperature", "location": "server-room"})]),
+        ("humidity in warehouse-b", "current",
+         [("metric_summary", {"metric": "humidity", "location": "warehouse-b"})]),
+        ("Show me sensor anomalies", "anomalies", [("anomalies", {})]),
+        ("any critical alerts today?", "anomalies",
+         [("anomalies", {"severity": "critical", "start": "2026-11-26T00:00:00Z",
+                         "end": "2026-11-26T14:20:00Z"})]),
+        ("List all Pi nodes and their health status", "health", [("node_health", {})]),
+        ("is node 6 ok?", "health", [("node_health", {"node": "pi-node-6"})]),
+        ("which room is warmest?", "rank", [("metric_summary", {"metric": "temperature"})]),
+        ("how many nodes are offline", "count", [("node_health", {})]),
+        ("temperature trend in the office since 9am", "series",
+         [("metric_series", {"metric": "temperature", "location": "office",
+                             "start": "2026-11-26T09:00:00Z", "end": "2026-11-26T14:20:00Z"})]),
+        ("is the office warmer than the garage?", "compare",
+         [("metric_summary", {"metric": "temperature", "location": "office"}),
+          ("metric_summary", {"metric": "temperature", "location": "garage"})]),
+        ("what sensors do you have", "inventory", [("inventory", {})]),
+        ("hello there", "help", [("inventory", {})]),
+    ],
+)  # fmt: skip
+def test_questions_become_tool_calls(
+    question: str, intent: str, calls: list[tuple[str, dict[str, Any]]]
+) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.intent == intent
+    assert [(c.name, c.args) for c in plan.calls] == calls
+
+
+def test_diagnosis_gathers_health_numbers_and_anomalies_and_forge_when_there() -> None:
+    names = [c.name for c in understand("Why is pi-node-3 under high load?", None, VOCAB, NOW,
+                                        TZ).calls]  # fmt: skip
+    assert names == ["node_health", "metric_summary", "anomalies"]
+    with_forge = understand("Why is pi-node-3 under high load?", None, VOCAB, NOW, TZ, forge=True)
+    assert [c.name for c in with_forge.calls][-1] == "forge_analysis"
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "name"),
+    [
+        ("What's the temperature in the kitchen?", "location", "kitchen"),
+        ("temperature in the warehous", "location", "warehous"),
+        ("is pi-node-9 healthy?", "node", "pi-node-9"),
+        ("what is the radiation in the office", "metric", "radiation"),
+    ],
+)
+def test_unknown_names_are_passed_on_as_given_never_guessed(
+    question: str, kind: str, name: str
+) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.intent == "unknown"
+    assert plan.hints["unknown"] == [kind, name]
+    assert plan.calls[0].args[kind] == name
+
+
+def test_follow_ups_keep_the_focus_and_change_what_they_name() -> None:
+    first = understand("What's the temperature in the warehouse?", None, VOCAB, NOW, TZ)
+    humidity = understand("and the humidity?", first.focus, VOCAB, NOW, TZ)
+    assert _args(humidity) == [{"metric": "humidity", "location": "warehouse"}]
+    node = understand("what about pi-node-2?", humidity.focus, VOCAB, NOW, TZ)
+    assert _args(node) == [{"metric": "humidity", "node": "pi-node-2"}]
+    yesterday = understand("compare with yesterday", node.focus, VOCAB, NOW, TZ)
+    assert yesterday.intent == "compare_time"
+    assert [a["start"] for a in _args(yesterday)] == [
+        "2026-11-26T13:20:00Z",
+        "2026-11-25T13:20:00Z",
+    ]
+    fahrenheit = understand("and in fahrenheit?", first.focus, VOCAB, NOW, TZ)
+    assert fahrenheit.hints["unit"] == "°F"
+    assert _args(fahrenheit) == [{"metric": "temperature", "location": "warehouse"}]
+
+
+def test_a_new_question_does_not_inherit_the_focus() -> None:
+    first = understand("What's the temperature in the warehouse?", None, VOCAB, NOW, TZ)
+    assert _calls("Show me sensor anomalies", first.focus) == [("anomalies", {})]
+
+
+def _args(plan: Any) -> list[dict[str, Any]]:
+    return [c.args for c in plan.calls]
