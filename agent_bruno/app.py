@@ -7,12 +7,13 @@ import contextlib
 import logging
 import time
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agent_bruno.api import ingest, openapi, ops, read
+from agent_bruno.agent.wiring import open_agent
+from agent_bruno.api import chat, ingest, openapi, ops, query, read
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.metrics import Metrics
@@ -49,7 +50,7 @@ class LatencyMiddleware:
         await self.app(scope, receive, timed_send)
 
 
-def build_services(settings: Settings, metrics: Metrics) -> Services:
+def open_storage(settings: Settings, metrics: Metrics) -> tuple[SqliteStorage, GroupCommitWriter]:
     """Open the database and start the writer thread."""
     storage = SqliteStorage(settings.database_path)
     writer = GroupCommitWriter(
@@ -59,7 +60,48 @@ def build_services(settings: Settings, metrics: Metrics) -> Services:
         on_batch=metrics.commit_batch.observe,
     )
     writer.start()
-    return Services(settings, storage, writer, metrics, settings.token_to_node())
+    return storage, writer
+
+
+def _close_storage(storage: SqliteStorage, writer: GroupCommitWriter) -> None:
+    """Stop the writer (it commits what it holds), then close the database."""
+    writer.stop()
+    storage.close()
+
+
+@asynccontextmanager
+async def retention_task(settings: Settings, services: Services) -> AsyncIterator[None]:
+    """Prune expired data every `retention_interval_s` while the block runs."""
+    policy = RetentionPolicy(
+        settings.hot_retention_days,
+        settings.rollup_retention_days,
+        settings.retention_batch_rows,
+    )
+    retention = asyncio.create_task(
+        run_periodically(services.writer, policy, settings.retention_interval_s),
+        name="retention",
+    )
+    try:
+        yield
+    finally:
+        retention.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await retention
+
+
+def _log_start(settings: Settings, services: Services) -> None:
+    """Say where data goes and who may send and read it."""
+    log.info(
+        "agent-bruno storing in %s; %d reporter token(s); reads %s",
+        settings.database_path,
+        len(services.reporter_tokens),
+        "open (loopback, no API token)" if settings.reads_open else "need the API token",
+    )
+    if not services.reporter_tokens:
+        log.warning(
+            "no reporter tokens: every POST /v1/events will be refused with 401; "
+            "set AGENT_BRUNO_REPORTER_TOKENS or AGENT_BRUNO_REPORTER_TOKENS_FILE"
+        )
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -68,36 +110,16 @@ def create_app(settings: Settings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        services = await asyncio.to_thread(build_services, settings, metrics)
-        app.state.services = services
-        log.info(
-            "agent-bruno storing in %s; %d reporter token(s); reads %s",
-            settings.database_path,
-            len(services.reporter_tokens),
-            "open (loopback, no API token)" if settings.reads_open else "need the API token",
-        )
-        if not services.reporter_tokens:
-            log.warning(
-                "no reporter tokens: every POST /v1/events will be refused with 401; "
-                "set AGENT_BRUNO_REPORTER_TOKENS or AGENT_BRUNO_REPORTER_TOKENS_FILE"
-            )
-        policy = RetentionPolicy(
-            settings.hot_retention_days,
-            settings.rollup_retention_days,
-            settings.retention_batch_rows,
-        )
-        retention = asyncio.create_task(
-            run_periodically(services.writer, policy, settings.retention_interval_s),
-            name="retention",
-        )
-        try:
+        storage, writer = await asyncio.to_thread(open_storage, settings, metrics)
+        async with AsyncExitStack() as stack:
+            # Closed last: the agent and retention stop using storage first.
+            stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
+            agent = await stack.enter_async_context(open_agent(settings, storage))
+            services = Services(settings, storage, writer, metrics, settings.token_to_node(), agent)
+            app.state.services = services
+            _log_start(settings, services)
+            await stack.enter_async_context(retention_task(settings, services))
             yield
-        finally:
-            retention.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await retention
-            await asyncio.to_thread(services.writer.stop)
-            services.storage.close()
 
     app = FastAPI(
         title="agent-bruno",
@@ -113,10 +135,18 @@ def create_app(settings: Settings) -> FastAPI:
     openapi.install(app)
     app.include_router(read.router)
     app.include_router(ops.router)
+    app.include_router(query.router)
+    app.include_router(chat.router)
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
         str(getattr(r, "path", ""))
-        for r in (*ingest.routes, *read.router.routes, *ops.router.routes)
+        for r in (
+            *ingest.routes,
+            *read.router.routes,
+            *ops.router.routes,
+            *query.router.routes,
+            *chat.router.routes,
+        )
     ) | {app.openapi_url or ""}
     app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
     return app

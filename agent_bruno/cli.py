@@ -1,4 +1,4 @@
-"""The `agent-bruno` command: `serve` now; more subcommands (`ask`) register the same way."""
+"""The `agent-bruno` command: `serve` runs the service, `ask` asks a running one a question."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 
 from pydantic import ValidationError
 
-from agent_bruno.settings import Settings
+from agent_bruno.settings import ClientSettings, Settings
 
 Command = Callable[[argparse.Namespace], int]
 
@@ -68,6 +68,28 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def ask(args: argparse.Namespace) -> int:
+    """Ask the agent at `--url` a question; the answer streams to stdout."""
+    from agent_bruno.ask import run
+
+    try:
+        client = ClientSettings()
+    except ValidationError as exc:
+        print(f"agent-bruno ask: invalid setting: {exc}", file=sys.stderr)
+        return 2
+    token = args.token or (
+        client.api_token.get_secret_value() if client.api_token is not None else None
+    )
+    return run(
+        args.url or client.url,
+        " ".join(args.question),
+        token=token,
+        thread_id=args.thread,
+        as_json=args.json,
+        verbose=args.verbose,
+    )
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser and the function of each subcommand."""
     parser = argparse.ArgumentParser(
@@ -80,6 +102,23 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "--log-level", default="info", choices=["debug", "info", "warning", "error"]
     )
     commands["serve"] = serve
+    p_ask = sub.add_parser(
+        "ask",
+        help="ask a running agent a question; the answer streams to stdout",
+        description="Ask the agent a question over /chat (SSE). Exit codes: 0 answered, "
+        "1 the agent failed or could not be reached, 2 usage or a refused question.",
+    )
+    p_ask.add_argument("question", nargs="+", help="the question (quote it, or several words)")
+    p_ask.add_argument(
+        "--url", default=None, help="the agent (default AGENT_BRUNO_URL or http://127.0.0.1:30120)"
+    )
+    p_ask.add_argument("--token", default=None, help="API token (default AGENT_BRUNO_API_TOKEN)")
+    p_ask.add_argument("--thread", default=None, help="continue the conversation with this id")
+    p_ask.add_argument("--json", action="store_true", help="print the whole reply as JSON")
+    p_ask.add_argument(
+        "-v", "--verbose", action="store_true", help="show tool calls and the thread id on stderr"
+    )
+    commands["ask"] = ask
     return parser, commands
 
 

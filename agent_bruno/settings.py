@@ -238,3 +238,12 @@ class Settings(BaseSettings):
     def threads_path(self) -> Path:
         """The agent's conversation checkpoints (follow-up questions by thread id)."""
         return self.data_dir / "threads.db"
+
+
+class ClientSettings(BaseSettings):
+    """What `agent-bruno ask` reads: where the agent is and the API token (no server settings)."""
+
+    model_config = SettingsConfigDict(env_prefix="AGENT_BRUNO_", extra="ignore", frozen=True)
+
+    url: str = "http://127.0.0.1:30120"
+    api_token: SecretStr | None = None

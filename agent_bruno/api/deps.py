@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends
 from starlette.requests import Request
 
+from agent_bruno.agent.service import AgentService
 from agent_bruno.api.errors import ApiError
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
@@ -27,6 +28,7 @@ class Services:
     writer: GroupCommitWriter
     metrics: Metrics
     reporter_tokens: dict[str, str]  # token → node
+    agent: AgentService  # answers questions (POST /query, /chat)
 
 
 async def get_services(request: Request) -> Services:

@@ -1,0 +1,68 @@
+"""`/chat`: a question answered as a stream of Server-Sent Events, as the agent works.
+
+Events are named after the agent's (`status`, `tool_call`, `tool_result`, `token`, `answer`,
+`error`, `done`) and carry JSON data. When the client goes away, sse-starlette cancels the
+response's task; the cancellation reaches the agent's run through the generators below, and
+`aclosing` closes the run when the cancellation lands while an event is being sent.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator, AsyncIterator
+from contextlib import aclosing
+from typing import Any
+
+import orjson
+from fastapi import APIRouter
+from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.requests import Request
+
+from agent_bruno.agent.events import AgentEvent
+from agent_bruno.agent.service import QuestionError
+from agent_bruno.api.deps import ApiAuth, Services, ServicesDep
+from agent_bruno.api.query import Question, bad_question, check_question, read_question
+
+router = APIRouter(tags=["agent"])
+
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+
+def encode(event: AgentEvent) -> ServerSentEvent:
+    """An agent event as a named SSE event with JSON data (one line)."""
+    data = orjson.dumps(event.data, default=str, option=orjson.OPT_NON_STR_KEYS).decode()
+    return ServerSentEvent(data=data, event=event.kind)
+
+
+async def relay(events: AsyncGenerator[AgentEvent]) -> AsyncIterator[ServerSentEvent]:
+    """The run's events as SSE events; closing or cancelling this closes the run."""
+    async with aclosing(events):
+        async for event in events:
+            yield encode(event)
+
+
+def stream_answer(services: Services, question: Question) -> EventSourceResponse:
+    """Start the run and answer with its event stream (400 if the agent refuses the question)."""
+    thread_id = question.thread_id or uuid.uuid4().hex
+    try:
+        events = services.agent.stream(question.text, thread_id)
+    except QuestionError as exc:
+        raise bad_question(str(exc)) from None
+    headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
+    return EventSourceResponse(relay(events), headers=headers, ping=services.settings.sse_ping_s)
+
+
+@router.post("/chat")
+async def post_chat(request: Request, services: ServicesDep, _auth: ApiAuth) -> EventSourceResponse:
+    """Ask a question (JSON `{question, thread_id}` or plain text); the answer streams as SSE."""
+    question = await read_question(request, services.settings.query_max_chars)
+    return stream_answer(services, question)
+
+
+@router.get("/chat")
+async def get_chat(
+    services: ServicesDep, _auth: ApiAuth, q: str | None = None, thread_id: str | None = None
+) -> EventSourceResponse:
+    """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
+    question = check_question(q or "", thread_id or None, services.settings.query_max_chars)
+    return stream_answer(services, question)
