@@ -83,6 +83,8 @@ def build_graph(
     async def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         mode = "model" if bound is not None else "builtin"
         runtime.stream_writer(custom("status", stage="start", mode=mode, message="looking into it"))
+        messages = state.get("messages", [])
+        unfinished = _unfinished(messages)
         update: dict[str, Any] = {
             "calls": [],
             "pending": [],
@@ -92,10 +94,11 @@ def build_graph(
             "mode": mode,
             "rounds": 0,
             "model_s": 0.0,
-            "turn_start": len(state.get("messages", [])),
+            "turn_start": len(messages) - len(unfinished),
+            "messages": unfinished,
         }
         if mode == "model":
-            update["messages"] = [HumanMessage(state["question"])]
+            update["messages"] = [*unfinished, HumanMessage(state["question"])]
         return update
 
     async def agent(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
@@ -323,6 +326,15 @@ def _recent(messages: Sequence[AnyMessage], turn_start: int) -> list[AnyMessage]
         else (starts[0] if starts else turn_start)
     )
     return list(messages[first:])
+
+
+def _unfinished(messages: Sequence[AnyMessage]) -> list[RemoveMessage]:
+    """Removals of what an interrupted turn left after the last answer (say, a client left)."""
+    last = max(
+        (i for i, m in enumerate(messages) if isinstance(m, AIMessage) and not m.tool_calls),
+        default=-1,
+    )
+    return [RemoveMessage(id=m.id) for m in messages[last + 1 :] if m.id is not None]
 
 
 def _older_than(messages: Sequence[AnyMessage], turns: int) -> list[RemoveMessage]:

@@ -251,7 +251,7 @@ async def test_a_model_turn_is_remembered_by_the_next_one(storage: SqliteStorage
 
 async def test_cancelling_the_consumer_while_the_model_thinks(storage: SqliteStorage):
     script = [Reply(MODEL_ANSWER, delay_s=5.0), Reply(tool_calls=[SUMMARY_CALL]), Reply("Ok.")]
-    async with agent_with(SlowStorage(storage, 0.0), script) as (service, _):
+    async with agent_with(SlowStorage(storage, 0.0), script) as (service, fake):
         before = set(asyncio.all_tasks())
         started = asyncio.Event()
 
@@ -272,6 +272,9 @@ async def test_cancelling_the_consumer_while_the_model_thinks(storage: SqliteSto
 
         reply = await service.ask(QUESTION, thread_id="c")
         assert (reply.mode, reply.answer) == ("model", "Ok.")
+        # The cancelled turn left nothing behind: the question is asked once.
+        roles = [m["role"] for m in messages_of(fake.chat_requests[-1])]
+        assert roles == ["system", "user", "assistant", "tool"]
 
 
 async def test_text_before_a_tool_call_is_reset_and_only_the_answer_remains(
