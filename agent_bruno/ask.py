@@ -207,10 +207,12 @@ def run(
     thread_id: str | None,
     as_json: bool,
     verbose: bool,
-    out: TextIO = sys.stdout,
-    err: TextIO = sys.stderr,
+    out: TextIO | None = None,
+    err: TextIO | None = None,
 ) -> int:
     """Ask, print, and return the exit code (0 answered, 1 failed, 2 refused as asked)."""
+    out = out or sys.stdout
+    err = err or sys.stderr
     if not question.strip():
         print("agent-bruno ask: the question is empty; e.g. agent-bruno ask 'any anomalies?'",
               file=err)  # fmt: skip
