@@ -58,7 +58,7 @@ def _answer(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
             return status.anomalies(f, data, hints)
         if counting in ("sensors", "locations"):
             return status.count_inventory(f, data, hints, plan.focus)
-        return status.count_nodes(f, data, hints)
+        return status.count_nodes(f, data, hints, plan.focus)
     if intent in ("compare", "compare_time"):
         if len(ok) < 2:
             return "\n".join(_problem(c) for c in failed) or "Not enough data to compare."

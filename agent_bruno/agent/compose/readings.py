@@ -200,18 +200,25 @@ def compare_time(
     periods = list(hints.get("periods") or ["now", "before"])
     now_data, then_data = results[0], results[1]
     before = {(s["node"], s["sensor"], s["metric"]): s for s in then_data["series"]}
+    latest = periods[0] == "now"
     lines = [f"{_subject(now_data['filters'])}, {periods[0]} vs {periods[1]}:"]
     for s in now_data["series"]:
         old = before.get((s["node"], s["sensor"], s["metric"]))
         unit, metric = s["unit"], s["metric"]
-        if not s.get("count") or old is None or not old.get("count"):
+        current = s.get("latest") if latest else s.get("mean") if s.get("count") else None
+        if current is None or old is None or not old.get("count"):
             lines.append(f"- {place(s)}: not enough data in both periods to compare")
             continue
-        diff = s["mean"] - old["mean"]
+        diff = current - old["mean"]
         sign = "+" if diff >= 0 else "−"
+        now_text = (
+            f"{f.value(current, unit, metric)} {f.fresh(s.get('latest_ts'))}"
+            if latest
+            else f"avg {f.value(current, unit, metric)}"
+        )
         lines.append(
-            f"- {place(s)}: avg {f.value(s['mean'], unit, metric)} vs "
-            f"{f.value(old['mean'], unit, metric)} ({sign}{f.delta(diff, unit, metric)})"
+            f"- {place(s)}: {now_text} vs avg {f.value(old['mean'], unit, metric)} "
+            f"{periods[1]} ({sign}{f.delta(diff, unit, metric)})"
         )
     return "\n".join(lines)
 
@@ -233,6 +240,8 @@ def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
             f"low {f.value(low['min'], unit, metric)} ({f.clock(low['ts'])}), "
             f"high {f.value(high['max'], unit, metric)} ({f.clock(high['ts'])})"
         )
+        if s.get("latest") is not None:
+            lines.append(f"  latest {_latest(f, s)}")
         shown = points[-12:]
         lines.append(
             "  "

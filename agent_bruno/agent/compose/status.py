@@ -7,7 +7,7 @@ from typing import Any
 
 from agent_bruno.agent.compose.fmt import Formatter, join, label, plural
 
-MAX_LISTED = 10
+MAX_LISTED = 25
 
 
 def _span_label(hints: Mapping[str, Any], default: str) -> str:
@@ -42,9 +42,10 @@ def anomalies(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
     noun = f"{severity} anomal" if severity else "anomal"
     where = _filters_text(data["filters"])
     if total == 0:
-        return f"No {noun}ies in {span_label}{where}."
+        return f"No {noun}ies in {span_label}{where}: 0 anomalies."
     split = join([plural(counts[s], s) for s in ("critical", "warning") if counts.get(s)])
-    head = f"{total} {noun}{'y' if total == 1 else 'ies'} in {span_label}{where}"
+    kind = f"{severity} anomaly" if severity else "anomaly"
+    head = f"{plural(total, kind, kind[:-1] + 'ies')} in {span_label}{where}"
     lines = [f"{head}: {split}." if not severity else f"{head}."]
     rows = data["anomalies"]
     for a in rows[:MAX_LISTED]:
@@ -79,6 +80,8 @@ def _node_line(f: Formatter, n: Mapping[str, Any]) -> str:
         numbers = _health_numbers(f, n["health"])
         state = f"{n['status']}{reasons}; {numbers}" if numbers else f"{n['status']}{reasons}"
         state += f"; last heartbeat {f.clock(n['last_heartbeat'])} ({f.age(n['last_heartbeat'])})"
+    if n.get("workloads"):
+        state += f"; runs {', '.join(n['workloads'])}"
     return f"- {n['node']} ({n['location']}): {state}"
 
 
@@ -94,9 +97,15 @@ def health(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
     return "\n".join(lines)
 
 
-def count_nodes(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
-    """How many nodes, or how many in one status."""
+def count_nodes(
+    f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any], where: Mapping[str, Any]
+) -> str:
+    """How many nodes (at a location, if one was named), or how many in one status."""
     nodes = data["nodes"]
+    if where.get("location"):
+        nodes = [n for n in nodes if n["location"] == where["location"]]
+        names = join([n["node"] for n in nodes])
+        return f"There are {plural(len(nodes), 'node')} in {where['location']}: {names}."
     status = hints.get("status")
     if status:
         chosen = [n for n in nodes if n["status"] == status]
@@ -163,8 +172,6 @@ def diagnosis(
     if health_data:
         for n in health_data["nodes"]:
             lines.append(_node_line(f, n)[2:] + ".")
-            if n.get("workloads"):
-                lines.append(f"It runs {', '.join(n['workloads'])}.")
     summary = results.get("metric_summary")
     if summary:
         parts = []

@@ -10,20 +10,25 @@ from agent_bruno.agent.nlu.vocabulary import Kind, Vocabulary
 
 # Words that mean a metric, most specific first (SoC temperature before temperature).
 METRIC_WORDS: tuple[tuple[str, str], ...] = (
-    ("soc_temp_c", r"soc[\s_-]*temp\w*|chip[\s-]*temp\w*|cpu[\s-]*temp\w*|soc_temp_c"),
+    ("soc_temp_c", r"soc(?:[\s_-]*temp\w*)?|chip[\s-]*temp\w*|cpu[\s-]*temp\w*|soc_temp_c"),
     ("cpu_percent", r"cpu(?:[\s_-]*(?:usage|use|utili[sz]ation|percent|load))?|processor"),
     ("load_1m", r"load[\s_-]*average|load[\s_-]*1m|load"),
     ("memory_percent", r"memory|ram|mem"),
     ("disk_percent", r"disk(?:[\s_-]*(?:usage|use|space|percent))?|storage|sd[\s-]*card"),
     (
         "temperature",
-        r"temp|temps|temperatures?|warm\w*|hot|hotter|hottest|heat|cold|colder|coldest|cool"
-        r"|cooler|coolest|chilly|freezing|degrees",
+        r"temp|temps|temperatures?|heat|degrees",
     ),
     ("humidity", r"humid\w*|moisture|damp\w*|dry|drier|driest|dryness|rh"),
     ("pressure", r"pressure|barometric|barometer"),
     ("co2", r"co2|co₂|carbon[\s-]*dioxide|air[\s-]*quality|ppm"),
     ("motion", r"motion|movement|presence|occupancy|pir"),
+)
+# Adjectives that imply temperature only when no other metric is named ("hottest SoC").
+_WARMTH = re.compile(
+    r"(?<![\w-])(?:warm\w*|hot|hotter|hottest|cold|colder|coldest|cool|cooler|coolest|chilly"
+    r"|freezing)(?![\w-])",
+    re.I,
 )
 _METRIC_RE = [(m, re.compile(rf"(?<![\w-])(?:{p})(?![\w-])", re.I)) for m, p in METRIC_WORDS]
 
@@ -34,7 +39,10 @@ _NOT_PLACES = frozenset(
     cluster homelab network house system room rooms location locations node nodes sensor sensors
     pi pis raspberry numbers terms words short brief it there here use total list table
     morning afternoon evening night today yesterday hour hours minute minutes day days week weeks
-    month months year time range future past moment general""".split()  # noqa: SIM905 - a word list reads better as text
+    month months year time range future past moment general in at on of for from to inside with
+    which what who where when how why right now currently warning warnings critical trouble
+    alert alerts anomaly anomalies problems issues fahrenheit inches mercury millibars
+    celsius""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _PLACE = re.compile(
     r"(?<![\w-])(?:in|at|inside|for|from|of)\s+(?:the\s+)?([a-z][a-z0-9]*(?:[\s_-]+room)?)"
@@ -45,7 +53,8 @@ _NODE_LIKE = re.compile(r"(?<![\w-])((?:pi[\s-]?)?node[\s-]?\d+|pi-\d+|rpi-?\d+)
 _METRIC_SLOT = re.compile(
     r"(?<![\w-])(?:what(?:'s|’s| is| are| was)|show(?:\s+me)?|how\s+(?:high|low|much)\s+is|check"
     r"|give\s+me)\s+(?:the\s+)?(?:current\s+|latest\s+|average\s+|mean\s+)?"
-    r"([a-z][a-z0-9_]*)(?:\s+(?:level|levels|reading|readings|value|values))?\s+(?:in|at|on|for)"
+    r"([a-z][a-z0-9_]*(?:\s+(?:speed|level|levels|index|intensity|concentration))?)"
+    r"(?:\s+(?:level|levels|reading|readings|value|values))?\s+(?:in|at|on|for)"
     r"(?![\w-])",
     re.I,
 )
@@ -53,8 +62,12 @@ _LEVELS = re.compile(r"(?<![\w-])([a-z][a-z0-9_]*)\s+(?:level|levels)(?![\w-])",
 _NOT_METRICS = frozenset(
     """status health state anomalies anomaly alerts alert readings reading values value data
     sensors sensor nodes node situation weather latest current average mean problem problems
-    issues issue trend history time everything it""".split()  # noqa: SIM905 - a word list reads better as text
+    issues issue trend history time everything it going happening up wrong new left this that
+    there unit units""".split()  # noqa: SIM905 - a word list reads better as text
 )
+
+
+_MARK = "¦"  # neither space nor word character: no pattern spans a name taken out
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +97,7 @@ def _name_pattern(name: str) -> re.Pattern[str]:
 
 def _blank(text: str, start: int, end: int) -> str:
     """The text with [start, end) replaced by spaces (positions stay where they were)."""
-    return text[:start] + " " * (end - start) + text[end:]
+    return text[:start] + _MARK * (end - start) + text[end:]
 
 
 def _find_names(text: str, names: tuple[str, ...]) -> tuple[list[tuple[int, str]], str]:
@@ -133,12 +146,15 @@ def extract(text: str, vocab: Vocabulary) -> Mentions:
     for known in vocab.metrics:
         for m in _name_pattern(known).finditer(text):
             metrics.append((m.start(), known))
+    if not metrics:
+        metrics = [(m.start(), "temperature") for m in _WARMTH.finditer(text)][:1]
     mentions.metrics = _ordered(metrics)
     if not mentions.metrics:
         for m in (*_METRIC_SLOT.finditer(text), *_LEVELS.finditer(text)):
-            word = m.group(1).lower()
+            word = " ".join(m.group(1).lower().split())
             unknown = Unknown("metric", word)
-            if word not in _NOT_METRICS | _NOT_PLACES and unknown not in mentions.unknown:
+            first = word.split()[0]
+            if first not in _NOT_METRICS | _NOT_PLACES and unknown not in mentions.unknown:
                 mentions.unknown.append(unknown)
     for m in _PLACE.finditer(text):
         word = " ".join(m.group(1).lower().split())

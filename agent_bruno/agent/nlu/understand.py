@@ -35,9 +35,10 @@ CUES: dict[str, re.Pattern[str]] = {
     ),
     "health": _cue(
         r"health\w*|status|offline|online|down|alive|reachable|heartbeats?|ok|okay|up and running"
-        r"|running|responding|working"
+        r"|running|responding|working|doing|last seen|seen last|check(?:ed|s)? in|last heard"
+        r"|last report\w*|workloads?|services|pods|containers|runs? on|uptime"
     ),
-    "count": _cue(r"how many|number of|count"),
+    "count": _cue(r"how many|number of|count (?:the|all|of|my)|total number"),
     "inventory": _cue(
         r"what (?:sensors|locations|rooms|nodes|metrics|devices)|which (?:sensors|locations"
         r"|rooms|metrics|devices)|list (?:all )?(?:the )?(?:sensors|locations|rooms|metrics)"
@@ -62,8 +63,14 @@ _WHICH = _cue(r"which|where|what (?:room|location|place|node)|rank\w*|sort\w*|or
 _FOLLOW_UP = re.compile(
     r"^\s*(?:and|what about|how about|same for|and for|and in|also|now|ok(?:ay)?|then)\b", re.I
 )
-_YESTERDAY_CMP = _cue(r"(?:compare|compared|comparison)\s+(?:it\s+)?(?:with|to)\s+yesterday")
-_LAST_WEEK_CMP = _cue(r"(?:compare|compared|comparison)\s+(?:it\s+)?(?:with|to)\s+last week")
+_PRONOUN = _cue(r"it|its|it's|they|them|their|that node|that one|there|that")
+_COMPARE_TO = re.compile(
+    r"(?<![\w-])(?:compare[sd]?|comparison|vs\.?|versus)\s+(?:it\s+|that\s+|this\s+)?"
+    r"(?:with|to|against)?\s*(?P<when>.+)$",
+    re.I,
+)
+_NODE_STATUS = _cue(r"nodes?|pis?")
+_STATUS_WORD = _cue(r"warnings?|offline|online|healthy|unhealthy|down")
 _HIGH = _cue(r"warmest|hottest|most humid|dampest|wettest|highest|busiest|top|max\w*|peak")
 _LOW = _cue(r"coldest|coolest|least humid|driest|lowest|min\w*")
 _WARMER = _cue(r"warmer|hotter|higher|more humid|damper|more|busier|greater")
@@ -71,7 +78,6 @@ _COLDER = _cue(r"colder|cooler|lower|drier|less|fewer")
 _SEVERITY = {"critical": _cue(r"critical"), "warning": _cue(r"warnings?(?! and)")}
 _HEALTH_METRICS = ("cpu_percent", "memory_percent", "disk_percent", "load_1m", "soc_temp_c")
 DAY = 86_400.0
-WEEK = 7 * DAY
 
 
 def iso(ts: float) -> str:
@@ -90,6 +96,13 @@ def _intent(text: str, m: Mentions) -> str | None:
         return "inventory"
     if has["raw"]:
         return "raw"
+    if (
+        has["anomalies"]
+        and _NODE_STATUS.search(text)
+        and _STATUS_WORD.search(text)
+        and not re.search(r"anomal|alert|alarm|flagged|spike", text, re.I)
+    ):
+        return "health"
     if has["anomalies"]:
         return "anomalies"
     if len(m.locations) + len(m.nodes) >= 2 and (has["compare"] or _WARMER.search(text)):
@@ -153,18 +166,16 @@ def understand(
     """The tool calls that answer `question`, and how to present them."""
     focus = focus or {}
     text = " ".join(question.split())
-    found = find_time_span(text, now, tz)
-    span = None
     rest = text
-    compare_shift = None
-    if _YESTERDAY_CMP.search(text):
-        compare_shift = (DAY, "the same time yesterday")
-        rest = _YESTERDAY_CMP.sub(" ", text)
-        found = find_time_span(rest, now, tz)
-    elif _LAST_WEEK_CMP.search(text):
-        compare_shift = (WEEK, "the same time last week")
-        rest = _LAST_WEEK_CMP.sub(" ", text)
-        found = find_time_span(rest, now, tz)
+    target = None
+    compared = _COMPARE_TO.search(text)
+    if compared:
+        when = find_time_span(compared.group("when"), now, tz)
+        if when is not None:
+            target = {"start": when.span.start, "end": when.span.end, "label": when.span.label}
+            rest = text[: compared.start()]
+    found = find_time_span(rest, now, tz)
+    span = None
     if found is not None:
         span = {"start": found.span.start, "end": found.span.end, "label": found.span.label}
         rest = rest[: found.start_index] + " " + rest[found.end_index :]
@@ -172,17 +183,18 @@ def understand(
     mentions = extract(rest, vocab)
     names = _names(mentions)
     intent = _intent(rest, mentions)
+    named = any(names.values())
     follow_up = bool(focus) and (
         _FOLLOW_UP.search(text) is not None
-        or compare_shift is not None
-        or (intent is None and not any(names.values()) and (unit or span))
+        or target is not None
+        or (not named and (intent is None or _PRONOUN.search(rest) is not None))
     )
     if follow_up:
         names = _merge(focus, names)
         intent = intent or focus.get("intent")
         span = span or focus.get("span")
         unit = unit or (focus.get("unit") if not mentions.metrics else None)
-    if compare_shift is not None:
+    if target is not None:
         intent = "compare_time"
     if mentions.unknown:
         return _unknown_plan(mentions, names, intent, span, unit)
@@ -194,7 +206,9 @@ def understand(
     if intent in ("rank", "stats"):
         hints["order"] = "low" if _LOW.search(rest) and not _HIGH.search(rest) else "high"
         hints["aggregate"] = _aggregate(rest)
-    calls = _calls(intent, names, span, rest, mentions, hints, compare_shift, now, forge)
+    if target is not None:
+        hints["target"] = target
+    calls = _calls(intent, names, span, rest, mentions, hints, target, now, forge)
     if intent == "compare_time":
         new_focus["intent"] = (
             focus.get("intent") if focus.get("intent") != "compare_time" else ("current")
@@ -222,7 +236,7 @@ def _calls(
     text: str,
     mentions: Mentions,
     hints: dict[str, Any],
-    compare_shift: tuple[float, str] | None,
+    target: dict[str, Any] | None,
     now: float,
     forge: bool,
 ) -> list[PlannedCall]:
@@ -270,14 +284,20 @@ def _calls(
         hints["places"] = places
         return [PlannedCall("metric_summary", {**metric, kind: name, **window})
                 for kind, name in places]  # fmt: skip
-    if intent == "compare_time" and compare_shift is not None:
-        shift, label = compare_shift
-        base = span or {"start": now - 3600, "end": now, "label": "the last hour"}
-        hints["periods"] = [base["label"], label]
-        earlier = {"start": base["start"] - shift, "end": base["end"] - shift}
+    if intent == "compare_time" and target is not None:
+        if span is None:
+            # "compare with yesterday" about a current value: the last hour against the same
+            # hour that day (daily cycles make any other pairing misleading).
+            shift = {"yesterday": DAY, "last week": 7 * DAY}.get(target["label"])
+            if shift is not None:
+                span = {"start": now - 3600, "end": now, "label": "the last hour"}
+                label = "the same hour yesterday" if shift == DAY else "the same hour a week ago"
+                target = {"start": now - 3600 - shift, "end": now - shift, "label": label}
+                window = _range_args(span)
+        hints["periods"] = [span["label"] if span else "now", target["label"]]
         return [
-            PlannedCall("metric_summary", {**metric, **where, **_range_args(base)}),
-            PlannedCall("metric_summary", {**metric, **where, **_range_args(earlier)}),
+            PlannedCall("metric_summary", {**metric, **where, **window}),
+            PlannedCall("metric_summary", {**metric, **where, **_range_args(target)}),
         ]
     return [PlannedCall("metric_summary", {**metric, **where, **window})]
 

@@ -136,9 +136,13 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
     step = choose_step(start, end, args.step_s)
     query = SeriesQuery(start, end, step, names["metric"], names["location"], names["node"],
                         names["sensor"])  # fmt: skip
-    rows = await asyncio.to_thread(ctx.storage.query_series, query)
+    rows, latest = await asyncio.gather(
+        asyncio.to_thread(ctx.storage.query_series, query),
+        asyncio.to_thread(ctx.storage.summarize, query),
+    )
     if not rows:
         return ToolResult.no_data(f"no readings stored for {_where(names)} in that range")
+    newest = {(r.node, r.sensor, r.metric, r.unit): (r.latest, r.latest_ts) for r in latest}
     series: list[dict[str, Any]] = [
         {
             "location": r.location,
@@ -148,6 +152,8 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
             "unit": r.unit,
             "step": r.step,
             "source": r.source,
+            "latest": newest.get((r.node, r.sensor, r.metric, r.unit), (None, None))[0],
+            "latest_ts": newest.get((r.node, r.sensor, r.metric, r.unit), (None, None))[1],
             "points": [
                 {"ts": p.ts, "mean": p.mean, "min": p.min, "max": p.max, "count": p.count}
                 for p in r.points
