@@ -10,6 +10,7 @@ flags once it has learnt its baseline (150 readings).
 from __future__ import annotations
 
 import argparse
+import json
 import secrets
 import shutil
 import signal
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
+
+import httpx
 
 from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
@@ -62,8 +65,85 @@ NODES = (
 )
 
 
+EXAMPLE_QUESTIONS = (
+    "What's the temperature in the warehouse?",
+    "List all Pi nodes and their health status",
+    "Show me sensor anomalies in the last hour",
+    "Why is pi-node-3 under high load?",
+    "Show me all sensor readings from warehouse Pi nodes in the last hour",
+)
+
+
 class DemoError(RuntimeError):
     """The demo cannot start; the message says why and what to do."""
+
+
+Procs = list[tuple[str, subprocess.Popen[bytes], Path]]
+
+
+def _check_alive(procs: Procs) -> None:
+    """Raise DemoError, with its log's tail, if any process has exited."""
+    for name, proc, log in procs:
+        if proc.poll() is not None:
+            raise DemoError(f"{name} exited with code {proc.returncode}:\n{tail(log)}")
+
+
+def _has_data(client: httpx.Client, url: str) -> bool:
+    """Whether every node has reported and the warehouse has temperature aggregates."""
+    nodes = client.get(f"{url}/v1/nodes").json().get("nodes", [])
+    if {n["node"] for n in nodes} != {n.node for n in NODES}:
+        return False
+    params = {"metric": "temperature", "start": "-15m", "step": "300"}
+    series = client.get(f"{url}/v1/series", params=params).json().get("series", [])
+    return sum(len(s.get("points", [])) for s in series) >= 2
+
+
+def wait_for_data(url: str, procs: Procs, timeout: float = 90.0) -> bool:
+    """Wait until the reporters' first aggregates are stored (False if `timeout` passes)."""
+    deadline = time.monotonic() + timeout
+    with httpx.Client(timeout=5.0) as client:
+        while time.monotonic() < deadline:
+            _check_alive(procs)
+            try:
+                if _has_data(client, url):
+                    return True
+            except (httpx.HTTPError, ValueError):
+                pass
+            time.sleep(1.0)
+    return False
+
+
+def show_examples(url: str, questions: Sequence[str] = EXAMPLE_QUESTIONS) -> None:
+    """Ask each question with `POST /query` and print it with its answer."""
+    print("Asking the agent a few questions (POST /query):\n", flush=True)
+    with httpx.Client(timeout=60.0) as client:
+        for question in questions:
+            try:
+                r = client.post(f"{url}/query", content=question)
+                answer = r.text.rstrip() if r.status_code == 200 else _error_text(r)
+            except httpx.HTTPError as exc:
+                answer = f"(no answer: {type(exc).__name__}: {exc})"
+            print(f"$ curl {url}/query -d {json.dumps(question)}", flush=True)
+            print("  " + answer.replace("\n", "\n  ") + "\n", flush=True)
+
+
+def _error_text(response: httpx.Response) -> str:
+    """An error answer as one line."""
+    try:
+        return f"(HTTP {response.status_code}: {response.json()['error']})"
+    except (ValueError, KeyError, TypeError):
+        return f"(HTTP {response.status_code}: {response.text[:200]})"
+
+
+def _ask_command() -> str:
+    """How to run `agent-bruno ask` from here: the venv's script if it exists."""
+    script = Path(sys.executable).parent / "agent-bruno"
+    if script.exists():
+        try:
+            return str(script.relative_to(Path.cwd()))
+        except ValueError:
+            return str(script)
+    return f"{sys.executable} -m agent_bruno.cli"
 
 
 def _banner(url: str, read_tokens: dict[str, str], data_dir: Path) -> str:
@@ -77,7 +157,14 @@ Injected faults: a DHT22 glitch in the warehouse at ~20 s, a stuck humidity sens
 warehouse-b at ~25 s, then a CO2 step in the server room and a temperature step in the
 warehouse at ~3.5 min (once the detector has learnt its baseline).
 
-Try (reads are open because the demo listens on loopback only):
+Ask the agent (built-in language understanding; set AGENT_BRUNO_OLLAMA_URL to use a model):
+  curl {url}/query -d "What's the temperature in the warehouse?"
+  curl -s {url}/query -H 'Accept: application/json' -d "Why is pi-node-3 under high load?" \\
+       | python3 -m json.tool
+  curl -N '{url}/chat?q=Show+me+sensor+anomalies+in+the+last+hour'
+  {_ask_command()} ask -v "List all Pi nodes and their health status"
+
+Read the data (reads are open because the demo listens on loopback only):
   curl -s {url}/v1/nodes | python3 -m json.tool
   curl -s '{url}/v1/anomalies?start=-1h' | python3 -m json.tool
   curl -s '{url}/v1/series?metric=temperature&location=warehouse&start=-15m&step=60' \\
@@ -91,7 +178,9 @@ Press Ctrl-C to stop.
 """
 
 
-def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
+def run(
+    port: int, data_dir: Path, keep: bool, duration: float | None, examples: bool = True
+) -> int:
     """Start everything, print how to use it, and supervise until Ctrl-C or `duration`."""
     for p in (port, *(n.read_port for n in NODES)):
         if not port_free(p):
@@ -102,7 +191,7 @@ def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
     url = f"http://127.0.0.1:{port}"
     tokens = {n.node: secrets.token_urlsafe(24) for n in NODES}
     read_tokens = {n.node: secrets.token_urlsafe(24) for n in NODES}
-    procs: list[tuple[str, subprocess.Popen[bytes], Path]] = []
+    procs: Procs = []
 
     def stop_all() -> None:
         for _, proc, _ in reversed(procs):
@@ -126,6 +215,10 @@ def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
             "AGENT_BRUNO_PORT": str(port),
             "AGENT_BRUNO_DATA_DIR": str(data_dir / "agent"),
             "AGENT_BRUNO_REPORTER_TOKENS": ",".join(f"{k}={v}" for k, v in tokens.items()),
+            # The agent reads raw data from each reporter's endpoint when asked to drill down.
+            "AGENT_BRUNO_REPORTER_READ_TOKENS": ",".join(
+                f"{k}={v}" for k, v in read_tokens.items()
+            ),
         }
         agent = spawn(["agent_bruno.cli", "serve"], agent_env, agent_log)
         procs.append(("agent", agent, agent_log))
@@ -154,12 +247,17 @@ def run(port: int, data_dir: Path, keep: bool, duration: float | None) -> int:
                 "SEED": str(i + 1),
             }
             procs.append((n.node, spawn(["edge_reporter"], env, log), log))
-        print(_banner(url, read_tokens, data_dir), flush=True)
         deadline = None if duration is None else time.monotonic() + duration
+        if examples:
+            print(
+                f"agent-bruno demo: waiting for the reporters' first data at {url} ...", flush=True
+            )
+            if not wait_for_data(url, procs):
+                print("(the reporters have sent little data so far; answers may be sparse)")
+            show_examples(url)
+        print(_banner(url, read_tokens, data_dir), flush=True)
         while deadline is None or time.monotonic() < deadline:
-            for name, proc, log in procs:
-                if proc.poll() is not None:
-                    raise DemoError(f"{name} exited with code {proc.returncode}:\n{tail(log)}")
+            _check_alive(procs)
             time.sleep(0.5)
     except KeyboardInterrupt:
         print("\nstopping ...", flush=True)
@@ -175,9 +273,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--data-dir", type=Path, default=Path("var/demo"))
     parser.add_argument("--keep", action="store_true", help="keep data from the last run")
     parser.add_argument("--duration", type=float, default=None, help="stop after N seconds")
+    parser.add_argument(
+        "--no-examples", action="store_true", help="skip asking the example questions at start"
+    )
     args = parser.parse_args(argv)
     try:
-        return run(args.port, args.data_dir, args.keep, args.duration)
+        return run(args.port, args.data_dir, args.keep, args.duration, not args.no_examples)
     except DemoError as exc:
         print(f"demo: {exc}", file=sys.stderr)
         return 1
