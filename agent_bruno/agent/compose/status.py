@@ -44,9 +44,9 @@ def anomalies(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
     if total == 0:
         return f"No {noun}ies in {span_label}{where}: 0 anomalies."
     split = join([plural(counts[s], s) for s in ("critical", "warning") if counts.get(s)])
-    kind = f"{severity} anomaly" if severity else "anomaly"
-    head = f"{plural(total, kind, kind[:-1] + 'ies')} in {span_label}{where}"
-    lines = [f"{head}: {split}." if not severity else f"{head}."]
+    head = f"{plural(total, 'anomaly', 'anomalies')} in {span_label}{where}"
+    every = "the only one is" if total == 1 else "all"
+    lines = [f"{head}: {split}." if not severity else f"{head}, {every} {severity}."]
     rows = data["anomalies"]
     for a in rows[:MAX_LISTED]:
         lines.append(_anomaly_line(f, a))

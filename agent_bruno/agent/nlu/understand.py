@@ -285,15 +285,6 @@ def _calls(
         return [PlannedCall("metric_summary", {**metric, kind: name, **window})
                 for kind, name in places]  # fmt: skip
     if intent == "compare_time" and target is not None:
-        if span is None:
-            # "compare with yesterday" about a current value: the last hour against the same
-            # hour that day (daily cycles make any other pairing misleading).
-            shift = {"yesterday": DAY, "last week": 7 * DAY}.get(target["label"])
-            if shift is not None:
-                span = {"start": now - 3600, "end": now, "label": "the last hour"}
-                label = "the same hour yesterday" if shift == DAY else "the same hour a week ago"
-                target = {"start": now - 3600 - shift, "end": now - shift, "label": label}
-                window = _range_args(span)
         hints["periods"] = [span["label"] if span else "now", target["label"]]
         return [
             PlannedCall("metric_summary", {**metric, **where, **window}),
