@@ -199,6 +199,9 @@ class AgentService:
                         config,
                         context=self.context,
                         stream_mode=["custom", "values"],
+                        # One checkpoint per turn, written when the run ends: the turn is the
+                        # unit a follow-up needs, and per-step writes tripled /query's latency.
+                        durability="exit",
                     ),
                 )
                 async with aclosing(chunks):
