@@ -8,9 +8,11 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent_bruno.agent.service import AgentError
+from agent_bruno.agent.service import AgentError, AgentReply
 from agent_bruno.api.query import _from_form
 from agent_bruno.app import create_app
+from agent_bruno.localrun import free_port
+from tests.fakes.ollama import FakeOllama, Reply, ToolCallSpec
 from tests.unit.agent.helpers import (
     API_TOKEN,
     NODE1_TOKEN,
@@ -185,8 +187,6 @@ async def test_an_agent_failure_is_500_with_the_reason(app, client, monkeypatch)
 
 
 async def test_fallback_is_reported_in_a_header(app, client, monkeypatch):
-    from agent_bruno.agent.service import AgentReply
-
     async def fell_back(question: str, thread_id: str | None = None) -> AgentReply:
         return AgentReply("18 °C", [], "builtin", "model timed out after 30 s", "t1", 0.2)
 
@@ -194,3 +194,30 @@ async def test_fallback_is_reported_in_a_header(app, client, monkeypatch):
     r = await client.post("/query", content=QUESTION, headers=HA)
     assert r.headers["x-agent-fallback"] == "model timed out after 30 s"
     assert r.text == "18 °C\n"
+
+
+async def test_with_ollama_url_set_the_model_answers(tmp_path: Path):
+    call = ToolCallSpec("metric_summary", {"metric": "temperature", "location": "warehouse"})
+    script = [Reply(tool_calls=[call]), Reply("It is about 21 °C in the warehouse.")]
+    async with FakeOllama(script, model="qwen2.5:3b") as fake:
+        app = create_app(make_settings(tmp_path, ollama_url=fake.url))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+                r = await c.post("/query", content=QUESTION, headers={**HA, **FORM})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-agent-mode"] == "model"
+    assert r.text == "It is about 21 °C in the warehouse.\n"
+    assert fake.replies_left == 0
+
+
+async def test_an_unreachable_model_falls_back_and_says_so(tmp_path: Path):
+    dead = f"http://127.0.0.1:{free_port()}"
+    app = create_app(make_settings(tmp_path, ollama_url=dead, ollama_timeout_s=2.0))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+            r = await c.post("/query", content="List all Pi nodes", headers={**HA, **FORM})
+    assert r.status_code == 200, r.text
+    assert r.headers["x-agent-mode"] == "builtin"
+    assert r.headers["x-agent-fallback"]
