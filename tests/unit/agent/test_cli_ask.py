@@ -7,7 +7,6 @@ import json
 import signal
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -151,7 +150,7 @@ def test_a_reset_replaces_the_tokens_shown_with_the_final_answer():
     assert printer.result()["fallback"] == "x"
 
 
-def test_ask_subcommand_is_registered(tmp_path: Path):
+def test_ask_subcommand_is_registered():
     from agent_bruno.cli import build_parser
 
     parser, commands = build_parser()
