@@ -1,6 +1,6 @@
 """Run every benchmark, print a table and write bench/results.json.
 
-Usage: python -m bench [name ...]   (names: triage, reporter, ingest, live; default all)
+Usage: python -m bench [name ...]   (names: triage, reporter, ingest, live, query; default all)
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ SUITES = {
     "reporter": "bench.bench_reporter",
     "ingest": "bench.bench_ingest",
     "live": "bench.bench_live",
+    "query": "bench.bench_query",
 }
 RESULTS = Path(__file__).with_name("results.json")
 
