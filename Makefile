@@ -32,9 +32,13 @@ unit: $(STAMP)
 # `make eval` updates the committed evals/triage/results.json; the gate in `make test` does not.
 eval: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
+	$(PY) -m evals.agent.run --json evals/agent/results.json
+	$(PY) -m evals.agent.run --cases evals/agent/heldout --min-overall 0 --min-category 0 \
+		--json evals/agent/heldout-results.json
 
 eval-gate: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65 --out $(VENV)/nab-results.json
+	$(PY) -m evals.agent.run --min-overall 0.95 --min-category 0.90
 
 bench: $(STAMP)
 	$(PY) -m bench

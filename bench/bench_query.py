@@ -81,7 +81,7 @@ def build_database(path: Path, now: float) -> int:
     storage.open_writer()
     rng = random.Random(7)
     series = [(n, loc, m) for n, loc in NODES.items() for m in METRICS]
-    per_series = READINGS // len(series)
+    per_series = -(-READINGS // len(series))  # at least READINGS in all
     step = 30.0
     start = now - per_series * step
     stored = 0
