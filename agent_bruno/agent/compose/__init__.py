@@ -47,6 +47,8 @@ def _answer(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
         text = status.diagnosis(f, by_name, hints)
         problems = [_problem(c) for c in calls if c.result.status != "ok"]
         return "\n".join([t for t in [text, *problems] if t]) or "No data about that."
+    if hints.get("overview") and len(ok) == 2:
+        return status.overview(f, ok[0].result.data, ok[1].result.data, hints)
     failed = [c for c in calls if c.result.status != "ok"]
     if failed and (plan.intent not in ("compare", "compare_time") or not ok):
         return "\n".join(_problem(c) for c in failed)

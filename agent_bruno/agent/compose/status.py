@@ -108,7 +108,11 @@ def count_nodes(
         return f"There are {plural(len(nodes), 'node')} in {where['location']}: {names}."
     status = hints.get("status")
     if status:
-        chosen = [n for n in nodes if n["status"] == status]
+        chosen = [
+            n
+            for n in nodes
+            if n["status"] == status or (status == "online" and n["status"] != "offline")
+        ]
         names = join([f"{n['node']} ({n['location']})" for n in chosen])
         verb = "is" if len(chosen) == 1 else "are"
         tail = f": {names}" if chosen else ""
@@ -131,8 +135,17 @@ def count_inventory(
         nodes = {n: s for n, s in nodes.items() if n == where["node"]}
     elif where.get("location"):
         nodes = {n: s for n, s in nodes.items() if data["nodes"].get(n) == where["location"]}
+    metric = where.get("metric")
+    if metric:
+        nodes = {
+            n: {s: m for s, m in sensors.items() if metric in m}
+            for n, sensors in nodes.items()
+            if any(metric in m for m in sensors.values())
+        }
     physical = [(n, s) for n, sensors in sorted(nodes.items()) for s in sensors if s != "node"]
     scope = where.get("node") or where.get("location") or "the homelab"
+    if metric:
+        scope = f"{scope} measuring {label(metric)}"
     detail = "; ".join(
         f"{n}: {', '.join(s for s in sorted(sensors) if s != 'node')}"
         for n, sensors in sorted(nodes.items())
@@ -175,14 +188,28 @@ def diagnosis(
     summary = results.get("metric_summary")
     if summary:
         parts = []
+        asked = summary["filters"].get("metric")
         for s in summary["series"]:
-            if s["metric"] in (
-                "cpu_percent",
-                "load_1m",
-                "memory_percent",
-                "soc_temp_c",
-                "disk_percent",
-            ) and s.get("count"):
+            if asked and s.get("count"):
+                parts.append(
+                    f"{label(s['metric'])} on {s['node']} ({s['sensor']}) "
+                    f"{f.value(s['latest'], s['unit'], s['metric'])} latest; "
+                    f"avg {f.value(s['mean'], s['unit'], s['metric'])}, min "
+                    f"{f.value(s['min'], s['unit'], s['metric'])}, max "
+                    f"{f.value(s['max'], s['unit'], s['metric'])}"
+                )
+            elif (
+                not asked
+                and s["metric"]
+                in (
+                    "cpu_percent",
+                    "load_1m",
+                    "memory_percent",
+                    "soc_temp_c",
+                    "disk_percent",
+                )
+                and s.get("count")
+            ):
                 parts.append(
                     f"{label(s['metric'])} {f.value(s['latest'], s['unit'], s['metric'])} now "
                     f"(avg {f.value(s['mean'], s['unit'], s['metric'])}, max "
@@ -201,6 +228,21 @@ def diagnosis(
     forge = results.get("forge_analysis")
     if forge:
         lines.append(f"Analysis ({forge['model']}): {forge['analysis']}")
+    return "\n".join(lines)
+
+
+def overview(
+    f: Formatter, nodes: Mapping[str, Any], flagged: Mapping[str, Any], hints: Mapping[str, Any]
+) -> str:
+    """ "Is anything wrong?": nodes not healthy, then the flagged readings."""
+    troubled = [n for n in nodes["nodes"] if n["status"] != "healthy"]
+    lines = []
+    if troubled:
+        lines.append(f"{plural(len(troubled), 'node')} of {len(nodes['nodes'])} need attention:")
+        lines += [_node_line(f, n) for n in troubled]
+    else:
+        lines.append(f"All {plural(len(nodes['nodes']), 'node')} are healthy.")
+    lines.append(anomalies(f, flagged, hints))
     return "\n".join(lines)
 
 

@@ -50,6 +50,8 @@ _PLACE = re.compile(
     re.I,
 )
 _NODE_LIKE = re.compile(r"(?<![\w-])((?:pi[\s-]?)?node[\s-]?\d+|pi-\d+|rpi-?\d+)(?![\w-])", re.I)
+# Host-like names ("raspberrypi-3", "pi4-garage") that are not stored: unknown nodes, not aliases.
+_HOST_LIKE = re.compile(r"(?<![\w-])((?:raspberry[\s-]?pi|rpi|pi\d?)[\w-]*\d[\w-]*)(?![\w-])", re.I)
 _METRIC_SLOT = re.compile(
     r"(?<![\w-])(?:what(?:'s|’s| is| are| was)|show(?:\s+me)?|how\s+(?:high|low|much)\s+is|check"
     r"|give\s+me)\s+(?:the\s+)?(?:current\s+|latest\s+|average\s+|mean\s+)?"
@@ -63,7 +65,7 @@ _NOT_METRICS = frozenset(
     """status health state anomalies anomaly alerts alert readings reading values value data
     sensors sensor nodes node situation weather latest current average mean problem problems
     issues issue trend history time everything it going happening up wrong new left this that
-    there unit units""".split()  # noqa: SIM905 - a word list reads better as text
+    there unit units running broken weird eating anything something""".split()  # noqa: SIM905 - a word list reads better as text
 )
 
 
@@ -137,6 +139,9 @@ def extract(text: str, vocab: Vocabulary) -> Mentions:
             mentions.nodes.append(by_number[0])
         elif not by_number:
             mentions.unknown.append(Unknown("node", m.group(1).lower()))
+        text = _blank(text, m.start(), m.end())
+    for m in _HOST_LIKE.finditer(text):
+        mentions.unknown.append(Unknown("node", m.group(1).lower()))
         text = _blank(text, m.start(), m.end())
     metrics: list[tuple[int, str]] = []
     for metric, pattern in _METRIC_RE:

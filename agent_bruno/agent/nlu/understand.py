@@ -28,15 +28,18 @@ CUES: dict[str, re.Pattern[str]] = {
     "diagnosis": _cue(
         r"why|what'?s wrong|what is wrong|what'?s causing|what is causing|causes?|causing"
         r"|diagnos\w*|root cause|troubleshoot\w*|explain|what happened|what'?s going on"
+        r"|what'?s eating|eating|hogging|crawling|sluggish|struggling|overloaded|so slow|so busy"
+        r"|stuck|drop(?:ped)? so|jump(?:ed)? so"
     ),
     "anomalies": _cue(
-        r"anomal\w*|alerts?|alarms?|flagged|critical|warnings|unusual|abnormal|spikes?"
-        r"|glitch\w*|incidents?|outliers?|odd readings"
+        r"anomal\w*|alerts?|alarms?|flag\w*|critical|warnings|unusual|abnormal|spikes?"
+        r"|glitch\w*|incidents?|outliers?|odd|weird\w*|strange|off readings"
     ),
     "health": _cue(
         r"health\w*|status|offline|online|down|alive|reachable|heartbeats?|ok|okay|up and running"
         r"|running|responding|working|doing|last seen|seen last|check(?:ed|s)? in|last heard"
-        r"|last report\w*|workloads?|services|pods|containers|runs? on|uptime"
+        r"|last report\w*|workloads?|services|pods|containers|runs? on|running on|uptime"
+        r"|gone quiet|quiet|silent|stopped reporting|not reporting|dead|broken|anything wrong"
     ),
     "count": _cue(r"how many|number of|count (?:the|all|of|my)|total number"),
     "inventory": _cue(
@@ -70,6 +73,7 @@ _COMPARE_TO = re.compile(
     re.I,
 )
 _NODE_STATUS = _cue(r"nodes?|pis?")
+_EVERYTHING = _cue(r"anything|something|everything|all (?:ok|okay|good|fine|well)|any problems?")
 _STATUS_WORD = _cue(r"warnings?|offline|online|healthy|unhealthy|down")
 _HIGH = _cue(r"warmest|hottest|most humid|dampest|wettest|highest|busiest|top|max\w*|peak")
 _LOW = _cue(r"coldest|coolest|least humid|driest|lowest|min\w*")
@@ -105,6 +109,10 @@ def _intent(text: str, m: Mentions) -> str | None:
         return "health"
     if has["anomalies"]:
         return "anomalies"
+    if re.search(
+        r"(?<![\w-])(?:broken|wrong|problems?|issues?|trouble)(?![\w-])", text, re.I
+    ) and not (m.metrics or m.locations or m.nodes):
+        return "health"
     if len(m.locations) + len(m.nodes) >= 2 and (has["compare"] or _WARMER.search(text)):
         return "compare"
     if has["rank"] and (_WHICH.search(text) or not (m.locations or m.nodes)):
@@ -248,12 +256,18 @@ def _calls(
         node = _filters(names, "node")
         calls = [
             PlannedCall("node_health", node),
-            PlannedCall("metric_summary", {**where, **window}),
+            PlannedCall("metric_summary", {**where, **metric, **window}),
             PlannedCall("anomalies", {**where, **(window or {"start": iso(now - DAY)})}),
         ]
         if forge:
             calls.append(PlannedCall("forge_analysis", {"question": hints["question"], **where}))
         return calls
+    if intent == "health" and not any(names.values()) and _EVERYTHING.search(text):
+        hints["overview"] = True
+        return [
+            PlannedCall("node_health", {}),
+            PlannedCall("anomalies", {**(window or {"start": iso(now - DAY)})}),
+        ]
     if intent == "health":
         return [PlannedCall("node_health", _filters(names, "node"))]
     if intent == "inventory" or intent == "help":
@@ -313,7 +327,8 @@ def _count_calls(
         hints["counting"] = "locations"
         return [PlannedCall("inventory", {})]
     hints["counting"] = "nodes"
-    status = next((s for s in ("offline", "healthy", "warning") if s in text.lower()), None)
+    lowered = text.lower()
+    status = next((s for s in ("offline", "online", "healthy", "warning") if s in lowered), None)
     hints["status"] = status
     return [PlannedCall("node_health", {})]
 

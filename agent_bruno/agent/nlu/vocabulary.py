@@ -78,4 +78,10 @@ class Vocabulary:
         if close:
             return by_key[close[0]]
         contained = [n for k, n in by_key.items() if key in k or (len(k) >= 4 and k in key)]
-        return contained[0] if len(contained) == 1 else None
+        if len(contained) == 1:
+            return contained[0]
+        number = re.search(r"(\d+)$", key)
+        if number:  # "raspberrypi-3" → the one stored name ending in 3
+            same = [n for k, n in by_key.items() if re.search(rf"\D{number.group(1)}$", k)]
+            return same[0] if len(same) == 1 else None
+        return None
