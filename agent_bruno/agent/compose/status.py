@@ -42,7 +42,7 @@ def anomalies(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
     noun = f"{severity} anomal" if severity else "anomal"
     where = _filters_text(data["filters"])
     if total == 0:
-        return f"No {noun}ies in {span_label}{where}: 0 anomalies."
+        return f"No {noun}ies in {span_label}{where}."
     split = join([plural(counts[s], s) for s in ("critical", "warning") if counts.get(s)])
     head = f"{plural(total, 'anomaly', 'anomalies')} in {span_label}{where}"
     every = "the only one is" if total == 1 else "all"

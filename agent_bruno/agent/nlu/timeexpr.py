@@ -40,6 +40,16 @@ _DATE = (
     rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|{_MONTH_RE}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"
     rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+{_MONTH_RE}\.?(?:,?\s+\d{{4}})?)"
 )
+_WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_WEEKDAY_RE = "(?P<wd>" + "|".join(_WEEKDAYS) + ")"
+_DAY_BEFORE = r"(?:the\s+)?day\s+before\s+yesterday"
+# Words that may follow a bare "the 21st" or "between 9 and 11" when they name a time,
+# so that "the 3rd floor" or "between 9 and 11 degrees" are left alone.
+_TIME_FOLLOWS = re.compile(
+    r"\s*(?:$|[?.!,;:)\]]|(?:at|in|on|from|between|since|until|till|and|or|compared|vs|versus"
+    r"|this|last|of|for|when|was|were|did|is|morning|afternoon|evening|night)(?![\w-]))",
+    re.IGNORECASE,
+)
 _MAX_SPAN = 100 * 365 * 86_400.0
 _DAY_PARTS = {"morning": (6, 12), "afternoon": (12, 18), "evening": (18, 24), "night": (18, 30)}
 _ACCEPTED = (
@@ -142,6 +152,66 @@ def _day(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
     return TimeSpan(_at(yesterday, 0, 0, tz), _at(today, 0, 0, tz), "yesterday")
 
 
+def _day_before_yesterday(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    today = _local_date(now, tz)
+    start, end = _at(today - timedelta(days=2), 0, 0, tz), _at(today - timedelta(days=1), 0, 0, tz)
+    return TimeSpan(start, end, "the day before yesterday")
+
+
+def _weekday(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    today = _local_date(now, tz)
+    name = m.group("wd").title()
+    prep = m.group("prep").lower()
+    back = (today.weekday() - _WEEKDAYS.index(name)) % 7
+    if prep.startswith("since"):
+        back = back or (7 if prep.endswith("last") else 0)
+        return TimeSpan(_at(today - timedelta(days=back), 0, 0, tz), now, f"since {name}")
+    day = today - timedelta(days=back or 7)
+    return TimeSpan(_at(day, 0, 0, tz), _at(day + timedelta(days=1), 0, 0, tz), name)
+
+
+def _this_period(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    today = _local_date(now, tz)
+    if m.group("period").lower() == "week":
+        return TimeSpan(_at(today - timedelta(days=today.weekday()), 0, 0, tz), now, "this week")
+    return TimeSpan(_at(today.replace(day=1), 0, 0, tz), now, "this month")
+
+
+def _whole_day(day: date, now: float, tz: tzinfo) -> TimeSpan | None:
+    start = _at(day, 0, 0, tz)
+    if start > now:
+        return None
+    today = _local_date(now, tz)
+    label = f"{_MONTHS[day.month - 1]} {day.day}"
+    label = label if day.year == today.year else f"{label} {day.year}"
+    return TimeSpan(start, min(_at(day + timedelta(days=1), 0, 0, tz), now), label)
+
+
+def _day_of_month(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    today = _local_date(now, tz)
+    dom = int(m.group("dom"))
+    if m.group("mon"):
+        text = f"{dom} {m.group('mon')} {m.group('year') or ''}".strip()
+        return _whole_day(_parse_date(text, today), now, tz)
+    if not _TIME_FOLLOWS.match(m.string, m.end()) or not 1 <= dom <= 31:
+        return None
+    year, month = today.year, today.month
+    if dom > today.day:
+        month -= 1
+    for _ in range(12):
+        if month < 1:
+            year, month = year - 1, 12
+        try:
+            return _whole_day(date(year, month, dom), now, tz)
+        except ValueError:
+            month -= 1
+    return None
+
+
+def _on_date(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    return _whole_day(_parse_date(m.group("date"), _local_date(now, tz)), now, tz)
+
+
 def _day_part(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
     which, part = m.group("which").lower(), m.group("part").lower()
     today = _local_date(now, tz)
@@ -176,7 +246,10 @@ def _since(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
     today = _local_date(now, tz)
     if m.group("rel"):
         rel = m.group("rel").lower()
-        day = today if rel == "today" else today - timedelta(days=1)
+        if rel not in ("today", "yesterday"):
+            day, rel = today - timedelta(days=2), "the day before yesterday"
+        else:
+            day = today if rel == "today" else today - timedelta(days=1)
         return TimeSpan(_at(day, 0, 0, tz), now, f"since {rel}")
     if m.group("date"):
         day = _parse_date(m.group("date"), today)
@@ -209,6 +282,28 @@ def _between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
     return TimeSpan(_at(day, *first, tz), min(_at(end_day, *second, tz), now), label)
 
 
+def _bare_between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    if not _TIME_FOLLOWS.match(m.string, m.end()):
+        return None
+    first, second = _parse_clock(m.group("a")), _parse_clock(m.group("b"))
+    if first is None or second is None:
+        return None
+    when = re.sub(r"\s+", " ", (m.group("when") or "").lower())
+    pm = when.endswith(("afternoon", "evening")) or when == "tonight"
+    if pm:
+        first = (first[0] + 12, first[1]) if first[0] < 12 else first
+        second = (second[0] + 12, second[1]) if second[0] < 12 else second
+    elif second < first and first[0] <= 12 and second[0] <= 12:
+        second = (second[0] + 12, second[1])
+    today = _local_date(now, tz)
+    day = today - timedelta(days=1) if when.startswith("yesterday") else today
+    end_day = day if second > first else day + timedelta(days=1)
+    if _at(day, *first, tz) > now:
+        day, end_day = day - timedelta(days=1), end_day - timedelta(days=1)
+    label = f"between {_hhmm(*first)} and {_hhmm(*second)}"
+    return TimeSpan(_at(day, *first, tz), min(_at(end_day, *second, tz), now), label)
+
+
 _Builder = Callable[[re.Match[str], float, tzinfo], "TimeSpan | None"]
 _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
     (re.compile(pattern, re.IGNORECASE), builder)
@@ -220,17 +315,34 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
         ),
         (rf"{_B}(?:{_HALF}|{_NUM}{_UNIT})\s+(?P<rel>ago){_E}", _relative),
         (rf"{_B}(?:today|yesterday){_E}", _day),
+        (rf"{_B}{_DAY_BEFORE}{_E}", _day_before_yesterday),
+        (rf"{_B}(?P<prep>since(?:\s+last)?|on(?:\s+last)?|last)\s+{_WEEKDAY_RE}{_E}", _weekday),
+        (rf"{_B}this\s+(?P<period>week|month){_E}", _this_period),
+        (
+            rf"{_B}(?:(?:on|for|during)\s+)?the\s+(?P<dom>\d{{1,2}})(?:st|nd|rd|th)"
+            rf"(?:\s+of\s+(?P<mon>{_MONTH_RE})\.?(?:,?\s+(?P<year>\d{{4}}))?)?{_E}",
+            _day_of_month,
+        ),
+        (rf"{_B}(?:on|for|during)\s+(?:the\s+)?(?P<date>{_DATE}){_E}", _on_date),
         (rf"{_B}(?P<which>this|yesterday)\s+(?P<part>morning|afternoon|evening){_E}", _day_part),
         (rf"{_B}(?P<which>to)(?P<part>night){_E}", _day_part),
         (rf"{_B}(?P<which>last)\s+(?P<part>night){_E}", _day_part),
         (
-            rf"{_B}since\s+(?:(?P<rel>yesterday|today)|(?P<date>{_DATE})|(?P<clock>{_CLOCK})){_E}",
+            rf"{_B}since\s+(?:(?P<rel>yesterday|today|{_DAY_BEFORE})"
+            rf"|(?P<date>{_DATE})|(?P<clock>{_CLOCK})){_E}",
             _since,
         ),
         (
             rf"{_B}(?:between|from)\s+(?P<a>{_CLOCK}|\d{{1,2}})\s*"
             rf"(?:and|to|until|till|-|–)\s*(?P<b>{_CLOCK}){_E}",
             _between,
+        ),
+        (
+            rf"{_B}(?:between|from)\s+(?P<a>\d{{1,2}}(?::\d{{2}})?)\s*(?:and|to|until|till|-|–)\s*"
+            rf"(?P<b>\d{{1,2}}(?::\d{{2}})?)(?!\s*[ap]\.?m(?![a-z]))(?:\s*o'?clock)?"
+            rf"(?:\s+(?P<when>(?:this|yesterday)\s+(?:morning|afternoon|evening)"
+            rf"|tonight|today|yesterday))?{_E}",
+            _bare_between,
         ),
     )
 )

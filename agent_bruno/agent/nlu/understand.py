@@ -256,7 +256,11 @@ def _calls(
         node = _filters(names, "node")
         calls = [
             PlannedCall("node_health", node),
-            PlannedCall("metric_summary", {**where, **metric, **window}),
+            # A health metric ("high load") is read with its siblings: causes show across them.
+            PlannedCall(
+                "metric_summary",
+                {**where, **({} if names["metric"] in _HEALTH_METRICS else metric), **window},
+            ),
             PlannedCall("anomalies", {**where, **(window or {"start": iso(now - DAY)})}),
         ]
         if forge:
