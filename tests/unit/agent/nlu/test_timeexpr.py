@@ -261,3 +261,151 @@ def test_format_clock(ts: float, expected: str) -> None:
 )
 def test_format_age(seconds: float, expected: str) -> None:
     assert format_age(seconds) == expected
+
+
+# NOW is Thursday 2026-11-26 14:30 Berlin; that Monday is Nov 23.
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("the day before yesterday", local(11, 24), local(11, 25), "the day before yesterday"),
+        ("day before yesterday", local(11, 24), local(11, 25), "the day before yesterday"),
+        (
+            "since the day before yesterday",
+            local(11, 24),
+            NOW,
+            "since the day before yesterday",
+        ),
+        ("on monday", local(11, 23), local(11, 24), "Monday"),
+        ("on Monday", local(11, 23), local(11, 24), "Monday"),
+        ("last monday", local(11, 23), local(11, 24), "Monday"),
+        ("on last Monday", local(11, 23), local(11, 24), "Monday"),
+        ("on thursday", local(11, 19), local(11, 20), "Thursday"),
+        ("last thursday", local(11, 19), local(11, 20), "Thursday"),
+        ("on friday", local(11, 20), local(11, 21), "Friday"),
+        ("since monday", local(11, 23), NOW, "since Monday"),
+        ("since Sunday", local(11, 22), NOW, "since Sunday"),
+        ("since thursday", local(11, 26), NOW, "since Thursday"),
+        ("since last thursday", local(11, 19), NOW, "since Thursday"),
+        ("this week", local(11, 23), NOW, "this week"),
+        ("this month", local(11, 1), NOW, "this month"),
+        ("on the 21st", local(11, 21), local(11, 22), "Nov 21"),
+        ("the 21st", local(11, 21), local(11, 22), "Nov 21"),
+        ("on the 26th", local(11, 26), NOW, "Nov 26"),
+        ("on the 27th", local(10, 27), local(10, 28), "Oct 27"),
+        ("on the 21st of November", local(11, 21), local(11, 22), "Nov 21"),
+        ("on nov 21", local(11, 21), local(11, 22), "Nov 21"),
+        ("on Nov. 21st", local(11, 21), local(11, 22), "Nov 21"),
+        ("on 21 november", local(11, 21), local(11, 22), "Nov 21"),
+        ("on 2026-11-21", local(11, 21), local(11, 22), "Nov 21"),
+        ("for 2025-12-24", local(12, 24, year=2025), local(12, 25, year=2025), "Dec 24 2025"),
+        ("on Dec 24", local(12, 24, year=2025), local(12, 25, year=2025), "Dec 24 2025"),
+        ("between 9 and 11", local(11, 26, 9), local(11, 26, 11), "between 09:00 and 11:00"),
+        ("from 9 to 11", local(11, 26, 9), local(11, 26, 11), "between 09:00 and 11:00"),
+        ("from 9:30 to 11", local(11, 26, 9, 30), local(11, 26, 11), "between 09:30 and 11:00"),
+        (
+            "between 9 and 11 this morning",
+            local(11, 26, 9),
+            local(11, 26, 11),
+            "between 09:00 and 11:00",
+        ),
+        ("between 9 and 11 today", local(11, 26, 9), local(11, 26, 11), "between 09:00 and 11:00"),
+        (
+            "between 9 and 11 yesterday",
+            local(11, 25, 9),
+            local(11, 25, 11),
+            "between 09:00 and 11:00",
+        ),
+        ("between 10 and 2", local(11, 26, 10), local(11, 26, 14), "between 10:00 and 14:00"),
+        ("between 1 and 3 this afternoon", local(11, 26, 13), NOW, "between 13:00 and 15:00"),
+        ("between 15 and 17", local(11, 25, 15), local(11, 25, 17), "between 15:00 and 17:00"),
+        ("between 22 and 2", local(11, 25, 22), local(11, 26, 2), "between 22:00 and 02:00"),
+    ],
+)
+def test_days_weekdays_dates_and_bare_hour_ranges(
+    text: str, start: float, end: float, label: str
+) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, end, label)
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "start", "end", "label"),
+    [
+        (local(11, 23, 10), "on monday", local(11, 16), local(11, 17), "Monday"),
+        (local(11, 23, 10), "since monday", local(11, 23), local(11, 23, 10), "since Monday"),
+        (local(11, 23, 10), "this week", local(11, 23), local(11, 23, 10), "this week"),
+        (local(3, 5), "the 31st", local(1, 31), local(2, 1), "Jan 31"),
+        (
+            local(1, 5),
+            "on the 20th",
+            local(12, 20, year=2025),
+            local(12, 21, year=2025),
+            "Dec 20 2025",
+        ),
+        (
+            local(3, 30, 10),
+            "day before yesterday",
+            local(3, 28),
+            local(3, 29),
+            "the day before yesterday",
+        ),
+    ],
+)
+def test_weekdays_and_month_days_at_other_times(
+    now: float, text: str, start: float, end: float, label: str
+) -> None:
+    found = find_time_span(text, now, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, end, label)
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    [
+        ("was it hot between 9 and 11 this morning?", "between 9 and 11 this morning"),
+        ("what happened on Monday in the lab?", "on Monday"),
+        ("humidity the day before yesterday", "the day before yesterday"),
+        ("max CO2 since Monday, please", "since Monday"),
+        ("what was the peak on the 21st?", "on the 21st"),
+        ("readings from 9 to 11 in the kitchen", "from 9 to 11"),
+        ("warehouse temp this week vs last week", "this week"),
+    ],
+)
+def test_new_expressions_cover_their_words(text: str, expression: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert text[found.start_index : found.end_index] == expression
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "pi-node-3",
+        "what is pi-node-3 reading?",
+        "mon",
+        "mon temperature",
+        "last mon",
+        "the sun room",
+        "is the sun room warm?",
+        "what may cause this",
+        "may I see the readings?",
+        "on may",
+        "monday",
+        "Monday report for the lab",
+        "is the monday-sensor ok?",
+        "the temperature on the 3rd floor",
+        "the 2nd sensor in the kitchen",
+        "on the 45th",
+        "on the 0th",
+        "on Feb 30",
+        "on 2027-01-01",
+        "between 9 and 11%",
+        "from 5 to 10 ppm",
+        "between 9 and 11 °C",
+        "between 9 and 30",
+        "this weekend-room",
+    ],
+)
+def test_no_spurious_weekday_month_or_range(text: str) -> None:
+    assert find_time_span(text, NOW, TZ) is None
