@@ -12,15 +12,14 @@ import asyncio
 import multiprocessing as mp
 import os
 import statistics
-import subprocess
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent_bruno.localrun import NotReady, free_port, spawn, wait_ready
-from bench.common import Figure, percentile
+from agent_bruno.localrun import free_port
+from bench.common import Figure, percentile, start_agent
 
 REPORTER_TOKEN = "bench-reporter-4c8e1f7a9b2d"
 API_TOKEN = "bench-api-9e2b6d4f1a7c3e5b"
@@ -187,25 +186,6 @@ def _measure(port: int, kind: str, run: int, connections: int, seconds: float) -
     return result
 
 
-def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    """Start `agent-bruno serve` and wait until it is ready."""
-    env = {
-        "AGENT_BRUNO_HOST": "127.0.0.1",
-        "AGENT_BRUNO_PORT": str(port),
-        "AGENT_BRUNO_DATA_DIR": str(data_dir),
-        "AGENT_BRUNO_REPORTER_TOKENS": f"bench-node={REPORTER_TOKEN}",
-        "AGENT_BRUNO_API_TOKEN": API_TOKEN,
-    }
-    log = data_dir / "agent.log"
-    proc = spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], env, log)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", proc, log)
-    except NotReady:
-        proc.kill()
-        raise
-    return proc
-
-
 def run() -> list[Figure]:
     """Measure single-event and batch ingest against a fresh server; medians of RUNS runs."""
     singles: list[Result] = []
@@ -213,7 +193,14 @@ def run() -> list[Figure]:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         port = free_port()
-        server = _start_server(Path(tmp), port)
+        server = start_agent(
+            Path(tmp),
+            port,
+            {
+                "AGENT_BRUNO_REPORTER_TOKENS": f"bench-node={REPORTER_TOKEN}",
+                "AGENT_BRUNO_API_TOKEN": API_TOKEN,
+            },
+        )
         try:
             for run in range(RUNS):
                 singles.append(_measure(port, "single", run, SINGLE_CONNECTIONS, SINGLE_SECONDS))

@@ -22,18 +22,17 @@ import asyncio
 import multiprocessing as mp
 import random
 import statistics
-import subprocess
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from agent_bruno.localrun import NotReady, free_port, spawn, wait_ready
+from agent_bruno.localrun import free_port
 from agent_bruno.storage.base import EventsWrite, ReadingsWrite
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.wire import BulkReading, HeartbeatEvent, NodeHealth, ReadingEvent
-from bench.common import Figure, percentile
+from bench.common import Figure, percentile, start_agent
 
 API_TOKEN = "bench-api-5d2c8e1f7a3b9c4d"
 READINGS = 1_000_000
@@ -237,24 +236,6 @@ def _generator(port: int, out: Any) -> None:
         out.put({"error": f"{type(exc).__name__}: {exc}"})
 
 
-def _start_server(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
-    env = {
-        "AGENT_BRUNO_HOST": "127.0.0.1",
-        "AGENT_BRUNO_PORT": str(port),
-        "AGENT_BRUNO_DATA_DIR": str(data_dir),
-        "AGENT_BRUNO_API_TOKEN": API_TOKEN,
-        "AGENT_BRUNO_TIMEZONE": "UTC",
-    }
-    log = data_dir / "agent.log"
-    proc = spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], env, log)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", proc, log)
-    except NotReady:
-        proc.kill()
-        raise
-    return proc
-
-
 def run() -> list[Figure]:
     """Build the million-reading database, serve it, and measure."""
     with tempfile.TemporaryDirectory(prefix="bench-query-") as tmp:
@@ -263,7 +244,9 @@ def run() -> list[Figure]:
         stored = build_database(data_dir / "agent-bruno.db", time.time())
         built_s = time.perf_counter() - started
         port = free_port()
-        server = _start_server(data_dir, port)
+        server = start_agent(
+            data_dir, port, {"AGENT_BRUNO_API_TOKEN": API_TOKEN, "AGENT_BRUNO_TIMEZONE": "UTC"}
+        )
         try:
             ctx = mp.get_context("spawn")
             queue = ctx.Queue()
