@@ -230,15 +230,18 @@ def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
     for s in data["series"]:
         points = s["points"]
         unit, metric = s["unit"], s["metric"]
-        low = min(points, key=lambda p: p["min"])
-        high = max(points, key=lambda p: p["max"])
         step_min = s["step"] // 60
+        if s.get("count"):
+            spread = (
+                f"low {f.value(s['min'], unit, metric)}, high {f.value(s['max'], unit, metric)}, "
+                f"avg {f.value(s['mean'], unit, metric)} over {span_label}"
+            )
+        else:
+            spread = f"no data in {span_label}"
         lines.append(
             f"- {place(s)}, {len(points)} points every {step_min} min: "
             f"{f.value(points[0]['mean'], unit, metric)} at {f.clock(points[0]['ts'])} → "
-            f"{f.value(points[-1]['mean'], unit, metric)} at {f.clock(points[-1]['ts'])}; "
-            f"low {f.value(low['min'], unit, metric)} ({f.clock(low['ts'])}), "
-            f"high {f.value(high['max'], unit, metric)} ({f.clock(high['ts'])})"
+            f"{f.value(points[-1]['mean'], unit, metric)} at {f.clock(points[-1]['ts'])}; {spread}"
         )
         if s.get("latest") is not None:
             lines.append(f"  latest {_latest(f, s)}")

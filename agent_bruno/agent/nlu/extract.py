@@ -20,7 +20,7 @@ METRIC_WORDS: tuple[tuple[str, str], ...] = (
         r"temp|temps|temperatures?|heat|degrees",
     ),
     ("humidity", r"humid\w*|moisture|damp\w*|dry|drier|driest|dryness|rh"),
-    ("pressure", r"pressure|barometric|barometer"),
+    ("pressure", r"pressure|barometric|barometers?"),
     ("co2", r"co2|co₂|carbon[\s-]*dioxide|air[\s-]*quality|ppm"),
     ("motion", r"motion|movement|presence|occupancy|pir"),
 )
@@ -42,7 +42,9 @@ _NOT_PLACES = frozenset(
     month months year time range future past moment general in at on of for from to inside with
     which what who where when how why right now currently warning warnings critical trouble
     alert alerts anomaly anomalies problems issues fahrenheit inches mercury millibars
-    celsius""".split()  # noqa: SIM905 - a word list reads better as text
+    celsius kilopascal kilopascals hectopascal hectopascals millibar millibars kelvins celcius
+    farenheit centigrade mm hg one two three four five six seven eight nine ten both all either
+    each these those""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _PLACE = re.compile(
     r"(?<![\w-])(?:in|at|inside|for|from|of)\s+(?:the\s+)?([a-z][a-z0-9]*(?:[\s_-]+room)?)"
@@ -58,6 +60,15 @@ _METRIC_SLOT = re.compile(
     r"([a-z][a-z0-9_]*(?:\s+(?:speed|level|levels|index|intensity|concentration))?)"
     r"(?:\s+(?:level|levels|reading|readings|value|values))?\s+(?:in|at|on|for)"
     r"(?![\w-])",
+    re.I,
+)
+# Quantities people ask sensor networks about; when the catalog has none, they are unknown
+# metrics (said as such), not something to answer with a different metric.
+_OTHER_QUANTITIES = re.compile(
+    r"(?<![\w-])(soil[\s-]*moisture|lux|light(?:\s+level)?|illuminance|brightness|noise|sound"
+    r"|decibels?|db|radiation|radon|wind(?:\s+speed)?|rain(?:fall)?|voltage|current draw"
+    r"|power(?:\s+draw|\s+usage)?|watts?|energy|pm2\.?5|pm10|vocs?|tvoc|ozone|water[\s-]*level"
+    r"|flow|vibration|gas|smoke|uv(?:\s+index)?)(?![\w-])",
     re.I,
 )
 _LEVELS = re.compile(r"(?<![\w-])([a-z][a-z0-9_]*)\s+(?:level|levels)(?![\w-])", re.I)
@@ -142,6 +153,11 @@ def extract(text: str, vocab: Vocabulary) -> Mentions:
         text = _blank(text, m.start(), m.end())
     for m in _HOST_LIKE.finditer(text):
         mentions.unknown.append(Unknown("node", m.group(1).lower()))
+        text = _blank(text, m.start(), m.end())
+    for m in _OTHER_QUANTITIES.finditer(text):
+        name = " ".join(m.group(1).lower().split())
+        if vocab.canonical("metric", name) is None:
+            mentions.unknown.append(Unknown("metric", name))
         text = _blank(text, m.start(), m.end())
     metrics: list[tuple[int, str]] = []
     for metric, pattern in _METRIC_RE:

@@ -29,7 +29,8 @@ CUES: dict[str, re.Pattern[str]] = {
         r"why|what'?s wrong|what is wrong|what'?s causing|what is causing|causes?|causing"
         r"|diagnos\w*|root cause|troubleshoot\w*|explain|what happened|what'?s going on"
         r"|what'?s eating|eating|hogging|crawling|sluggish|struggling|overloaded|so slow|so busy"
-        r"|stuck|drop(?:ped)? so|jump(?:ed)? so"
+        r"|stuck|drop(?:ped)? so|jump(?:ed)? so|what'?s behind|behind (?:it|that|this)|reason"
+        r"|set off|triggered|keeps? (?:climbing|rising|dropping|falling)"
     ),
     "anomalies": _cue(
         r"anomal\w*|alerts?|alarms?|flag\w*|critical|warnings|unusual|abnormal|spikes?"
@@ -64,7 +65,9 @@ CUES: dict[str, re.Pattern[str]] = {
 }
 _WHICH = _cue(r"which|where|what (?:room|location|place|node)|rank\w*|sort\w*|order|top|list")
 _FOLLOW_UP = re.compile(
-    r"^\s*(?:and|what about|how about|same for|and for|and in|also|now|ok(?:ay)?|then)\b", re.I
+    r"^\s*(?:and|what about|how about|same for|and for|and in|also|now|ok(?:ay)?|then|just"
+    r"|only|but|same|what if)\b",
+    re.I,
 )
 _PRONOUN = _cue(r"it|its|it's|they|them|their|that node|that one|there|that")
 _COMPARE_TO = re.compile(
@@ -73,6 +76,7 @@ _COMPARE_TO = re.compile(
     re.I,
 )
 _NODE_STATUS = _cue(r"nodes?|pis?")
+_IS_UP = _cue(r"(?:is|are)\s+(?:the\s+)?[\w\s-]{0,40}?\s+(?:up|down|alive|online|offline)")
 _EVERYTHING = _cue(r"anything|something|everything|all (?:ok|okay|good|fine|well)|any problems?")
 _STATUS_WORD = _cue(r"warnings?|offline|online|healthy|unhealthy|down")
 _HIGH = _cue(r"warmest|hottest|most humid|dampest|wettest|highest|busiest|top|max\w*|peak")
@@ -113,13 +117,17 @@ def _intent(text: str, m: Mentions) -> str | None:
         r"(?<![\w-])(?:broken|wrong|problems?|issues?|trouble)(?![\w-])", text, re.I
     ) and not (m.metrics or m.locations or m.nodes):
         return "health"
-    if len(m.locations) + len(m.nodes) >= 2 and (has["compare"] or _WARMER.search(text)):
+    if len(m.locations) + len(m.nodes) >= 2 and (
+        has["compare"] or _WARMER.search(text) or _COLDER.search(text) or " or " in f" {text} "
+    ):
         return "compare"
     if has["rank"] and (_WHICH.search(text) or not (m.locations or m.nodes)):
         return "rank"
     if has["series"]:
         return "series"
     if has["health"] and not (set(m.metrics) - set(_HEALTH_METRICS)):
+        return "health"
+    if _IS_UP.search(text) and not m.metrics:
         return "health"
     if re.search(r"(?<![\w-])(?:nodes|pis)(?![\w-])", text, re.I) and not m.metrics:
         return "health" if not m.locations else "current"

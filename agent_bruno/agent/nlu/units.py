@@ -22,7 +22,7 @@ _CANONICAL = {
     "°k": "K", "kelvin": "K", "millibar": "mbar", "mb": "mbar", "percent": "%",
 }  # fmt: skip
 _DECIMALS = {
-    "°C": 1, "°F": 1, "K": 1, "%": 1, "hPa": 1, "mbar": 1, "kPa": 2, "inHg": 2, "mmHg": 1,
+    "°C": 1, "°F": 1, "K": 2, "%": 1, "hPa": 1, "mbar": 1, "kPa": 2, "inHg": 2, "mmHg": 1,
     "Pa": 0, "ppm": 0, "count": 0, "": 2,
 }  # fmt: skip
 _METRIC_DECIMALS = {"load_1m": 2, "motion": 0}

@@ -23,7 +23,7 @@ from agent_bruno.agent.tools.common import (
     vocabulary,
 )
 from agent_bruno.health import Beat, assess
-from agent_bruno.storage.base import AnomalyQuery, SeriesQuery
+from agent_bruno.storage.base import AnomalyQuery, SeriesQuery, SeriesSummary
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -142,7 +142,7 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
     )
     if not rows:
         return ToolResult.no_data(f"no readings stored for {_where(names)} in that range")
-    newest = {(r.node, r.sensor, r.metric, r.unit): (r.latest, r.latest_ts) for r in latest}
+    exact = {(r.node, r.sensor, r.metric, r.unit): r for r in latest}
     series: list[dict[str, Any]] = [
         {
             "location": r.location,
@@ -152,8 +152,9 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
             "unit": r.unit,
             "step": r.step,
             "source": r.source,
-            "latest": newest.get((r.node, r.sensor, r.metric, r.unit), (None, None))[0],
-            "latest_ts": newest.get((r.node, r.sensor, r.metric, r.unit), (None, None))[1],
+            # Buckets align to the step, so the first may start before `start`: the range's
+            # own statistics come from the summary, which counts only buckets inside it.
+            **_range_stats(exact.get((r.node, r.sensor, r.metric, r.unit))),
             "points": [
                 {"ts": p.ts, "mean": p.mean, "min": p.min, "max": p.max, "count": p.count}
                 for p in r.points
@@ -165,6 +166,21 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
     return ToolResult.ok(
         {"start": start, "end": end, "now": ctx.clock(), "filters": names, "series": series}, size
     )
+
+
+def _range_stats(summary: SeriesSummary | None) -> dict[str, Any]:
+    """Latest value and the range's count/mean/min/max of a series, from its summary."""
+    if summary is None:
+        return {"latest": None, "latest_ts": None, "count": 0, "mean": None, "min": None,
+                "max": None}  # fmt: skip
+    return {
+        "latest": summary.latest,
+        "latest_ts": summary.latest_ts,
+        "count": summary.count,
+        "mean": summary.mean,
+        "min": summary.min,
+        "max": summary.max,
+    }
 
 
 async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:

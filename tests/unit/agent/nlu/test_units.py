@@ -120,7 +120,7 @@ def test_no_requested_unit(text: str) -> None:
     [
         ("°C", "temperature", 1),
         ("°F", None, 1),
-        ("K", None, 1),
+        ("K", None, 2),
         ("%", "humidity", 1),
         ("hPa", "pressure", 1),
         ("mbar", None, 1),
