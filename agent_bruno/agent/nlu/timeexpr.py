@@ -14,7 +14,14 @@ _E = r"(?![\w-])"
 _WORD_NUMBERS = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
     "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
+    "thirteen": 13, "fourteen": 14, "fifteen": 15, "sixteen": 16, "seventeen": 17,
+    "eighteen": 18, "nineteen": 19, "couple": 2, "few": 3,
 }  # fmt: skip
+_TENS = {
+    "twenty": 20, "thirty": 30, "forty": 40, "fifty": 50,
+    "sixty": 60, "seventy": 70, "eighty": 80, "ninety": 90,
+}  # fmt: skip
+_ONES = "|".join(w for w, n in _WORD_NUMBERS.items() if 1 <= n <= 9 and w not in ("a", "an"))
 _UNIT_SECONDS = {
     "second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86_400.0,
     "week": 604_800.0, "month": 2_592_000.0,
@@ -32,7 +39,13 @@ _MONTH_RE = (
     r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)"
 )
-_NUM = r"(?:(?P<digits>\d+(?:\.\d+)?)\s*|(?P<word>" + "|".join(_WORD_NUMBERS) + r")\s+)"
+# A number word up to 99 ("thirty", "twenty-four", "forty eight"), "a couple (of)" or "a few".
+_NUM_WORD = (
+    r"(?:(?:" + "|".join(_TENS) + r")(?:[\s-]+(?:" + _ONES + r"))?"
+    r"|(?:a\s+)?couple(?:\s+of)?|(?:a\s+)?few"
+    r"|" + "|".join(sorted(_WORD_NUMBERS, key=len, reverse=True)) + ")"
+)
+_NUM = r"(?:(?P<digits>\d+(?:\.\d+)?)\s*|(?P<word>" + _NUM_WORD + r")\s+)"
 _UNIT = r"(?P<unit>" + "|".join(sorted(_UNIT_ALIASES, key=len, reverse=True)) + ")"
 _HALF = r"(?P<half>half[\s-]*(?:an?\s+)?hour)"
 _CLOCK = r"(?:noon|midday|midnight|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2})"
@@ -48,6 +61,13 @@ _DAY_BEFORE = r"(?:the\s+)?day\s+before\s+yesterday"
 _TIME_FOLLOWS = re.compile(
     r"\s*(?:$|[?.!,;:)\]]|(?:at|in|on|from|between|since|until|till|and|or|compared|vs|versus"
     r"|this|last|of|for|when|was|were|did|is|morning|afternoon|evening|night)(?![\w-]))",
+    re.IGNORECASE,
+)
+# Words that may follow a bare hour in "since 8", so that "since 8 sensors went offline"
+# or "since 2 days" are not read as clock times.
+_HOUR_FOLLOWS = re.compile(
+    r"\s*(?:$|[?.!,;:)\]](?!\d)|(?:today|tonight|yesterday|this|in|on|at|for|and|or"
+    r"|until|till|compared|vs|versus)(?![\w-]))",
     re.IGNORECASE,
 )
 _MAX_SPAN = 100 * 365 * 86_400.0
@@ -117,6 +137,11 @@ def _relative_label(word: str, amount: float, unit: str) -> str:
     return f"the {word} {count} {unit}s"
 
 
+def _word_number(word: str) -> int:
+    parts = [p for p in re.split(r"[\s-]+", word.lower()) if p not in ("a", "of")] or ["a"]
+    return sum(_TENS.get(p) or _WORD_NUMBERS[p] for p in parts)
+
+
 def _amount(m: re.Match[str]) -> tuple[float, str] | None:
     if m.group("half"):
         return 1800.0, "half hour"
@@ -124,7 +149,7 @@ def _amount(m: re.Match[str]) -> tuple[float, str] | None:
     digits, word = m.group("digits"), m.group("word")
     if digits is None and len(m.group("unit")) == 1:
         return None
-    amount = float(digits) if digits else float(_WORD_NUMBERS[(word or "one").lower()])
+    amount = float(digits) if digits else float(_word_number(word or "one"))
     if not 0 < amount * _UNIT_SECONDS[unit] <= _MAX_SPAN:
         return None
     return amount, unit
@@ -257,13 +282,33 @@ def _since(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
         return TimeSpan(
             _at(day, 0, 0, tz), now, label if day.year == today.year else f"{label} {day.year}"
         )
-    clock = _parse_clock(m.group("clock"))
+    if m.group("hour") is not None:
+        bare = not m.group("oclock")
+        if bare and not _HOUR_FOLLOWS.match(m.string, m.end()):
+            return None
+        clock = _parse_clock(m.group("hour"))
+    else:
+        clock = _parse_clock(m.group("clock"))
     if clock is None:
         return None
     start, label = _at(today, *clock, tz), f"since {_hhmm(*clock)}"
     if start > now:
         start, label = _at(today - timedelta(days=1), *clock, tz), label + " yesterday"
     return TimeSpan(start, now, label)
+
+
+def _weekend(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    today = _local_date(now, tz)
+    last = m.group("which").lower() == "last"
+    label = "last weekend" if last else "the weekend"
+    if today.weekday() >= 5:
+        saturday = today - timedelta(days=today.weekday() - 5)
+        if not last:
+            return TimeSpan(_at(saturday, 0, 0, tz), now, label)
+        saturday -= timedelta(days=7)
+    else:
+        saturday = today - timedelta(days=today.weekday() + 2)
+    return TimeSpan(_at(saturday, 0, 0, tz), _at(saturday + timedelta(days=2), 0, 0, tz), label)
 
 
 def _between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
@@ -329,8 +374,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
         (rf"{_B}(?P<which>last)\s+(?P<part>night){_E}", _day_part),
         (
             rf"{_B}since\s+(?:(?P<rel>yesterday|today|{_DAY_BEFORE})"
-            rf"|(?P<date>{_DATE})|(?P<clock>{_CLOCK})){_E}",
+            rf"|(?P<date>{_DATE})|(?P<clock>{_CLOCK})"
+            rf"|(?P<hour>\d{{1,2}})(?P<oclock>\s*o['’]?clock)?(?:(?<=\d)h)?){_E}",
             _since,
+        ),
+        (
+            rf"{_B}(?:(?:over|at|on|during|for|in)\s+)?(?P<which>this|the|last)\s+weekend{_E}",
+            _weekend,
         ),
         (
             rf"{_B}(?:between|from)\s+(?P<a>{_CLOCK}|\d{{1,2}})\s*"

@@ -409,3 +409,136 @@ def test_new_expressions_cover_their_words(text: str, expression: str) -> None:
 )
 def test_no_spurious_weekday_month_or_range(text: str) -> None:
     assert find_time_span(text, NOW, TZ) is None
+
+
+# NOW is Thursday 2026-11-26; the weekend before it is Sat Nov 21 - Mon Nov 23 00:00.
+@pytest.mark.parametrize(
+    ("now", "text", "start", "end", "label"),
+    [
+        (NOW, "over the weekend", local(11, 21), local(11, 23), "the weekend"),
+        (NOW, "this weekend", local(11, 21), local(11, 23), "the weekend"),
+        (NOW, "the weekend", local(11, 21), local(11, 23), "the weekend"),
+        (NOW, "last weekend", local(11, 21), local(11, 23), "last weekend"),
+        (NOW, "at the weekend", local(11, 21), local(11, 23), "the weekend"),
+        (NOW, "on the weekend", local(11, 21), local(11, 23), "the weekend"),
+        (NOW, "Over The Weekend", local(11, 21), local(11, 23), "the weekend"),
+        (local(11, 23, 0, 5), "the weekend", local(11, 21), local(11, 23), "the weekend"),
+        (local(11, 27, 23), "last weekend", local(11, 21), local(11, 23), "last weekend"),
+        (local(11, 28, 10), "this weekend", local(11, 28), local(11, 28, 10), "the weekend"),
+        (local(11, 29, 20), "over the weekend", local(11, 28), local(11, 29, 20), "the weekend"),
+        (local(11, 29, 20), "the weekend", local(11, 28), local(11, 29, 20), "the weekend"),
+        (local(11, 28, 10), "last weekend", local(11, 21), local(11, 23), "last weekend"),
+        (local(11, 29, 20), "last weekend", local(11, 21), local(11, 23), "last weekend"),
+        (local(3, 31, 9), "the weekend", local(3, 28), local(3, 30), "the weekend"),
+    ],
+)
+def test_weekends(now: float, text: str, start: float, end: float, label: str) -> None:
+    found = find_time_span(text, now, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, end, label)
+
+
+def test_a_weekend_across_a_dst_change_is_47_hours() -> None:
+    found = find_time_span("last weekend", local(3, 31, 9), TZ)
+    assert found is not None
+    assert found.span.end - found.span.start == 47 * H
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "label"),
+    [
+        ("since 8", local(11, 26, 8), "since 08:00"),
+        ("since 8 o'clock", local(11, 26, 8), "since 08:00"),
+        ("since 8 oclock", local(11, 26, 8), "since 08:00"),
+        ("since 8h", local(11, 26, 8), "since 08:00"),
+        ("since 14", local(11, 26, 14), "since 14:00"),
+        ("since 0", local(11, 26), "since midnight"),
+        ("since 16", local(11, 25, 16), "since 16:00 yesterday"),
+        ("since 8 today", local(11, 26, 8), "since 08:00"),
+        ("since 8 this morning", local(11, 26, 8), "since 08:00"),
+        ("since 8 in the kitchen", local(11, 26, 8), "since 08:00"),
+        ("since 8 on pi-node-3", local(11, 26, 8), "since 08:00"),
+        ("since 8 at the warehouse", local(11, 26, 8), "since 08:00"),
+        ("since 8 for the lab", local(11, 26, 8), "since 08:00"),
+        ("since 8 and", local(11, 26, 8), "since 08:00"),
+        ("since 8?", local(11, 26, 8), "since 08:00"),
+        ("since 8, please", local(11, 26, 8), "since 08:00"),
+        ("since 8 o'clock sharp", local(11, 26, 8), "since 08:00"),
+    ],
+)
+def test_since_a_bare_hour(text: str, start: float, label: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, NOW, label)
+
+
+@pytest.mark.parametrize(
+    ("text", "expression"),
+    [
+        ("max temp since 8?", "since 8"),
+        ("max temp since 8 o'clock in the lab", "since 8 o'clock"),
+        ("humidity since 14h, please", "since 14h"),
+        ("was the lab cold over the weekend?", "over the weekend"),
+        ("CO2 last weekend vs this week", "last weekend"),
+        ("peak over the last couple of days?", "over the last couple of days"),
+        ("motion in the past twenty-four hours", "in the past twenty-four hours"),
+    ],
+)
+def test_weekend_bare_hour_and_number_words_cover_their_words(text: str, expression: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert text[found.start_index : found.end_index] == expression
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "label"),
+    [
+        ("last thirty days", NOW - 30 * D, "the last 30 days"),
+        ("past twenty-four hours", NOW - 24 * H, "the past 24 hours"),
+        ("past twenty four hours", NOW - 24 * H, "the past 24 hours"),
+        ("last forty eight hours", NOW - 48 * H, "the last 48 hours"),
+        ("last forty-eight hours", NOW - 48 * H, "the last 48 hours"),
+        ("last ninety-nine minutes", NOW - 99 * 60, "the last 99 minutes"),
+        ("last twenty hours", NOW - 20 * H, "the last 20 hours"),
+        ("past fifteen minutes", NOW - 900, "the past 15 minutes"),
+        ("last nineteen days", NOW - 19 * D, "the last 19 days"),
+        ("the last couple of days", NOW - 2 * D, "the last 2 days"),
+        ("last couple days", NOW - 2 * D, "the last 2 days"),
+        ("over the last a couple of weeks", NOW - 14 * D, "the last 2 weeks"),
+        ("past few hours", NOW - 3 * H, "the past 3 hours"),
+        ("the last few minutes", NOW - 180, "the last 3 minutes"),
+        ("a few hours ago", NOW - 3 * H, "the last 3 hours"),
+        ("a couple of days ago", NOW - 2 * D, "the last 2 days"),
+        ("thirty minutes ago", NOW - 1800, "the last 30 minutes"),
+        ("Last Twenty-Four Hours", NOW - 24 * H, "the last 24 hours"),
+    ],
+)
+def test_number_words_for_amounts(text: str, start: float, label: str) -> None:
+    found = find_time_span(text, NOW, TZ)
+    assert found is not None
+    assert found.span == TimeSpan(start, NOW, label)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "a few sensors",
+        "thirty sensors",
+        "a couple of sensors",
+        "twenty-four readings from the lab",
+        "the last few readings",
+        "last few m",
+        "since 8 sensors went offline",
+        "since 2 days",
+        "since 14 sensors",
+        "since 8h sensors",
+        "since 24",
+        "since 99",
+        "since 8.5 hours",
+        "the weekend-room",
+        "last weekends",
+        "weekend",
+    ],
+)
+def test_no_spurious_weekend_bare_hour_or_number_word(text: str) -> None:
+    assert find_time_span(text, NOW, TZ) is None
