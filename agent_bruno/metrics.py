@@ -40,6 +40,12 @@ class Metrics:
             buckets=_BATCH_BUCKETS,
             registry=self.registry,
         )
+        self.agent_answers = Counter(
+            "agent_bruno_agent_answers",
+            "Questions answered by mode (builtin, model) and outcome (answered, fallback, error).",
+            ["mode", "outcome"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "agent_bruno_reporter_outbox_depth",
             "Events pending in a reporter's outbox (latest heartbeat).",
@@ -65,3 +71,8 @@ class Metrics:
     def render(self) -> bytes:
         """The text exposition format."""
         return generate_latest(self.registry)
+
+    def count_answer(self, mode: str | None, fallback: str | None, failed: bool = False) -> None:
+        """Count one question's outcome; a fallback counts under the mode that answered."""
+        outcome = "error" if failed else "fallback" if fallback else "answered"
+        self.agent_answers.labels(mode or "unknown", outcome).inc()

@@ -22,6 +22,7 @@ from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.deps import ApiAuth, Services, ServicesDep
 from agent_bruno.api.query import Question, bad_question, check_question, read_question
+from agent_bruno.metrics import Metrics
 
 router = APIRouter(tags=["agent"])
 
@@ -34,10 +35,16 @@ def encode(event: AgentEvent) -> ServerSentEvent:
     return ServerSentEvent(data=data, event=event.kind)
 
 
-async def relay(events: AsyncGenerator[AgentEvent]) -> AsyncIterator[ServerSentEvent]:
+async def relay(
+    events: AsyncGenerator[AgentEvent], metrics: Metrics
+) -> AsyncIterator[ServerSentEvent]:
     """The run's events as SSE events; closing or cancelling this closes the run."""
     async with aclosing(events):
         async for event in events:
+            if event.kind == "answer":
+                metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
+            elif event.kind == "error":
+                metrics.count_answer(None, None, failed=True)
             yield encode(event)
 
 
@@ -49,7 +56,9 @@ def stream_answer(services: Services, question: Question) -> EventSourceResponse
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
-    return EventSourceResponse(relay(events), headers=headers, ping=services.settings.sse_ping_s)
+    return EventSourceResponse(
+        relay(events, services.metrics), headers=headers, ping=services.settings.sse_ping_s
+    )
 
 
 @router.post("/chat")

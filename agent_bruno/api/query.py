@@ -151,6 +151,7 @@ async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) ->
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     except Exception as exc:
+        services.metrics.count_answer(None, None, failed=True)
         log.exception("the agent failed answering %r", question.text[:200])
         raise ApiError(
             500,
@@ -158,6 +159,7 @@ async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) ->
             "the agent log has the details",
             reason="agent_failed",
         ) from None
+    services.metrics.count_answer(reply.mode, reply.fallback)
     headers = {
         "X-Thread-Id": header_value(reply.thread_id),
         "X-Agent-Mode": header_value(reply.mode),

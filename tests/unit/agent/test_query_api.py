@@ -57,8 +57,9 @@ async def test_curl_style_question_gets_a_plain_text_answer(loaded):
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "text/plain; charset=utf-8"
     assert r.text.endswith("\n")
-    assert r.text.strip()
     assert "warehouse" in r.text.lower()
+    assert "23.8 °C" in r.text  # the newest aggregate's last value, with its unit
+    assert "pi-node-1" in r.text
     assert r.headers["x-agent-mode"] == "builtin"  # no AGENT_BRUNO_OLLAMA_URL
     assert len(r.headers["x-thread-id"]) >= 8
     assert "x-agent-fallback" not in r.headers
@@ -221,3 +222,11 @@ async def test_an_unreachable_model_falls_back_and_says_so(tmp_path: Path):
     assert r.status_code == 200, r.text
     assert r.headers["x-agent-mode"] == "builtin"
     assert r.headers["x-agent-fallback"]
+
+
+async def test_answers_are_counted_by_mode_and_outcome(loaded):
+    for _ in range(2):
+        r = await loaded.post("/query", content=QUESTION, headers={**HA, **FORM})
+        assert r.status_code == 200, r.text
+    metrics = (await loaded.get("/metrics")).text
+    assert 'agent_bruno_agent_answers_total{mode="builtin",outcome="answered"} 2.0' in metrics
