@@ -50,6 +50,9 @@ def _answer(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
     if hints.get("overview") and len(ok) == 2:
         return status.overview(f, ok[0].result.data, ok[1].result.data, hints)
     failed = [c for c in calls if c.result.status != "ok"]
+    if hints.get("fan_out"):
+        parts = [_answer(_single(plan), f, [c]) for c in calls]
+        return "\n\n".join(parts)
     if failed and (plan.intent not in ("compare", "compare_time") or not ok):
         return "\n".join(_problem(c) for c in failed)
     data = ok[0].result.data
@@ -85,6 +88,11 @@ def _answer(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
             + "."
         )
     return str(writer(f, data, hints))
+
+
+def _single(plan: Plan) -> Plan:
+    """The plan as one of its fanned-out calls sees it."""
+    return Plan(plan.intent, plan.calls, plan.focus, {**plan.hints, "fan_out": False})
 
 
 def compose(plan: Plan, calls: Sequence[ToolCallRecord], now: float, tz: tzinfo) -> str:

@@ -44,7 +44,7 @@ _NOT_PLACES = frozenset(
     alert alerts anomaly anomalies problems issues fahrenheit inches mercury millibars
     celsius kilopascal kilopascals hectopascal hectopascals millibar millibars kelvins celcius
     farenheit centigrade mm hg one two three four five six seven eight nine ten both all either
-    each these those""".split()  # noqa: SIM905 - a word list reads better as text
+    each these those me us you him her them myself record""".split()  # noqa: SIM905 - a word list reads better as text
 )
 _PLACE = re.compile(
     r"(?<![\w-])(?:in|at|inside|for|from|of)\s+(?:the\s+)?([a-z][a-z0-9]*(?:[\s_-]+room)?)"

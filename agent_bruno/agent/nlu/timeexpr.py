@@ -24,7 +24,7 @@ _TENS = {
 _ONES = "|".join(w for w, n in _WORD_NUMBERS.items() if 1 <= n <= 9 and w not in ("a", "an"))
 _UNIT_SECONDS = {
     "second": 1.0, "minute": 60.0, "hour": 3600.0, "day": 86_400.0,
-    "week": 604_800.0, "month": 2_592_000.0,
+    "week": 604_800.0, "fortnight": 1_209_600.0, "month": 2_592_000.0,
 }  # fmt: skip
 _UNIT_ALIASES = {
     "s": "second", "sec": "second", "secs": "second", "second": "second", "seconds": "second",
@@ -32,6 +32,7 @@ _UNIT_ALIASES = {
     "h": "hour", "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour",
     "d": "day", "day": "day", "days": "day",
     "w": "week", "wk": "week", "wks": "week", "week": "week", "weeks": "week",
+    "fortnight": "fortnight", "fortnights": "fortnight",
     "month": "month", "months": "month",
 }  # fmt: skip
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")

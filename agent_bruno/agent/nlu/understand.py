@@ -39,7 +39,7 @@ CUES: dict[str, re.Pattern[str]] = {
     "health": _cue(
         r"health\w*|status|offline|online|down|alive|reachable|heartbeats?|ok|okay|up and running"
         r"|running|responding|working|doing|last seen|seen last|check(?:ed|s)? in|last heard"
-        r"|last report\w*|workloads?|services|pods|containers|runs? on|running on|uptime"
+        r"|last report\w*|workloads?|services|pods|containers|runs? on|running on|uptime|state"
         r"|gone quiet|quiet|silent|stopped reporting|not reporting|dead|broken|anything wrong"
     ),
     "count": _cue(r"how many|number of|count (?:the|all|of|my)|total number"),
@@ -76,6 +76,7 @@ _COMPARE_TO = re.compile(
     re.I,
 )
 _NODE_STATUS = _cue(r"nodes?|pis?")
+_EVER = _cue(r"on record|ever|all[\s-]time|so far|in history")
 _IS_UP = _cue(r"(?:is|are)\s+(?:the\s+)?[\w\s-]{0,40}?\s+(?:up|down|alive|online|offline)")
 _EVERYTHING = _cue(r"anything|something|everything|all (?:ok|okay|good|fine|well)|any problems?")
 _STATUS_WORD = _cue(r"warnings?|offline|online|healthy|unhealthy|down")
@@ -195,6 +196,8 @@ def understand(
     if found is not None:
         span = {"start": found.span.start, "end": found.span.end, "label": found.span.label}
         rest = rest[: found.start_index] + " " + rest[found.end_index :]
+    if span is None and _EVER.search(rest):
+        span = {"start": now - 30 * DAY, "end": now, "label": "the last 30 days (all that is kept)"}
     unit = requested_unit(rest)
     mentions = extract(rest, vocab)
     names = _names(mentions)
@@ -225,11 +228,39 @@ def understand(
     if target is not None:
         hints["target"] = target
     calls = _calls(intent, names, span, rest, mentions, hints, target, now, forge)
+    if intent in _FAN_OUT and len(calls) == 1:
+        calls = _fan_out(calls[0], mentions)
+        hints["fan_out"] = len(calls) > 1
     if intent == "compare_time":
         new_focus["intent"] = (
             focus.get("intent") if focus.get("intent") != "compare_time" else ("current")
         )
     return Plan(intent, tuple(calls), new_focus, hints)
+
+
+_FAN_OUT = ("current", "stats", "anomalies", "series", "health")
+MAX_FAN_OUT = 6
+
+
+def _fan_out(call: PlannedCall, m: Mentions) -> list[PlannedCall]:
+    """One call per metric and per place when the question names several ("temperature and
+    humidity in the office", "pi-node-1 and pi-node-2: any anomalies?")."""
+    metrics = m.metrics if "metric" in call.args and len(m.metrics) > 1 else [None]
+    places: list[tuple[str, str] | None] = [None]
+    if len(m.nodes) > 1 and "node" in call.args:
+        places = [("node", n) for n in m.nodes]
+    elif len(m.locations) > 1 and "location" in call.args:
+        places = [("location", loc) for loc in m.locations]
+    out = []
+    for metric in metrics:
+        for where in places:
+            args = dict(call.args)
+            if metric is not None:
+                args["metric"] = metric
+            if where is not None:
+                args[where[0]] = where[1]
+            out.append(PlannedCall(call.name, args))
+    return out[:MAX_FAN_OUT]
 
 
 def _aggregate(text: str) -> str | None:
@@ -281,7 +312,7 @@ def _calls(
             PlannedCall("anomalies", {**(window or {"start": iso(now - DAY)})}),
         ]
     if intent == "health":
-        return [PlannedCall("node_health", _filters(names, "node"))]
+        return [PlannedCall("node_health", _filters(names, "node") or _filters(names, "location"))]
     if intent == "inventory" or intent == "help":
         return [PlannedCall("inventory", {})]
     if intent == "anomalies":
@@ -356,8 +387,10 @@ def _unknown_plan(
     with the name as given, so its result lists what exists."""
     first = mentions.unknown[0]
     args = {**_filters(names, "metric", "location", "node", "sensor"), first.kind: first.name}
-    if intent == "health" or (first.kind == "node" and intent in (None, "diagnosis")):
+    if first.kind == "node" and intent in (None, "health", "diagnosis"):
         call = PlannedCall("node_health", {"node": first.name})
+    elif intent == "health" and first.kind == "location":
+        call = PlannedCall("node_health", {"location": first.name})
     else:
         call = PlannedCall("metric_summary", {**args, **_range_args(span)})
     focus = {"intent": intent or "current", **names, "span": span, "unit": unit}

@@ -56,6 +56,7 @@ class NodeArgs(Args):
     """Arguments of `node_health`."""
 
     node: str | None = Field(default=None, description="one node's name; omit for every node")
+    location: str | None = Field(default=None, description="only the nodes at this location")
 
 
 class RawArgs(Args, Range):
@@ -226,6 +227,12 @@ async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
         rows = [r for r in rows if r.node == wanted]
         if not rows:
             return ToolResult.no_data(f"node {wanted!r} has stored readings but no heartbeat yet")
+    if args.location:
+        vocab = await vocabulary(ctx)
+        place = vocab.canonical("location", args.location)
+        if place is None:
+            return unknown_name(vocab, "location", args.location)
+        rows = [r for r in rows if r.location == place]
     if not rows:
         return ToolResult.no_data("no node has reported yet")
     now = ctx.clock()

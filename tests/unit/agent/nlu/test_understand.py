@@ -113,3 +113,23 @@ def test_a_new_question_does_not_inherit_the_focus() -> None:
 
 def _args(plan: Any) -> list[dict[str, Any]]:
     return [c.args for c in plan.calls]
+
+
+def test_several_metrics_or_places_fan_out_to_one_call_each() -> None:
+    assert _calls("temperature and humidity in the office?") == [
+        ("metric_summary", {"metric": "temperature", "location": "office"}),
+        ("metric_summary", {"metric": "humidity", "location": "office"}),
+    ]
+    assert [a["node"] for _, a in _calls("pi-node-1 and pi-node-2: any anomalies?")] == [
+        "pi-node-1",
+        "pi-node-2",
+    ]
+
+
+def test_pronouns_are_not_places_and_a_location_narrows_health() -> None:
+    assert _calls("Check on pi-node-4 for me: is it responding?") == [
+        ("node_health", {"node": "pi-node-4"})
+    ]
+    assert _calls("what state is the server-room pi in?") == [
+        ("node_health", {"location": "server-room"})
+    ]
