@@ -33,8 +33,9 @@ unit: $(STAMP)
 eval: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
 	$(PY) -m evals.agent.run --json evals/agent/results.json
-	$(PY) -m evals.agent.run --cases evals/agent/heldout --min-overall 0 --min-category 0 \
-		--json evals/agent/heldout-results.json
+	for set in heldout heldout2 heldout3; do \
+		$(PY) -m evals.agent.run --cases evals/agent/$$set --min-overall 0 --min-category 0 || exit 1; \
+	done
 
 eval-gate: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65 --out $(VENV)/nab-results.json
