@@ -218,8 +218,6 @@ def understand(
     if mentions.unknown:
         return _unknown_plan(mentions, names, intent, span, unit)
     intent = intent or ("current" if any(names.values()) else "help")
-    if intent == "stats" and not span:
-        span = None
     new_focus = {"intent": intent, **names, "span": span, "unit": unit}
     hints: dict[str, Any] = {"unit": unit, "span": span, "question": text}
     if intent in ("rank", "stats"):
@@ -231,10 +229,9 @@ def understand(
     if intent in _FAN_OUT and len(calls) == 1:
         calls = _fan_out(calls[0], mentions)
         hints["fan_out"] = len(calls) > 1
-    if intent == "compare_time":
-        new_focus["intent"] = (
-            focus.get("intent") if focus.get("intent") != "compare_time" else ("current")
-        )
+    if intent == "compare_time":  # a follow-up after a comparison asks about the values again
+        previous = focus.get("intent")
+        new_focus["intent"] = previous if previous not in (None, "compare_time") else "current"
     return Plan(intent, tuple(calls), new_focus, hints)
 
 
