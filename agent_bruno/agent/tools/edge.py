@@ -4,7 +4,7 @@ a drill-down into one reporter's raw local readings."""
 from __future__ import annotations
 
 import asyncio
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import httpx
@@ -31,17 +31,21 @@ STEPS = (300, 900, 1800, 3600, 7200, 10_800, 21_600, 43_200, 86_400)
 MAX_POINTS = 150
 
 
-class SummaryArgs(Filters, Range):
+class Selection(Filters, Range):
+    """Series filters and a time range: what the reading tools take."""
+
+
+class SummaryArgs(Selection):
     """Arguments of `metric_summary`."""
 
 
-class SeriesArgs(Filters, Range):
+class SeriesArgs(Selection):
     """Arguments of `metric_series`."""
 
     step_s: int | None = Field(default=None, ge=300, description="bucket width in seconds (≥ 300)")
 
 
-class AnomalyArgs(Filters, Range):
+class AnomalyArgs(Selection):
     """Arguments of `anomalies`."""
 
     severity: Severity | None = Field(
@@ -83,6 +87,33 @@ async def _names(ctx: AgentContext, f: Filters) -> dict[str, str | None] | ToolR
     return {str(k): v for k, v in resolved.items()}
 
 
+@dataclass(frozen=True, slots=True)
+class _Selection:
+    """Which series (stored spellings) over which range: what the reading tools share."""
+
+    names: dict[str, str | None]
+    start: float
+    end: float
+
+    def series(self, step: int) -> SeriesQuery:
+        """The storage query of this selection at `step` seconds."""
+        n = self.names
+        return SeriesQuery(self.start, self.end, step, n["metric"], n["location"], n["node"],
+                           n["sensor"])  # fmt: skip
+
+
+async def _select(ctx: AgentContext, args: Selection, default_s: float) -> _Selection | ToolResult:
+    """The filters' stored names and the range (default: the last `default_s` seconds), or the
+    result saying which name is unknown or which time is unreadable."""
+    names = await _names(ctx, args)
+    if isinstance(names, ToolResult):
+        return names
+    span = time_range(ctx, args.start, args.end, default_s)
+    if isinstance(span, ToolResult):
+        return span
+    return _Selection(names, *span)
+
+
 def _where(names: dict[str, str | None]) -> str:
     """The filters in words, for a no-data reason."""
     parts = [f"{k} {v}" for k, v in names.items() if v]
@@ -92,16 +123,11 @@ def _where(names: dict[str, str | None]) -> str:
 async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
     """Latest value, and mean/min/max/count over a time range (default the last hour), of
     every series matching the filters: for "what is the temperature", averages, rankings."""
-    names = await _names(ctx, args)
-    if isinstance(names, ToolResult):
-        return names
-    span = time_range(ctx, args.start, args.end, HOUR)
-    if isinstance(span, ToolResult):
-        return span
-    start, end = span
-    query = SeriesQuery(start, end, 300, names["metric"], names["location"], names["node"],
-                        names["sensor"])  # fmt: skip
-    rows = await asyncio.to_thread(ctx.storage.summarize, query)
+    sel = await _select(ctx, args, HOUR)
+    if isinstance(sel, ToolResult):
+        return sel
+    names, start, end = sel.names, sel.start, sel.end
+    rows = await asyncio.to_thread(ctx.storage.summarize, sel.series(300))
     if not rows:
         return ToolResult.no_data(f"no readings stored for {_where(names)}")
     now = ctx.clock()
@@ -127,16 +153,11 @@ def choose_step(start: float, end: float, asked: int | None) -> int:
 
 async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
     """Points over time (mean, min, max per bucket) of the matching series: trends, history."""
-    names = await _names(ctx, args)
-    if isinstance(names, ToolResult):
-        return names
-    span = time_range(ctx, args.start, args.end, HOUR)
-    if isinstance(span, ToolResult):
-        return span
-    start, end = span
-    step = choose_step(start, end, args.step_s)
-    query = SeriesQuery(start, end, step, names["metric"], names["location"], names["node"],
-                        names["sensor"])  # fmt: skip
+    sel = await _select(ctx, args, HOUR)
+    if isinstance(sel, ToolResult):
+        return sel
+    names, start, end = sel.names, sel.start, sel.end
+    query = sel.series(choose_step(start, end, args.step_s))
     rows, latest = await asyncio.gather(
         asyncio.to_thread(ctx.storage.query_series, query),
         asyncio.to_thread(ctx.storage.summarize, query),
@@ -187,13 +208,10 @@ def _range_stats(summary: SeriesSummary | None) -> dict[str, Any]:
 async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:
     """Flagged readings (warning or critical), newest first, default the last 24 hours, with
     the total count by severity."""
-    names = await _names(ctx, args)
-    if isinstance(names, ToolResult):
-        return names
-    span = time_range(ctx, args.start, args.end, DAY)
-    if isinstance(span, ToolResult):
-        return span
-    start, end = span
+    sel = await _select(ctx, args, DAY)
+    if isinstance(sel, ToolResult):
+        return sel
+    names, start, end = sel.names, sel.start, sel.end
     query = AnomalyQuery(start, end, args.limit, None, names["node"], names["location"],
                          args.severity, names["sensor"], names["metric"])  # fmt: skip
     rows, counts = await asyncio.gather(

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import Field
 
 from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.forge import ForgeError
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import Args
 from agent_bruno.agent.tools.edge import (
@@ -45,8 +46,6 @@ async def forge_analysis(ctx: AgentContext, args: ForgeArgs) -> ToolResult:
     correlations, what to do); the relevant node health, summaries and anomalies are attached."""
     if ctx.forge is None:
         return ToolResult.fail("the Forge model is not configured (set AGENT_BRUNO_FORGE_URL)")
-    from agent_bruno.agent.forge import ForgeError
-
     data = await gather(ctx, args)
     try:
         answer = await ctx.forge.analyze(ctx.prompts.forge, args.question, data)
