@@ -40,6 +40,15 @@ class Assessment:
     reasons: tuple[str, ...]
 
 
+# The metrics a heartbeat's `health` carries about the node itself, with their units.
+HEALTH_METRICS: dict[str, str] = {
+    "cpu_percent": "%",
+    "memory_percent": "%",
+    "disk_percent": "%",
+    "load_1m": "",
+    "soc_temp_c": "°C",
+}
+
 _LIMITS = (
     ("cpu_percent", "CPU", "%"),
     ("memory_percent", "memory", "%"),

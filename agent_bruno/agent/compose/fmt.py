@@ -24,6 +24,12 @@ LABELS = {
 STALE_AFTER_S = 900.0  # three 5-minute aggregates missed
 
 
+def range_words(hints: Mapping[str, Any], default: str = "the last hour") -> str:
+    """The words for the question's time range, or `default` when it named none."""
+    span = hints.get("span")
+    return str(span["label"]) if span else default
+
+
 def label(metric: str | None) -> str:
     """How an answer names a metric."""
     if metric is None:

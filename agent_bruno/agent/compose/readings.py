@@ -5,14 +5,9 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent_bruno.agent.compose.fmt import Formatter, join, label, place
+from agent_bruno.agent.compose.fmt import Formatter, join, label, place, range_words
 
 Series = Mapping[str, Any]
-
-
-def _span_label(hints: Mapping[str, Any], default: str = "the last hour") -> str:
-    span = hints.get("span")
-    return str(span["label"]) if span else default
 
 
 def _stats(f: Formatter, s: Series, span_label: str) -> str:
@@ -53,7 +48,7 @@ def _subject(filters: Mapping[str, Any]) -> str:
 def current(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
     """Latest value per series, with where and how fresh, and the range's statistics."""
     series: Sequence[Series] = data["series"]
-    span_label = _span_label(hints)
+    span_label = range_words(hints)
     if data["filters"].get("metric") is None:
         return _all_readings(f, data, span_label)
     lines = [f"{_subject(data['filters'])}:"]
@@ -129,7 +124,7 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
     ordered = sorted(groups.items(), key=lambda kv: kv[1][0], reverse=high)
     unit, metric = series[0]["unit"], series[0]["metric"]
     basis = (
-        f"{aggregate if aggregate else 'average'} over {_span_label(hints)}"
+        f"{aggregate if aggregate else 'average'} over {range_words(hints)}"
         if ranged
         else "latest readings"
     )
@@ -168,7 +163,7 @@ def compare(f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[s
     if len(rows) < 2:
         return "Not enough data to compare: " + join([r[0] for r in rows] or ["nothing"]) + "."
     unit, metric = rows[0][2]["unit"], rows[0][2]["metric"]
-    basis = f"average over {_span_label(hints)}" if ranged else "latest readings"
+    basis = f"average over {range_words(hints)}" if ranged else "latest readings"
     (a, va, _), (b, vb, _) = rows[0], rows[1]
     if abs(va - vb) < 1e-9:
         head = f"{a} and {b} read the same {label(metric)}: {f.value(va, unit, metric)}"
@@ -225,7 +220,7 @@ def compare_time(
 
 def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
     """Each series' shape over the range: first and last, low and high, some points."""
-    span_label = _span_label(hints)
+    span_label = range_words(hints)
     lines = [f"{_subject(data['filters'])} over {span_label}:"]
     for s in data["series"]:
         points = s["points"]

@@ -5,14 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from agent_bruno.agent.compose.fmt import Formatter, join, label, plural
+from agent_bruno.agent.compose.fmt import Formatter, join, label, plural, range_words
+from agent_bruno.health import HEALTH_METRICS
 
 MAX_LISTED = 25
-
-
-def _span_label(hints: Mapping[str, Any], default: str) -> str:
-    span = hints.get("span")
-    return str(span["label"]) if span else default
 
 
 def _filters_text(filters: Mapping[str, Any]) -> str:
@@ -35,7 +31,7 @@ def _anomaly_line(f: Formatter, a: Mapping[str, Any]) -> str:
 
 def anomalies(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
     """How many flagged readings, by severity, and the newest of them."""
-    span_label = _span_label(hints, "the last 24 hours")
+    span_label = range_words(hints, "the last 24 hours")
     counts = data["counts"]
     total = int(data["total"])
     severity = data["filters"].get("severity")
@@ -57,13 +53,7 @@ def anomalies(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
 
 def _health_numbers(f: Formatter, health: Mapping[str, Any]) -> str:
     parts = []
-    for key, unit in (
-        ("cpu_percent", "%"),
-        ("memory_percent", "%"),
-        ("disk_percent", "%"),
-        ("load_1m", ""),
-        ("soc_temp_c", "°C"),
-    ):
+    for key, unit in HEALTH_METRICS.items():
         value = health.get(key)
         if isinstance(value, int | float):
             parts.append(f"{label(key)} {f.value(value, unit, key)}")
@@ -198,25 +188,14 @@ def diagnosis(
                     f"{f.value(s['min'], s['unit'], s['metric'])}, max "
                     f"{f.value(s['max'], s['unit'], s['metric'])}"
                 )
-            elif (
-                not asked
-                and s["metric"]
-                in (
-                    "cpu_percent",
-                    "load_1m",
-                    "memory_percent",
-                    "soc_temp_c",
-                    "disk_percent",
-                )
-                and s.get("count")
-            ):
+            elif not asked and s["metric"] in HEALTH_METRICS and s.get("count"):
                 parts.append(
                     f"{label(s['metric'])} {f.value(s['latest'], s['unit'], s['metric'])} now "
                     f"(avg {f.value(s['mean'], s['unit'], s['metric'])}, max "
                     f"{f.value(s['max'], s['unit'], s['metric'])})"
                 )
         if parts:
-            lines.append(f"Over {_span_label(hints, 'the last hour')}: {'; '.join(parts)}.")
+            lines.append(f"Over {range_words(hints, 'the last hour')}: {'; '.join(parts)}.")
     flagged = results.get("anomalies")
     if flagged is not None:
         total = int(flagged["total"])

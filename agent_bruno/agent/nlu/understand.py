@@ -18,6 +18,7 @@ from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.nlu.timeexpr import find_time_span
 from agent_bruno.agent.nlu.units import requested_unit
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
+from agent_bruno.health import HEALTH_METRICS
 
 
 def _cue(pattern: str) -> re.Pattern[str]:
@@ -85,7 +86,6 @@ _LOW = _cue(r"coldest|coolest|least humid|driest|lowest|min\w*")
 _WARMER = _cue(r"warmer|hotter|higher|more humid|damper|more|busier|greater")
 _COLDER = _cue(r"colder|cooler|lower|drier|less|fewer")
 _SEVERITY = {"critical": _cue(r"critical"), "warning": _cue(r"warnings?(?! and)")}
-_HEALTH_METRICS = ("cpu_percent", "memory_percent", "disk_percent", "load_1m", "soc_temp_c")
 DAY = 86_400.0
 
 
@@ -126,7 +126,7 @@ def _intent(text: str, m: Mentions) -> str | None:
         return "rank"
     if has["series"]:
         return "series"
-    if has["health"] and not (set(m.metrics) - set(_HEALTH_METRICS)):
+    if has["health"] and not (set(m.metrics) - set(HEALTH_METRICS)):
         return "health"
     if _IS_UP.search(text) and not m.metrics:
         return "health"
@@ -295,7 +295,7 @@ def _calls(
             # A health metric ("high load") is read with its siblings: causes show across them.
             PlannedCall(
                 "metric_summary",
-                {**where, **({} if names["metric"] in _HEALTH_METRICS else metric), **window},
+                {**where, **({} if names["metric"] in HEALTH_METRICS else metric), **window},
             ),
             PlannedCall("anomalies", {**where, **(window or {"start": iso(now - DAY)})}),
         ]
