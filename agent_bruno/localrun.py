@@ -7,6 +7,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -66,3 +67,30 @@ def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: floa
             pass
         time.sleep(0.1)
     raise NotReady(f"the agent was not ready after {timeout:.0f}s:\n{tail(log)}")
+
+
+def serve_agent(
+    data_dir: Path,
+    port: int,
+    env: Mapping[str, str],
+    *,
+    log: Path | None = None,
+    timeout: float = 30.0,
+) -> subprocess.Popen[bytes]:
+    """Start `agent-bruno serve` on 127.0.0.1:`port` over `data_dir` (plus `env`) and return it
+    once ready; if it does not get ready it is killed and NotReady says why."""
+    full = {
+        "AGENT_BRUNO_HOST": "127.0.0.1",
+        "AGENT_BRUNO_PORT": str(port),
+        "AGENT_BRUNO_DATA_DIR": str(data_dir),
+        **env,
+    }
+    log = log or data_dir / "agent.log"
+    proc = spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], full, log)
+    try:
+        wait_ready(f"http://127.0.0.1:{port}", proc, log, timeout)
+    except NotReady:
+        proc.kill()
+        proc.wait()
+        raise
+    return proc

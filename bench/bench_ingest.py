@@ -18,8 +18,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from agent_bruno.localrun import free_port
-from bench.common import Figure, percentile, start_agent
+from agent_bruno.localrun import free_port, serve_agent
+from bench.common import Figure, percentile
 
 REPORTER_TOKEN = "bench-reporter-4c8e1f7a9b2d"
 API_TOKEN = "bench-api-9e2b6d4f1a7c3e5b"
@@ -193,7 +193,7 @@ def run() -> list[Figure]:
     load = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-ingest-") as tmp:
         port = free_port()
-        server = start_agent(
+        server = serve_agent(
             Path(tmp),
             port,
             {

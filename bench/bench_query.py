@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from agent_bruno.localrun import free_port
+from agent_bruno.localrun import free_port, serve_agent
 from agent_bruno.storage.base import EventsWrite, ReadingsWrite
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.wire import BulkReading, HeartbeatEvent, NodeHealth, ReadingEvent
-from bench.common import Figure, percentile, start_agent
+from bench.common import Figure, percentile
 
 API_TOKEN = "bench-api-5d2c8e1f7a3b9c4d"
 READINGS = 1_000_000
@@ -244,7 +244,7 @@ def run() -> list[Figure]:
         stored = build_database(data_dir / "agent-bruno.db", time.time())
         built_s = time.perf_counter() - started
         port = free_port()
-        server = start_agent(
+        server = serve_agent(
             data_dir, port, {"AGENT_BRUNO_API_TOKEN": API_TOKEN, "AGENT_BRUNO_TIMEZONE": "UTC"}
         )
         try:

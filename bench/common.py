@@ -4,13 +4,9 @@ from __future__ import annotations
 
 import math
 import operator
-import subprocess
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 from typing import Any
-
-from agent_bruno.localrun import NotReady, spawn, wait_ready
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     "<=": operator.le,
@@ -50,21 +46,3 @@ def percentile(sorted_values: list[float], q: float) -> float:
         raise ValueError("percentile of an empty list")
     rank = max(1, math.ceil(q / 100 * len(sorted_values)))
     return sorted_values[min(rank, len(sorted_values)) - 1]
-
-
-def start_agent(data_dir: Path, port: int, env: Mapping[str, str]) -> subprocess.Popen[bytes]:
-    """Start `agent-bruno serve` on 127.0.0.1:`port` over `data_dir` and wait until it is ready."""
-    full = {
-        "AGENT_BRUNO_HOST": "127.0.0.1",
-        "AGENT_BRUNO_PORT": str(port),
-        "AGENT_BRUNO_DATA_DIR": str(data_dir),
-        **env,
-    }
-    log = data_dir / "agent.log"
-    proc = spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], full, log)
-    try:
-        wait_ready(f"http://127.0.0.1:{port}", proc, log)
-    except NotReady:
-        proc.kill()
-        raise
-    return proc

@@ -13,7 +13,7 @@ import pytest
 
 from agent_bruno.ask import Printer, SseEvent, parse_sse
 from agent_bruno.cli import main
-from agent_bruno.localrun import free_port, spawn, wait_ready
+from agent_bruno.localrun import free_port, serve_agent
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope, heartbeat
 
 
@@ -22,17 +22,11 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     """The agent serving on a free port, with a warehouse node that reported just now."""
     data = tmp_path_factory.mktemp("ask")
     port = free_port()
-    env = {
-        "AGENT_BRUNO_PORT": str(port),
-        "AGENT_BRUNO_DATA_DIR": str(data),
-        "AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
-        "AGENT_BRUNO_API_TOKEN": API_TOKEN,
-    }
-    log = data / "serve.log"
-    with spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], env, log) as proc:
+    env = {"AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
+           "AGENT_BRUNO_API_TOKEN": API_TOKEN}  # fmt: skip
+    with serve_agent(data, port, env, log=data / "serve.log") as proc:
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_ready(base, proc, log, timeout=30)
             now = time.time()
             start = float(int(now // 300) * 300 - 600)
             temps = [

@@ -8,23 +8,17 @@ from pathlib import Path
 
 import httpx
 
-from agent_bruno.localrun import free_port, spawn, wait_ready
+from agent_bruno.localrun import free_port, serve_agent
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope
 
 
 def test_serve_ingests_answers_and_stops_cleanly(tmp_path: Path):
     port = free_port()
-    env = {
-        "AGENT_BRUNO_PORT": str(port),
-        "AGENT_BRUNO_DATA_DIR": str(tmp_path),
-        "AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
-        "AGENT_BRUNO_API_TOKEN": API_TOKEN,
-    }
-    log = tmp_path / "serve.log"
-    with spawn(["agent_bruno.cli", "serve", "--log-level", "warning"], env, log) as proc:
+    env = {"AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
+           "AGENT_BRUNO_API_TOKEN": API_TOKEN}  # fmt: skip
+    with serve_agent(tmp_path, port, env, log=tmp_path / "serve.log", timeout=20) as proc:
         try:
             base = f"http://127.0.0.1:{port}"
-            wait_ready(base, proc, log, timeout=20)
             r = httpx.post(
                 f"{base}/v1/events", json=envelope([aggregate(1)]), headers=auth(NODE1_TOKEN)
             )
