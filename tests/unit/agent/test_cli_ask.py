@@ -80,12 +80,15 @@ def test_verbose_shows_tool_calls_on_stderr_and_json_the_whole_reply(server, cap
 
 def test_a_follow_up_uses_the_thread(server, capsys, monkeypatch):
     monkeypatch.setenv("AGENT_BRUNO_API_TOKEN", API_TOKEN)  # read like the server's setting
-    code, out, _ = ask(capsys, "--url", server, "--json", "--thread", "cli-1", "any anomalies?")
+    code, out, _ = ask(
+        capsys, "--url", server, "--json", "--thread", "cli-1", "temperature in the warehouse?"
+    )
     assert code == 0
     assert json.loads(out)["thread_id"] == "cli-1"
-    code, out, _ = ask(capsys, "--url", server, "--thread", "cli-1", "and", "the", "nodes?")
+    code, out, _ = ask(capsys, "--url", server, "--thread", "cli-1", "and", "in", "fahrenheit?")
     assert code == 0
-    assert out.strip()
+    assert "70.7 °F" in out  # 21.5 °C in the warehouse, remembered from the thread's first turn
+    assert "warehouse" in out
 
 
 def test_a_wrong_token_says_what_to_do(server, capsys):

@@ -83,7 +83,7 @@ async def test_raw_readings_report_an_unreachable_reporter(ctx: AgentContext) ->
         with_http = AgentContext(storage=ctx.storage, prompts=ctx.prompts, clock=ctx.clock,
                                  tz=ctx.tz, http=http)  # fmt: skip
         result = await _call(with_http, "raw_readings", node="pi-node-1")
-    assert result.status in ("error", "no_data")
+    assert result.status == "error"
     assert "pi-node-1" in (result.error or "")
 
 
