@@ -21,6 +21,7 @@ from agent_bruno.settings import Settings
 from agent_bruno.storage.retention import RetentionPolicy, run_periodically
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
+from edge_reporter.distribution import VERSION
 
 log = logging.getLogger(__name__)
 
@@ -123,7 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
 
     app = FastAPI(
         title="agent-bruno",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from edge_reporter.config import ConfigError, ReporterConfig
+from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
 from edge_reporter.outbox import Outbox, OutboxError
@@ -29,7 +30,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
-VERSION = "0.1.0"
 
 
 @dataclass
