@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 
 
 class LatencyMiddleware:
-    """Observe each HTTP request's duration under its route (unknown paths as `other`)."""
+    """Observe each HTTP request's duration and status class under its route (else `other`)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, routes: frozenset[str]) -> None:
         self.app = app
@@ -43,10 +43,16 @@ class LatencyMiddleware:
         path = scope["path"]
         route = path if path in self.routes else "other"
 
+        status = 500
+
         async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+                self.metrics.count_request(route, status)
 
         await self.app(scope, receive, timed_send)
 
@@ -118,6 +124,7 @@ def create_app(settings: Settings) -> FastAPI:
             agent = await stack.enter_async_context(open_agent(settings, storage))
             services = Services(settings, storage, writer, metrics, settings.token_to_node(), agent)
             app.state.services = services
+            metrics.watch(storage)
             _log_start(settings, services)
             await stack.enter_async_context(retention_task(settings, services))
             yield
