@@ -147,10 +147,9 @@ async def post_events(request: Request) -> Response:
         raise
     outcome = WriteOutcome()
     if events:
-        outcome = await _store(
-            services,
-            EventsWrite(reporter.cluster, node, reporter.location, events, time.time()),
-        )
+        write = EventsWrite(reporter.cluster, node, reporter.location, events, time.time())
+        outcome = await _store(services, write)
+        services.alerts.observe(write)  # evaluated off the request path
     for kind_name, (acc, dup) in outcome.by_type.items():
         metrics.count_outcome(kind_name, acc, dup, 0)
     if rejected:
@@ -184,7 +183,9 @@ async def post_readings(request: Request) -> Response:
         raise
     outcome = WriteOutcome()
     if parsed.rows:
-        outcome = await _store(services, ReadingsWrite(parsed.rows))
+        write = ReadingsWrite(parsed.rows)
+        outcome = await _store(services, write)
+        services.alerts.observe(write)
     metrics.count_outcome(
         "bulk_reading", outcome.accepted, outcome.duplicates, len(parsed.rejected)
     )
