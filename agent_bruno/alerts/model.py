@@ -172,8 +172,8 @@ def _num(value: float, unit: str) -> str:
     return f"{text}{unit}" if unit == "%" else f"{text} {unit}"
 
 
-def describe(rule: AnyRule) -> str:
-    """The rule in words, as the agent echoes it back."""
+def describe(rule: AnyRule, short: bool = False) -> str:
+    """The rule in words, as the agent echoes it back (`short`: without the resolve band)."""
     where = rule.scope.words()
     tail = f" {where}" if where else ""
     if isinstance(rule, ThresholdRule):
@@ -181,7 +181,7 @@ def describe(rule: AnyRule) -> str:
         band = (
             f"; resolves once back {'above' if rule.op == 'below' else 'below'} "
             f"{_num(rule.resolve_at, rule.unit)}"
-            if rule.hysteresis
+            if rule.hysteresis and not short
             else ""
         )
         return f"{rule.metric}{tail} {rule.op} {_num(rule.value, rule.unit)}{held}{band}"

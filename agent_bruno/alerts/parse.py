@@ -406,8 +406,9 @@ _SNOOZE = re.compile(r"(?<![\w-])(?:snooze|mute|silence|quiet|hush)(?![\w-])", r
 _PAUSE = re.compile(r"(?<![\w-])(?:pause|suspend|disable)(?![\w-])", re.I)
 _RESUME = re.compile(r"(?<![\w-])(?:resume|unpause|re-?enable|unmute|reactivate)(?![\w-])", re.I)
 _CHANGE = re.compile(
-    r"(?:make it|change it to|set it to|change (?:the )?(?:threshold|limit) to|instead"
-    r"|move (?:it|the threshold) to)\D{0,20}?(?P<v>-?\d+(?:\.\d+)?)",
+    r"(?:(?:make|change|set|move|lower|raise)\s+(?:it|that|the\s+[\w\s-]{1,40}?)\s+(?:to\s+)?"
+    r"(?:(?:below|above|under|over)\s+)?(?P<v>-?\d+(?:\.\d+)?)"
+    r"|(?P<w>-?\d+(?:\.\d+)?)\s*(?:%|°\s*[cf]|ppm)?\s+instead)",
     re.I,
 )
 _WHAT_IF = re.compile(
@@ -452,8 +453,15 @@ def command(text: str) -> Managed | None:
         return Managed("list")
     change = _CHANGE.search(text)
     if change and not looks_like_new_rule(text):
-        rest = text[: change.start()] + " " + text[change.end() :]
-        return Managed("change", _target(re.sub(r"%|instead", " ", rest)), value=float(change["v"]))
+        value = change["v"] or change["w"]
+        rest = re.sub(
+            r"(?<![\w-])(?:make|change|set|move|lower|raise|to|below|above|under|over|instead)"
+            r"(?![\w-])|(?<![\w.])-?\d+(?:\.\d+)?\s*(?:%|°\s*[cf]|ppm)?",
+            " ",
+            text,
+            flags=re.I,
+        )
+        return Managed("change", _target(rest), value=float(value))
     if _SNOOZE.search(text):
         seconds = parse_duration(text)
         return Managed("snooze", _target(_DURATION.sub(" ", text)), seconds=seconds)

@@ -429,7 +429,7 @@ class AlertService:
         sub = Subscription(
             id="sub_" + secrets.token_hex(6),
             owner=owner,
-            name=(name or describe(rule))[:200],
+            name=(name or describe(rule, short=True))[:200],
             rule=rule,
             destination=dest,
             timing=timing or self.config.timing,
@@ -467,8 +467,8 @@ class AlertService:
         changes: dict[str, Any] = {"updated_at": self._clock()}
         if rule is not None:
             changes["rule"] = rule
-            if name is None and sub.name == describe(sub.rule):
-                changes["name"] = describe(rule)[:200]
+            if name is None and sub.name == describe(sub.rule, short=True):
+                changes["name"] = describe(rule, short=True)[:200]
         if name is not None:
             changes["name"] = name[:200]
         if destination is not None:
