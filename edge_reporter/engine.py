@@ -17,6 +17,7 @@ from edge_reporter.aggregate import Aggregate, Aggregator
 from edge_reporter.model import Reading, SensorSpec, Severity
 from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
+from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
 
@@ -100,8 +101,10 @@ class Engine:
         on_critical: Callable[[], None] = _noop,
         on_events: Callable[[], None] = _noop,
         on_flagged: Callable[[str, Event], None] | None = None,
+        status: Status | None = None,
     ) -> None:
         self._sources = list(sources)
+        self._status = status or outbox.status
         self._store = store
         self._outbox = outbox
         self._triage_factory = triage_factory
@@ -142,9 +145,15 @@ class Engine:
             self._store.append(readings)
         except StoreError as exc:
             # The raw store is best effort (the outbox is what must not lose data): triage and
-            # forwarding go on, so a full disk still lets criticals out.
+            # forwarding go on, so a full disk still lets criticals out. Said once, not per read.
             self.counts["errors"] += 1
-            log.error("raw readings at %.0f not stored: %s", now, exc)
+            self._status.problem(
+                "raw store",
+                str(exc),
+                "raw readings are not kept locally (triage, aggregates and delivery go on)",
+            )
+        else:
+            self._status.resolved("raw store")
         flagged: list[tuple[Reading, Verdict]] = []
         for r in readings:
             self.counts["readings"] += 1

@@ -20,6 +20,7 @@ from edge_reporter.forwarder import Forwarder, Reporter
 from edge_reporter.outbox import Outbox, OutboxError
 from edge_reporter.sensors.node_health import NodeHealthSource
 from edge_reporter.sensors.registry import build_sources, default_triage
+from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 
 if TYPE_CHECKING:
@@ -37,6 +38,7 @@ class Runtime:
     """Everything built at start-up, passed to the loops."""
 
     config: ReporterConfig
+    status: Status
     store: LocalStore
     outbox: Outbox
     client: httpx.AsyncClient
@@ -68,13 +70,18 @@ def build(
     config: ReporterConfig, *, now: float, transport: httpx.AsyncBaseTransport | None = None
 ) -> Runtime:
     """Open the stores, the HTTP client and every component, once."""
+    status = Status()
     store = LocalStore(
         config.data_dir / "raw.db",
         retention_days=config.raw_retention_days,
         max_bytes=int(config.raw_max_mb * 2**20),
+        status=status,
     )
     outbox = Outbox(
-        config.data_dir / "outbox.db", node=config.node, max_events=config.outbox_max_events
+        config.data_dir / "outbox.db",
+        node=config.node,
+        max_events=config.outbox_max_events,
+        status=status,
     )
     client = http_client(transport)
     forwarder = Forwarder(
@@ -112,6 +119,7 @@ def build(
             token=config.read_api_token,
             bind=config.read_api_bind,
             port=config.read_api_port,
+            status=status,
         )
     sources = build_sources(config, origin=now)
     health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
@@ -132,8 +140,9 @@ def build(
         on_critical=lambda: forwarder.notify(urgent=True),
         on_events=forwarder.notify,
         on_flagged=on_flagged if explainer is not None else None,
+        status=status,
     )
-    return Runtime(config, store, outbox, client, forwarder, engine, explainer, read_api)
+    return Runtime(config, status, store, outbox, client, forwarder, engine, explainer, read_api)
 
 
 def next_sample_time(due: float, interval: float, now: float) -> float:
@@ -153,6 +162,7 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = time.time()
         try:
+            rt.outbox.retry()  # events held in memory while the disk refused them
             if now >= next_sample:
                 rt.engine.sample(now)
                 next_sample = next_sample_time(next_sample, interval, now)
