@@ -15,13 +15,14 @@ from agent_bruno.plausible import problem
 from agent_bruno.wire import (
     AggregateEvent,
     BulkReading,
+    EpisodeEvent,
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
     Rejected,
 )
 
-WireEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent
+WireEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent | EpisodeEvent
 IMPLAUSIBLE = "physically implausible value"
 _T = TypeVar("_T")
 
@@ -41,11 +42,13 @@ def admit_event(event: WireEvent) -> tuple[WireEvent | None, str | None]:
     if isinstance(event, AggregateEvent):
         why = problem(event.metric, event.unit, (event.min, event.max, event.mean, event.last))
         return (None, why) if why else (event, None)
-    if isinstance(event, ReadingEvent):
-        why = problem(event.metric, event.unit, (event.value,))
+    if isinstance(event, ReadingEvent | EpisodeEvent):
+        value = event.value if isinstance(event, ReadingEvent) else event.peak_value
+        why = problem(event.metric, event.unit, (value,))
         if why is None:
             return event, None
-        # A flagged reading is what the edge alerts on: keep it, and say what is wrong with it.
+        # A flagged reading (an episode) is what the edge alerts on: keep it, and say what is
+        # wrong with it.
         reason = f"{IMPLAUSIBLE}: {why}" + (f"; {event.reason}" if event.reason else "")
         return event.model_copy(update={"reason": reason[:2048]}), None
     return event, None

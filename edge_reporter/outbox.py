@@ -30,12 +30,14 @@ _T = TypeVar("_T")
 
 # Drop order when the outbox is full: lowest priority first, oldest first within a priority.
 # Old heartbeats are worthless once a newer one exists; aggregates are summaries; criticals last.
+# Episode events go with criticals: a lost close would leave an episode open at the agent.
 KIND_PRIORITY: Mapping[str, int] = {
     "heartbeat": 0,
     "aggregate": 1,
     "explanation": 2,
     "warning": 3,
     "critical": 4,
+    "episode": 4,
 }
 CRITICAL = KIND_PRIORITY["critical"]
 MEMORY_MAX_EVENTS = 10_000  # events held in memory while the disk refuses writes
@@ -115,6 +117,7 @@ class Outbox:
         self._memory: list[_Held] = []
         self._next_memory_seq = -1
         self._memory_dropped: Counter[str] = Counter()
+        self._memory_state: dict[str, str] = {}  # `state` saved while the disk refused it
         self._deleted: set[int] = set()  # acknowledged stored events whose DELETE failed
         self._next_open = 0.0
         try:
@@ -264,11 +267,13 @@ class Outbox:
         """Reopen the file if needed and write the events held in memory; True when clean."""
         if self._db is None and (self._clock() < self._next_open or not self._open()):
             return False
-        if not self._memory and not self._deleted and not self._memory_dropped:
+        if not (self._memory or self._deleted or self._memory_dropped or self._memory_state):
             return True
         held, deleted, dropped = list(self._memory), set(self._deleted), self._memory_dropped
+        state = dict(self._memory_state)
 
         def persist(db: sqlite3.Connection) -> bool:
+            self._save_state(db, state)
             if deleted:
                 db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in deleted])
             db.executemany(
@@ -286,6 +291,9 @@ class Outbox:
         self._memory = self._memory[len(held) :]
         self._deleted -= deleted
         self._memory_dropped = Counter()
+        for key, value in state.items():
+            if self._memory_state.get(key) == value:
+                del self._memory_state[key]
         return not self._memory
 
     def retry(self) -> None:
@@ -304,26 +312,55 @@ class Outbox:
         """Store one event durably and return its id."""
         return self.put_many([(kind, event)], now=now)[0]
 
-    def put_many(self, items: Iterable[tuple[str, Mapping[str, Any]]], *, now: float) -> list[str]:
+    def put_many(
+        self,
+        items: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        now: float,
+        state: Mapping[str, str] | None = None,
+    ) -> list[str]:
         """Store events in one fsync'd transaction, in the given order; return their ids.
 
-        While the disk refuses writes the events are held in memory instead (never raises for
-        that); see the module docstring.
+        `state` (key → text) is saved in the same transaction, for `state()` after a restart.
+        While the disk refuses writes the events (and the state) are held in memory instead
+        (never raises for that); see the module docstring.
         """
         batch = list(items)
         for kind, _ in batch:
             if kind not in KIND_PRIORITY:
                 raise ValueError(f"kind={kind!r}: expected one of {sorted(KIND_PRIORITY)}")
+        saved = dict(state or {})
         if self._recover():  # nothing held in memory: order is kept by writing to the file
-            ids = self._write(lambda db: self._insert(db, batch, now))
+            ids = self._write(lambda db: self._insert(db, batch, now, saved))
             if ids is not None:
                 self.status.resolved(COMPONENT)
                 return ids
+        self._memory_state.update(saved)
         return self._hold(batch, now)
 
+    @staticmethod
+    def _save_state(db: sqlite3.Connection, state: Mapping[str, str]) -> None:
+        for key, value in state.items():
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (f"state:{key}", value),
+            )
+
+    def state(self, key: str) -> str | None:
+        """What the last `put_many(..., state=...)` saved under `key`."""
+        if key in self._memory_state:
+            return self._memory_state[key]
+        return self._read(lambda db: self._meta(db, f"state:{key}"))
+
     def _insert(
-        self, db: sqlite3.Connection, batch: list[tuple[str, Mapping[str, Any]]], now: float
+        self,
+        db: sqlite3.Connection,
+        batch: list[tuple[str, Mapping[str, Any]]],
+        now: float,
+        state: Mapping[str, str],
     ) -> list[str]:
+        self._save_state(db, state)
         ids: list[str] = []
         for kind, event in batch:
             cur = db.execute(
@@ -397,7 +434,7 @@ class Outbox:
         stored ones in sequence order (at least one if any)."""
         candidates = [
             PendingEvent(h.seq, h.id, h.kind, h.body)
-            for h in sorted(self._memory, key=lambda h: h.priority != CRITICAL)[:limit]
+            for h in sorted(self._memory, key=lambda h: h.priority < CRITICAL)[:limit]
         ]
         room = limit - len(candidates)
         if room > 0:

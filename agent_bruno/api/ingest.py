@@ -39,7 +39,7 @@ from agent_bruno.wire import (
     describe_error,
 )
 
-_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation"})
+_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation", "episode"})
 
 
 def _unsupported(kind: str, allowed: str) -> ApiError:
