@@ -229,7 +229,8 @@ def test_installed_agent_and_reporter_start_and_answer(
 
     def critical_arrived() -> bool:
         body = httpx.get(
-            f"{url}/v1/anomalies", params={"node": NODE, "severity": "critical", "start": "-1h"}
+            f"{url}/v1/anomalies",
+            params={"node": NODE, "severity": "critical", "start": "-1h", "view": "readings"},
         ).json()
         return any(a["value"] > 80 for a in body["anomalies"])
 
