@@ -9,14 +9,17 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from edge_reporter.config import ConfigError, ReporterConfig
+from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
+from edge_reporter.metrics import ReporterMetrics
 from edge_reporter.outbox import Outbox, OutboxError
 from edge_reporter.sensors.node_health import NodeHealthSource
 from edge_reporter.sensors.registry import build_sources, default_triage
@@ -30,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
-VERSION = "0.1.0"
 
 
 @dataclass
@@ -46,6 +48,7 @@ class Runtime:
     engine: Engine
     explainer: Explainer | None
     read_api: ReadApi | None
+    metrics: ReporterMetrics
 
 
 def _read_url(config: ReporterConfig) -> str | None:
@@ -77,13 +80,15 @@ def build(
         max_bytes=int(config.raw_max_mb * 2**20),
         status=status,
     )
+    outbox_path = config.data_dir / "outbox.db"
     outbox = Outbox(
-        config.data_dir / "outbox.db",
-        node=config.node,
-        max_events=config.outbox_max_events,
-        status=status,
+        outbox_path, node=config.node, max_events=config.outbox_max_events, status=status
     )
     client = http_client(transport)
+    metrics = ReporterMetrics(
+        cluster=config.cluster, node=config.node, location=config.location, outbox_path=outbox_path
+    )
+    export_status(metrics, status, outbox)
     forwarder = Forwarder(
         outbox,
         client,
@@ -120,6 +125,7 @@ def build(
             bind=config.read_api_bind,
             port=config.read_api_port,
             status=status,
+            metrics=metrics,
         )
     sources = build_sources(config, origin=now)
     health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
@@ -141,8 +147,41 @@ def build(
         on_events=forwarder.notify,
         on_flagged=on_flagged if explainer is not None else None,
         status=status,
+        metrics=metrics,
     )
-    return Runtime(config, status, store, outbox, client, forwarder, engine, explainer, read_api)
+    metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    return Runtime(
+        config, status, store, outbox, client, forwarder, engine, explainer, read_api, metrics
+    )
+
+
+def export_status(metrics: ReporterMetrics, status: Status, outbox: Outbox) -> None:
+    """Degraded components and events held in memory, as gauges on /metrics."""
+    metrics.add_gauge(
+        "edge_reporter_degraded",
+        "1 while a component is degraded (see /healthz for what and why), else 0.",
+        lambda: float(status.degraded()),
+    )
+
+    def degraded(component: str) -> Callable[[], float | None]:
+        return lambda: float(status.has_problem(component))
+
+    for component in ("outbox", "raw store"):
+        metrics.add_gauge(
+            f"edge_reporter_{component.replace(' ', '_')}_degraded",
+            f"1 while the {component} cannot be written, else 0.",
+            degraded(component),
+        )
+    metrics.add_gauge(
+        "edge_reporter_outbox_held_in_memory",
+        "Events held in memory because the outbox file refuses writes (lost on a kill).",
+        lambda: float(outbox.held_in_memory()),
+    )
+    metrics.add_gauge(
+        "edge_reporter_files_quarantined",
+        "Damaged SQLite files moved aside since start.",
+        lambda: float(sum(v for k, v in status.counters.items() if k.endswith("quarantined"))),
+    )
 
 
 def next_sample_time(due: float, interval: float, now: float) -> float:

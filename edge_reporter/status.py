@@ -59,7 +59,12 @@ class Status:
     def count(self, name: str, n: int = 1) -> None:
         """Add `n` to counter `name` (e.g. files quarantined)."""
         with self._lock:
-            self.counters[name] = self.counters.get(name, 0) + n
+            self.counters = {**self.counters, name: self.counters.get(name, 0) + n}
+
+    def has_problem(self, component: str) -> bool:
+        """Whether `component` is degraded."""
+        with self._lock:
+            return component in self._problems
 
     def degraded(self) -> bool:
         """Whether any component has a problem."""

@@ -22,6 +22,7 @@ from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.importers import PARSERS, BodyError, json_error
+from agent_bruno.metrics import SensorValue
 from agent_bruno.storage.base import (
     EdgeEvent,
     EventsWrite,
@@ -34,6 +35,8 @@ from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
     HEADER_ADAPTER,
+    AggregateEvent,
+    ReadingEvent,
     Rejected,
     Reporter,
     describe_error,
@@ -128,6 +131,17 @@ def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
     return json_response(payload)
 
 
+def _values(events: list[EdgeEvent]) -> list[tuple[SensorValue, float]]:
+    """The sensor values a batch carries: each aggregate's last value, each flagged reading."""
+    out: list[tuple[SensorValue, float]] = []
+    for event in events:
+        if isinstance(event, AggregateEvent):
+            out.append((event, event.last))
+        elif isinstance(event, ReadingEvent) and event.value is not None:
+            out.append((event, event.value))
+    return out
+
+
 async def post_events(request: Request) -> Response:
     """Store a reporter's batch of events; answer once they are durably committed."""
     services: Services = request.app.state.services
@@ -178,6 +192,10 @@ async def post_events(request: Request) -> Response:
     for name, n in rejected_types.items():
         metrics.count_outcome(name, 0, 0, n)
     rejected = sorted([*rejected, *admitted.rejected, *unstorable], key=lambda r: r.index or 0)
+    if events:
+        refused = {i for i, _ in outcome.rejected}
+        stored = [e for i, e in enumerate(events) if i not in refused]
+        metrics.observe_values(reporter.cluster, node, reporter.location, _values(stored))
     if outcome.heartbeat is not None:  # only the one storage kept as the node's latest
         metrics.outbox_depth.labels(node).set(outcome.heartbeat.outbox.depth)
         metrics.outbox_dropped.labels(node).set(outcome.heartbeat.outbox.dropped)
