@@ -49,7 +49,7 @@ class EpisodeEvent:
     phase: Literal["open", "update", "close"]
     ts: float
     severity: Literal["warning", "critical"]
-    kind: Literal["sensor_fault", "process", "unknown"]
+    kind: Literal["sensor_fault", "process_anomaly", "unknown"]
     value: float | None
     reason: str
 

@@ -19,9 +19,9 @@ QUIET_S = 600.0
 _FAULT = re.compile(r"stuck|sensor limit|non-finite|no reading|dropout", re.I)
 
 
-def episode_kind(reason: str, value: float | None) -> Literal["sensor_fault", "process"]:
+def episode_kind(reason: str, value: float | None) -> Literal["sensor_fault", "process_anomaly"]:
     """A sensor fault (stuck, past its physical range, no reading) or a process anomaly."""
-    return "sensor_fault" if value is None or _FAULT.search(reason) else "process"
+    return "sensor_fault" if value is None or _FAULT.search(reason) else "process_anomaly"
 
 
 @dataclass(slots=True)
@@ -29,7 +29,7 @@ class _Open:
     id: str
     last: float
     severity: Literal["warning", "critical"]
-    kind: Literal["sensor_fault", "process", "unknown"]
+    kind: Literal["sensor_fault", "process_anomaly", "unknown"]
     value: float | None
 
 

@@ -114,7 +114,7 @@ class EpisodeRule(_Frozen):
 
     kind: Literal["episode"] = "episode"
     min_severity: Literal["warning", "critical"] = "critical"
-    episode_kind: Literal["any", "sensor_fault", "process"] = "any"
+    episode_kind: Literal["any", "sensor_fault", "process_anomaly"] = "any"
     metric: Name | None = None
     scope: Scope = Scope()
 
@@ -198,7 +198,11 @@ def describe(rule: AnyRule, short: bool = False) -> str:
     if isinstance(rule, SilentRule):
         what = f"a {rule.metric} sensor" if rule.metric else "any sensor"
         return f"{what}{tail} sends nothing for {duration_words(rule.after_s)}"
-    kind = {"any": "anomalies", "sensor_fault": "sensor faults", "process": "process anomalies"}
+    kind = {
+        "any": "anomalies",
+        "sensor_fault": "sensor faults",
+        "process_anomaly": "process anomalies",
+    }
     metric = f" on {rule.metric}" if rule.metric else ""
     sev = "critical" if rule.min_severity == "critical" else "warning or critical"
     return f"{sev} {kind[rule.episode_kind]}{metric}{tail}"

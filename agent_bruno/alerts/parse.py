@@ -357,9 +357,9 @@ def understand(text: str, vocab: Vocabulary) -> Understood:
         rule = NodeRule(condition=condition, scope=scope.model_copy(update={"sensor": None}))
         return Understood(rule=rule, channel=channel, notes=tuple(notes))
     if _EPISODE.search(text) or critical:
-        kind: Literal["any", "sensor_fault", "process"] = "any"
+        kind: Literal["any", "sensor_fault", "process_anomaly"] = "any"
         if _PROCESS.search(text):
-            kind = "process"
+            kind = "process_anomaly"
         elif _FAULTS.search(text):
             kind = "sensor_fault"
         rule = EpisodeRule(min_severity=severity, episode_kind=kind, metric=metric, scope=scope)

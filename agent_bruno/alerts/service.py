@@ -65,13 +65,18 @@ from agent_bruno.alerts.subscription import Destination, Subscription
 from agent_bruno.health import Beat, Thresholds
 from agent_bruno.storage.base import (
     AnomalyQuery,
+    EpisodeQuery,
+    EpisodeRow,
     EventsWrite,
     ReadingsWrite,
     SeriesQuery,
     Storage,
+    WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.episodes import episode_id
 from agent_bruno.wire import AggregateEvent, HeartbeatEvent, ReadingEvent
+from agent_bruno.wire import EpisodeEvent as WireEpisode
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -267,11 +272,22 @@ class AlertService:
 
     # Evaluation ----------------------------------------------------------------------------
 
-    def observe(self, request: WriteRequest) -> None:
-        """Queue a committed write for evaluation (called on the request path: O(1))."""
-        if self._subs:
-            self._queue.append(request)
-            self._pending.set()
+    def observe(self, request: WriteRequest, outcome: WriteOutcome | None = None) -> None:
+        """Queue a committed write for evaluation (called on the request path: O(1)); items
+        the storage refused (`outcome.rejected`) are left out."""
+        if not self._subs:
+            return
+        if outcome is not None and outcome.rejected and isinstance(request, EventsWrite):
+            refused = {i for i, _ in outcome.rejected}
+            kept = [e for i, e in enumerate(request.events) if i not in refused]
+            request = EventsWrite(
+                request.cluster, request.node, request.location, kept, request.received_at
+            )
+        elif outcome is not None and outcome.rejected and isinstance(request, ReadingsWrite):
+            refused = {i for i, _ in outcome.rejected}
+            request = ReadingsWrite([r for i, r in enumerate(request.rows) if i not in refused])
+        self._queue.append(request)
+        self._pending.set()
 
     async def _evaluate_loop(self) -> None:
         while True:
@@ -302,9 +318,15 @@ class AlertService:
                     )
                     if e.value is not None:
                         out.extend(ev.observe(s, Observation.point(e.ts, e.value)))
-                    name = f"{s.node}/{s.sensor}/{s.metric}"
-                    ep = self.tracker.flag(s, name, e.ts, e.severity, e.value, e.reason)
-                    out.extend(ev.observe_episode(s, ep))
+                    if e.episode_start is None:  # a reporter that does not send episodes
+                        name = f"{s.node}/{s.sensor}/{s.metric}"
+                        ep = self.tracker.flag(s, name, e.ts, e.severity, e.value, e.reason)
+                        out.extend(ev.observe_episode(s, ep))
+                elif isinstance(e, WireEpisode):
+                    s = SeriesLabels(
+                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
+                    )
+                    out.extend(ev.observe_episode(s, from_wire(request.cluster, request.node, e)))
                 elif isinstance(e, HeartbeatEvent):
                     known = ev.nodes.get(request.node)
                     ev.heartbeat(
@@ -555,6 +577,20 @@ class AlertService:
 
     def _backtest_episodes(self, rule: EpisodeRule, start: float, end: float) -> BacktestResult:
         sc = rule.scope
+        stored = self._storage.query_episodes(
+            EpisodeQuery(
+                start, end, 10_000, sc.cluster, sc.node, sc.location, sc.sensor, rule.metric
+            )
+        )
+        if stored:
+            replay = sorted(
+                (e for row in stored for e in episode_events(row)), key=lambda pair: pair[1].ts
+            )
+            result = backtest_episodes(rule, replay, start, end)
+            result.notes.append(
+                "Each stored episode is replayed at the highest severity it reached."
+            )
+            return result
         rows = self._storage.query_anomalies(
             AnomalyQuery(
                 start, end, 10_000, sc.cluster, sc.node, sc.location, None, sc.sensor, rule.metric
@@ -593,3 +629,39 @@ class AlertService:
     def subscriptions(self) -> Sequence[Subscription]:
         """Every subscription (all owners), for the benchmarks and the demo."""
         return list(self._subs.values())
+
+
+def from_wire(cluster: str, node: str, e: WireEpisode) -> EpisodeEvent:
+    """A reporter's episode event as the engine sees it."""
+    ts = e.end if e.phase == "close" and e.end is not None else e.last
+    return EpisodeEvent(
+        episode_id(cluster, node, e.sensor, e.metric, e.start),
+        e.phase,
+        ts,
+        e.severity,
+        e.kind,
+        e.peak_value,
+        e.reason,
+    )
+
+
+def episode_events(row: EpisodeRow) -> list[tuple[str, EpisodeEvent]]:
+    """A stored episode as its open and (when it ended) close events."""
+    name = f"{row.node}/{row.sensor}/{row.metric}"
+    severity: Literal["warning", "critical"] = (
+        "critical" if row.severity == "critical" else "warning"
+    )
+    kind: Literal["sensor_fault", "process_anomaly", "unknown"] = (
+        row.kind if row.kind in ("sensor_fault", "process_anomaly") else "unknown"  # type: ignore[assignment]
+    )
+    out = [
+        (name, EpisodeEvent(row.id, "open", row.start, severity, kind, row.peak_value, row.reason))
+    ]
+    if row.end is not None:
+        out.append(
+            (
+                name,
+                EpisodeEvent(row.id, "close", row.end, severity, kind, row.peak_value, row.reason),
+            )
+        )
+    return out

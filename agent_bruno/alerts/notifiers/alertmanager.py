@@ -36,7 +36,11 @@ class AlertmanagerNotifier:
                 subscription=note.sub_id,
                 owner=note.owner,
             )
-            ends = v.ends_at if v.status == "resolved" and v.ends_at else now + ENDS_AFTER_S
+            # Never a future end for a resolved alert (Alertmanager would keep it active).
+            if v.status == "resolved" and v.ends_at:
+                ends = min(v.ends_at, now)
+            else:
+                ends = now + ENDS_AFTER_S
             alert = {
                 "labels": labels,
                 "annotations": {
@@ -45,7 +49,7 @@ class AlertmanagerNotifier:
                     "rule": note.rule,
                     "value": value_text(v),
                 },
-                "startsAt": rfc3339(v.starts_at),
+                "startsAt": rfc3339(min(v.starts_at, now)),
                 "endsAt": rfc3339(ends),
             }
             if self.link_base:

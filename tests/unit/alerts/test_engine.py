@@ -162,7 +162,7 @@ def test_condition() -> None:
     assert resolved is not None and resolved.status == "resolved" and resolved.since == T0 + 1
 
 
-def ep(phase: str, ts: float, severity: str = "critical", kind: str = "process") -> EpisodeEvent:
+def ep(phase: str, ts: float, severity: str = "critical", kind: str = "process_anomaly") -> EpisodeEvent:
     return EpisodeEvent("e1", phase, ts, severity, kind, 1.0, "why")  # type: ignore[arg-type]
 
 

@@ -11,7 +11,7 @@ import httpx
 from tests.fakes.receiver import Receiver
 from tests.unit.agent.helpers import NODE1_TOKEN, auth, envelope
 
-NOW = float(int(time.time() // 300) * 300)
+NOW = float(int(time.time() // 300) * 300 - 900)  # windows that have ended
 
 
 def humidity(i: int, lo: float, hi: float, start: float) -> dict[str, Any]:
@@ -143,3 +143,33 @@ async def test_unauthenticated_callers_are_refused(app: Any) -> None:
         assert (await anon.get("/v1/subscriptions")).status_code == 401
         r = await anon.get("/v1/subscriptions", headers={"Authorization": "Bearer nope-nope-nope"})
         assert r.status_code == 401
+
+
+def episode(phase: str, rev: int, severity: str = "critical", **extra: Any) -> dict[str, Any]:
+    """A reporter's episode event for the warehouse CO2 sensor."""
+    return {
+        "id": f"ep-{rev}", "type": "episode", "ts": NOW + rev, "sensor": "mhz19-1",
+        "metric": "co2", "unit": "ppm", "phase": phase, "start": NOW, "last": NOW + rev,
+        "kind": "process_anomaly", "rule": "score", "severity": severity, "count": rev,
+        "readings": rev, "peak_value": 1342.0, "reason": "CO2 step", "revision": rev,
+        **({"end": NOW + rev} if phase == "close" else {}), **extra,
+    }  # fmt: skip
+
+
+async def test_reporter_episodes_fire_and_resolve_episode_rules(
+    alice: httpx.AsyncClient, hook: Receiver
+) -> None:
+    await ingest(alice, [humidity(0, 40, 45, NOW - 300)])  # the catalog knows the warehouse
+    r = await alice.post(
+        "/v1/subscriptions", json={"text": "alert me on critical anomalies in the warehouse"}
+    )
+    assert r.status_code == 201, r.text
+    assert r.json()["understood"] == "critical anomalies in warehouse"
+    await ingest(alice, [episode("open", 1, "warning")])
+    await ingest(alice, [episode("update", 2)])  # escalated to critical: fires
+    (fired,) = await hook.until(1)
+    assert fired.json()["severity"] == "critical"
+    assert fired.json()["alerts"][0]["reason"] == "CO2 step"
+    await ingest(alice, [episode("close", 3)])
+    resolved = (await hook.until(2, timeout=15))[1].json()
+    assert resolved["status"] == "resolved"
