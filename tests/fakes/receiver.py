@@ -48,9 +48,9 @@ class Receiver:
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def wait_for(self, n: int, timeout: float = 10.0) -> list[Received]:
+    def wait_for(self, n: int, timeout_s: float = 10.0) -> list[Received]:
         """Wait until `n` requests were answered 2xx; return every request so far."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             with self.lock:
                 if sum(1 for r in self.received if 200 <= r.answered < 300) >= n:
@@ -60,9 +60,9 @@ class Receiver:
             got = list(self.received)
         raise AssertionError(f"expected {n} delivered requests, got {len(got)}: {got}")
 
-    async def until(self, n: int, timeout: float = 10.0) -> list[Received]:
+    async def until(self, n: int, timeout_s: float = 10.0) -> list[Received]:
         """Like `wait_for`, without blocking the event loop."""
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if len(self.ok()) >= n:
                 return self.ok()
@@ -79,7 +79,7 @@ def _handler(state: Receiver) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             return
 
         def do_POST(self) -> None:

@@ -84,8 +84,8 @@ async def _alerts(url: str, sub_id: str) -> list[dict[str, Any]]:
     return got
 
 
-async def _until(url: str, sub_id: str, want: str, timeout: float = 20) -> list[dict[str, Any]]:
-    deadline = time.monotonic() + timeout
+async def _until(url: str, sub_id: str, want: str, wait_s: float = 20) -> list[dict[str, Any]]:
+    deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         alerts = await _alerts(url, sub_id)
         states = {a["status"]["state"] for a in alerts}
@@ -115,7 +115,8 @@ async def test_firing_then_resolved_in_alertmanager(
     assert (labels["location"], labels["node"], labels["metric"]) == (
         "warehouse", "pi-node-1", "humidity",
     )  # fmt: skip
-    assert labels["severity"] == "warning" and labels["owner"] == "api:alice"
+    assert labels["severity"] == "warning"
+    assert labels["owner"] == "api:alice"
     assert "27%" in alert["annotations"]["description"]
     assert alert["generatorURL"].startswith("http://bruno.test:30120/v1/subscriptions/")
     await ingest(alice, [humidity(2, 33, 36, NOW + 300)])

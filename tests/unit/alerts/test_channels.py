@@ -22,20 +22,23 @@ async def subscribe(client: httpx.AsyncClient, destination: dict[str, Any]) -> s
 
 def check_block_kit(message: dict[str, Any]) -> None:
     """Slack's documented limits for an incoming-webhook message with blocks."""
-    assert isinstance(message["text"], str) and message["text"]  # the notification fallback
+    assert isinstance(message["text"], str)
+    assert message["text"]
     blocks = message["blocks"]
     assert 1 <= len(blocks) <= 50
     for block in blocks:
         assert block["type"] in {"header", "section", "context", "divider"}
         if block["type"] == "header":
-            assert block["text"]["type"] == "plain_text" and len(block["text"]["text"]) <= 150
+            assert block["text"]["type"] == "plain_text"
+            assert len(block["text"]["text"]) <= 150
         if block["type"] == "section":
             assert "text" in block or "fields" in block
             if "text" in block:
                 assert block["text"]["type"] in {"mrkdwn", "plain_text"}
                 assert len(block["text"]["text"]) <= 3000
             for f in block.get("fields", []):
-                assert f["type"] in {"mrkdwn", "plain_text"} and len(f["text"]) <= 2000
+                assert f["type"] in {"mrkdwn", "plain_text"}
+                assert len(f["text"]) <= 2000
             assert len(block.get("fields", [])) <= 10
         if block["type"] == "context":
             assert 1 <= len(block["elements"]) <= 10
@@ -50,7 +53,9 @@ async def test_slack_block_kit(alice: httpx.AsyncClient) -> None:
         message = got.json()
         check_block_kit(message)
         text = str(message)
-        assert "27%" in text and "warehouse" in text and "30%" in text  # value against rule
+        assert "27%" in text
+        assert "warehouse" in text
+        assert "30%" in text
         assert message["blocks"][0]["text"]["text"].startswith("[FIRING:1]")
         assert "<http://bruno.test:30120/v1/subscriptions/" in text  # a link back
 
@@ -62,8 +67,9 @@ async def test_pagerduty_trigger_then_resolve_with_one_dedup_key(alice: httpx.As
         await ingest(alice, [humidity(1, 27, 29, NOW)])
         await pd.until(1)
         await ingest(alice, [humidity(2, 33, 36, NOW + 300)])
-        trigger, resolve = (r.json() for r in await pd.until(2, timeout=15))
-    assert trigger["routing_key"] == key and trigger["event_action"] == "trigger"
+        trigger, resolve = (r.json() for r in await pd.until(2, timeout_s=15))
+    assert trigger["routing_key"] == key
+    assert trigger["event_action"] == "trigger"
     assert resolve == {
         "routing_key": key, "dedup_key": trigger["dedup_key"], "event_action": "resolve",
     }  # fmt: skip
@@ -71,7 +77,8 @@ async def test_pagerduty_trigger_then_resolve_with_one_dedup_key(alice: httpx.As
     payload = trigger["payload"]
     assert payload["severity"] == "critical"
     assert 0 < len(payload["summary"]) <= 1024
-    assert payload["source"] == "pi-node-1" and payload["group"] == "warehouse"
+    assert payload["source"] == "pi-node-1"
+    assert payload["group"] == "warehouse"
     assert payload["timestamp"].endswith("Z")
     assert trigger["links"][0]["href"].startswith("http://bruno.test:30120/")
 
@@ -81,7 +88,7 @@ async def test_500_then_429_with_retry_after_then_delivered(alice: httpx.AsyncCl
     with receiver(script=script) as flaky:
         await subscribe(alice, {"kind": "webhook", "url": flaky.url + "/in"})
         await ingest(alice, [humidity(1, 27, 29, NOW)])
-        await flaky.until(1, timeout=20)
+        await flaky.until(1, timeout_s=20)
         attempts = list(flaky.received)
     assert [a.answered for a in attempts] == [500, 429, 200]
     ids = {a.headers["x-bruno-notification-id"] for a in attempts}
@@ -89,7 +96,8 @@ async def test_500_then_429_with_retry_after_then_delivered(alice: httpx.AsyncCl
     assert attempts[2].at - attempts[1].at >= 1.9  # Retry-After honoured
     assert 0.4 <= attempts[1].at - attempts[0].at <= 2.5  # backoff with jitter after the 500
     rows = (await alice.get("/v1/notifications")).json()["notifications"]
-    assert rows[0]["status"] == "delivered" and rows[0]["attempts"] == 3
+    assert rows[0]["status"] == "delivered"
+    assert rows[0]["attempts"] == 3
 
 
 async def test_a_4xx_is_permanent_and_the_lane_moves_on(alice: httpx.AsyncClient) -> None:
@@ -97,7 +105,7 @@ async def test_a_4xx_is_permanent_and_the_lane_moves_on(alice: httpx.AsyncClient
         await subscribe(alice, {"kind": "webhook", "url": strict.url + "/in"})
         await ingest(alice, [humidity(1, 27, 29, NOW)])
         await ingest(alice, [humidity(2, 33, 36, NOW + 300)])
-        (resolved,) = await strict.until(1, timeout=15)
+        (resolved,) = await strict.until(1, timeout_s=15)
     assert resolved.json()["status"] == "resolved"
     rows = (await alice.get("/v1/notifications")).json()["notifications"]
     assert [r["status"] for r in rows] == ["delivered", "failed"]

@@ -96,7 +96,8 @@ def test_silence_neither_fires_nor_resolves() -> None:
     assert step_threshold(HELD, st, agg(7, 28, 29)) is None
     assert st.since == T0 + 300 * 7
     fired = step_threshold(HELD, st, agg(8, 28, 29))
-    assert fired is not None and fired.status == "firing"
+    assert fired is not None
+    assert fired.status == "firing"
     assert step_threshold(HELD, st, agg(20, 28, 29)) is None
     assert st.status == "firing"
 
@@ -113,11 +114,14 @@ def test_above_rule_with_peak() -> None:
     rule = ThresholdRule(metric="co2", op="above", value=1000, hysteresis=50, unit="ppm")
     st = State()
     fired = step_threshold(rule, st, agg(0, 900, 1100))
-    assert fired is not None and fired.value == 1100
+    assert fired is not None
+    assert fired.value == 1100
     step_threshold(rule, st, agg(1, 1000, 1400))
     assert st.peak == 1400
     resolved = step_threshold(rule, st, agg(2, 800, 940))
-    assert resolved is not None and resolved.status == "resolved" and resolved.peak == 1400
+    assert resolved is not None
+    assert resolved.status == "resolved"
+    assert resolved.peak == 1400
 
 
 WARMS_3 = RateRule(metric="temperature", direction="rise", delta=3, window_s=600, unit="°C")
@@ -156,13 +160,18 @@ def test_condition() -> None:
     st = State()
     assert step_condition(st, False, T0, None) is None
     fired = step_condition(st, True, T0 + 1, None)
-    assert fired is not None and fired.status == "firing"
+    assert fired is not None
+    assert fired.status == "firing"
     assert step_condition(st, True, T0 + 2, None) is None
     resolved = step_condition(st, False, T0 + 3, None)
-    assert resolved is not None and resolved.status == "resolved" and resolved.since == T0 + 1
+    assert resolved is not None
+    assert resolved.status == "resolved"
+    assert resolved.since == T0 + 1
 
 
-def ep(phase: str, ts: float, severity: str = "critical", kind: str = "process_anomaly") -> EpisodeEvent:
+def ep(
+    phase: str, ts: float, severity: str = "critical", kind: str = "process_anomaly"
+) -> EpisodeEvent:
     return EpisodeEvent("e1", phase, ts, severity, kind, 1.0, "why")  # type: ignore[arg-type]
 
 

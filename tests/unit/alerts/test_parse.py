@@ -70,7 +70,8 @@ def test_the_rule_is_echoed_in_words_with_its_inferences() -> None:
 
 def test_page_names_pagerduty_and_critical() -> None:
     got = understand("page me if co2 goes above 1500", VOCAB)
-    assert got.channel == "pagerduty" and got.rule is not None
+    assert got.channel == "pagerduty"
+    assert got.rule is not None
     assert got.rule.severity == "critical"
 
 
@@ -84,7 +85,9 @@ def test_page_names_pagerduty_and_critical() -> None:
 )
 def test_questions(text: str, says: str) -> None:
     got = understand(text, VOCAB)
-    assert got.rule is None and got.question is not None and says in got.question
+    assert got.rule is None
+    assert got.question is not None
+    assert says in got.question
 
 
 @pytest.mark.parametrize(
@@ -99,7 +102,9 @@ def test_questions(text: str, says: str) -> None:
 )
 def test_refusals(text: str, says: str) -> None:
     got = understand(text, VOCAB)
-    assert got.rule is None and got.refusal is not None and says in got.refusal
+    assert got.rule is None
+    assert got.refusal is not None
+    assert says in got.refusal
 
 
 @pytest.mark.parametrize(

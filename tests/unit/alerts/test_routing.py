@@ -20,7 +20,9 @@ def test_group_wait_then_one_notification_for_alerts_arriving_together() -> None
     d.change(change(sub, "firing", T0 + 5, labels(sensor="b")), T0 + 5)
     assert d.due(T0 + 29, [], frozenset()) == []
     ((note, group),) = d.due(T0 + 30, [], frozenset())
-    assert note.status == "firing" and len(note.alerts) == 2 and note.seq == 1
+    assert note.status == "firing"
+    assert len(note.alerts) == 2
+    assert note.seq == 1
     assert note.title.startswith("[FIRING:2]")
     assert set(group.sent) == {a.fingerprint for a in note.alerts}
 
@@ -50,7 +52,8 @@ def test_dedup_then_repeat_interval() -> None:
     assert d.due(T0 + 300, [], frozenset()) == []
     assert d.due(T0 + 3000, [], frozenset()) == []
     ((repeat, _),) = d.due(T0 + 3600, [], frozenset())
-    assert repeat.repeat and repeat.seq == 2
+    assert repeat.repeat
+    assert repeat.seq == 2
 
 
 def test_resolve_after_its_firing_and_never_before() -> None:
@@ -94,7 +97,8 @@ def test_snooze_holds_back_and_the_resolve_of_a_sent_alert_still_goes() -> None:
     assert d.due(T0 + 300, [], frozenset()) == []  # the new alert is snoozed
     d.change(change(subs["sub_1"], "resolved", T0 + 400), T0 + 400)
     ((note, _),) = d.due(T0 + 600, [], frozenset())
-    assert note.status == "resolved" and len(note.alerts) == 1
+    assert note.status == "resolved"
+    assert len(note.alerts) == 1
 
 
 def test_an_offline_node_inhibits_its_sensors_silence_alerts() -> None:
@@ -116,7 +120,8 @@ def test_restore_resolves_what_was_sent_but_is_no_longer_firing() -> None:
         GroupState(group.key, group.sub_id, group.seq, group.last_sent, group.sent), [], T0 + 50
     )
     ((note, _),) = again.due(T0 + 50, [], frozenset())
-    assert note.status == "resolved" and note.seq == 2
+    assert note.status == "resolved"
+    assert note.seq == 2
 
 
 def test_notification_ids_are_stable_per_group_and_sequence() -> None:

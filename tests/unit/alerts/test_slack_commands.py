@@ -1,4 +1,4 @@
-"""`POST /slack/commands`: signed requests create and manage; forged and replayed ones are refused."""
+"""`POST /slack/commands`: signed requests create and manage; forged, replayed ones are refused."""
 
 from __future__ import annotations
 
@@ -66,7 +66,8 @@ async def test_create_list_snooze_change_stop(slack: httpx.AsyncClient) -> None:
 async def test_forged_signature_is_refused(slack: httpx.AsyncClient) -> None:
     body = form("alert me if humidity drops below 30%")
     r = await slack.post("/slack/commands", content=body, headers=signed(body, secret="x" * 24))
-    assert r.status_code == 401 and "bad Slack signature" in r.json()["error"]
+    assert r.status_code == 401
+    assert "bad Slack signature" in r.json()["error"]
     # A body changed after signing is refused too.
     headers = signed(body)
     r = await slack.post("/slack/commands", content=body + b"&x=1", headers=headers)
@@ -76,7 +77,8 @@ async def test_forged_signature_is_refused(slack: httpx.AsyncClient) -> None:
 async def test_replayed_request_is_refused(slack: httpx.AsyncClient) -> None:
     body = form("what am I subscribed to?")
     r = await slack.post("/slack/commands", content=body, headers=signed(body, time.time() - 301))
-    assert r.status_code == 401 and "replay" in r.json()["error"]
+    assert r.status_code == 401
+    assert "replay" in r.json()["error"]
 
 
 async def test_unsigned_request_is_refused(slack: httpx.AsyncClient) -> None:

@@ -38,7 +38,8 @@ async def test_sentence_to_rule_backtest_fire_and_resolve(
     body = r.json()
     sub = body["subscription"]
     assert body["understood"] == "humidity below 30%; resolves once back above 32%"
-    assert sub["rule"]["kind"] == "threshold" and sub["rule"]["value"] == 30
+    assert sub["rule"]["kind"] == "threshold"
+    assert sub["rule"]["value"] == 30
     assert sub["destination"]["url"] == "http://127.0.0.1:…" or "…" in sub["destination"]["url"]
     assert body["backtest"]["fired"] == 1
     assert body["backtest"]["fired_seconds"] == 900
@@ -49,12 +50,13 @@ async def test_sentence_to_rule_backtest_fire_and_resolve(
     note = first.json()
     assert first.signature_ok is True
     assert first.headers["x-bruno-notification-id"] == note["id"]
-    assert note["status"] == "firing" and note["alerts"][0]["labels"]["location"] == "warehouse"
+    assert note["status"] == "firing"
+    assert note["alerts"][0]["labels"]["location"] == "warehouse"
     assert note["alerts"][0]["value"] == 27.5
     assert note["link"].endswith(f"/v1/subscriptions/{sub['id']}")
     # ... a window back above 32 % resolves it.
     await ingest(alice, [humidity(101, 33, 36, NOW + 300)])
-    got = await hook.until(2, timeout=15)
+    got = await hook.until(2, timeout_s=15)
     assert got[1].json()["status"] == "resolved"
     listed = (await alice.get("/v1/notifications")).json()["notifications"]
     assert [n["status"] for n in listed] == ["delivered", "delivered"]
@@ -87,7 +89,8 @@ async def test_manage_pause_snooze_update_delete(alice: httpx.AsyncClient) -> No
     snoozed = (await alice.post(f"/v1/subscriptions/{sub_id}/snooze", json={"for": "2h"})).json()
     assert 7190 < snoozed["snoozed_until"] - time.time() <= 7200
     resumed = (await alice.post(f"/v1/subscriptions/{sub_id}/resume")).json()
-    assert resumed["paused"] is False and resumed["snoozed_until"] is None
+    assert resumed["paused"] is False
+    assert resumed["snoozed_until"] is None
     changed = await alice.patch(f"/v1/subscriptions/{sub_id}", json={"rule": {**rule, "value": 25}})
     assert changed.json()["description"] == "humidity below 25%"
     assert (await alice.delete(f"/v1/subscriptions/{sub_id}")).status_code == 200
@@ -96,9 +99,11 @@ async def test_manage_pause_snooze_update_delete(alice: httpx.AsyncClient) -> No
 
 async def test_refusals_and_questions_are_clear(alice: httpx.AsyncClient) -> None:
     r = await alice.post("/v1/subscriptions", json={"text": "alert me if it goes below 30"})
-    assert r.status_code == 422 and "of what?" in r.json()["error"]
+    assert r.status_code == 422
+    assert "of what?" in r.json()["error"]
     r = await alice.post("/v1/subscriptions", json={"text": "page me on critical anomalies"})
-    assert r.status_code == 422 and "pagerduty destination" in r.json()["error"]
+    assert r.status_code == 422
+    assert "pagerduty destination" in r.json()["error"]
     r = await alice.post(
         "/v1/subscriptions", json={"text": "x", "rule": {"kind": "node", "condition": "offline"}}
     )
@@ -111,7 +116,8 @@ async def test_destinations_are_checked_and_secrets_not_echoed(alice: httpx.Asyn
         "/v1/subscriptions",
         json={"rule": rule, "destination": {"kind": "webhook", "url": "https://169.254.169.254/x"}},
     )
-    assert r.status_code == 422 and "metadata" in r.json()["error"]
+    assert r.status_code == 422
+    assert "metadata" in r.json()["error"]
     r = await alice.post(
         "/v1/subscriptions",
         json={"rule": rule, "destination": {"kind": "pagerduty", "url": "http://127.0.0.1:9/x",
@@ -171,5 +177,5 @@ async def test_reporter_episodes_fire_and_resolve_episode_rules(
     assert fired.json()["severity"] == "critical"
     assert fired.json()["alerts"][0]["reason"] == "CO2 step"
     await ingest(alice, [episode("close", 3)])
-    resolved = (await hook.until(2, timeout=15))[1].json()
+    resolved = (await hook.until(2, timeout_s=15))[1].json()
     assert resolved["status"] == "resolved"
