@@ -160,3 +160,18 @@ def test_a_reporter_of_simulated_sensors_loads_no_mqtt_or_i2c_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+def test_sensors_per_node_from_a_file(tmp_path: Path) -> None:
+    """A DaemonSet gives every Pi one environment; each Pi's sensors come from its own key."""
+    mine = tmp_path / "pi-node-1"
+    mine.write_text("dht22:porch@iio:device0,node\n")
+    cfg = parse(SENSORS_FILE=str(mine))
+    assert cfg.sensors == (
+        SensorEntry("dht22", "porch", "iio:device0"),
+        SensorEntry("node", "node"),
+    )
+    with pytest.raises(ConfigError, match="SENSORS_FILE='/nonexistent/pi-node-9'"):
+        parse(SENSORS_FILE="/nonexistent/pi-node-9")
+    with pytest.raises(ConfigError, match="both set"):
+        parse(SENSORS="node", SENSORS_FILE=str(mine))
