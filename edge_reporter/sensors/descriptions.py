@@ -3,6 +3,10 @@
 Hard limits are the sensor's physical measuring range (a value outside it is a broken sensor
 or wiring), or for node health the point where the Pi is in trouble (85 °C throttling, a full
 disk). Triage compares every reading against them before any statistics.
+
+The stuck-value rule follows the kind's resolution and natural behaviour: how long it may hold
+one value in a quiet world (`min_seconds`), values it rests at (a PIR's 0), and, for metrics not
+described here, only values identical to many decimals for an hour.
 """
 
 from __future__ import annotations
@@ -11,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from edge_reporter.model import SensorSpec
-from edge_reporter.triage import TriageConfig
+from edge_reporter.triage import StuckRule, TriageConfig
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,26 +33,73 @@ class MetricDescription:
 
 # `resolution` is the smallest change that means something for the metric (the sensor's
 # resolution, or a step worth noticing for node health); below it a change is noise.
+#
+# Stuck values: the sensor reports in fixed steps (DHT22: 0.1 °C and 0.1 %RH; BMP280: 0.01 hPa;
+# MH-Z19: 1 ppm), so repeats are normal; how long one value may last depends on the quantity. A
+# DHT22 in a quiet room can hold a 0.1 °C step for many minutes, humidity drifts more, pressure
+# and CO2 move nearly all the time. Each rule also waits for a run four times longer than any
+# this series has shown (`longest_factor`), and flags a run of 6 hours whatever the history.
+_HOURS_6 = 6 * 3600.0
 DHT22: tuple[MetricDescription, ...] = (
     MetricDescription(
-        "temperature", "°C", TriageConfig(hard_min=-40.0, hard_max=80.0, resolution=0.1)
+        "temperature",
+        "°C",
+        TriageConfig(
+            hard_min=-40.0,
+            hard_max=80.0,
+            resolution=0.1,
+            stuck=StuckRule(min_seconds=1800.0, max_seconds=_HOURS_6, min_decimals=None),
+        ),
     ),
-    MetricDescription("humidity", "%", TriageConfig(hard_min=0.0, hard_max=100.0, resolution=0.5)),
+    MetricDescription(
+        "humidity",
+        "%",
+        TriageConfig(
+            hard_min=0.0,
+            hard_max=100.0,
+            resolution=0.5,
+            stuck=StuckRule(min_seconds=120.0, max_seconds=_HOURS_6, min_decimals=None),
+        ),
+    ),
 )
 BMP280: tuple[MetricDescription, ...] = (
     MetricDescription(
-        "pressure", "hPa", TriageConfig(hard_min=300.0, hard_max=1100.0, resolution=0.1)
+        "pressure",
+        "hPa",
+        TriageConfig(
+            hard_min=300.0,
+            hard_max=1100.0,
+            resolution=0.1,
+            stuck=StuckRule(min_seconds=300.0, max_seconds=_HOURS_6, min_decimals=None),
+        ),
     ),
 )
 PIR: tuple[MetricDescription, ...] = (
-    # Detections per reading interval; triggers are bursty, and hours of zeros at night are
-    # normal, so only a negative count is broken and the stuck rule is off.
+    # Detections per reading interval: bursts while people are about and hours of zeros at
+    # night are the normal signal, so there is no statistical score (a count is not a level)
+    # and a run of zeros is never stuck; the same non-zero count for an hour is.
     MetricDescription(
-        "motion", "count", TriageConfig(hard_min=0.0, stuck_count=None, resolution=1.0)
+        "motion",
+        "count",
+        TriageConfig(
+            hard_min=0.0,
+            resolution=1.0,
+            statistical=False,
+            stuck=StuckRule(min_seconds=3600.0, natural=(0.0,), min_decimals=None),
+        ),
     ),
 )
 MHZ19: tuple[MetricDescription, ...] = (
-    MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=5000.0, resolution=10.0)),
+    MetricDescription(
+        "co2",
+        "ppm",
+        TriageConfig(
+            hard_min=0.0,
+            hard_max=5000.0,
+            resolution=10.0,
+            stuck=StuckRule(min_seconds=300.0, max_seconds=_HOURS_6, min_decimals=None),
+        ),
+    ),
 )
 # Node health comes from the kernel, not from a sensor that can freeze, and disk or memory use
 # legitimately holds still for hours: the stuck-value rule is off for it.
@@ -56,23 +107,23 @@ NODE: tuple[MetricDescription, ...] = (
     MetricDescription(
         "cpu_percent",
         "%",
-        TriageConfig(hard_min=0.0, hard_max=100.0, stuck_count=None, resolution=5.0),
+        TriageConfig(hard_min=0.0, hard_max=100.0, stuck=None, resolution=5.0),
     ),
     MetricDescription(
         "memory_percent",
         "%",
-        TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None, resolution=2.0),
+        TriageConfig(hard_min=0.0, hard_max=95.0, stuck=None, resolution=2.0),
     ),
     MetricDescription(
         "disk_percent",
         "%",
-        TriageConfig(hard_min=0.0, hard_max=95.0, stuck_count=None, resolution=2.0),
+        TriageConfig(hard_min=0.0, hard_max=95.0, stuck=None, resolution=2.0),
     ),
-    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0, stuck_count=None, resolution=0.5)),
+    MetricDescription("load_1m", "", TriageConfig(hard_min=0.0, stuck=None, resolution=0.5)),
     MetricDescription(
         "soc_temp_c",
         "°C",
-        TriageConfig(hard_min=-20.0, hard_max=85.0, stuck_count=None, resolution=1.0),
+        TriageConfig(hard_min=-20.0, hard_max=85.0, stuck=None, resolution=1.0),
     ),
 )
 

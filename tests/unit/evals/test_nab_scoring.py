@@ -173,8 +173,15 @@ def test_cli_scores_a_tiny_corpus_and_gates_on_the_minimum(
     assert main([*argv, "--out", str(out)]) == status
     results = json.loads(out.read_text())
     # The jump is the first detection, halfway through the window: about 0.85 of a window.
-    assert results["profiles"]["standard"]["windows_detected"] == 1
-    assert results["profiles"]["standard"]["normalized"] > 90.0
+    best = results["best_threshold_raw"]["standard"]
+    assert best["windows_detected"] == 1
+    assert best["normalized"] > 90.0
+    # What the reporter sends scores the same here: the jump is its only flag.
+    deployed = results["deployed_warning_or_critical"]
+    assert deployed["profiles"]["standard"]["windows_detected"] == 1
+    assert deployed["profiles"]["standard"]["normalized"] > 50.0
+    assert deployed["false_alarms"] >= 0
+    assert results["gate"]["figure"] == "deployed_warning_or_critical.standard"
 
 
 def test_cli_missing_data_dir_exits_2_and_says_how_to_get_nab(
@@ -193,6 +200,6 @@ NAB_DIR = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "nab"
 def test_full_corpus_meets_the_ci_target(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     assert main(["--nab-dir", str(NAB_DIR), "--min-standard", "65", "--out", str(out)]) == 0
-    profiles = json.loads(out.read_text())["profiles"]
+    profiles = json.loads(out.read_text())["deployed_warning_or_critical"]["profiles"]
     assert profiles["standard"]["null_raw"] == -116.0
     assert profiles["reward_low_FN_rate"]["null_raw"] == -232.0
