@@ -113,6 +113,9 @@ class TriageConfig:
     # A critical also needs the reading this far from its baseline, in σ (at least the
     # resolution): a broken pattern with a small deviation is a warning, not a page.
     critical_sigma: float = 4.0
+    # A warning needs the reading this far from its baseline, in σ (at least the resolution):
+    # a pattern break within the usual spread is not worth a person's attention.
+    warning_sigma: float = 0.0
     # ... and a day of history: before the detector has seen a daily cycle, the first evening's
     # drop breaks "the pattern" of the morning. Until then a statistical flag is a warning.
     critical_after_s: float = _DAY_S
@@ -455,8 +458,10 @@ class SeriesTriage:
             self._repeats = 1
             self._run_start = ts
 
-        if score >= cfg.warning_score:
-            spread = std if std > cfg.resolution else cfg.resolution
+        spread = std if std > cfg.resolution else cfg.resolution
+        if score >= cfg.warning_score and (
+            spread <= 0.0 or abs(value - mean) >= cfg.warning_sigma * spread
+        ):
             far = spread <= 0.0 or abs(value - mean) >= cfg.critical_sigma * spread
             mature = ts - self._first_ts >= cfg.critical_after_s
             severity = (

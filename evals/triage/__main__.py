@@ -5,8 +5,11 @@ threshold, (b) the verdicts a reporter sends with its default settings (warning 
 detection) and (c) criticals only; and counts false alarms per 1,000 readings outside windows.
 The gate (`--min-standard`) is on (b), the standard profile: what users get.
 
-Exit status: 0 when the deployed standard score reaches --min-standard, 1 when it does not, 2 when
-the NAB data directory is missing or incomplete.
+It also runs the false-alarm budget (`budget.py`): a simulated normal week of the demo's ten
+series must raise at most one warning episode per series and no critical.
+
+Exit status: 0 when the deployed standard score reaches --min-standard and the budget holds, 1
+when either fails, 2 when the NAB data directory is missing or incomplete.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from evals.triage import budget
 from evals.triage.corpus import CorpusError, DataFile, load_corpus, load_profiles
 from evals.triage.run import (
     CRITICAL,
@@ -84,6 +88,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min-standard", type=float, default=65.0)
     parser.add_argument("--workers", type=int, default=None, help="processes (default: CPUs)")
     parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument(
+        "--no-budget", action="store_true", help="skip the simulated normal week (budget.py)"
+    )
     args = parser.parse_args(argv)
 
     started = time.perf_counter()
@@ -100,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     critical = evaluate_fixed(files, levels, profiles, CRITICAL)
     alarms = {level: false_alarms(files, verdicts, level) for level in (WARNING, CRITICAL)}
     quiet = _no_anomaly_flags(files, verdicts)
+    weeks = [] if args.no_budget else budget.budget(workers=args.workers)
     elapsed = time.perf_counter() - started
 
     rows = sum(len(f.values) for f in files)
@@ -120,6 +128,14 @@ def main(argv: list[str] | None = None) -> int:
         f"  {NO_ANOMALY}: {quiet['warnings']} warnings, {quiet['criticals']} criticals "
         f"in {quiet['files']} files"
     )
+    week = budget.summary(weeks) if weeks else None
+    if week is not None:
+        print(
+            f"  normal week, {week['series_weeks']} series-weeks of the demo's ten series: "
+            f"at most {week['max_warning_episodes_per_series_week']} warning episode per "
+            f"series-week ({week['worst_series']}), {week['warning_episodes']} in all, "
+            f"{week['critical_episodes']} critical"
+        )
 
     def fixed(reports: dict[str, ProfileReport], level: int) -> dict[str, Any]:
         fa = alarms[level]
@@ -142,16 +158,26 @@ def main(argv: list[str] | None = None) -> int:
         "deployed_warning_or_critical": fixed(deployed, WARNING),
         "deployed_critical_only": fixed(critical, CRITICAL),
         NO_ANOMALY: quiet,
+        "normal_week": week,
     }
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
     standard = deployed["standard"].result.normalized
+    failed = False
     if standard < args.min_standard:
         print(
             f"FAIL: deployed standard score {standard:.2f} is below --min-standard "
             f"{args.min_standard:g}"
         )
+        failed = True
+    if weeks and not budget.within_budget(weeks):
+        print("FAIL: the normal week raised more than one warning episode per series, or a critical")
+        failed = True
+    if quiet["criticals"]:
+        print(f"FAIL: {quiet['criticals']} criticals on {NO_ANOMALY}")
+        failed = True
+    if failed:
         return 1
-    print(f"ok: deployed standard score {standard:.2f} >= {args.min_standard:g}")
+    print(f"ok: deployed standard score {standard:.2f} >= {args.min_standard:g}; budget holds")
     return 0
 
 
