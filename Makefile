@@ -31,6 +31,7 @@ test: $(STAMP) lint typecheck unit eval-gate
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m deptry .
 
 typecheck: $(STAMP)
 	$(PY) -m mypy

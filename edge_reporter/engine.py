@@ -13,8 +13,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edge_reporter.aggregate import Aggregate, Aggregator
 from edge_reporter.episodes import OPEN, UPDATE, Change, EpisodeTracker, restore, snapshot
@@ -23,6 +24,9 @@ from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
+
+if TYPE_CHECKING:
+    from edge_reporter.metrics import ReporterMetrics
 
 log = logging.getLogger(__name__)
 
@@ -110,6 +114,7 @@ class Engine:
         on_critical: Callable[[], None] = _noop,
         on_events: Callable[[], None] = _noop,
         on_flagged: Callable[[str, Event], None] | None = None,
+        metrics: ReporterMetrics | None = None,
     ) -> None:
         self._sources = list(sources)
         self._store = store
@@ -123,6 +128,7 @@ class Engine:
         self._on_critical = on_critical
         self._on_events = on_events
         self._on_flagged = on_flagged
+        self._metrics = metrics
         self._triage: dict[tuple[str, str], Triage] = {}
         self._held: list[Event] = []
         self._episodes = EpisodeTracker()
@@ -164,9 +170,14 @@ class Engine:
             self.counts["errors"] += 1
             log.error("raw readings at %.0f not stored: %s", now, exc)
         flagged: list[tuple[Reading, Verdict]] = []
+        timer = None if self._metrics is None else self._metrics.triage_seconds
         for r in readings:
             self.counts["readings"] += 1
-            verdict = self._triage_of(r).update(r.ts, r.value)
+            triage = self._triage_of(r)
+            started = time.perf_counter()
+            verdict = triage.update(r.ts, r.value)
+            if timer is not None:
+                timer.observe(time.perf_counter() - started)
             self._aggregator.add(r)
             if verdict.kind is not None or self._episodes.has_open(r.sensor, r.metric):
                 for change in self._episodes.observe(r, verdict):
@@ -186,6 +197,8 @@ class Engine:
                     self._on_flagged(event_id, event)
             else:
                 self._held.append(event)
+        if self._metrics is not None:
+            self._metrics.observe(readings)
         return flagged
 
     def _route_episode(self, change: Change, now: float) -> None:

@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tarfile
 import time
+import tomllib
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -160,6 +161,36 @@ def test_sdist_and_wheel_ship_every_runtime_file(built: Built) -> None:
             name = f"{target}/{source.name}"
             assert wheel_files.get(name) == source.read_bytes(), f"{name} not in the wheel"
             assert name in sdist_files, f"{name} not in the sdist"
+
+
+def test_wheel_metadata_has_one_version_the_license_and_urls(built: Built) -> None:
+    version = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
+    assert built.wheel.name.startswith(f"agent_bruno-{version}-")
+    with zipfile.ZipFile(built.wheel) as whl:
+        info = f"agent_bruno-{version}.dist-info"
+        metadata = whl.read(f"{info}/METADATA").decode()
+        assert whl.read(f"{info}/licenses/LICENSE") == (REPO / "LICENSE").read_bytes()
+        scripts = whl.read(f"{info}/entry_points.txt").decode()
+    assert "License-Expression: MIT" in metadata
+    assert "Project-URL: Source, " in metadata
+    assert "Classifier: Operating System :: POSIX :: Linux" in metadata
+    assert "agent-bruno = agent_bruno.launch:main" in scripts
+    assert "edge-reporter = edge_reporter.distribution:edge_reporter" in scripts
+
+
+def test_agent_command_under_the_edge_extra_names_the_extra(edge_venv: Path) -> None:
+    """No ImportError traceback: the message says which extra to install."""
+    proc = subprocess.run(  # noqa: S603
+        [edge_venv / "bin" / "agent-bruno", "serve"],
+        capture_output=True,
+        text=True,
+        cwd=edge_venv,
+        env=_clean_env(edge_venv),
+        check=False,
+    )
+    assert proc.returncode == 2
+    assert "pip install 'agent-bruno[agent]'" in proc.stderr
+    assert "Traceback" not in proc.stderr
 
 
 def test_edge_venv_holds_no_agent_stack(edge_venv: Path) -> None:

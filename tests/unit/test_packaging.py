@@ -13,6 +13,7 @@ import pytest
 
 from agent_bruno.agent.prompts import PromptError, load_prompts
 from agent_bruno.assets import FOLDERS, asset
+from edge_reporter import distribution
 
 REPO = Path(__file__).resolve().parents[2]
 PACKAGE_DATA = tomllib.loads((REPO / "pyproject.toml").read_text())["tool"]["setuptools"][
@@ -50,3 +51,30 @@ def test_assets_are_read_through_importlib_resources() -> None:
 def test_a_missing_prompt_names_the_file(tmp_path: Path) -> None:
     with pytest.raises(PromptError, match=r"agent_system\.md"):
         load_prompts(tmp_path)
+
+
+def test_version_comes_from_pyproject_only() -> None:
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert project["version"] == distribution.VERSION
+
+
+def test_launch_names_the_extra_when_a_dependency_is_missing(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    def no_fastapi(name: str) -> None:
+        raise ModuleNotFoundError("No module named 'fastapi'", name="fastapi")
+
+    monkeypatch.setattr(distribution.importlib, "import_module", no_fastapi)
+    assert distribution.launch("agent_bruno.cli:main", extra="agent", prog="agent-bruno") == 2
+    err = capsys.readouterr().err
+    assert "'fastapi' is not installed" in err
+    assert "pip install 'agent-bruno[agent]'" in err
+
+
+def test_launch_lets_a_bug_in_our_own_code_raise(monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(name: str) -> None:
+        raise ModuleNotFoundError("No module named 'agent_bruno.nope'", name="agent_bruno.nope")
+
+    monkeypatch.setattr(distribution.importlib, "import_module", broken)
+    with pytest.raises(ModuleNotFoundError):
+        distribution.launch("agent_bruno.cli:main", extra="agent", prog="agent-bruno")
