@@ -53,6 +53,7 @@ def _config(**settings: Any) -> TriageConfig:
     """
     return TriageConfig(warning_sigma=3.0, **settings)
 
+
 DHT22: tuple[MetricDescription, ...] = (
     MetricDescription(
         "temperature",

@@ -170,7 +170,9 @@ def main(argv: list[str] | None = None) -> int:
         )
         failed = True
     if weeks and not budget.within_budget(weeks):
-        print("FAIL: the normal week raised more than one warning episode per series, or a critical")
+        print(
+            "FAIL: the normal week raised more than one warning episode per series, or a critical"
+        )
         failed = True
     if quiet["criticals"]:
         print(f"FAIL: {quiet['criticals']} criticals on {NO_ANOMALY}")
