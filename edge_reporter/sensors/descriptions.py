@@ -143,37 +143,45 @@ NODE: tuple[MetricDescription, ...] = (
 
 # Real sensors over I2C (Bosch datasheet operating ranges: -40..85 °C, 0..100 %RH, 300..1100 hPa).
 BME280_TEMPERATURE = MetricDescription(
-    "temperature", "°C", TriageConfig(hard_min=-40.0, hard_max=85.0, resolution=0.1)
+    "temperature",
+    "°C",
+    _config(hard_min=-40.0, hard_max=85.0, resolution=0.1, stuck=DHT22[0].triage.stuck),
 )
 BME280: tuple[MetricDescription, ...] = (BME280_TEMPERATURE, DHT22[1], BMP280[0])
 BMP280_I2C: tuple[MetricDescription, ...] = (BME280_TEMPERATURE, BMP280[0])
 # Devices on an MQTT broker: their model (hence range) is unknown, so the limits are the widest
 # that common consumer sensors share (-55..125 °C covers DS18B20, SHT, BME and Zigbee sensors),
-# and the stuck rule is off for quantities that legitimately hold still for hours.
+# and the stuck rule is off for quantities that legitimately hold still for hours. Temperature,
+# humidity and CO2 hold still like the DHT22's and MH-Z19's.
 MQTT: tuple[MetricDescription, ...] = (
     MetricDescription(
-        "temperature", "°C", TriageConfig(hard_min=-55.0, hard_max=125.0, resolution=0.1)
+        "temperature",
+        "°C",
+        _config(hard_min=-55.0, hard_max=125.0, resolution=0.1, stuck=DHT22[0].triage.stuck),
     ),
-    MetricDescription("humidity", "%", TriageConfig(hard_min=0.0, hard_max=100.0, resolution=0.5)),
-    BMP280[0],
-    MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=40000.0, resolution=10.0)),
     MetricDescription(
-        "battery",
+        "humidity",
         "%",
-        TriageConfig(hard_min=0.0, hard_max=100.0, stuck_count=None, resolution=1.0),
+        _config(hard_min=0.0, hard_max=100.0, resolution=0.5, stuck=DHT22[1].triage.stuck),
     ),
-    MetricDescription("illuminance", "lx", TriageConfig(hard_min=0.0, stuck_count=None)),
+    BMP280[0],
     MetricDescription(
-        "pm2_5", "µg/m³", TriageConfig(hard_min=0.0, stuck_count=None, resolution=1.0)
+        "co2",
+        "ppm",
+        _config(hard_min=0.0, hard_max=40000.0, resolution=10.0, stuck=MHZ19[0].triage.stuck),
     ),
     MetricDescription(
-        "pm10", "µg/m³", TriageConfig(hard_min=0.0, stuck_count=None, resolution=1.0)
+        "battery", "%", _config(hard_min=0.0, hard_max=100.0, stuck=None, resolution=1.0)
     ),
-    MetricDescription("power", "W", TriageConfig(stuck_count=None, resolution=1.0)),
-    MetricDescription("energy", "kWh", TriageConfig(hard_min=0.0, stuck_count=None)),
-    # Binary sensors as 0/1: hours of the same state are normal.
+    MetricDescription("illuminance", "lx", _config(hard_min=0.0, stuck=None)),
+    MetricDescription("pm2_5", "µg/m³", _config(hard_min=0.0, stuck=None, resolution=1.0)),
+    MetricDescription("pm10", "µg/m³", _config(hard_min=0.0, stuck=None, resolution=1.0)),
+    MetricDescription("power", "W", _config(stuck=None, resolution=1.0)),
+    MetricDescription("energy", "kWh", _config(hard_min=0.0, stuck=None)),
+    # Binary sensors as 0/1: hours of the same state are normal, and a change of state is the
+    # signal itself, not an anomaly: no stuck rule and no statistical score.
     *(
-        MetricDescription(m, "", TriageConfig(hard_min=0.0, hard_max=1.0, stuck_count=None))
+        MetricDescription(m, "", _config(hard_min=0.0, hard_max=1.0, stuck=None, statistical=False))
         for m in ("occupancy", "motion", "contact", "water_leak", "door", "window", "moisture")
     ),
 )
