@@ -19,7 +19,7 @@ from agent_bruno.storage.rollups import hourly, merge_point
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter, WriterUnavailable
 from agent_bruno.wire import EVENT_ADAPTER
-from tests.unit.agent.helpers import NOW, aggregate
+from tests.unit.agent.helpers import NOW, aggregate, stored_samples
 
 
 def bulk(n: int, offset: int = 0) -> ReadingsWrite:
@@ -47,7 +47,10 @@ def events(*ids: int) -> EventsWrite:
 
 
 def count(path: Path, table: str) -> int:
-    """Rows of a table, read by a fresh storage."""
+    """Rows of a table, read by a fresh storage (`samples`: raw readings in their blocks)."""
+    if table == "samples":
+        SqliteStorage(path).close()  # recovers the WAL, as the agent would
+        return len(stored_samples(path))
     storage = SqliteStorage(path)
     try:
         conn = storage._reader()
@@ -205,5 +208,40 @@ def test_database_of_another_schema_version_is_refused(tmp_path: Path):
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(StorageError, match="schema version 99, this agent-bruno uses 1"):
+    with pytest.raises(StorageError, match="schema version 99, this agent-bruno uses 2"):
         SqliteStorage(path)
+
+
+V1_SCHEMA = """
+CREATE TABLE series (id INTEGER PRIMARY KEY, cluster TEXT NOT NULL, node TEXT NOT NULL,
+    location TEXT NOT NULL, sensor TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,
+    first_ts REAL NOT NULL, last_ts REAL NOT NULL,
+    UNIQUE (cluster, node, location, sensor, metric, unit));
+CREATE TABLE samples (series_id INTEGER NOT NULL, ts REAL NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_database_is_migrated_with_every_sample(tmp_path: Path):
+    """Schema 1 kept a row per reading; opening it packs them into blocks, none lost."""
+    path = tmp_path / "db.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("INSERT INTO series VALUES (1, 'c', 'n', 'l', 's', 'm', 'u', ?, ?)",
+                 (NOW, NOW + 7199.5))  # fmt: skip
+    rows = [(1, NOW + i * 0.5, round(20 + i * 0.01, 2)) for i in range(14_400)]  # two hours
+    conn.executemany("INSERT INTO samples VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    storage = SqliteStorage(path)
+    storage.close()
+    assert stored_samples(path) == [("s", ts, v) for _, ts, v in rows]
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+    assert "samples" not in tables
+    assert {"sample_blocks", "rollup_5m", "anomalies"} <= tables
