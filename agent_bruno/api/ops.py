@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
@@ -35,7 +37,20 @@ async def readyz(services: ServicesDep) -> Response:
     return json_response({"status": "ready", "writer_backlog": services.writer.backlog})
 
 
+def _file_bytes(path: Path) -> int:
+    """A file's size, 0 when it does not exist."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 @router.get("/metrics")
 async def metrics(services: ServicesDep) -> Response:
     """Prometheus text format from the service's own registry."""
+    files = {"database": services.settings.database_path, "threads": services.settings.threads_path}
+    for name, path in files.items():
+        services.metrics.file_bytes.labels(name).set(_file_bytes(path))
+        wal = path.with_name(path.name + "-wal")
+        services.metrics.file_bytes.labels(f"{name}_wal").set(_file_bytes(wal))
     return Response(services.metrics.render(), media_type=CONTENT_TYPE)

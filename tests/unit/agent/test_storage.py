@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from agent_bruno.storage import schema
+from agent_bruno.storage import sqlite as sqlite_storage
 from agent_bruno.storage.base import EventsWrite, ReadingsWrite, StorageError
 from agent_bruno.storage.rollups import hourly, merge_point
 from agent_bruno.storage.sqlite import SqliteStorage
@@ -245,3 +247,40 @@ def test_a_version_1_database_is_migrated_with_every_sample(tmp_path: Path):
         conn.close()
     assert "samples" not in tables
     assert {"sample_blocks", "rollup_5m", "anomalies"} <= tables
+
+
+async def test_wal_stays_bounded_during_a_continuous_import(tmp_path: Path, monkeypatch):
+    """Regression: with the writer never idle, checkpoints from another connection never
+    caught up, the WAL never started over and grew with the import (219 MB for 1M readings)."""
+    monkeypatch.setattr(schema, "WAL_SIZE_LIMIT", 256 * 1024)
+    monkeypatch.setattr(sqlite_storage, "WRITER_CHECKPOINT_EVERY_S", 0.05)
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(storage, max_batch=2)
+    writer.start()
+    largest = 0
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        nonlocal largest
+        while not stop.is_set():
+            largest = max(largest, storage.wal_bytes())
+            await asyncio.sleep(0.005)
+
+    async def stream(k: int) -> None:
+        for i in range(40):  # 40 requests of 500 readings over 20 series, new hours each
+            rows = [
+                {"ts": NOW + 3600 * (i * 4 + k) + j // 20, "node": "n", "location": "l",
+                 "sensor": f"s{j % 20}", "metric": "m", "value": float(j), "unit": "u"}
+                for j in range(500)
+            ]  # fmt: skip
+            await writer.submit(ReadingsWrite(rows))
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await asyncio.gather(*(stream(k) for k in range(4)))  # the queue is never empty
+    finally:
+        stop.set()
+        await watcher
+        writer.stop()
+    assert count(tmp_path / "db.sqlite", "samples") == 4 * 40 * 500
+    assert largest <= 2 * 1024 * 1024, f"the WAL reached {largest:,} bytes"
