@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from agent_bruno.api.deps import ServicesDep
+from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import json_response
 from agent_bruno.metrics import CONTENT_TYPE
 
@@ -46,11 +47,13 @@ def _file_bytes(path: Path) -> int:
 
 
 @router.get("/metrics")
-async def metrics(services: ServicesDep) -> Response:
-    """Prometheus text format from the service's own registry."""
+async def metrics(services: ServicesDep, _auth: ApiAuth) -> Response:
+    """Prometheus text format from the service's own registry (it holds sensor values, so it
+    needs the API token like the reads do)."""
     files = {"database": services.settings.database_path, "threads": services.settings.threads_path}
     for name, path in files.items():
         services.metrics.file_bytes.labels(name).set(_file_bytes(path))
         wal = path.with_name(path.name + "-wal")
         services.metrics.file_bytes.labels(f"{name}_wal").set(_file_bytes(wal))
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+    body = await asyncio.to_thread(services.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_bruno.storage import blocks
+from agent_bruno.storage import blocks, episodes
 from agent_bruno.storage.base import StorageError
 
 log = logging.getLogger(__name__)
@@ -29,7 +29,7 @@ BUCKET_1H = 3600
 
 # Tables pruned by retention, with their time column; rollups keep `bucket`.
 # (`samples` names the raw readings, kept in `sample_blocks`.)
-HOT_TABLES = ("samples", "anomalies", "event_ids", "pending_explanations")
+HOT_TABLES = ("samples", "anomalies", "episodes", "event_ids", "pending_explanations")
 ROLLUP_TABLES = ("rollup_5m", "rollup_1h")
 
 # Every rollup resolution has the same shape: mergeable count/min/max/sum/last per bucket.
@@ -139,6 +139,7 @@ SCHEMA += "".join(_ROLLUP_TABLE.format(table=t) for t in ROLLUP_TABLES)
 TIME_COLUMN = {
     "samples": "start",
     "anomalies": "ts",
+    "episodes": "last_ts",
     "event_ids": "ts",
     "pending_explanations": "ts",
     "rollup_5m": "bucket",
@@ -221,6 +222,7 @@ def create_schema(path: Path) -> None:
             )
         if version == 0:  # a new file
             conn.executescript(SCHEMA)
+            episodes.create(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
         migrated = version < SCHEMA_VERSION
@@ -236,6 +238,7 @@ def create_schema(path: Path) -> None:
                 raise
             version += 1
         conn.executescript(SCHEMA)  # tables added since, without a version of their own
+        episodes.create(conn)  # the same, and columns it adds to `anomalies`
         if migrated:
             conn.execute("VACUUM")  # give the space of the moved rows back to the disk
     finally:
