@@ -191,6 +191,11 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
     """Pack the `samples` rows (one per reading) into `sample_blocks`."""
     for statement in _SAMPLE_BLOCKS:  # not executescript: that would commit
         conn.execute(statement)
+    has_samples = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'samples'"
+    ).fetchone()
+    if has_samples is None:
+        return
     moved = 0
     for sid, start, ts, values in _sample_rows(conn):
         t, v = np.array(ts, dtype=np.float64), np.array(values, dtype=np.float64)

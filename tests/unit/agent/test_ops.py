@@ -100,7 +100,7 @@ async def test_outbox_gauge_follows_the_newest_heartbeat_not_a_late_retry(client
 
 
 async def test_metrics_give_the_size_of_each_data_file(client, settings):
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=auth(API_TOKEN))).text
     sizes = {
         line.split('"')[1]: float(line.rsplit(" ", 1)[1])
         for line in text.splitlines()
