@@ -16,11 +16,11 @@ from agent_bruno.storage.base import (
     PruneWrite,
     ReadingsWrite,
     SeriesKey,
-    StorageError,
     WriteOutcome,
     WriteRequest,
 )
 from agent_bruno.storage.blocks import BLOCK_S, Floats
+from agent_bruno.storage.items import UnstorableItem
 from agent_bruno.storage.rollups import UPSERT_1H, UPSERT_5M, Rollup, hourly, merge_point
 from agent_bruno.storage.schema import BUCKET_5M, TIME_COLUMN
 from agent_bruno.wire import (
@@ -125,11 +125,14 @@ class SqliteWriter:
             )
 
     def _merge_rollups(self, groups: dict[tuple[int, int], Rollup]) -> None:
-        """Upsert 5-minute groups and their hourly folds."""
+        """Upsert 5-minute groups and their hourly folds; a sum that overflows is refused."""
         if not groups:
             return
+        hours = hourly(groups)
+        if not all(math.isfinite(p[3]) for p in (*groups.values(), *hours.values())):
+            raise UnstorableItem("a rollup sum would overflow a float")
         self.conn.executemany(UPSERT_5M, [(s, b, *p) for (s, b), p in groups.items()])
-        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hourly(groups).items()])
+        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hours.items()])
 
     def _known_ids(self, node: str, ids: list[str]) -> set[str]:
         """Which of `ids` were already stored for `node`."""
@@ -198,11 +201,14 @@ class SqliteWriter:
         """Merge edge aggregates into the rollups."""
         groups: dict[tuple[int, int], Rollup] = {}
         for e in events:
+            total = e.mean * e.count
+            if not math.isfinite(total):
+                raise UnstorableItem(
+                    f"aggregate {e.id}: count {e.count} × mean {e.mean:g} overflows a float"
+                )
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.start)
             bucket = int(e.start // BUCKET_5M) * BUCKET_5M
-            merge_point(
-                groups, (sid, bucket), [e.count, e.min, e.max, e.mean * e.count, e.last, e.end]
-            )
+            merge_point(groups, (sid, bucket), [e.count, e.min, e.max, total, e.last, e.end])
             lo, hi = spans.get(sid, (e.start, e.end))
             spans[sid] = (min(lo, e.start), max(hi, e.end))
         self._merge_rollups(groups)
@@ -327,16 +333,11 @@ class SqliteWriter:
                 changed[key] = (merged.ts, merged.values)
                 accepted += len(merged.fresh_ts)
                 for bucket, p in blocks.rollups(merged.fresh_ts, merged.fresh_values, BUCKET_5M):
-                    if not math.isfinite(p[3]):
-                        raise StorageError(
-                            f"the readings of one 5-minute bucket of series {names} sum to "
-                            f"{p[3]}: values this large cannot be stored"
-                        )
                     rollup_groups[(sid, bucket)] = p  # one block per hour: no bucket twice
                 lo, hi = float(merged.fresh_ts[0]), float(merged.fresh_ts[-1])
                 span = spans.get(sid)
                 spans[sid] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
-        self._merge_rollups(rollup_groups)
+        self._merge_rollups(rollup_groups)  # an overflowing sum: UnstorableItem, item by item
         self._touch(spans)
         self._dirty.update(changed)  # only once this request's statements all worked
         duplicates = offered - accepted
