@@ -172,10 +172,9 @@ async def post_events(request: Request) -> Response:
         rejected_types["aggregate"] += len(admitted.rejected)
     outcome = WriteOutcome()
     if events:
-        outcome = await _store(
-            services,
-            EventsWrite(reporter.cluster, node, reporter.location, events, time.time()),
-        )
+        write = EventsWrite(reporter.cluster, node, reporter.location, events, time.time())
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)  # evaluated off the request path
     unstorable = [
         Rejected(
             index=admitted.positions[i],
@@ -228,7 +227,9 @@ async def post_readings(request: Request) -> Response:
         metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
     outcome = WriteOutcome()
     if admitted.items:
-        outcome = await _store(services, ReadingsWrite(admitted.items))
+        write = ReadingsWrite(admitted.items)
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)
     unstorable = [
         Rejected(
             index=None if parsed.by_line else admitted.positions[i],
