@@ -112,6 +112,12 @@ def test_reporter_env_is_a_valid_configuration(
     assert kinds == ({"dht22", "node"} if overlay == "pi" else simulated)
 
 
+def test_every_pi_has_a_location_and_sensors(rendered: dict[str, list[Obj]]) -> None:
+    objects = rendered["pi"]
+    located = set(_data(_one(objects, "ConfigMap", "edge-reporter-locations")))
+    assert set(_data(_one(objects, "ConfigMap", "edge-reporter-sensors"))) == located
+
+
 @pytest.mark.parametrize("overlay", OVERLAYS)
 def test_agent_env_is_valid_settings_with_every_reporter_token(
     rendered: dict[str, list[Obj]], overlay: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
