@@ -3,6 +3,7 @@ ingest fires it, the loopback receiver gets the signed webhook, owners are kept 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
@@ -58,8 +59,15 @@ async def test_sentence_to_rule_backtest_fire_and_resolve(
     await ingest(alice, [humidity(101, 33, 36, NOW + 300)])
     got = await hook.until(2, timeout_s=15)
     assert got[1].json()["status"] == "resolved"
-    listed = (await alice.get("/v1/notifications")).json()["notifications"]
-    assert [n["status"] for n in listed] == ["delivered", "delivered"]
+    # The sender records a delivery just after the receiver has answered: wait for the record.
+    statuses: list[str] = []
+    for _ in range(100):
+        listed = (await alice.get("/v1/notifications")).json()["notifications"]
+        statuses = [n["status"] for n in listed]
+        if statuses == ["delivered", "delivered"]:
+            break
+        await asyncio.sleep(0.05)
+    assert statuses == ["delivered", "delivered"]
 
 
 async def test_owners_cannot_see_or_change_each_others(
