@@ -3,7 +3,6 @@ ingest fires it, the loopback receiver gets the signed webhook, owners are kept 
 
 from __future__ import annotations
 
-import asyncio
 import time
 from typing import Any
 
@@ -11,6 +10,7 @@ import httpx
 
 from tests.fakes.receiver import Receiver
 from tests.unit.agent.helpers import NODE1_TOKEN, auth, envelope
+from tests.unit.alerts.helpers import settled_notifications
 
 NOW = float(int(time.time() // 300) * 300 - 900)  # windows that have ended
 
@@ -59,15 +59,8 @@ async def test_sentence_to_rule_backtest_fire_and_resolve(
     await ingest(alice, [humidity(101, 33, 36, NOW + 300)])
     got = await hook.until(2, timeout_s=15)
     assert got[1].json()["status"] == "resolved"
-    # The sender records a delivery just after the receiver has answered: wait for the record.
-    statuses: list[str] = []
-    for _ in range(100):
-        listed = (await alice.get("/v1/notifications")).json()["notifications"]
-        statuses = [n["status"] for n in listed]
-        if statuses == ["delivered", "delivered"]:
-            break
-        await asyncio.sleep(0.05)
-    assert statuses == ["delivered", "delivered"]
+    listed = await settled_notifications(alice)
+    assert [n["status"] for n in listed] == ["delivered", "delivered"]
 
 
 async def test_owners_cannot_see_or_change_each_others(
