@@ -148,7 +148,27 @@ async def test_query_answers_without_thread_memory_when_the_disk_is_full(tmp_pat
         cursor = await memory.conn.execute("PRAGMA page_count")
         ((pages,),) = await cursor.fetchall()
         # What a full disk answers: 'database or disk is full' on the next page it needs.
-        await memory.conn.execute(f"PRAGMA max_page_count = {pages}")
+        limit = await memory.conn.execute(f"PRAGMA max_page_count = {pages}")
+        assert await limit.fetchall() == [(pages,)]
+        await limit.close()
+        # Use up the free room left in the pages the tables already have, as a full disk would.
+        fillers = {
+            "checkpoints": "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
+            "type, checkpoint, metadata) VALUES (?, '', 'x', 'filler', zeroblob(64), zeroblob(1))",
+            "writes": "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, "
+            "channel, type, value) VALUES (?, '', 'x', 't', 0, 'c', 'filler', zeroblob(64))",
+            "thread_seen": "INSERT INTO thread_seen (thread_id, updated_at) VALUES (?, 0)",
+            "one_shots": "INSERT INTO one_shots (thread_id, updated_at, state) "
+            "VALUES (?, 0, zeroblob(64))",
+        }
+        for sql in fillers.values():
+            for n in range(10_000):
+                try:
+                    await memory.conn.execute(sql, (f"filler-{n:05d}",))
+                    await memory.conn.commit()
+                except sqlite3.OperationalError:
+                    await memory.conn.rollback()
+                    break
         r = await client.post("/query?thread_id=full-disk", content=QUESTION, headers=HA)
         assert r.status_code == 200, r.text
         assert "21.8" in r.text and "warehouse" in r.text.lower()
