@@ -115,7 +115,8 @@ async def test_a_one_shot_question_keeps_a_compact_entry_its_follow_up_can_use(
             f"/query?thread_id={thread}", content="and in fahrenheit?", headers=HA
         )
         assert follow.status_code == 200, follow.text
-        assert "°F" in follow.text and "warehouse" in follow.text.lower()
+        assert "°F" in follow.text
+        assert "warehouse" in follow.text.lower()
         assert checkpointed_threads(settings.threads_path) == {thread}
 
 
@@ -137,7 +138,8 @@ async def test_corrupt_threads_db_is_quarantined_and_ingest_goes_on(
         assert gauges["quarantined"] == 1
     (aside,) = settings.data_dir.glob("threads.db.corrupt-*")
     assert aside.read_bytes() == garbage
-    assert str(settings.threads_path) in caplog.text and str(aside) in caplog.text
+    assert str(settings.threads_path) in caplog.text
+    assert str(aside) in caplog.text
 
 
 async def test_query_answers_without_thread_memory_when_the_disk_is_full(tmp_path: Path) -> None:
@@ -171,7 +173,8 @@ async def test_query_answers_without_thread_memory_when_the_disk_is_full(tmp_pat
                     break
         r = await client.post("/query?thread_id=full-disk", content=QUESTION, headers=HA)
         assert r.status_code == 200, r.text
-        assert "21.8" in r.text and "warehouse" in r.text.lower()
+        assert "21.8" in r.text
+        assert "warehouse" in r.text.lower()
         assert "full" in r.headers.get("X-Agent-Memory", ""), (r.headers, r.text, pages)
         assert "thread memory is unavailable" in r.text
         js = await client.post(
