@@ -159,8 +159,8 @@ class ThreadMemory:
         gone = len(old) + max(cursor.rowcount, 0)
         await cursor.close()
         await conn.commit()
-        if gone:
-            await conn.execute("PRAGMA incremental_vacuum")
+        if gone:  # executescript steps it to the end: `execute` frees one page per call
+            await conn.executescript("PRAGMA incremental_vacuum")
         self.stats.pruned += gone
         await self.count()
         return gone
@@ -208,6 +208,12 @@ async def _open(path: Path) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
         saver = AsyncSqliteSaver(conn, serde=strict_serde())
         await saver.setup()
         await conn.executescript(_TABLES)
+        # Threads checkpointed before this bookkeeping existed age from now, so they are pruned.
+        await conn.execute(
+            "INSERT OR IGNORE INTO thread_seen (thread_id, updated_at) "
+            "SELECT DISTINCT thread_id, ? FROM checkpoints",
+            (time.time(),),
+        )
         await conn.commit()
     except BaseException:
         await conn.close()

@@ -14,7 +14,9 @@ from typing import Any
 
 import httpx
 import pytest
+from langgraph.checkpoint.base import empty_checkpoint
 
+from agent_bruno.agent.memory import MemoryPolicy, open_thread_memory
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
 from tests.unit.agent.helpers import (
@@ -74,6 +76,36 @@ def checkpointed_threads(path: Path) -> set[str]:
         conn.close()
 
 
+FILLERS = (
+    "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, type, checkpoint, "
+    "metadata) VALUES (?, '', 'x', 'filler', zeroblob(?), zeroblob(1))",
+    "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, "
+    "value) VALUES (?, '', 'x', 't', 0, 'c', 'filler', zeroblob(?))",
+    "INSERT INTO thread_seen (thread_id, updated_at) VALUES (? || hex(zeroblob(? / 2)), 0)",
+    "INSERT INTO one_shots (thread_id, updated_at, state) VALUES (?, 0, zeroblob(?))",
+)
+
+
+async def fill_up(conn: Any) -> None:
+    """Make threads.db behave as on a full disk: 'database or disk is full' on the next page it
+    needs (max_page_count), with the free room of the pages it has used up (bigger rows first)."""
+    cursor = await conn.execute("PRAGMA page_count")
+    ((pages,),) = await cursor.fetchall()
+    cursor = await conn.execute(f"PRAGMA max_page_count = {pages}")
+    assert await cursor.fetchall() == [(pages,)]
+    n = 0
+    for sql in FILLERS:
+        for size in (1024, 128, 16, 1):
+            while True:
+                n += 1
+                try:
+                    await conn.execute(sql, (f"filler-{n:05d}", size))
+                    await conn.commit()
+                except sqlite3.OperationalError:  # full, or a table older code does not have
+                    await conn.rollback()
+                    break
+
+
 async def test_threads_db_is_pruned_by_age_and_count(tmp_path: Path) -> None:
     """Regression (issue 7, defect 8): threads.db was never pruned (24 MB after 30 s of chats)."""
     settings = make_settings(tmp_path, threads_max_count=2, retention_interval_s=0.05)
@@ -82,14 +114,16 @@ async def test_threads_db_is_pruned_by_age_and_count(tmp_path: Path) -> None:
             r = await client.post(f"/query?thread_id=t{i}", content=QUESTION, headers=HA)
             assert r.status_code == 200, r.text
             await asyncio.sleep(0.01)  # distinct turn times: t0 is the oldest
-        for _ in range(200):
-            gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
-            if gauges.get("threads") == 2:
+        kept = checkpointed_threads(settings.threads_path)
+        for _ in range(100):  # the retention pass runs every 0.05 s
+            if kept == {"t2", "t3"}:
                 break
             await asyncio.sleep(0.02)
+            kept = checkpointed_threads(settings.threads_path)
+        assert kept == {"t2", "t3"}
+        gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
         assert gauges["threads"] == 2
         assert gauges["pruned"] >= 2
-        assert checkpointed_threads(settings.threads_path) == {"t2", "t3"}
         memory = client.app.state.services.agent.memory  # type: ignore[attr-defined]
         assert await memory.prune(time.time() + 31 * DAY) == 2  # past the 30-day age
         assert checkpointed_threads(settings.threads_path) == set()
@@ -146,36 +180,14 @@ async def test_query_answers_without_thread_memory_when_the_disk_is_full(tmp_pat
     """Regression (issue 7, defect 12): with the agent's disk full, /query answered 500."""
     settings = make_settings(tmp_path)
     async with running(settings) as client:
-        memory = client.app.state.services.agent.memory  # type: ignore[attr-defined]
-        cursor = await memory.conn.execute("PRAGMA page_count")
-        ((pages,),) = await cursor.fetchall()
-        # What a full disk answers: 'database or disk is full' on the next page it needs.
-        limit = await memory.conn.execute(f"PRAGMA max_page_count = {pages}")
-        assert await limit.fetchall() == [(pages,)]
-        await limit.close()
-        # Use up the free room left in the pages the tables already have, as a full disk would.
-        fillers = {
-            "checkpoints": "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, "
-            "type, checkpoint, metadata) VALUES (?, '', 'x', 'filler', zeroblob(64), zeroblob(1))",
-            "writes": "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, "
-            "channel, type, value) VALUES (?, '', 'x', 't', 0, 'c', 'filler', zeroblob(64))",
-            "thread_seen": "INSERT INTO thread_seen (thread_id, updated_at) VALUES (?, 0)",
-            "one_shots": "INSERT INTO one_shots (thread_id, updated_at, state) "
-            "VALUES (?, 0, zeroblob(64))",
-        }
-        for sql in fillers.values():
-            for n in range(10_000):
-                try:
-                    await memory.conn.execute(sql, (f"filler-{n:05d}",))
-                    await memory.conn.commit()
-                except sqlite3.OperationalError:
-                    await memory.conn.rollback()
-                    break
+        # The saver's own connection (the same before and after thread memory had a module).
+        conn = client.app.state.services.agent.checkpointer.conn  # type: ignore[attr-defined]
+        await fill_up(conn)
         r = await client.post("/query?thread_id=full-disk", content=QUESTION, headers=HA)
         assert r.status_code == 200, r.text
         assert "21.8" in r.text
         assert "warehouse" in r.text.lower()
-        assert "full" in r.headers.get("X-Agent-Memory", ""), (r.headers, r.text, pages)
+        assert "full" in r.headers.get("X-Agent-Memory", ""), (r.headers, r.text)
         assert "thread memory is unavailable" in r.text
         js = await client.post(
             "/query?thread_id=full-disk-2",
@@ -186,3 +198,27 @@ async def test_query_answers_without_thread_memory_when_the_disk_is_full(tmp_pat
         assert "full" in js.json()["memory"]
         gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
         assert gauges["failures"] >= 2
+
+
+async def test_threads_from_before_the_bookkeeping_are_pruned_and_their_pages_freed(
+    tmp_path: Path,
+) -> None:
+    """Threads a saver wrote without thread memory's bookkeeping (an older threads.db) age from
+    the first start that knows them; pruning gives all their pages back, not one per pass."""
+    path = tmp_path / "threads.db"
+    async with open_thread_memory(path, MemoryPolicy(max_age_days=1.0)) as memory:
+        saver = memory.saver
+        for i in range(40):  # ~40 checkpoints written straight through the saver
+            config: Any = {"configurable": {"thread_id": f"old-{i}", "checkpoint_ns": ""}}
+            checkpoint = empty_checkpoint()
+            checkpoint["channel_values"] = {"answer": "x" * 4000}
+            await saver.aput(config, checkpoint, {}, {})
+    async with open_thread_memory(path, MemoryPolicy(max_age_days=1.0)) as memory:
+        assert memory.stats.threads == 40
+        assert await memory.prune(time.time()) == 0  # adopted now: not yet a day old
+        assert await memory.prune(time.time() + 2 * DAY) == 40
+        assert memory.conn is not None
+        cursor = await memory.conn.execute("PRAGMA freelist_count")
+        ((free,),) = await cursor.fetchall()
+    assert checkpointed_threads(path) == set()
+    assert free == 0
