@@ -216,16 +216,19 @@ class AgentService:
             lock = self._locks[thread_id] = asyncio.Lock()
         try:
             async with lock:
+                # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
-                    async for event in self._stream(graph, inputs, thread_id, final, answered):
-                        yield event
+                    run = self._stream(graph, inputs, thread_id, final, answered)
+                    async with aclosing(run) as events:
+                        async for event in events:
+                            yield event
                 except sqlite3.Error as exc:  # thread memory failed (disk full, damaged file)
                     note = self._memory_failed(exc)
                     if not answered:  # it failed before answering: answer without memory
-                        async for event in self._stream(
-                            self.one_shot_graph, inputs, thread_id, final, answered
-                        ):
-                            yield event
+                        run = self._stream(self.one_shot_graph, inputs, thread_id, final, answered)
+                        async with aclosing(run) as events:
+                            async for event in events:
+                                yield event
                     memory = None  # nothing more to keep this turn
                 if memory is not None and memory.conn is not None and answered:
                     try:
