@@ -35,6 +35,7 @@ from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
     HEADER_ADAPTER,
+    MAX_REJECTED_LISTED,
     AggregateEvent,
     ReadingEvent,
     Rejected,
@@ -68,8 +69,8 @@ Parsed = tuple[Reporter, list[EdgeEvent], list[int], list[Rejected], Counter[str
 def parse_events(body: bytes) -> Parsed:
     """Validate a batch: all at once when it is clean, item by item when some events are bad.
 
-    Returns the reporter, the valid events and their indices in the batch, the refused ones and
-    the count of refused per type.
+    Returns the reporter, the valid events and their indices in the batch, the first
+    MAX_REJECTED_LISTED refused ones and the count of all refused per type.
     """
     try:
         batch = BATCH_ADAPTER.validate_json(body)
@@ -97,6 +98,8 @@ def parse_events(body: bytes) -> Parsed:
             ident = item.get("id") if isinstance(item, dict) else None
             kind = item.get("type") if isinstance(item, dict) else None
             types[kind if isinstance(kind, str) and kind in _TYPES else "unknown"] += 1
+            if len(rejected) >= MAX_REJECTED_LISTED:
+                continue  # counted, not described
             rejected.append(
                 Rejected(
                     index=index,
@@ -121,13 +124,16 @@ async def _store(services: Services, request: WriteRequest) -> WriteOutcome:
         ) from None
 
 
-def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
-    """The 200 body: counts and the refused items."""
+def _answer(outcome: WriteOutcome, rejected: list[Rejected], uncounted: int = 0) -> Response:
+    """The 200 body: counts and the first refused items (all of them counted, with
+    `uncounted` more refused but not described)."""
     payload: dict[str, Any] = {
         "accepted": outcome.accepted,
         "duplicates": outcome.duplicates,
-        "rejected": [r.model_dump(exclude_none=True) for r in rejected],
+        "rejected": [r.model_dump(exclude_none=True) for r in rejected[:MAX_REJECTED_LISTED]],
     }
+    if len(rejected) + uncounted > MAX_REJECTED_LISTED:
+        payload["rejected_total"] = len(rejected) + uncounted
     return json_response(payload)
 
 
@@ -163,8 +169,10 @@ async def post_events(request: Request) -> Response:
     except ApiError as exc:
         metrics.rejections.labels(exc.reason).inc()
         raise
-    if rejected:
-        metrics.rejections.labels("invalid_event").inc(len(rejected))
+    invalid = sum(rejected_types.values())
+    uncounted = invalid - len(rejected)
+    if invalid:
+        metrics.rejections.labels("invalid_event").inc(invalid)
     admitted = admit_events(parsed, positions)
     events = admitted.items
     if admitted.rejected:
@@ -199,7 +207,7 @@ async def post_events(request: Request) -> Response:
     if outcome.heartbeat is not None:  # only the one storage kept as the node's latest
         metrics.outbox_depth.labels(node).set(outcome.heartbeat.outbox.depth)
         metrics.outbox_dropped.labels(node).set(outcome.heartbeat.outbox.dropped)
-    return _answer(outcome, rejected)
+    return _answer(outcome, rejected, uncounted)
 
 
 async def post_readings(request: Request) -> Response:
@@ -222,7 +230,9 @@ async def post_readings(request: Request) -> Response:
         metrics.rejections.labels(exc.reason).inc()
         raise
     if parsed.rejected:
-        metrics.rejections.labels("invalid_reading").inc(len(parsed.rejected))
+        metrics.rejections.labels("invalid_reading").inc(
+            len(parsed.rejected) + parsed.more_rejected
+        )
     admitted = admit_rows(parsed.rows, parsed.positions, by_line=parsed.by_line)
     if admitted.rejected:
         metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
@@ -242,8 +252,9 @@ async def post_readings(request: Request) -> Response:
     rejected = [*parsed.rejected, *admitted.rejected, *unstorable]
     if admitted.rejected or unstorable:
         rejected.sort(key=lambda r: (r.line or 0) if parsed.by_line else (r.index or 0))
-    metrics.count_outcome("bulk_reading", outcome.accepted, outcome.duplicates, len(rejected))
-    return _answer(outcome, rejected)
+    refused = len(rejected) + parsed.more_rejected
+    metrics.count_outcome("bulk_reading", outcome.accepted, outcome.duplicates, refused)
+    return _answer(outcome, rejected, parsed.more_rejected)
 
 
 routes = [
