@@ -15,9 +15,9 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, NotRequired
 
 from pydantic import (
     AfterValidator,
-    FailFast,
     BaseModel,
     ConfigDict,
+    FailFast,
     Field,
     Strict,
     StringConstraints,
@@ -66,9 +66,7 @@ def parse_number(value: str) -> float:
     if not _NUMBER.fullmatch(text):
         if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
             raise ValueError(f"{value[:40]!r} is not a finite number")
-        raise ValueError(
-            f"{value[:40]!r} is not a valid number; write it like 1000, 21.5 or 1.5e3"
-        )
+        raise ValueError(f"{value[:40]!r} is not a valid number; write it like 1000, 21.5 or 1.5e3")
     number = float(text)
     if not math.isfinite(number):
         raise ValueError(f"{value[:40]!r} is not a finite number (too large)")
@@ -299,6 +297,21 @@ Event = Annotated[
 ]
 
 
+# Any finite time, even a wrong one: a clock far off is what it is there to measure.
+SentAt = (
+    Annotated[
+        float,
+        Field(
+            ge=0,
+            allow_inf_nan=False,
+            description="the sender's clock when it sent the batch (Unix seconds); the agent "
+            "estimates the sender's clock offset from it",
+        ),
+    ]
+    | None
+)
+
+
 class EventBatch(_Strict):
     """Body of `POST /v1/events`."""
 
@@ -306,6 +319,7 @@ class EventBatch(_Strict):
 
     schema_version: Literal[1]
     reporter: Reporter
+    sent_at: SentAt = None
     events: Annotated[list[Event], Field(max_length=MAX_EVENTS)]
 
 
@@ -314,6 +328,7 @@ class EnvelopeHeader(_Strict):
 
     schema_version: Literal[1]
     reporter: Reporter
+    sent_at: SentAt = None
     events: Annotated[list[Any], Field(max_length=MAX_EVENTS)]
 
 

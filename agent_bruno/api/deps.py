@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from agent_bruno.agent.service import AgentService
 from agent_bruno.api.errors import ApiError
+from agent_bruno.clocks import ClockOffsets
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics
     reporter_tokens: dict[str, str]  # token → node
     agent: AgentService  # answers questions (POST /query, /chat)
+    clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
 
 
 async def get_services(request: Request) -> Services:
