@@ -210,10 +210,9 @@ async def post_events(request: Request) -> Response:
         rejected_types.update(type_at.get(r.index or 0, "unknown") for r in admitted.rejected)
     outcome = WriteOutcome()
     if events:
-        outcome = await _store(
-            services,
-            EventsWrite(reporter.cluster, node, reporter.location, events, received_at),
-        )
+        write = EventsWrite(reporter.cluster, node, reporter.location, events, received_at)
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)  # evaluated off the request path
     unstorable = [
         Rejected(
             index=admitted.positions[i],
@@ -269,7 +268,9 @@ async def post_readings(request: Request) -> Response:
         metrics.rejections.labels("inadmissible").inc(len(admitted.rejected))
     outcome = WriteOutcome()
     if admitted.items:
-        outcome = await _store(services, ReadingsWrite(admitted.items))
+        write = ReadingsWrite(admitted.items)
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)
     unstorable = [
         Rejected(
             index=None if parsed.by_line else admitted.positions[i],

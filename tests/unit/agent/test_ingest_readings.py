@@ -21,6 +21,7 @@ from tests.unit.agent.helpers import (
     make_settings,
     nothing_stored,
     query,
+    stored_samples,
 )
 
 HA = auth(API_TOKEN)
@@ -61,7 +62,7 @@ async def test_object_form_and_iso_times(client, settings):
     r = await client.post("/v1/readings", json=body, headers=HA)
     assert r.json()["accepted"] == 2
     noon = datetime.fromisoformat(f"{day}T12:00:00+00:00").timestamp()
-    assert query(settings, "SELECT ts FROM samples ORDER BY ts") == [(noon,), (noon + 60,)]
+    assert [ts for _, ts, _ in stored_samples(settings.database_path)] == [noon, noon + 60]
 
 
 async def test_ndjson_names_bad_lines(client, settings):
