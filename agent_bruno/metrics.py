@@ -122,6 +122,13 @@ class Metrics:
             ["node"],
             registry=self.registry,
         )
+        self.clock_offset = Gauge(
+            "agent_bruno_reporter_clock_offset_seconds",
+            "How far a reporter's clock is ahead of the agent's (negative: behind), from its "
+            "latest batch; timestamps are shifted by it at ingest beyond 1 s.",
+            ["node"],
+            registry=self.registry,
+        )
         self.http_requests = Counter(
             "agent_bruno_http_requests",
             "HTTP requests by route and status class (2xx, 4xx, 5xx ...).",
