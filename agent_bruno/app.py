@@ -16,6 +16,7 @@ from agent_bruno.agent.wiring import open_agent
 from agent_bruno.api import chat, ingest, openapi, ops, query, read
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
+from agent_bruno.knowledge.runtime import open_knowledge
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
 from agent_bruno.storage.retention import RetentionPolicy, run_periodically
@@ -114,8 +115,11 @@ def create_app(settings: Settings) -> FastAPI:
         async with AsyncExitStack() as stack:
             # Closed last: the agent and retention stop using storage first.
             stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
-            agent = await stack.enter_async_context(open_agent(settings, storage))
-            services = Services(settings, storage, writer, metrics, settings.token_to_node(), agent)
+            knowledge = await stack.enter_async_context(open_knowledge(settings, storage))
+            agent = await stack.enter_async_context(open_agent(settings, storage, knowledge))
+            services = Services(
+                settings, storage, writer, metrics, settings.token_to_node(), agent, knowledge
+            )
             app.state.services = services
             _log_start(settings, services)
             await stack.enter_async_context(retention_task(settings, services))

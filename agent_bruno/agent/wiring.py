@@ -17,6 +17,7 @@ from agent_bruno.agent.model import build_chat_model
 from agent_bruno.agent.prompts import load_prompts
 from agent_bruno.agent.service import AgentService, open_sqlite_checkpointer
 from agent_bruno.api.read import thresholds
+from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
 
@@ -54,7 +55,9 @@ def describe(settings: Settings) -> str:
 
 
 @asynccontextmanager
-async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[AgentService]:
+async def open_agent(
+    settings: Settings, storage: Storage, knowledge: Knowledge | None = None
+) -> AsyncIterator[AgentService]:
     """Build the agent (HTTP client, models, prompts, thread memory) and close it all after."""
     prompts = load_prompts()
     async with AsyncExitStack() as stack:
@@ -76,6 +79,7 @@ async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[Agen
             http=http,
             reporter_read_tokens=settings.read_tokens(),
             forge=ForgeClient(config, http) if config is not None else None,
+            graph_client=knowledge.graph if knowledge is not None else None,
         )
         service = await AgentService.create(
             context, model=model, model_timeout_s=settings.ollama_timeout_s, checkpointer=saver

@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from agent_bruno.agent.service import AgentService
 from agent_bruno.api.errors import ApiError
+from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
@@ -29,6 +30,7 @@ class Services:
     metrics: Metrics
     reporter_tokens: dict[str, str]  # token → node
     agent: AgentService  # answers questions (POST /query, /chat)
+    knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
 
 
 async def get_services(request: Request) -> Services:

@@ -147,10 +147,10 @@ async def post_events(request: Request) -> Response:
         raise
     outcome = WriteOutcome()
     if events:
-        outcome = await _store(
-            services,
-            EventsWrite(reporter.cluster, node, reporter.location, events, time.time()),
-        )
+        write = EventsWrite(reporter.cluster, node, reporter.location, events, time.time())
+        outcome = await _store(services, write)
+        if services.knowledge is not None:  # hands over, never waits on the graph
+            services.knowledge.upkeep.offer(write, outcome)
     for kind_name, (acc, dup) in outcome.by_type.items():
         metrics.count_outcome(kind_name, acc, dup, 0)
     if rejected:

@@ -1,0 +1,216 @@
+"""`GraphUpkeep`: keeps the graph in step with heartbeats, the catalog and episodes.
+
+Ingest only hands over what it committed (`offer`, a dict assignment, never a wait); a task
+writes batches every `flush_s`: the newest heartbeat per node, the newest state per episode.
+Every `reconcile_s` (and at start) it re-reads storage, so whatever a full buffer, a restart or an
+unreachable graph missed is written later. Writes are idempotent: replaying changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from agent_bruno.knowledge.backend import GraphError
+from agent_bruno.knowledge.model import EpisodeFact, NodeFact
+from agent_bruno.knowledge.service import KnowledgeGraph
+from agent_bruno.knowledge.sources import from_catalog, from_heartbeat, from_node_row
+from agent_bruno.knowledge.transfer import import_knowledge, parse_knowledge
+from agent_bruno.storage.base import EventsWrite, Storage, WriteOutcome
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_NODES = 20_000
+MAX_PENDING_EPISODES = 50_000
+MAX_BACKOFF_S = 60.0
+EpisodeReader = Callable[[float], Sequence[EpisodeFact]]  # episodes changed since a time
+
+
+@dataclass
+class UpkeepState:
+    """What /readyz and the logs say about the graph."""
+
+    backend: str
+    where: str
+    ready: bool = False
+    problem: str | None = None
+    last_write: float | None = None
+    last_reconcile: float | None = None
+    written: dict[str, int] = field(default_factory=lambda: {"nodes": 0, "episodes": 0})
+    overflowed: int = 0  # offers dropped while the buffer was full (storage still has them)
+
+    def as_dict(self, pending: int) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {
+            "backend": self.backend,
+            "where": self.where,
+            "state": "ready" if self.ready and self.problem is None else "unavailable",
+            "problem": self.problem,
+            "last_write": self.last_write,
+            "last_reconcile": self.last_reconcile,
+            "pending": pending,
+            "written": dict(self.written),
+            "overflowed": self.overflowed,
+        }
+
+
+class GraphUpkeep:
+    """Buffers what ingest committed and writes it to the graph in batches."""
+
+    def __init__(
+        self,
+        graph: KnowledgeGraph,
+        storage: Storage,
+        *,
+        flush_s: float = 1.0,
+        reconcile_s: float = 300.0,
+        episodes_since: EpisodeReader | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.graph = graph
+        self.storage = storage
+        self.flush_s = flush_s
+        self.reconcile_s = reconcile_s
+        self.episodes_since = episodes_since
+        self.clock = clock
+        self.state = UpkeepState(graph.backend.name, graph.backend.where)
+        self._nodes: dict[str, NodeFact] = {}
+        self._episodes: dict[str, EpisodeFact] = {}
+        self._reconcile_due = True
+        self._reconciled_to = 0.0
+        self._lock = asyncio.Lock()  # one writer at a time: flush, reconcile, rebuild
+
+    # --- the ingest side: never waits ----------------------------------------------------
+
+    def offer(self, write: EventsWrite, outcome: WriteOutcome) -> None:
+        """Take what one committed request changed: its newest heartbeat and its episodes."""
+        hb = outcome.heartbeat
+        if hb is not None:
+            if len(self._nodes) >= MAX_PENDING_NODES and write.node not in self._nodes:
+                self._overflow()
+            else:
+                self._nodes[write.node] = from_heartbeat(
+                    write.cluster, write.node, write.location, hb
+                )
+
+    def offer_episodes(self, episodes: Sequence[EpisodeFact]) -> None:
+        """Take episode states (the newest `updated` of each id wins)."""
+        for e in episodes:
+            prior = self._episodes.get(e.id)
+            if prior is not None and prior.updated > e.updated:
+                continue
+            if prior is None and len(self._episodes) >= MAX_PENDING_EPISODES:
+                self._overflow()
+                continue
+            self._episodes[e.id] = e
+
+    def _overflow(self) -> None:
+        self.state.overflowed += 1
+        self._reconcile_due = True
+
+    @property
+    def pending(self) -> int:
+        """Facts waiting for the next flush."""
+        return len(self._nodes) + len(self._episodes)
+
+    # --- the writing side ------------------------------------------------------------------
+
+    async def flush(self) -> int:
+        """Write what is buffered in one transaction; on failure keep it for the next try."""
+        async with self._lock:
+            nodes, self._nodes = self._nodes, {}
+            episodes, self._episodes = self._episodes, {}
+            if not nodes and not episodes:
+                return 0
+            steps = self.graph.node_statements(list(nodes.values()))
+            steps += self.graph.episode_statements(list(episodes.values()))
+            try:
+                await self.graph.write(steps)
+            except BaseException:
+                for k, v in nodes.items():
+                    self._nodes.setdefault(k, v)  # a newer offer since then wins
+                for k, e in episodes.items():
+                    self._episodes.setdefault(k, e)
+                raise
+            self.state.written["nodes"] += len(nodes)
+            self.state.written["episodes"] += len(episodes)
+            self.state.last_write = self.clock()
+            return len(nodes) + len(episodes)
+
+    async def reconcile(self) -> dict[str, int]:
+        """Re-read storage (nodes, series, episodes changed since the last time) and write it."""
+        async with self._lock:
+            started = self.clock()
+            rows = await asyncio.to_thread(self.storage.list_nodes)
+            catalog = await asyncio.to_thread(self.storage.catalog)
+            since = self._reconciled_to
+            episodes = (
+                await asyncio.to_thread(self.episodes_since, since) if self.episodes_since else []
+            )
+            steps = self.graph.node_statements([from_node_row(r) for r in rows])
+            steps += self.graph.catalog_statements(from_catalog(catalog))
+            steps += self.graph.episode_statements(list(episodes))
+            await self.graph.write(steps)
+            self._reconciled_to = started
+            self._reconcile_due = False
+            self.state.last_reconcile = self.clock()
+            return {"nodes": len(rows), "series": len(catalog), "episodes": len(episodes)}
+
+    async def rebuild(self) -> dict[str, Any]:
+        """Export what people taught, empty the graph, rebuild it from storage, import again."""
+        async with self._lock:
+            taught = await self.graph.export_knowledge()
+            await self.graph.write([self.graph.statement("delete_all")])
+            self._reconciled_to = 0.0
+        derived = await self.reconcile()
+        imported = await import_knowledge(self.graph, parse_knowledge(taught))
+        log.info("graph rebuilt from storage: %s; re-imported %s", derived, imported)
+        return {"derived": derived, "imported": imported}
+
+    async def start(self) -> None:
+        """Apply the schema; raises GraphError while the graph cannot be reached."""
+        await self.graph.apply_schema()
+        self.state.ready = True
+
+    async def run(self) -> None:
+        """Start, then flush every `flush_s` and reconcile every `reconcile_s`, until cancelled.
+        Failures are logged once per change of problem and retried with back-off."""
+        backoff = self.flush_s
+        next_reconcile = 0.0
+        while True:
+            try:
+                if not self.state.ready:
+                    await self.start()
+                    log.info(
+                        "knowledge graph ready: %s at %s", self.state.backend, self.state.where
+                    )
+                if self._reconcile_due or time.monotonic() >= next_reconcile:
+                    await self.reconcile()
+                    next_reconcile = time.monotonic() + self.reconcile_s
+                await self.flush()
+                if self.state.problem is not None:
+                    log.info("knowledge graph writes work again (%s)", self.state.where)
+                self.state.problem = None
+                backoff = self.flush_s
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the graph never stops the service
+                problem = (
+                    str(exc) if isinstance(exc, GraphError) else f"{type(exc).__name__}: {exc}"
+                )
+                if problem != self.state.problem:
+                    log.error("knowledge graph upkeep failed (will retry): %s", problem)
+                self.state.problem = problem
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+            await asyncio.sleep(backoff if self.state.problem else self.flush_s)
+
+    async def stop(self) -> None:
+        """A last flush of what is buffered (best effort: storage still has it all)."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.warning("knowledge graph: last flush failed (storage keeps it): %s", exc)
