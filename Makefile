@@ -3,15 +3,25 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# Wheels of every pinned run-time dependency: the installed-wheel test installs from here, offline.
+WHEELHOUSE := $(VENV)/wheelhouse
 NAB_DIR ?= ../shared/datasets/nab
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench clean
+.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,dev]'
 	touch $(STAMP)
+
+$(WHEELHOUSE)/.stamp: $(STAMP)
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m pip wheel -q --disable-pip-version-check -c constraints.txt -w $(WHEELHOUSE) '.[agent,edge]'
+	rm -f $(WHEELHOUSE)/agent_bruno-*.whl
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.stamp
 
 demo: $(STAMP)
 	$(PY) -m agent_bruno.demo
@@ -21,11 +31,12 @@ test: $(STAMP) lint typecheck unit eval-gate
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m deptry .
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(WHEELHOUSE)/.stamp
 	$(PY) -m pytest
 
 # The edge detector on the Numenta Anomaly Benchmark; fails under the target score.

@@ -22,12 +22,13 @@ from agent_bruno.settings import Settings
 from agent_bruno.storage.retention import RetentionPolicy, run_periodically
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
+from edge_reporter.distribution import VERSION
 
 log = logging.getLogger(__name__)
 
 
 class LatencyMiddleware:
-    """Observe each HTTP request's duration under its route (unknown paths as `other`)."""
+    """Observe each HTTP request's duration and status class under its route (else `other`)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, routes: frozenset[str]) -> None:
         self.app = app
@@ -43,10 +44,16 @@ class LatencyMiddleware:
         path = scope["path"]
         route = path if path in self.routes else "other"
 
+        status = 500
+
         async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+                self.metrics.count_request(route, status)
 
         await self.app(scope, receive, timed_send)
 
@@ -121,13 +128,14 @@ def create_app(settings: Settings) -> FastAPI:
                 settings, storage, writer, metrics, settings.token_to_node(), agent, knowledge
             )
             app.state.services = services
+            metrics.watch(storage)
             _log_start(settings, services)
             await stack.enter_async_context(retention_task(settings, services))
             yield
 
     app = FastAPI(
         title="agent-bruno",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,

@@ -15,8 +15,10 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from edge_reporter.config import ConfigError, ReporterConfig
+from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
+from edge_reporter.metrics import ReporterMetrics
 from edge_reporter.outbox import Outbox, OutboxError
 from edge_reporter.sensors.node_health import NodeHealthSource
 from edge_reporter.sensors.registry import build_sources, default_triage
@@ -29,7 +31,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
-VERSION = "0.1.0"
 
 
 @dataclass
@@ -44,6 +45,7 @@ class Runtime:
     engine: Engine
     explainer: Explainer | None
     read_api: ReadApi | None
+    metrics: ReporterMetrics
 
 
 def _read_url(config: ReporterConfig) -> str | None:
@@ -73,10 +75,12 @@ def build(
         retention_days=config.raw_retention_days,
         max_bytes=int(config.raw_max_mb * 2**20),
     )
-    outbox = Outbox(
-        config.data_dir / "outbox.db", node=config.node, max_events=config.outbox_max_events
-    )
+    outbox_path = config.data_dir / "outbox.db"
+    outbox = Outbox(outbox_path, node=config.node, max_events=config.outbox_max_events)
     client = http_client(transport)
+    metrics = ReporterMetrics(
+        cluster=config.cluster, node=config.node, location=config.location, outbox_path=outbox_path
+    )
     forwarder = Forwarder(
         outbox,
         client,
@@ -112,6 +116,7 @@ def build(
             token=config.read_api_token,
             bind=config.read_api_bind,
             port=config.read_api_port,
+            metrics=metrics,
         )
     sources = build_sources(config, origin=now)
     health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
@@ -132,8 +137,10 @@ def build(
         on_critical=lambda: forwarder.notify(urgent=True),
         on_events=forwarder.notify,
         on_flagged=on_flagged if explainer is not None else None,
+        metrics=metrics,
     )
-    return Runtime(config, store, outbox, client, forwarder, engine, explainer, read_api)
+    metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    return Runtime(config, store, outbox, client, forwarder, engine, explainer, read_api, metrics)
 
 
 def next_sample_time(due: float, interval: float, now: float) -> float:

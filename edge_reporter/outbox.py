@@ -16,12 +16,14 @@ log = logging.getLogger(__name__)
 
 # Drop order when the outbox is full: lowest priority first, oldest first within a priority.
 # Old heartbeats are worthless once a newer one exists; aggregates are summaries; criticals last.
+# Episode events go with criticals: a lost close would leave an episode open at the agent.
 KIND_PRIORITY: Mapping[str, int] = {
     "heartbeat": 0,
     "aggregate": 1,
     "explanation": 2,
     "warning": 3,
     "critical": 4,
+    "episode": 4,
 }
 
 _SCHEMA = """
@@ -94,10 +96,25 @@ class Outbox:
         """Store one event durably and return its id."""
         return self.put_many([(kind, event)], now=now)[0]
 
-    def put_many(self, items: Iterable[tuple[str, Mapping[str, Any]]], *, now: float) -> list[str]:
-        """Store events in one fsync'd transaction, in the given order; return their ids."""
+    def put_many(
+        self,
+        items: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        now: float,
+        state: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Store events in one fsync'd transaction, in the given order; return their ids.
+
+        `state` (key → text) is saved in the same transaction, for `state()` after a restart.
+        """
         ids: list[str] = []
         with self._transaction():
+            for key, value in (state or {}).items():
+                self._db.execute(
+                    "INSERT INTO meta (key, value) VALUES (?, ?) "
+                    "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                    (f"state:{key}", value),
+                )
             for kind, event in items:
                 priority = KIND_PRIORITY.get(kind)
                 if priority is None:
@@ -173,6 +190,10 @@ class Outbox:
         """Seconds since the oldest pending event was stored (0 when empty)."""
         (created,) = self._db.execute("SELECT min(created) FROM events").fetchone()
         return 0.0 if created is None else max(0.0, now - float(created))
+
+    def state(self, key: str) -> str | None:
+        """What the last `put_many(..., state=...)` saved under `key`."""
+        return self._meta(f"state:{key}")
 
     def dropped(self) -> dict[str, int]:
         """Events dropped so far because the outbox was full, by kind (persisted)."""

@@ -21,6 +21,7 @@ from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.importers import PARSERS, BodyError, json_error
+from agent_bruno.metrics import SensorValue
 from agent_bruno.storage.base import (
     EdgeEvent,
     EventsWrite,
@@ -33,12 +34,14 @@ from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
     HEADER_ADAPTER,
+    AggregateEvent,
+    ReadingEvent,
     Rejected,
     Reporter,
     describe_error,
 )
 
-_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation"})
+_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation", "episode"})
 
 
 def _unsupported(kind: str, allowed: str) -> ApiError:
@@ -124,6 +127,17 @@ def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
     return json_response(payload)
 
 
+def _values(events: list[EdgeEvent]) -> list[tuple[SensorValue, float]]:
+    """The sensor values a batch carries: each aggregate's last value, each flagged reading."""
+    out: list[tuple[SensorValue, float]] = []
+    for event in events:
+        if isinstance(event, AggregateEvent):
+            out.append((event, event.last))
+        elif isinstance(event, ReadingEvent) and event.value is not None:
+            out.append((event, event.value))
+    return out
+
+
 async def post_events(request: Request) -> Response:
     """Store a reporter's batch of events; answer once they are durably committed."""
     services: Services = request.app.state.services
@@ -157,6 +171,8 @@ async def post_events(request: Request) -> Response:
         metrics.rejections.labels("invalid_event").inc(len(rejected))
         for name, n in rejected_types.items():
             metrics.count_outcome(name, 0, 0, n)
+    if events:
+        metrics.observe_values(reporter.cluster, node, reporter.location, _values(events))
     if outcome.heartbeat is not None:  # only the one storage kept as the node's latest
         metrics.outbox_depth.labels(node).set(outcome.heartbeat.outbox.depth)
         metrics.outbox_dropped.labels(node).set(outcome.heartbeat.outbox.dropped)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Literal
+
+from agent_bruno.assets import asset
 
 BackendName = Literal["ladybug", "neo4j"]
 BACKENDS: tuple[BackendName, ...] = ("ladybug", "neo4j")
@@ -18,7 +19,7 @@ class CatalogueError(RuntimeError):
 
 def shipped_catalogue() -> Traversable:
     """The `graph/` folder shipped in the package (a link to the top-level folder in a checkout)."""
-    return files("agent_bruno").joinpath("assets", "graph")
+    return asset("graph")
 
 
 def _text(path: Traversable) -> str:

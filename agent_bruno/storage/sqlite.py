@@ -10,11 +10,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_bruno.storage import sqlite_reads
+from agent_bruno.storage import episodes, sqlite_reads
 from agent_bruno.storage.base import (
     AnomalyQuery,
     AnomalyRow,
     CatalogRow,
+    EpisodeQuery,
+    EpisodeRow,
     NodeRow,
     SeriesQuery,
     SeriesResult,
@@ -145,6 +147,18 @@ class SqliteStorage:
     def count_anomalies(self, query: AnomalyQuery) -> dict[str, int]:
         """How many flagged readings match, by severity (the limit is ignored)."""
         return self._read(sqlite_reads.count_anomalies, query)
+
+    def query_episodes(self, query: EpisodeQuery) -> list[EpisodeRow]:
+        """Episodes active in the range, open ones first, then newest first."""
+        return self._read(episodes.query, query)
+
+    def count_episodes(self, query: EpisodeQuery) -> dict[tuple[str, str], int]:
+        """How many episodes match, by (kind, highest severity) (the limit is ignored)."""
+        return self._read(episodes.count, query)
+
+    def get_episode(self, episode_id: str) -> EpisodeRow | None:
+        """One episode by id."""
+        return self._read(episodes.get, episode_id)
 
     def list_nodes(self) -> list[NodeRow]:
         """Every node with its latest heartbeat."""

@@ -7,6 +7,7 @@ from collections.abc import Iterable, Sequence
 
 import orjson
 
+from agent_bruno.storage import episodes
 from agent_bruno.storage.base import (
     EventsWrite,
     PruneWrite,
@@ -20,6 +21,7 @@ from agent_bruno.storage.schema import BUCKET_5M, TIME_COLUMN
 from agent_bruno.wire import (
     DEFAULT_CLUSTER,
     AggregateEvent,
+    EpisodeEvent,
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
@@ -151,6 +153,10 @@ class SqliteWriter:
             self._aggregates(base, aggregates, spans)
         if readings:
             self._flagged(base, readings, spans)
+        runs = [e for e in fresh if isinstance(e, EpisodeEvent)]
+        if runs:
+            sids = [self.series_id((*base, e.sensor, e.metric, e.unit), e.start) for e in runs]
+            episodes.write(self.conn, req.cluster, req.node, sids, runs, req.received_at)
         self._touch(spans)
         beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
         if beats:
@@ -192,20 +198,27 @@ class SqliteWriter:
         only raw series (bulk imports), so a fine-step query never mistakes a few flagged points
         for a whole series.
         """
-        node = base[1]
+        cluster, node = base[0], base[1]
         anomalies = []
         for e in events:
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.ts)
             b = e.baseline
+            start = e.episode_start
+            eid = (
+                None
+                if start is None
+                else episodes.episode_id(cluster, node, e.sensor, e.metric, start)
+            )
             anomalies.append(
                 (sid, node, e.id, e.ts, e.value, e.severity, e.score, e.reason,
-                 b.mean if b else None, b.std if b else None)
+                 b.mean if b else None, b.std if b else None, e.rule, e.kind, eid)
             )  # fmt: skip
             lo, hi = spans.get(sid, (e.ts, e.ts))
             spans[sid] = (min(lo, e.ts), max(hi, e.ts))
         self.conn.executemany(
             "INSERT OR IGNORE INTO anomalies (series_id, node, event_id, ts, value, severity, "
-            "score, reason, baseline_mean, baseline_std) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "score, reason, baseline_mean, baseline_std, rule, kind, episode_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             anomalies,
         )
         # Explanations that arrived before their reading: one statement per chunk, not one per
@@ -372,6 +385,7 @@ class SqliteWriter:
 
 
 _KEYS = {
+    "episodes": "id",
     "event_ids": "node, id",
     "pending_explanations": "node, ref",
     "rollup_5m": "series_id, bucket",
