@@ -19,7 +19,7 @@ from agent_bruno.knowledge.catalogue import load_catalogue
 from agent_bruno.knowledge.ladybug_backend import LadybugBackend
 from agent_bruno.knowledge.neo4j_backend import Neo4jBackend, Neo4jConfig
 from agent_bruno.knowledge.service import KnowledgeGraph
-from agent_bruno.knowledge.upkeep import EpisodeReader, GraphUpkeep
+from agent_bruno.knowledge.upkeep import GraphUpkeep
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
 
@@ -57,9 +57,7 @@ async def open_backend(settings: Settings) -> GraphBackend:
 
 
 @asynccontextmanager
-async def open_knowledge(
-    settings: Settings, storage: Storage, episodes_since: EpisodeReader | None = None
-) -> AsyncIterator[Knowledge | None]:
+async def open_knowledge(settings: Settings, storage: Storage) -> AsyncIterator[Knowledge | None]:
     """The graph with its upkeep task running; None when it is off or cannot be opened."""
     if not settings.graph_enabled:
         log.info("knowledge graph off (AGENT_BRUNO_GRAPH_ENABLED=false)")
@@ -77,7 +75,6 @@ async def open_knowledge(
         storage,
         flush_s=settings.graph_flush_s,
         reconcile_s=settings.graph_reconcile_s,
-        episodes_since=episodes_since,
     )
     log.info("knowledge graph: %s at %s", backend.name, backend.where)
     try:  # ready before the first request where possible; else the upkeep keeps trying

@@ -5,8 +5,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from agent_bruno.knowledge.model import CatalogFact, NodeFact, SeriesFact, WorkloadFact
-from agent_bruno.storage.base import CatalogRow, NodeRow
+from agent_bruno.knowledge.model import (
+    CatalogFact,
+    EpisodeFact,
+    NodeFact,
+    SeriesFact,
+    WorkloadFact,
+)
+from agent_bruno.storage.base import CatalogRow, EpisodeRow, NodeRow
 from agent_bruno.wire import HeartbeatEvent
 
 HEALTH = ("cpu_percent", "memory_percent", "disk_percent", "load_1m", "soc_temp_c")
@@ -85,3 +91,27 @@ def from_catalog(rows: Sequence[CatalogRow]) -> list[CatalogFact]:
         CatalogFact(r.cluster, r.node, r.location, r.sensor, r.metric, r.unit, r.last_ts)
         for r in rows
     ]
+
+
+def from_episode_row(row: EpisodeRow) -> EpisodeFact:
+    """A stored episode (its newest revision) as a graph fact."""
+    return EpisodeFact(
+        id=row.id,
+        cluster=row.cluster,
+        node=row.node,
+        location=row.location,
+        sensor=row.sensor,
+        metric=row.metric,
+        unit=row.unit,
+        kind=row.kind,
+        rule=row.rule,
+        severity=row.severity,
+        started=row.start,
+        ended=row.end,
+        last=row.last,
+        flags=row.count,
+        peak_value=row.peak_value,
+        peak_sigma=row.peak_deviation,
+        reason=row.reason,
+        updated=row.updated_at,
+    )

@@ -13,21 +13,43 @@ import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from agent_bruno.knowledge.backend import GraphError
 from agent_bruno.knowledge.model import EpisodeFact, NodeFact
 from agent_bruno.knowledge.service import KnowledgeGraph
-from agent_bruno.knowledge.sources import from_catalog, from_heartbeat, from_node_row
+from agent_bruno.knowledge.sources import (
+    from_catalog,
+    from_episode_row,
+    from_heartbeat,
+    from_node_row,
+)
 from agent_bruno.knowledge.transfer import import_knowledge, parse_knowledge
-from agent_bruno.storage.base import EventsWrite, Storage, WriteOutcome
+from agent_bruno.storage.base import EpisodeQuery, EventsWrite, Storage, WriteOutcome
+
+T = TypeVar("T")
 
 log = logging.getLogger(__name__)
 
 MAX_PENDING_NODES = 20_000
 MAX_PENDING_EPISODES = 50_000
 MAX_BACKOFF_S = 60.0
-EpisodeReader = Callable[[float], Sequence[EpisodeFact]]  # episodes changed since a time
+CHUNK = 5_000  # rows per statement and per reconcile transaction
+FOREVER = 1e12
+ALL_EPISODES = 10_000_000
+
+
+def stored_episodes(storage: Storage, since: float) -> list[EpisodeFact]:
+    """Every stored episode updated at or after `since` (agent receive time)."""
+    query = EpisodeQuery(
+        start=0.0, end=FOREVER, limit=ALL_EPISODES, changed_since=since if since > 0 else None
+    )
+    return [from_episode_row(r) for r in storage.query_episodes(query)]
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
+    """`items` in slices of at most `size`."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
 
 
 @dataclass
@@ -68,18 +90,17 @@ class GraphUpkeep:
         *,
         flush_s: float = 1.0,
         reconcile_s: float = 300.0,
-        episodes_since: EpisodeReader | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.graph = graph
         self.storage = storage
         self.flush_s = flush_s
         self.reconcile_s = reconcile_s
-        self.episodes_since = episodes_since
         self.clock = clock
         self.state = UpkeepState(graph.backend.name, graph.backend.where)
         self._nodes: dict[str, NodeFact] = {}
         self._episodes: dict[str, EpisodeFact] = {}
+        self._touched: set[str] = set()  # episode ids whose stored state changed
         self._reconcile_due = True
         self._reconciled_to = 0.0
         self._lock = asyncio.Lock()  # one writer at a time: flush, reconcile, rebuild
@@ -96,6 +117,11 @@ class GraphUpkeep:
                 self._nodes[write.node] = from_heartbeat(
                     write.cluster, write.node, write.location, hb
                 )
+        for eid in outcome.episodes:
+            if len(self._touched) >= MAX_PENDING_EPISODES and eid not in self._touched:
+                self._overflow()
+                break
+            self._touched.add(eid)
 
     def offer_episodes(self, episodes: Sequence[EpisodeFact]) -> None:
         """Take episode states (the newest `updated` of each id wins)."""
@@ -115,7 +141,7 @@ class GraphUpkeep:
     @property
     def pending(self) -> int:
         """Facts waiting for the next flush."""
-        return len(self._nodes) + len(self._episodes)
+        return len(self._nodes) + len(self._episodes) + len(self._touched)
 
     # --- the writing side ------------------------------------------------------------------
 
@@ -124,6 +150,17 @@ class GraphUpkeep:
         async with self._lock:
             nodes, self._nodes = self._nodes, {}
             episodes, self._episodes = self._episodes, {}
+            touched, self._touched = self._touched, set()
+            if touched:  # storage holds the newest state of each (revisions, supersedes)
+                try:
+                    rows = await asyncio.to_thread(self._stored, touched)
+                except BaseException:
+                    self._touched |= touched
+                    raise
+                for fact in rows:
+                    prior = episodes.get(fact.id)
+                    if prior is None or prior.updated <= fact.updated:
+                        episodes[fact.id] = fact
             if not nodes and not episodes:
                 return 0
             steps = self.graph.node_statements(list(nodes.values()))
@@ -141,20 +178,26 @@ class GraphUpkeep:
             self.state.last_write = self.clock()
             return len(nodes) + len(episodes)
 
+    def _stored(self, ids: set[str]) -> list[EpisodeFact]:
+        """The stored state of some episodes (those storage no longer has are skipped)."""
+        found = (self.storage.get_episode(eid) for eid in sorted(ids))
+        return [from_episode_row(row) for row in found if row is not None]
+
     async def reconcile(self) -> dict[str, int]:
-        """Re-read storage (nodes, series, episodes changed since the last time) and write it."""
+        """Re-read storage (nodes, series, episodes changed since the last time) and write it,
+        in transactions of at most `CHUNK` rows."""
         async with self._lock:
             started = self.clock()
             rows = await asyncio.to_thread(self.storage.list_nodes)
             catalog = await asyncio.to_thread(self.storage.catalog)
             since = self._reconciled_to
-            episodes = (
-                await asyncio.to_thread(self.episodes_since, since) if self.episodes_since else []
-            )
-            steps = self.graph.node_statements([from_node_row(r) for r in rows])
-            steps += self.graph.catalog_statements(from_catalog(catalog))
-            steps += self.graph.episode_statements(list(episodes))
-            await self.graph.write(steps)
+            episodes = await asyncio.to_thread(stored_episodes, self.storage, since)
+            for part in chunks([from_node_row(r) for r in rows]):
+                await self.graph.write(self.graph.node_statements(part))
+            for series in chunks(from_catalog(catalog)):
+                await self.graph.write(self.graph.catalog_statements(series))
+            for batch in chunks(episodes):
+                await self.graph.write(self.graph.episode_statements(batch))
             self._reconciled_to = started
             self._reconcile_due = False
             self.state.last_reconcile = self.clock()

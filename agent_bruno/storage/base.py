@@ -63,6 +63,8 @@ class WriteOutcome:
     by_type: dict[str, tuple[int, int]] = field(default_factory=dict)  # type → (acc, dup)
     # The heartbeat that became the node's latest; None when none did (an older one, retried).
     heartbeat: HeartbeatEvent | None = None
+    # Ids of the episodes the request's new episode events touched (the graph re-reads them).
+    episodes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -157,6 +157,10 @@ class SqliteWriter:
         if runs:
             sids = [self.series_id((*base, e.sensor, e.metric, e.unit), e.start) for e in runs]
             episodes.write(self.conn, req.cluster, req.node, sids, runs, req.received_at)
+            out.episodes = [
+                episodes.episode_id(req.cluster, req.node, e.sensor, e.metric, e.start)
+                for e in runs
+            ]
         self._touch(spans)
         beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
         if beats:

@@ -168,3 +168,35 @@ async def test_a_graph_that_cannot_open_leaves_ingest_and_answers_working(tmp_pa
             ready = await client.get("/readyz")
             assert ready.status_code == 200
             assert ready.json()["graph"]["state"] == "off"
+
+
+def episode_event(rev: int, ts: float, end: float | None = None, phase: str = "open") -> dict:
+    return {
+        "id": f"ep-event-{rev}", "type": "episode", "ts": ts, "sensor": "dht22-1",
+        "metric": "temperature", "unit": "°C", "phase": phase, "start": NOW, "end": end,
+        "last": end or ts, "kind": "process_anomaly", "rule": "spike", "severity": "critical",
+        "count": rev, "readings": rev, "peak_value": 31.0, "peak_ts": NOW,
+        "peak_deviation": 5.5, "reason": "5.5σ above the last hour's baseline", "revision": rev,
+    }  # fmt: skip
+
+
+async def test_episode_events_reach_the_graph_as_stored_one_node_per_episode(parts):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1)]))
+    upkeep.offer(*commit(storage, [episode_event(1, NOW)]))
+    upkeep.offer(*commit(storage, [episode_event(3, NOW + 120, NOW + 120, "close")]))
+    upkeep.offer(*commit(storage, [episode_event(2, NOW + 60, phase="update")]))  # late, older
+    await upkeep.flush()
+    ctx = await graph.sensor_context("pi-node-1/dht22-1")
+    assert ctx is not None
+    (ep,) = ctx["episodes"]
+    assert (ep["ended"], ep["flags"], ep["peak_sigma"], ep["rule"]) == (NOW + 120, 3, 5.5, "spike")
+    assert ep["id"].startswith("ep-") and ep["location"] == "warehouse"
+
+
+async def test_reconcile_brings_stored_episodes_the_buffer_never_saw(parts):
+    storage, graph, upkeep = parts
+    commit(storage, [heartbeat(1), episode_event(1, NOW)])
+    summary = await upkeep.reconcile()
+    assert summary["episodes"] == 1
+    assert (await graph.counts())["Episode"] == 1
