@@ -191,7 +191,8 @@ async def test_episode_events_reach_the_graph_as_stored_one_node_per_episode(par
     assert ctx is not None
     (ep,) = ctx["episodes"]
     assert (ep["ended"], ep["flags"], ep["peak_sigma"], ep["rule"]) == (NOW + 120, 3, 5.5, "spike")
-    assert ep["id"].startswith("ep-") and ep["location"] == "warehouse"
+    assert ep["id"].startswith("ep-")
+    assert ep["location"] == "warehouse"
 
 
 async def test_reconcile_brings_stored_episodes_the_buffer_never_saw(parts):
