@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
-from agent_bruno.api import chat, ingest, openapi, ops, query, read
+from agent_bruno.api import chat, incidents, ingest, openapi, ops, query, read
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.knowledge.runtime import open_knowledge
@@ -149,6 +149,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(query.router)
     app.include_router(chat.router)
+    app.include_router(incidents.router)
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
         str(getattr(r, "path", ""))
@@ -158,6 +159,7 @@ def create_app(settings: Settings) -> FastAPI:
             *ops.router.routes,
             *query.router.routes,
             *chat.router.routes,
+            *incidents.router.routes,
         )
     ) | {app.openapi_url or ""}
     app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)

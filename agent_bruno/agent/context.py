@@ -38,3 +38,4 @@ class AgentContext:
     forge: ForgeClient | None = None
     graph_client: KnowledgeGraph | None = None  # None: no knowledge graph
     max_items_for_model: int = 40
+    asked_by: str = "chat"  # who asked this question (per run): the graph's writes record it

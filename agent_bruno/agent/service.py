@@ -10,7 +10,7 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -197,7 +197,7 @@ class AgentService:
                     self.graph.astream(
                         {"question": question},
                         config,
-                        context=self.context,
+                        context=replace(self.context, asked_by=f"chat thread {thread_id}"),
                         stream_mode=["custom", "values"],
                         # One checkpoint per turn, written when the run ends: the turn is the
                         # unit a follow-up needs, and per-step writes tripled /query's latency.
