@@ -22,6 +22,7 @@ from edge_reporter.episodes import OPEN, UPDATE, Change, EpisodeTracker, restore
 from edge_reporter.model import Reading, SensorSpec, Severity
 from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
+from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
 
@@ -114,9 +115,11 @@ class Engine:
         on_critical: Callable[[], None] = _noop,
         on_events: Callable[[], None] = _noop,
         on_flagged: Callable[[str, Event], None] | None = None,
+        status: Status | None = None,
         metrics: ReporterMetrics | None = None,
     ) -> None:
         self._sources = list(sources)
+        self._status = status or outbox.status
         self._store = store
         self._outbox = outbox
         self._triage_factory = triage_factory
@@ -166,9 +169,15 @@ class Engine:
             self._store.append(readings)
         except StoreError as exc:
             # The raw store is best effort (the outbox is what must not lose data): triage and
-            # forwarding go on, so a full disk still lets criticals out.
+            # forwarding go on, so a full disk still lets criticals out. Said once, not per read.
             self.counts["errors"] += 1
-            log.error("raw readings at %.0f not stored: %s", now, exc)
+            self._status.problem(
+                "raw store",
+                str(exc),
+                "raw readings are not kept locally (triage, aggregates and delivery go on)",
+            )
+        else:
+            self._status.resolved("raw store")
         flagged: list[tuple[Reading, Verdict]] = []
         timer = None if self._metrics is None else self._metrics.triage_seconds
         for r in readings:

@@ -3,7 +3,7 @@
 GET /v1/readings?sensor=&metric=&start=&end=&limit=   raw readings, oldest first
 GET /v1/series                                        what this node stores
 GET /metrics                                          Prometheus text format
-GET /healthz                                          liveness, no token
+GET /healthz                                          liveness and what is degraded, no token
 
 A bearer token (READ_API_TOKEN) is required except on /healthz; without one configured the
 server binds loopback only (enforced by the configuration). Each request opens its own
@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from edge_reporter.status import Status
 from edge_reporter.store import StoreError, StoreReader
 
 if TYPE_CHECKING:
@@ -99,11 +100,13 @@ class ReadApi:
         bind: str,
         port: int,
         poll_interval: float = 0.5,
+        status: Status | None = None,
         metrics: ReporterMetrics | None = None,
     ) -> None:
         if token is None and bind not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"bind={bind!r} without a token: the read API binds loopback only")
         self._poll = poll_interval
+        self._status = status or Status()
         self._metrics = metrics
         self._store_path = store_path
         self._node = node
@@ -160,7 +163,9 @@ class ReadApi:
     def handle(self, path: str, query: str, auth: str | None) -> tuple[int, dict[str, Any]]:
         """Answer one GET: (status, JSON body)."""
         if path == "/healthz":
-            return 200, {"status": "ok", "node": self._node}
+            # 200 even when degraded: it is a liveness probe, and a restart would lose the
+            # events held in memory while the disk refuses writes.
+            return 200, {**self._status.snapshot(), "node": self._node}
         if path not in ("/v1/readings", "/v1/series"):
             return 404, {
                 "error": f"no such path {path[:100]!r}; try /v1/readings, /v1/series or /metrics"

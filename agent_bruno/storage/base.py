@@ -63,6 +63,9 @@ class WriteOutcome:
     by_type: dict[str, tuple[int, int]] = field(default_factory=dict)  # type → (acc, dup)
     # The heartbeat that became the node's latest; None when none did (an older one, retried).
     heartbeat: HeartbeatEvent | None = None
+    # Items that cannot be stored (by position in the request's events or rows) and why; the
+    # rest of the request is stored. Never a reason to fail, or retry, the whole request.
+    rejected: list[tuple[int, str]] = field(default_factory=list)
     # Ids of the episodes the request's new episode events touched (the graph re-reads them).
     episodes: list[str] = field(default_factory=list)
 

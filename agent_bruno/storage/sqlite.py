@@ -18,6 +18,7 @@ from agent_bruno.storage.base import (
     EpisodeQuery,
     EpisodeRow,
     NodeRow,
+    PruneWrite,
     SeriesQuery,
     SeriesResult,
     SeriesSummary,
@@ -25,6 +26,7 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.items import is_item_error, merge_outcome, single_items
 from agent_bruno.storage.schema import connect, create_schema
 from agent_bruno.storage.sqlite_writes import SqliteWriter
 
@@ -102,10 +104,7 @@ class SqliteStorage:
                 except Exception as exc:  # one bad request must not sink the others
                     conn.execute("ROLLBACK TO request")
                     writer.forget_cache()
-                    log.exception("write request failed and was rolled back")
-                    error = StorageError(f"the write failed and was rolled back: {exc!r}")
-                    error.__cause__ = exc
-                    results.append(error)
+                    results.append(self._retry_by_item(writer, request, exc))
                 conn.execute("RELEASE request")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -114,6 +113,44 @@ class SqliteStorage:
                 conn.execute("ROLLBACK")
             raise StorageError(f"the database rejected the transaction: {exc}") from exc
         return results
+
+    def _retry_by_item(
+        self, writer: SqliteWriter, request: WriteRequest, first: Exception
+    ) -> WriteOutcome | Exception:
+        """After a request failed: store its items one by one, rejecting those that fail.
+
+        Only for item-level errors (a constraint, an overflow): a full disk or an I/O error
+        fails the whole request, which the client retries.
+        """
+        if not is_item_error(first) or isinstance(request, PruneWrite):
+            log.error("write request failed and was rolled back: %r", first)
+            error = StorageError(f"the write failed and was rolled back: {first!r}")
+            error.__cause__ = first
+            return error
+        conn = writer.conn
+        total = WriteOutcome()
+        try:
+            for index, one in enumerate(single_items(request)):
+                conn.execute("SAVEPOINT item")
+                try:
+                    merge_outcome(total, writer.apply(one))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO item")
+                    writer.forget_cache()
+                    if not is_item_error(exc):
+                        raise
+                    total.rejected.append((index, f"cannot be stored: {exc}"))
+                finally:
+                    conn.execute("RELEASE item")
+        except Exception as exc:
+            conn.execute("ROLLBACK TO request")
+            writer.forget_cache()
+            log.error("write request failed and was rolled back: %r", exc)
+            error = StorageError(f"the write failed and was rolled back: {exc!r}")
+            error.__cause__ = exc
+            return error
+        log.warning("stored a request item by item: %d item(s) refused", len(total.rejected))
+        return total
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read-only connection."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 
@@ -16,6 +17,7 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.items import UnstorableItem
 from agent_bruno.storage.rollups import UPSERT_1H, UPSERT_5M, Rollup, hourly, merge_point
 from agent_bruno.storage.schema import BUCKET_5M, TIME_COLUMN
 from agent_bruno.wire import (
@@ -104,11 +106,14 @@ class SqliteWriter:
             )
 
     def _merge_rollups(self, groups: dict[tuple[int, int], Rollup]) -> None:
-        """Upsert 5-minute groups and their hourly folds."""
+        """Upsert 5-minute groups and their hourly folds; a sum that overflows is refused."""
         if not groups:
             return
+        hours = hourly(groups)
+        if not all(math.isfinite(p[3]) for p in (*groups.values(), *hours.values())):
+            raise UnstorableItem("a rollup sum would overflow a float")
         self.conn.executemany(UPSERT_5M, [(s, b, *p) for (s, b), p in groups.items()])
-        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hourly(groups).items()])
+        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hours.items()])
 
     def _known_ids(self, node: str, ids: list[str]) -> set[str]:
         """Which of `ids` were already stored for `node`."""
@@ -181,11 +186,14 @@ class SqliteWriter:
         """Merge edge aggregates into the rollups."""
         groups: dict[tuple[int, int], Rollup] = {}
         for e in events:
+            total = e.mean * e.count
+            if not math.isfinite(total):
+                raise UnstorableItem(
+                    f"aggregate {e.id}: count {e.count} × mean {e.mean:g} overflows a float"
+                )
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.start)
             bucket = int(e.start // BUCKET_5M) * BUCKET_5M
-            merge_point(
-                groups, (sid, bucket), [e.count, e.min, e.max, e.mean * e.count, e.last, e.end]
-            )
+            merge_point(groups, (sid, bucket), [e.count, e.min, e.max, total, e.last, e.end])
             lo, hi = spans.get(sid, (e.start, e.end))
             spans[sid] = (min(lo, e.start), max(hi, e.end))
         self._merge_rollups(groups)

@@ -134,13 +134,23 @@ def test_exposition_passes_promtool(scraped: Scraped) -> None:
 
 
 def test_added_gauges_show_up_and_none_leaves_them_out(scraped: Scraped) -> None:
-    state = {"degraded": None}
-    scraped.rt.metrics.add_gauge(
-        "edge_reporter_degraded", "1 while degraded.", lambda: state["degraded"]
-    )
-    assert "edge_reporter_degraded" not in scraped.samples()
-    state["degraded"] = 1.0
-    assert _value(scraped.samples()["edge_reporter_degraded"]) == 1.0
+    state: dict[str, float | None] = {"value": None}
+    scraped.rt.metrics.add_gauge("edge_reporter_example", "An example.", lambda: state["value"])
+    assert "edge_reporter_example" not in scraped.samples()
+    state["value"] = 1.0
+    assert _value(scraped.samples()["edge_reporter_example"]) == 1.0
+
+
+def test_degraded_components_show_in_metrics(scraped: Scraped) -> None:
+    """Issue 7, defect 1: a reporter whose disk refuses writes says so on /metrics too."""
+    m = scraped.samples()
+    assert _value(m["edge_reporter_degraded"]) == 0.0
+    assert _value(m["edge_reporter_outbox_held_in_memory"]) == 0.0
+    scraped.rt.status.problem("outbox", "cannot write outbox.db: database or disk is full", "")
+    m = scraped.samples()
+    assert _value(m["edge_reporter_degraded"]) == 1.0
+    assert _value(m["edge_reporter_outbox_degraded"]) == 1.0
+    assert _value(m["edge_reporter_raw_store_degraded"]) == 0.0
 
 
 def test_a_series_without_a_value_has_a_timestamp_but_no_value(scraped: Scraped) -> None:
