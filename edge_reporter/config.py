@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 from edge_reporter.auth_policy import is_loopback, secret_problem
 from edge_reporter.sensors.descriptions import KINDS
 from edge_reporter.sensors.faults import FaultSpec, parse_faults
+from edge_reporter.workloads import parse_workloads
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
 SENSORS_SYNTAX = "KIND:NAME,... with KIND in " + ", ".join(KINDS) + " (e.g. sim-dht22:dht22-1,node)"
@@ -56,7 +57,8 @@ class ReporterConfig:
     read_api_port: int = 9108
     read_api_token: str | None = None
     read_api_url: str | None = None
-    workloads: tuple[str, ...] = ()
+    workloads: tuple[str, ...] = ()  # `name[@namespace][=cpu%]`; empty: pods, else processes
+    kubernetes_api: tuple[str, str] | None = None  # in-cluster API server (host, port)
     ollama_url: str | None = None
     ollama_model: str | None = None
     explain_prompt: Path | None = None
@@ -270,6 +272,11 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise _err("LOG_LEVEL", level_raw, "DEBUG, INFO, WARNING or ERROR")
     workloads = tuple(w.strip() for w in (_get(env, "WORKLOADS") or "").split(",") if w.strip())
+    try:
+        parse_workloads(",".join(workloads))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    k8s_host = _get(env, "KUBERNETES_SERVICE_HOST")
     return ReporterConfig(
         agent_url=url,
         agent_token=token,
@@ -289,6 +296,9 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
         read_api_token=read_token,
         read_api_url=read_url,
         workloads=workloads,
+        kubernetes_api=(k8s_host, _get(env, "KUBERNETES_SERVICE_PORT") or "443")
+        if k8s_host
+        else None,
         ollama_url=ollama_url,
         ollama_model=ollama_model,
         explain_prompt=None if prompt is None else Path(prompt),

@@ -249,7 +249,7 @@ class NodeRow:
     interval_s: float
     health: dict[str, Any]
     sensors: list[dict[str, Any]]
-    workloads: list[str]
+    workloads: list[str | dict[str, Any]]  # a name, or a workload with its use
     outbox_depth: int
     outbox_dropped: int
     outbox_oldest_age_s: float

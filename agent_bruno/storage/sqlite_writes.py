@@ -27,6 +27,7 @@ from agent_bruno.wire import (
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
+    WorkloadInfo,
 )
 
 _MAX_PARAMS = 500
@@ -44,6 +45,11 @@ ON CONFLICT (node) DO UPDATE SET
     read_url = excluded.read_url
 WHERE excluded.ts >= nodes.ts
 """
+
+
+def _workload(w: str | WorkloadInfo) -> str | dict[str, object]:
+    """A workload as stored: its name, or the fields the reporter sent."""
+    return w if isinstance(w, str) else w.model_dump(exclude_none=True, exclude_unset=True)
 
 
 class SqliteWriter:
@@ -261,7 +267,7 @@ class SqliteWriter:
                 req.node, req.cluster, req.location, e.ts, req.received_at, e.interval_s,
                 orjson.dumps(e.health.model_dump()).decode(),
                 orjson.dumps([s.model_dump() for s in e.sensors]).decode(),
-                orjson.dumps(e.workloads).decode(),
+                orjson.dumps([_workload(w) for w in e.workloads]).decode(),
                 e.outbox.depth, e.outbox.dropped, e.outbox.oldest_age_s, e.read_url,
             ),
         )  # fmt: skip

@@ -201,3 +201,21 @@ async def test_reconcile_brings_stored_episodes_the_buffer_never_saw(parts):
     summary = await upkeep.reconcile()
     assert summary["episodes"] == 1
     assert (await graph.counts())["Episode"] == 1
+
+
+async def test_workloads_with_their_use_reach_the_graph(parts):
+    storage, graph, upkeep = parts
+    pods = [
+        {"name": "camera-5-video", "namespace": "vision", "kind": "pod", "cpu_percent": 81.0,
+         "memory_mib": 600.0, "cpu_request_m": 750.0},
+        "mosquitto",
+    ]  # fmt: skip
+    upkeep.offer(*commit(storage, [heartbeat(1, workloads=pods)]))
+    await upkeep.flush()
+    found = await graph.workloads("pi-node-1")
+    assert [(w["name"], w["namespace"], w["cpu_percent"]) for w in found] == [
+        ("camera-5-video", "vision", 81.0),
+        ("mosquitto", "", None),
+    ]
+    (row,) = storage.list_nodes()
+    assert row.workloads[0] == dict(pods[0].items())  # stored as sent
