@@ -38,4 +38,6 @@ class AgentContext:
     forge: ForgeClient | None = None
     graph_client: KnowledgeGraph | None = None  # None: no knowledge graph
     max_items_for_model: int = 40
+    graph_query_timeout_s: float = 5.0  # generated (read-only) graph queries
+    graph_query_max_rows: int = 200
     asked_by: str = "chat"  # who asked this question (per run): the graph's writes record it

@@ -80,6 +80,8 @@ async def open_agent(
             reporter_read_tokens=settings.read_tokens(),
             forge=ForgeClient(config, http) if config is not None else None,
             graph_client=knowledge.graph if knowledge is not None else None,
+            graph_query_timeout_s=settings.graph_query_timeout_s,
+            graph_query_max_rows=settings.graph_query_max_rows,
         )
         service = await AgentService.create(
             context, model=model, model_timeout_s=settings.ollama_timeout_s, checkpointer=saver

@@ -23,6 +23,7 @@ from agent_bruno.knowledge.model import (
     RootCauseInput,
     episode_from_row,
 )
+from agent_bruno.knowledge.readonly import read_only_problem
 from agent_bruno.knowledge.service import FOREVER, IncidentNotFound, KnowledgeGraph
 
 log = logging.getLogger(__name__)
@@ -348,6 +349,57 @@ async def correct_incident(ctx: AgentContext, args: CorrectArgs) -> ToolResult:
     return ToolResult.ok({"corrected": stored, "was": current, "asked_by": who})
 
 
+class CypherArgs(Args):
+    """Arguments of `graph_query`."""
+
+    cypher: str = Field(min_length=1, max_length=4000, description="one read-only Cypher query")
+
+
+SCHEMA_FOR_MODEL = (
+    "Nodes: Cluster{name}, Location{name}, Node{name, cpu_percent, memory_percent, load_1m, "
+    "last_seen}, Sensor{key, name, node, location}, Metric{name}, Workload{name, namespace, "
+    "kind, image}, Episode{id, node, location, sensor, metric, kind, rule, severity, started, "
+    "ended, peak_value, peak_sigma}, Incident{id, title, location, started, status}, "
+    "RootCause{description, resolution, recommendation}. Relationships: (Node)-[:IN_CLUSTER]->"
+    "(Cluster), (Node|Incident|Episode)-[:AT]->(Location), (Sensor)-[:ON_NODE]->(Node), "
+    "(Sensor)-[:MEASURES {unit}]->(Metric), (Workload)-[:RUNS_ON {cpu_percent, memory_mib}]->"
+    "(Node), (Episode)-[:OBSERVED_BY]->(Sensor), (Episode)-[:PART_OF]->(Incident), "
+    "(Incident)-[:CAUSED_BY]->(RootCause). Times are Unix seconds."
+)
+
+
+def fence_untrusted(tool: str, content: str) -> str:
+    """Graph text (names, notes, causes people typed) for a model: fenced as data."""
+    safe = content.replace("</untrusted-data>", "<\\/untrusted-data>")
+    return f'<untrusted-data tool="{tool}">\n{safe}\n</untrusted-data>'
+
+
+async def graph_query(ctx: AgentContext, args: CypherArgs) -> ToolResult:
+    """Run one read-only Cypher query on the knowledge graph, for what the other graph tools do
+    not cover (bounded in time and rows; writes are refused). Schema:"""
+    graph = _graph(ctx)
+    if isinstance(graph, ToolResult):
+        return graph
+    problem = read_only_problem(args.cypher)
+    if problem is not None:
+        return ToolResult.fail(f"refused: {problem}")
+    try:
+        rows, more = await graph.backend.read_untrusted(
+            args.cypher, {}, timeout_s=ctx.graph_query_timeout_s, limit=ctx.graph_query_max_rows
+        )
+    except GraphError as exc:
+        return ToolResult.fail(f"the query failed: {exc}")
+    data: dict[str, Any] = {"rows": rows, "more": more}
+    if more:
+        data["note"] = f"only the first {len(rows)} rows; narrow the query for the rest"
+    if not rows:
+        return ToolResult.no_data("the query matched nothing", data)
+    return ToolResult.ok(data, len(rows))
+
+
+graph_query.__doc__ = (graph_query.__doc__ or "") + SCHEMA_FOR_MODEL
+
+
 GRAPH_TOOLS: tuple[Tool[AgentContext, Any], ...] = (
     Tool("graph_context", describe(graph_context), ContextArgs, graph_context, "graph"),
     Tool("workloads", describe(workloads), WorkloadArgs, workloads, "graph"),
@@ -355,4 +407,5 @@ GRAPH_TOOLS: tuple[Tool[AgentContext, Any], ...] = (
     Tool("similar_incidents", describe(similar_incidents), SimilarArgs, similar_incidents, "graph"),
     Tool("record_incident", describe(record_incident), RecordArgs, record_incident, "graph"),
     Tool("correct_incident", describe(correct_incident), CorrectArgs, correct_incident, "graph"),
+    Tool("graph_query", describe(graph_query), CypherArgs, graph_query, "graph"),
 )
