@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
-from agent_bruno.api import chat, incidents, ingest, openapi, ops, query, read
+from agent_bruno.alerts.wiring import open_alerts
+from agent_bruno.api import chat, incidents, ingest, openapi, ops, query, read, slack, subscriptions
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.knowledge.runtime import open_knowledge
@@ -124,9 +125,11 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
             knowledge = await stack.enter_async_context(open_knowledge(settings, storage))
             agent = await stack.enter_async_context(open_agent(settings, storage, knowledge))
+            alerts = await stack.enter_async_context(open_alerts(settings, storage))
             services = Services(
-                settings, storage, writer, metrics, settings.token_to_node(), agent, knowledge
-            )
+                settings, storage, writer, metrics, settings.token_to_node(), agent, alerts,
+                settings.principals(), knowledge,
+            )  # fmt: skip
             app.state.services = services
             metrics.watch(storage)
             _log_start(settings, services)
@@ -149,6 +152,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(query.router)
     app.include_router(chat.router)
+    app.include_router(subscriptions.router)
+    app.include_router(slack.router)
     app.include_router(incidents.router)
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
@@ -159,6 +164,8 @@ def create_app(settings: Settings) -> FastAPI:
             *ops.router.routes,
             *query.router.routes,
             *chat.router.routes,
+            *subscriptions.router.routes,
+            *slack.router.routes,
             *incidents.router.routes,
         )
     ) | {app.openapi_url or ""}

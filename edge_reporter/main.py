@@ -22,8 +22,10 @@ from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
 from edge_reporter.metrics import ReporterMetrics
 from edge_reporter.outbox import Outbox, OutboxError
+from edge_reporter.sampling import Sampler
+from edge_reporter.sensors.base import PushSource
 from edge_reporter.sensors.node_health import NodeHealthSource
-from edge_reporter.sensors.registry import build_sources, default_triage
+from edge_reporter.sensors.registry import build_sources, triage_factory
 from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.workloads import FixedWorkloads, WorkloadSource, build_source
@@ -35,6 +37,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
+PUSH_COALESCE_S = 0.1  # messages arriving within this are triaged together
 
 
 @dataclass
@@ -48,6 +51,7 @@ class Runtime:
     client: httpx.AsyncClient
     forwarder: Forwarder
     engine: Engine
+    sampler: Sampler
     explainer: Explainer | None
     read_api: ReadApi | None
     metrics: ReporterMetrics
@@ -165,7 +169,7 @@ def build(
         sources=sources,
         store=store,
         outbox=outbox,
-        triage_factory=default_triage,
+        triage_factory=triage_factory(config),
         aggregate_interval=config.aggregate_interval,
         health=_with_simulated_load(None if health is None else health.health, workloads),
         workloads=workloads,
@@ -177,8 +181,19 @@ def build(
         metrics=metrics,
     )
     metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    sampler = Sampler(engine, budget=config.report_interval)
     return Runtime(
-        config, status, store, outbox, client, forwarder, engine, explainer, read_api, metrics
+        config,
+        status,
+        store,
+        outbox,
+        client,
+        forwarder,
+        engine,
+        sampler,
+        explainer,
+        read_api,
+        metrics,
     )
 
 
@@ -230,8 +245,8 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
         try:
             rt.outbox.retry()  # events held in memory while the disk refused them
             if now >= next_sample:
-                rt.engine.sample(now)
-                next_sample = next_sample_time(next_sample, interval, now)
+                await rt.sampler.sample(now)
+                next_sample = next_sample_time(next_sample, interval, time.time())
             rt.engine.flush_due(now)
         except (StoreError, OutboxError, OSError) as exc:  # e.g. a full disk: keep trying
             log.error("step at %.0f failed: %s", now, exc)
@@ -241,6 +256,33 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), wait)
 
 
+async def _pusher(rt: Runtime, sources: list[PushSource], arrived: asyncio.Event) -> None:
+    """Triage what push sources (MQTT) received as soon as it arrives, not at the next sample."""
+    while True:
+        await arrived.wait()
+        await asyncio.sleep(PUSH_COALESCE_S)  # a burst (one device, many series) is one batch
+        arrived.clear()
+        now = time.time()
+        try:
+            rt.engine.process([r for source in sources for r in source.drain(now)])
+        except (StoreError, OutboxError, OSError) as exc:
+            log.error("pushed readings at %.0f failed: %s", now, exc)
+
+
+def _start_push_sources(rt: Runtime) -> tuple[list[PushSource], asyncio.Event]:
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+
+    def wake() -> None:  # called from the sources' own threads
+        with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+            loop.call_soon_threadsafe(arrived.set)
+
+    sources = [s for s in rt.engine.sources if isinstance(s, PushSource)]
+    for source in sources:
+        source.start(wake)
+    return sources, arrived
+
+
 async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the sampling loop, the forwarder and the explainer until `stop`, then shut down."""
     tasks = [asyncio.create_task(rt.forwarder.run(), name="forwarder")]
@@ -248,10 +290,16 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
         tasks.append(asyncio.create_task(rt.explainer.run(), name="explainer"))
     if rt.read_api is not None:
         rt.read_api.start()
+    push, arrived = _start_push_sources(rt)
+    if push:
+        tasks.append(asyncio.create_task(_pusher(rt, push, arrived), name="push-sources"))
     try:
         await _ticker(rt, stop)
     finally:
         log.info("stopping: flushing open windows and held warnings")
+        for source in push:
+            await asyncio.to_thread(source.close)
+        rt.sampler.close()
         with contextlib.suppress(StoreError, OutboxError):
             rt.engine.flush_due(time.time(), final=True)
         rt.forwarder.stop()

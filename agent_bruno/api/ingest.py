@@ -174,6 +174,7 @@ async def post_events(request: Request) -> Response:
     if events:
         write = EventsWrite(reporter.cluster, node, reporter.location, events, time.time())
         outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)  # evaluated off the request path
         if services.knowledge is not None:  # hands over, never waits on the graph
             services.knowledge.upkeep.offer(write, outcome)
     unstorable = [
@@ -228,7 +229,9 @@ async def post_readings(request: Request) -> Response:
         metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
     outcome = WriteOutcome()
     if admitted.items:
-        outcome = await _store(services, ReadingsWrite(admitted.items))
+        write = ReadingsWrite(admitted.items)
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)
     unstorable = [
         Rejected(
             index=None if parsed.by_line else admitted.positions[i],

@@ -76,6 +76,43 @@ NODE: tuple[MetricDescription, ...] = (
     ),
 )
 
+# Real sensors over I2C (Bosch datasheet operating ranges: -40..85 °C, 0..100 %RH, 300..1100 hPa).
+BME280_TEMPERATURE = MetricDescription(
+    "temperature", "°C", TriageConfig(hard_min=-40.0, hard_max=85.0, resolution=0.1)
+)
+BME280: tuple[MetricDescription, ...] = (BME280_TEMPERATURE, DHT22[1], BMP280[0])
+BMP280_I2C: tuple[MetricDescription, ...] = (BME280_TEMPERATURE, BMP280[0])
+# Devices on an MQTT broker: their model (hence range) is unknown, so the limits are the widest
+# that common consumer sensors share (-55..125 °C covers DS18B20, SHT, BME and Zigbee sensors),
+# and the stuck rule is off for quantities that legitimately hold still for hours.
+MQTT: tuple[MetricDescription, ...] = (
+    MetricDescription(
+        "temperature", "°C", TriageConfig(hard_min=-55.0, hard_max=125.0, resolution=0.1)
+    ),
+    MetricDescription("humidity", "%", TriageConfig(hard_min=0.0, hard_max=100.0, resolution=0.5)),
+    BMP280[0],
+    MetricDescription("co2", "ppm", TriageConfig(hard_min=0.0, hard_max=40000.0, resolution=10.0)),
+    MetricDescription(
+        "battery",
+        "%",
+        TriageConfig(hard_min=0.0, hard_max=100.0, stuck_count=None, resolution=1.0),
+    ),
+    MetricDescription("illuminance", "lx", TriageConfig(hard_min=0.0, stuck_count=None)),
+    MetricDescription(
+        "pm2_5", "µg/m³", TriageConfig(hard_min=0.0, stuck_count=None, resolution=1.0)
+    ),
+    MetricDescription(
+        "pm10", "µg/m³", TriageConfig(hard_min=0.0, stuck_count=None, resolution=1.0)
+    ),
+    MetricDescription("power", "W", TriageConfig(stuck_count=None, resolution=1.0)),
+    MetricDescription("energy", "kWh", TriageConfig(hard_min=0.0, stuck_count=None)),
+    # Binary sensors as 0/1: hours of the same state are normal.
+    *(
+        MetricDescription(m, "", TriageConfig(hard_min=0.0, hard_max=1.0, stuck_count=None))
+        for m in ("occupancy", "motion", "contact", "water_leak", "door", "window", "moisture")
+    ),
+)
+
 # Sensor kinds accepted in SENSORS, by the name written there.
 KINDS: Mapping[str, tuple[MetricDescription, ...]] = {
     "sim-dht22": DHT22,
@@ -83,14 +120,28 @@ KINDS: Mapping[str, tuple[MetricDescription, ...]] = {
     "sim-motion": PIR,
     "sim-co2": MHZ19,
     "node": NODE,
+    "dht22": DHT22,
+    "bme280": BME280,
+    "bmp280": BMP280_I2C,
+    "mqtt": MQTT,
 }
 
+# By metric name, the first kind declaring a metric wins (the simulated ones come first).
 _BY_METRIC: Mapping[str, MetricDescription] = {
-    d.metric: d for group in KINDS.values() for d in group
+    d.metric: d for group in reversed(list(KINDS.values())) for d in group
 }
 
 
-def triage_config_for(spec: SensorSpec) -> TriageConfig:
-    """Triage defaults for a series, by metric name (plain thresholds for unknown metrics)."""
-    description = _BY_METRIC.get(spec.metric)
-    return TriageConfig() if description is None else description.triage
+def triage_config_for(spec: SensorSpec, kind: str | None = None) -> TriageConfig:
+    """Triage defaults for a series: its kind's description of the metric in the same unit.
+
+    Without a kind, by metric name; an unknown metric, or one in another unit than described
+    (e.g. a voltage in mV where V is declared), gets plain thresholds.
+    """
+    if kind is None:
+        description = _BY_METRIC.get(spec.metric)
+    else:
+        description = next((d for d in KINDS.get(kind, ()) if d.metric == spec.metric), None)
+    if description is None or description.unit != spec.unit:
+        return TriageConfig()
+    return description.triage

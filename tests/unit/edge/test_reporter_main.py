@@ -60,7 +60,8 @@ async def test_short_run_delivers_readings_aggregates_and_heartbeats(tmp_path: P
             "REPORT_INTERVAL": "0.05",
             "AGGREGATE_INTERVAL": "0.2",
             "SENSORS": "sim-dht22:dht22-1,node",
-            "FAULTS": "dht22-1/humidity:step@0.1:+200:for0.05",
+            # Wide enough that a loaded machine, skipping a late sample slot, still samples it.
+            "FAULTS": "dht22-1/humidity:step@0.1:+200:for0.3",
             "READ_API_PORT": "0",
         }
     )
