@@ -18,6 +18,7 @@ import multiprocessing as mp
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -264,7 +265,9 @@ def _upkeep() -> dict[str, Any]:
         for name, enabled in (("with", "true"), ("without", "false")):
             port = free_port()
             env = {"AGENT_BRUNO_REPORTER_TOKENS": tokens, "AGENT_BRUNO_GRAPH_ENABLED": enabled}
-            proc = serve_agent(Path(tmp) / name, port, env)
+            data = Path(tmp) / name
+            data.mkdir()
+            proc = serve_agent(data, port, env)
             servers[name] = (port, proc)
         runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
         try:
@@ -286,6 +289,14 @@ def run() -> list[Figure]:
     size = (
         f"{q['counts'].get('Sensor', 0):,} sensors, {q['counts'].get('Episode', 0):,} episodes, "
         f"{q['counts'].get('Incident', 0):,} incidents (built in {q['build_s']:.0f} s)"
+    )
+    print(
+        f"  graph queries: {size}; context p50/p99 "
+        f"{percentile(q['context'], 50) * 1000:.1f}/{percentile(q['context'], 99) * 1000:.1f} ms, "
+        f"similar p50/p99 {percentile(q['similar'], 50) * 1000:.1f}/"
+        f"{percentile(q['similar'], 99) * 1000:.1f} ms",
+        file=sys.stderr,
+        flush=True,
     )
     up = _upkeep()
     with_rps = [r["rps"] for r in up["with"]]

@@ -268,7 +268,7 @@ class KnowledgeGraph:
     ) -> list[Row]:
         """Incidents that started in [since, until), at `location` if given, newest first."""
         rows = await self.read(
-            "incidents", location=location, since=since, until=until, limit=limit
+            "incidents", location=location or "", since=since, until=until, limit=limit
         )
         return await self._with_causes(rows)
 

@@ -247,3 +247,13 @@ async def test_unknown_names_are_none_not_errors(graph: KnowledgeGraph):
     assert await graph.sensor_context("pi-node-404/x") is None
     assert await graph.location_context("nowhere") is None
     assert await graph.incidents(location="nowhere") == []
+
+
+async def test_incidents_anywhere_and_in_a_time_range(graph: KnowledgeGraph):
+    for day, place in ((3, "warehouse-b"), (1, "attic")):
+        await graph.record_incident(
+            IncidentInput(place, T0 - day * DAY, root_cause=RootCauseInput("x")), "alice", T0
+        )
+    assert [i["location"] for i in await graph.incidents()] == ["attic", "warehouse-b"]
+    recent = await graph.incidents(since=T0 - 2 * DAY)
+    assert [i["location"] for i in recent] == ["attic"]

@@ -218,3 +218,13 @@ def test_graph_text_reaches_a_model_fenced_as_data():
     text = fence_untrusted("incidents", sneaky)
     assert text.startswith('<untrusted-data tool="incidents">')
     assert text.count("</untrusted-data>") == 1
+
+
+async def test_the_forge_is_given_the_graph_context_of_its_subject(ctx: AgentContext):
+    from agent_bruno.agent.tools.forge import ForgeArgs, gather
+
+    data = await gather(ctx, ForgeArgs(question="why so busy?", node="pi-node-3"))
+    graph = data["knowledge_graph"]
+    assert graph["status"] == "ok"
+    assert graph["data"]["workloads"][0]["name"] == "camera-5-video"
+    assert graph["data"]["incidents"][0]["title"] == "pi-node-3 overloaded"
