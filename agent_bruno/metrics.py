@@ -97,6 +97,12 @@ class Metrics:
             ["mode", "outcome"],
             registry=self.registry,
         )
+        self.file_bytes = Gauge(
+            "agent_bruno_file_bytes",
+            "Bytes of each data file (database, thread memory, their WALs), read at scrape.",
+            ["file"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "agent_bruno_reporter_outbox_depth",
             "Events pending in a reporter's outbox (latest heartbeat).",

@@ -104,6 +104,13 @@ def _agent_token(env: Mapping[str, str]) -> str:
     return _token(source, value)
 
 
+def _sensors_value(env: Mapping[str, str]) -> str:
+    """SENSORS, or SENSORS_FILE: each Pi has its own sensors, from a ConfigMap key per node."""
+    if _get(env, "SENSORS") is None and _get(env, "SENSORS_FILE") is None:
+        return "node"
+    return _value_or_file(env, "SENSORS", "KIND:NAME,... e.g. dht22:porch,node")[0]
+
+
 def _parse(env: Mapping[str, str]) -> ReporterConfig:
     url = _url("STUDIO_AGENT_URL", _required(env, "STUDIO_AGENT_URL", "the agent's URL"))
     token = _agent_token(env)
@@ -122,7 +129,7 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
             str(env.get("AGGREGATE_INTERVAL", "300")),
             f"at least REPORT_INTERVAL ({report:g} s)",
         )
-    sensors = parse_sensors(_get(env, "SENSORS") or "node")
+    sensors = parse_sensors(_sensors_value(env))
     faults = check_faults(_get(env, "FAULTS") or "", sensors)
     port = _integer(env, "READ_API_PORT", 9108, lo=0, hi=65535)
     read_token_raw = _get(env, "READ_API_TOKEN")

@@ -166,18 +166,19 @@ def _existing_file(env: Mapping[str, str], name: str) -> Path | None:
 def parse_mqtt(
     env: Mapping[str, str], sensors: tuple[SensorEntry, ...], node: str
 ) -> MqttConfig | None:
-    """The MQTT_* variables, required exactly when SENSORS has an mqtt entry."""
-    url = get(env, "MQTT_URL")
-    wanted = any(e.kind == "mqtt" for e in sensors)
-    if url is None:
-        if wanted:
-            raise ConfigError(
-                "MQTT_URL is not set: SENSORS lists mqtt, so the broker is needed, "
-                "e.g. mqtt://mosquitto:1883 or mqtts://broker:8883"
-            )
+    """The MQTT_* variables, read (and required) only when SENSORS has an mqtt entry.
+
+    A DaemonSet gives every Pi the same MQTT_* variables, but only the Pi whose SENSORS lists
+    mqtt subscribes: were all to, each device would be reported once per Pi.
+    """
+    if not any(e.kind == "mqtt" for e in sensors):
         return None
-    if not wanted:
-        raise ConfigError(f"MQTT_URL={url!r} is set but SENSORS has no mqtt entry; add mqtt")
+    url = get(env, "MQTT_URL")
+    if url is None:
+        raise ConfigError(
+            "MQTT_URL is not set: SENSORS lists mqtt, so the broker is needed, "
+            "e.g. mqtt://mosquitto:1883 or mqtts://broker:8883"
+        )
     parts = urlsplit(url)
     try:
         port = parts.port

@@ -2,9 +2,10 @@
 
 Raspberry Pi OS: `dtoverlay=dht11,gpiopin=4` in config.txt (the dht11 driver tells the two
 chips apart and serves the DHT22 too). The device appears as
-`/sys/bus/iio/devices/iio:deviceN` with a `name` (`dht11@4`, or `dht11` on older kernels) and
-two files read in thousandths: `in_temp_input` (millidegrees Celsius, "21300" = 21.3 °C) and
-`in_humidityrelative_input` (milli-percent, "45600" = 45.6 %).
+`/sys/bus/iio/devices/iio:deviceN` with a `name` (`dht11`, or `dht11@4` where the kernel names
+the device after its device-tree node) and two files read in thousandths: `in_temp_input`
+(millidegrees Celsius, "21300" = 21.3 °C) and `in_humidityrelative_input` (milli-percent,
+"45600" = 45.6 %).
 
 Each read of a file starts a transfer (the driver caches it for 2 s, so both files come from
 one). Transfers fail often on a single-wire bus: EIO for a checksum error or lost sync,
@@ -109,7 +110,10 @@ class Dht22Source:
         try:
             candidates = sorted(p for p in self._root.iterdir() if p.name.startswith("iio:device"))
         except OSError as exc:
-            self._say(f"cannot list {self._root} ({exc}); is /sys mounted?")
+            self._say(
+                f"cannot list {self._root} ({exc}): no IIO device at all; is "
+                "dtoverlay=dht11,gpiopin=N in config.txt, and /sys mounted in the container?"
+            )
             return None
         if self._device is not None and self._device.startswith("iio:device"):
             found = [p for p in candidates if p.name == self._device]

@@ -34,6 +34,7 @@ log = logging.getLogger(__name__)
 
 MAX_PAYLOAD = 1 << 20  # a Zigbee2MQTT bridge/devices of a large network is a few hundred KiB
 KEEPALIVE_S = 30  # a silently dead link is noticed within about 1.5× this
+MAX_OFFLINE = 4096  # devices remembered as offline
 
 
 @dataclass(slots=True)
@@ -237,7 +238,7 @@ class MqttSource:
             for device, online in decoded.availability:
                 if online:
                     self._offline.discard(device)
-                else:
+                elif len(self._offline) < MAX_OFFLINE:  # bounded against a flood of topics
                     self._offline.add(device)
             for value in decoded.values:
                 sensor = f"{value.sensor}-mqtt" if value.sensor in self._reserved else value.sensor

@@ -20,6 +20,7 @@ from tests.unit.agent.helpers import (
     make_settings,
     nothing_stored,
     query,
+    stored_samples,
 )
 
 HA = auth(API_TOKEN)
@@ -58,9 +59,9 @@ async def test_object_form_and_iso_times(client, settings):
     body = {"readings": [row(0, ts="2025-11-26T12:00:00Z"), row(1, ts="2025-11-26T12:01:00")]}
     r = await client.post("/v1/readings", json=body, headers=HA)
     assert r.json()["accepted"] == 2
-    assert query(settings, "SELECT ts FROM samples ORDER BY ts") == [
-        (1764158400.0,),
-        (1764158460.0,),
+    assert [ts for _, ts, _ in stored_samples(settings.database_path)] == [
+        1764158400.0,
+        1764158460.0,
     ]
 
 

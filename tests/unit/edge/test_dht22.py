@@ -1,9 +1,10 @@
 """DHT22 through the kernel's dht11 IIO driver, against sysfs trees laid out as on a Pi.
 
-The tree is recorded from Raspberry Pi OS with `dtoverlay=dht11,gpiopin=4`:
-/sys/bus/iio/devices/iio:device0 links to /sys/devices/platform/dht11@4/iio:device0, whose
-`name` is "dht11@4" and whose channel files hold thousandths ("21300\\n"). The driver's read
-failures (EIO on a checksum error, ETIMEDOUT on missing edges) cannot live in a plain file, so
+The trees follow the driver and the kernel's IIO layout (`dtoverlay=dht11,gpiopin=4`):
+/sys/bus/iio/devices/iio:device0 links to /sys/devices/platform/<node>/iio:device0, which
+holds `name` and the channel files in thousandths ("21300\n" = 21.3 °C), as
+drivers/iio/humidity/dht11.c writes them. The driver's read failures (EIO on a checksum
+error, ETIMEDOUT on missing edges, EAGAIN on a coarse clock) cannot live in a plain file, so
 they are injected at the file read, with the errno the driver returns.
 """
 

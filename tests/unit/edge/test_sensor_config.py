@@ -27,6 +27,12 @@ def parse(**extra: str) -> ReporterConfig:
     return ReporterConfig.from_env({**BASE, **extra})
 
 
+def test_mqtt_settings_are_only_read_by_the_pi_that_lists_mqtt() -> None:
+    """Every Pi of a DaemonSet sees MQTT_URL; one subscribes, the others ignore it."""
+    cfg = parse(SENSORS="dht22:porch,node", MQTT_URL="mqtt://broker", MQTT_CA_FILE="/nope.pem")
+    assert cfg.mqtt is None
+
+
 def test_real_sensor_kinds_and_addresses() -> None:
     cfg = parse(
         SENSORS="dht22:porch,dht22:shed@iio:device1,bme280:office@0x77,bmp280:attic@i2c-3:0x76,node"
@@ -99,7 +105,6 @@ def test_mqtt_full(tmp_path: Path) -> None:
     ("extra", "expected"),
     [
         ({"SENSORS": "mqtt"}, "MQTT_URL is not set"),
-        ({"MQTT_URL": "mqtt://broker"}, "SENSORS has no mqtt entry"),
         ({"MQTT_URL": "http://broker"}, "mqtt://HOST"),
         ({"MQTT_URL": "mqtt://broker:99999"}, "a port in 1..65535"),
         ({"MQTT_URL": "mqtt://edge:secret@broker"}, "carries credentials"),
@@ -160,3 +165,18 @@ def test_a_reporter_of_simulated_sensors_loads_no_mqtt_or_i2c_library() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout.strip()
     assert out == "[]"
+
+
+def test_sensors_per_node_from_a_file(tmp_path: Path) -> None:
+    """A DaemonSet gives every Pi one environment; each Pi's sensors come from its own key."""
+    mine = tmp_path / "pi-node-1"
+    mine.write_text("dht22:porch@iio:device0,node\n")
+    cfg = parse(SENSORS_FILE=str(mine))
+    assert cfg.sensors == (
+        SensorEntry("dht22", "porch", "iio:device0"),
+        SensorEntry("node", "node"),
+    )
+    with pytest.raises(ConfigError, match="SENSORS_FILE='/nonexistent/pi-node-9'"):
+        parse(SENSORS_FILE="/nonexistent/pi-node-9")
+    with pytest.raises(ConfigError, match="both set"):
+        parse(SENSORS="node", SENSORS_FILE=str(mine))
