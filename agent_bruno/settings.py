@@ -160,7 +160,7 @@ class Settings(BaseSettings):
     neo4j_username: str = "neo4j"
     neo4j_password: SecretStr | None = None
     neo4j_database: str = "neo4j"
-    graph_flush_s: float = Field(default=1.0, gt=0)  # upkeep batches heartbeats and episodes
+    graph_flush_s: float = Field(default=5.0, gt=0)  # upkeep batches heartbeats and episodes
     graph_reconcile_s: float = Field(default=300.0, gt=0)  # and re-reads storage this often
     graph_query_timeout_s: float = Field(default=5.0, gt=0)  # generated (text-to-Cypher) queries
     graph_query_max_rows: int = Field(default=200, ge=1)

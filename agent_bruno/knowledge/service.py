@@ -6,10 +6,12 @@ them and shapes their rows. It never builds Cypher from values (all values are p
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import math
+import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import tzinfo
 from typing import Any
 
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 FOREVER = 1e12  # an upper time bound far in the future (about the year 33658)
 HEALTH_KEYS = ("cpu_percent", "memory_percent", "disk_percent", "load_1m", "soc_temp_c")
 LINK_SLACK_S = 900.0  # an incident "at 14:23" links episodes active within 15 minutes of it
+LINKED_TTL_S = 60.0
 
 
 def _num(value: Any) -> float | None:
@@ -42,6 +45,10 @@ def _num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
+async def _nothing() -> list[Row]:
+    return []
+
+
 class IncidentNotFound(LookupError):
     """No incident has that id."""
 
@@ -49,9 +56,31 @@ class IncidentNotFound(LookupError):
 class KnowledgeGraph:
     """Writes the upkeep and people make, and the reads tools and the API need."""
 
-    def __init__(self, backend: GraphBackend, catalogue: Catalogue) -> None:
+    def __init__(
+        self,
+        backend: GraphBackend,
+        catalogue: Catalogue,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.backend = backend
         self.catalogue = catalogue
+        self.clock = clock
+        # Episodes that were part of incidents, with their incident rows; cached.
+        self._linked: list[tuple[EpisodeFact, Row]] | None = None
+        self._linked_at = 0.0
+
+    def forget_incidents(self) -> None:
+        """Drop the cached incident episodes (after any incident write, a rebuild, an import)."""
+        self._linked = None
+
+    async def _linked_episodes(self) -> list[tuple[EpisodeFact, Row]]:
+        """Episodes that were part of incidents, kept for `LINKED_TTL_S` (edits made elsewhere,
+        e.g. through another agent on the same Neo4j, show within that)."""
+        if self._linked is None or self.clock() - self._linked_at > LINKED_TTL_S:
+            rows = await self.read("linked_episodes")
+            self._linked = [(episode_from_row(r), r) for r in rows]
+            self._linked_at = self.clock()
+        return self._linked
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -80,8 +109,11 @@ class KnowledgeGraph:
 
     # --- upkeep: what heartbeats, the catalog and episodes say ----------------------------
 
-    def node_statements(self, facts: Sequence[NodeFact]) -> list[Statement]:
-        """The writes that bring nodes, their sensors and workloads up to these heartbeats."""
+    def node_statements(
+        self, facts: Sequence[NodeFact], *, health_only: frozenset[str] = frozenset()
+    ) -> list[Statement]:
+        """The writes that bring nodes, their sensors and workloads up to these heartbeats
+        (for the nodes in `health_only`, only the node itself: its topology is unchanged)."""
         if not facts:
             return []
         nodes = [
@@ -95,7 +127,11 @@ class KnowledgeGraph:
             }
             for f in facts
         ]
-        moved = [{"node": f.node, "location": f.location, "cluster": f.cluster} for f in facts]
+        moved = [
+            {"node": f.node, "location": f.location, "cluster": f.cluster}
+            for f in facts
+            if f.node not in health_only
+        ]
         sensors = [
             {
                 "key": sensor_key(f.node, s.sensor),
@@ -107,6 +143,7 @@ class KnowledgeGraph:
                 "ts": f.ts,
             }
             for f in facts
+            if f.node not in health_only
             for s in f.sensors
         ]
         workloads = [
@@ -124,6 +161,7 @@ class KnowledgeGraph:
                 "ts": f.ts,
             }
             for f in facts
+            if f.node not in health_only
             for w in f.workloads
         ]
         keep = [
@@ -132,17 +170,18 @@ class KnowledgeGraph:
                 "keys": [workload_key(f.node, w.namespace, w.name) for w in f.workloads],
             }
             for f in facts
+            if f.node not in health_only
         ]
-        steps = [
-            self.statement("upsert_nodes", rows=nodes),
-            self.statement("unlink_moved_nodes", rows=moved),
-            self.statement("unlink_moved_clusters", rows=moved),
-        ]
+        steps = [self.statement("upsert_nodes", rows=nodes)]
+        if moved:
+            steps.append(self.statement("unlink_moved_nodes", rows=moved))
+            steps.append(self.statement("unlink_moved_clusters", rows=moved))
         if sensors:
             steps.append(self.statement("upsert_sensors", rows=sensors))
         if workloads:
             steps.append(self.statement("upsert_workloads", rows=workloads))
-        steps.append(self.statement("prune_workloads", rows=keep))
+        if keep:
+            steps.append(self.statement("prune_workloads", rows=keep))
         return steps
 
     def catalog_statements(self, facts: Sequence[CatalogFact]) -> list[Statement]:
@@ -210,12 +249,17 @@ class KnowledgeGraph:
             return None
         head = found[0]
         node = head["node"]
-        incidents = await self.read("sensor_incidents", key=key, limit=episodes)
+        incidents, metrics, workloads, recent = await asyncio.gather(
+            self.read("sensor_incidents", key=key, limit=episodes),
+            self.read("sensor_metrics", key=key),
+            self.workloads(node) if node else _nothing(),
+            self.read("sensor_episodes", key=key, limit=episodes),
+        )
         return {
             **head,
-            "metrics": await self.read("sensor_metrics", key=key),
-            "workloads": await self.workloads(node) if node else [],
-            "episodes": await self.read("sensor_episodes", key=key, limit=episodes),
+            "metrics": metrics,
+            "workloads": workloads,
+            "episodes": recent,
             "incidents": await self._with_causes(incidents),
         }
 
@@ -247,11 +291,14 @@ class KnowledgeGraph:
         if not incidents:
             return []
         ids = [i["id"] for i in incidents]
+        cause_rows, episode_rows = await asyncio.gather(
+            self.read("incident_causes", ids=ids), self.read("incident_episodes", ids=ids)
+        )
         causes: dict[str, list[Row]] = {}
-        for c in await self.read("incident_causes", ids=ids):
+        for c in cause_rows:
             causes.setdefault(c.pop("incident"), []).append(c)
         linked: dict[str, list[Row]] = {}
-        for e in await self.read("incident_episodes", ids=ids):
+        for e in episode_rows:
             linked.setdefault(e.pop("incident"), []).append(e)
         return [
             {**i, "root_causes": causes.get(i["id"], []), "episodes": linked.get(i["id"], [])}
@@ -374,7 +421,10 @@ class KnowledgeGraph:
         ]
         if incident.root_cause is not None:
             steps += self._cause_steps(incident_id, incident.root_cause, by, at)
-        await self.write(steps)
+        try:
+            await self.write(steps)
+        finally:
+            self.forget_incidents()
 
     def _cause_steps(
         self, incident_id: str, cause: RootCauseInput, by: str, at: float
@@ -399,17 +449,12 @@ class KnowledgeGraph:
     ) -> list[Row]:
         """Past incidents whose episodes look like `episode`, most similar first, each with
         its root causes and how often each was confirmed."""
-        rows = await self.read(
-            "similar_candidates",
-            location=episode.location,
-            metric=episode.metric,
-            exclude=episode.id,
-        )
         best: dict[str, tuple[float, tuple[str, ...], Row]] = {}
-        for row in rows:
-            if row["started"] >= episode.started:
+        for past, row in await self._linked_episodes():
+            if past.id == episode.id or past.started >= episode.started:
                 continue  # only what happened before can explain it
-            past = episode_from_row(row)
+            if past.location != episode.location and past.metric != episode.metric:
+                continue  # cannot reach MIN_SIMILARITY without sharing one of them
             r = resemblance(episode, past, tz)
             if r.score < MIN_SIMILARITY:
                 continue

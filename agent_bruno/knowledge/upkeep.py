@@ -35,6 +35,9 @@ MAX_PENDING_NODES = 20_000
 MAX_PENDING_EPISODES = 50_000
 MAX_BACKOFF_S = 60.0
 CHUNK = 5_000  # rows per statement and per reconcile transaction
+# A node whose place, sensors and workloads are as last written gets only its health written;
+# the rest is rewritten at least this often, so each fact's last_seen stays this fresh.
+TOPOLOGY_REFRESH_S = 60.0
 FOREVER = 1e12
 ALL_EPISODES = 10_000_000
 
@@ -45,6 +48,11 @@ def stored_episodes(storage: Storage, since: float) -> list[EpisodeFact]:
         start=0.0, end=FOREVER, limit=ALL_EPISODES, changed_since=since if since > 0 else None
     )
     return [from_episode_row(r) for r in storage.query_episodes(query)]
+
+
+def _topology(fact: NodeFact) -> int:
+    """What of a node changes rarely: its place, sensors and workloads (with their use)."""
+    return hash((fact.cluster, fact.location, fact.sensors, fact.workloads))
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
@@ -101,6 +109,7 @@ class GraphUpkeep:
         self._nodes: dict[str, NodeFact] = {}
         self._episodes: dict[str, EpisodeFact] = {}
         self._touched: set[str] = set()  # episode ids whose stored state changed
+        self._written: dict[str, tuple[int, float]] = {}  # node → (topology digest, when)
         self._reconcile_due = True
         self._reconciled_to = 0.0
         self._lock = asyncio.Lock()  # one writer at a time: flush, reconcile, rebuild
@@ -163,7 +172,16 @@ class GraphUpkeep:
                         episodes[fact.id] = fact
             if not nodes and not episodes:
                 return 0
-            steps = self.graph.node_statements(list(nodes.values()))
+            now = time.monotonic()
+            digests = {n: _topology(f) for n, f in nodes.items()}
+            same = frozenset(
+                n
+                for n, d in digests.items()
+                if (seen := self._written.get(n)) is not None
+                and seen[0] == d
+                and now - seen[1] < TOPOLOGY_REFRESH_S
+            )
+            steps = self.graph.node_statements(list(nodes.values()), health_only=same)
             steps += self.graph.episode_statements(list(episodes.values()))
             try:
                 await self.graph.write(steps)
@@ -173,6 +191,9 @@ class GraphUpkeep:
                 for k, e in episodes.items():
                     self._episodes.setdefault(k, e)
                 raise
+            for n, d in digests.items():
+                if n not in same:
+                    self._written[n] = (d, now)
             self.state.written["nodes"] += len(nodes)
             self.state.written["episodes"] += len(episodes)
             self.state.last_write = self.clock()
@@ -208,6 +229,8 @@ class GraphUpkeep:
         async with self._lock:
             taught = await self.graph.export_knowledge()
             await self.graph.write([self.graph.statement("delete_all")])
+            self.graph.forget_incidents()
+            self._written.clear()
             self._reconciled_to = 0.0
         derived = await self.reconcile()
         imported = await import_knowledge(self.graph, parse_knowledge(taught))

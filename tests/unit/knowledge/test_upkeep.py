@@ -219,3 +219,26 @@ async def test_workloads_with_their_use_reach_the_graph(parts):
     ]
     (row,) = storage.list_nodes()
     assert row.workloads[0] == dict(pods[0].items())  # stored as sent
+
+
+async def test_unchanged_topology_is_not_rewritten_but_health_is(parts, monkeypatch):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1, NOW)]))
+    await upkeep.flush()
+    sent: list[str] = []
+    real = graph.backend.write
+
+    async def spy(statements):
+        sent.extend(s for s, _ in statements)
+        await real(statements)
+
+    monkeypatch.setattr(graph.backend, "write", spy)
+    upkeep.offer(*commit(storage, [heartbeat(2, NOW + 60, health={"cpu_percent": 77.0})]))
+    await upkeep.flush()
+    assert len(sent) == 1  # upsert_nodes only
+    ctx = await graph.node_context("pi-node-1")
+    assert ctx is not None
+    assert ctx["cpu_percent"] == 77.0
+    upkeep.offer(*commit(storage, [heartbeat(3, NOW + 120, workloads=["edge-reporter", "new"])]))
+    await upkeep.flush()
+    assert [w["name"] for w in await graph.workloads("pi-node-1")] == ["edge-reporter", "new"]
