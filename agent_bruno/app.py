@@ -128,7 +128,7 @@ def create_app(settings: Settings) -> FastAPI:
             alerts = await stack.enter_async_context(open_alerts(settings, storage))
             services = Services(
                 settings, storage, writer, metrics, settings.token_to_node(), agent, alerts,
-                settings.principals(), knowledge,
+                settings.principals(), knowledge=knowledge,
             )  # fmt: skip
             app.state.services = services
             metrics.watch(storage)

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from edge_reporter.auth_policy import is_loopback
 from edge_reporter.config import ConfigError, ReporterConfig
 from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
@@ -84,7 +85,7 @@ def _with_simulated_load(
 def _read_url(config: ReporterConfig) -> str | None:
     if config.read_api_url or not config.read_api_port:
         return config.read_api_url
-    if config.read_api_bind in ("0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):  # noqa: S104
+    if config.read_api_bind in ("0.0.0.0", "::") or is_loopback(config.read_api_bind):  # noqa: S104
         return None  # the pod IP is unknown here; set READ_API_URL from the downward API
     return f"http://{config.read_api_bind}:{config.read_api_port}"
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -63,5 +64,9 @@ async def metrics(services: ServicesDep, _auth: ApiAuth) -> Response:
         services.metrics.file_bytes.labels(name).set(_file_bytes(path))
         wal = path.with_name(path.name + "-wal")
         services.metrics.file_bytes.labels(f"{name}_wal").set(_file_bytes(wal))
+    memory = services.agent.memory
+    if memory is not None:
+        for what, n in dataclasses.asdict(await memory.count()).items():
+            services.metrics.thread_memory.labels(what).set(n)
     body = await asyncio.to_thread(services.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

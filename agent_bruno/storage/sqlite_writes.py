@@ -56,8 +56,11 @@ ON CONFLICT (node) DO UPDATE SET
     prev_outbox_depth = nodes.outbox_depth, outbox_depth = excluded.outbox_depth,
     outbox_dropped = excluded.outbox_dropped, outbox_oldest_age_s = excluded.outbox_oldest_age_s,
     read_url = excluded.read_url
-WHERE excluded.ts >= nodes.ts
+-- a stored heartbeat stamped after this one's arrival came from a clock running ahead
+WHERE excluded.ts >= nodes.ts OR nodes.ts > excluded.last_seen
 """
+# Any batch from a node shows it is alive, by the agent's clock (never the reporter's).
+_SEEN = "UPDATE nodes SET last_seen = max(last_seen, ?) WHERE node = ?"
 
 
 def _workload(w: str | WorkloadInfo) -> str | dict[str, object]:
@@ -168,6 +171,7 @@ class SqliteWriter:
             fresh.append(e)
             out.by_type[e.type] = (acc + 1, dup)
             out.accepted += 1
+        self.conn.execute(_SEEN, (req.received_at, req.node))
         if not fresh:
             return out
         self.conn.executemany(
@@ -197,6 +201,7 @@ class SqliteWriter:
             latest = max(beats, key=lambda b: b.ts)
             if self._heartbeat(req, latest):
                 out.heartbeat = latest
+
         notes = [e for e in fresh if isinstance(e, ExplanationEvent)]
         if notes:
             self._explanations(req.node, notes)
