@@ -47,8 +47,9 @@ async def parts(tmp_path: Path):
 
 
 def commit(storage: SqliteStorage, events: list[dict], node: str = "pi-node-1"):
+    received = NOW + 3600  # after every event's time: the reporter's clock is not ahead
     write = EventsWrite(
-        "homelab", node, "warehouse", [EVENT_ADAPTER.validate_python(e) for e in events], NOW
+        "homelab", node, "warehouse", [EVENT_ADAPTER.validate_python(e) for e in events], received
     )
     (outcome,) = storage.apply_batch([write])
     assert not isinstance(outcome, Exception)
