@@ -39,6 +39,9 @@ def test_each_overlay_renders_every_object_the_issue_lists(
         ("DaemonSet", "edge-reporter"),
         ("Service", "edge-reporter"),
         ("ConfigMap", "edge-reporter-locations"),
+        ("ServiceAccount", "edge-reporter"),
+        ("ClusterRole", "edge-reporter-workloads"),
+        ("ClusterRoleBinding", "edge-reporter-workloads"),
         ("Deployment", "agent-bruno"),
         ("Service", "agent-bruno"),
         ("PersistentVolumeClaim", "agent-bruno-data"),
@@ -69,7 +72,7 @@ def test_each_overlay_renders_every_object_the_issue_lists(
         assert all(
             o["metadata"].get("namespace") == "agent-bruno"
             for o in objects
-            if o["kind"] != "Namespace"
+            if o["kind"] not in ("Namespace", "ClusterRole", "ClusterRoleBinding")
         )
 
 

@@ -138,6 +138,11 @@ def test_agent_env_is_valid_settings_with_every_reporter_token(
     read = _data(_one(objects, "Secret", "edge-reporter-read-token"))["token"]
     assert settings.read_tokens() == dict.fromkeys(nodes, read)  # raw drill-down works
     assert settings.ollama_url == "http://ollama-edge:11434"
+    assert settings.neo4j_uri == "bolt://neo4j:7687"
+    assert settings.neo4j_password is not None
+    neo4j = _data(_one(objects, "Secret", "neo4j-auth"))
+    assert settings.neo4j_password.get_secret_value() == neo4j["password"]
+    assert neo4j["NEO4J_AUTH"] == f"{settings.neo4j_username}/{neo4j['password']}"
 
 
 def test_reporter_placement_resources_and_probes(rendered: dict[str, list[Obj]]) -> None:
@@ -167,7 +172,9 @@ def test_pods_are_locked_down_and_meshed(rendered: dict[str, list[Obj]], overlay
             continue
         where = f"{overlay}: {obj['kind']}/{obj['metadata']['name']}"
         assert obj["spec"]["template"]["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
-        assert spec["automountServiceAccountToken"] is False, where
+        # Only the reporter talks to the Kubernetes API (its node's pods, read-only).
+        reporter = obj["metadata"]["name"] == "edge-reporter"
+        assert spec["automountServiceAccountToken"] is reporter, where
         assert spec["securityContext"]["runAsNonRoot"] is True, where
         assert spec["securityContext"]["seccompProfile"] == {"type": "RuntimeDefault"}, where
         for container in spec["containers"]:
@@ -179,6 +186,25 @@ def test_pods_are_locked_down_and_meshed(rendered: dict[str, list[Obj]], overlay
             assert "memory" in container["resources"]["limits"], where
     namespace = _one(rendered[overlay], "Namespace", "agent-bruno")
     assert namespace["metadata"]["annotations"]["linkerd.io/inject"] == "enabled"
+
+
+def test_the_reporter_may_only_list_pods_and_their_metrics(
+    rendered: dict[str, list[Obj]],
+) -> None:
+    objects = rendered["pi"]
+    spec = pod_spec(_one(objects, "DaemonSet", "edge-reporter"))
+    assert spec is not None
+    assert spec["serviceAccountName"] == "edge-reporter"
+    assert _one(objects, "ServiceAccount", "edge-reporter")["metadata"]["namespace"] == "agent-bruno"
+    role = _one(objects, "ClusterRole", "edge-reporter-workloads")
+    assert [(r["apiGroups"], r["resources"], r["verbs"]) for r in role["rules"]] == [
+        ([""], ["pods"], ["list"]),
+        (["metrics.k8s.io"], ["pods"], ["list"]),
+    ]
+    binding = _one(objects, "ClusterRoleBinding", "edge-reporter-workloads")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "edge-reporter", "namespace": "agent-bruno"}
+    ]
 
 
 def test_agent_service_is_nodeport_30120(rendered: dict[str, list[Obj]]) -> None:
