@@ -195,7 +195,9 @@ def test_the_reporter_may_only_list_pods_and_their_metrics(
     spec = pod_spec(_one(objects, "DaemonSet", "edge-reporter"))
     assert spec is not None
     assert spec["serviceAccountName"] == "edge-reporter"
-    assert _one(objects, "ServiceAccount", "edge-reporter")["metadata"]["namespace"] == "agent-bruno"
+    assert (
+        _one(objects, "ServiceAccount", "edge-reporter")["metadata"]["namespace"] == "agent-bruno"
+    )
     role = _one(objects, "ClusterRole", "edge-reporter-workloads")
     assert [(r["apiGroups"], r["resources"], r["verbs"]) for r in role["rules"]] == [
         ([""], ["pods"], ["list"]),
