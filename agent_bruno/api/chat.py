@@ -11,17 +11,24 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 
 from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.deps import ApiAuth, Services, ServicesDep
-from agent_bruno.api.query import Question, bad_question, check_question, read_question
+from agent_bruno.api.openapi import documented
+from agent_bruno.api.query import (
+    QUESTION_BODY,
+    Question,
+    bad_question,
+    check_question,
+    read_question,
+)
 from agent_bruno.metrics import Metrics
 
 router = APIRouter(tags=["agent"])
@@ -61,17 +68,40 @@ def stream_answer(services: Services, question: Question) -> EventSourceResponse
     )
 
 
-@router.post("/chat")
+SSE_MEDIA = {
+    "text/event-stream": {
+        "schema": {"type": "string"},
+        "example": 'event: status\ndata: {"mode": "builtin"}\n\nevent: token\ndata: '
+        '{"text": "warehouse is "}\n\nevent: done\ndata: {}\n\n',
+    }
+}
+CHAT_ANSWERS = documented(
+    400,
+    413,
+    415,
+    media=SSE_MEDIA,
+    description="Server-Sent Events: status, tool_call, tool_result, token, answer, error, done "
+    "(JSON data each); the X-Thread-Id header names the conversation",
+)
+
+
+@router.post("/chat", openapi_extra={"requestBody": QUESTION_BODY}, responses=CHAT_ANSWERS)
 async def post_chat(request: Request, services: ServicesDep, _auth: ApiAuth) -> EventSourceResponse:
     """Ask a question (JSON `{question, thread_id}` or plain text); the answer streams as SSE."""
     question = await read_question(request, services.settings.query_max_chars)
     return stream_answer(services, question)
 
 
-@router.get("/chat")
+@router.get("/chat", responses=CHAT_ANSWERS)
 async def get_chat(
-    services: ServicesDep, _auth: ApiAuth, q: str | None = None, thread_id: str | None = None
+    services: ServicesDep,
+    _auth: ApiAuth,
+    q: Annotated[str | None, Query(description="the question (missing or blank: 400)")] = None,
+    thread_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="X-Thread-Id of an earlier answer"),
+    ] = None,
 ) -> EventSourceResponse:
     """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
-    question = check_question(q or "", thread_id or None, services.settings.query_max_chars)
+    question = check_question(q or "", thread_id, services.settings.query_max_chars)
     return stream_answer(services, question)
