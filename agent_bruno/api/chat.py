@@ -68,11 +68,20 @@ def stream_answer(services: Services, question: Question) -> EventSourceResponse
     )
 
 
+SSE_EVENTS = ["status", "tool_call", "tool_result", "token", "answer", "error", "done"]
 SSE_MEDIA = {
     "text/event-stream": {
-        "schema": {"type": "string"},
-        "example": 'event: status\ndata: {"mode": "builtin"}\n\nevent: token\ndata: '
-        '{"text": "warehouse is "}\n\nevent: done\ndata: {}\n\n',
+        # One schema per event (as OpenAPI 3.2's itemSchema): its name and its JSON data.
+        "schema": {
+            "type": "object",
+            "properties": {
+                "event": {"type": "string", "enum": SSE_EVENTS},
+                "data": {"type": "string", "description": "a JSON object"},
+            },
+            "required": ["event", "data"],
+        },
+        "example": 'event: status\ndata: {"stage": "start", "mode": "builtin"}\n\n'
+        'event: token\ndata: {"text": "warehouse is "}\n\nevent: done\ndata: {}\n\n',
     }
 }
 CHAT_ANSWERS = documented(

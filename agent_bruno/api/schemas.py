@@ -332,6 +332,13 @@ class Question(BaseModel):
     )
 
 
+class SlackReply(_Doc):
+    """What Slack shows the user who typed a command."""
+
+    response_type: Literal["ephemeral", "in_channel"]
+    text: str
+
+
 def problem_content() -> dict[str, Any]:
     """The `content` of an error response."""
     return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
