@@ -31,6 +31,7 @@ Each fault's window runs from its first faulty reading for max(its length, 30) r
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import math
 import random
@@ -99,7 +100,7 @@ def inject(data: DataFile, rng: random.Random) -> tuple[DataFile, list[Injected]
     ts, clean = part
     values: list[float | None] = list(clean)
     level = statistics.pstdev(clean) or 1.0
-    diffs = [b - a for a, b in zip(clean, clean[1:], strict=False)]
+    diffs = [b - a for a, b in itertools.pairwise(clean)]
     noise = statistics.pstdev(diffs) or level
     n = len(values)
     kinds = list(KINDS)

@@ -203,8 +203,11 @@ def main(argv: list[str] | None = None) -> int:
     begin = START if args.start == "start" else committed()
     values, tuned = search(tuning, begin, profiles, args.passes, args.workers)
     out: dict[str, Any] = {
-        "tuned_on": f"fold {args.fold}" if args.fold else f"all but {args.leave_out}"
-        if args.leave_out else "whole corpus",
+        "tuned_on": f"fold {args.fold}"
+        if args.fold
+        else f"all but {args.leave_out}"
+        if args.leave_out
+        else "whole corpus",
         "values": values,
         "tuned": dataclasses.asdict(tuned),
         "seconds": round(time.perf_counter() - started, 1),
