@@ -7,7 +7,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.receiver import receiver
+from agent_bruno.alerts.receiver import receiver
 from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest
 
 RULE = {"kind": "threshold", "metric": "humidity", "op": "below", "value": 30, "unit": "%",

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from tests.fakes.receiver import Receiver
+from agent_bruno.alerts.receiver import Receiver
 from tests.unit.agent.helpers import NODE1_TOKEN, auth, envelope
 
 NOW = float(int(time.time() // 300) * 300 - 900)  # windows that have ended
