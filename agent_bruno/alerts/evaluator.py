@@ -9,6 +9,7 @@ episode-timeout rules are evaluated on `tick`, once a second or so, not per even
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
@@ -105,12 +106,44 @@ def _scope_key(rule: AnyRule) -> tuple[str, str] | None:
 
 
 @dataclass(slots=True)
+class _Bucket:
+    """The rules of one metric and one scope key. Threshold rules are kept sorted by value, so
+    an observation finds the ones it crosses by bisection instead of trying each."""
+
+    below: list[tuple[float, Subscription]] = field(default_factory=list)
+    above: list[tuple[float, Subscription]] = field(default_factory=list)
+    below_values: list[float] = field(default_factory=list)
+    above_values: list[float] = field(default_factory=list)
+    other: list[Subscription] = field(default_factory=list)  # rate and episode rules
+
+    def add(self, sub: Subscription) -> None:
+        rule = sub.rule
+        if isinstance(rule, ThresholdRule):
+            (self.below if rule.op == "below" else self.above).append((rule.value, sub))
+        else:
+            self.other.append(sub)
+
+    def seal(self) -> None:
+        self.below.sort(key=lambda p: p[0])
+        self.above.sort(key=lambda p: p[0])
+        self.below_values = [v for v, _ in self.below]
+        self.above_values = [v for v, _ in self.above]
+
+    def crossed(self, lo: float, hi: float) -> Iterable[Subscription]:
+        """Threshold rules an observation with this min and max crosses."""
+        for _, sub in self.below[bisect_right(self.below_values, lo) :]:  # value > min
+            yield sub
+        for _, sub in self.above[: bisect_left(self.above_values, hi)]:  # value < max
+            yield sub
+
+
+@dataclass(slots=True)
 class _Index:
     """Series rules of one metric, by scope key."""
 
-    by_scope: dict[tuple[str, str] | None, list[Subscription]] = field(default_factory=dict)
+    by_scope: dict[tuple[str, str] | None, _Bucket] = field(default_factory=dict)
 
-    def candidates(self, s: SeriesLabels) -> Iterable[Subscription]:
+    def buckets(self, s: SeriesLabels) -> Iterable[_Bucket]:
         get = self.by_scope.get
         for key in (
             None,
@@ -119,9 +152,17 @@ class _Index:
             ("node", s.node),
             ("sensor", f"{s.node}/{s.sensor}"),
         ):
-            subs = get(key)
-            if subs:
-                yield from subs
+            bucket = get(key)
+            if bucket is not None:
+                yield bucket
+
+    def candidates(self, s: SeriesLabels) -> Iterable[Subscription]:
+        for bucket in self.buckets(s):
+            yield from bucket.other
+            for _, sub in bucket.below:
+                yield sub
+            for _, sub in bucket.above:
+                yield sub
 
 
 @dataclass(slots=True)
@@ -149,9 +190,15 @@ class Evaluator:
         self.last_seen: dict[SeriesLabels, float] = {}
         self.nodes: dict[str, NodeFacts] = {}
         self.offline: frozenset[str] = frozenset()
+        self._subs: dict[str, Subscription] = {}
+        # Threshold rules with a pending or firing alert on a series: evaluated on every
+        # observation of it (to resolve), crossed or not.
+        self._tracked: dict[SeriesLabels, dict[str, Subscription]] = {}
 
     def set_subscriptions(self, subs: Iterable[Subscription]) -> None:
         """Index the active subscriptions (paused ones are not evaluated; states are kept)."""
+        subs_list = list(subs)
+        subs = subs_list
         self._series_rules = {}
         self._any_metric = _Index()
         self._timed = []
@@ -169,9 +216,16 @@ class Evaluator:
                 index = self._any_metric
             else:
                 index = self._series_rules.setdefault(metric, _Index())
-            index.by_scope.setdefault(_scope_key(rule), []).append(sub)
+            index.by_scope.setdefault(_scope_key(rule), _Bucket()).add(sub)
+        for index in (self._any_metric, *self._series_rules.values()):
+            for bucket in index.by_scope.values():
+                bucket.seal()
         for key in [k for k in self.alerts if k[0] not in known]:
             del self.alerts[key]  # the subscription was deleted
+        self._subs = {s.id: s for s in subs_list if not s.paused}
+        self._tracked = {}
+        for sub_id, about in self.alerts:
+            self._track(sub_id, about)
 
     def restore(self, sub_id: str, labels: dict[str, str], state: State) -> None:
         """Put back a state persisted before a restart (firing alerts stay firing)."""
@@ -188,6 +242,17 @@ class Evaluator:
         else:
             about = labels["node"]
         self.alerts[(sub_id, about)] = Entry(fingerprint(sub_id, labels), labels, state)
+        self._track(sub_id, about)
+
+    def _track(self, sub_id: str, about: SeriesLabels | str) -> None:
+        """Evaluate a threshold rule on every observation of a series it has an alert on."""
+        live = self._subs.get(sub_id)
+        if (
+            live is not None
+            and isinstance(about, SeriesLabels)
+            and isinstance(live.rule, ThresholdRule)
+        ):
+            self._tracked.setdefault(about, {})[sub_id] = live
 
     def _entry(self, sub: Subscription, about: SeriesLabels | str, labels: dict[str, str]) -> Entry:
         key = (sub.id, about)
@@ -205,27 +270,49 @@ class Evaluator:
         if index is None:
             return []
         out: list[AlertChange] = []
-        alerts = self.alerts
-        for sub in index.candidates(s):
-            rule = sub.rule
-            if isinstance(rule, ThresholdRule):
-                if (sub.id, s) not in alerts and not _breaches(rule, obs):
-                    continue  # the common case: nothing stored, nothing crossed
-            elif not isinstance(rule, RateRule):
-                continue
-            if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
-                continue
-            entry = alerts.get((sub.id, s)) or self._entry(sub, s, series_labels(s))
-            st = entry.state
-            if isinstance(rule, ThresholdRule):
-                change = step_threshold(rule, st, obs)
-            else:
-                change = step_rate(rule, st, obs)
-            if change is not None:
-                out.append(AlertChange(sub, entry.fingerprint, entry.labels, change, entry.state))
-            elif st.status == "inactive" and isinstance(rule, ThresholdRule):
-                del alerts[(sub.id, s)]  # nothing to remember
+        tracked = self._tracked.get(s)
+        done: set[str] | None = set() if tracked else None
+        for bucket in index.buckets(s):
+            for sub in bucket.crossed(obs.min, obs.max):
+                if done is not None:
+                    done.add(sub.id)
+                self._step(sub, s, obs, out)
+            for sub in bucket.other:
+                if isinstance(sub.rule, RateRule):
+                    self._step(sub, s, obs, out)
+        if tracked:
+            for sub_id, sub in list(tracked.items()):
+                if done is None or sub_id not in done:
+                    self._step(sub, s, obs, out)
         return out
+
+    def _step(
+        self, sub: Subscription, s: SeriesLabels, obs: Observation, out: list[AlertChange]
+    ) -> None:
+        rule = sub.rule
+        if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
+            return
+        key = (sub.id, s)
+        entry = self.alerts.get(key) or self._entry(sub, s, series_labels(s))
+        st = entry.state
+        if isinstance(rule, ThresholdRule):
+            change = step_threshold(rule, st, obs)
+            if st.status == "inactive":
+                if change is None:
+                    del self.alerts[key]  # nothing to remember
+                tracked = self._tracked.get(s)
+                if tracked is not None:
+                    tracked.pop(sub.id, None)
+                    if not tracked:
+                        del self._tracked[s]
+            else:
+                self._tracked.setdefault(s, {})[sub.id] = sub
+        elif isinstance(rule, RateRule):
+            change = step_rate(rule, st, obs)
+        else:
+            return
+        if change is not None:
+            out.append(AlertChange(sub, entry.fingerprint, entry.labels, change, entry.state))
 
     def observe_episode(self, s: SeriesLabels, ep: EpisodeEvent) -> list[AlertChange]:
         """Evaluate an episode event of a series against the episode rules."""
