@@ -563,14 +563,11 @@ class AlertService:
     ) -> BacktestResult:
         sc = rule.scope
         q = SeriesQuery(start, end, 300, rule.metric, sc.location, sc.node, sc.sensor, sc.cluster)
-        histories = [
-            SeriesHistory(
-                f"{r.node}/{r.sensor}/{r.metric}",
-                float(r.step),
-                [Observation(p.ts, p.ts + r.step, p.min, p.max, p.last) for p in r.points],
-            )
-            for r in self._storage.query_series(q)
-        ]
+        histories = []
+        for r in self._storage.extremes(q):
+            w = r.step
+            obs = [Observation(t, t + w, lo, hi, last) for t, lo, hi, last in r.rows]
+            histories.append(SeriesHistory(f"{r.node}/{r.sensor}/{r.metric}", float(w), obs))
         if isinstance(rule, SilentRule):
             return backtest_silent(rule, histories, start, end)
         return backtest_series(rule, histories, start, end)
