@@ -46,6 +46,7 @@ class AlertAgent:
 
     def start(self) -> None:
         """Start the agent and wait until it is ready."""
+        self.root.mkdir(parents=True, exist_ok=True)
         self.proc = serve_agent(
             self.root / "agent", self.port, self.env, log=self.root / "agent.log"
         )
