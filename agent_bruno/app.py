@@ -124,7 +124,13 @@ def create_app(settings: Settings) -> FastAPI:
             # Closed last: the agent and retention stop using storage first.
             stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
             agent = await stack.enter_async_context(open_agent(settings, storage))
-            alerts = await stack.enter_async_context(open_alerts(settings, storage))
+            alerts = await stack.enter_async_context(
+                open_alerts(
+                    settings,
+                    storage,
+                    on_outcome=lambda ch, out: metrics.alert_deliveries.labels(ch, out).inc(),
+                )
+            )
             agent.desks.append(AlertDesk(alerts, storage, settings.tzinfo))
             services = Services(
                 settings, storage, writer, metrics, settings.token_to_node(), agent, alerts,

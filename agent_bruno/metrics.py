@@ -109,6 +109,12 @@ class Metrics:
             ["node"],
             registry=self.registry,
         )
+        self.alert_deliveries = Counter(
+            "agent_bruno_alert_deliveries",
+            "Alert notification attempts by channel and outcome (delivered, retryable, permanent).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
         self.http_requests = Counter(
             "agent_bruno_http_requests",
             "HTTP requests by route and status class (2xx, 4xx, 5xx ...).",

@@ -110,3 +110,14 @@ async def test_a_4xx_is_permanent_and_the_lane_moves_on(alice: httpx.AsyncClient
     rows = await settled(alice, 2)
     assert [r["status"] for r in rows] == ["delivered", "failed"]
     assert "HTTP 400" in rows[1]["last_error"]
+
+
+async def test_delivery_outcomes_are_counted_in_metrics(alice: httpx.AsyncClient) -> None:
+    with receiver(script=[(503, {})]) as flaky:
+        await subscribe(alice, {"kind": "webhook", "url": flaky.url + "/in"})
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        await flaky.until(1, timeout_s=20)
+        await settled(alice, 1)
+    text = (await alice.get("/metrics")).text
+    assert 'agent_bruno_alert_deliveries_total{channel="webhook",outcome="retryable"} 1.0' in text
+    assert 'agent_bruno_alert_deliveries_total{channel="webhook",outcome="delivered"} 1.0' in text
