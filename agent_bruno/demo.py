@@ -27,6 +27,7 @@ import httpx
 
 from agent_bruno.alerts.receiver import receiver
 from agent_bruno.alerts.receiver import show as show_notification
+from agent_bruno.demo_history import history
 from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
 SENSORS = "sim-dht22:dht22-1,sim-pressure:bmp280-1,sim-motion:pir-1,sim-co2:mhz19-1,node"
@@ -55,7 +56,7 @@ NODES = (
         "pi-node-2",
         "warehouse-b",
         9109,
-        "dht22-1/humidity:stuck@25:for3m",
+        "dht22-1/humidity:stuck@25:for8m",
         "edge-reporter,zigbee2mqtt",
     ),
     DemoNode(
@@ -64,7 +65,8 @@ NODES = (
         9110,
         # The humidity dip is for the alert part: below 30 % from ~100 s for 3 minutes.
         "mhz19-1/co2:step@190:+900:for10m,dht22-1/humidity:step@100:-30:for3m",
-        "edge-reporter,frigate",
+        # camera-5's video processing, simulated: it keeps pi-node-3's CPU high.
+        "camera-5-video@vision=82,edge-reporter@agent-bruno=2,frigate@vision=4",
     ),
 )
 
@@ -151,6 +153,40 @@ def wait_for_data(url: str, procs: Procs, timeout: float = 90.0) -> bool:
     return False
 
 
+def seed_history(url: str) -> str:
+    """Import the demo's past incidents (what people taught the graph before today)."""
+    with httpx.Client(timeout=30.0) as client:
+        r = client.post(f"{url}/v1/graph/import", content=json.dumps(history(time.time())))
+    if r.status_code != 200:
+        return f"(the demo's past incidents were not imported: {_error_text(r)})"
+    counts = r.json()["imported"]
+    return (
+        f"Seeded the knowledge graph with {counts['incidents']} past incidents and their "
+        f"{counts['episodes']} anomaly episodes (warehouse-b, server-room)."
+    )
+
+
+def show_graph(url: str) -> None:
+    """Print what the graph knows of pi-node-3 and warehouse-b, from its API."""
+    with httpx.Client(timeout=30.0) as client:
+        node = client.get(f"{url}/v1/graph/context", params={"node": "pi-node-3"})
+        if node.status_code == 200:
+            ctx = node.json()["context"]
+            runs = ", ".join(
+                f"{w['name']} ({w['cpu_percent']:.0f} % CPU)"
+                if w.get("cpu_percent") is not None
+                else w["name"]
+                for w in ctx["workloads"]
+            )
+            print(f"The graph: pi-node-3 ({ctx['location']}) runs {runs or 'nothing reported'}.")
+        past = client.get(f"{url}/v1/incidents", params={"location": "warehouse-b"})
+        if past.status_code == 200:
+            for i in past.json()["incidents"]:
+                causes = "; ".join(c["description"] for c in i["root_causes"])
+                print(f"The graph: warehouse-b incident {i['title']!r}, root cause {causes}.")
+    print(flush=True)
+
+
 def show_examples(url: str, questions: Sequence[str] = EXAMPLE_QUESTIONS) -> None:
     """Ask each question with `POST /query` and print it with its answer."""
     print("Asking the agent a few questions (POST /query):\n", flush=True)
@@ -184,6 +220,11 @@ def _ask_command() -> str:
     return f"{sys.executable} -m agent_bruno.cli"
 
 
+def _now_iso() -> str:
+    """Now, as ISO 8601 (UTC) for the example incident."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def _banner(url: str, read_tokens: dict[str, str], data_dir: Path, hook_url: str = "") -> str:
     first = NODES[0]
     return f"""
@@ -191,9 +232,10 @@ agent-bruno demo is running: {url}
   agent log: {data_dir / "agent.log"}   reporter logs: {data_dir}/<node>.log
 
 Three simulated Pis report every second: {", ".join(f"{n.node} ({n.location})" for n in NODES)}.
-Injected faults: a DHT22 glitch in the warehouse at ~20 s, a stuck humidity sensor in
-warehouse-b at ~25 s, then a CO2 step in the server room and a temperature step in the
-warehouse at ~3.5 min (once the detector has learnt its baseline).
+Injected faults: a DHT22 glitch in the warehouse at ~20 s, a humidity sensor in warehouse-b
+stuck from ~25 s for 8 minutes (flagged once it has held still for 2 minutes), then a CO2
+step in the server room and a temperature step in the warehouse at ~3.5 min (once the
+detector has learnt its baseline).
 
 Ask the agent (built-in language understanding; set AGENT_BRUNO_OLLAMA_URL to use a model):
   curl {url}/query -d "What's the temperature in the warehouse?"
@@ -208,6 +250,14 @@ Alerts go to the receiver printing here ({hook_url}); subscribe and manage in pl
   curl {url}/query -d "how often would 28% have fired last week?"
   curl -s {url}/v1/subscriptions | python3 -m json.tool
   curl -s {url}/v1/notifications | python3 -m json.tool
+
+The knowledge graph (LadybugDB in {data_dir / "agent" / "graph.lbdb"}):
+  curl -s '{url}/v1/graph/context?node=pi-node-3' | python3 -m json.tool     # what runs there
+  curl -s '{url}/v1/incidents?location=warehouse-b' | python3 -m json.tool   # what happened before
+  curl -s {url}/v1/incidents -H 'Content-Type: application/json' \
+       -d '{{"location": "warehouse-b", "started": "{_now_iso()}", "status": "resolved",
+            "root_cause": {{"description": "HVAC malfunction"}}, "by": "you"}}'  # record one
+  curl -s {url}/readyz | python3 -m json.tool                                 # graph state
 
 Read the data (reads are open because the demo listens on loopback only):
   curl -s {url}/v1/nodes | python3 -m json.tool
@@ -275,6 +325,7 @@ def run(
             wait_ready(url, agent, agent_log, timeout=30)
         except NotReady as exc:
             raise DemoError(str(exc)) from None
+        print(seed_history(url), flush=True)
         for i, n in enumerate(NODES):
             log = data_dir / f"{n.node}.log"
             env = {
@@ -303,6 +354,7 @@ def run(
             )
             if not wait_for_data(url, procs):
                 print("(the reporters have sent little data so far; answers may be sparse)")
+            show_graph(url)
             show_examples(url)
             show_subscription(url)
         print(_banner(url, read_tokens, data_dir, hook.url), flush=True)

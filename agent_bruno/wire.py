@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from datetime import UTC, datetime
@@ -16,7 +17,9 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    FailFast,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -52,6 +55,34 @@ def parse_iso_ts(value: str) -> float:
     return ts
 
 
+# A number written as text (CSV, quoted JSON): plain decimal or exponent notation. Python's
+# float() also takes '1_000', ' 12 ' and 'infinity'; a sensor export does not mean those.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(value: str) -> float:
+    """A finite number from text such as '21.5', '-3', '1e3' (not '1_000', 'inf', '0x10')."""
+    text = value.strip()
+    if not _NUMBER.fullmatch(text):
+        if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            raise ValueError(f"{value[:40]!r} is not a finite number")
+        raise ValueError(f"{value[:40]!r} is not a valid number; write it like 1000, 21.5 or 1.5e3")
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{value[:40]!r} is not a finite number (too large)")
+    return number
+
+
+def parse_ts_text(value: str) -> float:
+    """Unix seconds from text: a number (as `parse_number`) or ISO 8601, within 2000–2100."""
+    if not _NUMBER.fullmatch(value.strip()):
+        return parse_iso_ts(value)
+    ts = parse_number(value)
+    if not TS_MIN <= ts <= TS_MAX:
+        raise ValueError(f"{value!r} is outside 2000-01-01 .. 2100-01-01 (946684800 .. 4102444800)")
+    return ts
+
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Unit = Annotated[str, StringConstraints(max_length=32)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -61,11 +92,22 @@ Timestamp = Annotated[
 ]
 if TYPE_CHECKING:
     FlexTimestamp = float  # what validation always produces
+    FlexNumber = float
 else:
-    # Numbers (and numeric text) take the fast branch with no Python call; only ISO text runs
-    # `parse_iso_ts`. A BeforeValidator on every row cost 40 % of bulk validation time.
+    # Numbers take the strict fast branch with no Python call; only text runs a parser. A
+    # BeforeValidator on every row cost 40 % of bulk validation time.
     FlexTimestamp = Annotated[
-        Timestamp | Annotated[str, AfterValidator(parse_iso_ts), Field(description="ISO 8601")],
+        Annotated[Timestamp, Strict()]
+        | Annotated[
+            str,
+            AfterValidator(parse_ts_text),
+            Field(description="Unix seconds as text, or ISO 8601"),
+        ],
+        Field(union_mode="left_to_right"),
+    ]
+    FlexNumber = Annotated[
+        Annotated[Finite, Strict()]
+        | Annotated[str, AfterValidator(parse_number), Field(description="a number as text")],
         Field(union_mode="left_to_right"),
     ]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -167,8 +209,40 @@ class EpisodeEvent(_Strict):
         return self
 
 
+class WindowStats(_Strict):
+    """Statistics of part of an aggregate window: its clean readings, or its sensor faults."""
+
+    count: Count
+    min: Finite
+    max: Finite
+    mean: Finite
+    last: Finite
+    min_ts: Timestamp | None = None
+    max_ts: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WindowStats:
+        """Require min ≤ mean, last ≤ max (with rounding slack)."""
+        _check_spread(self.min, self.max, self.mean, self.last)
+        return self
+
+
+def _check_spread(low: float, high: float, mean: float, last: float) -> None:
+    """Raise ValueError unless low ≤ mean ≤ high and low ≤ last ≤ high (with rounding slack)."""
+    slack = 1e-9 * max(1.0, abs(low), abs(high))
+    if not (low - slack <= mean <= high + slack):
+        raise ValueError(f"mean {mean} is outside [min {low}, max {high}]")
+    if not (low - slack <= last <= high + slack):
+        raise ValueError(f"last {last} is outside [min {low}, max {high}]")
+
+
 class AggregateEvent(_Strict):
-    """Statistics of every reading of one series in one window (5 minutes)."""
+    """Statistics of every reading of one series in one window (5 minutes).
+
+    When triage judged some readings sensor faults, `faults` holds their statistics and `clean`
+    those of the others (null when every reading was a fault); the agent keeps faults out of
+    statistics by default. Both are absent when no reading was a fault.
+    """
 
     id: EventId
     type: Literal["aggregate"]
@@ -183,18 +257,34 @@ class AggregateEvent(_Strict):
     max: Finite
     mean: Finite
     last: Finite
+    clean: WindowStats | None = None
+    faults: WindowStats | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> AggregateEvent:
-        """Require start ≤ end and min ≤ mean, last ≤ max (with rounding slack)."""
+        """Require start ≤ end, min ≤ mean, last ≤ max, and clean + faults = the whole."""
         if self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
-        slack = 1e-9 * max(1.0, abs(self.min), abs(self.max))
-        if not (self.min - slack <= self.mean <= self.max + slack):
-            raise ValueError(f"mean {self.mean} is outside [min {self.min}, max {self.max}]")
-        if not (self.min - slack <= self.last <= self.max + slack):
-            raise ValueError(f"last {self.last} is outside [min {self.min}, max {self.max}]")
+        _check_spread(self.min, self.max, self.mean, self.last)
+        if self.faults is None:
+            if self.clean is not None:
+                raise ValueError("clean is given without faults; send neither when none was")
+            return self
+        clean = 0 if self.clean is None else self.clean.count
+        if clean + self.faults.count != self.count:
+            raise ValueError(
+                f"clean count {clean} + faults count {self.faults.count} != count {self.count}"
+            )
         return self
+
+    @property
+    def clean_part(self) -> WindowStats | None:
+        """The statistics of the readings that were not sensor faults (None: there were none)."""
+        if self.faults is None:
+            return WindowStats(
+                count=self.count, min=self.min, max=self.max, mean=self.mean, last=self.last
+            )
+        return self.clean
 
 
 class NodeHealth(_Strict):
@@ -224,6 +314,24 @@ class OutboxState(_Strict):
     oldest_age_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
 
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class WorkloadInfo(_Strict):
+    """A pod or process on the node and its use (None: not known)."""
+
+    name: Name
+    namespace: Name | None = None
+    kind: Literal["pod", "process"] = "pod"
+    image: Annotated[str, StringConstraints(max_length=256)] = ""
+    cpu_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = Field(
+        default=None, description="percent of the node's CPU"
+    )
+    memory_mib: NonNegative | None = None
+    cpu_request_m: NonNegative | None = Field(default=None, description="requested millicores")
+    memory_request_mib: NonNegative | None = None
+
+
 class HeartbeatEvent(_Strict):
     """Periodic liveness and health of a reporter."""
 
@@ -233,7 +341,8 @@ class HeartbeatEvent(_Strict):
     interval_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
     health: NodeHealth = NodeHealth()
     sensors: Annotated[list[SensorInfo], Field(max_length=1024)] = []
-    workloads: Annotated[list[Name], Field(max_length=1024)] = []
+    # A name, or a workload with its use (reporters listing pods or processes send those).
+    workloads: Annotated[list[Name | WorkloadInfo], Field(max_length=1024)] = []
     outbox: OutboxState = OutboxState(depth=0, dropped=0)
     read_url: Annotated[str, StringConstraints(max_length=512)] | None = None
 
@@ -255,6 +364,21 @@ Event = Annotated[
 ]
 
 
+# Any finite time, even a wrong one: a clock far off is what it is there to measure.
+SentAt = (
+    Annotated[
+        float,
+        Field(
+            ge=0,
+            allow_inf_nan=False,
+            description="the sender's clock when it sent the batch (Unix seconds); the agent "
+            "estimates the sender's clock offset from it",
+        ),
+    ]
+    | None
+)
+
+
 class EventBatch(_Strict):
     """Body of `POST /v1/events`."""
 
@@ -262,6 +386,7 @@ class EventBatch(_Strict):
 
     schema_version: Literal[1]
     reporter: Reporter
+    sent_at: SentAt = None
     events: Annotated[list[Event], Field(max_length=MAX_EVENTS)]
 
 
@@ -270,6 +395,7 @@ class EnvelopeHeader(_Strict):
 
     schema_version: Literal[1]
     reporter: Reporter
+    sent_at: SentAt = None
     events: Annotated[list[Any], Field(max_length=MAX_EVENTS)]
 
 
@@ -281,7 +407,7 @@ class BulkReading(TypedDict):
     location: Name
     sensor: Name
     metric: Name
-    value: Finite
+    value: FlexNumber
     unit: Unit
     cluster: NotRequired[Name]
 
@@ -301,19 +427,30 @@ class Rejected(BaseModel):
     error: str
 
 
+MAX_REJECTED_LISTED = 100
+
+
 class IngestResponse(BaseModel):
-    """Body of a 200 answer to `POST /v1/events` and `POST /v1/readings`."""
+    """Body of a 200 answer to `POST /v1/events` and `POST /v1/readings`.
+
+    `rejected` names the first MAX_REJECTED_LISTED refused items; when more were refused,
+    `rejected_total` says how many.
+    """
 
     accepted: int
     duplicates: int
-    rejected: list[Rejected] = []
+    rejected: Annotated[list[Rejected], Field(max_length=MAX_REJECTED_LISTED)] = []
+    rejected_total: int | None = None
 
 
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
 BATCH_ADAPTER = TypeAdapter(EventBatch)
 HEADER_ADAPTER = TypeAdapter(EnvelopeHeader)
 READING_ADAPTER: TypeAdapter[BulkReading] = TypeAdapter(BulkReading)
-READINGS_ADAPTER: TypeAdapter[list[BulkReading]] = TypeAdapter(list[BulkReading])
+# The fast path of a bulk body: valid as a whole, or (at the first bad row, FailFast) not.
+READINGS_ADAPTER: TypeAdapter[list[BulkReading]] = TypeAdapter(
+    Annotated[list[BulkReading], FailFast()]
+)
 READINGS_BODY_ADAPTER: TypeAdapter[list[BulkReading] | ReadingsObject] = TypeAdapter(
     list[BulkReading] | ReadingsObject
 )
@@ -323,17 +460,25 @@ _BRANCH = re.compile(r"^(constrained-|function-|str$|float$|int$)")
 
 
 def describe_error(exc: ValidationError, prefix: str = "", limit: int = 5) -> str:
-    """One line naming each failing field, the problem and the offending value."""
-    parts = []
-    for err in exc.errors(include_url=False)[:limit]:
+    """One line naming each failing field, the problem and the offending value.
+
+    Where a union's branches all failed on one field, only the most telling error is named: a
+    parser's own message if one ran, else the first branch's.
+    """
+    found: dict[str, tuple[str, str]] = {}  # path -> (type, text), in order of appearance
+    for err in exc.errors(include_url=False):
         loc = (p for p in err["loc"] if not (isinstance(p, str) and _BRANCH.match(p)))
         path = ".".join(str(p) for p in (prefix, *loc) if p != "")
         shown = repr(err.get("input"))
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         where = f"{path}: " if path else ""
         got = "" if err["type"] == "missing" else f" (got {shown})"
-        parts.append(f"{where}{err['msg']}{got}")
-    more = exc.error_count() - limit
+        text = f"{where}{err['msg']}{got}"
+        kind = str(err["type"])
+        if path not in found or (kind == "value_error" and found[path][0] != "value_error"):
+            found[path] = (kind, text)
+    parts = [text for _, text in found.values()][:limit]
+    more = len(found) - limit
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -15,16 +16,20 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from edge_reporter.auth_policy import is_loopback
 from edge_reporter.config import ConfigError, ReporterConfig
 from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
 from edge_reporter.metrics import ReporterMetrics
 from edge_reporter.outbox import Outbox, OutboxError
+from edge_reporter.sampling import Sampler
+from edge_reporter.sensors.base import PushSource
 from edge_reporter.sensors.node_health import NodeHealthSource
-from edge_reporter.sensors.registry import build_sources, default_triage
+from edge_reporter.sensors.registry import build_sources, triage_factory
 from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
+from edge_reporter.workloads import FixedWorkloads, WorkloadSource, build_source
 
 if TYPE_CHECKING:
     from edge_reporter.explain import Explainer
@@ -33,6 +38,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
+PUSH_COALESCE_S = 0.1  # messages arriving within this are triaged together
 
 
 @dataclass
@@ -46,15 +52,40 @@ class Runtime:
     client: httpx.AsyncClient
     forwarder: Forwarder
     engine: Engine
+    sampler: Sampler
     explainer: Explainer | None
     read_api: ReadApi | None
     metrics: ReporterMetrics
 
 
+def _with_simulated_load(
+    health: Callable[[], dict[str, Any]] | None, workloads: WorkloadSource
+) -> Callable[[], dict[str, Any]] | None:
+    """The node's health, its CPU raised to what simulated workloads claim (the demo's camera
+    pipeline on pi-node-3); real workloads leave it as measured."""
+    if health is None or not isinstance(workloads, FixedWorkloads):
+        return health
+    claimed = workloads.simulated_cpu()
+    if claimed <= 0:
+        return health
+    measured = health
+
+    def loaded() -> dict[str, Any]:
+        values = dict(measured())
+        cpu = values.get("cpu_percent")
+        values["cpu_percent"] = max(float(cpu or 0.0), min(100.0, claimed + 8.0))
+        load = values.get("load_1m")
+        cores = os.cpu_count() or 1
+        values["load_1m"] = max(float(load or 0.0), round(cores * values["cpu_percent"] / 100, 2))
+        return values
+
+    return loaded
+
+
 def _read_url(config: ReporterConfig) -> str | None:
     if config.read_api_url or not config.read_api_port:
         return config.read_api_url
-    if config.read_api_bind in ("0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):  # noqa: S104
+    if config.read_api_bind in ("0.0.0.0", "::") or is_loopback(config.read_api_bind):  # noqa: S104
         return None  # the pod IP is unknown here; set READ_API_URL from the downward API
     return f"http://{config.read_api_bind}:{config.read_api_port}"
 
@@ -128,6 +159,7 @@ def build(
             metrics=metrics,
         )
     sources = build_sources(config, origin=now)
+    workloads = build_source(",".join(config.workloads), config.node, config.kubernetes_api)
     health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
 
     def on_flagged(event_id: str, event: Event) -> None:
@@ -138,10 +170,10 @@ def build(
         sources=sources,
         store=store,
         outbox=outbox,
-        triage_factory=default_triage,
+        triage_factory=triage_factory(config),
         aggregate_interval=config.aggregate_interval,
-        health=None if health is None else health.health,
-        workloads=config.workloads,
+        health=_with_simulated_load(None if health is None else health.health, workloads),
+        workloads=workloads,
         read_url=_read_url(config),
         on_critical=lambda: forwarder.notify(urgent=True),
         on_events=forwarder.notify,
@@ -150,8 +182,19 @@ def build(
         metrics=metrics,
     )
     metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    sampler = Sampler(engine, budget=config.report_interval)
     return Runtime(
-        config, status, store, outbox, client, forwarder, engine, explainer, read_api, metrics
+        config,
+        status,
+        store,
+        outbox,
+        client,
+        forwarder,
+        engine,
+        sampler,
+        explainer,
+        read_api,
+        metrics,
     )
 
 
@@ -203,8 +246,8 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
         try:
             rt.outbox.retry()  # events held in memory while the disk refused them
             if now >= next_sample:
-                rt.engine.sample(now)
-                next_sample = next_sample_time(next_sample, interval, now)
+                await rt.sampler.sample(now)
+                next_sample = next_sample_time(next_sample, interval, time.time())
             rt.engine.flush_due(now)
         except (StoreError, OutboxError, OSError) as exc:  # e.g. a full disk: keep trying
             log.error("step at %.0f failed: %s", now, exc)
@@ -214,6 +257,33 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), wait)
 
 
+async def _pusher(rt: Runtime, sources: list[PushSource], arrived: asyncio.Event) -> None:
+    """Triage what push sources (MQTT) received as soon as it arrives, not at the next sample."""
+    while True:
+        await arrived.wait()
+        await asyncio.sleep(PUSH_COALESCE_S)  # a burst (one device, many series) is one batch
+        arrived.clear()
+        now = time.time()
+        try:
+            rt.engine.process([r for source in sources for r in source.drain(now)])
+        except (StoreError, OutboxError, OSError) as exc:
+            log.error("pushed readings at %.0f failed: %s", now, exc)
+
+
+def _start_push_sources(rt: Runtime) -> tuple[list[PushSource], asyncio.Event]:
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+
+    def wake() -> None:  # called from the sources' own threads
+        with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+            loop.call_soon_threadsafe(arrived.set)
+
+    sources = [s for s in rt.engine.sources if isinstance(s, PushSource)]
+    for source in sources:
+        source.start(wake)
+    return sources, arrived
+
+
 async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the sampling loop, the forwarder and the explainer until `stop`, then shut down."""
     tasks = [asyncio.create_task(rt.forwarder.run(), name="forwarder")]
@@ -221,10 +291,16 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
         tasks.append(asyncio.create_task(rt.explainer.run(), name="explainer"))
     if rt.read_api is not None:
         rt.read_api.start()
+    push, arrived = _start_push_sources(rt)
+    if push:
+        tasks.append(asyncio.create_task(_pusher(rt, push, arrived), name="push-sources"))
     try:
         await _ticker(rt, stop)
     finally:
         log.info("stopping: flushing open windows and held warnings")
+        for source in push:
+            await asyncio.to_thread(source.close)
+        rt.sampler.close()
         with contextlib.suppress(StoreError, OutboxError):
             rt.engine.flush_due(time.time(), final=True)
         rt.forwarder.stop()

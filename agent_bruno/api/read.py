@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
-from agent_bruno.api.params import bad_param, parse_limit, parse_step, time_range
+from agent_bruno.api.params import bad_param, parse_flag, parse_limit, parse_step, time_range
 from agent_bruno.health import Beat, Thresholds, assess
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
@@ -40,6 +40,7 @@ def thresholds(settings: Settings) -> Thresholds:
         disk_percent=settings.disk_warn_percent,
         soc_temp_c=settings.soc_temp_warn_c,
         outbox_depth=settings.outbox_depth_warn,
+        clock_offset_s=settings.clock_warn_s,
     )
 
 
@@ -63,12 +64,17 @@ async def get_series(
     start: str | None = None,
     end: str | None = None,
     step: str | None = None,
+    include_faults: str | None = None,
 ) -> Response:
-    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last."""
+    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last.
+
+    Readings the reporter judged sensor faults are left out (each series says how many and their
+    extremes under `faults`) unless `include_faults=true`."""
     now = time.time()
     t_start, t_end = time_range(start, end, now, DAY)
     width = parse_step(step, t_start, t_end)
-    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster)
+    with_faults = parse_flag("include_faults", include_faults)
+    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster, with_faults)
     results = await _read(services.storage.query_series, query)
     return json_response(
         {
@@ -144,9 +150,11 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
     limits = thresholds(services.settings)
     nodes = []
     for row in rows:
+        clock = services.clocks.get(row.node)
+        offset = None if clock is None else round(clock.seconds, 3)
         verdict = assess(
-            Beat(row.ts, row.interval_s, row.health, row.outbox_depth, row.outbox_dropped,
-                 row.previous_outbox_depth),
+            Beat(row.last_seen, row.interval_s, row.health, row.outbox_depth,
+                 row.outbox_dropped, row.previous_outbox_depth, offset),
             now,
             limits,
         )  # fmt: skip
@@ -159,6 +167,7 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
                 "reasons": list(verdict.reasons),
                 "last_heartbeat": row.ts,
                 "last_seen": row.last_seen,
+                "clock_offset_s": offset,
                 "interval_s": row.interval_s,
                 "health": row.health,
                 "sensors": row.sensors,

@@ -61,17 +61,17 @@ def _health_numbers(f: Formatter, health: Mapping[str, Any]) -> str:
 
 
 def _node_line(f: Formatter, n: Mapping[str, Any]) -> str:
+    seen = n.get("last_seen", n["last_heartbeat"])  # the agent's clock, not the reporter's
     if n["status"] == "offline":
-        state = (
-            f"offline: last heartbeat {f.clock(n['last_heartbeat'])} ({f.age(n['last_heartbeat'])})"
-        )
+        state = f"offline: last heartbeat {f.clock(seen)} ({f.age(seen)})"
     else:
         reasons = f" ({'; '.join(n['reasons'])})" if n["reasons"] else ""
         numbers = _health_numbers(f, n["health"])
         state = f"{n['status']}{reasons}; {numbers}" if numbers else f"{n['status']}{reasons}"
-        state += f"; last heartbeat {f.clock(n['last_heartbeat'])} ({f.age(n['last_heartbeat'])})"
+        state += f"; last heartbeat {f.clock(seen)} ({f.age(seen)})"
     if n.get("workloads"):
-        state += f"; runs {', '.join(n['workloads'])}"
+        names = [w if isinstance(w, str) else str(w.get("name")) for w in n["workloads"]]
+        state += f"; runs {', '.join(names)}"
     return f"- {n['node']} ({n['location']}): {state}"
 
 

@@ -35,11 +35,22 @@ class Selection(Filters, Range):
     """Series filters and a time range: what the reading tools take."""
 
 
-class SummaryArgs(Selection):
+class Statistics(Selection):
+    """A selection whose statistics may count sensor faults in."""
+
+    include_faults: bool = Field(
+        default=False,
+        description="count readings the reporter judged sensor faults (a glitch past the "
+        "sensor's range, a stuck value) in the statistics; by default they are left out and "
+        "the result says how many there were",
+    )
+
+
+class SummaryArgs(Statistics):
     """Arguments of `metric_summary`."""
 
 
-class SeriesArgs(Selection):
+class SeriesArgs(Statistics):
     """Arguments of `metric_series`."""
 
     step_s: int | None = Field(default=None, ge=300, description="bucket width in seconds (≥ 300)")
@@ -94,12 +105,13 @@ class _Selection:
     names: dict[str, str | None]
     start: float
     end: float
+    include_faults: bool = False
 
     def series(self, step: int) -> SeriesQuery:
         """The storage query of this selection at `step` seconds."""
         n = self.names
         return SeriesQuery(self.start, self.end, step, n["metric"], n["location"], n["node"],
-                           n["sensor"])  # fmt: skip
+                           n["sensor"], include_faults=self.include_faults)  # fmt: skip
 
 
 async def _select(ctx: AgentContext, args: Selection, default_s: float) -> _Selection | ToolResult:
@@ -111,7 +123,8 @@ async def _select(ctx: AgentContext, args: Selection, default_s: float) -> _Sele
     span = time_range(ctx, args.start, args.end, default_s)
     if isinstance(span, ToolResult):
         return span
-    return _Selection(names, *span)
+    faults = args.include_faults if isinstance(args, Statistics) else False
+    return _Selection(names, *span, include_faults=faults)
 
 
 def _where(names: dict[str, str | None]) -> str:
@@ -202,6 +215,8 @@ def _range_stats(summary: SeriesSummary | None) -> dict[str, Any]:
         "mean": summary.mean,
         "min": summary.min,
         "max": summary.max,
+        "faults": None if summary.faults is None else asdict(summary.faults),
+        "faults_included": summary.faults_included,
     }
 
 
@@ -257,7 +272,7 @@ async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
     nodes = []
     counts = {"healthy": 0, "warning": 0, "offline": 0}
     for r in rows:
-        beat = Beat(r.ts, r.interval_s, r.health, r.outbox_depth, r.outbox_dropped,
+        beat = Beat(r.last_seen, r.interval_s, r.health, r.outbox_depth, r.outbox_dropped,
                     r.previous_outbox_depth)  # fmt: skip
         verdict = assess(beat, now, ctx.thresholds)
         counts[verdict.status] += 1
@@ -269,7 +284,8 @@ async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
                 "status": verdict.status,
                 "reasons": list(verdict.reasons),
                 "last_heartbeat": r.ts,
-                "age_s": max(0.0, now - r.ts),
+                "last_seen": r.last_seen,
+                "age_s": max(0.0, now - r.last_seen),
                 "health": r.health,
                 "workloads": r.workloads,
                 "sensors": r.sensors,
