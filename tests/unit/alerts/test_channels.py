@@ -3,6 +3,7 @@ their documented shapes, a receiver answering 500 then 429 with Retry-After."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -121,3 +122,14 @@ async def test_delivery_outcomes_are_counted_in_metrics(alice: httpx.AsyncClient
     text = (await alice.get("/metrics")).text
     assert 'agent_bruno_alert_deliveries_total{channel="webhook",outcome="retryable"} 1.0' in text
     assert 'agent_bruno_alert_deliveries_total{channel="webhook",outcome="delivered"} 1.0' in text
+
+
+async def test_a_slow_destination_does_not_hold_up_another(alice: httpx.AsyncClient) -> None:
+    with receiver(delay_s=3.0) as slow, receiver() as fast:
+        await subscribe(alice, {"kind": "webhook", "url": slow.url + "/slow"})
+        await subscribe(alice, {"kind": "webhook", "url": fast.url + "/fast"})
+        sent = time.time()
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        (got,) = await fast.until(1, timeout_s=10)
+        assert got.at - sent < 2.0
+        await slow.until(1, timeout_s=10)
