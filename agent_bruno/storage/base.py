@@ -67,6 +67,8 @@ class WriteOutcome:
     # Items that cannot be stored (by position in the request's events or rows) and why; the
     # rest of the request is stored. Never a reason to fail, or retry, the whole request.
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Ids of the episodes the request's new episode events touched (the graph re-reads them).
+    episodes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,6 +100,21 @@ class SeriesResult:
     # `faults_included`.
     faults: Excluded | None = None
     faults_included: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesExtremes:
+    """One series' buckets as (start, min, max, last) tuples, oldest first: what rule
+    evaluation and backtests need, read without building a `Point` per bucket."""
+
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    step: int  # bucket width (seconds)
+    rows: list[tuple[float, float, float, float]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +274,7 @@ class NodeRow:
     interval_s: float
     health: dict[str, Any]
     sensors: list[dict[str, Any]]
-    workloads: list[str]
+    workloads: list[str | dict[str, Any]]  # a name, or a workload with its use
     outbox_depth: int
     outbox_dropped: int
     outbox_oldest_age_s: float
@@ -296,6 +313,9 @@ class Storage(Protocol):
 
     def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
         """Statistics over the range and the latest value per (node, sensor, metric)."""
+
+    def extremes(self, query: SeriesQuery) -> list[SeriesExtremes]:
+        """Min, max and last per 5-minute bucket of each matching series."""
 
     def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
         """Flagged readings, newest first."""
