@@ -144,9 +144,10 @@ def _refs(spec: Obj) -> list[tuple[str, str, str | None]]:
         for env in container.get("env", []):
             source = env.get("valueFrom", {})
             if "secretKeyRef" in source:
-                out.append(
-                    ("Secret", source["secretKeyRef"]["name"], source["secretKeyRef"]["key"])
-                )
+                ref = source["secretKeyRef"]
+                # An optional key may be absent (Kubernetes leaves the variable unset).
+                key = None if ref.get("optional") else ref["key"]
+                out.append(("Secret", ref["name"], key))
             if "configMapKeyRef" in source:
                 ref = source["configMapKeyRef"]
                 out.append(("ConfigMap", ref["name"], ref["key"]))

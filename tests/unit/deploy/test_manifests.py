@@ -94,7 +94,10 @@ def _env(
             value = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
         else:
             ref = item["valueFrom"]["secretKeyRef"]
-            value = _data(_one(objects, "Secret", ref["name"]))[ref["key"]]
+            data = _data(_one(objects, "Secret", ref["name"]))
+            if ref.get("optional") and ref["key"] not in data:
+                continue  # Kubernetes leaves the variable unset
+            value = data[ref["key"]]
         for mount_path, local in mounts.items():
             if value.startswith(mount_path + "/"):
                 value = str(local / value.removeprefix(mount_path + "/"))
