@@ -20,7 +20,6 @@ from dataclasses import asdict
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-import orjson
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -50,6 +49,7 @@ from agent_bruno.agent.state import AgentState
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
 from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
 from agent_bruno.storage.base import CatalogRow
+from agent_bruno.textsafe import fence, json_for_model, one_line
 
 HISTORY_TURNS = 6  # earlier questions the model sees, each with its tool calls and answer
 KEPT_TURNS = 20  # exchanges a thread's checkpoint keeps; older ones are dropped
@@ -180,8 +180,8 @@ def build_graph(
                 )
             )
             records.append(ToolCallRecord(name, args, result).as_dict())
-            if on_model_path:
-                content = orjson.dumps(summary, default=str).decode()
+            if on_model_path:  # tool results quote data: fenced, never read as instructions
+                content = fence(f"tool {name}", json_for_model(summary))
                 replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
         update: dict[str, Any] = {"calls": [*state.get("calls", []), *records], "pending": []}
         if on_model_path:
@@ -352,7 +352,7 @@ async def _system_message(ctx: AgentContext) -> str:
     return ctx.prompts.system_message(
         now=now.strftime("%Y-%m-%d %H:%M"),
         timezone=_tz_name(ctx.tz, now),
-        inventory=inventory_summary(rows, ctx.tz),
+        inventory=fence("inventory", inventory_summary(rows, ctx.tz)),
     )
 
 
@@ -362,10 +362,12 @@ def inventory_summary(rows: Sequence[CatalogRow], tz: tzinfo) -> str:
         return "- nothing stored yet"
     groups: dict[tuple[str, str], list[CatalogRow]] = {}
     for row in rows:
-        groups.setdefault((row.location, row.node), []).append(row)
+        groups.setdefault((one_line(row.location), one_line(row.node)), []).append(row)
     lines = []
     for (location, node), series in sorted(groups.items()):
-        metrics = ", ".join(sorted({f"{r.metric} ({r.unit}, {r.sensor})" for r in series}))
+        metrics = ", ".join(
+            sorted({one_line(f"{r.metric} ({r.unit}, {r.sensor})") for r in series})
+        )
         last = datetime.fromtimestamp(max(r.last_ts for r in series), tz)
         lines.append(
             f"- {location} / {node}: {metrics}; latest data {last.strftime('%Y-%m-%d %H:%M')}"

@@ -17,6 +17,7 @@ from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.textsafe import for_terminal
 
 router = APIRouter(tags=["agent"])
 log = logging.getLogger(__name__)
@@ -169,5 +170,7 @@ async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) ->
     if wants_json(request):
         return json_response(reply_view(reply), headers=headers)
     return Response(
-        reply.answer.rstrip("\n") + "\n", media_type="text/plain; charset=utf-8", headers=headers
+        for_terminal(reply.answer.rstrip("\n")) + "\n",  # data's control characters, escaped
+        media_type="text/plain; charset=utf-8",
+        headers=headers,
     )
