@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from agent_bruno.agent.catalog import TurnCatalog
 from agent_bruno.health import Thresholds
 from agent_bruno.storage.base import Storage
 
@@ -37,3 +38,4 @@ class AgentContext:
     forge: ForgeClient | None = None
     graph_client: Any = None
     max_items_for_model: int = 40
+    catalog: TurnCatalog | None = None  # the turn's catalog read; AgentService sets one per run

@@ -38,13 +38,13 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
+from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.compose import compose
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import custom
 from agent_bruno.agent.model import model_failure, shorten
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.nlu.understand import understand
-from agent_bruno.agent.nlu.vocabulary import Vocabulary
 from agent_bruno.agent.state import AgentState
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
 from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
@@ -134,11 +134,11 @@ def build_graph(
 
     async def understand_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         ctx = runtime.context
-        rows = await asyncio.to_thread(ctx.storage.catalog)
+        catalog = await snapshot(ctx.storage, ctx.catalog)
         plan = understand(
             state["question"],
             state.get("focus") or None,
-            Vocabulary.from_catalog(rows),
+            catalog.vocabulary,
             ctx.clock(),
             ctx.tz,
             forge=ctx.forge is not None,
@@ -347,12 +347,13 @@ def _older_than(messages: Sequence[AnyMessage], turns: int) -> list[RemoveMessag
 
 
 async def _system_message(ctx: AgentContext) -> str:
-    rows = await asyncio.to_thread(ctx.storage.catalog)
+    rows = (await snapshot(ctx.storage, ctx.catalog)).rows
     now = datetime.fromtimestamp(ctx.clock(), ctx.tz)
+    inventory = await asyncio.to_thread(inventory_summary, rows, ctx.tz)
     return ctx.prompts.system_message(
         now=now.strftime("%Y-%m-%d %H:%M"),
         timezone=_tz_name(ctx.tz, now),
-        inventory=fence("inventory", inventory_summary(rows, ctx.tz)),
+        inventory=fence("inventory", inventory),
     )
 
 

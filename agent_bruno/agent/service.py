@@ -10,7 +10,7 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -22,6 +22,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent_bruno.agent.catalog import TurnCatalog
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
 from agent_bruno.agent.graph import AgentGraph, build_graph
@@ -197,7 +198,8 @@ class AgentService:
                     self.graph.astream(
                         {"question": question},
                         config,
-                        context=self.context,
+                        # A fresh catalog cache: every step of this turn reads the catalog once.
+                        context=replace(self.context, catalog=TurnCatalog()),
                         stream_mode=["custom", "values"],
                         # One checkpoint per turn, written when the run ends: the turn is the
                         # unit a follow-up needs, and per-step writes tripled /query's latency.
