@@ -103,6 +103,13 @@ class Metrics:
             ["file"],
             registry=self.registry,
         )
+        self.thread_memory = Gauge(
+            "agent_bruno_thread_memory",
+            "Thread memory: threads kept, one-shot entries kept, and since start threads pruned, "
+            "files quarantined, failed reads or writes (answered without memory).",
+            ["what"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "agent_bruno_reporter_outbox_depth",
             "Events pending in a reporter's outbox (latest heartbeat).",

@@ -23,8 +23,9 @@ import orjson
 _CONTROLS = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 _UNSAFE = re.compile(f"[{_CONTROLS}]")
 _UNSAFE_LINE = re.compile(f"[{_CONTROLS}\n\t\u2028\u2029]")
-FENCE_OPEN = '<data source="{source}" trust="untrusted">'
-FENCE_CLOSE = "</data>"
+# The one fence every model prompt uses (the graph tools' results too).
+FENCE_OPEN = '<untrusted-data tool="{source}">'
+FENCE_CLOSE = "</untrusted-data>"
 
 
 def _escape(match: re.Match[str]) -> str:

@@ -181,7 +181,7 @@ def build_graph(
             )
             records.append(ToolCallRecord(name, args, result).as_dict())
             if on_model_path:  # tool results quote data: fenced, never read as instructions
-                content = fence(f"tool {name}", json_for_model(summary))
+                content = fence(name, json_for_model(summary))
                 replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
         update: dict[str, Any] = {"calls": [*state.get("calls", []), *records], "pending": []}
         if on_model_path:

@@ -13,6 +13,7 @@ from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
 from agent_bruno.api.errors import ApiError
 from agent_bruno.clocks import ClockOffsets
+from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
 from agent_bruno.reporters import Reporters
 from agent_bruno.settings import Settings
@@ -36,6 +37,7 @@ class Services:
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
     reporters: Reporters = field(default_factory=Reporters)  # places and series budgets
+    knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
 
 
 async def get_services(request: Request) -> Services:

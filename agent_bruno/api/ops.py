@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from pathlib import Path
 
 from fastapi import APIRouter
@@ -33,9 +34,17 @@ async def readyz(services: ServicesDep) -> Response:
         problems.append("the storage writer thread is not running")
     if services.writer.last_error is not None:
         problems.append(services.writer.last_error)
+    # The graph is reported, not required: ingest, reads and answers go on without it.
+    graph = (
+        services.knowledge.upkeep.state.as_dict(services.knowledge.upkeep.pending)
+        if services.knowledge is not None
+        else {"state": "off"}
+    )
     if problems:
-        return json_response({"status": "unavailable", "problems": problems}, 503)
-    return json_response({"status": "ready", "writer_backlog": services.writer.backlog})
+        return json_response({"status": "unavailable", "problems": problems, "graph": graph}, 503)
+    return json_response(
+        {"status": "ready", "writer_backlog": services.writer.backlog, "graph": graph}
+    )
 
 
 def _file_bytes(path: Path) -> int:
@@ -55,5 +64,9 @@ async def metrics(services: ServicesDep, _auth: ApiAuth) -> Response:
         services.metrics.file_bytes.labels(name).set(_file_bytes(path))
         wal = path.with_name(path.name + "-wal")
         services.metrics.file_bytes.labels(f"{name}_wal").set(_file_bytes(wal))
+    memory = services.agent.memory
+    if memory is not None:
+        for what, n in dataclasses.asdict(await memory.count()).items():
+            services.metrics.thread_memory.labels(what).set(n)
     body = await asyncio.to_thread(services.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

@@ -129,6 +129,7 @@ def reply_view(reply: Any) -> dict[str, Any]:
         "mode": reply.mode,
         "fallback": reply.fallback,
         "duration_s": round(float(reply.duration_s), 3),
+        "memory": getattr(reply, "memory", None),
         "calls": [call_view(c) for c in reply.calls],
     }
 
@@ -167,10 +168,11 @@ async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) ->
     }
     if reply.fallback:
         headers["X-Agent-Fallback"] = header_value(reply.fallback)
+    text = reply.answer.rstrip("\n") + "\n"
+    if reply.memory:
+        headers["X-Agent-Memory"] = header_value(reply.memory)
+        text += f"(Note: {reply.memory}.)\n"
     if wants_json(request):
         return json_response(reply_view(reply), headers=headers)
-    return Response(
-        for_terminal(reply.answer.rstrip("\n")) + "\n",  # data's control characters, escaped
-        media_type="text/plain; charset=utf-8",
-        headers=headers,
-    )
+    # Data's control characters, escaped: the answer quotes names and reasons.
+    return Response(for_terminal(text), media_type="text/plain; charset=utf-8", headers=headers)

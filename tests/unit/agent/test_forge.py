@@ -34,7 +34,7 @@ def forge(fake: FakeOllama, http: httpx.AsyncClient, api: Api = "ollama", **kw: 
 
 def sent_json_block(message: str) -> Any:
     match = re.search(
-        r"<data source=\"agent data\" trust=\"untrusted\">\n(.*)\n</data>", message, re.DOTALL
+        r"<untrusted-data tool=\"agent data\">\n(.*)\n</untrusted-data>", message, re.DOTALL
     )
     assert match is not None, message
     return orjson.loads(match.group(1))
