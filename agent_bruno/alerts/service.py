@@ -119,12 +119,14 @@ class AlertService:
         clock: Callable[[], float] = time.time,
         resolve: Resolver = system_resolve,
         notifiers: dict[str, Notifier] | None = None,
+        on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.config = config
         self._storage = storage
         self._clock = clock
         self._resolve = resolve
         self._client = client
+        self._on_outcome = on_outcome  # (channel, outcome) of each delivery attempt, for metrics
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="alerts-db")
         self._store: AlertStore | None = None
         self._subs: dict[str, Subscription] = {}
@@ -188,6 +190,8 @@ class AlertService:
     def _count(self, kind: str, outcome: Outcome) -> None:
         key = (kind, outcome.status)
         self.outcomes[key] = self.outcomes.get(key, 0) + 1
+        if self._on_outcome is not None:
+            self._on_outcome(kind, outcome.status)
 
     async def start(self) -> None:
         """Open the tables, load subscriptions and alert states, start the tasks."""
@@ -563,14 +567,11 @@ class AlertService:
     ) -> BacktestResult:
         sc = rule.scope
         q = SeriesQuery(start, end, 300, rule.metric, sc.location, sc.node, sc.sensor, sc.cluster)
-        histories = [
-            SeriesHistory(
-                f"{r.node}/{r.sensor}/{r.metric}",
-                float(r.step),
-                [Observation(p.ts, p.ts + r.step, p.min, p.max, p.last) for p in r.points],
-            )
-            for r in self._storage.query_series(q)
-        ]
+        histories = []
+        for r in self._storage.extremes(q):
+            w = r.step
+            obs = [Observation(t, t + w, lo, hi, last) for t, lo, hi, last in r.rows]
+            histories.append(SeriesHistory(f"{r.node}/{r.sensor}/{r.metric}", float(w), obs))
         if isinstance(rule, SilentRule):
             return backtest_silent(rule, histories, start, end)
         return backtest_series(rule, histories, start, end)
