@@ -169,7 +169,11 @@ def seed_history(url: str) -> str:
 def show_graph(url: str) -> None:
     """Print what the graph knows of pi-node-3 and warehouse-b, from its API."""
     with httpx.Client(timeout=30.0) as client:
+        deadline = time.monotonic() + 15  # the upkeep writes its batch every few seconds
         node = client.get(f"{url}/v1/graph/context", params={"node": "pi-node-3"})
+        while node.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(1.0)
+            node = client.get(f"{url}/v1/graph/context", params={"node": "pi-node-3"})
         if node.status_code == 200:
             ctx = node.json()["context"]
             runs = ", ".join(
@@ -254,7 +258,7 @@ Alerts go to the receiver printing here ({hook_url}); subscribe and manage in pl
 The knowledge graph (LadybugDB in {data_dir / "agent" / "graph.lbdb"}):
   curl -s '{url}/v1/graph/context?node=pi-node-3' | python3 -m json.tool     # what runs there
   curl -s '{url}/v1/incidents?location=warehouse-b' | python3 -m json.tool   # what happened before
-  curl -s {url}/v1/incidents -H 'Content-Type: application/json' \
+  curl -s {url}/v1/incidents -H 'Content-Type: application/json' \\
        -d '{{"location": "warehouse-b", "started": "{_now_iso()}", "status": "resolved",
             "root_cause": {{"description": "HVAC malfunction"}}, "by": "you"}}'  # record one
   curl -s {url}/readyz | python3 -m json.tool                                 # graph state
