@@ -250,7 +250,7 @@ async def _backtest(root: Path) -> tuple[list[float], str]:
 
 def _restart(root: Path) -> dict[str, int]:
     """Kill the agent while it delivers 200 notifications; count what the receiver got."""
-    with receiver(secret=HOOK_SECRET, delay_s=0.2) as hook:
+    with receiver(secret=HOOK_SECRET, delay_s=0.5) as hook:
         agent = AlertAgent(root, hook.url + "/hook")
         agent.start()
         try:

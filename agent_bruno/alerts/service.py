@@ -83,6 +83,7 @@ _T = TypeVar("_T")
 TICK_S = 1.0
 BULK_LIVE_S = 900.0  # bulk rows newer than this are evaluated as live data; older is history
 OUTBOX_KEEP_S = 7 * 86_400.0
+REPLAY_S = 900.0  # re-evaluated at start: what a crash may have left unevaluated
 
 
 class SubscriptionError(ValueError):
@@ -226,6 +227,7 @@ class AlertService:
         for group in await self._run_sync(store.groups):
             if group.sub_id in self._subs:
                 self.dispatcher.restore(group, firing.pop(group.key, []), now)
+        await self._apply(await asyncio.to_thread(self._replay, now))
         self._tasks = [
             asyncio.create_task(self._evaluate_loop(), name="alerts-evaluate"),
             asyncio.create_task(self._tick_loop(), name="alerts-tick"),
@@ -237,6 +239,27 @@ class AlertService:
             len(self.evaluator.firing()),
             await self._run_sync(store.pending_count),
         )
+
+    def _replay(self, now: float) -> list[AlertChange]:
+        """Evaluate again what was stored in the last REPLAY_S: a write acknowledged just before
+        a crash may not have been evaluated. Harmless for what was: every step ignores an
+        observation no newer than its state's, and a firing alert does not fire twice."""
+        if not self._subs:
+            return []
+        since = now - REPLAY_S
+        changes: list[AlertChange] = []
+        for r in self._storage.extremes(SeriesQuery(since, now, 300)):
+            s = SeriesLabels(r.cluster, r.node, r.location, r.sensor, r.metric, r.unit)
+            for t, lo, hi, last, last_ts in r.rows:
+                # Up to the bucket's last reading: a later aggregate inside it stays new.
+                end = max(t, min(t + r.step, last_ts))
+                changes.extend(self.evaluator.observe(s, Observation(t, end, lo, hi, last)))
+        query = EpisodeQuery(since, now, 10_000, changed_since=since)
+        for row in sorted(self._storage.query_episodes(query), key=lambda e: e.last):
+            s = SeriesLabels(row.cluster, row.node, row.location, row.sensor, row.metric, row.unit)
+            for _, ep in episode_events(row):
+                changes.extend(self.evaluator.observe_episode(s, ep))
+        return changes
 
     async def _seed_facts(self) -> None:
         """What the evaluator knows before any event: nodes' heartbeats, series' last data."""
@@ -570,7 +593,7 @@ class AlertService:
         histories = []
         for r in self._storage.extremes(q):
             w = r.step
-            obs = [Observation(t, t + w, lo, hi, last) for t, lo, hi, last in r.rows]
+            obs = [Observation(t, t + w, lo, hi, last) for t, lo, hi, last, _ in r.rows]
             histories.append(SeriesHistory(f"{r.node}/{r.sensor}/{r.metric}", float(w), obs))
         if isinstance(rule, SilentRule):
             return backtest_silent(rule, histories, start, end)

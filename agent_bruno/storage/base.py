@@ -104,8 +104,8 @@ class SeriesResult:
 
 @dataclass(frozen=True, slots=True)
 class SeriesExtremes:
-    """One series' buckets as (start, min, max, last) tuples, oldest first: what rule
-    evaluation and backtests need, read without building a `Point` per bucket."""
+    """One series' buckets as (start, min, max, last, time of the last reading) tuples, oldest
+    first: what rule evaluation and backtests need, read without building a `Point` per bucket."""
 
     cluster: str
     node: str
@@ -114,7 +114,7 @@ class SeriesExtremes:
     metric: str
     unit: str
     step: int  # bucket width (seconds)
-    rows: list[tuple[float, float, float, float]]
+    rows: list[tuple[float, float, float, float, float]]
 
 
 @dataclass(frozen=True, slots=True)

@@ -138,15 +138,16 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
 
 
 def extremes(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesExtremes]:
-    """(start, min, max, last) per 5-minute bucket of each matching series, oldest first (bulk
-    imports are in the rollups too). A node that moved merges as in `query_series`."""
+    """(start, min, max, last, last_ts) per 5-minute bucket of each matching series, oldest
+    first (bulk imports are in the rollups too). A node that moved merges as in `query_series`."""
     start = int(q.start // BUCKET_5M) * BUCKET_5M
     out = []
     for meta, ids in _matching_series(conn, q, start - BUCKET_1H).values():
         marks = ",".join("?" * len(ids))
-        rows: list[tuple[float, float, float, float]] = conn.execute(
-            f"SELECT bucket, MIN(min), MAX(max), last FROM rollup_5m WHERE series_id IN "  # noqa: S608 - placeholders only
-            f"({marks}) AND bucket >= ? AND bucket < ? GROUP BY bucket ORDER BY bucket",
+        rows: list[tuple[float, float, float, float, float]] = conn.execute(
+            "SELECT bucket, MIN(min), MAX(max), last, MAX(last_ts) FROM rollup_5m "  # noqa: S608 - placeholders only
+            f"WHERE series_id IN ({marks}) AND bucket >= ? AND bucket < ? "
+            "GROUP BY bucket ORDER BY bucket",
             (*ids, start, q.end),
         ).fetchall()
         if rows:

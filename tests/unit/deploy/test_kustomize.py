@@ -66,7 +66,11 @@ def test_each_overlay_renders_every_object_the_issue_lists(
     }
     for name, objects in rendered.items():
         found = {(o["kind"], o["metadata"]["name"]) for o in objects}
-        per_node_sensors = {("ConfigMap", "edge-reporter-sensors")} if name == "pi" else set()
+        per_node_sensors = (
+            {("ConfigMap", "edge-reporter-sensors"), ("ConfigMap", "edge-reporter-mqtt")}
+            if name == "pi"
+            else set()
+        )
         assert found == expected | per_node_sensors, name
         assert len({_key(o) for o in objects}) == len(objects), f"{name}: duplicate objects"
         assert all(
