@@ -3,16 +3,21 @@
 Events are named after the agent's (`status`, `tool_call`, `tool_result`, `token`, `answer`,
 `error`, `done`) and carry JSON data. When the client goes away, sse-starlette cancels the
 response's task; the cancellation reaches the agent's run through the generators below, and
-`aclosing` closes the run when the cancellation lands while an event is being sent.
+`aclosing` closes the run when the cancellation lands while an event is being sent. When the
+server shuts down (SIGTERM), sse-starlette sets `shutdown`: the run is closed and the stream
+ends with an `error` event saying so and `done`, within SHUTDOWN_GRACE_S.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Annotated, Any
 
+import anyio
 import orjson
 from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -20,7 +25,7 @@ from starlette.requests import Request
 
 from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
-from agent_bruno.api.deps import ApiAuth, Services, ServicesDep
+from agent_bruno.api.deps import Principal, Services, ServicesDep
 from agent_bruno.api.openapi import documented
 from agent_bruno.api.query import (
     QUESTION_BODY,
@@ -34,6 +39,8 @@ from agent_bruno.metrics import Metrics
 router = APIRouter(tags=["agent"])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SHUTDOWN_GRACE_S = 2.0  # well inside the 30 s a pod has between SIGTERM and SIGKILL
+SHUTTING_DOWN = "the agent is shutting down; ask again in a moment"
 
 
 def encode(event: AgentEvent) -> ServerSentEvent:
@@ -42,12 +49,49 @@ def encode(event: AgentEvent) -> ServerSentEvent:
     return ServerSentEvent(data=data, event=event.kind)
 
 
+async def _until_shutdown(
+    events: AsyncGenerator[AgentEvent], shutdown: anyio.Event | None, thread_id: str
+) -> AsyncIterator[AgentEvent]:
+    """The run's events; when `shutdown` is set first, the run is closed and the stream ends
+    with `error` and `done` (a client always learns why its answer stopped)."""
+    if shutdown is None:
+        async for event in events:
+            yield event
+        return
+    stop = asyncio.ensure_future(shutdown.wait())
+    step: asyncio.Future[AgentEvent] | None = None
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(events))
+            await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                yield AgentEvent("error", {"message": SHUTTING_DOWN, "reason": "shutdown"})
+                yield AgentEvent("done", {"thread_id": thread_id, "shutdown": True})
+                return
+            try:
+                event = step.result()
+            except StopAsyncIteration:
+                return
+            step = None
+            yield event
+    finally:
+        # Shut down, or the client left: the run must stop before `events` is closed.
+        stop.cancel()
+        if step is not None and not step.done():
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
+
+
 async def relay(
-    events: AsyncGenerator[AgentEvent], metrics: Metrics
+    events: AsyncGenerator[AgentEvent],
+    metrics: Metrics,
+    shutdown: anyio.Event | None = None,
+    thread_id: str = "",
 ) -> AsyncIterator[ServerSentEvent]:
     """The run's events as SSE events; closing or cancelling this closes the run."""
     async with aclosing(events):
-        async for event in events:
+        async for event in _until_shutdown(events, shutdown, thread_id):
             if event.kind == "answer":
                 metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
             elif event.kind == "error":
@@ -55,16 +99,23 @@ async def relay(
             yield encode(event)
 
 
-def stream_answer(services: Services, question: Question) -> EventSourceResponse:
+def stream_answer(
+    services: Services, question: Question, owner: str | None = None
+) -> EventSourceResponse:
     """Start the run and answer with its event stream (400 if the agent refuses the question)."""
     thread_id = question.thread_id or uuid.uuid4().hex
     try:
-        events = services.agent.stream(question.text, thread_id)
+        events = services.agent.stream(question.text, thread_id, owner)
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
+    shutdown = anyio.Event()
     return EventSourceResponse(
-        relay(events, services.metrics), headers=headers, ping=services.settings.sse_ping_s
+        relay(events, services.metrics, shutdown, thread_id),
+        headers=headers,
+        ping=services.settings.sse_ping_s,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_S,
     )
 
 
@@ -95,16 +146,18 @@ CHAT_ANSWERS = documented(
 
 
 @router.post("/chat", openapi_extra={"requestBody": QUESTION_BODY}, responses=CHAT_ANSWERS)
-async def post_chat(request: Request, services: ServicesDep, _auth: ApiAuth) -> EventSourceResponse:
+async def post_chat(
+    request: Request, services: ServicesDep, owner: Principal
+) -> EventSourceResponse:
     """Ask a question (JSON `{question, thread_id}` or plain text); the answer streams as SSE."""
     question = await read_question(request, services.settings.query_max_chars)
-    return stream_answer(services, question)
+    return stream_answer(services, question, owner)
 
 
 @router.get("/chat", responses=CHAT_ANSWERS)
 async def get_chat(
     services: ServicesDep,
-    _auth: ApiAuth,
+    owner: Principal,
     q: Annotated[str | None, Query(description="the question (missing or blank: 400)")] = None,
     thread_id: Annotated[
         str | None,
@@ -113,4 +166,4 @@ async def get_chat(
 ) -> EventSourceResponse:
     """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
     question = check_question(q or "", thread_id, services.settings.query_max_chars)
-    return stream_answer(services, question)
+    return stream_answer(services, question, owner)

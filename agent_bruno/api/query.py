@@ -15,10 +15,11 @@ from starlette.responses import Response
 
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
-from agent_bruno.api.deps import ApiAuth, ServicesDep
+from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.openapi import documented
 from agent_bruno.api.schemas import Question as QuestionModel
+from agent_bruno.textsafe import for_terminal
 
 router = APIRouter(tags=["agent"])
 log = logging.getLogger(__name__)
@@ -193,13 +194,13 @@ THREAD_HEADER = {
         ),
     },
 )
-async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) -> Response:
+async def post_query(request: Request, services: ServicesDep, owner: Principal) -> Response:
     """Answer a question about the sensors and nodes; `thread_id` continues a conversation.
 
     The body is the question as plain text (what `curl -d` sends), a form, or JSON."""
     question = await read_question(request, services.settings.query_max_chars)
     try:
-        reply = await services.agent.ask(question.text, question.thread_id)
+        reply = await services.agent.ask(question.text, question.thread_id, owner)
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     except Exception as exc:
@@ -225,4 +226,5 @@ async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) ->
         text += f"(Note: {reply.memory}.)\n"
     if wants_json(request):
         return json_response(reply_view(reply), headers=headers)
-    return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
+    # Data's control characters, escaped: the answer quotes names and reasons.
+    return Response(for_terminal(text), media_type="text/plain; charset=utf-8", headers=headers)

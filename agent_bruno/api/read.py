@@ -28,6 +28,7 @@ from agent_bruno.api.params import (
 )
 from agent_bruno.api.schemas import AnomalyPage, Catalog, NodeList, SeriesPage, rfc3339, with_iso
 from agent_bruno.health import Beat, Thresholds, assess
+from agent_bruno.reporters import Move
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
     AnomalyQuery,
@@ -223,6 +224,20 @@ async def get_anomalies(
     )
 
 
+def _moves(moves: list[Move], node: str) -> list[dict[str, Any]]:
+    """The moves of `node` since the agent started (AGENT_BRUNO_REPORTER_MOVES=allow)."""
+    return [
+        {
+            "from": {"cluster": m.before[0], "location": m.before[1]},
+            "to": {"cluster": m.after[0], "location": m.after[1]},
+            "at": m.at,
+            "at_iso": rfc3339(m.at),
+        }
+        for m in moves
+        if m.node == node
+    ]
+
+
 @router.get("/v1/nodes", responses=documented(503, ok=NodeList))
 async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Every node with its latest heartbeat and status: healthy, warning or offline."""
@@ -251,6 +266,7 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
                 "last_seen": row.last_seen,
                 "last_seen_iso": rfc3339(row.last_seen),
                 "clock_offset_s": offset,
+                "moves": _moves(services.reporters.moves, row.node),
                 "interval_s": row.interval_s,
                 "health": row.health,
                 "sensors": row.sensors,

@@ -233,6 +233,10 @@ class NodeView(_Doc):
     last_seen: float
     last_seen_iso: Iso = _ISO
     clock_offset_s: float | None
+    moves: list[dict[str, Any]] = Field(
+        default_factory=list,
+        description="cluster/location changes since the agent started: from, to, at, at_iso",
+    )
     interval_s: float
     health: dict[str, Any]
     sensors: list[dict[str, Any]]
