@@ -14,6 +14,7 @@ program needs (the parameter, the limit, `errors` for one entry per item or fiel
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
@@ -147,7 +148,11 @@ def json_response(
 
 
 def problem(
-    status: int, detail: str, code: str, instance: str | None = None, **extensions: Any
+    status: int,
+    detail: str,
+    code: str,
+    instance: str | None = None,
+    extensions: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
     """A problem object (RFC 9457) with our `code` and the given extension members."""
     kind = PROBLEMS.get(code)
@@ -162,7 +167,7 @@ def problem(
         body["instance"] = instance
     body["code"] = code
     # Extension members never replace the standard ones.
-    body.update({k: v for k, v in extensions.items() if k not in body})
+    body.update({k: v for k, v in (extensions or {}).items() if k not in body})
     return body
 
 
@@ -175,7 +180,7 @@ def problem_response(
     **extensions: Any,
 ) -> Response:
     """A problem object as an `application/problem+json` response."""
-    payload = problem(status, detail, code, instance, **extensions)
+    payload = problem(status, detail, code, instance, extensions)
     return Response(
         orjson.dumps(payload, default=str),
         status_code=status,
@@ -187,13 +192,14 @@ def problem_response(
 async def handle_api_error(request: Request, exc: Exception) -> Response:
     """Render an `ApiError` as a problem."""
     assert isinstance(exc, ApiError)
-    return problem_response(
-        exc.status,
-        exc.message,
-        code_for(exc.status, exc.reason),
-        request.url.path,
-        exc.headers,
-        **exc.detail,
+    payload = problem(
+        exc.status, exc.message, code_for(exc.status, exc.reason), request.url.path, exc.detail
+    )
+    return Response(
+        orjson.dumps(payload, default=str),
+        status_code=exc.status,
+        media_type=PROBLEM_MEDIA_TYPE,
+        headers=exc.headers,
     )
 
 

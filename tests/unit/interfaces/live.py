@@ -46,7 +46,7 @@ def _events(node: str, now: float, base: float) -> list[dict[str, Any]]:
                 "end": t0 + 300, "count": 5, "min": value - 0.3, "max": value + 0.3,
                 "mean": value, "last": value,
             })  # fmt: skip
-    spike = start + (HOURS - 1) * 3600 + 60
+    spike = start + HOURS * 3600 - 1800  # within the last hour
     events.append({
         "id": f"{node}-spike", "type": "reading", "ts": spike, "sensor": "dht22-1",
         "metric": "temperature", "unit": "°C", "value": base + 7.0, "severity": "critical",
