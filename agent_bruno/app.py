@@ -18,7 +18,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agent_bruno.agent.wiring import open_agent
 from agent_bruno.alerts.desk import AlertDesk
 from agent_bruno.alerts.wiring import open_alerts
-from agent_bruno.api import chat, incidents, ingest, openapi, ops, query, read, slack, subscriptions
+from agent_bruno.api import (
+    chat,
+    incidents,
+    ingest,
+    openapi,
+    ops,
+    query,
+    read,
+    slack,
+    subscriptions,
+    web,
+)
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import (
     ApiError,
@@ -171,7 +182,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.router.routes.extend(ingest.routes)
     routers = (
         read.router, ops.router, query.router, chat.router, subscriptions.router,
-        slack.router, incidents.router,
+        slack.router, incidents.router, web.router,
     )  # fmt: skip
     openapi.install(app, routers)
     for router in routers:
