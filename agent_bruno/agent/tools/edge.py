@@ -23,7 +23,7 @@ from agent_bruno.agent.tools.common import (
     vocabulary,
 )
 from agent_bruno.health import Beat, assess
-from agent_bruno.storage.base import AnomalyQuery, SeriesQuery, SeriesSummary
+from agent_bruno.storage.base import AnomalyQuery, CatalogRow, SeriesQuery, SeriesSummary
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -127,18 +127,52 @@ async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
     if isinstance(sel, ToolResult):
         return sel
     names, start, end = sel.names, sel.start, sel.end
-    rows = await asyncio.to_thread(ctx.storage.summarize, sel.series(300))
+    rows, catalog = await asyncio.gather(
+        asyncio.to_thread(ctx.storage.summarize, sel.series(300)),
+        asyncio.to_thread(ctx.storage.catalog),
+    )
+    spans = _stored_spans(catalog, names)
     if not rows:
-        return ToolResult.no_data(f"no readings stored for {_where(names)}")
+        if not spans:
+            return ToolResult.no_data(f"no readings stored for {_where(names)}")
+        rows = [_empty_summary(key) for key in spans]  # stored, only not in this range
     now = ctx.clock()
     series = []
     for r in rows:
         item = asdict(r)
         item["age_s"] = None if r.latest_ts is None else max(0.0, now - r.latest_ts)
+        stored = spans.get((r.cluster, r.node, r.location, r.sensor, r.metric, r.unit))
+        item["first_ts"], item["last_ts"] = stored if stored else (None, None)
         series.append(item)
     return ToolResult.ok(
         {"start": start, "end": end, "now": now, "filters": names, "series": series}, len(series)
     )
+
+
+SeriesKey6 = tuple[str, str, str, str, str, str]
+
+
+def _stored_spans(
+    catalog: list[CatalogRow], names: dict[str, str | None]
+) -> dict[SeriesKey6, tuple[float, float]]:
+    """When each series matching the filters has data, from its first to its last stored time:
+    how much data stands behind a statistic, and where the nearest data is."""
+    out: dict[SeriesKey6, tuple[float, float]] = {}
+    for row in catalog:
+        if any(names.get(k) and getattr(row, k) != names[k]
+               for k in ("metric", "location", "node", "sensor")):  # fmt: skip
+            continue
+        key = (row.cluster, row.node, row.location, row.sensor, row.metric, row.unit)
+        first, last = out.get(key, (row.first_ts, row.last_ts))
+        out[key] = (min(first, row.first_ts), max(last, row.last_ts))
+    return out
+
+
+def _empty_summary(key: SeriesKey6) -> SeriesSummary:
+    """A stored series with no data in the asked range."""
+    cluster, node, location, sensor, metric, unit = key
+    return SeriesSummary(cluster, node, location, sensor, metric, unit, 0, None, None, None,
+                         None, None)  # fmt: skip
 
 
 def choose_step(start: float, end: float, asked: int | None) -> int:
