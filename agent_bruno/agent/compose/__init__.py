@@ -20,7 +20,7 @@ from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
 
 Writer = Callable[[Plan, Formatter, Sequence[ToolCallRecord]], str]
 CAN_DO = (
-    'I can tell you current readings and statistics ("What\'s the temperature in the '
+    "I can tell you current readings and statistics (\"What's the temperature in the "
     'warehouse?", "lowest humidity in the office yesterday"), trends, rankings and comparisons, '
     'anomalies ("Show me sensor anomalies"), node health ("List all Pi nodes and their health '
     'status"), what is wrong and why ("Why is pi-node-3 under high load?"), and counts.'
@@ -50,8 +50,9 @@ def _problem(record: ToolCallRecord) -> str:
 
 
 def _ok(calls: Sequence[ToolCallRecord], name: str | None = None) -> list[Mapping[str, Any]]:
-    return [c.result.data for c in calls
-            if c.result.status == "ok" and (name is None or c.name == name)]  # fmt: skip
+    return [
+        c.result.data for c in calls if c.result.status == "ok" and (name is None or c.name == name)
+    ]
 
 
 def _by_name(calls: Sequence[ToolCallRecord]) -> dict[str, Mapping[str, Any]]:
@@ -63,13 +64,17 @@ def _with_problems(text: str, calls: Sequence[ToolCallRecord]) -> str:
     return "\n".join([t for t in [text, *problems] if t]) or "No data about that."
 
 
-def _each(writer: Callable[[Formatter, Mapping[str, Any], Mapping[str, Any]], str], tool: str
-          ) -> Writer:  # fmt: skip
+def _each(
+    writer: Callable[[Formatter, Mapping[str, Any], Mapping[str, Any]], str], tool: str
+) -> Writer:
     """A writer that answers each call of `tool` in turn (several places or metrics)."""
 
     def write(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
-        parts = [writer(f, c.result.data, plan.hints) for c in calls
-                 if c.name == tool and c.result.status == "ok"]  # fmt: skip
+        parts = [
+            writer(f, c.result.data, plan.hints)
+            for c in calls
+            if c.name == tool and c.result.status == "ok"
+        ]
         failed = [c for c in calls if c.name == tool and c.result.status != "ok"]
         return "\n\n".join([*parts, *(_problem(c) for c in failed)]) or "No data about that."
 
@@ -77,8 +82,9 @@ def _each(writer: Callable[[Formatter, Mapping[str, Any], Mapping[str, Any]], st
 
 
 def _current(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
-    text = values.current(f, _ok(calls, "metric_summary"), plan.hints, _by_name(calls).get(
-        "anomalies"))  # fmt: skip
+    text = values.current(
+        f, _ok(calls, "metric_summary"), plan.hints, _by_name(calls).get("anomalies")
+    )
     return _with_problems(text, [c for c in calls if c.name == "metric_summary"])
 
 
@@ -92,7 +98,7 @@ def _rank(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
         return _with_problems("", calls)
     if plan.hints.get("need") == "metric":
         return "Rank by what? Name a metric, e.g. temperature, humidity, co2 or cpu."
-    return readings.rank(f, data[0], plan.hints)
+    return "\n\n".join(readings.rank(f, d, plan.hints) for d in data)
 
 
 def _compare(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
@@ -203,8 +209,10 @@ def _notes(plan: Plan) -> list[str]:
     close = plan.hints.get("close")
     spec = intents().get(str(close)) if close else None
     if spec is not None and spec.description:
-        notes.append(f"If you meant something else ({spec.description[0].lower()}"
-                     f"{spec.description[1:].rstrip('.')}), ask that directly.")  # fmt: skip
+        notes.append(
+            f"If you meant something else ({spec.description[0].lower()}"
+            f"{spec.description[1:].rstrip('.')}), ask that directly."
+        )
     return notes
 
 

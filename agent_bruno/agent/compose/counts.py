@@ -24,9 +24,11 @@ def nodes(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> st
         names = join([f"{n['node']} ({n['location']})" for n in chosen])
         verb = "is" if len(chosen) == 1 else "are"
         tail = f": {names}" if chosen else ""
-        return f"{plural(len(chosen), 'node')} {verb} {STATUS_WORDS[status]} out of {len(items)}{tail}."
-    split = join([f"{data['counts'][s]} {s}" for s in ("healthy", "warning", "offline")
-                  if data["counts"][s]])  # fmt: skip
+        state = STATUS_WORDS[status]
+        return f"{plural(len(chosen), 'node')} {verb} {state} out of {len(items)}{tail}."
+    split = join(
+        [f"{data['counts'][s]} {s}" for s in ("healthy", "warning", "offline") if data["counts"][s]]
+    )
     names = join([f"{n['node']} ({n['location']})" for n in items])
     return f"There are {plural(len(items), 'node')} ({split}): {names}."
 

@@ -34,6 +34,17 @@ _DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Su
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 
+_STRETCHES = (
+    "the last",
+    "the past",
+    "the previous",
+    "last ",
+    "the weekend",
+    "this week",
+    "this month",
+)
+
+
 def over(span_label: str) -> str:
     """A range after a value: "over the last hour", "since 09:00", "yesterday", "on Monday"."""
     first = span_label.split(" ", 1)[0]
@@ -41,8 +52,7 @@ def over(span_label: str) -> str:
         return span_label
     if first in _DAYS or first in _MONTHS:
         return f"on {span_label}"
-    if span_label.startswith(("the last", "the past", "the previous", "last week", "last month",
-                              "the weekend", "last weekend", "this week", "this month")):
+    if span_label.startswith(_STRETCHES):
         return f"over {span_label}"
     return span_label
 

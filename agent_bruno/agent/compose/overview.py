@@ -13,8 +13,9 @@ from agent_bruno.health import HEALTH_METRICS
 LISTED = 8
 
 
-def silent_sensors(f: Formatter, summary: Mapping[str, Any] | None,
-                   nodes: Mapping[str, Any] | None) -> list[str]:  # fmt: skip
+def silent_sensors(
+    f: Formatter, summary: Mapping[str, Any] | None, nodes: Mapping[str, Any] | None
+) -> list[str]:
     """Series that stopped reporting while their node still sends heartbeats."""
     if not summary:
         return []
@@ -56,8 +57,9 @@ def overview(
             lines.append(
                 f"{plural(total, 'anomaly', 'anomalies')} flagged {over(span_label)} ({split}):"
             )
-            rows = sorted(flagged["anomalies"], key=lambda a: (a["severity"] != "critical",
-                                                                -a["ts"]))  # fmt: skip
+            rows = sorted(
+                flagged["anomalies"], key=lambda a: (a["severity"] != "critical", -a["ts"])
+            )
             lines += [anomaly_line(f, a) for a in rows[:LISTED]]
             if total > LISTED:
                 lines.append(f"… and {total - LISTED} more; ask for the anomalies to see them all.")
@@ -100,7 +102,8 @@ def diagnosis(
             elif metric in HEALTH_METRICS:
                 parts.append(
                     f"{label(metric)} {f.value(s['latest'], unit, metric)} now "
-                    f"(avg {f.value(s['mean'], unit, metric)}, max {f.value(s['max'], unit, metric)})"
+                    f"(avg {f.value(s['mean'], unit, metric)}, "
+                    f"max {f.value(s['max'], unit, metric)})"
                 )
         if parts:
             lines.append(f"{over(range_words(hints)).capitalize()}: {'; '.join(parts)}.")

@@ -65,11 +65,21 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
         note = ""
         if stale and not ranged:
             note = f" (stale: no reading since {f.clock(stale[0]['latest_ts'])})"
-        lines.append(f"{i}. {name}: {f.value(value, unit, metric)}{note}")
+        members = ""
+        if len(items) > 1:
+            members = (
+                " ("
+                + ", ".join(
+                    f"{s['node']} {f.value(_value_for(s, aggregate, ranged), unit, metric)}"
+                    for s in items
+                )
+                + ")"
+            )
+        lines.append(f"{i}. {name}: {f.value(value, unit, metric)}{members}{note}")
     if hints.get("clarify") == "soc":
         lines.append(
             "These are the rooms' temperatures at each node. Do you mean the Pis' own "
-            "temperature? Ask \"which Pi has the hottest SoC?\" for that."
+            'temperature? Ask "which Pi has the hottest SoC?" for that.'
         )
     return "\n".join(lines)
 
@@ -193,17 +203,33 @@ def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
         )
         if s.get("latest") is not None:
             lines.append(f"  latest {latest(f, s)}")
-        shown = points[-12:]
+        shown = _spaced(points, SHOWN_POINTS)
         lines.append(
             "  "
             + ", ".join(f"{f.clock(p['ts'])} {f.value(p['mean'], unit, metric)}" for p in shown)
-            + (f" (last {len(shown)} of {len(points)})" if len(points) > len(shown) else "")
+            + (
+                f" ({len(shown)} of {len(points)}, evenly spaced)"
+                if len(points) > len(shown)
+                else ""
+            )
         )
     return "\n".join(lines)
 
 
+SHOWN_POINTS = 8
+
+
+def _spaced(points: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str, Any]]:
+    """`n` points spread evenly from the first to the last, so the shape of the whole range
+    shows."""
+    if len(points) <= n:
+        return list(points)
+    step = (len(points) - 1) / (n - 1)
+    return [points[round(i * step)] for i in range(n)]
+
+
 def _trend(f: Formatter, s: Series) -> str:
-    """"; rising by 2.1 °C", "; falling by …" or "; about steady" from first to last point."""
+    """ "; rising by 2.1 °C", "; falling by …" or "; about steady" from first to last point."""
     points = s["points"]
     if len(points) < 2 or s.get("max") is None or s.get("min") is None:
         return ""

@@ -104,10 +104,19 @@ def health(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
         rest = len(nodes) - len(chosen)
         others = join([f"{v} {k}" for k, v in counts.items() if v and not _matches(status, k)])
         if not chosen:
-            return f"No node is {STATUS_WORDS[status]}: all {plural(len(nodes), 'node')} are " \
-                   f"{join([f'{v} {k}' for k, v in counts.items() if v])}."
+            return (
+                f"No node is {STATUS_WORDS[status]}: all {plural(len(nodes), 'node')} are "
+                f"{join([f'{v} {k}' for k, v in counts.items() if v])}."
+            )
         verb = "is" if len(chosen) == 1 else "are"
-        lines = [f"{plural(len(chosen), 'node')} of {len(nodes)} {verb} {STATUS_WORDS[status]}:"]
+        head = f"{plural(len(chosen), 'node')} of {len(nodes)} {verb} {STATUS_WORDS[status]}"
+        if status in ("healthy", "online"):  # the exceptions are what the asker looks for
+            lines = [f"{head}: {join([n['node'] for n in chosen])}."]
+            if rest:
+                lines.append(f"Not {STATUS_WORDS[status]} ({others}):")
+                lines += [node_line(f, n) for n in nodes if not _matches(status, n["status"])]
+            return "\n".join(lines)
+        lines = [f"{head}:"]
         lines += [node_line(f, n) for n in chosen]
         if rest:
             lines.append(f"The other {plural(rest, 'node')}: {others}.")
@@ -136,8 +145,10 @@ def workloads(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
     lines = []
     for n in nodes:
         names = ", ".join(n.get("workloads") or []) or "no workloads reported"
-        state = n["status"] if n["status"] != "offline" else (
-            f"offline since {f.clock(n['last_heartbeat'])}, as last reported"
+        state = (
+            n["status"]
+            if n["status"] != "offline"
+            else (f"offline since {f.clock(n['last_heartbeat'])}, as last reported")
         )
         lines.append(f"- {n['node']} ({n['location']}, {state}): {names}")
     if len(lines) == 1:

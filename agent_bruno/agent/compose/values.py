@@ -46,7 +46,7 @@ def nearest_data(f: Formatter, s: Series) -> str:
 
 
 def coverage(f: Formatter, s: Series, span: Mapping[str, Any] | None, default_s: float) -> str:
-    """" (data from 14:52, 8 min)" when the data starts well after the range does."""
+    """ " (data from 14:52, 8 min)" when the data starts well after the range does."""
     first = s.get("first_ts")
     if first is None or not s.get("count"):
         return ""
@@ -57,9 +57,7 @@ def coverage(f: Formatter, s: Series, span: Mapping[str, Any] | None, default_s:
     return f" (data from {f.clock(first)}, {f.duration(min(end, f.now) - first)})"
 
 
-def stats_text(
-    f: Formatter, s: Series, hints: Mapping[str, Any], aggregates: Sequence[str]
-) -> str:
+def stats_text(f: Formatter, s: Series, hints: Mapping[str, Any], aggregates: Sequence[str]) -> str:
     """The asked statistics over the range ("avg 18.3 °C, min 17.9 °C") or the gap said."""
     span_label = range_words(hints)
     if not s.get("count"):
@@ -74,13 +72,18 @@ def _open_note(f: Formatter, flagged: Mapping[str, Any] | None, s: Series) -> st
     """The series' anomalies flagged in the recent window, said next to its value."""
     if not flagged:
         return ""
-    mine = [a for a in flagged.get("anomalies", ())
-            if (a["node"], a["sensor"], a["metric"]) == (s["node"], s["sensor"], s["metric"])]  # fmt: skip
+    mine = [
+        a
+        for a in flagged.get("anomalies", ())
+        if (a["node"], a["sensor"], a["metric"]) == (s["node"], s["sensor"], s["metric"])
+    ]
     if not mine:
         return ""
     newest = mine[0]
-    value = "no reading" if newest["value"] is None else f.value(
-        newest["value"], newest["unit"], newest["metric"]
+    value = (
+        "no reading"
+        if newest["value"] is None
+        else f.value(newest["value"], newest["unit"], newest["metric"])
     )
     worst = "critical" if any(a["severity"] == "critical" for a in mine) else "warning"
     return (
@@ -113,9 +116,11 @@ def current(
 
 
 def _all_readings(
-    f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any],
+    f: Formatter,
+    data: Mapping[str, Any],
+    hints: Mapping[str, Any],
     flagged: Mapping[str, Any] | None,
-) -> str:  # fmt: skip
+) -> str:
     """Every metric of the matching nodes, grouped by node."""
     by_node: dict[str, list[Series]] = {}
     for s in data["series"]:
@@ -129,8 +134,9 @@ def _all_readings(
             text = latest(f, s)
             if hints.get("span"):
                 text += f"; {stats_text(f, s, hints, ())}"
-            lines.append(f"- {label(s['metric'])} ({s['sensor']}): {text}"
-                         f"{_open_note(f, flagged, s)}")  # fmt: skip
+            lines.append(
+                f"- {label(s['metric'])} ({s['sensor']}): {text}{_open_note(f, flagged, s)}"
+            )
     return "\n".join(lines)
 
 
@@ -140,8 +146,18 @@ def stats(f: Formatter, summaries: Sequence[Mapping[str, Any]], hints: Mapping[s
     blocks = []
     for data in summaries:
         if data["filters"].get("metric") is None:
-            blocks.append(_all_readings(f, data, {**hints, "span": hints.get("span") or {
-                "start": f.now - 3600, "end": f.now, "label": "the last hour"}}, None))
+            blocks.append(
+                _all_readings(
+                    f,
+                    data,
+                    {
+                        **hints,
+                        "span": hints.get("span")
+                        or {"start": f.now - 3600, "end": f.now, "label": "the last hour"},
+                    },
+                    None,
+                )
+            )
             continue
         series = data["series"]
         lines = [f"{subject(data['filters'])}:"]

@@ -54,9 +54,9 @@ class IntentModel:
         top = max(logits)
         exps = [math.exp(v - top) for v in logits]
         total = sum(exps)
-        ranked = sorted(zip(self.intents, (e / total for e in exps), strict=True),
-                        key=lambda kv: -kv[1])  # fmt: skip
-        return ranked
+        return sorted(
+            zip(self.intents, (e / total for e in exps), strict=True), key=lambda kv: -kv[1]
+        )
 
     def to_json(self) -> dict[str, Any]:
         """The model as JSON-ready data (what `train.py` writes)."""
@@ -99,8 +99,9 @@ class IntentModel:
                 raise ModelError(f"{source}: feature {name!r} needs [idf, {n} weights]")
             idf[name] = float(entry[0])
             weights[name] = [float(w) for w in entry[1]]
-        return cls(tuple(intents), idf, weights, [float(b) for b in bias],
-                   str(data.get("digest", "")))  # fmt: skip
+        return cls(
+            tuple(intents), idf, weights, [float(b) for b in bias], str(data.get("digest", ""))
+        )
 
 
 def _number(value: Any) -> bool:

@@ -147,7 +147,7 @@ def _loose_locations(t: _Text, vocab: Vocabulary, mentions: Mentions) -> list[tu
 
 
 def _nodes_by_number(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
-    """"node 6", "pi3", "pi-node3": the one stored node ending in that number, else unknown."""
+    """ "node 6", "pi3", "pi-node3": the one stored node ending in that number, else unknown."""
     for _, m in t.take_all(_NODE_LIKE, "node"):
         said = m.group(1)
         number = re.search(r"\d+", said)
@@ -164,10 +164,7 @@ def _nodes_by_number(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
 def _metrics(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
     """Metric words (the lexicon's, then the catalog's own names), and unstored quantities."""
     lex = lexicon()
-    for _, m in t.take_all(lex.quantities_not_stored, "metric"):
-        name = " ".join(m.group(0).lower().split())
-        if vocab.canonical("metric", name) is None:
-            mentions.unknown.append(Unknown("metric", name))
+    others = t.take_all(lex.quantities_not_stored, "metric")
     found: list[tuple[int, str]] = []
     for metric, pattern in lex.metrics:
         for m in list(pattern.finditer(t.text))[::-1]:
@@ -177,6 +174,11 @@ def _metrics(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
     for known in vocab.metrics:
         for pos, _ in t.take_all(_name_pattern(known), "metric"):
             found.append((pos, known))
+    if not found:  # "noise in the office": a quantity not stored is unknown, said as such
+        for _, m in others:
+            name = " ".join(m.group(0).lower().split())
+            if vocab.canonical("metric", name) is None:
+                mentions.unknown.append(Unknown("metric", name))
     if not found:
         warm = lex.warmth.search(t.text)
         if warm:
@@ -197,7 +199,7 @@ def _metrics(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
 
 
 def _unknown_places(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
-    """"in the kitchen": a place noun, or any word in a place's position when nothing stored
+    """ "in the kitchen": a place noun, or any word in a place's position when nothing stored
     was named, that is not stored."""
     lex = lexicon()
     named = bool(mentions.locations or mentions.nodes)
@@ -216,11 +218,11 @@ def _unknown_places(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
             mentions.unknown.append(Unknown("location", word))
             t.take(m.start("word"), m.end("word"), "location")
             return
-    if not named:
-        for m in lex.place_nouns.finditer(t.text):
-            mentions.unknown.append(Unknown("location", " ".join(m.group(0).lower().split())))
-            t.take(m.start(), m.end(), "location")
-            return
+    noun_only = lex.place_nouns.search(t.text)
+    if noun_only is not None:
+        said = " ".join(noun_only.group(0).lower().split())
+        mentions.unknown.append(Unknown("location", said))
+        t.take(noun_only.start(), noun_only.end(), "location")
 
 
 def extract(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
@@ -228,16 +230,26 @@ def extract(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
     question with each of them replaced by its placeholder."""
     mentions = Mentions()
     t = _Text(text)
-    nodes = [(pos, name) for name in sorted(vocab.nodes, key=len, reverse=True)
-             for pos, _ in t.take_all(_name_pattern(name), "node")]  # fmt: skip
+    nodes = [
+        (pos, name)
+        for name in sorted(vocab.nodes, key=len, reverse=True)
+        for pos, _ in t.take_all(_name_pattern(name), "node")
+    ]
     mentions.nodes = _ordered(nodes)
     # A sensor named by a plain word ("node", the host's own health) is not looked for in free
     # text: "is the node healthy" is not about that sensor.
-    sensors = [(pos, name) for name in vocab.sensors if re.search(r"\d", name)
-               for pos, _ in t.take_all(_name_pattern(name), "sensor")]  # fmt: skip
+    sensors = [
+        (pos, name)
+        for name in vocab.sensors
+        if re.search(r"\d", name)
+        for pos, _ in t.take_all(_name_pattern(name), "sensor")
+    ]
     mentions.sensors = _ordered(sensors)
-    locations = [(pos, name) for name in sorted(vocab.locations, key=len, reverse=True)
-                 for pos, _ in t.take_all(_name_pattern(name), "location")]  # fmt: skip
+    locations = [
+        (pos, name)
+        for name in sorted(vocab.locations, key=len, reverse=True)
+        for pos, _ in t.take_all(_name_pattern(name), "location")
+    ]
     _nodes_by_number(t, vocab, mentions)
     _metrics(t, vocab, mentions)
     locations += _loose_locations(t, vocab, mentions)

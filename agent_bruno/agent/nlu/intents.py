@@ -63,8 +63,15 @@ def _spec(path: Path) -> IntentSpec:
     if plan == "unsupported" and not reply:
         raise IntentError(f"{where}: an unsupported intent needs the `reply` that says so")
     answer = data.get("answer", plan)
-    return IntentSpec(name, str(data.get("description", "")).strip(), plan, str(answer),
-                      reply.strip() if reply else None, tuple(examples), where)  # fmt: skip
+    return IntentSpec(
+        name,
+        str(data.get("description", "")).strip(),
+        plan,
+        str(answer),
+        reply.strip() if reply else None,
+        tuple(examples),
+        where,
+    )
 
 
 @cache

@@ -77,15 +77,20 @@ class Request:
 
     def hints(self, **extra: Any) -> dict[str, Any]:
         """What every answer writer may use."""
-        return {"unit": self.unit, "span": dict(self.span) if self.span else None,
-                "question": self.text, **extra}  # fmt: skip
+        return {
+            "unit": self.unit,
+            "span": dict(self.span) if self.span else None,
+            "question": self.text,
+            **extra,
+        }
 
 
 Builder = Callable[[Request, IntentSpec], Plan]
 
 
-def _fan_out(name: str, r: Request, base: dict[str, Any], *, places: bool = True
-             ) -> list[PlannedCall]:  # fmt: skip
+def _fan_out(
+    name: str, r: Request, base: dict[str, Any], *, places: bool = True
+) -> list[PlannedCall]:
     """One call per metric and per place when the question names several ("temperature and
     humidity in the office", "pi-node-1 and pi-node-2")."""
     metrics: list[str | None] = list(r.metrics) or [None]
@@ -110,8 +115,11 @@ def _readings(intent: str, tool: str) -> Builder:
         calls = _fan_out(tool, r, r.window())
         if intent == "current":
             metric = {"metric": r.metric} if len(r.metrics) == 1 else {}
-            calls.append(PlannedCall("anomalies", {**r.where(), **metric,
-                                                   "start": iso(r.now - OPEN_WINDOW_S)}))  # fmt: skip
+            calls.append(
+                PlannedCall(
+                    "anomalies", {**r.where(), **metric, "start": iso(r.now - OPEN_WINDOW_S)}
+                )
+            )
         hints = r.hints(fan_out=len(calls) > 1, aggregates=list(r.aggregates))
         return Plan(intent, tuple(calls), {}, hints)
 
@@ -125,21 +133,54 @@ def _host_metric(r: Request) -> str | None:
     return r.metric
 
 
+_STAT_WORDS = (
+    ("mean", re.compile(r"(?<![\w-])(?:average|avg|mean|typical|on average)(?![\w-])", re.I)),
+    ("min", re.compile(r"(?<![\w-])(?:min|minimum|lowest reading|low point)(?![\w-])", re.I)),
+    (
+        "max",
+        re.compile(r"(?<![\w-])(?:max|maximum|peak|highest reading|high point)(?![\w-])", re.I),
+    ),
+)
+
+
+def _rank_statistic(r: Request) -> str | None:
+    """The statistic a ranking compares: named outright ("highest average"), else none
+    (the latest value, or the mean over a named range); "highest" alone is only the order."""
+    return next((name for name, p in _STAT_WORDS if p.search(r.text)), None)
+
+
+_SELECTS = re.compile(
+    r"(?<![\w-])(?:which|where|wich|whch|rank\w*|sort\w*|order\w*|top|list|each|every|all"
+    r"|across|compare\w*|who|what (?:node|pi|room|location|place|sensor))(?![\w-])",
+    re.I,
+)
+
+
 def rank(r: Request, spec: IntentSpec) -> Plan:
-    """Every series of the metric (within a location if one is named), to order."""
+    """Every series of the metric (within a location if one is named), to order; one ranking
+    per metric when several are named."""
+    if len(r.locations) + len(r.nodes) == 1 and not _SELECTS.search(r.text):
+        # "the coldest the garage got": a statistic of one place, not a ranking
+        return _readings("stats" if r.span or r.aggregates else "current", "metric_summary")(
+            r, spec
+        )
     metric = _host_metric(r)
-    args: dict[str, Any] = {**({"metric": metric} if metric else {}), **r.window()}
+    metrics = [metric, *r.metrics[1:]] if metric else []
+    base: dict[str, Any] = dict(r.window())
     if r.locations and not r.nodes:
-        args["location"] = r.locations[0]
+        base["location"] = r.locations[0]
+    calls = tuple(
+        PlannedCall("metric_summary", {"metric": m, **base}) for m in metrics[:MAX_FAN_OUT]
+    ) or (PlannedCall("metric_summary", base),)
     by_node = r.hosts or bool(r.locations) or (metric in HEALTH_METRICS)
-    hints = r.hints(order=r.order or "high", aggregate=_aggregate(r), by="node" if by_node
-                    else "location")  # fmt: skip
+    hints = r.hints(
+        order=r.order or "high", aggregate=_rank_statistic(r), by="node" if by_node else "location"
+    )
     if metric is None:
         hints["need"] = "metric"
     if metric == "temperature" and r.hosts and not r.implied_metric and not r.locations:
         hints["clarify"] = "soc"
-    return Plan("rank", (PlannedCall("metric_summary", args),), {"metrics": [metric] if metric
-                else []}, hints)  # fmt: skip
+    return Plan("rank", calls, {"metrics": metrics}, hints)
 
 
 def _aggregate(r: Request) -> str | None:
@@ -154,8 +195,10 @@ def compare(r: Request, spec: IntentSpec) -> Plan:
             return rank(r, spec)
         return _readings("current", "metric_summary")(r, spec)
     metric = {"metric": r.metric} if r.metric else {}
-    calls = [PlannedCall("metric_summary", {**metric, kind: name, **r.window()})
-             for kind, name in places[:MAX_FAN_OUT]]  # fmt: skip
+    calls = [
+        PlannedCall("metric_summary", {**metric, kind: name, **r.window()})
+        for kind, name in places[:MAX_FAN_OUT]
+    ]
     return Plan("compare", tuple(calls), {}, r.hints(places=places))
 
 
@@ -191,13 +234,15 @@ def _status(r: Request) -> str | None:
     """The node status a question filters on, if any ("which nodes are offline")."""
     if r.nodes:
         return None
-    return r.status if r.status in ("offline", "online", "unhealthy", "warning", "healthy") else None
+    return (
+        r.status if r.status in ("offline", "online", "unhealthy", "warning", "healthy") else None
+    )
 
 
 def health(r: Request, spec: IntentSpec) -> Plan:
     """Node status: one node, the nodes of a location, or all (filtered by status)."""
-    args = {"node": r.nodes[0]} if r.nodes else (
-        {"location": r.locations[0]} if r.locations else {}
+    args = (
+        {"node": r.nodes[0]} if r.nodes else ({"location": r.locations[0]} if r.locations else {})
     )
     calls = [PlannedCall("node_health", args)]
     if len(r.nodes) > 1:
@@ -208,8 +253,8 @@ def health(r: Request, spec: IntentSpec) -> Plan:
 
 def workloads(r: Request, spec: IntentSpec) -> Plan:
     """What runs where, from the nodes' heartbeats."""
-    args = {"node": r.nodes[0]} if r.nodes else (
-        {"location": r.locations[0]} if r.locations else {}
+    args = (
+        {"node": r.nodes[0]} if r.nodes else ({"location": r.locations[0]} if r.locations else {})
     )
     return Plan("workloads", (PlannedCall("node_health", args),), {}, r.hints())
 
@@ -230,15 +275,18 @@ def overview(r: Request, spec: IntentSpec) -> Plan:
 def diagnosis(r: Request, spec: IntentSpec) -> Plan:
     """Why: the node's health (or the location's nodes'), its numbers, anomalies, Forge."""
     where = r.where()
-    target = {"node": r.nodes[0]} if r.nodes else (
-        {"location": r.locations[0]} if r.locations else {}
+    target = (
+        {"node": r.nodes[0]} if r.nodes else ({"location": r.locations[0]} if r.locations else {})
     )
     metric = {} if r.metric in HEALTH_METRICS or r.metric is None else {"metric": r.metric}
     calls = [
         PlannedCall("node_health", target),
         # A health metric ("high load") is read with its siblings: causes show across them.
         PlannedCall("metric_summary", {**where, **metric, **r.window()}),
-        PlannedCall("anomalies", {**where, **r.window(DAY)}),
+        PlannedCall(
+            "anomalies",
+            {**where, **r.window(DAY), **({"severity": r.severity} if r.severity else {})},
+        ),
     ]
     if r.forge:
         calls.append(PlannedCall("forge_analysis", {"question": r.text, **where}))
@@ -253,19 +301,26 @@ def count(r: Request, spec: IntentSpec) -> Plan:
     subjects = [c for c in r.counting if c in COUNTABLE] or ["nodes"]
     if "anomalies" in subjects and "readings" in subjects:
         subjects.remove("readings")  # "flagged readings" are anomalies
-    if "nodes" in subjects and len(subjects) > 1 and not re.search(
-        r"(?<![\w-])how many (?:pi\s+)?(?:nodes|pis)\b", r.text, re.I
+    if (
+        "nodes" in subjects
+        and len(subjects) > 1
+        and not re.search(r"(?<![\w-])how many (?:pi\s+)?(?:nodes|pis)\b", r.text, re.I)
     ):
         subjects.remove("nodes")  # "sensors on the nodes": the nodes only say where
     calls: list[PlannedCall] = []
     parts: list[list[Any]] = []
     for subject in dict.fromkeys(subjects):
         if subject == "readings":
-            call = PlannedCall("metric_summary", {**({"metric": r.metric} if r.metric else {}),
-                                                  **r.where(), **r.window()})  # fmt: skip
+            call = PlannedCall(
+                "metric_summary",
+                {**({"metric": r.metric} if r.metric else {}), **r.where(), **r.window()},
+            )
         elif subject == "anomalies":
-            args: dict[str, Any] = {**r.where(), **({"metric": r.metric} if r.metric else {}),
-                                    **r.window(DAY)}  # fmt: skip
+            args: dict[str, Any] = {
+                **r.where(),
+                **({"metric": r.metric} if r.metric else {}),
+                **r.window(DAY),
+            }
             if r.severity:
                 args["severity"] = r.severity
             call = PlannedCall("anomalies", args)
@@ -275,21 +330,28 @@ def count(r: Request, spec: IntentSpec) -> Plan:
             call = PlannedCall("inventory", {})
         parts.append([subject, len(calls)])
         calls.append(call)
-    hints = r.hints(counting=[p[0] for p in parts], severity=r.severity, status=_status(r),
-                    filters={"metric": r.metric, **r.where()})  # fmt: skip
+    hints = r.hints(
+        counting=[p[0] for p in parts],
+        severity=r.severity,
+        status=_status(r),
+        filters={"metric": r.metric, **r.where()},
+    )
     return Plan("count", tuple(calls), {"counting": [p[0] for p in parts]}, hints)
 
 
 def inventory(r: Request, spec: IntentSpec) -> Plan:
     """What exists."""
-    return Plan("inventory", (PlannedCall("inventory", {}),), {},
-                r.hints(filters={"metric": r.metric, **r.where(sensor=False)}))  # fmt: skip
+    return Plan(
+        "inventory",
+        (PlannedCall("inventory", {}),),
+        {},
+        r.hints(filters={"metric": r.metric, **r.where(sensor=False)}),
+    )
 
 
 def unit_info(r: Request, spec: IntentSpec) -> Plan:
     """The unit of each metric asked about (all metrics when none is named)."""
-    return Plan("unit_info", (PlannedCall("inventory", {}),), {},
-                r.hints(metrics=list(r.metrics)))  # fmt: skip
+    return Plan("unit_info", (PlannedCall("inventory", {}),), {}, r.hints(metrics=list(r.metrics)))
 
 
 def help_plan(r: Request, spec: IntentSpec) -> Plan:
@@ -301,8 +363,12 @@ def raw(r: Request, spec: IntentSpec) -> Plan:
     """A node's raw readings from its reporter; which node, when none is named."""
     if not r.nodes:
         if r.locations:
-            return Plan("raw", (PlannedCall("node_health", {"location": r.locations[0]}),), {},
-                        r.hints(need="node"))  # fmt: skip
+            return Plan(
+                "raw",
+                (PlannedCall("node_health", {"location": r.locations[0]}),),
+                {},
+                r.hints(need="node"),
+            )
         return Plan("raw", (PlannedCall("node_health", {}),), {}, r.hints(need="node"))
     args: dict[str, Any] = {"node": r.nodes[0], **r.window()}
     if r.sensors:

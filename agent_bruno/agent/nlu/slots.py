@@ -26,6 +26,7 @@ _NOW = re.compile(
     r"(?<![\w-])(?:right now|rn|atm|at the moment|currently|at present|presently|now)(?![\w-])",
     re.I,
 )
+_WISE = re.compile(r"-(?:wise|related)(?![\w-])", re.I)
 Span = dict[str, Any]  # {"start", "end", "label"}: JSON-ready, checkpointed with the focus
 
 
@@ -72,7 +73,7 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
     """The slots of `text` (one clause) against the stored names."""
     lex = lexicon()
     text = " ".join(text.split())
-    rest = text
+    rest = _WISE.sub(" ", text)
     target = None
     compared = _COMPARE_TO.search(text)
     if compared:
@@ -108,18 +109,18 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         target=target,
         shift=shift,
         unit=unit,
-        aggregates=all_matches(lex.aggregates, rest),
-        order=_order(rest),
-        severity=first_match(lex.severity, rest),
-        status=first_match(lex.status, rest),
-        counting=all_matches(lex.counting, rest),
-        hosts=lex.hosts.search(rest) is not None,
-        pronoun=lex.pronouns.search(rest) is not None,
+        aggregates=all_matches(lex.aggregates, delexed),
+        order=_order(delexed),
+        severity=first_match(lex.severity, delexed),
+        status=next((name for name, p in lex.status if p.search(delexed)), None),
+        counting=all_matches(lex.counting, delexed),
+        hosts=lex.hosts.search(delexed) is not None,
+        pronoun=lex.pronouns.search(delexed) is not None,
         now=is_now,
     )
 
 
 def _order(text: str) -> str | None:
-    """"high" or "low" end of a ranking, by which word comes first."""
+    """ "high" or "low" end of a ranking, by which word comes first."""
     lex = lexicon()
     return first_match(tuple(lex.order.items()), text)

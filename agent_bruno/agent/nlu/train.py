@@ -24,9 +24,9 @@ C = 20.0  # weak regularisation: examples are few and each one matters
 
 def fit(texts: Sequence[str], labels: Sequence[str]) -> IntentModel:
     """A linear model of `labels` over the features of `texts`."""
-    from sklearn.feature_extraction import DictVectorizer
-    from sklearn.feature_extraction.text import TfidfTransformer
-    from sklearn.linear_model import LogisticRegression
+    from sklearn.feature_extraction import DictVectorizer  # type: ignore[import-untyped]
+    from sklearn.feature_extraction.text import TfidfTransformer  # type: ignore[import-untyped]
+    from sklearn.linear_model import LogisticRegression  # type: ignore[import-untyped]
 
     vectorizer = DictVectorizer(sort=True)
     counts = vectorizer.fit_transform([dict(features(t)) for t in texts])
@@ -66,8 +66,9 @@ def is_current(path: Path = MODEL_PATH) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Train and write the model, or with `--check` only report whether it is current."""
-    parser = argparse.ArgumentParser(prog="python -m agent_bruno.agent.nlu.train",
-                                     description=__doc__)  # fmt: skip
+    parser = argparse.ArgumentParser(
+        prog="python -m agent_bruno.agent.nlu.train", description=__doc__
+    )
     parser.add_argument("--check", action="store_true", help="exit 1 if the model is stale")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)
@@ -79,8 +80,9 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     model = build(args.out)
     n = len(training_set(list(intents().values()))[0])
-    print(f"wrote {args.out}: {len(model.intents)} intents, {n} examples, "
-          f"{len(model.idf)} features")  # fmt: skip
+    print(
+        f"wrote {args.out}: {len(model.intents)} intents, {n} examples, {len(model.idf)} features"
+    )
     return 0
 
 

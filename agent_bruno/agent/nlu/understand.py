@@ -44,7 +44,9 @@ _SPLIT = re.compile(
     r"(?<=[?!;])\s+(?=\S)|(?<=\.)\s+(?=[A-Za-z])"
     r"|,?\s+(?:and|but|also|plus|then)\s+(?=(?:also\s+)?(?:how|what|what's|whats|which|when"
     r"|where|why|is|are|was|were|did|does|do|has|have|can|could|tell|show|give|list)\b)"
-    r"|,\s+(?=(?:how|what|what's|whats|which|when|where|why)\b)",
+    r"|,\s+(?=(?:how|what|what's|whats|which|when|where|why)\b)"
+    r"|\s+and\s+(?=(?:also\s+)?in\s+(?:fahrenheit|celsius|kelvins?|inhg|mmhg|hpa|kpa|mbar"
+    r"|millibars?|inches of mercury|°[fck]|f|c|k)\b)",
     re.I,
 )
 CLOSE_MARGIN = 0.12  # a runner-up this close to the winner is mentioned in the answer
@@ -94,16 +96,26 @@ def _follow_up_intent(focus: Mapping[str, Any], slots: Slots) -> str:
     previous = str(focus.get("intent") or "current")
     if slots.aggregates and previous in ("current", "compare_time"):
         return "stats"
-    if slots.mentions.metrics and previous in ("health", "workloads", "overview", "help",
-                                               "inventory", "unit_info"):  # fmt: skip
+    if slots.mentions.metrics and previous in (
+        "health",
+        "workloads",
+        "overview",
+        "help",
+        "inventory",
+        "unit_info",
+    ):
         return "current"
     return previous
 
 
 def _names(slots: Slots) -> dict[str, list[str]]:
     m = slots.mentions
-    return {"metrics": list(m.metrics), "locations": list(m.locations), "nodes": list(m.nodes),
-            "sensors": list(m.sensors)}  # fmt: skip
+    return {
+        "metrics": list(m.metrics),
+        "locations": list(m.locations),
+        "nodes": list(m.nodes),
+        "sensors": list(m.sensors),
+    }
 
 
 def _merge(focus: Mapping[str, Any], names: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -131,6 +143,8 @@ def understand_clause(
     focus = focus or {}
     slots = read_slots(text, vocab, now, tz)
     ranked = classify(slots)
+    if ranked[0][0] == "help" and slots.named:  # names in it: a data question put oddly
+        ranked = [r for r in ranked if r[0] != "help"] + [r for r in ranked if r[0] == "help"]
     intent = ranked[0][0]
     fragment = intent == "follow_up"
     follow = _follows(intent, slots, focus)
@@ -139,8 +153,8 @@ def understand_clause(
     aggregates, severity = list(slots.aggregates), slots.severity
     counting, status = list(slots.counting), slots.status
     if intent == "follow_up":
-        intent = _follow_up_intent(focus, slots) if follow else (
-            "current" if slots.named else "help"
+        intent = (
+            _follow_up_intent(focus, slots) if follow else ("current" if slots.named else "help")
         )
     if follow:
         names = _merge(focus, names)
@@ -177,9 +191,16 @@ def understand_clause(
         now=now,
         forge=forge,
     )
-    new_focus = {"intent": intent, **names, "span": span, "unit": unit,
-                 "aggregates": aggregates, "severity": severity, "counting": counting,
-                 "status": status}  # fmt: skip
+    new_focus = {
+        "intent": intent,
+        **names,
+        "span": span,
+        "unit": unit,
+        "aggregates": aggregates,
+        "severity": severity,
+        "counting": counting,
+        "status": status,
+    }
     if slots.mentions.unknown:
         return unknown_plan(slots.mentions.unknown[0], request, new_focus)
     builder = spec.plan

@@ -27,8 +27,7 @@ _DECIMALS = {
 }  # fmt: skip
 _METRIC_DECIMALS = {"load_1m": 2, "motion": 0}
 _SPOKEN = {
-    "°F": ("fahrenheit", "farenheit", "degrees fahrenheit", "degrees f", "degree f", "deg f",
-           "fahrenheight", "farenheight", "farhenheit", "fahreneit", "fahrenhiet", "degf"),
+    "°F": ("fahrenheit", "farenheit", "degrees fahrenheit", "degrees f", "degree f", "deg f"),
     "°C": ("celsius", "celcius", "centigrade", "degrees celsius", "degrees c", "deg c"),
     "K": ("kelvin", "kelvins"),
     "inHg": ("inhg", "inches of mercury", "inch of mercury", "in hg"),
@@ -37,8 +36,14 @@ _SPOKEN = {
     "mbar": ("mbar", "millibar", "millibars"),
     "hPa": ("hpa", "hectopascal", "hectopascals"),
 }
+_MISSPELT = {"°F": ("fahrenheight", "farenheight", "farhenheit", "fahreneit", "fahrenhiet", "degf")}
 _LETTERS = {"f": "°F", "c": "°C", "k": "K"}
-_SPOKEN_UNIT = {alias: unit for unit, aliases in _SPOKEN.items() for alias in aliases}
+_SPOKEN_UNIT = {
+    alias: unit
+    for table in (_SPOKEN, _MISSPELT)
+    for unit, aliases in table.items()
+    for alias in aliases
+}
 _ASKED = re.compile(
     r"(?<![\w-])(?:(?P<prep>in|into|to)\s+)?(?:(?P<word>"
     + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in sorted(_SPOKEN_UNIT, key=len)[::-1])

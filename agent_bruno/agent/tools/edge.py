@@ -150,6 +150,7 @@ async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
 
 
 SeriesKey6 = tuple[str, str, str, str, str, str]
+_FILTER_KEYS = ("metric", "location", "node", "sensor")
 
 
 def _stored_spans(
@@ -159,8 +160,7 @@ def _stored_spans(
     how much data stands behind a statistic, and where the nearest data is."""
     out: dict[SeriesKey6, tuple[float, float]] = {}
     for row in catalog:
-        if any(names.get(k) and getattr(row, k) != names[k]
-               for k in ("metric", "location", "node", "sensor")):  # fmt: skip
+        if any(names.get(k) and getattr(row, k) != names[k] for k in _FILTER_KEYS):
             continue
         key = (row.cluster, row.node, row.location, row.sensor, row.metric, row.unit)
         first, last = out.get(key, (row.first_ts, row.last_ts))
@@ -171,8 +171,8 @@ def _stored_spans(
 def _empty_summary(key: SeriesKey6) -> SeriesSummary:
     """A stored series with no data in the asked range."""
     cluster, node, location, sensor, metric, unit = key
-    return SeriesSummary(cluster, node, location, sensor, metric, unit, 0, None, None, None,
-                         None, None)  # fmt: skip
+    empty = (0, None, None, None, None, None)
+    return SeriesSummary(cluster, node, location, sensor, metric, unit, *empty)
 
 
 def choose_step(start: float, end: float, asked: int | None) -> int:
