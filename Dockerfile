@@ -13,8 +13,7 @@ COPY prompts ./prompts
 
 FROM base AS edge-reporter
 RUN pip install -c constraints.txt '.[edge]'
-# The installed package no longer sits beside prompts/: point at the copy in /app.
-ENV EXPLAIN_PROMPT=/app/prompts/edge_explanation.md DATA_DIR=/var/lib/edge-reporter
+ENV DATA_DIR=/var/lib/edge-reporter
 USER 10001
 ENTRYPOINT ["edge-reporter"]
 

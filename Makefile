@@ -3,17 +3,27 @@ PYTHON ?= python3
 VENV   ?= .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed-stamp
+# Wheels of every pinned run-time dependency: the installed-wheel test installs from here, offline.
+WHEELHOUSE := $(VENV)/wheelhouse
 NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench clean nlu-model
+.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse nlu-model
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
 	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,dev]'
 	touch $(STAMP)
+
+$(WHEELHOUSE)/.stamp: $(STAMP)
+	rm -rf $(WHEELHOUSE)
+	$(PY) -m pip wheel -q --disable-pip-version-check -c constraints.txt -w $(WHEELHOUSE) '.[agent,edge]'
+	rm -f $(WHEELHOUSE)/agent_bruno-*.whl
+	touch $@
+
+wheelhouse: $(WHEELHOUSE)/.stamp
 
 demo: $(STAMP)
 	$(PY) -m agent_bruno.demo
@@ -23,11 +33,12 @@ test: $(STAMP) lint typecheck unit eval-gate
 lint: $(STAMP)
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
+	$(PY) -m deptry .
 
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-unit: $(STAMP)
+unit: $(STAMP) $(WHEELHOUSE)/.stamp
 	$(PY) -m pytest
 
 # The edge detector on the Numenta Anomaly Benchmark; fails under the target score.
@@ -43,7 +54,7 @@ eval-gate: $(STAMP)
 
 # Retrain the built-in intent classifier after changing agent_bruno/agent/nlu/intents/.
 nlu-model: $(STAMP)
-	$(PY) -m agent_bruno.agent.nlu.train
+	$(PY) -m scripts.train_intents
 
 bench: $(STAMP)
 	$(PY) -m bench

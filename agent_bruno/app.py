@@ -13,7 +13,8 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
-from agent_bruno.api import chat, ingest, openapi, ops, query, read
+from agent_bruno.alerts.wiring import open_alerts
+from agent_bruno.api import chat, ingest, openapi, ops, query, read, slack, subscriptions
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.metrics import Metrics
@@ -21,12 +22,13 @@ from agent_bruno.settings import Settings
 from agent_bruno.storage.retention import RetentionPolicy, run_periodically
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
+from edge_reporter.distribution import VERSION
 
 log = logging.getLogger(__name__)
 
 
 class LatencyMiddleware:
-    """Observe each HTTP request's duration under its route (unknown paths as `other`)."""
+    """Observe each HTTP request's duration and status class under its route (else `other`)."""
 
     def __init__(self, app: ASGIApp, metrics: Metrics, routes: frozenset[str]) -> None:
         self.app = app
@@ -42,10 +44,16 @@ class LatencyMiddleware:
         path = scope["path"]
         route = path if path in self.routes else "other"
 
+        status = 500
+
         async def timed_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
                 self.metrics.latency.labels(route).observe(time.perf_counter() - started)
+                self.metrics.count_request(route, status)
 
         await self.app(scope, receive, timed_send)
 
@@ -115,15 +123,20 @@ def create_app(settings: Settings) -> FastAPI:
             # Closed last: the agent and retention stop using storage first.
             stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
             agent = await stack.enter_async_context(open_agent(settings, storage))
-            services = Services(settings, storage, writer, metrics, settings.token_to_node(), agent)
+            alerts = await stack.enter_async_context(open_alerts(settings, storage))
+            services = Services(
+                settings, storage, writer, metrics, settings.token_to_node(), agent, alerts,
+                settings.principals(),
+            )  # fmt: skip
             app.state.services = services
+            metrics.watch(storage)
             _log_start(settings, services)
             await stack.enter_async_context(retention_task(settings, services))
             yield
 
     app = FastAPI(
         title="agent-bruno",
-        version="0.1.0",
+        version=VERSION,
         lifespan=lifespan,
         docs_url=None,
         redoc_url=None,
@@ -137,6 +150,8 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(ops.router)
     app.include_router(query.router)
     app.include_router(chat.router)
+    app.include_router(subscriptions.router)
+    app.include_router(slack.router)
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
         str(getattr(r, "path", ""))
@@ -146,6 +161,8 @@ def create_app(settings: Settings) -> FastAPI:
             *ops.router.routes,
             *query.router.routes,
             *chat.router.routes,
+            *subscriptions.router.routes,
+            *slack.router.routes,
         )
     ) | {app.openapi_url or ""}
     app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)

@@ -34,10 +34,15 @@ class BodyError(ValueError):
 
 @dataclass(slots=True)
 class Parsed:
-    """Valid rows ready to store, and the rows that were refused."""
+    """Valid rows ready to store, where each came from, and the rows that were refused.
+
+    `positions[i]` is row i's index in the body (JSON) or its line number (NDJSON, CSV).
+    """
 
     rows: list[BulkReading] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+    positions: list[int] = field(default_factory=list)
+    by_line: bool = False
 
 
 def json_error(exc: orjson.JSONDecodeError) -> BodyError:
@@ -53,10 +58,11 @@ def json_error(exc: orjson.JSONDecodeError) -> BodyError:
 
 def _validate_items(items: Iterable[tuple[int, Any]], by_line: bool) -> Parsed:
     """Validate items one by one, naming each refused one by index or line."""
-    out = Parsed()
+    out = Parsed(by_line=by_line)
     for pos, item in items:
         try:
             out.rows.append(READING_ADAPTER.validate_python(item))
+            out.positions.append(pos)
         except ValidationError as exc:
             ident = item.get("id") if isinstance(item, dict) else None
             out.rejected.append(
@@ -74,7 +80,8 @@ def parse_json(body: bytes) -> Parsed:
     """Parse `[...]` or `{"readings": [...]}`; a fast path validates an all-good array at once."""
     if body.lstrip()[:1] == b"[":
         try:
-            return Parsed(rows=READINGS_ADAPTER.validate_json(body))
+            rows = READINGS_ADAPTER.validate_json(body)
+            return Parsed(rows=rows, positions=list(range(len(rows))))
         except ValidationError:
             pass  # find out below which items are bad, or where the syntax error is
     try:
@@ -102,10 +109,10 @@ def parse_ndjson(body: bytes) -> Parsed:
         # One item per line, or a line held more than one value (`{...}, {...}`): let the
         # per-line path name it, as it would whatever else the body holds.
         if len(rows) == len(lines):
-            return Parsed(rows=rows)
+            return Parsed(rows=rows, positions=[n for n, _ in lines], by_line=True)
     except ValidationError:
         pass
-    out = Parsed()
+    out = Parsed(by_line=True)
     items: list[tuple[int, Any]] = []
     for n, line in lines:
         try:
@@ -116,6 +123,7 @@ def parse_ndjson(body: bytes) -> Parsed:
             )
     checked = _validate_items(items, by_line=True)
     out.rows.extend(checked.rows)
+    out.positions.extend(checked.positions)
     out.rejected.extend(checked.rejected)
     out.rejected.sort(key=lambda r: r.line or 0)
     return out
@@ -140,7 +148,7 @@ def parse_csv(body: bytes) -> Parsed:
             field="header",
         )
     items: list[tuple[int, Any]] = []
-    out = Parsed()
+    out = Parsed(by_line=True)
     try:
         for record in reader:
             if None in record:
@@ -164,6 +172,7 @@ def parse_csv(body: bytes) -> Parsed:
         raise BodyError(400, f"CSV syntax error at line {reader.line_num}: {exc}") from None
     checked = _validate_items(items, by_line=True)
     out.rows.extend(checked.rows)
+    out.positions.extend(checked.positions)
     out.rejected.extend(checked.rejected)
     out.rejected.sort(key=lambda r: r.line or 0)
     return out

@@ -140,6 +140,18 @@ class Settings(BaseSettings):
     reporter_read_tokens_file: Path | None = None
     query_max_chars: int = Field(default=2000, ge=1)
     sse_ping_s: float = Field(default=15.0, gt=0)
+    # Alert subscriptions (agent_bruno/alerts): API principals, destinations, timers, Slack.
+    api_principals: Annotated[dict[str, SecretStr], NoDecode] = Field(default_factory=dict)
+    alert_allow_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    alert_default_kind: Literal["webhook", "slack", "pagerduty", "alertmanager"] = "webhook"
+    alert_default_url: str | None = None
+    alert_default_secret: SecretStr | None = None
+    alert_group_wait_s: float = Field(default=30.0, ge=0, le=3600)
+    alert_group_interval_s: float = Field(default=300.0, ge=1, le=86_400)
+    alert_repeat_interval_s: float = Field(default=4 * 3600.0, ge=60, le=7 * 86_400)
+    alert_max_per_owner: int = Field(default=2000, ge=1)
+    public_url: str | None = None  # links back from notifications, e.g. https://bruno.lan
+    slack_signing_secret: SecretStr | None = None
     _token_nodes: dict[str, str] = PrivateAttr(default_factory=dict)
     _read_tokens: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -149,6 +161,22 @@ class Settings(BaseSettings):
         """Accept `node=token,...` or JSON text as well as a mapping."""
         if isinstance(value, str):
             return parse_token_map(value, f"AGENT_BRUNO_{str(info.field_name).upper()}")
+        return value
+
+    @field_validator("api_principals", mode="before")
+    @classmethod
+    def _parse_principals(cls, value: Any) -> Any:
+        """Accept `name=token,...` or JSON text as well as a mapping."""
+        if isinstance(value, str):
+            return parse_token_map(value, "AGENT_BRUNO_API_PRINCIPALS")
+        return value
+
+    @field_validator("alert_allow_hosts", mode="before")
+    @classmethod
+    def _parse_hosts(cls, value: Any) -> Any:
+        """Accept a comma-separated list of hosts, addresses and CIDR networks."""
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
     @field_validator("timezone")
@@ -164,7 +192,7 @@ class Settings(BaseSettings):
             ) from None
         return value
 
-    @field_validator("ollama_url", "forge_url")
+    @field_validator("ollama_url", "forge_url", "alert_default_url", "public_url")
     @classmethod
     def _check_url(cls, value: str | None, info: ValidationInfo) -> str | None:
         """An empty value means off; anything else must be an http(s) URL."""
@@ -201,9 +229,23 @@ class Settings(BaseSettings):
                 )
             )
         self._read_tokens = reads
+        seen: dict[str, str] = {}
+        for name, token in self.api_principals.items():
+            secret = token.get_secret_value()
+            _check_secret(f"AGENT_BRUNO_API_PRINCIPALS[{name}]", secret)
+            if secret in seen or (self.api_token and secret == self.api_token.get_secret_value()):
+                raise SettingsError(
+                    f"AGENT_BRUNO_API_PRINCIPALS: {name!r} shares a token with another caller; "
+                    "give every principal its own token"
+                )
+            seen[secret] = name
+        if self.slack_signing_secret is not None:
+            _check_secret(
+                "AGENT_BRUNO_SLACK_SIGNING_SECRET", self.slack_signing_secret.get_secret_value()
+            )
         if self.api_token is not None:
             _check_secret("AGENT_BRUNO_API_TOKEN", self.api_token.get_secret_value())
-        elif not is_loopback(self.host):
+        elif not is_loopback(self.host) and not self.api_principals:
             raise SettingsError(
                 f"AGENT_BRUNO_HOST={self.host} is not a loopback address and "
                 "AGENT_BRUNO_API_TOKEN is unset: the read API would be open to the network. "
@@ -219,6 +261,13 @@ class Settings(BaseSettings):
         """Node → token of each reporter's read endpoint (variable and file), for drill-down."""
         return dict(self._read_tokens)
 
+    def principals(self) -> dict[str, str]:
+        """Token → owner of every API caller: `api` for AGENT_BRUNO_API_TOKEN, else `api:<name>`."""
+        out = {t.get_secret_value(): f"api:{name}" for name, t in self.api_principals.items()}
+        if self.api_token is not None:
+            out[self.api_token.get_secret_value()] = "api"
+        return out
+
     @property
     def tzinfo(self) -> ZoneInfo:
         """The time zone questions and answers are in."""
@@ -227,7 +276,7 @@ class Settings(BaseSettings):
     @property
     def reads_open(self) -> bool:
         """Whether reads need no token (loopback bind without an API token: the demo)."""
-        return self.api_token is None and is_loopback(self.host)
+        return self.api_token is None and not self.api_principals and is_loopback(self.host)
 
     @property
     def database_path(self) -> Path:

@@ -70,6 +70,12 @@ else:
     ]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Severity = Literal["warning", "critical"]
+# What a flag says: the sensor is broken (kept out of statistics), or the world did something odd.
+Kind = Literal["sensor_fault", "process_anomaly"]
+# The rule that fired (open vocabulary, listed in ARCHITECTURE.md): e.g. hard_limit, stuck_value.
+RuleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
+Reason = Annotated[str, StringConstraints(max_length=2048)]
+Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
 class _Strict(BaseModel):
@@ -94,7 +100,11 @@ class Baseline(_Strict):
 
 
 class ReadingEvent(_Strict):
-    """One flagged reading (warning or critical), sent on its own."""
+    """One flagged reading (warning or critical), sent on its own.
+
+    `rule`, `kind` and `episode_start` are sent by reporters that form episodes; older
+    reporters omit them (stored as unknown).
+    """
 
     id: EventId
     type: Literal["reading"]
@@ -105,8 +115,56 @@ class ReadingEvent(_Strict):
     value: Finite | None  # None: the sensor gave no reading (dropout)
     severity: Severity
     score: Finite
-    reason: Annotated[str, StringConstraints(max_length=2048)] = ""
+    reason: Reason = ""
     baseline: Baseline | None = None
+    rule: RuleName | None = None
+    kind: Kind | None = None
+    episode_start: Timestamp | None = Field(
+        default=None, description="start of the episode this reading belongs to"
+    )
+
+
+class EpisodeEvent(_Strict):
+    """The state of one anomaly episode: consecutive flags of one series, or one rule's reminders.
+
+    Sent when the episode opens, on every new flag in it (a reminder, an escalation) and when it
+    closes; each carries the full state, and `revision` grows with each, so the receiver keeps
+    the highest. An episode is identified by (node, sensor, metric, start).
+    """
+
+    id: EventId
+    type: Literal["episode"]
+    ts: Timestamp
+    sensor: Name
+    metric: Name
+    unit: Unit
+    phase: Literal["open", "update", "close"]
+    start: Timestamp = Field(description="time of its first flagged reading")
+    end: Timestamp | None = Field(default=None, description="its last reading; set on close")
+    last: Timestamp = Field(description="time of its newest reading so far")
+    kind: Kind
+    rule: RuleName
+    severity: Severity = Field(description="the highest severity reached")
+    count: Count = Field(description="flagged readings: the first alert and its reminders")
+    readings: Count = Field(description="readings in the condition, flagged or not")
+    peak_value: Finite | None = Field(default=None, description="farthest from the baseline")
+    peak_ts: Timestamp | None = None
+    peak_deviation: Finite | None = Field(default=None, description="peak, in baseline σ")
+    reason: Reason = ""
+    revision: Count
+
+    @model_validator(mode="after")
+    def _consistent(self) -> EpisodeEvent:
+        """Require start ≤ last ≤ end, an end exactly when closed, and count ≤ readings."""
+        if self.last < self.start:
+            raise ValueError(f"last {self.last} is before start {self.start}")
+        if (self.end is not None) != (self.phase == "close"):
+            raise ValueError(f"end must be set exactly when phase is close (phase {self.phase})")
+        if self.end is not None and self.end < self.last:
+            raise ValueError(f"end {self.end} is before last {self.last}")
+        if self.count > self.readings:
+            raise ValueError(f"count {self.count} exceeds readings {self.readings}")
+        return self
 
 
 class AggregateEvent(_Strict):
@@ -192,7 +250,7 @@ class ExplanationEvent(_Strict):
 
 
 Event = Annotated[
-    ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent,
+    ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent | EpisodeEvent,
     Field(discriminator="type"),
 ]
 

@@ -2,23 +2,32 @@
 
 `sample(now)` reads every source, stores raw readings, triages each and routes it:
 critical → outbox at once (and the forwarder is woken); warning → held, written as one batch
-per aggregate interval; every reading with a value → the aggregator. `flush_due(now)` writes
-ended aggregate windows, the held warnings and a heartbeat.
+per aggregate interval; every reading with a value → the aggregator. Verdicts also feed the
+episode tracker: an episode that opens or escalates at critical goes out at once, other episode
+changes are held (the newest state of each episode replaces an older held one).
+`flush_due(now)` writes ended aggregate windows, the held warnings and episodes, and a heartbeat.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 import math
+import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from edge_reporter.aggregate import Aggregate, Aggregator
+from edge_reporter.episodes import OPEN, UPDATE, Change, EpisodeTracker, restore, snapshot
 from edge_reporter.model import Reading, SensorSpec, Severity
 from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
+from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
+
+if TYPE_CHECKING:
+    from edge_reporter.metrics import ReporterMetrics
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +44,7 @@ class Triage(Protocol):
 
 TriageFactory = Callable[[SensorSpec], Triage]
 HealthFn = Callable[[], Mapping[str, float | None]]
+EPISODES_STATE = "episodes"  # outbox state key of the open episodes
 HEALTH_KEYS = ("cpu_percent", "memory_percent", "disk_percent", "soc_temp_c", "load_1m", "uptime_s")
 
 
@@ -46,8 +56,8 @@ def _finite(x: float, digits: int) -> float | None:
     return round(x, digits) if math.isfinite(x) else None
 
 
-def reading_event(r: Reading, v: Verdict) -> Event:
-    """The wire form of a flagged reading."""
+def reading_event(r: Reading, v: Verdict, episode_start: float | None = None) -> Event:
+    """The wire form of a flagged reading (`episode_start`: the episode it belongs to)."""
     event: Event = {
         "type": "reading",
         "ts": r.ts,
@@ -59,6 +69,11 @@ def reading_event(r: Reading, v: Verdict) -> Event:
         "score": _finite(v.score, 3) or 0.0,
         "reason": v.reason,
     }
+    if v.rule is not None and v.kind is not None:
+        event["rule"] = v.rule
+        event["kind"] = v.kind.value
+    if episode_start is not None:
+        event["episode_start"] = episode_start
     mean, std = _finite(v.baseline_mean, 4), _finite(v.baseline_std, 4)
     if mean is not None and std is not None and std >= 0:
         event["baseline"] = {"mean": mean, "std": std}
@@ -100,8 +115,11 @@ class Engine:
         on_critical: Callable[[], None] = _noop,
         on_events: Callable[[], None] = _noop,
         on_flagged: Callable[[str, Event], None] | None = None,
+        status: Status | None = None,
+        metrics: ReporterMetrics | None = None,
     ) -> None:
         self._sources = list(sources)
+        self._status = status or outbox.status
         self._store = store
         self._outbox = outbox
         self._triage_factory = triage_factory
@@ -113,8 +131,17 @@ class Engine:
         self._on_critical = on_critical
         self._on_events = on_events
         self._on_flagged = on_flagged
+        self._metrics = metrics
         self._triage: dict[tuple[str, str], Triage] = {}
         self._held: list[Event] = []
+        self._episodes = EpisodeTracker()
+        self._held_episodes: dict[tuple[str, str, float], Event] = {}
+        saved = outbox.state(EPISODES_STATE)
+        if saved:
+            try:
+                self._episodes.adopt(restore(json.loads(saved)))
+            except (ValueError, TypeError):
+                log.warning("open episodes of the last run could not be read; starting afresh")
         self._next_heartbeat: float | None = None
         self.counts: dict[str, int] = {"readings": 0, "warning": 0, "critical": 0, "errors": 0}
 
@@ -142,14 +169,28 @@ class Engine:
             self._store.append(readings)
         except StoreError as exc:
             # The raw store is best effort (the outbox is what must not lose data): triage and
-            # forwarding go on, so a full disk still lets criticals out.
+            # forwarding go on, so a full disk still lets criticals out. Said once, not per read.
             self.counts["errors"] += 1
-            log.error("raw readings at %.0f not stored: %s", now, exc)
+            self._status.problem(
+                "raw store",
+                str(exc),
+                "raw readings are not kept locally (triage, aggregates and delivery go on)",
+            )
+        else:
+            self._status.resolved("raw store")
         flagged: list[tuple[Reading, Verdict]] = []
+        timer = None if self._metrics is None else self._metrics.triage_seconds
         for r in readings:
             self.counts["readings"] += 1
-            verdict = self._triage_of(r).update(r.ts, r.value)
+            triage = self._triage_of(r)
+            started = time.perf_counter()
+            verdict = triage.update(r.ts, r.value)
+            if timer is not None:
+                timer.observe(time.perf_counter() - started)
             self._aggregator.add(r)
+            if verdict.kind is not None or self._episodes.has_open(r.sensor, r.metric):
+                for change in self._episodes.observe(r, verdict):
+                    self._route_episode(change, now)
             if verdict.severity is Severity.NORMAL:
                 continue
             flagged.append((r, verdict))
@@ -157,7 +198,7 @@ class Engine:
             log.warning(
                 "%s %s=%s %s: %s", verdict.severity.value, r.series, r.value, r.unit, verdict.reason
             )
-            event = reading_event(r, verdict)
+            event = reading_event(r, verdict, self._episodes.start_of(r.sensor, r.metric))
             if verdict.severity is Severity.CRITICAL:
                 event_id = self._outbox.put("critical", event, now=now)
                 self._on_critical()
@@ -165,7 +206,25 @@ class Engine:
                     self._on_flagged(event_id, event)
             else:
                 self._held.append(event)
+        if self._metrics is not None:
+            self._metrics.observe(readings)
         return flagged
+
+    def _route_episode(self, change: Change, now: float) -> None:
+        """Send an urgent episode change now; hold the others, newest state per episode."""
+        held = self._held_episodes.pop(change.key, None)
+        event = change.event
+        if held is not None and held["phase"] == OPEN and event["phase"] == UPDATE:
+            event["phase"] = OPEN  # the receiver has not heard of it yet
+        if not change.urgent:
+            self._held_episodes[change.key] = event
+            return
+        self._outbox.put_many([("episode", event)], now=now, state=self._episode_state())
+        self._on_critical()
+
+    def _episode_state(self) -> dict[str, str]:
+        """The open episodes, saved with the outbox so a restart continues them."""
+        return {EPISODES_STATE: json.dumps(snapshot(self._episodes.open_episodes()))}
 
     def _triage_of(self, r: Reading) -> Triage:
         key = (r.sensor, r.metric)
@@ -185,9 +244,13 @@ class Engine:
         items: list[tuple[str, Event]] = []
         beat = final or self._next_heartbeat is None or now >= self._next_heartbeat
         warnings: list[Event] = []
+        state: dict[str, str] | None = None
         if beat:
             warnings, self._held = self._held, []
             items.extend(("warning", e) for e in warnings)
+            episodes, self._held_episodes = list(self._held_episodes.values()), {}
+            items.extend(("episode", e) for e in episodes)
+            state = self._episode_state()
         items.extend(("aggregate", aggregate_event(a, now)) for a in aggregates)
         if beat:
             self._next_heartbeat = (
@@ -196,7 +259,7 @@ class Engine:
             items.append(("heartbeat", self.heartbeat(now, also_pending=len(items))))
         if not items:
             return 0
-        ids = self._outbox.put_many(items, now=now)
+        ids = self._outbox.put_many(items, now=now, state=state)
         self._on_events()
         if self._on_flagged is not None:
             for event_id, event in zip(ids, warnings, strict=False):

@@ -12,6 +12,8 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable, Mapping
+from importlib.resources import files
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -20,7 +22,8 @@ import httpx
 
 log = logging.getLogger(__name__)
 
-PROMPT_PATH = Path(__file__).resolve().parents[1] / "prompts" / "edge_explanation.md"
+# The shipped copy of prompts/edge_explanation.md (see edge_reporter/assets).
+PROMPT_PATH: Traversable = files("edge_reporter.assets").joinpath("prompts", "edge_explanation.md")
 MAX_TEXT = 8000
 
 
@@ -29,11 +32,11 @@ class ExplainError(RuntimeError):
 
 
 def load_prompt(path: Path | None = None) -> Template:
-    """Load the prompt template (default: prompts/edge_explanation.md in the repository)."""
-    target = path or PROMPT_PATH
+    """Load the prompt template (default: the shipped prompts/edge_explanation.md)."""
+    target: Traversable = path or PROMPT_PATH
     try:
         return Template(target.read_text(encoding="utf-8"))
-    except OSError as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ExplainError(f"cannot read the prompt template {target}: {exc}") from exc
 
 

@@ -9,17 +9,21 @@ import math
 import signal
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from edge_reporter.config import ConfigError, ReporterConfig
+from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
+from edge_reporter.metrics import ReporterMetrics
 from edge_reporter.outbox import Outbox, OutboxError
 from edge_reporter.sensors.node_health import NodeHealthSource
 from edge_reporter.sensors.registry import build_sources, default_triage
+from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 
 if TYPE_CHECKING:
@@ -29,7 +33,6 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
-VERSION = "0.1.0"
 
 
 @dataclass
@@ -37,6 +40,7 @@ class Runtime:
     """Everything built at start-up, passed to the loops."""
 
     config: ReporterConfig
+    status: Status
     store: LocalStore
     outbox: Outbox
     client: httpx.AsyncClient
@@ -44,6 +48,7 @@ class Runtime:
     engine: Engine
     explainer: Explainer | None
     read_api: ReadApi | None
+    metrics: ReporterMetrics
 
 
 def _read_url(config: ReporterConfig) -> str | None:
@@ -68,15 +73,22 @@ def build(
     config: ReporterConfig, *, now: float, transport: httpx.AsyncBaseTransport | None = None
 ) -> Runtime:
     """Open the stores, the HTTP client and every component, once."""
+    status = Status()
     store = LocalStore(
         config.data_dir / "raw.db",
         retention_days=config.raw_retention_days,
         max_bytes=int(config.raw_max_mb * 2**20),
+        status=status,
     )
+    outbox_path = config.data_dir / "outbox.db"
     outbox = Outbox(
-        config.data_dir / "outbox.db", node=config.node, max_events=config.outbox_max_events
+        outbox_path, node=config.node, max_events=config.outbox_max_events, status=status
     )
     client = http_client(transport)
+    metrics = ReporterMetrics(
+        cluster=config.cluster, node=config.node, location=config.location, outbox_path=outbox_path
+    )
+    export_status(metrics, status, outbox)
     forwarder = Forwarder(
         outbox,
         client,
@@ -112,6 +124,8 @@ def build(
             token=config.read_api_token,
             bind=config.read_api_bind,
             port=config.read_api_port,
+            status=status,
+            metrics=metrics,
         )
     sources = build_sources(config, origin=now)
     health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
@@ -132,8 +146,42 @@ def build(
         on_critical=lambda: forwarder.notify(urgent=True),
         on_events=forwarder.notify,
         on_flagged=on_flagged if explainer is not None else None,
+        status=status,
+        metrics=metrics,
     )
-    return Runtime(config, store, outbox, client, forwarder, engine, explainer, read_api)
+    metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    return Runtime(
+        config, status, store, outbox, client, forwarder, engine, explainer, read_api, metrics
+    )
+
+
+def export_status(metrics: ReporterMetrics, status: Status, outbox: Outbox) -> None:
+    """Degraded components and events held in memory, as gauges on /metrics."""
+    metrics.add_gauge(
+        "edge_reporter_degraded",
+        "1 while a component is degraded (see /healthz for what and why), else 0.",
+        lambda: float(status.degraded()),
+    )
+
+    def degraded(component: str) -> Callable[[], float | None]:
+        return lambda: float(status.has_problem(component))
+
+    for component in ("outbox", "raw store"):
+        metrics.add_gauge(
+            f"edge_reporter_{component.replace(' ', '_')}_degraded",
+            f"1 while the {component} cannot be written, else 0.",
+            degraded(component),
+        )
+    metrics.add_gauge(
+        "edge_reporter_outbox_held_in_memory",
+        "Events held in memory because the outbox file refuses writes (lost on a kill).",
+        lambda: float(outbox.held_in_memory()),
+    )
+    metrics.add_gauge(
+        "edge_reporter_files_quarantined",
+        "Damaged SQLite files moved aside since start.",
+        lambda: float(sum(v for k, v in status.counters.items() if k.endswith("quarantined"))),
+    )
 
 
 def next_sample_time(due: float, interval: float, now: float) -> float:
@@ -153,6 +201,7 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
     while not stop.is_set():
         now = time.time()
         try:
+            rt.outbox.retry()  # events held in memory while the disk refused them
             if now >= next_sample:
                 rt.engine.sample(now)
                 next_sample = next_sample_time(next_sample, interval, now)

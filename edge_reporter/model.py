@@ -14,6 +14,17 @@ class Severity(StrEnum):
     CRITICAL = "critical"
 
 
+class Kind(StrEnum):
+    """What a flag says about the world: the sensor is broken, or the process did something odd.
+
+    Sensor faults (past the physical range, non-finite, stuck, dropout) are kept out of
+    statistics downstream; process anomalies are real measurements and stay in.
+    """
+
+    SENSOR_FAULT = "sensor_fault"
+    PROCESS_ANOMALY = "process_anomaly"
+
+
 @dataclass(frozen=True, slots=True)
 class SensorSpec:
     """One series a source produces: a metric of a physical sensor."""

@@ -1,4 +1,11 @@
-"""Durable, ordered, bounded outbox of events waiting for the agent's acknowledgement (SQLite)."""
+"""Durable, ordered, bounded outbox of events waiting for the agent's acknowledgement (SQLite).
+
+When the disk refuses writes (full, failing) the outbox does not refuse events: it holds them
+in memory (bounded, criticals kept longest) and hands them to the forwarder first, so criticals
+still go out; they are written to the file as soon as it accepts writes again. A damaged file is
+moved aside (what can still be read of it is kept) and a fresh one started. The `Status` says
+which of these is happening, once per change.
+"""
 
 from __future__ import annotations
 
@@ -7,22 +14,35 @@ import json
 import logging
 import secrets
 import sqlite3
-from collections.abc import Iterable, Mapping
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+from edge_reporter.sqlite_files import is_corrupt, quarantine
+from edge_reporter.status import Status
 
 log = logging.getLogger(__name__)
 
+_T = TypeVar("_T")
+
 # Drop order when the outbox is full: lowest priority first, oldest first within a priority.
 # Old heartbeats are worthless once a newer one exists; aggregates are summaries; criticals last.
+# Episode events go with criticals: a lost close would leave an episode open at the agent.
 KIND_PRIORITY: Mapping[str, int] = {
     "heartbeat": 0,
     "aggregate": 1,
     "explanation": 2,
     "warning": 3,
     "critical": 4,
+    "episode": 4,
 }
+CRITICAL = KIND_PRIORITY["critical"]
+MEMORY_MAX_EVENTS = 10_000  # events held in memory while the disk refuses writes
+REOPEN_EVERY_S = 5.0  # how often a file that could not be opened is tried again
+COMPONENT = "outbox"
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -35,15 +55,19 @@ CREATE TABLE IF NOT EXISTS events (
 CREATE INDEX IF NOT EXISTS events_priority ON events (priority, seq);
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 """
+# Events first held in memory keep the id they were sent with when they reach the file.
+_ADD_EXT_ID = "ALTER TABLE events ADD COLUMN ext_id TEXT"
+# Errors at start that are the operator's to fix (permissions, a directory that is a file).
+_FATAL_AT_START = {8, 14, 23}  # SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
 
 
 class OutboxError(RuntimeError):
-    """The outbox file cannot be opened or written."""
+    """The outbox file cannot be opened at start (e.g. no permission on the data directory)."""
 
 
 @dataclass(frozen=True, slots=True)
 class PendingEvent:
-    """One stored event: its sequence number, idempotency key, kind and JSON body."""
+    """One pending event: its sequence number (negative: held in memory), id, kind and body."""
 
     seq: int
     id: str
@@ -51,39 +75,233 @@ class PendingEvent:
     body: str
 
 
+@dataclass(frozen=True, slots=True)
+class _Held:
+    seq: int
+    id: str
+    kind: str
+    priority: int
+    created: float
+    body: str
+
+
 class Outbox:
-    """Events in strict sequence order; `put` returns only once the event is on disk.
+    """Events in strict sequence order; `put` returns once the event is on disk (or, while the
+    disk refuses writes, held in memory: see the module docstring).
 
     Ids are `{node}:{instance}:{seq}`: `instance` is random per outbox file and `seq` comes
-    from AUTOINCREMENT, so an id is never reused, across restarts included.
+    from AUTOINCREMENT, so an id is never reused, across restarts included. Events held in
+    memory get `{node}:{instance}:m{random}`.
     """
 
-    def __init__(self, path: Path, *, node: str, max_events: int) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        node: str,
+        max_events: int,
+        memory_max: int = MEMORY_MAX_EVENTS,
+        status: Status | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         if max_events < 1:
             raise ValueError(f"max_events={max_events}: expected at least 1")
+        self.path = path
         self._node = node
         self._max = max_events
+        self._memory_max = max(1, memory_max)
+        self.status = status or Status()
+        self._clock = clock
+        self._db: sqlite3.Connection | None = None
+        self._instance = ""
+        self._memory: list[_Held] = []
+        self._next_memory_seq = -1
+        self._memory_dropped: Counter[str] = Counter()
+        self._memory_state: dict[str, str] = {}  # `state` saved while the disk refused it
+        self._deleted: set[int] = set()  # acknowledged stored events whose DELETE failed
+        self._next_open = 0.0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(path, isolation_level=None)
-            self._db.execute("PRAGMA journal_mode=WAL")
+        except OSError as exc:
+            raise OutboxError(f"cannot create the outbox directory {path.parent}: {exc}") from exc
+        self._open(at_start=True)
+        if not self._instance:  # memory only until the file opens
+            self._instance = secrets.token_hex(4)
+
+    # --- the file ---------------------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        db = sqlite3.connect(self.path, isolation_level=None)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
             # FULL: the WAL is fsync'd at every commit, so an event `put` returned for survives
             # a power cut. Commits are rare (a critical, or one batch per aggregate interval),
             # so the cost on an SD card is a few fsyncs per 5 minutes.
-            self._db.execute("PRAGMA synchronous=FULL")
-            self._db.executescript(_SCHEMA)
-            self._instance = self._meta("instance") or self._new_instance()
-        except sqlite3.Error as exc:
-            raise OutboxError(f"cannot open outbox {path}: {exc}") from exc
+            db.execute("PRAGMA synchronous=FULL")
+            db.executescript(_SCHEMA)
+            columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
+            if "ext_id" not in columns:
+                db.execute(_ADD_EXT_ID)
+            # The outbox is small (events waiting for the agent): checking it costs little
+            # and finds damage before a send depends on it.
+            (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
+            if check != "ok":
+                raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
+        except BaseException:
+            db.close()
+            raise
+        return db
 
-    def _meta(self, key: str) -> str | None:
-        row = self._db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    def _open(self, *, at_start: bool = False) -> bool:
+        """Open (or create) the file; a damaged one is moved aside first. False if it cannot."""
+        self._next_open = self._clock() + REOPEN_EVERY_S
+        try:
+            try:
+                db = self._connect()
+            except sqlite3.Error as exc:
+                if not is_corrupt(exc):
+                    raise
+                self._quarantine(exc)
+                db = self._connect()
+            instance = self._meta(db, "instance")
+            if instance is None:
+                instance = secrets.token_hex(4)
+                db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (instance,))
+        except sqlite3.Error as exc:
+            code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
+            if at_start and code in _FATAL_AT_START:
+                raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
+            self._degrade(f"cannot open {self.path}: {exc}")
+            return False
+        self._db = db
+        self._instance = self._instance or instance
+        self._deleted.clear()
+        return True
+
+    @staticmethod
+    def _meta(db: sqlite3.Connection, key: str) -> str | None:
+        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
         return None if row is None else str(row[0])
 
-    def _new_instance(self) -> str:
-        instance = secrets.token_hex(4)
-        self._db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (instance,))
-        return instance
+    def _quarantine(self, exc: BaseException) -> None:
+        """Move a damaged file aside, keeping in memory every event that can still be read."""
+        salvaged = self._salvage()
+        if self._db is not None:
+            self._db.close()
+            self._db = None
+        quarantine(self.path, exc)
+        self.status.count("outbox_quarantined")
+        if salvaged:
+            log.warning("outbox: %d events read back from the damaged file", len(salvaged))
+            self._memory[:0] = salvaged
+        self._deleted.clear()
+
+    def _salvage(self) -> list[_Held]:
+        """Events still readable in the current file (in order), as memory events."""
+        out: list[_Held] = []
+        try:
+            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
+        except sqlite3.Error:
+            return out
+        try:
+            rows = db.execute("SELECT seq, kind, priority, created, body FROM events ORDER BY seq")
+            for seq, kind, priority, created, body in rows:
+                if int(seq) in self._deleted:
+                    continue
+                try:
+                    event_id = str(json.loads(body)["id"])
+                except (ValueError, KeyError, TypeError):
+                    continue
+                out.append(self._held(event_id, str(kind), int(priority), float(created), body))
+        except sqlite3.Error:
+            pass  # what was read before the damaged page is kept
+        finally:
+            db.close()
+        return out
+
+    def _failed(self, exc: sqlite3.Error) -> None:
+        """React to a database error: quarantine a damaged file, note any other problem."""
+        if is_corrupt(exc):
+            self._quarantine(exc)
+            self._open()
+        else:
+            self._degrade(f"cannot write {self.path}: {exc}")
+
+    def _degrade(self, detail: str) -> None:
+        self.status.problem(
+            COMPONENT,
+            detail,
+            f"events are held in memory (up to {self._memory_max}; criticals kept longest and "
+            "sent first) and written to the outbox once it takes writes again; "
+            "a kill or power cut now loses them",
+        )
+
+    def _write(self, fn: Callable[[sqlite3.Connection], _T]) -> _T | None:
+        """Run `fn` in one fsync'd transaction; None if the database refused it."""
+        db = self._db
+        if db is None:
+            return None
+        try:
+            db.execute("BEGIN IMMEDIATE")
+            result = fn(db)
+            db.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if db.in_transaction:  # SQLite may already have rolled back (it does on a full disk)
+                with contextlib.suppress(sqlite3.Error):
+                    db.execute("ROLLBACK")
+            self._failed(exc)
+            return None
+        return result
+
+    def _read(self, fn: Callable[[sqlite3.Connection], _T]) -> _T | None:
+        db = self._db
+        if db is None:
+            return None
+        try:
+            return fn(db)
+        except sqlite3.Error as exc:
+            self._failed(exc)
+            return None
+
+    def _recover(self) -> bool:
+        """Reopen the file if needed and write the events held in memory; True when clean."""
+        if self._db is None and (self._clock() < self._next_open or not self._open()):
+            return False
+        if not (self._memory or self._deleted or self._memory_dropped or self._memory_state):
+            return True
+        held, deleted, dropped = list(self._memory), set(self._deleted), self._memory_dropped
+        state = dict(self._memory_state)
+
+        def persist(db: sqlite3.Connection) -> bool:
+            self._save_state(db, state)
+            if deleted:
+                db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in deleted])
+            db.executemany(
+                "INSERT INTO events (kind, priority, created, body, ext_id) VALUES (?, ?, ?, ?, ?)",
+                [(h.kind, h.priority, h.created, h.body, h.id) for h in held],
+            )
+            for kind, n in dropped.items():
+                self._count_dropped(db, kind, n)
+            self._enforce_bound(db)
+            return True
+
+        if self._write(persist) is None:
+            return False
+        log.info("outbox: %d events held in memory are now on disk", len(held))
+        self._memory = self._memory[len(held) :]
+        self._deleted -= deleted
+        self._memory_dropped = Counter()
+        for key, value in state.items():
+            if self._memory_state.get(key) == value:
+                del self._memory_state[key]
+        return not self._memory
+
+    def retry(self) -> None:
+        """Try to write what is held in memory (called by the reporter's loop every step)."""
+        if (self._memory or self._deleted or self._db is None) and self._recover():
+            self.status.resolved(COMPONENT)
+
+    # --- the queue --------------------------------------------------------------------------
 
     @property
     def instance(self) -> str:
@@ -94,117 +312,221 @@ class Outbox:
         """Store one event durably and return its id."""
         return self.put_many([(kind, event)], now=now)[0]
 
-    def put_many(self, items: Iterable[tuple[str, Mapping[str, Any]]], *, now: float) -> list[str]:
-        """Store events in one fsync'd transaction, in the given order; return their ids."""
+    def put_many(
+        self,
+        items: Iterable[tuple[str, Mapping[str, Any]]],
+        *,
+        now: float,
+        state: Mapping[str, str] | None = None,
+    ) -> list[str]:
+        """Store events in one fsync'd transaction, in the given order; return their ids.
+
+        `state` (key → text) is saved in the same transaction, for `state()` after a restart.
+        While the disk refuses writes the events (and the state) are held in memory instead
+        (never raises for that); see the module docstring.
+        """
+        batch = list(items)
+        for kind, _ in batch:
+            if kind not in KIND_PRIORITY:
+                raise ValueError(f"kind={kind!r}: expected one of {sorted(KIND_PRIORITY)}")
+        saved = dict(state or {})
+        if self._recover():  # nothing held in memory: order is kept by writing to the file
+            ids = self._write(lambda db: self._insert(db, batch, now, saved))
+            if ids is not None:
+                self.status.resolved(COMPONENT)
+                return ids
+        self._memory_state.update(saved)
+        return self._hold(batch, now)
+
+    @staticmethod
+    def _save_state(db: sqlite3.Connection, state: Mapping[str, str]) -> None:
+        for key, value in state.items():
+            db.execute(
+                "INSERT INTO meta (key, value) VALUES (?, ?) "
+                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+                (f"state:{key}", value),
+            )
+
+    def state(self, key: str) -> str | None:
+        """What the last `put_many(..., state=...)` saved under `key`."""
+        if key in self._memory_state:
+            return self._memory_state[key]
+        return self._read(lambda db: self._meta(db, f"state:{key}"))
+
+    def _insert(
+        self,
+        db: sqlite3.Connection,
+        batch: list[tuple[str, Mapping[str, Any]]],
+        now: float,
+        state: Mapping[str, str],
+    ) -> list[str]:
+        self._save_state(db, state)
         ids: list[str] = []
-        with self._transaction():
-            for kind, event in items:
-                priority = KIND_PRIORITY.get(kind)
-                if priority is None:
-                    raise ValueError(f"kind={kind!r}: expected one of {sorted(KIND_PRIORITY)}")
-                cur = self._db.execute(
-                    "INSERT INTO events (kind, priority, created, body) VALUES (?, ?, ?, '')",
-                    (kind, priority, now),
-                )
-                seq = int(cur.lastrowid or 0)
-                event_id = f"{self._node}:{self._instance}:{seq}"
-                body = json.dumps(
-                    {"id": event_id, **event}, separators=(",", ":"), ensure_ascii=False
-                )
-                self._db.execute("UPDATE events SET body = ? WHERE seq = ?", (body, seq))
-                ids.append(event_id)
-            self._enforce_bound()
+        for kind, event in batch:
+            cur = db.execute(
+                "INSERT INTO events (kind, priority, created, body) VALUES (?, ?, ?, '')",
+                (kind, KIND_PRIORITY[kind], now),
+            )
+            seq = int(cur.lastrowid or 0)
+            event_id = f"{self._node}:{self._instance}:{seq}"
+            db.execute("UPDATE events SET body = ? WHERE seq = ?", (_body(event_id, event), seq))
+            ids.append(event_id)
+        self._enforce_bound(db)
         return ids
 
-    def _enforce_bound(self) -> None:
-        (depth,) = self._db.execute("SELECT count(*) FROM events").fetchone()
+    def _held(self, event_id: str, kind: str, priority: int, created: float, body: str) -> _Held:
+        seq = self._next_memory_seq
+        self._next_memory_seq -= 1
+        return _Held(seq, event_id, kind, priority, created, body)
+
+    def _hold(self, batch: list[tuple[str, Mapping[str, Any]]], now: float) -> list[str]:
+        """Keep events in memory (the disk refuses them), dropping the least important first."""
+        ids: list[str] = []
+        for kind, event in batch:
+            event_id = f"{self._node}:{self._instance}:m{secrets.token_hex(8)}"
+            self._memory.append(
+                self._held(event_id, kind, KIND_PRIORITY[kind], now, _body(event_id, event))
+            )
+            ids.append(event_id)
+        excess = len(self._memory) - self._memory_max
+        if excess > 0:
+            doomed = sorted(self._memory, key=lambda h: (h.priority, -h.seq))[:excess]
+            gone = {h.seq for h in doomed}
+            self._memory = [h for h in self._memory if h.seq not in gone]
+            counts = Counter(h.kind for h in doomed)
+            self._memory_dropped.update(counts)
+            for kind, n in counts.items():
+                log.warning(
+                    "outbox: %d events held in memory (disk refuses writes): dropped %d oldest %s",
+                    self._memory_max,
+                    n,
+                    kind,
+                )
+        self.status.count("outbox_held_in_memory", len(batch))
+        return ids
+
+    def _enforce_bound(self, db: sqlite3.Connection) -> None:
+        (depth,) = db.execute("SELECT count(*) FROM events").fetchone()
         excess = int(depth) - self._max
         while excess > 0:
-            rows = self._db.execute(
+            rows = db.execute(
                 "SELECT seq, kind FROM events ORDER BY priority, seq LIMIT ?", (excess,)
             ).fetchall()
             if not rows:
                 return
-            self._db.executemany("DELETE FROM events WHERE seq = ?", [(r[0],) for r in rows])
-            counts: dict[str, int] = {}
-            for _, kind in rows:
-                counts[kind] = counts.get(kind, 0) + 1
+            db.executemany("DELETE FROM events WHERE seq = ?", [(r[0],) for r in rows])
+            counts = Counter(str(kind) for _, kind in rows)
             for kind, n in counts.items():
-                self._db.execute(
-                    "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
-                    "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
-                    (f"dropped:{kind}", str(n)),
-                )
+                self._count_dropped(db, kind, n)
                 log.warning("outbox full (%d events): dropped %d oldest %s", self._max, n, kind)
             excess -= len(rows)
 
-    def _transaction(self) -> _Tx:
-        return _Tx(self._db)
+    @staticmethod
+    def _count_dropped(db: sqlite3.Connection, kind: str, n: int) -> None:
+        db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
+            "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
+            (f"dropped:{kind}", str(n)),
+        )
 
     def peek(self, limit: int, *, max_bytes: int | None = None) -> list[PendingEvent]:
-        """Return the oldest pending events in sequence order (at least one if any)."""
-        rows = self._db.execute(
-            "SELECT seq, kind, body FROM events ORDER BY seq LIMIT ?", (limit,)
-        ).fetchall()
+        """Return pending events: those held in memory first (criticals first), then the oldest
+        stored ones in sequence order (at least one if any)."""
+        candidates = [
+            PendingEvent(h.seq, h.id, h.kind, h.body)
+            for h in sorted(self._memory, key=lambda h: h.priority < CRITICAL)[:limit]
+        ]
+        room = limit - len(candidates)
+        if room > 0:
+            skip = self._deleted
+            rows = self._read(
+                lambda db: db.execute(
+                    "SELECT seq, kind, body, ext_id FROM events ORDER BY seq LIMIT ?",
+                    (room + len(skip),),
+                ).fetchall()
+            )
+            for seq, kind, body, ext_id in rows or []:
+                if int(seq) in skip:
+                    continue
+                event_id = ext_id or f"{self._node}:{self._instance}:{seq}"
+                candidates.append(PendingEvent(int(seq), str(event_id), str(kind), str(body)))
         out: list[PendingEvent] = []
         size = 0
-        for seq, kind, body in rows:
-            size += len(body) + 1
+        for event in candidates[:limit]:
+            size += len(event.body) + 1
             if max_bytes is not None and out and size > max_bytes:
                 break
-            out.append(PendingEvent(int(seq), f"{self._node}:{self._instance}:{seq}", kind, body))
+            out.append(event)
         return out
 
     def ack(self, seqs: Iterable[int]) -> None:
         """Delete acknowledged events."""
-        with self._transaction():
-            self._db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in seqs])
+        acked = set(seqs)
+        if any(s < 0 for s in acked):
+            self._memory = [h for h in self._memory if h.seq not in acked]
+        stored = {s for s in acked if s > 0} | self._deleted
+        if not stored:
+            return
+        done = self._write(
+            lambda db: db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in stored])
+        )
+        if done is None:
+            self._deleted |= stored  # sent and acknowledged: never sent again, deleted later
+        else:
+            self._deleted.clear()
 
     def depth(self) -> int:
         """Number of events waiting."""
-        (n,) = self._db.execute("SELECT count(*) FROM events").fetchone()
-        return int(n)
+        n = self._read(lambda db: int(db.execute("SELECT count(*) FROM events").fetchone()[0]))
+        return max(0, (n or 0) - len(self._deleted)) + len(self._memory)
+
+    def held_in_memory(self) -> int:
+        """Events waiting in memory because the disk refused them."""
+        return len(self._memory)
 
     def has_pending(self) -> bool:
         """Whether any event waits."""
-        return self._db.execute("SELECT 1 FROM events LIMIT 1").fetchone() is not None
+        if self._memory:
+            return True
+        skip = self._deleted
+        rows = self._read(
+            lambda db: db.execute(
+                "SELECT seq FROM events ORDER BY seq LIMIT ?", (len(skip) + 1,)
+            ).fetchall()
+        )
+        return any(int(seq) not in skip for (seq,) in rows or [])
 
     def oldest_age(self, now: float) -> float:
         """Seconds since the oldest pending event was stored (0 when empty)."""
-        (created,) = self._db.execute("SELECT min(created) FROM events").fetchone()
-        return 0.0 if created is None else max(0.0, now - float(created))
+        stored = self._read(lambda db: db.execute("SELECT min(created) FROM events").fetchone()[0])
+        times = [h.created for h in self._memory]
+        if stored is not None:
+            times.append(float(stored))
+        return max(0.0, now - min(times)) if times else 0.0
 
     def dropped(self) -> dict[str, int]:
-        """Events dropped so far because the outbox was full, by kind (persisted)."""
-        rows = self._db.execute("SELECT key, value FROM meta WHERE key LIKE 'dropped:%'").fetchall()
-        return {str(k).split(":", 1)[1]: int(v) for k, v in rows}
+        """Events dropped so far because the outbox (or memory) was full, by kind."""
+        rows = self._read(
+            lambda db: db.execute(
+                "SELECT key, value FROM meta WHERE key LIKE 'dropped:%'"
+            ).fetchall()
+        )
+        counts: Counter[str] = Counter({str(k).split(":", 1)[1]: int(v) for k, v in rows or []})
+        counts.update(self._memory_dropped)
+        return dict(counts)
 
     def close(self) -> None:
-        """Close the database."""
-        self._db.close()
+        """Write what memory holds if the disk allows, then close the database."""
+        self.retry()
+        if self._memory:
+            log.error(
+                "outbox: %d events held in memory are lost at exit (the disk refuses writes)",
+                len(self._memory),
+            )
+        if self._db is not None:
+            self._db.close()
+            self._db = None
 
 
-class _Tx:
-    """Explicit BEGIN IMMEDIATE / COMMIT / ROLLBACK on an autocommit connection."""
-
-    def __init__(self, db: sqlite3.Connection) -> None:
-        self._db = db
-
-    def __enter__(self) -> None:
-        try:
-            self._db.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise OutboxError(f"outbox: {exc}") from exc
-
-    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
-        try:
-            if exc_type is None:
-                self._db.execute("COMMIT")
-        except sqlite3.Error as error:  # e.g. a full disk at commit: nothing was stored
-            exc = error
-        # SQLite may already have rolled back (it does on a full disk).
-        if exc is not None and self._db.in_transaction:
-            with contextlib.suppress(sqlite3.Error):
-                self._db.execute("ROLLBACK")
-        if isinstance(exc, sqlite3.Error):
-            raise OutboxError(f"outbox: {exc}") from exc
+def _body(event_id: str, event: Mapping[str, Any]) -> str:
+    return json.dumps({"id": event_id, **event}, separators=(",", ":"), ensure_ascii=False)

@@ -2,7 +2,8 @@
 
 GET /v1/readings?sensor=&metric=&start=&end=&limit=   raw readings, oldest first
 GET /v1/series                                        what this node stores
-GET /healthz                                          liveness, no token
+GET /metrics                                          Prometheus text format
+GET /healthz                                          liveness and what is degraded, no token
 
 A bearer token (READ_API_TOKEN) is required except on /healthz; without one configured the
 server binds loopback only (enforced by the configuration). Each request opens its own
@@ -23,10 +24,14 @@ from collections.abc import Mapping
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from edge_reporter.status import Status
 from edge_reporter.store import StoreError, StoreReader
+
+if TYPE_CHECKING:
+    from edge_reporter.metrics import ReporterMetrics
 
 log = logging.getLogger(__name__)
 
@@ -95,10 +100,14 @@ class ReadApi:
         bind: str,
         port: int,
         poll_interval: float = 0.5,
+        status: Status | None = None,
+        metrics: ReporterMetrics | None = None,
     ) -> None:
         if token is None and bind not in ("127.0.0.1", "::1", "localhost"):
             raise ValueError(f"bind={bind!r} without a token: the read API binds loopback only")
         self._poll = poll_interval
+        self._status = status or Status()
+        self._metrics = metrics
         self._store_path = store_path
         self._node = node
         self._token = token
@@ -143,12 +152,24 @@ class ReadApi:
             given.strip().encode(), self._token.encode()
         )
 
+    def metrics(self, auth: str | None) -> tuple[int, bytes | dict[str, Any]]:
+        """Answer GET /metrics: the exposition, behind the token like the readings it holds."""
+        if self._metrics is None:
+            return 404, {"error": "metrics are not enabled on this reporter"}
+        if not self.authorized(auth):
+            return 401, {"error": "missing or wrong bearer token (READ_API_TOKEN)"}
+        return 200, self._metrics.render()
+
     def handle(self, path: str, query: str, auth: str | None) -> tuple[int, dict[str, Any]]:
         """Answer one GET: (status, JSON body)."""
         if path == "/healthz":
-            return 200, {"status": "ok", "node": self._node}
+            # 200 even when degraded: it is a liveness probe, and a restart would lose the
+            # events held in memory while the disk refuses writes.
+            return 200, {**self._status.snapshot(), "node": self._node}
         if path not in ("/v1/readings", "/v1/series"):
-            return 404, {"error": f"no such path {path[:100]!r}; try /v1/readings or /v1/series"}
+            return 404, {
+                "error": f"no such path {path[:100]!r}; try /v1/readings, /v1/series or /metrics"
+            }
         if not self.authorized(auth):
             return 401, {"error": "missing or wrong bearer token (READ_API_TOKEN)"}
         try:
@@ -195,11 +216,14 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         """Serve one GET request."""
+        body: bytes | dict[str, Any]
         try:
             parts = urlsplit(self.path)
-            status, body = self.api.handle(
-                parts.path, parts.query, self.headers.get("Authorization")
-            )
+            auth = self.headers.get("Authorization")
+            if parts.path == "/metrics":
+                status, body = self.api.metrics(auth)
+            else:
+                status, body = self.api.handle(parts.path, parts.query, auth)
         except Exception:
             log.exception("read API: error on %r", self.path[:200])
             status, body = 500, {"error": "internal error"}
@@ -210,10 +234,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     do_POST = do_PUT = do_DELETE = do_PATCH = _not_allowed
 
-    def _send(self, status: int, body: dict[str, Any]) -> None:
-        data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+    def _send(self, status: int, body: bytes | dict[str, Any]) -> None:
+        if isinstance(body, bytes):
+            from edge_reporter.metrics import CONTENT_TYPE
+
+            data, content_type = body, CONTENT_TYPE
+        else:
+            data = json.dumps(body, separators=(",", ":"), ensure_ascii=False).encode()
+            content_type = "application/json"
         self.send_response(status, HTTPStatus(status).phrase)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         if status == 401:
             self.send_header("WWW-Authenticate", "Bearer")

@@ -13,13 +13,32 @@ import math
 from array import array
 from dataclasses import dataclass, field
 
-from edge_reporter.model import Severity
+from edge_reporter.model import Kind, Severity
 
 _SQRT1_2 = math.sqrt(0.5)
 _DAY_S = 86_400.0
 # Tail probability 10**-6 (about 4.75σ of the averaged error) is the detection point: score 0.9.
 _DECADES_PER_UNIT = 6.0 / 0.9
 _MIN_TAIL = 1e-300  # erfc underflows to 0 beyond ~38σ; keep log() defined
+
+# What fired, named in every flagged verdict. Sensor-fault rules:
+NON_FINITE = "non_finite"  # NaN or infinity from the driver
+INVALID_TIME = "invalid_time"  # a reading without a usable time
+HARD_LIMIT = "hard_limit"  # past the sensor's physical measuring range
+DROPOUT = "dropout"  # no reading for several samples
+STUCK_VALUE = "stuck_value"  # the same value for longer than the sensor kind allows
+# Process-anomaly rules: the statistical detector's channel that scored highest.
+SPIKE = "spike"  # one reading far from the level
+JUMP = "jump"  # a burst of one-step forecast errors
+LEVEL_SHIFT = "level_shift"  # the level moved away from its slow average
+DAILY_PATTERN = "daily_pattern"  # the time-of-day profile broken
+NEW_EXTREME = "new_extreme"  # beyond the whole range seen so far
+RULE_KIND: dict[str, Kind] = {
+    **dict.fromkeys(
+        (NON_FINITE, INVALID_TIME, HARD_LIMIT, DROPOUT, STUCK_VALUE), Kind.SENSOR_FAULT
+    ),
+    **dict.fromkeys((SPIKE, JUMP, LEVEL_SHIFT, DAILY_PATTERN, NEW_EXTREME), Kind.PROCESS_ANOMALY),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,13 +85,21 @@ class TriageConfig:
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """Triage result for one reading."""
+    """Triage result for one reading.
+
+    `rule` and `kind` name the condition the reading is in: set on every flagged verdict, and
+    also on the normal-severity readings of an ongoing sensor-fault condition that are not
+    re-alerted ("already reported"), so episodes and statistics see the whole condition.
+    None on a reading in no condition.
+    """
 
     severity: Severity
     score: float
     reason: str
     baseline_mean: float
     baseline_std: float
+    rule: str | None = None
+    kind: Kind | None = None
 
 
 NORMAL_REASON = "within the usual range"
@@ -186,6 +213,7 @@ class AnomalyScorer:
         "_slow",
         "_spike",
         "new_extreme",
+        "rule",
     )
 
     def __init__(self, params: DetectorParams, resolution: float = 0.0) -> None:
@@ -203,6 +231,7 @@ class AnomalyScorer:
         self._spike = _Channel(1, params.spike_cap, w, b, resolution)
         self._rest_left = 0
         self.new_extreme: float | None = None  # the previous extreme when the range rule fired
+        self.rule = SPIKE  # the channel behind the last score
 
     def score(self, ts: float, x: float) -> float:
         """Score one finite reading taken at `ts` (Unix seconds) and learn from it."""
@@ -218,12 +247,15 @@ class AnomalyScorer:
         ef = x - self._fast
         es = x - self._slow
         z = fast_ch.z(ef)
+        rule = JUMP
         zs = slow_ch.z(es)
         if zs > z:
             z = zs
+            rule = LEVEL_SHIFT
         zs = self._spike.z(es) / p.spike_divisor
         if zs > z:
             z = zs
+            rule = SPIKE
         self._fast += p.fast * ef
         self._slow += p.slow * es
         seen = profile[bucket]
@@ -232,6 +264,7 @@ class AnomalyScorer:
             zd = season_ch.z(ed)
             if zd > z:
                 z = zd
+                rule = DAILY_PATTERN
             profile[bucket] = seen + p.season_weight * ed
         else:
             profile[bucket] = x
@@ -248,6 +281,7 @@ class AnomalyScorer:
         elif x < lo:
             overshoot = lo - x - margin
             self._lo = x
+        self.rule = rule
         if n <= p.warmup:
             return 0.0
 
@@ -261,6 +295,7 @@ class AnomalyScorer:
             r = 0.95 + 0.1 * overshoot / (hi - lo)
             if r > s:
                 s = r
+                self.rule = NEW_EXTREME
             self.new_extreme = hi if x > hi else lo
         if s > 1.0:
             s = 1.0
@@ -337,16 +372,16 @@ class SeriesTriage:
                 return self._verdict(Severity.NORMAL, 0.0, "no reading")
             reason = f"no reading for {self._missing} consecutive samples"
             if alert_due(self._missing, cfg.dropout_count):
-                return self._verdict(Severity.WARNING, 0.0, reason)
-            return self._verdict(Severity.NORMAL, 0.0, f"{reason} (already reported)")
+                return self._verdict(Severity.WARNING, 0.0, reason, DROPOUT)
+            return self._verdict(Severity.NORMAL, 0.0, f"{reason} (already reported)", DROPOUT)
         self._missing = 0
         if not math.isfinite(value):
             # Never learn from it: one NaN would poison every running statistic.
             reason = f"sensor returned a non-finite value ({value}); reading ignored"
-            return self._verdict(Severity.WARNING, 0.0, reason)
+            return self._verdict(Severity.WARNING, 0.0, reason, NON_FINITE)
         if not math.isfinite(ts):
             return self._verdict(
-                Severity.WARNING, 0.0, f"reading has no valid time ({ts}); ignored"
+                Severity.WARNING, 0.0, f"reading has no valid time ({ts}); ignored", INVALID_TIME
             )
         # Beyond a physical limit the sensor is broken or the plant is: alert, do not learn.
         if cfg.hard_max is not None and value > cfg.hard_max:
@@ -383,16 +418,23 @@ class SeriesTriage:
             severity = (
                 Severity.CRITICAL if score >= cfg.critical_score and far else Severity.WARNING
             )
-            return Verdict(severity, score, self._anomaly_reason(ts, value, mean, std), mean, std)
+            rule = self._scorer.rule
+            reason = self._anomaly_reason(ts, value, mean, std)
+            return Verdict(severity, score, reason, mean, std, rule, Kind.PROCESS_ANOMALY)
         if cfg.stuck_count is not None and self._repeats >= cfg.stuck_count:
             reason = f"value stuck at {_with_unit(value, self._unit)} for {self._repeats} readings"
+            fault = Kind.SENSOR_FAULT
             if alert_due(self._repeats, cfg.stuck_count):
-                return Verdict(Severity.WARNING, score, reason, mean, std)
-            return Verdict(Severity.NORMAL, score, f"{reason} (already reported)", mean, std)
+                return Verdict(Severity.WARNING, score, reason, mean, std, STUCK_VALUE, fault)
+            reason += " (already reported)"
+            return Verdict(Severity.NORMAL, score, reason, mean, std, STUCK_VALUE, fault)
         return Verdict(Severity.NORMAL, score, NORMAL_REASON, mean, std)
 
-    def _verdict(self, severity: Severity, score: float, reason: str) -> Verdict:
-        return Verdict(severity, score, reason, self._mean, math.sqrt(self._var))
+    def _verdict(
+        self, severity: Severity, score: float, reason: str, rule: str | None = None
+    ) -> Verdict:
+        kind = None if rule is None else RULE_KIND[rule]
+        return Verdict(severity, score, reason, self._mean, math.sqrt(self._var), rule, kind)
 
     def _beyond_limit(self, value: float, side: str, bound: float) -> Verdict:
         """Critical on the first reading past a hard limit, then at doubling reminders."""
@@ -402,8 +444,8 @@ class SeriesTriage:
         if alert_due(self._beyond, 1):
             if self._beyond > 1:
                 reason += f" ({self._beyond} readings in a row)"
-            return self._verdict(Severity.CRITICAL, 1.0, reason)
-        return self._verdict(Severity.NORMAL, 1.0, f"{reason} (already reported)")
+            return self._verdict(Severity.CRITICAL, 1.0, reason, HARD_LIMIT)
+        return self._verdict(Severity.NORMAL, 1.0, f"{reason} (already reported)", HARD_LIMIT)
 
     def _anomaly_reason(self, ts: float, value: float, mean: float, std: float) -> str:
         """Why a reading was flagged; built only for flagged readings."""

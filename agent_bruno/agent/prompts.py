@@ -1,12 +1,13 @@
-"""The agent's prompts, loaded once at start-up from the repository's `prompts/` files."""
+"""The agent's prompts, loaded once at start-up from the shipped `prompts/` files."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
+from importlib.resources.abc import Traversable
 from string import Template
 
-PROMPTS_DIR = Path(__file__).resolve().parents[2] / "prompts"
+from agent_bruno.assets import asset
+
 FILES = {
     "system": "agent_system.md",
     "tools": "agent_tools.md",
@@ -36,15 +37,17 @@ class Prompts:
         return f"{head}\n\n{self.tools}"
 
 
-def load_prompts(directory: Path = PROMPTS_DIR) -> Prompts:
-    """Read every prompt file from `directory`."""
+def load_prompts(directory: Traversable | None = None) -> Prompts:
+    """Read every prompt file from `directory` (default: the prompts shipped in the package)."""
+    directory = directory or asset("prompts")
     texts: dict[str, str] = {}
     for key, name in FILES.items():
         path = directory / name
         try:
             texts[key] = path.read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            raise PromptError(f"cannot read prompt {path}: {exc.strerror or exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            raise PromptError(f"cannot read prompt {path}: {reason}") from None
         if not texts[key]:
             raise PromptError(f"prompt {path} is empty")
     return Prompts(**texts)

@@ -10,6 +10,7 @@ from fastapi import Depends
 from starlette.requests import Request
 
 from agent_bruno.agent.service import AgentService
+from agent_bruno.alerts.service import AlertService
 from agent_bruno.api.errors import ApiError
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
@@ -29,6 +30,8 @@ class Services:
     metrics: Metrics
     reporter_tokens: dict[str, str]  # token → node
     agent: AgentService  # answers questions (POST /query, /chat)
+    alerts: AlertService  # subscriptions, evaluation on ingest, delivery
+    principals: dict[str, str]  # API token → owner
 
 
 async def get_services(request: Request) -> Services:
@@ -77,20 +80,36 @@ async def reporter_node(request: Request, services: ServicesDep) -> str:
     return found
 
 
-async def require_api_token(request: Request, services: ServicesDep) -> None:
-    """Require the API token, unless the server is loopback-only without one (the demo)."""
+LOCAL_OWNER = "local"  # the caller of a loopback-only agent without API tokens (the demo)
+
+
+async def api_principal(request: Request, services: ServicesDep) -> str:
+    """Who calls: `api` (AGENT_BRUNO_API_TOKEN), `api:<name>` (AGENT_BRUNO_API_PRINCIPALS),
+    or `local` when the server is loopback-only without tokens; 401 otherwise."""
     if services.settings.reads_open:
-        return
-    expected = services.settings.api_token
+        return LOCAL_OWNER
     token = _bearer(request)
     if token is None:
         raise _unauthorized(
             "missing bearer token: send `Authorization: Bearer <API token>`", services.metrics
         )
-    if expected is None or not hmac.compare_digest(
-        expected.get_secret_value().encode(), token.encode()
-    ):
-        raise _unauthorized("wrong API token: use AGENT_BRUNO_API_TOKEN's value", services.metrics)
+    found = None
+    for known, owner in services.principals.items():
+        if hmac.compare_digest(known.encode(), token.encode()):
+            found = owner
+    if found is None:
+        raise _unauthorized(
+            "wrong API token: use AGENT_BRUNO_API_TOKEN's value or a token of "
+            "AGENT_BRUNO_API_PRINCIPALS",
+            services.metrics,
+        )
+    return found
+
+
+async def require_api_token(request: Request, services: ServicesDep) -> None:
+    """Require an API token, unless the server is loopback-only without one (the demo)."""
+    await api_principal(request, services)
 
 
 ApiAuth = Annotated[None, Depends(require_api_token)]
+Principal = Annotated[str, Depends(api_principal)]

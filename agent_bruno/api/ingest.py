@@ -17,10 +17,12 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from agent_bruno.admission import admit_events, admit_rows
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.importers import PARSERS, BodyError, json_error
+from agent_bruno.metrics import SensorValue
 from agent_bruno.storage.base import (
     EdgeEvent,
     EventsWrite,
@@ -33,12 +35,14 @@ from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
     HEADER_ADAPTER,
+    AggregateEvent,
+    ReadingEvent,
     Rejected,
     Reporter,
     describe_error,
 )
 
-_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation"})
+_TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation", "episode"})
 
 
 def _unsupported(kind: str, allowed: str) -> ApiError:
@@ -58,17 +62,18 @@ def _envelope_error(exc: ValidationError) -> ApiError:
     )
 
 
-Parsed = tuple[Reporter, list[EdgeEvent], list[Rejected], Counter[str]]
+Parsed = tuple[Reporter, list[EdgeEvent], list[int], list[Rejected], Counter[str]]
 
 
 def parse_events(body: bytes) -> Parsed:
     """Validate a batch: all at once when it is clean, item by item when some events are bad.
 
-    Returns the reporter, the valid events, the refused ones and the count of refused per type.
+    Returns the reporter, the valid events and their indices in the batch, the refused ones and
+    the count of refused per type.
     """
     try:
         batch = BATCH_ADAPTER.validate_json(body)
-        return batch.reporter, list(batch.events), [], Counter()
+        return batch.reporter, list(batch.events), list(range(len(batch.events))), [], Counter()
     except ValidationError:
         pass  # slow path: locate the syntax error, or validate items one by one
     try:
@@ -81,11 +86,13 @@ def parse_events(body: bytes) -> Parsed:
     except ValidationError as exc:
         raise _envelope_error(exc) from None
     events: list[EdgeEvent] = []
+    positions: list[int] = []
     rejected: list[Rejected] = []
     types: Counter[str] = Counter()
     for index, item in enumerate(header.events):
         try:
             events.append(EVENT_ADAPTER.validate_python(item))
+            positions.append(index)
         except ValidationError as exc:
             ident = item.get("id") if isinstance(item, dict) else None
             kind = item.get("type") if isinstance(item, dict) else None
@@ -97,7 +104,7 @@ def parse_events(body: bytes) -> Parsed:
                     error=describe_error(exc, prefix=f"events.{index}"),
                 )
             )
-    return header.reporter, events, rejected, types
+    return header.reporter, events, positions, rejected, types
 
 
 async def _store(services: Services, request: WriteRequest) -> WriteOutcome:
@@ -124,6 +131,17 @@ def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
     return json_response(payload)
 
 
+def _values(events: list[EdgeEvent]) -> list[tuple[SensorValue, float]]:
+    """The sensor values a batch carries: each aggregate's last value, each flagged reading."""
+    out: list[tuple[SensorValue, float]] = []
+    for event in events:
+        if isinstance(event, AggregateEvent):
+            out.append((event, event.last))
+        elif isinstance(event, ReadingEvent) and event.value is not None:
+            out.append((event, event.value))
+    return out
+
+
 async def post_events(request: Request) -> Response:
     """Store a reporter's batch of events; answer once they are durably committed."""
     services: Services = request.app.state.services
@@ -134,7 +152,7 @@ async def post_events(request: Request) -> Response:
         if kind not in ("application/json", ""):
             raise _unsupported(kind, "application/json")
         body = await read_body(request, services.settings.max_body_bytes)
-        reporter, events, rejected, rejected_types = parse_events(body)
+        reporter, parsed, positions, rejected, rejected_types = parse_events(body)
         if reporter.node != node:
             raise ApiError(
                 403,
@@ -145,18 +163,38 @@ async def post_events(request: Request) -> Response:
     except ApiError as exc:
         metrics.rejections.labels(exc.reason).inc()
         raise
-    outcome = WriteOutcome()
-    if events:
-        outcome = await _store(
-            services,
-            EventsWrite(reporter.cluster, node, reporter.location, events, time.time()),
-        )
-    for kind_name, (acc, dup) in outcome.by_type.items():
-        metrics.count_outcome(kind_name, acc, dup, 0)
     if rejected:
         metrics.rejections.labels("invalid_event").inc(len(rejected))
-        for name, n in rejected_types.items():
-            metrics.count_outcome(name, 0, 0, n)
+    admitted = admit_events(parsed, positions)
+    events = admitted.items
+    if admitted.rejected:
+        metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
+        rejected_types["aggregate"] += len(admitted.rejected)
+    outcome = WriteOutcome()
+    if events:
+        write = EventsWrite(reporter.cluster, node, reporter.location, events, time.time())
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)  # evaluated off the request path
+    unstorable = [
+        Rejected(
+            index=admitted.positions[i],
+            id=events[i].id,
+            error=f"events.{admitted.positions[i]}: {why}",
+        )
+        for i, why in outcome.rejected
+    ]
+    if unstorable:
+        metrics.rejections.labels("unstorable").inc(len(unstorable))
+        rejected_types.update(events[i].type for i, _ in outcome.rejected)
+    for kind_name, (acc, dup) in outcome.by_type.items():
+        metrics.count_outcome(kind_name, acc, dup, 0)
+    for name, n in rejected_types.items():
+        metrics.count_outcome(name, 0, 0, n)
+    rejected = sorted([*rejected, *admitted.rejected, *unstorable], key=lambda r: r.index or 0)
+    if events:
+        refused = {i for i, _ in outcome.rejected}
+        stored = [e for i, e in enumerate(events) if i not in refused]
+        metrics.observe_values(reporter.cluster, node, reporter.location, _values(stored))
     if outcome.heartbeat is not None:  # only the one storage kept as the node's latest
         metrics.outbox_depth.labels(node).set(outcome.heartbeat.outbox.depth)
         metrics.outbox_dropped.labels(node).set(outcome.heartbeat.outbox.dropped)
@@ -182,15 +220,31 @@ async def post_readings(request: Request) -> Response:
     except ApiError as exc:
         metrics.rejections.labels(exc.reason).inc()
         raise
-    outcome = WriteOutcome()
-    if parsed.rows:
-        outcome = await _store(services, ReadingsWrite(parsed.rows))
-    metrics.count_outcome(
-        "bulk_reading", outcome.accepted, outcome.duplicates, len(parsed.rejected)
-    )
     if parsed.rejected:
         metrics.rejections.labels("invalid_reading").inc(len(parsed.rejected))
-    return _answer(outcome, parsed.rejected)
+    admitted = admit_rows(parsed.rows, parsed.positions, by_line=parsed.by_line)
+    if admitted.rejected:
+        metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
+    outcome = WriteOutcome()
+    if admitted.items:
+        write = ReadingsWrite(admitted.items)
+        outcome = await _store(services, write)
+        services.alerts.observe(write, outcome)
+    unstorable = [
+        Rejected(
+            index=None if parsed.by_line else admitted.positions[i],
+            line=admitted.positions[i] if parsed.by_line else None,
+            error=why,
+        )
+        for i, why in outcome.rejected
+    ]
+    if unstorable:
+        metrics.rejections.labels("unstorable").inc(len(unstorable))
+    rejected = [*parsed.rejected, *admitted.rejected, *unstorable]
+    if admitted.rejected or unstorable:
+        rejected.sort(key=lambda r: (r.line or 0) if parsed.by_line else (r.index or 0))
+    metrics.count_outcome("bulk_reading", outcome.accepted, outcome.duplicates, len(rejected))
+    return _answer(outcome, rejected)
 
 
 routes = [

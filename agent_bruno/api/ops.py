@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter
 from starlette.responses import Response
 
-from agent_bruno.api.deps import ServicesDep
+from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import json_response
 from agent_bruno.metrics import CONTENT_TYPE
 
@@ -36,6 +38,8 @@ async def readyz(services: ServicesDep) -> Response:
 
 
 @router.get("/metrics")
-async def metrics(services: ServicesDep) -> Response:
-    """Prometheus text format from the service's own registry."""
-    return Response(services.metrics.render(), media_type=CONTENT_TYPE)
+async def metrics(services: ServicesDep, _auth: ApiAuth) -> Response:
+    """Prometheus text format from the service's own registry (it holds sensor values, so it
+    needs the API token like the reads do)."""
+    body = await asyncio.to_thread(services.metrics.render)
+    return Response(body, media_type=CONTENT_TYPE)

@@ -15,11 +15,20 @@ from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.params import bad_param, parse_limit, parse_step, time_range
 from agent_bruno.health import Beat, Thresholds, assess
 from agent_bruno.settings import Settings
-from agent_bruno.storage.base import AnomalyQuery, SeriesQuery, StorageError
+from agent_bruno.storage.base import (
+    AnomalyQuery,
+    EpisodeQuery,
+    EpisodeRow,
+    SeriesQuery,
+    StorageError,
+)
+from agent_bruno.storage.episodes import STATES
 
 router = APIRouter(tags=["read"])
 DAY = 86_400.0
 SEVERITIES = ("warning", "critical")
+KINDS = ("sensor_fault", "process_anomaly")
+VIEWS = ("episodes", "readings")
 
 
 def thresholds(settings: Settings) -> Thresholds:
@@ -71,6 +80,18 @@ async def get_series(
     )
 
 
+def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
+    """`value` if it is one of `allowed` (or None); a 422 naming the parameter otherwise."""
+    if value is not None and value not in allowed:
+        raise bad_param(name, value, f"expected one of {', '.join(allowed)}")
+    return value
+
+
+def episode_json(row: EpisodeRow) -> dict[str, Any]:
+    """An episode as the API shows it: its stored fields plus `open` and `reminders`."""
+    return {**asdict(row), "open": row.is_open, "reminders": row.reminders}
+
+
 @router.get("/v1/anomalies")
 async def get_anomalies(
     services: ServicesDep,
@@ -78,19 +99,41 @@ async def get_anomalies(
     cluster: str | None = None,
     node: str | None = None,
     location: str | None = None,
+    sensor: str | None = None,
+    metric: str | None = None,
     severity: str | None = None,
+    kind: str | None = None,
+    rule: str | None = None,
+    state: str | None = None,
+    view: str | None = None,
+    episode: str | None = None,
     start: str | None = None,
     end: str | None = None,
     limit: str | None = None,
 ) -> Response:
-    """Flagged readings matching the filters, newest first."""
-    if severity is not None and severity not in SEVERITIES:
-        raise bad_param("severity", severity, f"expected one of {', '.join(SEVERITIES)}")
+    """Anomaly episodes active in the range (open first, then newest); `view=readings` lists
+    the flagged readings instead, newest first (`episode=ID`: the readings of one episode)."""
+    _choice("severity", severity, SEVERITIES)
+    _choice("kind", kind, KINDS)
+    shown = _choice("view", view, VIEWS) or ("readings" if episode else "episodes")
     now = time.time()
     t_start, t_end = time_range(start, end, now, 7 * DAY)
-    query = AnomalyQuery(t_start, t_end, parse_limit(limit), cluster, node, location, severity)
-    rows = await _read(services.storage.query_anomalies, query)
-    return json_response({"anomalies": [asdict(r) for r in rows]})
+    n = parse_limit(limit)
+    if shown == "readings":
+        if state is not None or rule is not None:
+            name, value = ("state", state) if state is not None else ("rule", rule)
+            raise bad_param(name, value or "", "filters episodes; drop it or leave out view")
+        query = AnomalyQuery(
+            t_start, t_end, n, cluster, node, location, severity, sensor, metric, kind, episode
+        )
+        rows = await _read(services.storage.query_anomalies, query)
+        return json_response({"view": "readings", "anomalies": [asdict(r) for r in rows]})
+    _choice("state", state, STATES)
+    episodes = EpisodeQuery(
+        t_start, t_end, n, cluster, node, location, sensor, metric, kind, rule, severity, state
+    )
+    found = await _read(services.storage.query_episodes, episodes)
+    return json_response({"view": "episodes", "episodes": [episode_json(r) for r in found]})
 
 
 @router.get("/v1/nodes")

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from agent_bruno.wire import (
     AggregateEvent,
     BulkReading,
+    EpisodeEvent,
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
@@ -16,7 +17,7 @@ from agent_bruno.wire import (
 
 # (cluster, node, location, sensor, metric, unit)
 SeriesKey = tuple[str, str, str, str, str, str]
-EdgeEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent
+EdgeEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent | EpisodeEvent
 
 
 class StorageError(Exception):
@@ -62,6 +63,9 @@ class WriteOutcome:
     by_type: dict[str, tuple[int, int]] = field(default_factory=dict)  # type → (acc, dup)
     # The heartbeat that became the node's latest; None when none did (an older one, retried).
     heartbeat: HeartbeatEvent | None = None
+    # Items that cannot be stored (by position in the request's events or rows) and why; the
+    # rest of the request is stored. Never a reason to fail, or retry, the whole request.
+    rejected: list[tuple[int, str]] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +144,8 @@ class AnomalyQuery:
     severity: str | None = None
     sensor: str | None = None
     metric: str | None = None
+    kind: str | None = None  # sensor_fault or process_anomaly
+    episode: str | None = None  # only the readings of this episode id
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +167,72 @@ class AnomalyRow:
     baseline: dict[str, float] | None
     explanation: str | None
     explanation_model: str | None
+    rule: str | None = None  # None: sent by a reporter that did not name it
+    kind: str | None = None
+    episode_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeQuery:
+    """Which episodes: those active in [start, end), narrowed by scope, kind and state.
+
+    An episode is active in the range when it started before `end` and is open or ended at or
+    after `start`. `changed_since` (agent receive time) keeps only episodes updated since then,
+    for a poller that wants what is new. `state`: "open", "closed" or None for both.
+    """
+
+    start: float
+    end: float
+    limit: int = 100
+    cluster: str | None = None
+    node: str | None = None
+    location: str | None = None
+    sensor: str | None = None
+    metric: str | None = None
+    kind: str | None = None
+    rule: str | None = None
+    severity: str | None = None  # the highest severity reached
+    state: str | None = None
+    changed_since: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EpisodeRow:
+    """One anomaly episode as stored (see ARCHITECTURE.md, "Anomaly episodes")."""
+
+    id: str  # stable: derived from (cluster, node, sensor, metric, start)
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    start: float
+    end: float | None  # None while open
+    last: float  # the newest reading in the condition so far
+    kind: str  # sensor_fault or process_anomaly
+    rule: str
+    severity: str  # the highest reached: warning or critical
+    count: int  # flagged readings: the first alert and its reminders
+    readings: int  # readings in the condition
+    peak_value: float | None
+    peak_ts: float | None
+    peak_deviation: float | None  # in baseline σ
+    reason: str
+    revision: int
+    opened_at: float  # when the agent first heard of it
+    updated_at: float  # when the agent last heard of it
+    closed_by: str | None  # "reporter", or "superseded" when a newer episode of the series opened
+
+    @property
+    def is_open(self) -> bool:
+        """Whether the episode lasts."""
+        return self.end is None
+
+    @property
+    def reminders(self) -> int:
+        """Flags after the first one."""
+        return self.count - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -220,6 +292,15 @@ class Storage(Protocol):
 
     def count_anomalies(self, query: AnomalyQuery) -> dict[str, int]:
         """How many flagged readings match, by severity (the limit is ignored)."""
+
+    def query_episodes(self, query: EpisodeQuery) -> list[EpisodeRow]:
+        """Episodes active in the range, open ones first, then newest first."""
+
+    def count_episodes(self, query: EpisodeQuery) -> dict[tuple[str, str], int]:
+        """How many episodes match, by (kind, highest severity) (the limit is ignored)."""
+
+    def get_episode(self, episode_id: str) -> EpisodeRow | None:
+        """One episode by id."""
 
     def list_nodes(self) -> list[NodeRow]:
         """Every node with its latest heartbeat."""

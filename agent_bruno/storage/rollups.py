@@ -14,7 +14,9 @@ ON CONFLICT (series_id, bucket) DO UPDATE SET
     count = {table}.count + excluded.count,
     min = min({table}.min, excluded.min),
     max = max({table}.max, excluded.max),
-    sum = {table}.sum + excluded.sum,
+    -- NULL (refused by NOT NULL, so the item is rejected) rather than an overflowed sum
+    sum = CASE WHEN abs({table}.sum + excluded.sum) <= 1.7976931348623157e308
+               THEN {table}.sum + excluded.sum END,
     last = CASE WHEN excluded.last_ts >= {table}.last_ts THEN excluded.last ELSE {table}.last END,
     last_ts = max({table}.last_ts, excluded.last_ts)
 """

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
+from agent_bruno.storage import episodes
 from agent_bruno.storage.base import StorageError
 
 SCHEMA_VERSION = 1
@@ -12,7 +13,7 @@ BUCKET_5M = 300
 BUCKET_1H = 3600
 
 # Tables pruned by retention, with their time column; rollups keep `bucket`.
-HOT_TABLES = ("samples", "anomalies", "event_ids", "pending_explanations")
+HOT_TABLES = ("samples", "anomalies", "episodes", "event_ids", "pending_explanations")
 ROLLUP_TABLES = ("rollup_5m", "rollup_1h")
 
 # Every rollup resolution has the same shape: mergeable count/min/max/sum/last per bucket.
@@ -111,6 +112,7 @@ CREATE INDEX IF NOT EXISTS event_ids_ts ON event_ids (ts);
 TIME_COLUMN = {
     "samples": "ts",
     "anomalies": "ts",
+    "episodes": "last_ts",
     "event_ids": "ts",
     "pending_explanations": "ts",
     "rollup_5m": "bucket",
@@ -151,6 +153,7 @@ def create_schema(path: Path) -> None:
                 "run the matching version, or move the file away to start afresh"
             )
         conn.executescript(SCHEMA)
+        episodes.create(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
     finally:
         conn.close()

@@ -10,12 +10,15 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
-from agent_bruno.storage import sqlite_reads
+from agent_bruno.storage import episodes, sqlite_reads
 from agent_bruno.storage.base import (
     AnomalyQuery,
     AnomalyRow,
     CatalogRow,
+    EpisodeQuery,
+    EpisodeRow,
     NodeRow,
+    PruneWrite,
     SeriesQuery,
     SeriesResult,
     SeriesSummary,
@@ -23,6 +26,7 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.items import is_item_error, merge_outcome, single_items
 from agent_bruno.storage.schema import connect, create_schema
 from agent_bruno.storage.sqlite_writes import SqliteWriter
 
@@ -100,10 +104,7 @@ class SqliteStorage:
                 except Exception as exc:  # one bad request must not sink the others
                     conn.execute("ROLLBACK TO request")
                     writer.forget_cache()
-                    log.exception("write request failed and was rolled back")
-                    error = StorageError(f"the write failed and was rolled back: {exc!r}")
-                    error.__cause__ = exc
-                    results.append(error)
+                    results.append(self._retry_by_item(writer, request, exc))
                 conn.execute("RELEASE request")
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
@@ -112,6 +113,44 @@ class SqliteStorage:
                 conn.execute("ROLLBACK")
             raise StorageError(f"the database rejected the transaction: {exc}") from exc
         return results
+
+    def _retry_by_item(
+        self, writer: SqliteWriter, request: WriteRequest, first: Exception
+    ) -> WriteOutcome | Exception:
+        """After a request failed: store its items one by one, rejecting those that fail.
+
+        Only for item-level errors (a constraint, an overflow): a full disk or an I/O error
+        fails the whole request, which the client retries.
+        """
+        if not is_item_error(first) or isinstance(request, PruneWrite):
+            log.error("write request failed and was rolled back: %r", first)
+            error = StorageError(f"the write failed and was rolled back: {first!r}")
+            error.__cause__ = first
+            return error
+        conn = writer.conn
+        total = WriteOutcome()
+        try:
+            for index, one in enumerate(single_items(request)):
+                conn.execute("SAVEPOINT item")
+                try:
+                    merge_outcome(total, writer.apply(one))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO item")
+                    writer.forget_cache()
+                    if not is_item_error(exc):
+                        raise
+                    total.rejected.append((index, f"cannot be stored: {exc}"))
+                finally:
+                    conn.execute("RELEASE item")
+        except Exception as exc:
+            conn.execute("ROLLBACK TO request")
+            writer.forget_cache()
+            log.error("write request failed and was rolled back: %r", exc)
+            error = StorageError(f"the write failed and was rolled back: {exc!r}")
+            error.__cause__ = exc
+            return error
+        log.warning("stored a request item by item: %d item(s) refused", len(total.rejected))
+        return total
 
     def _reader(self) -> sqlite3.Connection:
         """This thread's read-only connection."""
@@ -145,6 +184,18 @@ class SqliteStorage:
     def count_anomalies(self, query: AnomalyQuery) -> dict[str, int]:
         """How many flagged readings match, by severity (the limit is ignored)."""
         return self._read(sqlite_reads.count_anomalies, query)
+
+    def query_episodes(self, query: EpisodeQuery) -> list[EpisodeRow]:
+        """Episodes active in the range, open ones first, then newest first."""
+        return self._read(episodes.query, query)
+
+    def count_episodes(self, query: EpisodeQuery) -> dict[tuple[str, str], int]:
+        """How many episodes match, by (kind, highest severity) (the limit is ignored)."""
+        return self._read(episodes.count, query)
+
+    def get_episode(self, episode_id: str) -> EpisodeRow | None:
+        """One episode by id."""
+        return self._read(episodes.get, episode_id)
 
     def list_nodes(self) -> list[NodeRow]:
         """Every node with its latest heartbeat."""

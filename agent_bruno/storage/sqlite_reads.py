@@ -183,9 +183,10 @@ def _anomaly_where(q: AnomalyQuery) -> tuple[str, list[Any]]:
             "metric": q.metric,
         }
     )
-    if q.severity is not None:
-        where += " AND a.severity = ?"
-        params.append(q.severity)
+    for column, value in (("severity", q.severity), ("kind", q.kind), ("episode_id", q.episode)):
+        if value is not None:
+            where += f" AND a.{column} = ?"
+            params.append(value)
     return f"{where} AND a.ts >= ? AND a.ts < ?", [*params, q.start, q.end]
 
 
@@ -206,7 +207,8 @@ def query_anomalies(conn: sqlite3.Connection, q: AnomalyQuery) -> list[AnomalyRo
     rows = conn.execute(
         "SELECT a.event_id, a.ts, s.cluster, s.node, s.location, s.sensor, s.metric, s.unit, "  # noqa: S608 - only column names are formatted in
         "a.value, a.severity, a.score, a.reason, a.baseline_mean, a.baseline_std, "
-        "a.explanation, a.explanation_model FROM anomalies a JOIN series s ON s.id = a.series_id "
+        "a.explanation, a.explanation_model, a.rule, a.kind, a.episode_id "
+        "FROM anomalies a JOIN series s ON s.id = a.series_id "
         f"WHERE {where} ORDER BY a.ts DESC LIMIT ?",
         (*params, q.limit),
     ).fetchall()
@@ -231,6 +233,9 @@ def _anomaly(r: tuple[Any, ...]) -> AnomalyRow:
         baseline=None if r[12] is None else {"mean": r[12], "std": r[13]},
         explanation=r[14],
         explanation_model=r[15],
+        rule=r[16],
+        kind=r[17],
+        episode_id=r[18],
     )
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 from collections.abc import Iterable, Sequence
 
 import orjson
 
+from agent_bruno.storage import episodes
 from agent_bruno.storage.base import (
     EventsWrite,
     PruneWrite,
@@ -15,11 +17,13 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.items import UnstorableItem
 from agent_bruno.storage.rollups import UPSERT_1H, UPSERT_5M, Rollup, hourly, merge_point
 from agent_bruno.storage.schema import BUCKET_5M, TIME_COLUMN
 from agent_bruno.wire import (
     DEFAULT_CLUSTER,
     AggregateEvent,
+    EpisodeEvent,
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
@@ -102,11 +106,14 @@ class SqliteWriter:
             )
 
     def _merge_rollups(self, groups: dict[tuple[int, int], Rollup]) -> None:
-        """Upsert 5-minute groups and their hourly folds."""
+        """Upsert 5-minute groups and their hourly folds; a sum that overflows is refused."""
         if not groups:
             return
+        hours = hourly(groups)
+        if not all(math.isfinite(p[3]) for p in (*groups.values(), *hours.values())):
+            raise UnstorableItem("a rollup sum would overflow a float")
         self.conn.executemany(UPSERT_5M, [(s, b, *p) for (s, b), p in groups.items()])
-        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hourly(groups).items()])
+        self.conn.executemany(UPSERT_1H, [(s, b, *p) for (s, b), p in hours.items()])
 
     def _known_ids(self, node: str, ids: list[str]) -> set[str]:
         """Which of `ids` were already stored for `node`."""
@@ -151,6 +158,10 @@ class SqliteWriter:
             self._aggregates(base, aggregates, spans)
         if readings:
             self._flagged(base, readings, spans)
+        runs = [e for e in fresh if isinstance(e, EpisodeEvent)]
+        if runs:
+            sids = [self.series_id((*base, e.sensor, e.metric, e.unit), e.start) for e in runs]
+            episodes.write(self.conn, req.cluster, req.node, sids, runs, req.received_at)
         self._touch(spans)
         beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
         if beats:
@@ -171,11 +182,14 @@ class SqliteWriter:
         """Merge edge aggregates into the rollups."""
         groups: dict[tuple[int, int], Rollup] = {}
         for e in events:
+            total = e.mean * e.count
+            if not math.isfinite(total):
+                raise UnstorableItem(
+                    f"aggregate {e.id}: count {e.count} × mean {e.mean:g} overflows a float"
+                )
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.start)
             bucket = int(e.start // BUCKET_5M) * BUCKET_5M
-            merge_point(
-                groups, (sid, bucket), [e.count, e.min, e.max, e.mean * e.count, e.last, e.end]
-            )
+            merge_point(groups, (sid, bucket), [e.count, e.min, e.max, total, e.last, e.end])
             lo, hi = spans.get(sid, (e.start, e.end))
             spans[sid] = (min(lo, e.start), max(hi, e.end))
         self._merge_rollups(groups)
@@ -192,20 +206,27 @@ class SqliteWriter:
         only raw series (bulk imports), so a fine-step query never mistakes a few flagged points
         for a whole series.
         """
-        node = base[1]
+        cluster, node = base[0], base[1]
         anomalies = []
         for e in events:
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.ts)
             b = e.baseline
+            start = e.episode_start
+            eid = (
+                None
+                if start is None
+                else episodes.episode_id(cluster, node, e.sensor, e.metric, start)
+            )
             anomalies.append(
                 (sid, node, e.id, e.ts, e.value, e.severity, e.score, e.reason,
-                 b.mean if b else None, b.std if b else None)
+                 b.mean if b else None, b.std if b else None, e.rule, e.kind, eid)
             )  # fmt: skip
             lo, hi = spans.get(sid, (e.ts, e.ts))
             spans[sid] = (min(lo, e.ts), max(hi, e.ts))
         self.conn.executemany(
             "INSERT OR IGNORE INTO anomalies (series_id, node, event_id, ts, value, severity, "
-            "score, reason, baseline_mean, baseline_std) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            "score, reason, baseline_mean, baseline_std, rule, kind, episode_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             anomalies,
         )
         # Explanations that arrived before their reading: one statement per chunk, not one per
@@ -372,6 +393,7 @@ class SqliteWriter:
 
 
 _KEYS = {
+    "episodes": "id",
     "event_ids": "node, id",
     "pending_explanations": "node, ref",
     "rollup_5m": "series_id, bucket",

@@ -119,7 +119,8 @@ def cluster(tmp_path: Path) -> Iterator[Cluster]:
 
 
 def _criticals(c: Cluster) -> list[dict[str, Any]]:
-    body = c.get("/v1/anomalies", node="pi-e2e", severity="critical", start="-1h").json()
+    params = {"node": "pi-e2e", "severity": "critical", "start": "-1h", "view": "readings"}
+    body = c.get("/v1/anomalies", **params).json()
     anomalies: list[dict[str, Any]] = body["anomalies"]
     return anomalies
 

@@ -1,6 +1,6 @@
 """The intent classifier at run time: a linear model over `features`, loaded from plain JSON.
 
-`train.py` fits it (scikit-learn's TF-IDF weighting and logistic regression, at build time) on
+`scripts/train_intents.py` fits it (scikit-learn's TF-IDF weighting and logistic regression, at build time) on
 the example questions in `intents/`, and writes `data/model.json`: the intents, each feature's
 inverse document frequency and per-intent weights, and the examples' digest. Scoring here
 repeats the same arithmetic in pure Python (sublinear tf × idf, L2 norm, dot product, softmax),
@@ -59,7 +59,7 @@ class IntentModel:
         )
 
     def to_json(self) -> dict[str, Any]:
-        """The model as JSON-ready data (what `train.py` writes)."""
+        """The model as JSON-ready data (what `scripts/train_intents.py` writes)."""
         return {
             "format": FORMAT,
             "digest": self.digest,
@@ -116,7 +116,7 @@ def load_model(path: Path = MODEL_PATH) -> IntentModel:
     except OSError as exc:
         raise ModelError(
             f"{path}: cannot read the intent model ({exc}); "
-            "build it with `python -m agent_bruno.agent.nlu.train`"
+            "build it with `python -m scripts.train_intents`"
         ) from exc
     try:
         data = json.loads(text)

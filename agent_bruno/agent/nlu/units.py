@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import re
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Context, Decimal
 
 _TEMPERATURE = ("°C", "°F", "K")
 _PASCALS = {
@@ -121,10 +121,20 @@ def decimals(unit: str, metric: str | None = None) -> int:
     return _DECIMALS.get(unit, 2)
 
 
+# Beyond this magnitude fixed decimals stop meaning anything (and exceed Decimal's default
+# precision: 1e27 with one decimal raised InvalidOperation); such values show as 1.23457e+27.
+_FIXED_MAX = 1e15
+_CONTEXT = Context(prec=40, rounding=ROUND_HALF_UP)
+
+
 def _round(value: float, places: int) -> str:
     """Round the shortest repr of `value` half away from zero, so 2.675 shows as 2.68."""
+    if abs(value) >= _FIXED_MAX:
+        return f"{value:.6g}"
     text = str(
-        Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        Decimal(repr(float(value))).quantize(
+            Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_CONTEXT
+        )
     )
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 

@@ -71,6 +71,18 @@ def heartbeat(i: int, ts: float = NOW, **extra: Any) -> dict[str, Any]:
     }  # fmt: skip
 
 
+def episode(i: int, start: float = NOW, **extra: Any) -> dict[str, Any]:
+    """An episode event: a stuck humidity sensor, open, at its first reminder."""
+    return {
+        "id": f"e-{i}", "type": "episode", "ts": start + 120, "sensor": "dht22-1",
+        "metric": "humidity", "unit": "%", "phase": "update", "start": start, "end": None,
+        "last": start + 120, "kind": "sensor_fault", "rule": "stuck_value",
+        "severity": "warning", "count": 2, "readings": 13, "peak_value": 48.0,
+        "peak_ts": start, "peak_deviation": 0.4, "reason": "value stuck at 48.0 % for 24 readings",
+        "revision": 2, **extra,
+    }  # fmt: skip
+
+
 def query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
     """Rows straight from the database file, bypassing the service."""
     conn = sqlite3.connect(settings.database_path)
@@ -85,7 +97,9 @@ def count(settings: Settings, table: str) -> int:
     return int(query(settings, f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
 
 
-DATA_TABLES = ("samples", "anomalies", "rollup_5m", "rollup_1h", "nodes", "event_ids", "series")
+DATA_TABLES = (
+    "samples", "anomalies", "episodes", "rollup_5m", "rollup_1h", "nodes", "event_ids", "series"
+)  # fmt: skip
 
 
 def nothing_stored(settings: Settings) -> bool:

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from tests.unit.agent.helpers import NODE1_TOKEN, NOW, aggregate, auth, envelope, heartbeat
+from tests.unit.agent.helpers import (
+    API_TOKEN,
+    NODE1_TOKEN,
+    NOW,
+    aggregate,
+    auth,
+    envelope,
+    heartbeat,
+)
 
 
 async def test_healthz(client):
@@ -45,7 +53,7 @@ async def test_metrics_after_ingest(client):
     events = [aggregate(1), aggregate(1), beat, {"id": "bad", "type": "aggregate"}]
     await client.post("/v1/events", json=envelope(events), headers=auth(NODE1_TOKEN))
     await client.post("/v1/events", json=envelope([]), headers=auth("unknown-token-12345678"))
-    r = await client.get("/metrics")
+    r = await client.get("/metrics", headers=auth(API_TOKEN))
     assert r.headers["content-type"].startswith("text/plain")
     text = r.text
     for line in [
@@ -66,14 +74,14 @@ async def test_metrics_after_ingest(client):
 async def test_unknown_paths_share_one_latency_label(client):
     await client.get("/nope/1")
     await client.get("/nope/2")
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=auth(API_TOKEN))).text
     assert 'agent_bruno_request_duration_seconds_count{route="other"} 2.0' in text
 
 
 async def test_read_routes_have_their_own_latency_label(client):
     await client.get("/v1/nodes")
     await client.get("/healthz")
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=auth(API_TOKEN))).text
     assert 'agent_bruno_request_duration_seconds_count{route="/v1/nodes"} 1.0' in text
     assert 'agent_bruno_request_duration_seconds_count{route="/healthz"} 1.0' in text
 
@@ -85,6 +93,6 @@ async def test_outbox_gauge_follows_the_newest_heartbeat_not_a_late_retry(client
     old = heartbeat(1, ts=NOW, outbox={"depth": 90, "dropped": 7, "oldest_age_s": 900.0})
     for beat in (new, old):
         await client.post("/v1/events", json=envelope([beat]), headers=auth(NODE1_TOKEN))
-    text = (await client.get("/metrics")).text
+    text = (await client.get("/metrics", headers=auth(API_TOKEN))).text
     assert 'agent_bruno_reporter_outbox_depth{node="pi-node-1"} 4.0' in text
     assert 'agent_bruno_reporter_outbox_dropped{node="pi-node-1"} 0.0' in text

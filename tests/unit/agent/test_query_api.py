@@ -228,5 +228,5 @@ async def test_answers_are_counted_by_mode_and_outcome(loaded):
     for _ in range(2):
         r = await loaded.post("/query", content=QUESTION, headers={**HA, **FORM})
         assert r.status_code == 200, r.text
-    metrics = (await loaded.get("/metrics")).text
+    metrics = (await loaded.get("/metrics", headers=HA)).text
     assert 'agent_bruno_agent_answers_total{mode="builtin",outcome="answered"} 2.0' in metrics

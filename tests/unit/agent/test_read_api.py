@@ -159,7 +159,8 @@ async def test_bad_series_parameters_are_422(loaded, params, name):
 
 
 async def test_anomalies_filters(loaded):
-    everything = (await get(loaded, "/v1/anomalies", **RANGE)).json()["anomalies"]
+    r = await get(loaded, "/v1/anomalies", view="readings", **RANGE)
+    everything = r.json()["anomalies"]
     assert [(a["node"], a["ts"]) for a in everything] == [
         ("pi-node-2", NOW + 120),
         ("pi-node-1", NOW + 60),
@@ -167,21 +168,39 @@ async def test_anomalies_filters(loaded):
     ]
     assert everything[0]["location"] == "office"
     assert everything[0]["baseline"] == {"mean": 21.4, "std": 1.08}
-    by_node = (await get(loaded, "/v1/anomalies", node="pi-node-1", **RANGE)).json()["anomalies"]
+    by_node = (
+        await get(loaded, "/v1/anomalies", view="readings", node="pi-node-1", **RANGE)
+    ).json()["anomalies"]
     assert len(by_node) == 2
-    warn = (await get(loaded, "/v1/anomalies", severity="warning", **RANGE)).json()["anomalies"]
+    warn = (
+        await get(loaded, "/v1/anomalies", view="readings", severity="warning", **RANGE)
+    ).json()["anomalies"]
     assert [a["id"] for a in warn] == ["r-2"]
-    office = (await get(loaded, "/v1/anomalies", location="office", **RANGE)).json()["anomalies"]
+    office = (
+        await get(loaded, "/v1/anomalies", view="readings", location="office", **RANGE)
+    ).json()["anomalies"]
     assert [a["node"] for a in office] == ["pi-node-2"]
-    limited = (await get(loaded, "/v1/anomalies", limit="1", **RANGE)).json()["anomalies"]
+    limited = (await get(loaded, "/v1/anomalies", view="readings", limit="1", **RANGE)).json()[
+        "anomalies"
+    ]
     assert len(limited) == 1
-    none = (await get(loaded, "/v1/anomalies", cluster="other", **RANGE)).json()["anomalies"]
+    none = (await get(loaded, "/v1/anomalies", view="readings", cluster="other", **RANGE)).json()[
+        "anomalies"
+    ]
     assert none == []
 
 
 @pytest.mark.parametrize(
     ("params", "name"),
-    [({"severity": "bad"}, "severity"), ({"limit": "0"}, "limit"), ({"limit": "x"}, "limit")],
+    [
+        ({"severity": "bad"}, "severity"),
+        ({"limit": "0"}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"kind": "glitch"}, "kind"),
+        ({"state": "ajar"}, "state"),
+        ({"view": "table"}, "view"),
+        ({"view": "readings", "state": "open"}, "state"),
+    ],
 )
 async def test_bad_anomaly_parameters_are_422(loaded, params, name):
     r = await get(loaded, "/v1/anomalies", **params)

@@ -39,7 +39,13 @@ def test_regeneration_writes_the_same_files(tmp_path: Path):
 
 def test_event_examples_validate():
     batch = BATCH_ADAPTER.validate_json((EXAMPLES / "events-batch.json").read_bytes())
-    assert [e.type for e in batch.events] == ["reading", "aggregate", "heartbeat", "explanation"]
+    assert [e.type for e in batch.events] == [
+        "reading",
+        "aggregate",
+        "heartbeat",
+        "explanation",
+        "episode",
+    ]
     IngestResponse.model_validate_json((EXAMPLES / "events-response.json").read_bytes())
 
 
@@ -57,11 +63,10 @@ def test_ndjson_and_csv_examples_parse_cleanly():
         assert len(parsed.rows) == 2
 
 
-def test_schema_names_the_four_event_types():
+def test_schema_names_the_five_event_types():
     schema = json.loads((SCHEMA_DIR / "events-v1.schema.json").read_text())
-    assert {"ReadingEvent", "AggregateEvent", "HeartbeatEvent", "ExplanationEvent"} <= set(
-        schema["$defs"]
-    )
+    names = {"ReadingEvent", "AggregateEvent", "HeartbeatEvent", "ExplanationEvent", "EpisodeEvent"}
+    assert names <= set(schema["$defs"])
 
 
 AGG = {"id": "a", "type": "aggregate", "ts": 1764160300.0, "sensor": "s", "metric": "m",

@@ -9,7 +9,7 @@ import pytest
 
 from edge_reporter.engine import Engine
 from edge_reporter.model import Reading, SensorSpec, Severity
-from edge_reporter.outbox import Outbox, OutboxError
+from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.faults import parse_faults
 from edge_reporter.sensors.registry import default_triage
 from edge_reporter.sensors.simulated import SimulatedSource
@@ -205,16 +205,14 @@ def test_full_raw_store_still_lets_criticals_out(tmp_path: Path) -> None:
     assert h.engine.counts["errors"] > 0
 
 
-def test_full_outbox_disk_is_an_outbox_error(tmp_path: Path) -> None:
-    """Regression: the outbox raised raw sqlite3 errors, which stopped the sampling loop."""
+def test_full_outbox_disk_holds_events_in_memory(tmp_path: Path) -> None:
+    """Regression: the outbox raised raw sqlite3 errors, which stopped the sampling loop; then
+    it raised OutboxError, and the critical was lost (issue 7, defect 1)."""
     outbox = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=100_000)
     _fill_disk(outbox._db)
     event = {"type": "reading", "pad": "x" * 200}
-
-    def fill() -> None:
-        for i in range(5000):
-            outbox.put("critical", {**event, "i": i}, now=T0)
-
-    with pytest.raises(OutboxError, match="full"):
-        fill()
-    assert outbox.depth() > 0  # what was committed before stays
+    ids = [outbox.put("critical", {**event, "i": i}, now=T0) for i in range(5000)]
+    assert len(set(ids)) == 5000
+    assert outbox.held_in_memory() > 0  # the disk refused these
+    assert outbox.depth() == 5000  # nothing lost, what was committed before stays
+    assert outbox.status.snapshot()["status"] == "degraded"

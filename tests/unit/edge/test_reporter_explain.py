@@ -73,8 +73,10 @@ async def run_until_delivered(explainer: Explainer, delivered: list[Any]) -> Non
     await asyncio.gather(task, return_exceptions=True)
 
 
-def test_the_prompt_template_is_a_repository_file() -> None:
+def test_the_prompt_template_is_the_shipped_repository_file() -> None:
+    repo_file = Path(__file__).resolve().parents[3] / "prompts" / "edge_explanation.md"
     assert PROMPT_PATH.name == "edge_explanation.md"
+    assert PROMPT_PATH.read_text() == repo_file.read_text()
     assert "$sensor" in PROMPT_PATH.read_text()
 
 

@@ -47,7 +47,10 @@ def get(
 
 
 def test_healthz_needs_no_token(api: ReadApi) -> None:
-    assert get(api, "/healthz", token=None) == (200, {"status": "ok", "node": "pi-1"})
+    assert get(api, "/healthz", token=None) == (
+        200,
+        {"status": "ok", "node": "pi-1", "problems": {}, "counters": {}},
+    )
 
 
 @pytest.mark.parametrize("token", [None, "wrong-token-0000000", ""])

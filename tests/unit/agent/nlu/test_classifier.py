@@ -14,11 +14,11 @@ from agent_bruno.agent.nlu.classifier import MODEL_PATH, IntentModel, ModelError
 from agent_bruno.agent.nlu.features import features
 from agent_bruno.agent.nlu.intents import IntentError, intents, training_set
 from agent_bruno.agent.nlu.plans import PLANS
-from agent_bruno.agent.nlu.train import fit, is_current
+from scripts.train_intents import fit, is_current
 
 
 def test_the_shipped_model_was_trained_on_todays_examples() -> None:
-    assert is_current(), "examples changed: run `python -m agent_bruno.agent.nlu.train`"
+    assert is_current(), "examples changed: run `python -m scripts.train_intents`"
     assert set(load_model().intents) == set(intents())
 
 

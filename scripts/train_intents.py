@@ -1,5 +1,5 @@
-"""Train the intent classifier from the examples in `intents/` and write `data/model.json`:
-`python -m agent_bruno.agent.nlu.train [--check]`.
+"""Train the intent classifier from agent_bruno/agent/nlu/intents/ and write its data/model.json:
+`python -m scripts.train_intents [--check]`.
 
 scikit-learn (the `dev` extra) fits TF-IDF weights and a multinomial logistic regression over
 the features of `features.py`; the model is written as plain JSON that `classifier.py` scores
@@ -67,7 +67,7 @@ def is_current(path: Path = MODEL_PATH) -> bool:
 def main(argv: list[str] | None = None) -> int:
     """Train and write the model, or with `--check` only report whether it is current."""
     parser = argparse.ArgumentParser(
-        prog="python -m agent_bruno.agent.nlu.train", description=__doc__
+        prog="python -m scripts.train_intents", description=__doc__
     )
     parser.add_argument("--check", action="store_true", help="exit 1 if the model is stale")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
         if is_current(args.out):
             print(f"{args.out} is up to date")
             return 0
-        print(f"{args.out} is stale: run `python -m agent_bruno.agent.nlu.train`", file=sys.stderr)
+        print(f"{args.out} is stale: run `python -m scripts.train_intents`", file=sys.stderr)
         return 1
     model = build(args.out)
     n = len(training_set(list(intents().values()))[0])

@@ -1,0 +1,1 @@
+"""Alert subscriptions: rules, their evaluation on ingest, routing and delivery."""

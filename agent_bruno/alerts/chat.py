@@ -1,0 +1,148 @@
+"""Subscriptions in conversation: one entry point for Slack, `/query`, `/chat` and `ask`.
+
+`handle(alerts, owner, text, vocab, tz)` creates a subscription from a sentence ("Alert me if
+humidity drops below 30%"), or manages the owner's subscriptions ("what am I subscribed to?",
+"stop the humidity alert", "snooze it for 2 hours", "make it 25% instead", "how often would
+28% have fired last week?"). It answers in words and as data, asks when it cannot tell which
+subscription is meant, and never acts on another owner's subscriptions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, tzinfo
+from typing import Any
+
+from agent_bruno.agent.nlu.vocabulary import Vocabulary
+from agent_bruno.alerts.model import ThresholdRule, describe, duration_words
+from agent_bruno.alerts.parse import Managed, command, pick, understand
+from agent_bruno.alerts.service import AlertService, SubscriptionError
+from agent_bruno.alerts.subscription import Subscription
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What to say, the data behind it, and whether something was done."""
+
+    text: str
+    data: dict[str, Any] = field(default_factory=dict)
+    done: bool = False
+    subscription: str | None = None  # the subscription this was about (the thread's "it")
+
+
+def _status(sub: Subscription, now: float, tz: tzinfo) -> str:
+    if sub.paused:
+        return " (paused)"
+    if sub.snoozed(now) and sub.snoozed_until is not None:
+        until = datetime.fromtimestamp(sub.snoozed_until, tz).strftime("%a %H:%M")
+        return f" (snoozed until {until})"
+    return ""
+
+
+def _choose(
+    alerts: AlertService, owner: str, target: str, last: str | None
+) -> tuple[Subscription | None, Reply | None]:
+    """The subscription a command is about, or a reply asking which."""
+    subs = alerts.owned(owner)
+    if not subs:
+        return None, Reply("You have no alert subscriptions.")
+    if not target and last is not None and any(s.id == last for s in subs):
+        return alerts.get(owner, last), None
+    ids = pick([(s.id, f"{s.name} {describe(s.rule)} {s.id}") for s in subs], target)
+    if len(ids) == 1:
+        return alerts.get(owner, ids[0]), None
+    listed = "; ".join(f"{s.id}: {describe(s.rule)}" for s in subs[:10])
+    if not ids:
+        return None, Reply(f"None of your subscriptions matches {target!r}. You have: {listed}.")
+    which = "; ".join(f"{s.id}: {describe(s.rule)}" for s in subs if s.id in ids[:10])
+    return None, Reply(f"Which one? {which}. Name it by a word or its id.")
+
+
+async def _manage(
+    alerts: AlertService, owner: str, m: Managed, tz: tzinfo, last: str | None
+) -> Reply:
+    now = alerts.now()
+    if m.command == "list":
+        subs = alerts.owned(owner)
+        if not subs:
+            return Reply("You have no alert subscriptions.", {"subscriptions": []})
+        lines = [f"{s.id}: {describe(s.rule)}{_status(s, now, tz)}" for s in subs]
+        return Reply(
+            f"You have {len(subs)} subscription{'s' if len(subs) != 1 else ''}:\n"
+            + "\n".join(lines),
+            {"subscriptions": [s.public() for s in subs]},
+        )
+    sub, ask = _choose(alerts, owner, m.target, last)
+    if sub is None:
+        return ask or Reply("Which subscription?")
+    if m.command == "stop":
+        await alerts.delete(owner, sub.id)
+        return Reply(f"Stopped {sub.id}: {describe(sub.rule)}.", {"deleted": sub.id}, True)
+    if m.command == "snooze":
+        if m.seconds is None:
+            return Reply(f"For how long should I snooze {sub.id} ({describe(sub.rule)})?")
+        new = await alerts.update(owner, sub.id, snoozed_until=now + m.seconds)
+        return Reply(
+            f"Snoozed {sub.id} ({describe(sub.rule)}) for {duration_words(m.seconds)}.",
+            new.public(), True, sub.id,
+        )  # fmt: skip
+    if m.command in ("pause", "resume"):
+        paused = m.command == "pause"
+        new = await alerts.update(
+            owner, sub.id, paused=paused, **({} if paused else {"snoozed_until": None})
+        )
+        word = "Paused" if paused else "Resumed"
+        return Reply(f"{word} {sub.id}: {describe(sub.rule)}.", new.public(), True, sub.id)
+    rule = sub.rule
+    if not isinstance(rule, ThresholdRule) or m.value is None:
+        return Reply(f"{sub.id} ({describe(rule)}) has no threshold to change or try.")
+    changed = rule.model_copy(update={"value": m.value})
+    if m.command == "change":
+        new = await alerts.update(owner, sub.id, rule=changed)
+        return Reply(f"Changed {sub.id}: now {describe(changed)}.", new.public(), True, sub.id)
+    window = m.window_s or 7 * 86_400.0
+    result = await alerts.backtest(changed, now - window, now)
+    return Reply(
+        f"With {describe(changed)}: {result.words(tz)}",
+        {"rule": changed.model_dump(mode="json"), "backtest": result.as_json(tz)},
+        False,
+        sub.id,
+    )
+
+
+async def handle(
+    alerts: AlertService,
+    owner: str,
+    text: str,
+    vocab: Vocabulary,
+    tz: tzinfo,
+    last: str | None = None,
+) -> Reply:
+    """Create or manage a subscription from a sentence; errors become replies."""
+    try:
+        managed = command(text)
+        if managed is not None:
+            return await _manage(alerts, owner, managed, tz, last)
+        understood = understand(text, vocab)
+        if understood.rule is None:
+            return Reply(understood.question or understood.refusal or "I could not tell.")
+        default = alerts.config.default_destination
+        if understood.channel and (default is None or default.kind != understood.channel):
+            return Reply(
+                f"I understood: {describe(understood.rule)}. Which {understood.channel} "
+                f"destination should it go to? None is configured; create it through "
+                "POST /v1/subscriptions with a `destination`.",
+                {"rule": understood.rule.model_dump(mode="json")},
+            )
+        sub, result = await alerts.create(owner, understood.rule)
+    except SubscriptionError as exc:
+        return Reply(str(exc))
+    notes = "".join(f" Note: {n}." for n in understood.notes)
+    where = sub.destination.redacted()
+    return Reply(
+        f"OK: I'll alert you when {describe(sub.rule)} ({sub.id}, to the {where['kind']} "
+        f"{where['url']}).{notes} Backtest: {result.words(tz)}",
+        {"subscription": sub.public(), "backtest": result.as_json(tz)},
+        True,
+        sub.id,
+    )

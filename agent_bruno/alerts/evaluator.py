@@ -1,0 +1,348 @@
+"""Live evaluation: active subscriptions indexed by what they watch, states per (rule, series).
+
+Cheap by construction, because it runs for every ingested event: an observation is offered
+only to the rules of its metric whose scope can match (an index by metric, then by the most
+specific scope field), and an inactive threshold rule costs one comparison. Node, silence and
+episode-timeout rules are evaluated on `tick`, once a second or so, not per event.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+
+from agent_bruno.alerts.engine import (
+    Change,
+    EpisodeEvent,
+    Observation,
+    State,
+    step_condition,
+    step_episode,
+    step_rate,
+    step_threshold,
+)
+from agent_bruno.alerts.model import (
+    AnyRule,
+    EpisodeRule,
+    NodeRule,
+    RateRule,
+    SilentRule,
+    ThresholdRule,
+)
+from agent_bruno.alerts.subscription import Subscription
+from agent_bruno.health import Assessment, Beat, Thresholds, assess
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesLabels:
+    """The identity of one series."""
+
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+
+
+@dataclass(frozen=True, slots=True)
+class NodeFacts:
+    """A node's latest heartbeat, as the evaluator needs it."""
+
+    node: str
+    cluster: str
+    location: str
+    beat: Beat
+
+
+@dataclass(frozen=True, slots=True)
+class AlertChange:
+    """A subscription's alert for one series (or node) fired or resolved."""
+
+    sub: Subscription
+    fingerprint: str
+    labels: dict[str, str]
+    change: Change
+    state: State  # the alert's state after the change (persisted)
+
+
+def fingerprint(sub_id: str, labels: Mapping[str, str]) -> str:
+    """A stable id of one alert: the subscription and the labels of what it is about."""
+    text = sub_id + "\x00" + "\x00".join(f"{k}={labels[k]}" for k in sorted(labels))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def series_labels(s: SeriesLabels) -> dict[str, str]:
+    """Labels of a series alert."""
+    return {
+        "cluster": s.cluster,
+        "location": s.location,
+        "node": s.node,
+        "sensor": s.sensor,
+        "metric": s.metric,
+        "unit": s.unit,
+    }
+
+
+def node_labels(f: NodeFacts) -> dict[str, str]:
+    """Labels of a node alert."""
+    return {"cluster": f.cluster, "location": f.location, "node": f.node}
+
+
+def _scope_key(rule: AnyRule) -> tuple[str, str] | None:
+    """The most specific scope field, for the index (None: matches every series)."""
+    s = rule.scope
+    if s.sensor and s.node:
+        return ("sensor", f"{s.node}/{s.sensor}")
+    if s.node:
+        return ("node", s.node)
+    if s.location:
+        return ("location", s.location)
+    if s.cluster:
+        return ("cluster", s.cluster)
+    return None
+
+
+@dataclass(slots=True)
+class _Index:
+    """Series rules of one metric, by scope key."""
+
+    by_scope: dict[tuple[str, str] | None, list[Subscription]] = field(default_factory=dict)
+
+    def candidates(self, s: SeriesLabels) -> Iterable[Subscription]:
+        get = self.by_scope.get
+        for key in (
+            None,
+            ("cluster", s.cluster),
+            ("location", s.location),
+            ("node", s.node),
+            ("sensor", f"{s.node}/{s.sensor}"),
+        ):
+            subs = get(key)
+            if subs:
+                yield from subs
+
+
+@dataclass(slots=True)
+class Entry:
+    """One alert: its fingerprint, labels and state."""
+
+    fingerprint: str
+    labels: dict[str, str]
+    state: State
+
+
+# An alert is keyed by its subscription and what it is about: a series, or a node's name.
+AlertKey = tuple[str, SeriesLabels | str]
+
+
+class Evaluator:
+    """Every active subscription and the state of each of its alerts."""
+
+    def __init__(self, thresholds: Thresholds | None = None) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self._series_rules: dict[str, _Index] = {}
+        self._any_metric: _Index = _Index()  # episode rules without a metric
+        self._timed: list[Subscription] = []  # node and silent rules
+        self.alerts: dict[AlertKey, Entry] = {}
+        self.last_seen: dict[SeriesLabels, float] = {}
+        self.nodes: dict[str, NodeFacts] = {}
+        self.offline: frozenset[str] = frozenset()
+
+    def set_subscriptions(self, subs: Iterable[Subscription]) -> None:
+        """Index the active subscriptions (paused ones are not evaluated; states are kept)."""
+        self._series_rules = {}
+        self._any_metric = _Index()
+        self._timed = []
+        known = set()
+        for sub in subs:
+            known.add(sub.id)
+            if sub.paused:
+                continue
+            rule = sub.rule
+            if isinstance(rule, NodeRule | SilentRule):
+                self._timed.append(sub)
+                continue
+            metric = getattr(rule, "metric", None)
+            if metric is None:
+                index = self._any_metric
+            else:
+                index = self._series_rules.setdefault(metric, _Index())
+            index.by_scope.setdefault(_scope_key(rule), []).append(sub)
+        for key in [k for k in self.alerts if k[0] not in known]:
+            del self.alerts[key]  # the subscription was deleted
+
+    def restore(self, sub_id: str, labels: dict[str, str], state: State) -> None:
+        """Put back a state persisted before a restart (firing alerts stay firing)."""
+        about: SeriesLabels | str
+        if "sensor" in labels:
+            about = SeriesLabels(
+                labels["cluster"],
+                labels["node"],
+                labels["location"],
+                labels["sensor"],
+                labels["metric"],
+                labels["unit"],
+            )
+        else:
+            about = labels["node"]
+        self.alerts[(sub_id, about)] = Entry(fingerprint(sub_id, labels), labels, state)
+
+    def _entry(self, sub: Subscription, about: SeriesLabels | str, labels: dict[str, str]) -> Entry:
+        key = (sub.id, about)
+        entry = self.alerts.get(key)
+        if entry is None:
+            entry = self.alerts[key] = Entry(fingerprint(sub.id, labels), labels, State())
+        return entry
+
+    def observe(self, s: SeriesLabels, obs: Observation) -> list[AlertChange]:
+        """Evaluate one observation of a series against the rules that watch it."""
+        seen = self.last_seen.get(s)
+        if seen is None or obs.end > seen:
+            self.last_seen[s] = obs.end
+        index = self._series_rules.get(s.metric)
+        if index is None:
+            return []
+        out: list[AlertChange] = []
+        alerts = self.alerts
+        for sub in index.candidates(s):
+            rule = sub.rule
+            if isinstance(rule, ThresholdRule):
+                if (sub.id, s) not in alerts and not _breaches(rule, obs):
+                    continue  # the common case: nothing stored, nothing crossed
+            elif not isinstance(rule, RateRule):
+                continue
+            if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
+                continue
+            entry = alerts.get((sub.id, s)) or self._entry(sub, s, series_labels(s))
+            st = entry.state
+            if isinstance(rule, ThresholdRule):
+                change = step_threshold(rule, st, obs)
+            else:
+                change = step_rate(rule, st, obs)
+            if change is not None:
+                out.append(AlertChange(sub, entry.fingerprint, entry.labels, change, entry.state))
+            elif st.status == "inactive" and isinstance(rule, ThresholdRule):
+                del alerts[(sub.id, s)]  # nothing to remember
+        return out
+
+    def observe_episode(self, s: SeriesLabels, ep: EpisodeEvent) -> list[AlertChange]:
+        """Evaluate an episode event of a series against the episode rules."""
+        out: list[AlertChange] = []
+        pools = [self._any_metric]
+        if s.metric in self._series_rules:
+            pools.append(self._series_rules[s.metric])
+        for pool in pools:
+            for sub in pool.candidates(s):
+                rule = sub.rule
+                if not isinstance(rule, EpisodeRule):
+                    continue
+                if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
+                    continue
+                entry = self._entry(sub, s, series_labels(s))
+                change = step_episode(rule, entry.state, ep)
+                if change is not None:
+                    out.append(
+                        AlertChange(sub, entry.fingerprint, entry.labels, change, entry.state)
+                    )
+        return out
+
+    def heartbeat(self, facts: NodeFacts) -> None:
+        """Remember a node's newest heartbeat."""
+        known = self.nodes.get(facts.node)
+        if known is None or facts.beat.ts >= known.beat.ts:
+            self.nodes[facts.node] = facts
+
+    def tick(self, now: float) -> list[AlertChange]:
+        """Evaluate node and silence rules at `now`."""
+        assessments: dict[str, Assessment] = {
+            n: assess(f.beat, now, self.thresholds) for n, f in self.nodes.items()
+        }
+        self.offline = frozenset(n for n, a in assessments.items() if a.status == "offline")
+        out: list[AlertChange] = []
+        for sub in self._timed:
+            rule = sub.rule
+            if isinstance(rule, NodeRule):
+                out.extend(self._tick_node(sub, rule, assessments, now))
+            elif isinstance(rule, SilentRule):
+                out.extend(self._tick_silent(sub, rule, now))
+        return out
+
+    def _tick_node(
+        self,
+        sub: Subscription,
+        rule: NodeRule,
+        assessments: Mapping[str, Assessment],
+        now: float,
+    ) -> list[AlertChange]:
+        out = []
+        for name, a in assessments.items():
+            facts = self.nodes[name]
+            if not rule.scope.matches(facts.cluster, facts.location, name):
+                continue
+            offline = rule.condition == "offline"
+            active = a.status == "offline" if offline else a.status != "healthy"
+            if not active and (sub.id, name) not in self.alerts:
+                continue
+            entry = self._entry(sub, name, node_labels(facts))
+            change = step_condition(entry.state, active, now, None)
+            if change is not None:
+                if active:
+                    reason = "; ".join(a.reasons)
+                elif rule.condition == "offline":
+                    reason = "heartbeats are back"
+                else:
+                    reason = "healthy again"
+                out.append(
+                    AlertChange(
+                        sub,
+                        entry.fingerprint,
+                        entry.labels,
+                        _with_reason(change, reason),
+                        entry.state,
+                    )
+                )
+        return out
+
+    def _tick_silent(self, sub: Subscription, rule: SilentRule, now: float) -> list[AlertChange]:
+        out = []
+        for s, seen in self.last_seen.items():
+            if rule.metric is not None and s.metric != rule.metric:
+                continue
+            if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
+                continue
+            active = now - seen > rule.after_s
+            if not active and (sub.id, s) not in self.alerts:
+                continue
+            entry = self._entry(sub, s, series_labels(s))
+            change = step_condition(entry.state, active, now, now - seen)
+            if change is not None:
+                reason = (
+                    f"nothing received for {now - seen:.0f} s"
+                    if active
+                    else "data is arriving again"
+                )
+                out.append(
+                    AlertChange(
+                        sub,
+                        entry.fingerprint,
+                        entry.labels,
+                        _with_reason(change, reason),
+                        entry.state,
+                    )
+                )
+        return out
+
+    def firing(self) -> list[tuple[str, Entry]]:
+        """Every firing alert with its subscription id."""
+        return [(k[0], e) for k, e in self.alerts.items() if e.state.status == "firing"]
+
+
+def _with_reason(change: Change, reason: str) -> Change:
+    return replace(change, reason=reason)
+
+
+def _breaches(rule: ThresholdRule, obs: Observation) -> bool:
+    """Whether an observation crosses the rule's line anywhere."""
+    return obs.min < rule.value if rule.op == "below" else obs.max > rule.value

@@ -1,0 +1,1 @@
+"""One notifier per channel behind one interface (`base.Notifier`)."""

@@ -1,0 +1,667 @@
+"""`AlertService`: subscriptions, evaluation off the request path, dispatch and delivery.
+
+Ingest hands each committed write to `observe`, which only appends it to a queue (the request
+is already answered by then); a task evaluates the queue against the active rules, passes the
+changes to the dispatcher, writes due notifications to the outbox and wakes the deliverer. A
+second task ticks once a second for node, silence and episode-timeout rules and group timers.
+The API and the agent's tools call the methods below; owners see only their own subscriptions.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+import time
+from collections import deque
+from collections.abc import Awaitable, Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+import httpx
+import orjson
+
+from agent_bruno.alerts.backtest import (
+    BacktestResult,
+    SeriesHistory,
+    backtest_episodes,
+    backtest_series,
+    backtest_silent,
+    unsupported,
+)
+from agent_bruno.alerts.delivery import Deliverer, Outbox, RetryPolicy
+from agent_bruno.alerts.destinations import (
+    DestinationError,
+    DestinationPolicy,
+    Resolver,
+    check,
+    system_resolve,
+)
+from agent_bruno.alerts.engine import EpisodeEvent, Observation
+from agent_bruno.alerts.episodes import EpisodeTracker
+from agent_bruno.alerts.evaluator import AlertChange, Evaluator, NodeFacts, SeriesLabels
+from agent_bruno.alerts.model import (
+    AnyRule,
+    EpisodeRule,
+    NodeRule,
+    RateRule,
+    SilentRule,
+    ThresholdRule,
+    Timing,
+    describe,
+)
+from agent_bruno.alerts.notifiers.alertmanager import AlertmanagerNotifier
+from agent_bruno.alerts.notifiers.base import Notifier, Outcome, Rendered, post
+from agent_bruno.alerts.notifiers.pagerduty import PagerDutyNotifier
+from agent_bruno.alerts.notifiers.slack import SlackNotifier
+from agent_bruno.alerts.notifiers.webhook import WebhookNotifier
+from agent_bruno.alerts.routing import AlertView, Dispatcher, Silence
+from agent_bruno.alerts.store import AlertStore
+from agent_bruno.alerts.subscription import Destination, Subscription
+from agent_bruno.health import Beat, Thresholds
+from agent_bruno.storage.base import (
+    AnomalyQuery,
+    EpisodeQuery,
+    EpisodeRow,
+    EventsWrite,
+    ReadingsWrite,
+    SeriesQuery,
+    Storage,
+    WriteOutcome,
+    WriteRequest,
+)
+from agent_bruno.storage.episodes import episode_id
+from agent_bruno.wire import AggregateEvent, HeartbeatEvent, ReadingEvent
+from agent_bruno.wire import EpisodeEvent as WireEpisode
+
+log = logging.getLogger(__name__)
+_T = TypeVar("_T")
+TICK_S = 1.0
+BULK_LIVE_S = 900.0  # bulk rows newer than this are evaluated as live data; older is history
+OUTBOX_KEEP_S = 7 * 86_400.0
+
+
+class SubscriptionError(ValueError):
+    """A subscription request is refused; `status` is the HTTP status it maps to."""
+
+    def __init__(self, message: str, status: int = 422) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass(frozen=True, slots=True)
+class AlertConfig:
+    """What the alert service is configured with (from Settings)."""
+
+    database: Path
+    policy: DestinationPolicy
+    default_destination: Destination | None = None
+    timing: Timing = field(default_factory=Timing)
+    link_base: str | None = None
+    max_per_owner: int = 2000
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    thresholds: Thresholds = field(default_factory=Thresholds)
+
+
+class AlertService:
+    """Owns the alert store, the evaluator, the dispatcher and the deliverer."""
+
+    def __init__(
+        self,
+        config: AlertConfig,
+        storage: Storage,
+        client: httpx.AsyncClient,
+        *,
+        clock: Callable[[], float] = time.time,
+        resolve: Resolver = system_resolve,
+        notifiers: dict[str, Notifier] | None = None,
+    ) -> None:
+        self.config = config
+        self._storage = storage
+        self._clock = clock
+        self._resolve = resolve
+        self._client = client
+        self._executor = ThreadPoolExecutor(1, thread_name_prefix="alerts-db")
+        self._store: AlertStore | None = None
+        self._subs: dict[str, Subscription] = {}
+        self._silences: list[Silence] = []
+        self.evaluator = Evaluator(config.thresholds)
+        self.dispatcher = Dispatcher(self._subs.get)
+        self.tracker = EpisodeTracker()
+        self._queue: deque[WriteRequest] = deque()
+        self._pending = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.outcomes: dict[tuple[str, str], int] = {}
+        link = config.link_base
+        self._notifiers: dict[str, Notifier] = notifiers or {
+            "slack": SlackNotifier(link),
+            "pagerduty": PagerDutyNotifier(link),
+            "webhook": WebhookNotifier(link),
+            "alertmanager": AlertmanagerNotifier(link),
+        }
+        self.deliverer = Deliverer(
+            Outbox(self._heads, self._mark),
+            self._run_sync,
+            client,
+            self._notifiers,
+            config.policy,
+            config.retry,
+            resolve,
+            clock,
+            self._count,
+        )
+
+    # Life cycle ----------------------------------------------------------------------------
+
+    async def post_json(self, url: str, payload: Any) -> Outcome:
+        """POST JSON to a checked URL (Slack's response_url); never raises."""
+        try:
+            target = await check(url, self.config.policy, self._resolve)
+        except DestinationError as exc:
+            return Outcome("permanent", str(exc))
+        rendered = Rendered(orjson.dumps(payload), {})
+        return await post(self._client, target, rendered, self.config.retry.timeout_s)
+
+    def now(self) -> float:
+        """The service's clock."""
+        return self._clock()
+
+    def _run_sync(self, fn: Callable[..., _T], *args: Any) -> Awaitable[_T]:
+        """Run a store call on the alert database thread."""
+        return asyncio.get_running_loop().run_in_executor(self._executor, fn, *args)
+
+    def _db(self) -> AlertStore:
+        if self._store is None:
+            raise RuntimeError("the alert service is not started")
+        return self._store
+
+    def _heads(self, now: float) -> Any:
+        return self._db().heads(now)
+
+    def _mark(self, *args: Any) -> None:
+        self._db().mark(*args)
+
+    def _count(self, kind: str, outcome: Outcome) -> None:
+        key = (kind, outcome.status)
+        self.outcomes[key] = self.outcomes.get(key, 0) + 1
+
+    async def start(self) -> None:
+        """Open the tables, load subscriptions and alert states, start the tasks."""
+        self._store = await self._run_sync(AlertStore, self.config.database)
+        store = self._store
+        subs = await self._run_sync(store.subscriptions)
+        self._subs.update({s.id: s for s in subs})
+        self.evaluator.set_subscriptions(self._subs.values())
+        for sub_id, labels, st in await self._run_sync(store.states):
+            if sub_id in self._subs:
+                self.evaluator.restore(sub_id, labels, st)
+        self._silences = await self._run_sync(store.silences)
+        await self._seed_facts()
+        now = self._clock()
+        firing: dict[str, list[AlertView]] = {}
+        for sub_id, entry in self.evaluator.firing():
+            sub = self._subs[sub_id]
+            st = entry.state
+            view = AlertView(
+                entry.fingerprint,
+                "firing",
+                entry.labels,
+                st.since,
+                None,
+                st.value,
+                st.peak,
+                "",
+                sub.rule.severity,
+            )
+            key = f"{sub_id}/{entry.labels.get('location', '')}"
+            firing.setdefault(key, []).append(view)
+        for group in await self._run_sync(store.groups):
+            if group.sub_id in self._subs:
+                self.dispatcher.restore(group, firing.pop(group.key, []), now)
+        self._tasks = [
+            asyncio.create_task(self._evaluate_loop(), name="alerts-evaluate"),
+            asyncio.create_task(self._tick_loop(), name="alerts-tick"),
+            asyncio.create_task(self.deliverer.run(), name="alerts-deliver"),
+        ]
+        log.info(
+            "alerts: %d subscription(s), %d firing, %d notification(s) pending",
+            len(self._subs),
+            len(self.evaluator.firing()),
+            await self._run_sync(store.pending_count),
+        )
+
+    async def _seed_facts(self) -> None:
+        """What the evaluator knows before any event: nodes' heartbeats, series' last data."""
+        nodes = await asyncio.to_thread(self._storage.list_nodes)
+        for n in nodes:
+            self.evaluator.heartbeat(
+                NodeFacts(
+                    n.node,
+                    n.cluster,
+                    n.location,
+                    Beat(
+                        n.ts,
+                        n.interval_s,
+                        n.health,
+                        n.outbox_depth,
+                        n.outbox_dropped,
+                        n.previous_outbox_depth,
+                    ),
+                )
+            )
+        for c in await asyncio.to_thread(self._storage.catalog):
+            key = SeriesLabels(c.cluster, c.node, c.location, c.sensor, c.metric, c.unit)
+            self.evaluator.last_seen[key] = c.last_ts
+
+    async def close(self) -> None:
+        """Stop the tasks (queued notifications stay in the outbox) and close the store."""
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+        if self._store is not None:
+            await self._run_sync(self._store.close)
+            self._store = None
+        self._executor.shutdown(wait=True)
+
+    # Evaluation ----------------------------------------------------------------------------
+
+    def observe(self, request: WriteRequest, outcome: WriteOutcome | None = None) -> None:
+        """Queue a committed write for evaluation (called on the request path: O(1)); items
+        the storage refused (`outcome.rejected`) are left out."""
+        if not self._subs:
+            return
+        if outcome is not None and outcome.rejected and isinstance(request, EventsWrite):
+            refused = {i for i, _ in outcome.rejected}
+            kept = [e for i, e in enumerate(request.events) if i not in refused]
+            request = EventsWrite(
+                request.cluster, request.node, request.location, kept, request.received_at
+            )
+        elif outcome is not None and outcome.rejected and isinstance(request, ReadingsWrite):
+            refused = {i for i, _ in outcome.rejected}
+            request = ReadingsWrite([r for i, r in enumerate(request.rows) if i not in refused])
+        self._queue.append(request)
+        self._pending.set()
+
+    async def _evaluate_loop(self) -> None:
+        while True:
+            await self._pending.wait()
+            self._pending.clear()
+            changes: list[AlertChange] = []
+            while self._queue:
+                request = self._queue.popleft()
+                try:
+                    changes.extend(self._evaluate(request))
+                except Exception:
+                    log.exception("evaluating a write against the alert rules failed")
+            await self._apply(changes)
+
+    def _evaluate(self, request: WriteRequest) -> list[AlertChange]:
+        ev = self.evaluator
+        out: list[AlertChange] = []
+        if isinstance(request, EventsWrite):
+            for e in request.events:
+                if isinstance(e, AggregateEvent):
+                    s = SeriesLabels(
+                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
+                    )
+                    out.extend(ev.observe(s, Observation(e.start, e.end, e.min, e.max, e.last)))
+                elif isinstance(e, ReadingEvent):
+                    s = SeriesLabels(
+                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
+                    )
+                    if e.value is not None:
+                        out.extend(ev.observe(s, Observation.point(e.ts, e.value)))
+                    if e.episode_start is None:  # a reporter that does not send episodes
+                        name = f"{s.node}/{s.sensor}/{s.metric}"
+                        ep = self.tracker.flag(s, name, e.ts, e.severity, e.value, e.reason)
+                        out.extend(ev.observe_episode(s, ep))
+                elif isinstance(e, WireEpisode):
+                    s = SeriesLabels(
+                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
+                    )
+                    out.extend(ev.observe_episode(s, from_wire(request.cluster, request.node, e)))
+                elif isinstance(e, HeartbeatEvent):
+                    known = ev.nodes.get(request.node)
+                    ev.heartbeat(
+                        NodeFacts(
+                            request.node,
+                            request.cluster,
+                            request.location,
+                            Beat(
+                                e.ts,
+                                e.interval_s,
+                                e.health.model_dump(),
+                                e.outbox.depth,
+                                e.outbox.dropped,
+                                known.beat.outbox_depth if known else None,
+                            ),
+                        )
+                    )
+        elif isinstance(request, ReadingsWrite):
+            horizon = self._clock() - BULK_LIVE_S
+            rows = sorted((r for r in request.rows if r["ts"] >= horizon), key=lambda r: r["ts"])
+            for r in rows:
+                s = SeriesLabels(
+                    r.get("cluster", "default"),
+                    r["node"],
+                    r["location"],
+                    r["sensor"],
+                    r["metric"],
+                    r["unit"],
+                )
+                out.extend(ev.observe(s, Observation.point(r["ts"], r["value"])))
+        return out
+
+    def observe_episode(self, s: SeriesLabels, ep: EpisodeEvent) -> list[AlertChange]:
+        """Evaluate an episode event (reporters' own episodes, once they send them)."""
+        return self.evaluator.observe_episode(s, ep)
+
+    async def _apply(self, changes: list[AlertChange]) -> None:
+        """Persist state changes, feed the dispatcher, enqueue what is due."""
+        now = self._clock()
+        if changes:
+            rows = [(c.sub.id, c.fingerprint, c.labels, c.state) for c in changes]
+            await self._run_sync(self._db().save_states, rows)
+            for c in changes:
+                self.dispatcher.change(c, now)
+        await self._flush(now)
+
+    async def _flush(self, now: float) -> None:
+        due = self.dispatcher.due(now, self._silences, self.evaluator.offline)
+        if not due:
+            return
+        items = []
+        for note, group in due:
+            sub = self._subs.get(note.sub_id)
+            if sub is not None:
+                items.append((note, group, sub.destination))
+        await self._run_sync(self._db().enqueue, items, now)
+        self.deliverer.wake()
+
+    async def _tick_loop(self) -> None:
+        last_prune = 0.0
+        while True:
+            await asyncio.sleep(TICK_S)
+            now = self._clock()
+            try:
+                changes = self.evaluator.tick(now)
+                for series, ep in self.tracker.tick(now):
+                    if isinstance(series, SeriesLabels):
+                        changes.extend(self.evaluator.observe_episode(series, ep))
+                await self._apply(changes)
+                if now - last_prune > 3600:
+                    last_prune = now
+                    await self._run_sync(self._db().prune, now - OUTBOX_KEEP_S)
+            except Exception:
+                log.exception("alert tick failed; next one in %.0f s", TICK_S)
+
+    # Subscriptions -------------------------------------------------------------------------
+
+    def _owned(self, owner: str, sub_id: str) -> Subscription:
+        sub = self._subs.get(sub_id)
+        if sub is None or sub.owner != owner:
+            raise SubscriptionError(f"no subscription {sub_id!r} of yours", status=404)
+        return sub
+
+    async def _checked(self, dest: Destination | None) -> Destination:
+        if dest is None:
+            dest = self.config.default_destination
+            if dest is None:
+                raise SubscriptionError(
+                    "where should the alerts go? No default channel is configured "
+                    "(AGENT_BRUNO_ALERT_DEFAULT_URL); give a destination: a Slack incoming "
+                    "webhook, a PagerDuty routing key, a webhook URL or an Alertmanager URL",
+                    status=422,
+                )
+            return dest
+        if dest.kind == "pagerduty" and dest.secret is None:
+            raise SubscriptionError("a PagerDuty destination needs its routing key as `secret`")
+        try:
+            await check(dest.url, self.config.policy, self._resolve)
+        except DestinationError as exc:
+            raise SubscriptionError(str(exc)) from None
+        return dest
+
+    async def create(
+        self,
+        owner: str,
+        rule: AnyRule,
+        *,
+        destination: Destination | None = None,
+        name: str | None = None,
+        timing: Timing | None = None,
+        backtest_days: float = 7.0,
+    ) -> tuple[Subscription, BacktestResult]:
+        """Create a subscription after checking its destination; return it with its backtest."""
+        if sum(1 for s in self._subs.values() if s.owner == owner) >= self.config.max_per_owner:
+            raise SubscriptionError(
+                f"you have {self.config.max_per_owner} subscriptions, the most allowed; "
+                "delete some first",
+                status=409,
+            )
+        dest = await self._checked(destination)
+        now = self._clock()
+        sub = Subscription(
+            id="sub_" + secrets.token_hex(6),
+            owner=owner,
+            name=(name or describe(rule, short=True))[:200],
+            rule=rule,
+            destination=dest,
+            timing=timing or self.config.timing,
+            created_at=now,
+            updated_at=now,
+        )
+        await self._run_sync(self._db().save_subscription, sub)
+        self._subs[sub.id] = sub
+        self.evaluator.set_subscriptions(self._subs.values())
+        result = await self.backtest(rule, now - backtest_days * 86_400, now)
+        return sub, result
+
+    def owned(self, owner: str) -> list[Subscription]:
+        """The owner's subscriptions, oldest first."""
+        return [s for s in self._subs.values() if s.owner == owner]
+
+    def get(self, owner: str, sub_id: str) -> Subscription:
+        """One of the owner's subscriptions (404 for anyone else's)."""
+        return self._owned(owner, sub_id)
+
+    async def update(
+        self,
+        owner: str,
+        sub_id: str,
+        *,
+        rule: AnyRule | None = None,
+        name: str | None = None,
+        destination: Destination | None = None,
+        timing: Timing | None = None,
+        paused: bool | None = None,
+        snoozed_until: float | bool | None = False,  # False: unchanged; None: clear
+    ) -> Subscription:
+        """Change a subscription; a changed rule starts its alerts afresh."""
+        sub = self._owned(owner, sub_id)
+        changes: dict[str, Any] = {"updated_at": self._clock()}
+        if rule is not None:
+            changes["rule"] = rule
+            if name is None and sub.name == describe(sub.rule, short=True):
+                changes["name"] = describe(rule, short=True)[:200]
+        if name is not None:
+            changes["name"] = name[:200]
+        if destination is not None:
+            changes["destination"] = await self._checked(destination)
+        if timing is not None:
+            changes["timing"] = timing
+        if paused is not None:
+            changes["paused"] = paused
+        if snoozed_until is not False:
+            changes["snoozed_until"] = snoozed_until
+        new = sub.with_changes(**changes)
+        await self._run_sync(self._db().save_subscription, new)
+        self._subs[sub_id] = new
+        self.evaluator.set_subscriptions(self._subs.values())
+        return new
+
+    async def delete(self, owner: str, sub_id: str) -> Subscription:
+        """Delete a subscription (notifications already queued are still delivered)."""
+        sub = self._owned(owner, sub_id)
+        await self._run_sync(self._db().delete_subscription, sub_id)
+        del self._subs[sub_id]
+        self.evaluator.set_subscriptions(self._subs.values())
+        return sub
+
+    async def outbox(self, owner: str, limit: int = 100) -> list[dict[str, Any]]:
+        """The owner's recent notifications and their delivery status."""
+        ids = [s.id for s in self.owned(owner)]
+        return await self._run_sync(self._db().outbox, ids, limit)
+
+    # Silences ------------------------------------------------------------------------------
+
+    async def silence(
+        self, owner: str, matchers: dict[str, str], starts: float, ends: float, comment: str = ""
+    ) -> Silence:
+        """Mute the owner's alerts matching every matcher between `starts` and `ends`."""
+        if ends <= starts:
+            raise SubscriptionError(f"a silence must end after it starts ({starts} ≥ {ends})")
+        if not matchers:
+            raise SubscriptionError(
+                'a silence needs at least one matcher, e.g. {"location": "warehouse"}'
+            )
+        s = Silence("sil_" + secrets.token_hex(6), owner, dict(matchers), starts, ends, comment)
+        await self._run_sync(self._db().save_silence, s)
+        self._silences.append(s)
+        return s
+
+    def silences(self, owner: str) -> list[Silence]:
+        """The owner's silences."""
+        return [s for s in self._silences if s.owner == owner]
+
+    async def unsilence(self, owner: str, silence_id: str) -> None:
+        """Delete one of the owner's silences."""
+        if not any(s.id == silence_id and s.owner == owner for s in self._silences):
+            raise SubscriptionError(f"no silence {silence_id!r} of yours", status=404)
+        await self._run_sync(self._db().delete_silence, silence_id)
+        self._silences = [s for s in self._silences if s.id != silence_id]
+
+    # Backtests -----------------------------------------------------------------------------
+
+    async def backtest(self, rule: AnyRule, start: float, end: float) -> BacktestResult:
+        """Run `rule` over stored history between `start` and `end`."""
+        if isinstance(rule, NodeRule):
+            return unsupported(rule, start, end)
+        if isinstance(rule, EpisodeRule):
+            return await asyncio.to_thread(self._backtest_episodes, rule, start, end)
+        return await asyncio.to_thread(self._backtest_series, rule, start, end)
+
+    def _backtest_series(
+        self, rule: ThresholdRule | RateRule | SilentRule, start: float, end: float
+    ) -> BacktestResult:
+        sc = rule.scope
+        q = SeriesQuery(start, end, 300, rule.metric, sc.location, sc.node, sc.sensor, sc.cluster)
+        histories = [
+            SeriesHistory(
+                f"{r.node}/{r.sensor}/{r.metric}",
+                float(r.step),
+                [Observation(p.ts, p.ts + r.step, p.min, p.max, p.last) for p in r.points],
+            )
+            for r in self._storage.query_series(q)
+        ]
+        if isinstance(rule, SilentRule):
+            return backtest_silent(rule, histories, start, end)
+        return backtest_series(rule, histories, start, end)
+
+    def _backtest_episodes(self, rule: EpisodeRule, start: float, end: float) -> BacktestResult:
+        sc = rule.scope
+        stored = self._storage.query_episodes(
+            EpisodeQuery(
+                start, end, 10_000, sc.cluster, sc.node, sc.location, sc.sensor, rule.metric
+            )
+        )
+        if stored:
+            replay = sorted(
+                (e for row in stored for e in episode_events(row)), key=lambda pair: pair[1].ts
+            )
+            result = backtest_episodes(rule, replay, start, end)
+            result.notes.append(
+                "Each stored episode is replayed at the highest severity it reached."
+            )
+            return result
+        rows = self._storage.query_anomalies(
+            AnomalyQuery(
+                start, end, 10_000, sc.cluster, sc.node, sc.location, None, sc.sensor, rule.metric
+            )
+        )
+        tracker = EpisodeTracker()
+        events: list[tuple[str, EpisodeEvent]] = []
+        for r in sorted(rows, key=lambda r: r.ts):
+            name = f"{r.node}/{r.sensor}/{r.metric}"
+            for series, ep in tracker.tick(r.ts):
+                events.append((str(series), ep))
+            severity: Literal["warning", "critical"] = (
+                "critical" if r.severity == "critical" else "warning"
+            )
+            events.append((name, tracker.flag(name, name, r.ts, severity, r.value, r.reason)))
+        for series, ep in tracker.tick(end + tracker.quiet_s + 1):
+            events.append((str(series), ep))
+        result = backtest_episodes(rule, events, start, end)
+        if len(rows) >= 10_000:
+            result.notes.append("Only the newest 10,000 flagged readings were replayed.")
+        return result
+
+    def describe_backtest(self, result: BacktestResult, tz: tzinfo) -> str:
+        """The backtest as a sentence."""
+        return result.words(tz)
+
+    def snapshot(self) -> dict[str, Any]:
+        """Counts for /metrics and tests."""
+        return {
+            "subscriptions": len(self._subs),
+            "firing": len(self.evaluator.firing()),
+            "queued": len(self._queue),
+            "outcomes": {f"{k}:{s}": n for (k, s), n in self.outcomes.items()},
+        }
+
+    def subscriptions(self) -> Sequence[Subscription]:
+        """Every subscription (all owners), for the benchmarks and the demo."""
+        return list(self._subs.values())
+
+
+def from_wire(cluster: str, node: str, e: WireEpisode) -> EpisodeEvent:
+    """A reporter's episode event as the engine sees it."""
+    ts = e.end if e.phase == "close" and e.end is not None else e.last
+    return EpisodeEvent(
+        episode_id(cluster, node, e.sensor, e.metric, e.start),
+        e.phase,
+        ts,
+        e.severity,
+        e.kind,
+        e.peak_value,
+        e.reason,
+    )
+
+
+def episode_events(row: EpisodeRow) -> list[tuple[str, EpisodeEvent]]:
+    """A stored episode as its open and (when it ended) close events."""
+    name = f"{row.node}/{row.sensor}/{row.metric}"
+    severity: Literal["warning", "critical"] = (
+        "critical" if row.severity == "critical" else "warning"
+    )
+    kind: Literal["sensor_fault", "process_anomaly", "unknown"] = (
+        row.kind if row.kind in ("sensor_fault", "process_anomaly") else "unknown"  # type: ignore[assignment]
+    )
+    out = [
+        (name, EpisodeEvent(row.id, "open", row.start, severity, kind, row.peak_value, row.reason))
+    ]
+    if row.end is not None:
+        out.append(
+            (
+                name,
+                EpisodeEvent(row.id, "close", row.end, severity, kind, row.peak_value, row.reason),
+            )
+        )
+    return out

@@ -1,0 +1,68 @@
+"""Fixtures: an agent app with alert settings (two principals, a loopback receiver as the
+default channel, no group wait) and clients for each principal."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from agent_bruno.app import create_app
+from agent_bruno.settings import Settings
+from tests.fakes.receiver import Receiver, receiver
+from tests.unit.agent.helpers import make_settings
+
+ALICE = "alice-token-3f9a1c7e5b2d"
+BOB = "bob-token-8e2d4a6c1f9b"
+HOOK_SECRET = "hook-secret-5a7c9e1b3d"
+SLACK_SECRET = "slack-signing-2b4d6f8a0c"
+
+
+@pytest.fixture
+def hook() -> Iterator[Receiver]:
+    with receiver(secret=HOOK_SECRET) as r:
+        yield r
+
+
+@pytest.fixture
+def settings(tmp_path: Path, hook: Receiver) -> Settings:
+    return make_settings(
+        tmp_path,
+        api_principals={"alice": ALICE, "bob": BOB},
+        alert_allow_hosts=["127.0.0.1/32"],
+        alert_default_url=hook.url + "/hook",
+        alert_default_secret=HOOK_SECRET,
+        alert_group_wait_s=0.0,
+        alert_group_interval_s=1.0,
+        slack_signing_secret=SLACK_SECRET,
+        public_url="http://bruno.test:30120",
+    )
+
+
+@pytest.fixture
+async def app(settings: Settings) -> AsyncIterator[FastAPI]:
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+def _client(app: FastAPI, token: str) -> httpx.AsyncClient:
+    transport = httpx.ASGITransport(app=app)
+    return httpx.AsyncClient(
+        transport=transport, base_url="http://agent", headers={"Authorization": f"Bearer {token}"}
+    )
+
+
+@pytest.fixture
+async def alice(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app, ALICE) as c:
+        yield c
+
+
+@pytest.fixture
+async def bob(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with _client(app, BOB) as c:
+        yield c

@@ -1,0 +1,112 @@
+"""Real deliveries to loopback receivers: Slack Block Kit and PagerDuty Events v2 payloads in
+their documented shapes, a receiver answering 500 then 429 with Retry-After."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from tests.fakes.receiver import receiver
+from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest
+
+RULE = {"kind": "threshold", "metric": "humidity", "op": "below", "value": 30, "unit": "%",
+        "severity": "critical"}  # fmt: skip
+
+
+async def subscribe(client: httpx.AsyncClient, destination: dict[str, Any]) -> str:
+    r = await client.post("/v1/subscriptions", json={"rule": RULE, "destination": destination})
+    assert r.status_code == 201, r.text
+    return str(r.json()["subscription"]["id"])
+
+
+def check_block_kit(message: dict[str, Any]) -> None:
+    """Slack's documented limits for an incoming-webhook message with blocks."""
+    assert isinstance(message["text"], str)
+    assert message["text"]
+    blocks = message["blocks"]
+    assert 1 <= len(blocks) <= 50
+    for block in blocks:
+        assert block["type"] in {"header", "section", "context", "divider"}
+        if block["type"] == "header":
+            assert block["text"]["type"] == "plain_text"
+            assert len(block["text"]["text"]) <= 150
+        if block["type"] == "section":
+            assert "text" in block or "fields" in block
+            if "text" in block:
+                assert block["text"]["type"] in {"mrkdwn", "plain_text"}
+                assert len(block["text"]["text"]) <= 3000
+            for f in block.get("fields", []):
+                assert f["type"] in {"mrkdwn", "plain_text"}
+                assert len(f["text"]) <= 2000
+            assert len(block.get("fields", [])) <= 10
+        if block["type"] == "context":
+            assert 1 <= len(block["elements"]) <= 10
+
+
+async def test_slack_block_kit(alice: httpx.AsyncClient) -> None:
+    with receiver() as slack:
+        await subscribe(alice, {"kind": "slack", "url": slack.url + "/services/T1/B1/xyz"})
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        (got,) = await slack.until(1)
+        assert got.path == "/services/T1/B1/xyz"
+        message = got.json()
+        check_block_kit(message)
+        text = str(message)
+        assert "27%" in text
+        assert "warehouse" in text
+        assert "30%" in text
+        assert message["blocks"][0]["text"]["text"].startswith("[FIRING:1]")
+        assert "<http://bruno.test:30120/v1/subscriptions/" in text  # a link back
+
+
+async def test_pagerduty_trigger_then_resolve_with_one_dedup_key(alice: httpx.AsyncClient) -> None:
+    key = "R0UTINGKEY1234567890abcdef012345"
+    with receiver() as pd:
+        await subscribe(alice, {"kind": "pagerduty", "url": pd.url + "/v2/enqueue", "secret": key})
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        await pd.until(1)
+        await ingest(alice, [humidity(2, 33, 36, NOW + 300)])
+        trigger, resolve = (r.json() for r in await pd.until(2, timeout_s=15))
+    assert trigger["routing_key"] == key
+    assert trigger["event_action"] == "trigger"
+    assert resolve == {
+        "routing_key": key, "dedup_key": trigger["dedup_key"], "event_action": "resolve",
+    }  # fmt: skip
+    assert len(trigger["dedup_key"]) <= 255
+    payload = trigger["payload"]
+    assert payload["severity"] == "critical"
+    assert 0 < len(payload["summary"]) <= 1024
+    assert payload["source"] == "pi-node-1"
+    assert payload["group"] == "warehouse"
+    assert payload["timestamp"].endswith("Z")
+    assert trigger["links"][0]["href"].startswith("http://bruno.test:30120/")
+
+
+async def test_500_then_429_with_retry_after_then_delivered(alice: httpx.AsyncClient) -> None:
+    script = [(500, {}), (429, {"Retry-After": "2"})]
+    with receiver(script=script) as flaky:
+        await subscribe(alice, {"kind": "webhook", "url": flaky.url + "/in"})
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        await flaky.until(1, timeout_s=20)
+        attempts = list(flaky.received)
+    assert [a.answered for a in attempts] == [500, 429, 200]
+    ids = {a.headers["x-bruno-notification-id"] for a in attempts}
+    assert len(ids) == 1  # one notification, retried under its id
+    assert attempts[2].at - attempts[1].at >= 1.9  # Retry-After honoured
+    assert 0.4 <= attempts[1].at - attempts[0].at <= 2.5  # backoff with jitter after the 500
+    rows = (await alice.get("/v1/notifications")).json()["notifications"]
+    assert rows[0]["status"] == "delivered"
+    assert rows[0]["attempts"] == 3
+
+
+async def test_a_4xx_is_permanent_and_the_lane_moves_on(alice: httpx.AsyncClient) -> None:
+    with receiver(script=[(400, {})]) as strict:
+        await subscribe(alice, {"kind": "webhook", "url": strict.url + "/in"})
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        await ingest(alice, [humidity(2, 33, 36, NOW + 300)])
+        (resolved,) = await strict.until(1, timeout_s=15)
+    assert resolved.json()["status"] == "resolved"
+    rows = (await alice.get("/v1/notifications")).json()["notifications"]
+    assert [r["status"] for r in rows] == ["delivered", "failed"]
+    assert "HTTP 400" in rows[1]["last_error"]
