@@ -66,9 +66,7 @@ def is_current(path: Path = MODEL_PATH) -> bool:
 
 def main(argv: list[str] | None = None) -> int:
     """Train and write the model, or with `--check` only report whether it is current."""
-    parser = argparse.ArgumentParser(
-        prog="python -m scripts.train_intents", description=__doc__
-    )
+    parser = argparse.ArgumentParser(prog="python -m scripts.train_intents", description=__doc__)
     parser.add_argument("--check", action="store_true", help="exit 1 if the model is stale")
     parser.add_argument("--out", type=Path, default=MODEL_PATH)
     args = parser.parse_args(argv)

@@ -1,11 +1,11 @@
 """The intent classifier at run time: a linear model over `features`, loaded from plain JSON.
 
-`scripts/train_intents.py` fits it (scikit-learn's TF-IDF weighting and logistic regression, at build time) on
-the example questions in `intents/`, and writes `data/model.json`: the intents, each feature's
-inverse document frequency and per-intent weights, and the examples' digest. Scoring here
-repeats the same arithmetic in pure Python (sublinear tf × idf, L2 norm, dot product, softmax),
-so the agent needs no numerical library and loading runs no code: the file is only data.
-A question is scored in well under a millisecond.
+`scripts/train_intents.py` fits it at build time (scikit-learn's TF-IDF weighting and logistic
+regression) on the example questions in `intents/`, and writes `data/model.json`: the intents,
+each feature's inverse document frequency and per-intent weights, and the examples' digest.
+Scoring here repeats the same arithmetic in pure Python (sublinear tf × idf, L2 norm, dot
+product, softmax), so the agent needs no numerical library and loading runs no code: the file
+is only data. A question is scored in well under a millisecond.
 """
 
 from __future__ import annotations

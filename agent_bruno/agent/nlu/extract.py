@@ -225,9 +225,14 @@ def _unknown_places(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
         t.take(noun_only.start(), noun_only.end(), "location")
 
 
-def extract(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
-    """Everything the question names that the catalog knows, look-alikes it does not, and the
-    question with each of them replaced by its placeholder."""
+def extract(text: str, vocab: Vocabulary) -> Mentions:
+    """Everything the question names that the catalog knows, and look-alikes it does not."""
+    return extract_delexed(text, vocab)[0]
+
+
+def extract_delexed(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
+    """What `extract` finds, and the question with each of those names replaced by its
+    placeholder (what the intent classifier reads)."""
     mentions = Mentions()
     t = _Text(text)
     nodes = [

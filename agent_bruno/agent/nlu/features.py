@@ -1,7 +1,7 @@
 """What the intent classifier sees of a question: word, word-pair and character n-gram counts.
 
-One pure function, used the same way when the model is trained (`scripts/train_intents.py`) and when it
-scores a question (`classifier.py`), so the two can never disagree about a feature.
+One pure function, used the same way when the model is trained (`scripts/train_intents.py`)
+and when it scores a question (`classifier.py`), so the two can never disagree about a feature.
 Placeholders such as `_metric_` (names and phrases the slot extraction took out) count as
 words but give no character n-grams: "warehouse" and "greenhouse" must not look different
 to the intent.

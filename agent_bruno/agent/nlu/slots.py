@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from datetime import tzinfo
 from typing import Any
 
-from agent_bruno.agent.nlu.extract import Mentions, extract
+from agent_bruno.agent.nlu.extract import Mentions, extract_delexed
 from agent_bruno.agent.nlu.lexicon import all_matches, first_match, lexicon
 from agent_bruno.agent.nlu.timeexpr import find_time_span
 from agent_bruno.agent.nlu.units import find_unit
@@ -100,7 +100,7 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
     if asked is not None:
         unit, start, end = asked
         rest = rest[:start] + " _unit_ " + rest[end:]
-    mentions, delexed = extract(rest, vocab)
+    mentions, delexed = extract_delexed(rest, vocab)
     return Slots(
         text=text,
         delexed=delexed,
