@@ -82,10 +82,17 @@ def _each(
 
 
 def _current(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
-    text = values.current(
-        f, _ok(calls, "metric_summary"), plan.hints, _by_name(calls).get("anomalies")
-    )
+    text = values.current(f, _ok(calls, "metric_summary"), plan.hints, _by_name(calls))
     return _with_problems(text, [c for c in calls if c.name == "metric_summary"])
+
+
+def _anomalies(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
+    """Flagged readings; and the episodes they form, where the reporters send episodes."""
+    parts = [status.anomalies(f, d, plan.hints) for d in _ok(calls, "anomalies")]
+    found = [d for d in _ok(calls, "anomaly_episodes") if d["total"]]
+    parts = [status.episodes(f, d, plan.hints) for d in found] + parts
+    failed = [c for c in calls if c.result.status != "ok"]
+    return "\n\n".join([*parts, *(_problem(c) for c in failed)]) or "No data about that."
 
 
 def _stats(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
@@ -179,7 +186,7 @@ WRITERS: dict[str, Writer] = {
     "rank": _rank,
     "compare": _compare,
     "compare_time": _compare_time,
-    "anomalies": _each(status.anomalies, "anomalies"),
+    "anomalies": _anomalies,
     "health": _each(status.health, "node_health"),
     "workloads": _each(status.workloads, "node_health"),
     "overview": _overview,

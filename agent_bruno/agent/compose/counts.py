@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_bruno.agent.compose.fmt import Formatter, join, label, over, plural, range_words
-from agent_bruno.agent.compose.status import STATUS_WORDS, _matches, anomalies
+from agent_bruno.agent.compose.status import STATUS_WORDS, _matches, anomalies, episodes
 
 
 def nodes(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
@@ -91,6 +91,8 @@ def count(f: Formatter, subject: str, data: Mapping[str, Any], hints: Mapping[st
     """The count of one subject from its tool's data."""
     if subject == "anomalies":
         return anomalies(f, data, hints)
+    if subject == "episodes":
+        return episodes(f, data, hints)
     if subject == "readings":
         return readings(f, data, hints)
     if subject in ("sensors", "locations", "metrics"):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_bruno.agent.compose.fmt import Formatter, join, label, over, plural, range_words
-from agent_bruno.agent.compose.status import anomaly_line, node_line
+from agent_bruno.agent.compose.status import anomaly_line, episode_line, node_line
 from agent_bruno.health import HEALTH_METRICS
 
 LISTED = 8
@@ -49,7 +49,18 @@ def overview(
         lines += [node_line(f, n) for n in troubled]
     elif nodes:
         lines.append(f"All {plural(total_nodes, 'node')} are healthy.")
+    open_episodes = (results.get("anomaly_episodes") or {}).get("episodes", [])
+    if open_episodes:
+        lines.append(f"{plural(len(open_episodes), 'open anomaly episode')}:")
+        lines += [episode_line(f, e) for e in open_episodes[:LISTED]]
     if flagged is not None:
+        linked = {e["id"] for e in open_episodes}
+        flagged = {
+            **flagged,
+            "anomalies": [
+                a for a in flagged["anomalies"] if a.get("episode_id") not in linked or not linked
+            ],
+        }
         total = int(flagged["total"])
         if total:
             counts = flagged["counts"]
@@ -69,7 +80,7 @@ def overview(
     if silent:
         lines.append(f"{plural(len(silent), 'sensor')} gone silent while the node reports:")
         lines += [f"- {s}" for s in silent[:LISTED]]
-    if troubled or (flagged and flagged["total"]) or silent:
+    if troubled or (flagged and flagged["total"]) or silent or open_episodes:
         return "\n".join(lines)
     return "Nothing is wrong: " + " ".join(lines)
 
@@ -107,6 +118,10 @@ def diagnosis(
                 )
         if parts:
             lines.append(f"{over(range_words(hints)).capitalize()}: {'; '.join(parts)}.")
+    found = results.get("anomaly_episodes") or {}
+    if found.get("total"):
+        lines.append(f"{plural(int(found['total']), 'anomaly episode')}, open ones first:")
+        lines += [episode_line(f, e) for e in found["episodes"][:5]]
     flagged = results.get("anomalies")
     if flagged is not None:
         total = int(flagged["total"])

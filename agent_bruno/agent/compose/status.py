@@ -13,7 +13,7 @@ MAX_LISTED = 25
 
 
 def _filters_text(filters: Mapping[str, Any]) -> str:
-    parts = [f"{k} {v}" for k, v in filters.items() if v and k != "severity"]
+    parts = [f"{k} {v}" for k, v in filters.items() if v and k not in ("severity", "state")]
     return f" ({', '.join(parts)})" if parts else ""
 
 
@@ -47,6 +47,48 @@ def anomalies(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
     rows = data["anomalies"]
     for a in rows[:MAX_LISTED]:
         lines.append(anomaly_line(f, a))
+    if total > MAX_LISTED:
+        lines.append(f"… and {total - min(len(rows), MAX_LISTED)} more not listed here.")
+    return "\n".join(lines)
+
+
+KIND_WORDS = {"sensor_fault": "sensor fault", "process_anomaly": "unusual values"}
+
+
+def episode_line(f: Formatter, e: Mapping[str, Any]) -> str:
+    """One episode: when, how bad, what kind, where, its peak and why."""
+    when = (
+        f"open since {f.clock(e['start'])}"
+        if e.get("open")
+        else f"{f.clock(e['start'])}–{f.clock(e['end'])}"
+    )
+    peak = ""
+    if e.get("peak_value") is not None:
+        value = f.value(e["peak_value"], e["unit"], e["metric"])
+        peak = f", peak {value}" + (f" at {f.clock(e['peak_ts'])}" if e.get("peak_ts") else "")
+    kind = KIND_WORDS.get(str(e.get("kind")), str(e.get("kind")))
+    flagged = plural(int(e.get("count") or 0), "flagged reading")
+    reason = f": {e['reason']}" if e.get("reason") else ""
+    return (
+        f"- {when} {e['severity']} {kind} ({e['rule']}): {label(e['metric'])} on {e['node']} "
+        f"({e['location']}, {e['sensor']}){peak}, {flagged}{reason}"
+    )
+
+
+def episodes(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
+    """Anomaly episodes of the range, open ones first."""
+    span_label = range_words(hints, "the last 24 hours")
+    total = int(data["total"])
+    state = data["filters"].get("state")
+    noun = "open anomaly episode" if state == "open" else "anomaly episode"
+    if total == 0:
+        return f"No {noun}s {over(span_label)}{_filters_text(data['filters'])}."
+    rows = data["episodes"]
+    still = sum(1 for e in rows if e.get("open"))
+    head = f"{plural(total, noun)} {over(span_label)}{_filters_text(data['filters'])}"
+    if state != "open":
+        head += f" ({still} open)"
+    lines = [f"{head}:", *(episode_line(f, e) for e in rows[:MAX_LISTED])]
     if total > MAX_LISTED:
         lines.append(f"… and {total - min(len(rows), MAX_LISTED)} more not listed here.")
     return "\n".join(lines)

@@ -68,15 +68,22 @@ def stats_text(f: Formatter, s: Series, hints: Mapping[str, Any], aggregates: Se
     return f"{parts} {over(span_label)}{coverage(f, s, hints.get('span'), 3600.0)}"
 
 
-def _open_note(f: Formatter, flagged: Mapping[str, Any] | None, s: Series) -> str:
-    """The series' anomalies flagged in the recent window, said next to its value."""
-    if not flagged:
-        return ""
-    mine = [
-        a
-        for a in flagged.get("anomalies", ())
-        if (a["node"], a["sensor"], a["metric"]) == (s["node"], s["sensor"], s["metric"])
-    ]
+def _open_note(f: Formatter, context: Mapping[str, Mapping[str, Any]], s: Series) -> str:
+    """What is wrong with the series now, said next to its value: its open anomaly episode,
+    else its flagged readings of the last hour (data without episodes)."""
+    key = (s["node"], s["sensor"], s["metric"])
+    episodes = context.get("anomaly_episodes") or {}
+    for e in episodes.get("episodes", ()):
+        if e.get("open") and (e["node"], e["sensor"], e["metric"]) == key:
+            peak = ""
+            if e.get("peak_value") is not None:
+                peak = f", peak {f.value(e['peak_value'], e['unit'], e['metric'])}"
+            return (
+                f" — open {e['severity']} anomaly episode since {f.clock(e['start'])} "
+                f"({e['rule']}{peak}): {e['reason']}"
+            )
+    flagged = context.get("anomalies") or {}
+    mine = [a for a in flagged.get("anomalies", ()) if (a["node"], a["sensor"], a["metric"]) == key]
     if not mine:
         return ""
     newest = mine[0]
@@ -96,21 +103,21 @@ def current(
     f: Formatter,
     summaries: Sequence[Mapping[str, Any]],
     hints: Mapping[str, Any],
-    flagged: Mapping[str, Any] | None = None,
+    context: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> str:
     """The latest value per series, where and how fresh; the range's statistics only when the
     question named a range; open anomalies of those series."""
     blocks = []
     for data in summaries:
         if data["filters"].get("metric") is None:
-            blocks.append(_all_readings(f, data, hints, flagged))
+            blocks.append(_all_readings(f, data, hints, context or {}))
             continue
         lines = [f"{subject(data['filters'])}:"]
         for s in data["series"]:
             text = latest(f, s)
             if hints.get("span"):
                 text += f"; {stats_text(f, s, hints, hints.get('aggregates') or ())}"
-            lines.append(f"- {place(s)}: {text}{_open_note(f, flagged, s)}")
+            lines.append(f"- {place(s)}: {text}{_open_note(f, context or {}, s)}")
         blocks.append("\n".join(lines))
     return "\n".join(blocks)
 
@@ -119,7 +126,7 @@ def _all_readings(
     f: Formatter,
     data: Mapping[str, Any],
     hints: Mapping[str, Any],
-    flagged: Mapping[str, Any] | None,
+    context: Mapping[str, Mapping[str, Any]],
 ) -> str:
     """Every metric of the matching nodes, grouped by node."""
     by_node: dict[str, list[Series]] = {}
@@ -135,7 +142,7 @@ def _all_readings(
             if hints.get("span"):
                 text += f"; {stats_text(f, s, hints, ())}"
             lines.append(
-                f"- {label(s['metric'])} ({s['sensor']}): {text}{_open_note(f, flagged, s)}"
+                f"- {label(s['metric'])} ({s['sensor']}): {text}{_open_note(f, context, s)}"
             )
     return "\n".join(lines)
 
@@ -155,7 +162,7 @@ def stats(f: Formatter, summaries: Sequence[Mapping[str, Any]], hints: Mapping[s
                         "span": hints.get("span")
                         or {"start": f.now - 3600, "end": f.now, "label": "the last hour"},
                     },
-                    None,
+                    {},
                 )
             )
             continue

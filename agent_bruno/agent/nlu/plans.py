@@ -114,7 +114,10 @@ def _readings(intent: str, tool: str) -> Builder:
     def build(r: Request, spec: IntentSpec) -> Plan:
         calls = _fan_out(tool, r, r.window())
         if intent == "current":
+            # A value is said with what is wrong with its series now: open episodes, and
+            # flagged readings of the last hour (data from before episodes existed).
             metric = {"metric": r.metric} if len(r.metrics) == 1 else {}
+            calls.append(PlannedCall("anomaly_episodes", {**r.where(), **metric, "state": "open"}))
             calls.append(
                 PlannedCall(
                     "anomalies", {**r.where(), **metric, "start": iso(r.now - OPEN_WINDOW_S)}
@@ -226,8 +229,12 @@ def anomalies(r: Request, spec: IntentSpec) -> Plan:
         places = [{"node": n} for n in r.nodes[:MAX_FAN_OUT]]
     elif len(r.locations) > 1 and not r.nodes:
         places = [{"location": loc} for loc in r.locations[:MAX_FAN_OUT]]
-    calls = tuple(PlannedCall("anomalies", {**place, **base}) for place in places)
-    return Plan("anomalies", calls, {}, r.hints(severity=r.severity, fan_out=len(calls) > 1))
+    calls = [PlannedCall("anomalies", {**place, **base}) for place in places]
+    if len(places) == 1:
+        calls.append(PlannedCall("anomaly_episodes", {**places[0], **base}))
+    return Plan(
+        "anomalies", tuple(calls), {}, r.hints(severity=r.severity, fan_out=len(places) > 1)
+    )
 
 
 def _status(r: Request) -> str | None:
@@ -266,6 +273,7 @@ def overview(r: Request, spec: IntentSpec) -> Plan:
     window = r.window(OVERVIEW_WINDOW_S)
     calls = (
         PlannedCall("node_health", health_args),
+        PlannedCall("anomaly_episodes", {**place, "state": "open"}),
         PlannedCall("anomalies", {**place, **window}),
         PlannedCall("metric_summary", dict(place)),
     )
@@ -287,13 +295,14 @@ def diagnosis(r: Request, spec: IntentSpec) -> Plan:
             "anomalies",
             {**where, **r.window(DAY), **({"severity": r.severity} if r.severity else {})},
         ),
+        PlannedCall("anomaly_episodes", {**where, **r.window(DAY)}),
     ]
     if r.forge:
         calls.append(PlannedCall("forge_analysis", {"question": r.text, **where}))
     return Plan("diagnosis", tuple(calls), {}, r.hints(asked_metric=r.metric))
 
 
-COUNTABLE = ("readings", "anomalies", "sensors", "locations", "metrics", "nodes")
+COUNTABLE = ("episodes", "readings", "anomalies", "sensors", "locations", "metrics", "nodes")
 
 
 def count(r: Request, spec: IntentSpec) -> Plan:
@@ -301,6 +310,8 @@ def count(r: Request, spec: IntentSpec) -> Plan:
     subjects = [c for c in r.counting if c in COUNTABLE] or ["nodes"]
     if "anomalies" in subjects and "readings" in subjects:
         subjects.remove("readings")  # "flagged readings" are anomalies
+    if "episodes" in subjects and "anomalies" in subjects:
+        subjects.remove("anomalies")  # "anomaly episodes" are episodes
     if (
         "nodes" in subjects
         and len(subjects) > 1
@@ -324,6 +335,13 @@ def count(r: Request, spec: IntentSpec) -> Plan:
             if r.severity:
                 args["severity"] = r.severity
             call = PlannedCall("anomalies", args)
+        elif subject == "episodes":
+            episode_args: dict[str, Any] = {**r.where(), **r.window(DAY)}
+            if r.severity:
+                episode_args["severity"] = r.severity
+            if re.search(r"(?<![\w-])(?:open|ongoing|active|current)(?![\w-])", r.text, re.I):
+                episode_args["state"] = "open"
+            call = PlannedCall("anomaly_episodes", episode_args)
         elif subject == "nodes":
             call = PlannedCall("node_health", {})
         else:

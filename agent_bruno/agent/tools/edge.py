@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import Field
@@ -23,7 +23,13 @@ from agent_bruno.agent.tools.common import (
     vocabulary,
 )
 from agent_bruno.health import Beat, assess
-from agent_bruno.storage.base import AnomalyQuery, CatalogRow, SeriesQuery, SeriesSummary
+from agent_bruno.storage.base import (
+    AnomalyQuery,
+    CatalogRow,
+    EpisodeQuery,
+    SeriesQuery,
+    SeriesSummary,
+)
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -54,6 +60,21 @@ class AnomalyArgs(Selection):
     limit: int = Field(
         default=50, ge=1, le=1000, description="most anomalies to list (newest first)"
     )
+
+
+class EpisodeArgs(Selection):
+    """Arguments of `anomaly_episodes`."""
+
+    severity: Severity | None = Field(
+        default=None, description="the highest severity reached: warning or critical"
+    )
+    state: Literal["open", "closed"] | None = Field(
+        default=None, description="open (still lasting) or closed; omit for both"
+    )
+    kind: Literal["sensor_fault", "process_anomaly"] | None = Field(
+        default=None, description="sensor_fault (a broken sensor) or process_anomaly (the world)"
+    )
+    limit: int = Field(default=50, ge=1, le=1000, description="most episodes to list")
 
 
 class NodeArgs(Args):
@@ -265,6 +286,36 @@ async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:
     return ToolResult.ok(data, total)
 
 
+async def anomaly_episodes(ctx: AgentContext, args: EpisodeArgs) -> ToolResult:
+    """Anomaly episodes (one series' flags taken together: kind sensor_fault or process_anomaly,
+    rule, highest severity, start, end or still open, peak, reason) active in a time range
+    (default the last 24 hours), open ones first, with counts by kind and severity."""
+    sel = await _select(ctx, args, DAY)
+    if isinstance(sel, ToolResult):
+        return sel
+    names, start, end = sel.names, sel.start, sel.end
+    query = EpisodeQuery(
+        start, end, args.limit, node=names["node"], location=names["location"],
+        sensor=names["sensor"], metric=names["metric"], kind=args.kind, severity=args.severity,
+        state=args.state,
+    )  # fmt: skip
+    rows, counts = await asyncio.gather(
+        asyncio.to_thread(ctx.storage.query_episodes, query),
+        asyncio.to_thread(ctx.storage.count_episodes, query),
+    )
+    total = sum(counts.values())
+    data = {
+        "start": start,
+        "end": end,
+        "now": ctx.clock(),
+        "filters": {**names, "severity": args.severity, "state": args.state, "kind": args.kind},
+        "counts": {f"{kind}/{severity}": n for (kind, severity), n in sorted(counts.items())},
+        "total": total,
+        "episodes": [{**asdict(r), "open": r.is_open} for r in rows],
+    }
+    return ToolResult.ok(data, total)
+
+
 async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
     """Each node's status (healthy, warning, offline) with the reasons, its latest CPU, memory,
     disk, load and SoC temperature, its workloads and when it last reported."""
@@ -384,6 +435,7 @@ EDGE_TOOLS: tuple[Tool[AgentContext, Any], ...] = (
     Tool("metric_summary", describe(metric_summary), SummaryArgs, metric_summary, "edge"),
     Tool("metric_series", describe(metric_series), SeriesArgs, metric_series, "edge"),
     Tool("anomalies", describe(anomalies), AnomalyArgs, anomalies, "edge"),
+    Tool("anomaly_episodes", describe(anomaly_episodes), EpisodeArgs, anomaly_episodes, "edge"),
     Tool("node_health", describe(node_health), NodeArgs, node_health, "edge"),
     Tool("raw_readings", describe(raw_readings), RawArgs, raw_readings, "edge"),
 )

@@ -19,7 +19,7 @@ from agent_bruno.storage.base import EventsWrite, SeriesQuery
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.wire import EVENT_ADAPTER
 from evals.agent.dataset import Dataset, build
-from tests.unit.agent.helpers import aggregate, heartbeat, reading
+from tests.unit.agent.helpers import aggregate, episode, heartbeat, reading
 
 UTC = ZoneInfo("UTC")
 
@@ -220,3 +220,50 @@ async def test_is_the_co2_ok_mentions_its_open_critical_alert(fresh_store: Sqlit
     answer, _ = await _ask(fresh_store, NOW, "Is the CO2 in the warehouse OK?")
     assert "1342 ppm" in answer
     assert "critical" in answer
+
+
+# --------------------------------------------------------- a store whose reporter sends episodes
+
+
+@pytest.fixture
+def stuck_store(tmp_path: Path) -> Iterator[SqliteStorage]:
+    """The warehouse humidity sensor stuck at 48.0 % for the last hour: an open episode."""
+    first = NOW - 3600
+    raw: list[dict[str, Any]] = [
+        aggregate(i, start=first + 300 * i, id=f"h-{i}", min=48.0, max=48.0, mean=48.0, last=48.0)
+        for i in range(12)
+    ]
+    raw.append(episode(1, start=NOW - 1800, last=NOW - 60, ts=NOW - 60))
+    raw.append(heartbeat(0, ts=NOW - 30, id="hb"))
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    storage.open_writer()
+    try:
+        events = [EVENT_ADAPTER.validate_python(e) for e in raw]
+        storage.apply_batch([EventsWrite("homelab", "pi-node-1", "warehouse", events, NOW)])
+    finally:
+        storage.close_writer()
+    yield storage
+    storage.close()
+
+
+async def test_a_value_question_mentions_the_open_episode_of_its_series(
+    stuck_store: SqliteStorage,
+) -> None:
+    answer, calls = await _ask(stuck_store, NOW, "what's the humidity in the warehouse?")
+    assert "48.0 %" in answer
+    assert "open warning anomaly episode since 14:22 (stuck_value" in answer
+    assert "anomaly_episodes" in [c["name"] for c in calls]
+
+
+async def test_whats_wrong_covers_open_episodes(stuck_store: SqliteStorage) -> None:
+    answer, _ = await _ask(stuck_store, NOW, "anything wrong?")
+    assert "1 open anomaly episode" in answer
+    assert "sensor fault (stuck_value)" in answer
+
+
+async def test_is_a_sensor_broken_answers_from_its_sensor_fault_episode(
+    stuck_store: SqliteStorage,
+) -> None:
+    answer, _ = await _ask(stuck_store, NOW, "is the humidity sensor in the warehouse broken?")
+    assert "sensor fault" in answer
+    assert "value stuck at 48.0 %" in answer

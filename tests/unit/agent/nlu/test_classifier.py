@@ -86,7 +86,7 @@ def test_a_malformed_model_is_refused_with_what_is_wrong(data: Any) -> None:
 
 
 def test_a_missing_model_file_says_how_to_build_it(tmp_path: Path) -> None:
-    with pytest.raises(ModelError, match=r"agent_bruno\.agent\.nlu\.train"):
+    with pytest.raises(ModelError, match=r"scripts\.train_intents"):
         load_model.__wrapped__(tmp_path / "model.json")
 
 
