@@ -19,6 +19,7 @@ from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
 
 Writer = Callable[[Plan, Formatter, Sequence[ToolCallRecord]], str]
+HELP_CONFIDENT = 0.5  # a clear "what can you do?", not a question nothing else matched
 CAN_DO = (
     "I can tell you current readings and statistics (\"What's the temperature in the "
     'warehouse?", "lowest humidity in the office yesterday"), trends, rankings and comparisons, '
@@ -150,7 +151,9 @@ def _help(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
     data = _ok(calls, "inventory")
     if not data:
         return CAN_DO
-    return status.inventory(f, data[0], {**plan.hints, "help": True})
+    scores = plan.hints.get("scores") or [["help", 0.0]]
+    asked = scores[0][0] == "help" and float(scores[0][1]) >= HELP_CONFIDENT
+    return status.inventory(f, data[0], {**plan.hints, "help": True if asked else "unrecognised"})
 
 
 def _unit_info(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
@@ -208,6 +211,21 @@ def writer_of(intent: str) -> Writer:
     return WRITERS.get(name) or WRITERS.get(intent) or _current
 
 
+READ_AS = {
+    "current": "a question about the latest values",
+    "stats": "a question about statistics over a range",
+    "series": "a question about the trend",
+    "rank": "a ranking",
+    "compare": "a comparison",
+    "anomalies": "a question about anomalies",
+    "health": "a question about node health",
+    "overview": "a question about what is wrong",
+    "diagnosis": "a question about why",
+    "count": "a count",
+    "workloads": "a question about workloads",
+}
+
+
 def _notes(plan: Plan) -> list[str]:
     """What the answer should say about how the question was read."""
     notes = []
@@ -216,9 +234,10 @@ def _notes(plan: Plan) -> list[str]:
     close = plan.hints.get("close")
     spec = intents().get(str(close)) if close else None
     if spec is not None and spec.description:
+        what = spec.description.split(" (")[0].rstrip(".")
         notes.append(
-            f"If you meant something else ({spec.description[0].lower()}"
-            f"{spec.description[1:].rstrip('.')}), ask that directly."
+            f"(I read this as {READ_AS.get(plan.intent, plan.intent)}; if you meant "
+            f"{what[0].lower()}{what[1:]}, ask for that.)"
         )
     return notes
 

@@ -48,7 +48,7 @@ _STRETCHES = (
 def over(span_label: str) -> str:
     """A range after a value: "over the last hour", "since 09:00", "yesterday", "on Monday"."""
     first = span_label.split(" ", 1)[0]
-    if first in ("since", "between", "from", "after", "before", "on", "over", "during"):
+    if first in ("since", "between", "from", "after", "before", "on", "over", "during", "at"):
         return span_label
     if first in _DAYS or first in _MONTHS:
         return f"on {span_label}"

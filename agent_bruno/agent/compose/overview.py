@@ -45,10 +45,15 @@ def overview(
     troubled = [n for n in (nodes or {}).get("nodes", []) if n["status"] != "healthy"]
     total_nodes = len((nodes or {}).get("nodes", []))
     if troubled:
-        lines.append(f"{plural(len(troubled), 'node')} of {total_nodes} need attention:")
+        verb = "needs" if len(troubled) == 1 else "need"
+        lines.append(f"{plural(len(troubled), 'node')} of {total_nodes} {verb} attention:")
         lines += [node_line(f, n) for n in troubled]
     elif nodes:
-        lines.append(f"All {plural(total_nodes, 'node')} are healthy.")
+        lines.append(
+            f"All {plural(total_nodes, 'node')} are healthy."
+            if total_nodes > 1
+            else f"{nodes['nodes'][0]['node']} is healthy."
+        )
     open_episodes = (results.get("anomaly_episodes") or {}).get("episodes", [])
     if open_episodes:
         lines.append(f"{plural(len(open_episodes), 'open anomaly episode')}:")
@@ -57,9 +62,7 @@ def overview(
         linked = {e["id"] for e in open_episodes}
         flagged = {
             **flagged,
-            "anomalies": [
-                a for a in flagged["anomalies"] if a.get("episode_id") not in linked or not linked
-            ],
+            "anomalies": [a for a in flagged["anomalies"] if a.get("episode_id") not in linked],
         }
         total = int(flagged["total"])
         if total:
@@ -92,8 +95,14 @@ def diagnosis(
     anomalies, and the Forge model's analysis when it gave one."""
     lines: list[str] = []
     health_data = results.get("node_health")
+    shown = None
     if health_data:
-        for n in health_data["nodes"]:
+        nodes = health_data["nodes"]
+        troubled = [n for n in nodes if n["status"] != "healthy"]
+        if len(nodes) > 1 and troubled:  # "why?" about many nodes: explain the ones in trouble
+            nodes = troubled
+            shown = {n["node"] for n in nodes}
+        for n in nodes:
             lines.append(node_line(f, n)[2:] + ".")
     summary = results.get("metric_summary")
     if summary:
@@ -101,6 +110,8 @@ def diagnosis(
         asked = summary["filters"].get("metric")
         for s in summary["series"]:
             if not s.get("count") or s.get("latest") is None:
+                continue
+            if shown is not None and s["node"] not in shown:
                 continue
             unit, metric = s["unit"], s["metric"]
             if asked:

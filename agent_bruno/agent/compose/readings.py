@@ -8,6 +8,7 @@ from typing import Any
 
 from agent_bruno.agent.compose.fmt import Formatter, join, label, over, place, plural, range_words
 from agent_bruno.agent.compose.values import latest, subject
+from agent_bruno.health import HEALTH_METRICS
 
 Series = Mapping[str, Any]
 
@@ -94,8 +95,12 @@ def _member(f: Formatter, s: Series, aggregate: str | None, ranged: bool) -> str
 def compare(f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[str, Any]) -> str:
     """Two or more places side by side, one metric at a time (never a mix of units)."""
     metrics: list[str] = []
+    places_only = all(not d["filters"].get("node") and not d["filters"].get("metric")
+                      for d in results)  # fmt: skip
     for data in results:
         for s in data["series"]:
+            if places_only and s["metric"] in HEALTH_METRICS:
+                continue  # two rooms compare on what is measured there, not on their Pis
             if s["metric"] not in metrics:
                 metrics.append(s["metric"])
     blocks = []

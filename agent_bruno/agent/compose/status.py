@@ -182,7 +182,7 @@ def workloads(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
         for w in asked:
             hosts = [f"{n['node']} ({n['location']}, {n['status']})" for n in nodes
                      if w in (n.get("workloads") or [])]  # fmt: skip
-            lines.append(f"{w} runs on {join(hosts)}.")
+            lines.append(f"{w} runs on {plural(len(hosts), 'node')}: {join(hosts)}.")
         return "\n".join(lines)
     lines = []
     for n in nodes:
@@ -199,21 +199,57 @@ def workloads(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
 
 
 def inventory(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
-    """What exists, for "what sensors are there" and for questions not understood."""
+    """What exists (at the place, or measuring the metric, the question named), for "what
+    sensors are there" and for questions not understood."""
     lines = []
-    if hints.get("help"):
+    if hints.get("help") == "unrecognised":
         lines.append(
             "I did not recognise what to look up. I can answer about these locations, nodes and "
             'metrics, e.g. "What\'s the temperature in the warehouse?", "Show me sensor '
             'anomalies", "List all Pi nodes and their health status".'
         )
+    elif hints.get("help"):
+        lines.append(
+            "I answer questions about this homelab's sensors and nodes: current values, "
+            "statistics and trends over any time range, rankings and comparisons, anomalies, "
+            "node health, what is wrong and why, and counts. For example: \"What's the "
+            'temperature in the warehouse?", "Which nodes are offline?", "Why is pi-node-3 '
+            'under high load?". What exists:'
+        )
+    where = hints.get("filters") or {}
+    located: Mapping[str, str] = data["nodes"]
+    sensors: Mapping[str, Mapping[str, list[str]]] = data["sensors"]
+    nodes = [
+        n for n in sorted(sensors)
+        if (not where.get("node") or n == where["node"])
+        and (not where.get("location") or located.get(n) == where["location"])
+    ]  # fmt: skip
+    metric = where.get("metric")
+    if where.get("node") or where.get("location") or metric:
+        scope = where.get("node") or where.get("location") or "the homelab"
+        lines.append(f"Sensors in {scope}" + (f" measuring {label(metric)}:" if metric else ":"))
+        for n in nodes:
+            found = [
+                f"{s} ({', '.join(m)})"
+                for s, m in sorted(sensors[n].items())
+                if s != "node" and (not metric or metric in m)
+            ]
+            if found:
+                lines.append(f"- {n} ({located.get(n, '?')}): {', '.join(found)}")
+        if len(lines) == 1 + bool(hints.get("help")):
+            lines.append("- none")
+        if not metric:
+            lines.append(
+                "Each node also reports its own CPU, memory, disk, load and SoC temperature."
+            )
+        return "\n".join(lines)
     lines.append(f"Locations: {join(list(data['locations']))}.")
-    for loc, nodes in data["locations"].items():
-        lines.append(f"- {loc}: {', '.join(nodes)}")
+    for loc, names in data["locations"].items():
+        lines.append(f"- {loc}: {', '.join(names)}")
     metrics = [f"{m} ({u})" if u else m for m, u in data["metrics"].items()]
     lines.append(f"Metrics: {', '.join(metrics)}.")
-    sensors = sorted({s for ss in data["sensors"].values() for s in ss})
-    lines.append(f"Sensors: {', '.join(sensors)}.")
+    kinds = sorted({s for ss in data["sensors"].values() for s in ss})
+    lines.append(f"Sensors: {', '.join(kinds)}.")
     return "\n".join(lines)
 
 

@@ -27,6 +27,17 @@ _NOW = re.compile(
     re.I,
 )
 _WISE = re.compile(r"-(?:wise|related)(?![\w-])", re.I)
+# A unit that can only belong to one stored metric names it.
+UNIT_METRIC = {
+    "°C": "temperature",
+    "°F": "temperature",
+    "K": "temperature",
+    "hPa": "pressure",
+    "inHg": "pressure",
+    "mmHg": "pressure",
+    "kPa": "pressure",
+    "mbar": "pressure",
+}
 Span = dict[str, Any]  # {"start", "end", "label"}: JSON-ready, checkpointed with the focus
 
 
@@ -78,7 +89,8 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
     compared = _COMPARE_TO.search(text)
     if compared:
         when = find_time_span(compared.group("when"), now, tz)
-        if when is not None:
+        lead = compared.group("when")[: when.start_index] if when is not None else ""
+        if when is not None and re.fullmatch(r"\s*(?:the|that of|those of|how it was)?\s*", lead):
             target = _span(when)
             rest = text[: compared.start()] + " compared with _time_"
     found = find_time_span(rest, now, tz)
@@ -101,6 +113,10 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         unit, start, end = asked
         rest = rest[:start] + " _unit_ " + rest[end:]
     mentions, delexed = extract_delexed(rest, vocab)
+    implied = UNIT_METRIC.get(unit or "")
+    if implied and not mentions.metrics and not any(u.kind == "metric" for u in mentions.unknown):
+        mentions.metrics.append(implied)  # "how many degrees F is it", "above 30 °C"
+        mentions.implied_metric = True
     return Slots(
         text=text,
         delexed=delexed,

@@ -341,6 +341,27 @@ def _between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
     return TimeSpan(_at(day, *first, tz), min(_at(end_day, *second, tz), now), label)
 
 
+def _at_clock(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    """ "at 9am", "around noon yesterday": the 5-minute bucket that starts then."""
+    text = re.sub(r"\s*o['’]?clock$", "", m.group("clock").strip(), flags=re.IGNORECASE)
+    clock = _parse_clock(text)
+    if clock is None:
+        return None
+    when = (m.group("when") or "").lower()
+    hour, minute = clock
+    if when in ("this afternoon", "this evening", "last night") and hour < 12:
+        hour += 12
+    today = _local_date(now, tz)
+    day = today - timedelta(days=1) if when in ("yesterday", "last night") else today
+    start = _at(day, hour, minute, tz)
+    if start > now and not when:
+        day, start = day - timedelta(days=1), _at(day - timedelta(days=1), hour, minute, tz)
+    if start > now:
+        return None
+    label = f"at {_hhmm(hour, minute)}" + (" yesterday" if day != today else "")
+    return TimeSpan(start, min(start + 300.0, now), label)
+
+
 def _day_ago(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
     return TimeSpan(now - 86_400.0, now, "the last 24 hours")
 
@@ -416,6 +437,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
             _between,
         ),
         (rf"{_B}(?:since|from)?\s*(?:this|the same)\s+time\s+yesterday{_E}", _day_ago),
+        (
+            rf"{_B}(?:at|around|about)\s+(?P<clock>{_CLOCK}|\d{{1,2}}\s*o['’]?clock)"
+            rf"(?:\s+(?:on\s+)?(?P<when>yesterday|today|this morning|this afternoon"
+            rf"|this evening|last night))?{_E}",
+            _at_clock,
+        ),
         (rf"{_B}(?:over\s*night|overnight|during the night){_E}", _overnight),
         (rf"{_B}earlier\s+today{_E}", _day),
         (

@@ -21,7 +21,7 @@ from datetime import tzinfo
 from typing import Any
 
 from agent_bruno.agent.nlu.classifier import load_model
-from agent_bruno.agent.nlu.intents import intents
+from agent_bruno.agent.nlu.intents import IntentSpec, intents
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.nlu.plans import PLANS, Request, unknown_plan
 from agent_bruno.agent.nlu.slots import Slots, read_slots
@@ -49,7 +49,10 @@ _SPLIT = re.compile(
     r"|millibars?|inches of mercury|°[fck]|f|c|k)\b)",
     re.I,
 )
-CLOSE_MARGIN = 0.12  # a runner-up this close to the winner is mentioned in the answer
+# A runner-up this close to an unsure winner is named in the answer, so the asker can say
+# which was meant.
+CLOSE_MARGIN = 0.1
+CLOSE_TOP = 0.5
 MAX_CLAUSES = 3
 FOCUS_KEYS = ("metrics", "locations", "nodes", "sensors")
 
@@ -211,10 +214,25 @@ def understand_clause(
     hints["scores"] = [[n, round(p, 3)] for n, p in ranked[:3]]
     if slots.mentions.corrected:
         hints["corrected"] = [list(c) for c in slots.mentions.corrected]
-    if runner_up and ranked[0][1] - runner_up[1] < CLOSE_MARGIN:
+    if (
+        runner_up
+        and ranked[0][1] < CLOSE_TOP
+        and ranked[0][1] - runner_up[1] < CLOSE_MARGIN
+        and not follow
+        and _other_tools(plan, request, intents()[runner_up[0]])
+    ):
         hints["close"] = runner_up[0]
     focus_after = {**new_focus, **plan.focus}
     return Plan(plan.intent, plan.calls, focus_after, hints)
+
+
+def _other_tools(plan: Plan, request: Request, other: IntentSpec) -> bool:
+    """Whether the runner-up intent would have looked somewhere else entirely (different
+    tools), so that naming it can help; a count and a list of anomalies read the same data."""
+    if other.plan in ("unsupported", "follow_up"):
+        return False
+    theirs = PLANS[other.plan](request, other)
+    return not {c.name for c in plan.calls} & {c.name for c in theirs.calls}
 
 
 def _shifted(span: Mapping[str, Any], seconds: float) -> dict[str, Any]:

@@ -30,7 +30,7 @@ _SPOKEN = {
     "°F": ("fahrenheit", "farenheit", "degrees fahrenheit", "degrees f", "degree f", "deg f"),
     "°C": ("celsius", "celcius", "centigrade", "degrees celsius", "degrees c", "deg c"),
     "K": ("kelvin", "kelvins"),
-    "inHg": ("inhg", "inches of mercury", "inch of mercury", "in hg"),
+    "inHg": ("inhg", "inches of mercury", "inch of mercury", "in hg", "inches"),
     "mmHg": ("mmhg", "mm hg", "mm of mercury", "millimeters of mercury", "millimetres of mercury"),
     "kPa": ("kpa", "kilopascal", "kilopascals"),
     "mbar": ("mbar", "millibar", "millibars"),

@@ -22,10 +22,10 @@ VOCAB = Vocabulary(
 
 
 def _main(plan: Any) -> list[Any]:
-    """The calls that answer; a value question also reads its series' recent anomalies."""
-    if plan.intent == "current":
-        return [c for c in plan.calls if c.name != "anomalies"]
-    return list(plan.calls)
+    """The calls that answer: a value question also reads its series' open anomalies, and an
+    anomaly question the episodes they form."""
+    context = {"current": ("anomalies", "anomaly_episodes"), "anomalies": ("anomaly_episodes",)}
+    return [c for c in plan.calls if c.name not in context.get(plan.intent, ())]
 
 
 def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
@@ -71,7 +71,7 @@ def test_questions_become_tool_calls(
 def test_diagnosis_gathers_health_numbers_and_anomalies_and_forge_when_there() -> None:
     names = [c.name for c in understand("Why is pi-node-3 under high load?", None, VOCAB, NOW,
                                         TZ).calls]  # fmt: skip
-    assert names == ["node_health", "metric_summary", "anomalies"]
+    assert names == ["node_health", "metric_summary", "anomalies", "anomaly_episodes"]
     with_forge = understand("Why is pi-node-3 under high load?", None, VOCAB, NOW, TZ, forge=True)
     assert [c.name for c in with_forge.calls][-1] == "forge_analysis"
 
