@@ -1,8 +1,11 @@
 """What ingest admits beyond the wire format's shape: pure checks of validated items.
 
 The wire models say what an item looks like; these rules say whether it can be stored as data
-about the world (plausible values, see `plausible.py`). Each refused item is named with its
-position and the reason, and the rest are stored: one bad item never fails a batch.
+about the world: plausible values (`plausible.py`), and times that are neither beyond the
+retention (accepted, then deleted by the next retention pass) nor too far in the future. A
+reporter whose clock is off has its timestamps shifted first (`clocks.py`). Each refused item is
+named with its position and the reason, and the rest are stored: one bad item never fails a
+batch.
 """
 
 from __future__ import annotations
@@ -25,6 +28,76 @@ from agent_bruno.wire import (
 WireEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent | EpisodeEvent
 IMPLAUSIBLE = "physically implausible value"
 _T = TypeVar("_T")
+
+# The time fields of each event type: shifted together when a reporter's clock is off.
+TIME_FIELDS: dict[str, tuple[str, ...]] = {
+    "reading": ("ts", "episode_start"),
+    "aggregate": ("ts", "start", "end"),
+    "heartbeat": ("ts",),
+    "explanation": ("ts",),
+    "episode": ("ts", "start", "end", "last", "peak_ts"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class TimePolicy:
+    """The times ingest stores: not after `newest`, not before what retention keeps."""
+
+    newest: float  # received_at + the future tolerance
+    oldest_hot: float  # received_at - hot retention (samples, anomalies, episodes, notes)
+    oldest_rollup: float  # received_at - rollup retention (aggregates)
+    future_s: float
+    hot_days: float
+    rollup_days: float
+
+    @classmethod
+    def at(cls, now: float, *, future_s: float, hot_days: float, rollup_days: float) -> TimePolicy:
+        """The policy for a request received at `now`."""
+        return cls(now + future_s, now - hot_days * 86_400, now - rollup_days * 86_400,
+                   future_s, hot_days, rollup_days)  # fmt: skip
+
+    def problem(self, newest: float, oldest: float, *, rollup: bool) -> str | None:
+        """Why an item spanning [oldest, newest] is not stored, or None."""
+        if newest > self.newest:
+            ahead = newest - (self.newest - self.future_s)
+            return (
+                f"stamped {ahead:.0f} s in the future, beyond the {self.future_s:g} s tolerance "
+                "(AGENT_BRUNO_MAX_FUTURE_S); check the sender's clock (NTP)"
+            )
+        limit, days = (
+            (self.oldest_rollup, self.rollup_days) if rollup else (self.oldest_hot, self.hot_days)
+        )
+        if oldest < limit:
+            return (
+                f"older than the {days:g}-day retention (stamped {(limit - oldest) / 86_400:.1f} "
+                "days before it): it would be deleted by the next retention pass"
+            )
+        return None
+
+
+def shifted(event: WireEvent, by: float) -> WireEvent:
+    """`event` with every time field moved by `-by` seconds (a reporter clock `by` ahead)."""
+    if not by:
+        return event
+    update = {
+        name: value - by
+        for name in TIME_FIELDS.get(event.type, ("ts",))
+        if isinstance(value := getattr(event, name, None), float | int)
+    }
+    return event.model_copy(update=update)
+
+
+def time_problem(event: WireEvent, policy: TimePolicy) -> str | None:
+    """Why `event`'s times keep it from being stored, or None."""
+    times = [
+        float(v)
+        for name in TIME_FIELDS.get(event.type, ("ts",))
+        if isinstance(v := getattr(event, name, None), float | int)
+    ]
+    newest = max(times)
+    if isinstance(event, HeartbeatEvent):  # only the newest is kept; an old one is harmless
+        return policy.problem(newest, policy.oldest_rollup, rollup=True)
+    return policy.problem(newest, min(times), rollup=isinstance(event, AggregateEvent))
 
 
 @dataclass(slots=True)
@@ -54,10 +127,25 @@ def admit_event(event: WireEvent) -> tuple[WireEvent | None, str | None]:
     return event, None
 
 
-def admit_events(events: Sequence[WireEvent], positions: Sequence[int]) -> Admitted[WireEvent]:
-    """Screen a reporter's validated events; `positions` are their indices in the batch."""
+def admit_events(
+    events: Sequence[WireEvent],
+    positions: Sequence[int],
+    policy: TimePolicy | None = None,
+    *,
+    shift: float = 0.0,
+) -> Admitted[WireEvent]:
+    """Screen a reporter's validated events; `positions` are their indices in the batch.
+
+    `shift` (the reporter's clock offset) is taken off every time first; `policy` bounds the
+    times stored.
+    """
     out: Admitted[WireEvent] = Admitted()
-    for event, pos in zip(events, positions, strict=True):
+    for original, pos in zip(events, positions, strict=True):
+        event = shifted(original, shift)
+        why_time = None if policy is None else time_problem(event, policy)
+        if why_time is not None:
+            out.rejected.append(Rejected(index=pos, id=event.id, error=f"events.{pos}: {why_time}"))
+            continue
         kept, why = admit_event(event)
         if kept is None:
             out.rejected.append(Rejected(index=pos, id=event.id, error=f"events.{pos}: {why}"))
@@ -70,12 +158,18 @@ def admit_events(events: Sequence[WireEvent], positions: Sequence[int]) -> Admit
 
 
 def admit_rows(
-    rows: Sequence[BulkReading], positions: Sequence[int], *, by_line: bool
+    rows: Sequence[BulkReading],
+    positions: Sequence[int],
+    policy: TimePolicy | None = None,
+    *,
+    by_line: bool,
 ) -> Admitted[BulkReading]:
     """Screen validated bulk rows; `positions` are indices (JSON) or line numbers."""
     out: Admitted[BulkReading] = Admitted()
     for row, pos in zip(rows, positions, strict=True):
-        why = problem(row["metric"], row["unit"], (row["value"],))
+        ts = row["ts"]
+        why = None if policy is None else policy.problem(ts, ts, rollup=False)
+        why = why or problem(row["metric"], row["unit"], (row["value"],))
         if why is None:
             out.items.append(row)
             out.positions.append(pos)

@@ -52,7 +52,7 @@ NODES = (
         "pi-node-2",
         "warehouse-b",
         9109,
-        "dht22-1/humidity:stuck@25:for3m",
+        "dht22-1/humidity:stuck@25:for8m",
         "edge-reporter,zigbee2mqtt",
     ),
     DemoNode(
@@ -153,9 +153,10 @@ agent-bruno demo is running: {url}
   agent log: {data_dir / "agent.log"}   reporter logs: {data_dir}/<node>.log
 
 Three simulated Pis report every second: {", ".join(f"{n.node} ({n.location})" for n in NODES)}.
-Injected faults: a DHT22 glitch in the warehouse at ~20 s, a stuck humidity sensor in
-warehouse-b at ~25 s, then a CO2 step in the server room and a temperature step in the
-warehouse at ~3.5 min (once the detector has learnt its baseline).
+Injected faults: a DHT22 glitch in the warehouse at ~20 s, a humidity sensor in warehouse-b
+stuck from ~25 s for 8 minutes (flagged once it has held still for 2 minutes), then a CO2
+step in the server room and a temperature step in the warehouse at ~3.5 min (once the
+detector has learnt its baseline).
 
 Ask the agent (built-in language understanding; set AGENT_BRUNO_OLLAMA_URL to use a model):
   curl {url}/query -d "What's the temperature in the warehouse?"

@@ -18,18 +18,25 @@ class Thresholds:
     disk_percent: float = 90.0
     soc_temp_c: float = 75.0
     outbox_depth: int = 50
+    clock_offset_s: float = 30.0
 
 
 @dataclass(frozen=True, slots=True)
 class Beat:
-    """What health assessment needs from a node's latest heartbeat."""
+    """What health assessment needs from a node's latest heartbeat.
 
-    ts: float
+    `last_seen` is when the agent last received anything from the node, by the agent's clock:
+    liveness never depends on the reporter's clock. `clock_offset_s` is how far the reporter's
+    clock is ahead (None: not known).
+    """
+
+    last_seen: float
     interval_s: float
     health: dict[str, Any]
     outbox_depth: int
     outbox_dropped: int
     previous_outbox_depth: int | None
+    clock_offset_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +66,7 @@ _LIMITS = (
 
 def assess(beat: Beat, now: float, t: Thresholds) -> Assessment:
     """Judge a node from its latest heartbeat at time `now`."""
-    age = now - beat.ts
+    age = now - beat.last_seen
     if age > t.offline_after_intervals * beat.interval_s:
         return Assessment(
             "offline",
@@ -74,6 +81,12 @@ def assess(beat: Beat, now: float, t: Thresholds) -> Assessment:
         limit = getattr(t, key)
         if isinstance(value, int | float) and value > limit:
             reasons.append(f"{label} {value:g}{unit} above {limit:g}{unit}")
+    offset = beat.clock_offset_s
+    if offset is not None and abs(offset) > t.clock_offset_s:
+        side = "ahead of" if offset > 0 else "behind"
+        reasons.append(
+            f"clock {abs(offset):.0f} s {side} the agent's (timestamps corrected at ingest)"
+        )
     if beat.outbox_dropped > 0:
         reasons.append(f"outbox dropped {beat.outbox_dropped} events")
     previous = beat.previous_outbox_depth

@@ -97,6 +97,19 @@ class Metrics:
             ["mode", "outcome"],
             registry=self.registry,
         )
+        self.file_bytes = Gauge(
+            "agent_bruno_file_bytes",
+            "Bytes of each data file (database, thread memory, their WALs), read at scrape.",
+            ["file"],
+            registry=self.registry,
+        )
+        self.thread_memory = Gauge(
+            "agent_bruno_thread_memory",
+            "Thread memory: threads kept, one-shot entries kept, and since start threads pruned, "
+            "files quarantined, failed reads or writes (answered without memory).",
+            ["what"],
+            registry=self.registry,
+        )
         self.outbox_depth = Gauge(
             "agent_bruno_reporter_outbox_depth",
             "Events pending in a reporter's outbox (latest heartbeat).",
@@ -106,6 +119,13 @@ class Metrics:
         self.outbox_dropped = Gauge(
             "agent_bruno_reporter_outbox_dropped",
             "Events a reporter's outbox has dropped (latest heartbeat).",
+            ["node"],
+            registry=self.registry,
+        )
+        self.clock_offset = Gauge(
+            "agent_bruno_reporter_clock_offset_seconds",
+            "How far a reporter's clock is ahead of the agent's (negative: behind), from its "
+            "latest batch; timestamps are shifted by it at ingest beyond 1 s.",
             ["node"],
             registry=self.registry,
         )

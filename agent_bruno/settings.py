@@ -114,9 +114,18 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = None
     max_body_bytes: int = Field(default=8 * 1024 * 1024, ge=1024)
     hot_retention_days: float = Field(default=30.0, gt=0)
+    # Ingest: how far ahead of the agent's clock an item may be stamped (after correcting a
+    # reporter's known offset), and the offset above which a reporter's clock is reported.
+    max_future_s: float = Field(default=300.0, ge=0)
+    clock_warn_s: float = Field(default=30.0, gt=0)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
     retention_batch_rows: int = Field(default=5_000, ge=1)
+    # Thread memory (threads.db): threads idle this long, or beyond this many, are dropped; a
+    # one-shot question's compact entry (what a follow-up needs) lives this long.
+    threads_max_age_days: float = Field(default=30.0, gt=0)
+    threads_max_count: int = Field(default=10_000, ge=1)
+    one_shot_ttl_s: float = Field(default=86_400.0, gt=0)
     offline_after_intervals: float = Field(default=3.0, gt=0)
     cpu_warn_percent: float = 90.0
     memory_warn_percent: float = 90.0

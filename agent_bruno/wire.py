@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import math
 import re
 import sys
 from datetime import UTC, datetime
@@ -16,7 +17,9 @@ from pydantic import (
     AfterValidator,
     BaseModel,
     ConfigDict,
+    FailFast,
     Field,
+    Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
@@ -52,6 +55,34 @@ def parse_iso_ts(value: str) -> float:
     return ts
 
 
+# A number written as text (CSV, quoted JSON): plain decimal or exponent notation. Python's
+# float() also takes '1_000', ' 12 ' and 'infinity'; a sensor export does not mean those.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def parse_number(value: str) -> float:
+    """A finite number from text such as '21.5', '-3', '1e3' (not '1_000', 'inf', '0x10')."""
+    text = value.strip()
+    if not _NUMBER.fullmatch(text):
+        if text.lower().lstrip("+-") in ("inf", "infinity", "nan"):
+            raise ValueError(f"{value[:40]!r} is not a finite number")
+        raise ValueError(f"{value[:40]!r} is not a valid number; write it like 1000, 21.5 or 1.5e3")
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{value[:40]!r} is not a finite number (too large)")
+    return number
+
+
+def parse_ts_text(value: str) -> float:
+    """Unix seconds from text: a number (as `parse_number`) or ISO 8601, within 2000–2100."""
+    if not _NUMBER.fullmatch(value.strip()):
+        return parse_iso_ts(value)
+    ts = parse_number(value)
+    if not TS_MIN <= ts <= TS_MAX:
+        raise ValueError(f"{value!r} is outside 2000-01-01 .. 2100-01-01 (946684800 .. 4102444800)")
+    return ts
+
+
 Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
 Unit = Annotated[str, StringConstraints(max_length=32)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
@@ -61,11 +92,22 @@ Timestamp = Annotated[
 ]
 if TYPE_CHECKING:
     FlexTimestamp = float  # what validation always produces
+    FlexNumber = float
 else:
-    # Numbers (and numeric text) take the fast branch with no Python call; only ISO text runs
-    # `parse_iso_ts`. A BeforeValidator on every row cost 40 % of bulk validation time.
+    # Numbers take the strict fast branch with no Python call; only text runs a parser. A
+    # BeforeValidator on every row cost 40 % of bulk validation time.
     FlexTimestamp = Annotated[
-        Timestamp | Annotated[str, AfterValidator(parse_iso_ts), Field(description="ISO 8601")],
+        Annotated[Timestamp, Strict()]
+        | Annotated[
+            str,
+            AfterValidator(parse_ts_text),
+            Field(description="Unix seconds as text, or ISO 8601"),
+        ],
+        Field(union_mode="left_to_right"),
+    ]
+    FlexNumber = Annotated[
+        Annotated[Finite, Strict()]
+        | Annotated[str, AfterValidator(parse_number), Field(description="a number as text")],
         Field(union_mode="left_to_right"),
     ]
 EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
@@ -255,6 +297,21 @@ Event = Annotated[
 ]
 
 
+# Any finite time, even a wrong one: a clock far off is what it is there to measure.
+SentAt = (
+    Annotated[
+        float,
+        Field(
+            ge=0,
+            allow_inf_nan=False,
+            description="the sender's clock when it sent the batch (Unix seconds); the agent "
+            "estimates the sender's clock offset from it",
+        ),
+    ]
+    | None
+)
+
+
 class EventBatch(_Strict):
     """Body of `POST /v1/events`."""
 
@@ -262,6 +319,7 @@ class EventBatch(_Strict):
 
     schema_version: Literal[1]
     reporter: Reporter
+    sent_at: SentAt = None
     events: Annotated[list[Event], Field(max_length=MAX_EVENTS)]
 
 
@@ -270,6 +328,7 @@ class EnvelopeHeader(_Strict):
 
     schema_version: Literal[1]
     reporter: Reporter
+    sent_at: SentAt = None
     events: Annotated[list[Any], Field(max_length=MAX_EVENTS)]
 
 
@@ -281,7 +340,7 @@ class BulkReading(TypedDict):
     location: Name
     sensor: Name
     metric: Name
-    value: Finite
+    value: FlexNumber
     unit: Unit
     cluster: NotRequired[Name]
 
@@ -301,19 +360,30 @@ class Rejected(BaseModel):
     error: str
 
 
+MAX_REJECTED_LISTED = 100
+
+
 class IngestResponse(BaseModel):
-    """Body of a 200 answer to `POST /v1/events` and `POST /v1/readings`."""
+    """Body of a 200 answer to `POST /v1/events` and `POST /v1/readings`.
+
+    `rejected` names the first MAX_REJECTED_LISTED refused items; when more were refused,
+    `rejected_total` says how many.
+    """
 
     accepted: int
     duplicates: int
-    rejected: list[Rejected] = []
+    rejected: Annotated[list[Rejected], Field(max_length=MAX_REJECTED_LISTED)] = []
+    rejected_total: int | None = None
 
 
 EVENT_ADAPTER: TypeAdapter[Any] = TypeAdapter(Event)
 BATCH_ADAPTER = TypeAdapter(EventBatch)
 HEADER_ADAPTER = TypeAdapter(EnvelopeHeader)
 READING_ADAPTER: TypeAdapter[BulkReading] = TypeAdapter(BulkReading)
-READINGS_ADAPTER: TypeAdapter[list[BulkReading]] = TypeAdapter(list[BulkReading])
+# The fast path of a bulk body: valid as a whole, or (at the first bad row, FailFast) not.
+READINGS_ADAPTER: TypeAdapter[list[BulkReading]] = TypeAdapter(
+    Annotated[list[BulkReading], FailFast()]
+)
 READINGS_BODY_ADAPTER: TypeAdapter[list[BulkReading] | ReadingsObject] = TypeAdapter(
     list[BulkReading] | ReadingsObject
 )
@@ -323,17 +393,25 @@ _BRANCH = re.compile(r"^(constrained-|function-|str$|float$|int$)")
 
 
 def describe_error(exc: ValidationError, prefix: str = "", limit: int = 5) -> str:
-    """One line naming each failing field, the problem and the offending value."""
-    parts = []
-    for err in exc.errors(include_url=False)[:limit]:
+    """One line naming each failing field, the problem and the offending value.
+
+    Where a union's branches all failed on one field, only the most telling error is named: a
+    parser's own message if one ran, else the first branch's.
+    """
+    found: dict[str, tuple[str, str]] = {}  # path -> (type, text), in order of appearance
+    for err in exc.errors(include_url=False):
         loc = (p for p in err["loc"] if not (isinstance(p, str) and _BRANCH.match(p)))
         path = ".".join(str(p) for p in (prefix, *loc) if p != "")
         shown = repr(err.get("input"))
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         where = f"{path}: " if path else ""
         got = "" if err["type"] == "missing" else f" (got {shown})"
-        parts.append(f"{where}{err['msg']}{got}")
-    more = exc.error_count() - limit
+        text = f"{where}{err['msg']}{got}"
+        kind = str(err["type"])
+        if path not in found or (kind == "value_error" and found[path][0] != "value_error"):
+            found[path] = (kind, text)
+    parts = [text for _, text in found.values()][:limit]
+    more = len(found) - limit
     if more > 0:
         parts.append(f"and {more} more")
     return "; ".join(parts)

@@ -1,6 +1,7 @@
 """Run every benchmark, print a table and write bench/results.json.
 
-Usage: python -m bench [name ...]   (names: triage, reporter, ingest, live, query; default all)
+Usage: python -m bench [name ...]
+(names: triage, reporter, ingest, live, query, storage; default all)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ SUITES = {
     "ingest": "bench.bench_ingest",
     "live": "bench.bench_live",
     "query": "bench.bench_query",
+    "storage": "bench.bench_storage",
 }
 RESULTS = Path(__file__).with_name("results.json")
 

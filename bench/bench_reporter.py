@@ -208,12 +208,14 @@ def _vm_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
-def measure_rss() -> Figure:
-    """Run `python -m edge_reporter` for RSS_SECONDS and take the steady-state VmRSS."""
+def _reporter_rss(
+    extra_env: dict[str, str] | None = None, sensors_extra: str = ""
+) -> tuple[list[float], int, int]:
+    """Run `python -m edge_reporter` for RSS_SECONDS: (VmRSS samples, series, exit code)."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _StandinHandler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     read_port = _free_port()
-    sensors = ",".join(f"{kind}:{name}" for name, kind in SENSORS.items()) + ",node"
+    sensors = ",".join(f"{kind}:{name}" for name, kind in SENSORS.items()) + ",node" + sensors_extra
     with tempfile.TemporaryDirectory() as tmp:
         env = {
             "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -231,6 +233,7 @@ def measure_rss() -> Figure:
             "READ_API_TOKEN": READ_TOKEN,
             "READ_API_BIND": "127.0.0.1",
             "LOG_LEVEL": "ERROR",
+            **(extra_env or {}),
         }
         proc = subprocess.Popen([sys.executable, "-m", "edge_reporter"], env=env, cwd=REPO)
         samples: list[float] = []
@@ -256,6 +259,12 @@ def measure_rss() -> Figure:
             rc = proc.wait(timeout=15)
             server.shutdown()
             server.server_close()
+    return samples, series, rc
+
+
+def measure_rss() -> Figure:
+    """Run `python -m edge_reporter` for RSS_SECONDS and take the steady-state VmRSS."""
+    samples, series, rc = _reporter_rss()
     return Figure(
         "reporter steady-state RSS",
         round(max(samples), 1),
@@ -264,6 +273,71 @@ def measure_rss() -> Figure:
         f"max VmRSS over s {RSS_WARMUP}-{RSS_SECONDS} of the real process (median "
         f"{statistics.median(samples):.1f}); {series} series (10 simulated + node health), "
         f"REPORT_INTERVAL=0.25 s, read API queried 1/s, stand-in agent; exit code {rc} on SIGTERM",
+    )
+
+
+MQTT_DEVICES = 20  # Zigbee2MQTT climate sensors, plus as many Tasmota BME280 boards
+MQTT_PERIOD_S = 0.5  # each device publishes this often (a real one: every 1-5 minutes)
+
+
+def _mqtt_load(port: int, stop: threading.Event) -> int:
+    """Publish as a busy home network would, until `stop`; returns messages sent."""
+    import paho.mqtt.client as paho
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    client = paho.Client(CallbackAPIVersion.VERSION2, client_id="bench-devices")
+    client.connect("127.0.0.1", port)
+    client.loop_start()
+    sent = 0
+    try:
+        while not stop.wait(MQTT_PERIOD_S):
+            for i in range(MQTT_DEVICES):
+                z2m = {"temperature": 20 + i / 10, "humidity": 40 + i, "pressure": 1013.2,
+                       "battery": 90, "voltage": 3000 + i, "linkquality": 120}  # fmt: skip
+                client.publish(f"zigbee2mqtt/room-{i}/climate", json.dumps(z2m))
+                tasmota = {"Time": "2026-11-26T12:00:00", "BME280": {"Temperature": 21.0 + i / 10,
+                           "Humidity": 45.0, "DewPoint": 8.6, "Pressure": 1012.9},
+                           "PressureUnit": "hPa", "TempUnit": "C"}  # fmt: skip
+                client.publish(f"tele/board-{i}/SENSOR", json.dumps(tasmota))
+                sent += 2
+    finally:
+        client.disconnect()
+        client.loop_stop()
+    return sent
+
+
+def measure_rss_mqtt() -> Figure | None:
+    """The same run with the MQTT source subscribed to a real Mosquitto under load."""
+    from tests.servers.mosquitto import Mosquitto, mosquitto_binary
+
+    binary = mosquitto_binary()
+    if binary is None:
+        print("bench_reporter: mosquitto not installed; MQTT RSS not measured", file=sys.stderr)
+        return None
+    with tempfile.TemporaryDirectory() as tmp:
+        broker = Mosquitto(Path(tmp), binary=binary)
+        broker.start()
+        stop = threading.Event()
+        sent: list[int] = []
+        load = threading.Thread(target=lambda: sent.append(_mqtt_load(broker.port, stop)))
+        load.start()
+        try:
+            samples, series, rc = _reporter_rss(
+                {"MQTT_URL": broker.url, "MQTT_MAX_SERIES": "512"}, ",mqtt"
+            )
+        finally:
+            stop.set()
+            load.join(timeout=10)
+            broker.stop()
+    rate = 2 * MQTT_DEVICES / MQTT_PERIOD_S
+    return Figure(
+        "reporter steady-state RSS, with the MQTT source",
+        round(max(samples), 1),
+        "MiB",
+        ("<=", 48),
+        f"as above plus SENSORS=mqtt on a real Mosquitto: {MQTT_DEVICES} Zigbee2MQTT and "
+        f"{MQTT_DEVICES} Tasmota devices publishing {rate:.0f} messages/s ({sum(sent):,} sent); "
+        f"{series} series stored; median {statistics.median(samples):.1f}; exit code {rc}",
     )
 
 
@@ -450,6 +524,9 @@ def run() -> list[Figure]:
     """Measure the reporter's figures."""
     logging.getLogger("edge_reporter").addHandler(logging.NullHandler())  # keep the table clean
     figures = [measure_rss()]
+    mqtt = measure_rss_mqtt()
+    if mqtt is not None:
+        figures.append(mqtt)
     day = asyncio.run(simulate_day())
     kinds: dict[str, int] = {}
     for event in day.delivered.values():

@@ -15,15 +15,23 @@ _PLACEHOLDER_PARTS = ("changeme", "change-me", "change_me", "replace-me", "place
 _GENERATE = "python -c 'import secrets; print(secrets.token_urlsafe(32))'"
 
 
-def secret_problem(value: str) -> str | None:
-    """Why `value` is refused as a secret (never quoting more than 4 characters), or None."""
+def placeholder_problem(value: str) -> str | None:
+    """Why `value` looks like a placeholder, not a secret (quoting ≤ 4 characters), or None."""
     lowered = value.strip().lower()
     if (
         lowered in _PLACEHOLDERS
         or any(part in lowered for part in _PLACEHOLDER_PARTS)
         or len(set(lowered)) <= 2
     ):
-        return f"looks like a placeholder ({value[:4]}…); generate one with `{_GENERATE}`"
+        return f"looks like a placeholder ({value[:4]}…)"
+    return None
+
+
+def secret_problem(value: str) -> str | None:
+    """Why `value` is refused as a secret (never quoting more than 4 characters), or None."""
+    placeholder = placeholder_problem(value)
+    if placeholder is not None:
+        return f"{placeholder}; generate one with `{_GENERATE}`"
     if len(value) < MIN_SECRET_LENGTH:
         return (
             f"is {len(value)} characters long; use at least {MIN_SECRET_LENGTH} random "

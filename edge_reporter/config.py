@@ -8,7 +8,6 @@ was expected.
 from __future__ import annotations
 
 import os
-import re
 import zlib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -16,23 +15,25 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from edge_reporter.auth_policy import is_loopback, secret_problem
-from edge_reporter.sensors.descriptions import KINDS
-from edge_reporter.sensors.faults import FaultSpec, parse_faults
+from edge_reporter.envparse import ConfigError
+from edge_reporter.envparse import checked_name as _name
+from edge_reporter.envparse import err as _err
+from edge_reporter.envparse import get as _get
+from edge_reporter.envparse import integer as _integer
+from edge_reporter.envparse import number as _number
+from edge_reporter.envparse import required as _required
+from edge_reporter.envparse import value_or_file as _value_or_file
+from edge_reporter.sensor_config import (
+    SENSORS_SYNTAX,
+    MqttConfig,
+    SensorEntry,
+    check_faults,
+    parse_mqtt,
+    parse_sensors,
+)
+from edge_reporter.sensors.faults import FaultSpec
 
-_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
-SENSORS_SYNTAX = "KIND:NAME,... with KIND in " + ", ".join(KINDS) + " (e.g. sim-dht22:dht22-1,node)"
-
-
-class ConfigError(ValueError):
-    """A configuration variable is missing or has a value the reporter cannot use."""
-
-
-@dataclass(frozen=True, slots=True)
-class SensorEntry:
-    """One entry of SENSORS: which kind of source, under which sensor name."""
-
-    kind: str
-    name: str
+__all__ = ["SENSORS_SYNTAX", "ConfigError", "MqttConfig", "ReporterConfig", "SensorEntry"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +64,7 @@ class ReporterConfig:
     explain_per_hour: int = 6
     seed: int = 0
     log_level: str = "INFO"
+    mqtt: MqttConfig | None = None
 
     @property
     def explain_enabled(self) -> bool:
@@ -80,22 +82,6 @@ class ReporterConfig:
         return _parse(os.environ if env is None else env)
 
 
-def _err(name: str, value: str, expected: str) -> ConfigError:
-    return ConfigError(f"{name}={value!r}: expected {expected}")
-
-
-def _get(env: Mapping[str, str], name: str) -> str | None:
-    value = env.get(name)
-    return None if value is None or not value.strip() else value.strip()
-
-
-def _required(env: Mapping[str, str], name: str, expected: str) -> str:
-    value = _get(env, name)
-    if value is None:
-        raise ConfigError(f"{name} is not set: expected {expected}")
-    return value
-
-
 def _url(name: str, value: str) -> str:
     parts = urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -110,108 +96,17 @@ def _token(name: str, value: str) -> str:
     return value
 
 
-def _value_or_file(env: Mapping[str, str], name: str, expected: str) -> tuple[str, str]:
-    """NAME, or the content of NAME_FILE (a per-node key of a mounted Secret or ConfigMap).
-
-    A DaemonSet gives every Pi the same environment, so per-node values come from a file named
-    after the node. Returns the value and where it came from, for error messages.
-    """
-    file_name = f"{name}_FILE"
-    value, path = _get(env, name), _get(env, file_name)
-    if value is not None and path is not None:
-        raise ConfigError(f"{name} and {file_name} are both set: expected only one")
-    if path is None:
-        return _required(env, name, f"{expected} (or {file_name})"), name
-    try:
-        content = Path(path).read_text(encoding="utf-8").strip()
-    except (OSError, UnicodeDecodeError) as exc:
-        raise _err(file_name, path, f"a readable file holding {expected} ({exc})") from None
-    return content, f"{file_name} ({path})"
-
-
 def _agent_token(env: Mapping[str, str]) -> str:
     """AGENT_TOKEN, or the content of AGENT_TOKEN_FILE."""
     value, source = _value_or_file(env, "AGENT_TOKEN", "this reporter's bearer token")
     return _token(source, value)
 
 
-def _name(name: str, value: str) -> str:
-    if not _NAME.fullmatch(value):
-        raise _err(name, value, "1-128 letters, digits, '.', '_' or '-', starting alphanumeric")
-    return value
-
-
-def _number(env: Mapping[str, str], name: str, default: float, *, minimum: float) -> float:
-    raw = _get(env, name)
-    if raw is None:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise _err(name, raw, f"a number ≥ {minimum:g}") from None
-    if not value >= minimum or value == float("inf"):
-        raise _err(name, raw, f"a number ≥ {minimum:g}")
-    return value
-
-
-def _integer(env: Mapping[str, str], name: str, default: int, *, lo: int, hi: int) -> int:
-    raw = _get(env, name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _err(name, raw, f"a whole number in {lo}..{hi}") from None
-    if not lo <= value <= hi:
-        raise _err(name, raw, f"a whole number in {lo}..{hi}")
-    return value
-
-
-def _sensors(raw: str) -> tuple[SensorEntry, ...]:
-    entries: list[SensorEntry] = []
-    for item in (i.strip() for i in raw.split(",")):
-        if not item:
-            continue
-        kind, _, name = item.partition(":")
-        if kind not in KINDS:
-            raise ConfigError(
-                f"SENSORS entry {item!r}: unknown kind {kind!r}; expected {SENSORS_SYNTAX}. "
-                "A real driver is added in edge_reporter/sensors (see sensors/base.py)."
-            )
-        name = name or kind
-        if not _NAME.fullmatch(name):
-            raise ConfigError(
-                f"SENSORS entry {item!r}: sensor name {name!r} must be 1-128 letters, digits, "
-                "'.', '_' or '-'"
-            )
-        if any(e.name == name for e in entries):
-            raise ConfigError(f"SENSORS={raw!r}: sensor name {name!r} is used twice")
-        entries.append(SensorEntry(kind, name))
-    if not entries:
-        raise _err("SENSORS", raw, SENSORS_SYNTAX)
-    return tuple(entries)
-
-
-def _faults(raw: str, sensors: tuple[SensorEntry, ...]) -> tuple[FaultSpec, ...]:
-    try:
-        faults = parse_faults(raw)
-    except ValueError as exc:
-        raise ConfigError(f"FAULTS: {exc}") from None
-    simulated = {e.name: e.kind for e in sensors if e.kind.startswith("sim-")}
-    for fault in faults:
-        kind = simulated.get(fault.sensor)
-        if kind is None:
-            raise ConfigError(
-                f"FAULTS: {fault.series!r} names no simulated sensor; expected one of "
-                f"{sorted(simulated) or 'none (SENSORS lists no sim-* sensor)'}"
-            )
-        metrics = [d.metric for d in KINDS[kind]]
-        if fault.metric not in metrics:
-            raise ConfigError(
-                f"FAULTS: {fault.series!r}: {kind} has no metric {fault.metric!r}; "
-                f"expected one of {metrics}"
-            )
-    return faults
+def _sensors_value(env: Mapping[str, str]) -> str:
+    """SENSORS, or SENSORS_FILE: each Pi has its own sensors, from a ConfigMap key per node."""
+    if _get(env, "SENSORS") is None and _get(env, "SENSORS_FILE") is None:
+        return "node"
+    return _value_or_file(env, "SENSORS", "KIND:NAME,... e.g. dht22:porch,node")[0]
 
 
 def _parse(env: Mapping[str, str]) -> ReporterConfig:
@@ -232,8 +127,8 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
             str(env.get("AGGREGATE_INTERVAL", "300")),
             f"at least REPORT_INTERVAL ({report:g} s)",
         )
-    sensors = _sensors(_get(env, "SENSORS") or "node")
-    faults = _faults(_get(env, "FAULTS") or "", sensors)
+    sensors = parse_sensors(_sensors_value(env))
+    faults = check_faults(_get(env, "FAULTS") or "", sensors)
     port = _integer(env, "READ_API_PORT", 9108, lo=0, hi=65535)
     read_token_raw = _get(env, "READ_API_TOKEN")
     read_token = None if read_token_raw is None else _token("READ_API_TOKEN", read_token_raw)
@@ -295,4 +190,5 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
         explain_per_hour=_integer(env, "EXPLAIN_MAX_PER_HOUR", 6, lo=0, hi=3600),
         seed=seed,
         log_level=level,
+        mqtt=parse_mqtt(env, sensors, node),
     )

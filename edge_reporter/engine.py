@@ -149,22 +149,39 @@ class Engine:
         """Every series of every source."""
         return [spec for source in self._sources for spec in source.specs()]
 
+    @property
+    def sources(self) -> list[SensorSource]:
+        """The sources this engine samples."""
+        return list(self._sources)
+
+    def missing(self, source: SensorSource, now: float) -> list[Reading]:
+        """A dropout (None) for every series of `source`: its read failed or did not finish."""
+        return [Reading(now, s.sensor, s.metric, s.unit, None) for s in source.specs()]
+
+    def failed(self, source: SensorSource, now: float, exc: BaseException) -> list[Reading]:
+        """Count and log a source's failed read; its series read as None."""
+        self.counts["errors"] += 1
+        log.error("sensor source %s failed: %s; its series read as None", source, exc)
+        return self.missing(source, now)
+
     def _read_all(self, now: float) -> list[Reading]:
         readings: list[Reading] = []
         for source in self._sources:
             try:
                 readings.extend(source.read(now))
             except Exception as exc:  # a broken driver must not stop the others
-                self.counts["errors"] += 1
-                log.error("sensor source %s failed: %s; its series read as None", source, exc)
-                readings.extend(
-                    Reading(now, s.sensor, s.metric, s.unit, None) for s in source.specs()
-                )
+                readings.extend(self.failed(source, now, exc))
         return readings
 
     def sample(self, now: float) -> list[tuple[Reading, Verdict]]:
         """Read, store, triage and route every series at `now`; return the flagged readings."""
-        readings = self._read_all(now)
+        return self.process(self._read_all(now))
+
+    def process(self, readings: Sequence[Reading]) -> list[tuple[Reading, Verdict]]:
+        """Store, triage and route readings already taken; return the flagged ones."""
+        if not readings:
+            return []
+        now = max(r.ts for r in readings)
         try:
             self._store.append(readings)
         except StoreError as exc:

@@ -84,6 +84,7 @@ class Forwarder:
         idle_poll: float = 60.0,
         rng: random.Random | None = None,
         clock: Callable[[], float] = time.monotonic,
+        wall_clock: Callable[[], float] = time.time,
         on_ack: Callable[[list[PendingEvent], float], None] | None = None,
     ) -> None:
         self._outbox = outbox
@@ -91,7 +92,8 @@ class Forwarder:
         self._url = url
         self._headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
         self._node = reporter.node
-        self._prefix = f'{{"schema_version":1,"reporter":{reporter.json()},"events":['.encode()
+        self._prefix = f'{{"schema_version":1,"reporter":{reporter.json()},"sent_at":'.encode()
+        self._wall = wall_clock
         self._batch_events = batch_events
         self._batch_bytes = batch_bytes
         self._limit = batch_events
@@ -184,7 +186,9 @@ class Forwarder:
         if not batch:
             return Outcome.EMPTY
         self._last_attempt = self._clock()
-        body = self._prefix + ",".join(e.body for e in batch).encode() + b"]}"
+        # sent_at: this clock now, from which the agent estimates how far off it is.
+        sent_at = f'{self._wall():.3f},"events":['.encode()
+        body = self._prefix + sent_at + ",".join(e.body for e in batch).encode() + b"]}"
         headers = dict(self._headers)
         if self._gzip:
             body = gzip.compress(body, compresslevel=6, mtime=0)

@@ -15,14 +15,17 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from edge_reporter.auth_policy import is_loopback
 from edge_reporter.config import ConfigError, ReporterConfig
 from edge_reporter.distribution import VERSION
 from edge_reporter.engine import Engine, Event
 from edge_reporter.forwarder import Forwarder, Reporter
 from edge_reporter.metrics import ReporterMetrics
 from edge_reporter.outbox import Outbox, OutboxError
+from edge_reporter.sampling import Sampler
+from edge_reporter.sensors.base import PushSource
 from edge_reporter.sensors.node_health import NodeHealthSource
-from edge_reporter.sensors.registry import build_sources, default_triage
+from edge_reporter.sensors.registry import build_sources, triage_factory
 from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 
@@ -33,6 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("edge_reporter")
 
 FINAL_DRAIN_S = 5.0
+PUSH_COALESCE_S = 0.1  # messages arriving within this are triaged together
 
 
 @dataclass
@@ -46,6 +50,7 @@ class Runtime:
     client: httpx.AsyncClient
     forwarder: Forwarder
     engine: Engine
+    sampler: Sampler
     explainer: Explainer | None
     read_api: ReadApi | None
     metrics: ReporterMetrics
@@ -54,7 +59,7 @@ class Runtime:
 def _read_url(config: ReporterConfig) -> str | None:
     if config.read_api_url or not config.read_api_port:
         return config.read_api_url
-    if config.read_api_bind in ("0.0.0.0", "::", "127.0.0.1", "::1", "localhost"):  # noqa: S104
+    if config.read_api_bind in ("0.0.0.0", "::") or is_loopback(config.read_api_bind):  # noqa: S104
         return None  # the pod IP is unknown here; set READ_API_URL from the downward API
     return f"http://{config.read_api_bind}:{config.read_api_port}"
 
@@ -138,7 +143,7 @@ def build(
         sources=sources,
         store=store,
         outbox=outbox,
-        triage_factory=default_triage,
+        triage_factory=triage_factory(config),
         aggregate_interval=config.aggregate_interval,
         health=None if health is None else health.health,
         workloads=config.workloads,
@@ -150,8 +155,19 @@ def build(
         metrics=metrics,
     )
     metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    sampler = Sampler(engine, budget=config.report_interval)
     return Runtime(
-        config, status, store, outbox, client, forwarder, engine, explainer, read_api, metrics
+        config,
+        status,
+        store,
+        outbox,
+        client,
+        forwarder,
+        engine,
+        sampler,
+        explainer,
+        read_api,
+        metrics,
     )
 
 
@@ -203,8 +219,8 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
         try:
             rt.outbox.retry()  # events held in memory while the disk refused them
             if now >= next_sample:
-                rt.engine.sample(now)
-                next_sample = next_sample_time(next_sample, interval, now)
+                await rt.sampler.sample(now)
+                next_sample = next_sample_time(next_sample, interval, time.time())
             rt.engine.flush_due(now)
         except (StoreError, OutboxError, OSError) as exc:  # e.g. a full disk: keep trying
             log.error("step at %.0f failed: %s", now, exc)
@@ -214,6 +230,33 @@ async def _ticker(rt: Runtime, stop: asyncio.Event) -> None:
             await asyncio.wait_for(stop.wait(), wait)
 
 
+async def _pusher(rt: Runtime, sources: list[PushSource], arrived: asyncio.Event) -> None:
+    """Triage what push sources (MQTT) received as soon as it arrives, not at the next sample."""
+    while True:
+        await arrived.wait()
+        await asyncio.sleep(PUSH_COALESCE_S)  # a burst (one device, many series) is one batch
+        arrived.clear()
+        now = time.time()
+        try:
+            rt.engine.process([r for source in sources for r in source.drain(now)])
+        except (StoreError, OutboxError, OSError) as exc:
+            log.error("pushed readings at %.0f failed: %s", now, exc)
+
+
+def _start_push_sources(rt: Runtime) -> tuple[list[PushSource], asyncio.Event]:
+    loop = asyncio.get_running_loop()
+    arrived = asyncio.Event()
+
+    def wake() -> None:  # called from the sources' own threads
+        with contextlib.suppress(RuntimeError):  # the loop has closed: shutting down
+            loop.call_soon_threadsafe(arrived.set)
+
+    sources = [s for s in rt.engine.sources if isinstance(s, PushSource)]
+    for source in sources:
+        source.start(wake)
+    return sources, arrived
+
+
 async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     """Run the sampling loop, the forwarder and the explainer until `stop`, then shut down."""
     tasks = [asyncio.create_task(rt.forwarder.run(), name="forwarder")]
@@ -221,10 +264,16 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
         tasks.append(asyncio.create_task(rt.explainer.run(), name="explainer"))
     if rt.read_api is not None:
         rt.read_api.start()
+    push, arrived = _start_push_sources(rt)
+    if push:
+        tasks.append(asyncio.create_task(_pusher(rt, push, arrived), name="push-sources"))
     try:
         await _ticker(rt, stop)
     finally:
         log.info("stopping: flushing open windows and held warnings")
+        for source in push:
+            await asyncio.to_thread(source.close)
+        rt.sampler.close()
         with contextlib.suppress(StoreError, OutboxError):
             rt.engine.flush_due(time.time(), final=True)
         rt.forwarder.stop()

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qs, urlsplit
 
+from edge_reporter.auth_policy import is_loopback
 from edge_reporter.status import Status
 from edge_reporter.store import StoreError, StoreReader
 
@@ -103,7 +104,7 @@ class ReadApi:
         status: Status | None = None,
         metrics: ReporterMetrics | None = None,
     ) -> None:
-        if token is None and bind not in ("127.0.0.1", "::1", "localhost"):
+        if token is None and not is_loopback(bind):  # the same rule as the configuration's
             raise ValueError(f"bind={bind!r} without a token: the read API binds loopback only")
         self._poll = poll_interval
         self._status = status or Status()

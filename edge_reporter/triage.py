@@ -64,6 +64,36 @@ class DetectorParams:
 
 
 @dataclass(frozen=True, slots=True)
+class StuckRule:
+    """When an unchanged value is a frozen sensor rather than a quiet world, for a sensor kind.
+
+    A run of identical readings is a fault once it is at least `min_readings` long, lasts at
+    least `min_seconds`, and is `longest_factor` times longer than the longest run this series
+    has shown before (a DHT22 in a quiet room repeats 0.1 °C steps for a while; a noisy
+    humidity reading rarely repeats twice), or once it lasts `max_seconds` whatever the history.
+    Values in `natural` never count (a motion sensor rests at 0); with `min_decimals` only
+    values with more decimals than that count (an unknown sensor's float identical to many
+    decimals is suspect, a round number is not).
+    """
+
+    min_readings: int = 12
+    min_seconds: float = 3600.0
+    longest_factor: float = 4.0
+    max_seconds: float | None = None
+    natural: tuple[float, ...] = ()
+    min_decimals: int | None = 3
+
+    def eligible(self, value: float) -> bool:
+        """Whether a run of `value` can be a fault at all."""
+        if value in self.natural:
+            return False
+        if self.min_decimals is None:
+            return True
+        scaled = value * 10.0**self.min_decimals
+        return abs(scaled - round(scaled)) > 1e-6 * max(1.0, abs(scaled))
+
+
+@dataclass(frozen=True, slots=True)
 class TriageConfig:
     """Thresholds for one series; hard limits are optional physical bounds."""
 
@@ -71,7 +101,10 @@ class TriageConfig:
     critical_score: float = 0.99
     hard_min: float | None = None
     hard_max: float | None = None
-    stuck_count: int | None = 12  # identical readings in a row that make a warning; None: off
+    stuck: StuckRule | None = StuckRule()  # None: off
+    # False for sensors whose normal output is bursty events (a PIR's counts): no statistical
+    # score, only the sensor-fault rules.
+    statistical: bool = True
     dropout_count: int = 3  # missing readings in a row that make a warning
     baseline_readings: int = 60  # horizon of the baseline (mean, σ) quoted in reasons
     # Smallest change that matters for this metric (sensor resolution, or a meaningful step
@@ -80,6 +113,12 @@ class TriageConfig:
     # A critical also needs the reading this far from its baseline, in σ (at least the
     # resolution): a broken pattern with a small deviation is a warning, not a page.
     critical_sigma: float = 4.0
+    # A warning needs the reading this far from its baseline, in σ (at least the resolution):
+    # a pattern break within the usual spread is not worth a person's attention.
+    warning_sigma: float = 0.0
+    # ... and a day of history: before the detector has seen a daily cycle, the first evening's
+    # drop breaks "the pattern" of the morning. Until then a statistical flag is a warning.
+    critical_after_s: float = _DAY_S
     detector: DetectorParams = field(default_factory=DetectorParams)
 
 
@@ -361,6 +400,11 @@ class SeriesTriage:
         self._missing = 0
         self._last_value = math.nan
         self._repeats = 0
+        self._run_start = 0.0
+        self._longest = 0  # longest run of identical readings seen that was not a fault
+        self._stuck_min = config.stuck.min_readings if config.stuck is not None else 0
+        self._stuck_due = self._stuck_min  # run length that may be a fault, given the history
+        self._stuck_first = 0  # run length at which the current run became a fault; 0: not one
         self._beyond = 0  # readings in a row beyond a hard limit
 
     def update(self, ts: float, value: float | None) -> Verdict:
@@ -390,7 +434,7 @@ class SeriesTriage:
             return self._beyond_limit(value, "below", cfg.hard_min)
         self._beyond = 0
 
-        score = self._scorer.score(ts, value)
+        score = self._scorer.score(ts, value) if cfg.statistical else 0.0
         # The baseline quoted in reasons: EW mean and σ before this reading.
         mean = self._mean
         var = self._var
@@ -409,26 +453,62 @@ class SeriesTriage:
         if value == self._last_value:
             self._repeats += 1
         else:
+            self._run_ended()
             self._last_value = value
             self._repeats = 1
+            self._run_start = ts
 
-        if score >= cfg.warning_score:
-            spread = std if std > cfg.resolution else cfg.resolution
+        spread = std if std > cfg.resolution else cfg.resolution
+        if score >= cfg.warning_score and (
+            spread <= 0.0 or abs(value - mean) >= cfg.warning_sigma * spread
+        ):
             far = spread <= 0.0 or abs(value - mean) >= cfg.critical_sigma * spread
+            mature = ts - self._first_ts >= cfg.critical_after_s
             severity = (
-                Severity.CRITICAL if score >= cfg.critical_score and far else Severity.WARNING
+                Severity.CRITICAL
+                if score >= cfg.critical_score and far and mature
+                else Severity.WARNING
             )
             rule = self._scorer.rule
             reason = self._anomaly_reason(ts, value, mean, std)
             return Verdict(severity, score, reason, mean, std, rule, Kind.PROCESS_ANOMALY)
-        if cfg.stuck_count is not None and self._repeats >= cfg.stuck_count:
+        if self._stuck_min and self._repeats >= self._stuck_min and self._stuck(ts, value):
             reason = f"value stuck at {_with_unit(value, self._unit)} for {self._repeats} readings"
             fault = Kind.SENSOR_FAULT
-            if alert_due(self._repeats, cfg.stuck_count):
+            if alert_due(self._repeats, self._stuck_first):
                 return Verdict(Severity.WARNING, score, reason, mean, std, STUCK_VALUE, fault)
             reason += " (already reported)"
             return Verdict(Severity.NORMAL, score, reason, mean, std, STUCK_VALUE, fault)
         return Verdict(Severity.NORMAL, score, NORMAL_REASON, mean, std)
+
+    def _stuck(self, ts: float, value: float) -> bool:
+        """Whether the current run (at least `min_readings` long) is a frozen sensor."""
+        if self._stuck_first:
+            return True
+        rule = self._config.stuck
+        if rule is None or not rule.eligible(value):
+            return False
+        lasted = ts - self._run_start
+        if (self._repeats >= self._stuck_due and lasted >= rule.min_seconds) or (
+            rule.max_seconds is not None and lasted >= rule.max_seconds
+        ):
+            self._stuck_first = self._repeats
+            return True
+        return False
+
+    def _run_ended(self) -> None:
+        """Learn from a run of identical readings that just ended, unless it was a fault."""
+        rule = self._config.stuck
+        if self._stuck_first:
+            self._stuck_first = 0
+        elif (
+            rule is not None
+            and self._repeats > self._longest
+            and self._last_value not in rule.natural
+        ):
+            self._longest = self._repeats
+            due = max(rule.min_readings, math.ceil(rule.longest_factor * self._repeats))
+            self._stuck_due = due
 
     def _verdict(
         self, severity: Severity, score: float, reason: str, rule: str | None = None

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+import sqlite3
 import time
 import uuid
 import weakref
@@ -12,19 +13,21 @@ from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, Literal, cast
 
 import aiosqlite
 from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, HumanMessage
 from langchain_core.runnables import RunnableConfig
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
-from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
 from agent_bruno.agent.graph import AgentGraph, build_graph
+from agent_bruno.agent.memory import ThreadMemory, strict_serde
+from agent_bruno.agent.state import AgentState
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,7 @@ class AgentReply:
     thread_id: str
     duration_s: float
     plan: dict[str, Any] | None = field(default=None)
+    memory: str | None = None  # why thread memory was not used or kept this turn; None: it was
 
     def as_dict(self) -> dict[str, Any]:
         """The reply as JSON-ready data."""
@@ -61,6 +65,7 @@ class AgentReply:
             "fallback": self.fallback,
             "thread_id": self.thread_id,
             "duration_s": self.duration_s,
+            "memory": self.memory,
         }
 
 
@@ -86,11 +91,6 @@ def checked_question(question: str, thread_id: str | None = None) -> tuple[str, 
     return text, thread_id
 
 
-def strict_serde() -> JsonPlusSerializer:
-    """A checkpoint serializer that revives only LangGraph's safe types (messages, plain data)."""
-    return JsonPlusSerializer(allowed_msgpack_modules=None)
-
-
 @asynccontextmanager
 async def open_sqlite_checkpointer(path: Path) -> AsyncIterator[AsyncSqliteSaver]:
     """Open (creating if needed) the thread memory at `path`; closed when the block ends."""
@@ -105,11 +105,18 @@ class AgentService:
     """Answer questions in threads; one instance per process, built in the lifespan."""
 
     def __init__(
-        self, context: AgentContext, graph: AgentGraph, checkpointer: BaseCheckpointSaver[Any]
+        self,
+        context: AgentContext,
+        graph: AgentGraph,
+        checkpointer: BaseCheckpointSaver[Any],
+        memory: ThreadMemory | None = None,
+        one_shot_graph: AgentGraph | None = None,
     ) -> None:
         self.context = context
         self.graph = graph
         self.checkpointer = checkpointer
+        self.memory = memory
+        self.one_shot_graph = one_shot_graph or graph
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._closed = False
 
@@ -122,16 +129,20 @@ class AgentService:
         model_timeout_s: float = 30.0,
         max_model_rounds: int = 4,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
+        memory: ThreadMemory | None = None,
     ) -> AgentService:
-        """Build the service; thread memory is in-process unless a `checkpointer` is given."""
-        saver = checkpointer if checkpointer is not None else InMemorySaver(serde=strict_serde())
-        graph = build_graph(
-            model,
-            model_timeout_s=model_timeout_s,
-            max_model_rounds=max_model_rounds,
-            checkpointer=saver,
-        )
-        return cls(context, graph, saver)
+        """Build the service; thread memory is in-process unless `memory` (threads.db, with
+        compact one-shot entries) or a `checkpointer` is given."""
+        saver = memory.saver if memory is not None else checkpointer
+        if saver is None:
+            saver = InMemorySaver(serde=strict_serde())
+        options: dict[str, Any] = {
+            "model_timeout_s": model_timeout_s,
+            "max_model_rounds": max_model_rounds,
+        }
+        graph = build_graph(model, checkpointer=saver, **options)
+        one_shot = build_graph(model, checkpointer=None, **options) if memory else None
+        return cls(context, graph, saver, memory, one_shot)
 
     def stream(self, question: str, thread_id: str | None = None) -> AsyncGenerator[AgentEvent]:
         """Run the question, yielding events; `QuestionError` is raised here, before any run.
@@ -142,7 +153,7 @@ class AgentService:
         if self._closed:
             raise AgentError("the agent service is closed")
         text, thread = checked_question(question, thread_id)
-        return self._run(text, thread, {})
+        return self._run(text, thread, {}, given=thread_id is not None)
 
     async def ask(self, question: str, thread_id: str | None = None) -> AgentReply:
         """Run the question to its answer; `AgentError` if the run failed."""
@@ -153,7 +164,7 @@ class AgentService:
         answer: dict[str, Any] | None = None
         done: dict[str, Any] = {}
         error: str | None = None
-        async with aclosing(self._run(text, thread, final)) as events:
+        async with aclosing(self._run(text, thread, final, given=thread_id is not None)) as events:
             async for event in events:
                 if event.kind == "answer":
                     answer = event.data
@@ -171,6 +182,7 @@ class AgentService:
             thread_id=thread,
             duration_s=float(done.get("duration_s", 0.0)),
             plan=final.get("plan"),
+            memory=done.get("memory"),
         )
 
     async def close(self) -> None:
@@ -178,43 +190,54 @@ class AgentService:
         self._closed = True
 
     async def _run(
-        self, question: str, thread_id: str, final: dict[str, Any]
+        self, question: str, thread_id: str, final: dict[str, Any], *, given: bool = True
     ) -> AsyncGenerator[AgentEvent]:
         began = time.monotonic()
         yield AgentEvent(
             "status", {"stage": "received", "thread_id": thread_id, "message": "question received"}
         )
-        mode: str | None = None
-        fallback: str | None = None
-        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        answered: dict[str, Any] = {}
+        memory = self.memory
+        note = memory.unavailable if memory is not None else None
+        inputs: AgentState = {"question": question}
+        graph = self.graph
+        if memory is not None and not given:
+            graph = self.one_shot_graph  # nothing checkpointed: a compact entry after the run
+        elif memory is not None and memory.conn is not None:
+            try:
+                seed = await memory.take_one_shot(thread_id, time.time())
+            except sqlite3.Error as exc:
+                seed, note = None, self._memory_failed(exc)
+            if seed:
+                inputs["focus"] = seed.get("focus") or {}
+                inputs["messages"] = [HumanMessage(seed["question"]), AIMessage(seed["answer"])]
         lock = self._locks.get(thread_id)
         if lock is None:
             lock = self._locks[thread_id] = asyncio.Lock()
         try:
             async with lock:
-                chunks = cast(
-                    "AsyncGenerator[tuple[str, Any], None]",
-                    self.graph.astream(
-                        {"question": question},
-                        config,
-                        context=self.context,
-                        stream_mode=["custom", "values"],
-                        # One checkpoint per turn, written when the run ends: the turn is the
-                        # unit a follow-up needs, and per-step writes tripled /query's latency.
-                        durability="exit",
-                    ),
-                )
-                async with aclosing(chunks):
-                    async for stream_mode, payload in chunks:
-                        if stream_mode == "values":
-                            final.clear()
-                            final.update(payload)
-                            continue
-                        event = _event(payload)
-                        if event.kind == "answer":
-                            mode = event.data.get("mode")
-                            fallback = event.data.get("fallback")
-                        yield event
+                # aclosing: a consumer that stops early closes the run, not the GC later.
+                try:
+                    run = self._stream(graph, inputs, thread_id, final, answered)
+                    async with aclosing(run) as events:
+                        async for event in events:
+                            yield event
+                except sqlite3.Error as exc:  # thread memory failed (disk full, damaged file)
+                    note = self._memory_failed(exc)
+                    if not answered:  # it failed before answering: answer without memory
+                        run = self._stream(self.one_shot_graph, inputs, thread_id, final, answered)
+                        async with aclosing(run) as events:
+                            async for event in events:
+                                yield event
+                    memory = None  # nothing more to keep this turn
+                if memory is not None and memory.conn is not None and answered:
+                    try:
+                        if given:
+                            await memory.touch(thread_id, time.time())
+                        else:
+                            await memory.save_one_shot(thread_id, final, time.time())
+                    except sqlite3.Error as exc:
+                        note = self._memory_failed(exc)
         except Exception as exc:  # the consumer gets an event, never a raise
             log.exception("agent run failed (thread %s)", thread_id)
             yield AgentEvent("error", {"message": f"the agent failed: {type(exc).__name__}: {exc}"})
@@ -223,10 +246,57 @@ class AgentService:
             {
                 "thread_id": thread_id,
                 "duration_s": round(time.monotonic() - began, 3),
-                "mode": mode,
-                "fallback": fallback,
+                "mode": answered.get("mode"),
+                "fallback": answered.get("fallback"),
+                "memory": note,
             },
         )
+
+    def _memory_failed(self, exc: sqlite3.Error) -> str:
+        """Count and log a thread-memory failure; the note answers carry."""
+        if self.memory is not None:
+            self.memory.stats.failures += 1
+        log.error("thread memory failed: %s; answering from the data without it", exc)
+        return (
+            f"thread memory is unavailable ({exc}): this answer comes from the data without "
+            "the conversation, and a follow-up will not remember it"
+        )
+
+    async def _stream(
+        self,
+        graph: AgentGraph,
+        inputs: AgentState,
+        thread_id: str,
+        final: dict[str, Any],
+        answered: dict[str, Any],
+    ) -> AsyncGenerator[AgentEvent]:
+        """One run of `graph`: its events; the final state into `final`, the answer's mode and
+        fallback into `answered`."""
+        config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
+        # One checkpoint per turn, written when the run ends: the turn is the unit a follow-up
+        # needs, and per-step writes tripled /query's latency. (None without a checkpointer.)
+        durability: Literal["exit"] | None = "exit" if graph.checkpointer else None
+        chunks = cast(
+            "AsyncGenerator[tuple[str, Any], None]",
+            graph.astream(
+                inputs,
+                config,
+                context=self.context,
+                stream_mode=["custom", "values"],
+                durability=durability,
+            ),
+        )
+        async with aclosing(chunks):
+            async for stream_mode, payload in chunks:
+                if stream_mode == "values":
+                    final.clear()
+                    final.update(payload)
+                    continue
+                event = _event(payload)
+                if event.kind == "answer":
+                    answered["mode"] = event.data.get("mode")
+                    answered["fallback"] = event.data.get("fallback")
+                yield event
 
 
 def _event(payload: Any) -> AgentEvent:

@@ -5,7 +5,11 @@ The composition root of the agent, called by the app's lifespan; nothing else bu
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
+import sqlite3
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
@@ -13,9 +17,10 @@ import httpx
 
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.forge import ForgeClient, ForgeConfig
+from agent_bruno.agent.memory import MemoryPolicy, ThreadMemory, open_thread_memory
 from agent_bruno.agent.model import build_chat_model
 from agent_bruno.agent.prompts import load_prompts
-from agent_bruno.agent.service import AgentService, open_sqlite_checkpointer
+from agent_bruno.agent.service import AgentService
 from agent_bruno.api.read import thresholds
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
@@ -53,6 +58,25 @@ def describe(settings: Settings) -> str:
     )
 
 
+async def _prune_memory(memory: ThreadMemory, interval_s: float) -> None:
+    """Apply the thread-memory retention now and every `interval_s` seconds until cancelled."""
+    while True:
+        try:
+            gone = await memory.prune(time.time())
+            if gone:
+                log.info("thread memory retention dropped %d thread(s)", gone)
+        except sqlite3.Error as exc:
+            log.error("thread memory retention failed: %s; retrying in %.0f s", exc, interval_s)
+        await asyncio.sleep(interval_s)
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    """Cancel a background task and wait for it."""
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 @asynccontextmanager
 async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[AgentService]:
     """Build the agent (HTTP client, models, prompts, thread memory) and close it all after."""
@@ -67,7 +91,14 @@ async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[Agen
             if settings.ollama_url
             else None
         )
-        saver = await stack.enter_async_context(open_sqlite_checkpointer(settings.threads_path))
+        policy = MemoryPolicy(
+            settings.threads_max_age_days, settings.threads_max_count, settings.one_shot_ttl_s
+        )
+        memory = await stack.enter_async_context(open_thread_memory(settings.threads_path, policy))
+        pruning = asyncio.create_task(
+            _prune_memory(memory, settings.retention_interval_s), name="thread-memory-retention"
+        )
+        stack.push_async_callback(_cancel, pruning)
         context = AgentContext(
             storage=storage,
             prompts=prompts,
@@ -78,7 +109,7 @@ async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[Agen
             forge=ForgeClient(config, http) if config is not None else None,
         )
         service = await AgentService.create(
-            context, model=model, model_timeout_s=settings.ollama_timeout_s, checkpointer=saver
+            context, model=model, model_timeout_s=settings.ollama_timeout_s, memory=memory
         )
         stack.push_async_callback(service.close)
         log.info("%s", describe(settings))

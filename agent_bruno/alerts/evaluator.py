@@ -251,7 +251,7 @@ class Evaluator:
     def heartbeat(self, facts: NodeFacts) -> None:
         """Remember a node's newest heartbeat."""
         known = self.nodes.get(facts.node)
-        if known is None or facts.beat.ts >= known.beat.ts:
+        if known is None or facts.beat.last_seen >= known.beat.last_seen:
             self.nodes[facts.node] = facts
 
     def tick(self, now: float) -> list[AlertChange]:

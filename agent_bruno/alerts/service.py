@@ -244,7 +244,7 @@ class AlertService:
                     n.cluster,
                     n.location,
                     Beat(
-                        n.ts,
+                        n.last_seen,  # liveness by the agent's clock
                         n.interval_s,
                         n.health,
                         n.outbox_depth,
@@ -335,7 +335,7 @@ class AlertService:
                             request.cluster,
                             request.location,
                             Beat(
-                                e.ts,
+                                request.received_at,  # liveness by the agent's clock
                                 e.interval_s,
                                 e.health.model_dump(),
                                 e.outbox.depth,

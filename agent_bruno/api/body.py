@@ -27,26 +27,39 @@ def media_type(request: Request) -> str:
 
 
 def gunzip(data: bytes, limit: int) -> bytes:
-    """Decompress gzip, refusing output above `limit` bytes (gzip bombs) or broken streams."""
-    inflater = zlib.decompressobj(wbits=31)
+    """Decompress gzip, refusing output above `limit` bytes (gzip bombs), broken or truncated
+    streams and bytes after the last member (several members, as `cat a.gz b.gz`, are fine)."""
     out = bytearray()
+    pending = data
     try:
-        pending = data
-        while pending:
-            out += inflater.decompress(pending, limit + 1 - len(out))
+        while True:
+            inflater = zlib.decompressobj(wbits=31)
+            while pending:
+                out += inflater.decompress(pending, limit + 1 - len(out))
+                if len(out) > limit:
+                    raise _too_large(limit, "the decompressed body")
+                pending = inflater.unconsumed_tail
+                if inflater.eof:
+                    break
+            out += inflater.flush()
             if len(out) > limit:
                 raise _too_large(limit, "the decompressed body")
-            pending = inflater.unconsumed_tail
-        out += inflater.flush()
+            if not inflater.eof:
+                raise ApiError(400, "the gzip body is truncated; send it again", reason="bad_gzip")
+            pending = inflater.unused_data
+            if not pending:
+                return bytes(out)
+            if pending[:2] != b"\x1f\x8b":
+                raise ApiError(
+                    400,
+                    f"{len(pending)} bytes follow the end of the gzip stream (at byte "
+                    f"{len(data) - len(pending)}); send the compressed body alone",
+                    reason="bad_gzip",
+                )
     except zlib.error as exc:
         raise ApiError(
             400, f"the body is not valid gzip ({exc}); send it compressed again", reason="bad_gzip"
         ) from None
-    if len(out) > limit:
-        raise _too_large(limit, "the decompressed body")
-    if not inflater.eof:
-        raise ApiError(400, "the gzip body is truncated; send it again", reason="bad_gzip")
-    return bytes(out)
 
 
 async def read_body(request: Request, limit: int) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Annotated
 
 from fastapi import Depends
@@ -12,6 +12,7 @@ from starlette.requests import Request
 from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
 from agent_bruno.api.errors import ApiError
+from agent_bruno.clocks import ClockOffsets
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
@@ -32,6 +33,7 @@ class Services:
     agent: AgentService  # answers questions (POST /query, /chat)
     alerts: AlertService  # subscriptions, evaluation on ingest, delivery
     principals: dict[str, str]  # API token → owner
+    clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
 
 
 async def get_services(request: Request) -> Services:

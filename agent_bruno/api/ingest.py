@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from collections import Counter
+from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
@@ -17,12 +18,13 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_bruno.admission import admit_events, admit_rows
+from agent_bruno.admission import TimePolicy, admit_events, admit_rows
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.importers import PARSERS, BodyError, json_error
 from agent_bruno.metrics import SensorValue
+from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
     EdgeEvent,
     EventsWrite,
@@ -35,6 +37,7 @@ from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
     HEADER_ADAPTER,
+    MAX_REJECTED_LISTED,
     AggregateEvent,
     ReadingEvent,
     Rejected,
@@ -62,18 +65,25 @@ def _envelope_error(exc: ValidationError) -> ApiError:
     )
 
 
-Parsed = tuple[Reporter, list[EdgeEvent], list[int], list[Rejected], Counter[str]]
+@dataclass(slots=True)
+class Parsed:
+    """A validated batch: the valid events with their indices in the batch, the first
+    MAX_REJECTED_LISTED refused ones and the count of all refused per type."""
+
+    reporter: Reporter
+    sent_at: float | None
+    events: list[EdgeEvent]
+    positions: list[int]
+    rejected: list[Rejected] = field(default_factory=list)
+    types: Counter[str] = field(default_factory=Counter)
 
 
 def parse_events(body: bytes) -> Parsed:
-    """Validate a batch: all at once when it is clean, item by item when some events are bad.
-
-    Returns the reporter, the valid events and their indices in the batch, the refused ones and
-    the count of refused per type.
-    """
+    """Validate a batch: all at once when it is clean, item by item when some events are bad."""
     try:
         batch = BATCH_ADAPTER.validate_json(body)
-        return batch.reporter, list(batch.events), list(range(len(batch.events))), [], Counter()
+        valid = list(batch.events)
+        return Parsed(batch.reporter, batch.sent_at, valid, list(range(len(valid))))
     except ValidationError:
         pass  # slow path: locate the syntax error, or validate items one by one
     try:
@@ -97,6 +107,8 @@ def parse_events(body: bytes) -> Parsed:
             ident = item.get("id") if isinstance(item, dict) else None
             kind = item.get("type") if isinstance(item, dict) else None
             types[kind if isinstance(kind, str) and kind in _TYPES else "unknown"] += 1
+            if len(rejected) >= MAX_REJECTED_LISTED:
+                continue  # counted, not described
             rejected.append(
                 Rejected(
                     index=index,
@@ -104,7 +116,17 @@ def parse_events(body: bytes) -> Parsed:
                     error=describe_error(exc, prefix=f"events.{index}"),
                 )
             )
-    return header.reporter, events, positions, rejected, types
+    return Parsed(header.reporter, header.sent_at, events, positions, rejected, types)
+
+
+def time_policy(settings: Settings, now: float) -> TimePolicy:
+    """What ingest stores of a request received at `now`: within retention and tolerance."""
+    return TimePolicy.at(
+        now,
+        future_s=settings.max_future_s,
+        hot_days=settings.hot_retention_days,
+        rollup_days=settings.rollup_retention_days,
+    )
 
 
 async def _store(services: Services, request: WriteRequest) -> WriteOutcome:
@@ -121,13 +143,16 @@ async def _store(services: Services, request: WriteRequest) -> WriteOutcome:
         ) from None
 
 
-def _answer(outcome: WriteOutcome, rejected: list[Rejected]) -> Response:
-    """The 200 body: counts and the refused items."""
+def _answer(outcome: WriteOutcome, rejected: list[Rejected], uncounted: int = 0) -> Response:
+    """The 200 body: counts and the first refused items (all of them counted, with
+    `uncounted` more refused but not described)."""
     payload: dict[str, Any] = {
         "accepted": outcome.accepted,
         "duplicates": outcome.duplicates,
-        "rejected": [r.model_dump(exclude_none=True) for r in rejected],
+        "rejected": [r.model_dump(exclude_none=True) for r in rejected[:MAX_REJECTED_LISTED]],
     }
+    if len(rejected) + uncounted > MAX_REJECTED_LISTED:
+        payload["rejected_total"] = len(rejected) + uncounted
     return json_response(payload)
 
 
@@ -152,7 +177,8 @@ async def post_events(request: Request) -> Response:
         if kind not in ("application/json", ""):
             raise _unsupported(kind, "application/json")
         body = await read_body(request, services.settings.max_body_bytes)
-        reporter, parsed, positions, rejected, rejected_types = parse_events(body)
+        parsed = parse_events(body)
+        reporter, rejected, rejected_types = parsed.reporter, parsed.rejected, parsed.types
         if reporter.node != node:
             raise ApiError(
                 403,
@@ -163,16 +189,28 @@ async def post_events(request: Request) -> Response:
     except ApiError as exc:
         metrics.rejections.labels(exc.reason).inc()
         raise
-    if rejected:
-        metrics.rejections.labels("invalid_event").inc(len(rejected))
-    admitted = admit_events(parsed, positions)
+    invalid = sum(rejected_types.values())
+    uncounted = invalid - len(rejected)
+    if invalid:
+        metrics.rejections.labels("invalid_event").inc(invalid)
+    received_at = time.time()
+    shift = 0.0
+    if parsed.sent_at is not None:
+        shift = services.clocks.observe(
+            node, parsed.sent_at, received_at, services.settings.clock_warn_s
+        )
+        metrics.clock_offset.labels(node).set(parsed.sent_at - received_at)
+    admitted = admit_events(
+        parsed.events, parsed.positions, time_policy(services.settings, received_at), shift=shift
+    )
     events = admitted.items
     if admitted.rejected:
-        metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
-        rejected_types["aggregate"] += len(admitted.rejected)
+        metrics.rejections.labels("inadmissible").inc(len(admitted.rejected))
+        type_at = {pos: e.type for e, pos in zip(parsed.events, parsed.positions, strict=True)}
+        rejected_types.update(type_at.get(r.index or 0, "unknown") for r in admitted.rejected)
     outcome = WriteOutcome()
     if events:
-        write = EventsWrite(reporter.cluster, node, reporter.location, events, time.time())
+        write = EventsWrite(reporter.cluster, node, reporter.location, events, received_at)
         outcome = await _store(services, write)
         services.alerts.observe(write, outcome)  # evaluated off the request path
     unstorable = [
@@ -198,7 +236,7 @@ async def post_events(request: Request) -> Response:
     if outcome.heartbeat is not None:  # only the one storage kept as the node's latest
         metrics.outbox_depth.labels(node).set(outcome.heartbeat.outbox.depth)
         metrics.outbox_dropped.labels(node).set(outcome.heartbeat.outbox.dropped)
-    return _answer(outcome, rejected)
+    return _answer(outcome, rejected, uncounted)
 
 
 async def post_readings(request: Request) -> Response:
@@ -221,10 +259,13 @@ async def post_readings(request: Request) -> Response:
         metrics.rejections.labels(exc.reason).inc()
         raise
     if parsed.rejected:
-        metrics.rejections.labels("invalid_reading").inc(len(parsed.rejected))
-    admitted = admit_rows(parsed.rows, parsed.positions, by_line=parsed.by_line)
+        metrics.rejections.labels("invalid_reading").inc(
+            len(parsed.rejected) + parsed.more_rejected
+        )
+    policy = time_policy(services.settings, time.time())
+    admitted = admit_rows(parsed.rows, parsed.positions, policy, by_line=parsed.by_line)
     if admitted.rejected:
-        metrics.rejections.labels("implausible_value").inc(len(admitted.rejected))
+        metrics.rejections.labels("inadmissible").inc(len(admitted.rejected))
     outcome = WriteOutcome()
     if admitted.items:
         write = ReadingsWrite(admitted.items)
@@ -243,8 +284,9 @@ async def post_readings(request: Request) -> Response:
     rejected = [*parsed.rejected, *admitted.rejected, *unstorable]
     if admitted.rejected or unstorable:
         rejected.sort(key=lambda r: (r.line or 0) if parsed.by_line else (r.index or 0))
-    metrics.count_outcome("bulk_reading", outcome.accepted, outcome.duplicates, len(rejected))
-    return _answer(outcome, rejected)
+    refused = len(rejected) + parsed.more_rejected
+    metrics.count_outcome("bulk_reading", outcome.accepted, outcome.duplicates, refused)
+    return _answer(outcome, rejected, parsed.more_rejected)
 
 
 routes = [

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+from pathlib import Path
 
 from fastapi import APIRouter
 from starlette.responses import Response
@@ -37,9 +39,26 @@ async def readyz(services: ServicesDep) -> Response:
     return json_response({"status": "ready", "writer_backlog": services.writer.backlog})
 
 
+def _file_bytes(path: Path) -> int:
+    """A file's size, 0 when it does not exist."""
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
 @router.get("/metrics")
 async def metrics(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Prometheus text format from the service's own registry (it holds sensor values, so it
     needs the API token like the reads do)."""
+    files = {"database": services.settings.database_path, "threads": services.settings.threads_path}
+    for name, path in files.items():
+        services.metrics.file_bytes.labels(name).set(_file_bytes(path))
+        wal = path.with_name(path.name + "-wal")
+        services.metrics.file_bytes.labels(f"{name}_wal").set(_file_bytes(wal))
+    memory = services.agent.memory
+    if memory is not None:
+        for what, n in dataclasses.asdict(await memory.count()).items():
+            services.metrics.thread_memory.labels(what).set(n)
     body = await asyncio.to_thread(services.metrics.render)
     return Response(body, media_type=CONTENT_TYPE)

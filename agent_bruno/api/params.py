@@ -27,7 +27,10 @@ def parse_time(name: str, value: str, now: float) -> float:
         return now
     match = _RELATIVE.match(text)
     if match:
-        return now - float(match.group(1)) * _UNITS[match.group(2)]
+        moment = now - float(match.group(1)) * _UNITS[match.group(2)]
+        if not moment >= 0:  # also NaN/inf from an absurd amount
+            raise bad_param(name, value, "reaches back before 1970; use a shorter span, e.g. -30d")
+        return moment
     try:
         number = float(text)
     except ValueError:

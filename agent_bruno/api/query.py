@@ -128,6 +128,7 @@ def reply_view(reply: Any) -> dict[str, Any]:
         "mode": reply.mode,
         "fallback": reply.fallback,
         "duration_s": round(float(reply.duration_s), 3),
+        "memory": getattr(reply, "memory", None),
         "calls": [call_view(c) for c in reply.calls],
     }
 
@@ -166,8 +167,10 @@ async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) ->
     }
     if reply.fallback:
         headers["X-Agent-Fallback"] = header_value(reply.fallback)
+    text = reply.answer.rstrip("\n") + "\n"
+    if reply.memory:
+        headers["X-Agent-Memory"] = header_value(reply.memory)
+        text += f"(Note: {reply.memory}.)\n"
     if wants_json(request):
         return json_response(reply_view(reply), headers=headers)
-    return Response(
-        reply.answer.rstrip("\n") + "\n", media_type="text/plain; charset=utf-8", headers=headers
-    )
+    return Response(text, media_type="text/plain; charset=utf-8", headers=headers)

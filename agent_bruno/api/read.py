@@ -40,6 +40,7 @@ def thresholds(settings: Settings) -> Thresholds:
         disk_percent=settings.disk_warn_percent,
         soc_temp_c=settings.soc_temp_warn_c,
         outbox_depth=settings.outbox_depth_warn,
+        clock_offset_s=settings.clock_warn_s,
     )
 
 
@@ -144,9 +145,11 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
     limits = thresholds(services.settings)
     nodes = []
     for row in rows:
+        clock = services.clocks.get(row.node)
+        offset = None if clock is None else round(clock.seconds, 3)
         verdict = assess(
-            Beat(row.ts, row.interval_s, row.health, row.outbox_depth, row.outbox_dropped,
-                 row.previous_outbox_depth),
+            Beat(row.last_seen, row.interval_s, row.health, row.outbox_depth,
+                 row.outbox_dropped, row.previous_outbox_depth, offset),
             now,
             limits,
         )  # fmt: skip
@@ -159,6 +162,7 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
                 "reasons": list(verdict.reasons),
                 "last_heartbeat": row.ts,
                 "last_seen": row.last_seen,
+                "clock_offset_s": offset,
                 "interval_s": row.interval_s,
                 "health": row.health,
                 "sensors": row.sensors,

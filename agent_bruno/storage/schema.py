@@ -1,18 +1,34 @@
-"""SQLite schema and connection settings shared by the writer and the readers."""
+"""SQLite schema, its migrations, and connection settings shared by the writer and readers.
+
+A database of an older schema version is migrated on open, one version at a time, each step
+in its own transaction (`MIGRATIONS`); a newer one is refused with what to do. New tables that
+need no data moved can be added to `SCHEMA` alone (`CREATE ... IF NOT EXISTS`); anything that
+changes or moves existing rows bumps `SCHEMA_VERSION` and adds a migration.
+"""
 
 from __future__ import annotations
 
+import logging
 import sqlite3
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from agent_bruno.storage import episodes
+import numpy as np
+
+from agent_bruno.storage import blocks, episodes
 from agent_bruno.storage.base import StorageError
 
-SCHEMA_VERSION = 1
+log = logging.getLogger(__name__)
+
+# 1: a `samples` row per reading. 2: raw readings packed in `sample_blocks`.
+SCHEMA_VERSION = 2
+# A WAL that was restarted is cut back to this size (it is reused from its start, not shrunk).
+WAL_SIZE_LIMIT = 16 * 1024 * 1024
 BUCKET_5M = 300
 BUCKET_1H = 3600
 
 # Tables pruned by retention, with their time column; rollups keep `bucket`.
+# (`samples` names the raw readings, kept in `sample_blocks`.)
 HOT_TABLES = ("samples", "anomalies", "episodes", "event_ids", "pending_explanations")
 ROLLUP_TABLES = ("rollup_5m", "rollup_1h")
 
@@ -32,6 +48,21 @@ CREATE TABLE IF NOT EXISTS {table} (
 CREATE INDEX IF NOT EXISTS {table}_bucket ON {table} (bucket);
 """
 
+# Raw readings of bulk imports, one compressed block per series and hour (`blocks.py`). A rowid
+# table: blobs of a few KB fill their overflow pages there, not in a WITHOUT ROWID one.
+_SAMPLE_BLOCKS = (
+    """CREATE TABLE IF NOT EXISTS sample_blocks (
+    series_id INTEGER NOT NULL,
+    start     INTEGER NOT NULL,
+    count     INTEGER NOT NULL,
+    first_ts  REAL NOT NULL,
+    last_ts   REAL NOT NULL,
+    data      BLOB NOT NULL,
+    UNIQUE (series_id, start)
+)""",
+    "CREATE INDEX IF NOT EXISTS sample_blocks_start ON sample_blocks (start)",
+)
+
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS series (
     id        INTEGER PRIMARY KEY,
@@ -48,12 +79,6 @@ CREATE TABLE IF NOT EXISTS series (
 CREATE INDEX IF NOT EXISTS series_metric ON series (metric, node);
 CREATE INDEX IF NOT EXISTS series_node ON series (node);
 
-CREATE TABLE IF NOT EXISTS samples (
-    series_id INTEGER NOT NULL,
-    ts        REAL NOT NULL,
-    value     REAL NOT NULL,
-    PRIMARY KEY (series_id, ts)
-) WITHOUT ROWID;
 
 CREATE TABLE IF NOT EXISTS anomalies (
     id                INTEGER PRIMARY KEY,
@@ -107,10 +132,12 @@ CREATE TABLE IF NOT EXISTS event_ids (
     PRIMARY KEY (node, id)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS event_ids_ts ON event_ids (ts);
-""" + "".join(_ROLLUP_TABLE.format(table=t) for t in ROLLUP_TABLES)
+"""
+SCHEMA += "".join(f"{statement};\n" for statement in _SAMPLE_BLOCKS)
+SCHEMA += "".join(_ROLLUP_TABLE.format(table=t) for t in ROLLUP_TABLES)
 
 TIME_COLUMN = {
-    "samples": "ts",
+    "samples": "start",
     "anomalies": "ts",
     "episodes": "last_ts",
     "event_ids": "ts",
@@ -133,6 +160,7 @@ def connect(
         conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
         conn.execute("PRAGMA journal_mode = WAL")
         conn.execute("PRAGMA synchronous = FULL")
+        conn.execute(f"PRAGMA journal_size_limit = {WAL_SIZE_LIMIT}")
         if not autocheckpoint:
             conn.execute("PRAGMA wal_autocheckpoint = 0")
     conn.execute("PRAGMA busy_timeout = 5000")
@@ -141,19 +169,91 @@ def connect(
     return conn
 
 
+def _sample_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, int, list[float], list[float]]]:
+    """The old `samples` rows as (series, block start, times, values), block by block."""
+    current: tuple[int, int] | None = None
+    ts: list[float] = []
+    values: list[float] = []
+    rows = conn.execute("SELECT series_id, ts, value FROM samples ORDER BY series_id, ts")
+    for sid, t, v in rows:
+        key = (sid, blocks.window(t))
+        if key != current:
+            if current is not None:
+                yield (*current, ts, values)
+            current, ts, values = key, [], []
+        ts.append(t)
+        values.append(v)
+    if current is not None:
+        yield (*current, ts, values)
+
+
+def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
+    """Pack the `samples` rows (one per reading) into `sample_blocks`."""
+    for statement in _SAMPLE_BLOCKS:  # not executescript: that would commit
+        conn.execute(statement)
+    has_samples = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'samples'"
+    ).fetchone()
+    if has_samples is None:
+        return
+    moved = 0
+    for sid, start, ts, values in _sample_rows(conn):
+        t, v = np.array(ts, dtype=np.float64), np.array(values, dtype=np.float64)
+        conn.execute(
+            "INSERT INTO sample_blocks (series_id, start, count, first_ts, last_ts, data) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            (sid, start, len(ts), ts[0], ts[-1], blocks.encode(t, v)),
+        )
+        moved += len(ts)
+    conn.execute("DROP TABLE samples")
+    log.info("schema 1 -> 2: packed %d samples into blocks", moved)
+
+
+# version -> the step to version + 1, run in one transaction with the new version number.
+MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
+
+
 def create_schema(path: Path) -> None:
-    """Create the database file and its tables if they do not exist yet."""
+    """Create the database file and its tables, or migrate an older one to SCHEMA_VERSION."""
     path.parent.mkdir(parents=True, exist_ok=True)
     conn = connect(path)
     try:
         (version,) = conn.execute("PRAGMA user_version").fetchone()
-        if version not in (0, SCHEMA_VERSION):  # 0: a new file
+        if version > SCHEMA_VERSION or (version and version not in _path_from(version)):
             raise StorageError(
-                f"{path} has schema version {version}, this agent-bruno uses {SCHEMA_VERSION}: "
-                "run the matching version, or move the file away to start afresh"
+                f"{path} has schema version {version}, this agent-bruno uses {SCHEMA_VERSION} "
+                f"and migrates from {min(MIGRATIONS)} on: run an agent-bruno that uses version "
+                f"{version}, or move the file away to start afresh"
             )
-        conn.executescript(SCHEMA)
-        episodes.create(conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if version == 0:  # a new file
+            conn.executescript(SCHEMA)
+            episodes.create(conn)
+            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            return
+        migrated = version < SCHEMA_VERSION
+        while version < SCHEMA_VERSION:
+            log.warning("migrating %s from schema version %d to %d", path, version, version + 1)
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                MIGRATIONS[version](conn)
+                conn.execute(f"PRAGMA user_version = {version + 1}")
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            version += 1
+        conn.executescript(SCHEMA)  # tables added since, without a version of their own
+        episodes.create(conn)  # the same, and columns it adds to `anomalies`
+        if migrated:
+            conn.execute("VACUUM")  # give the space of the moved rows back to the disk
     finally:
         conn.close()
+
+
+def _path_from(version: int) -> set[int]:
+    """The versions a database at `version` can be migrated through (itself included)."""
+    steps = {version}
+    while version in MIGRATIONS:
+        version += 1
+        steps.add(version)
+    return steps if SCHEMA_VERSION in steps else set()

@@ -6,6 +6,7 @@ import contextlib
 import logging
 import sqlite3
 import threading
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,8 +33,16 @@ from agent_bruno.storage.sqlite_writes import SqliteWriter
 
 _T = TypeVar("_T")
 log = logging.getLogger(__name__)
-# The writer never checkpoints (that would stall a commit); this thread does, this often.
-CHECKPOINT_EVERY_S = 0.5
+# A checkpointer thread copies the WAL into the database this often, off the commit path. It
+# cannot finish while the writer keeps appending, and a WAL starts over only once it has been
+# copied in full, so under a continuous import the file grew without bound (219 MB for a
+# million readings). The writer therefore finishes the copy itself between two transactions at
+# most this often (the thread has done most of it by then), and the next transaction starts the
+# WAL from its beginning again.
+CHECKPOINT_EVERY_S = 0.25
+WRITER_CHECKPOINT_EVERY_S = 1.0
+# When the writer has been idle this long, the WAL file is truncated to zero bytes.
+IDLE_TRUNCATE_S = 2.0
 
 
 class SqliteStorage:
@@ -54,6 +63,9 @@ class SqliteStorage:
         self._lock = threading.Lock()
         self._stop_checkpoints = threading.Event()
         self._checkpointer: threading.Thread | None = None
+        self._last_commit = 0.0  # monotonic time of the writer's last commit
+        self._last_writer_checkpoint = 0.0
+        self.wal_path = path.with_name(path.name + "-wal")
 
     def open_writer(self) -> None:
         """Open the writer's connection, and a checkpointer so commits never wait for one."""
@@ -77,16 +89,50 @@ class SqliteStorage:
             self._writer = None
 
     def _checkpoint_loop(self) -> None:
-        """Copy the WAL into the database file off the commit path, every CHECKPOINT_EVERY_S."""
+        """Copy the WAL into the database file off the commit path, every CHECKPOINT_EVERY_S;
+        truncate it once the writer has been idle for IDLE_TRUNCATE_S."""
         conn = connect(self.path)
+        truncated = True
         try:
             while not self._stop_checkpoints.wait(CHECKPOINT_EVERY_S):
+                idle = time.monotonic() - self._last_commit >= IDLE_TRUNCATE_S
+                if idle and truncated:
+                    continue
+                mode = "TRUNCATE" if idle else "PASSIVE"
                 try:
-                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                    busy, _, _ = conn.execute(f"PRAGMA wal_checkpoint({mode})").fetchone()
                 except sqlite3.Error:
                     log.exception("WAL checkpoint failed; retrying in %s s", CHECKPOINT_EVERY_S)
+                    continue
+                truncated = idle and not busy
         finally:
             conn.close()
+
+    def _writer_checkpoint(self, conn: sqlite3.Connection) -> None:
+        """Finish copying the WAL between two transactions, at most every few seconds."""
+        now = time.monotonic()
+        self._last_commit = now
+        if now - self._last_writer_checkpoint < WRITER_CHECKPOINT_EVERY_S:
+            return
+        self._last_writer_checkpoint = now
+        try:
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+        except sqlite3.Error:
+            log.exception("WAL checkpoint by the writer failed; the next one retries")
+
+    def wal_bytes(self) -> int:
+        """The WAL file's size now (0 when there is none)."""
+        try:
+            return self.wal_path.stat().st_size
+        except FileNotFoundError:
+            return 0
+
+    def database_bytes(self) -> int:
+        """The database file's size now."""
+        try:
+            return self.path.stat().st_size
+        except FileNotFoundError:
+            return 0
 
     def apply_batch(self, requests: Sequence[WriteRequest]) -> list[WriteOutcome | Exception]:
         """Apply requests in one transaction, each in a savepoint; commit (fsync) once."""
@@ -106,12 +152,15 @@ class SqliteStorage:
                     writer.forget_cache()
                     results.append(self._retry_by_item(writer, request, exc))
                 conn.execute("RELEASE request")
+            writer.flush_blocks()
             conn.execute("COMMIT")
         except sqlite3.Error as exc:
             writer.forget_cache()
+            writer.forget_blocks()
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StorageError(f"the database rejected the transaction: {exc}") from exc
+        self._writer_checkpoint(conn)
         return results
 
     def _retry_by_item(

@@ -5,8 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
+import numpy as np
 import orjson
 
+from agent_bruno.storage import blocks
 from agent_bruno.storage.base import (
     AnomalyQuery,
     AnomalyRow,
@@ -17,6 +19,7 @@ from agent_bruno.storage.base import (
     SeriesResult,
     SeriesSummary,
 )
+from agent_bruno.storage.blocks import BLOCK_S
 from agent_bruno.storage.rollups import Rollup, merge_point
 from agent_bruno.storage.schema import BUCKET_1H, BUCKET_5M
 
@@ -34,26 +37,49 @@ def _bucketed(
     conn: sqlite3.Connection, ids: list[int], table: str, step: int, start: int, end: float
 ) -> list[Point]:
     """Points of the merged series `ids` from one table, in buckets of `step` seconds."""
+    if table == "samples":
+        return _from_blocks(conn, ids, step, start, end)
     buckets: dict[tuple[int, int], Rollup] = {}
     for sid in ids:
-        if table == "samples":
-            rows = conn.execute(
-                "SELECT ts, value FROM samples WHERE series_id = ? AND ts >= ? AND ts < ?",
-                (sid, start, end),
-            )
-            for ts, v in rows:
-                merge_point(buckets, (0, int(ts // step) * step), [1, v, v, v, v, ts])
-        else:
-            rows = conn.execute(
-                f"SELECT bucket, count, min, max, sum, last, last_ts FROM {table} "  # noqa: S608 - only column names are formatted in
-                "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
-                (sid, start, end),
-            )
-            for bucket, *p in rows:
-                merge_point(buckets, (0, bucket - bucket % step), p)
+        rows = conn.execute(
+            f"SELECT bucket, count, min, max, sum, last, last_ts FROM {table} "  # noqa: S608 - only column names are formatted in
+            "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
+            (sid, start, end),
+        )
+        for bucket, *p in rows:
+            merge_point(buckets, (0, bucket - bucket % step), p)
     return [
         Point(ts=float(b), mean=p[3] / p[0], min=p[1], max=p[2], count=int(p[0]), last=p[4])
         for (_, b), p in sorted(buckets.items())
+    ]
+
+
+def _from_blocks(
+    conn: sqlite3.Connection, ids: list[int], step: int, start: int, end: float
+) -> list[Point]:
+    """Points of the merged series `ids` from their raw sample blocks."""
+    parts_ts, parts_values = [], []
+    for sid in ids:
+        rows = conn.execute(
+            "SELECT data FROM sample_blocks WHERE series_id = ? AND start > ? AND start < ? "
+            "AND last_ts >= ? ORDER BY start",
+            (sid, start - BLOCK_S, end, start),
+        )
+        for (data,) in rows:
+            ts, values = blocks.decode(data)
+            inside = (ts >= start) & (ts < end)
+            parts_ts.append(ts[inside])
+            parts_values.append(values[inside])
+    if not parts_ts:
+        return []
+    ts = np.concatenate(parts_ts)
+    values = np.concatenate(parts_values)
+    if len(ids) > 1:  # a moved node: its series' points interleave
+        order = np.argsort(ts, kind="stable")
+        ts, values = ts[order], values[order]
+    return [
+        Point(ts=float(b), mean=p[3] / p[0], min=p[1], max=p[2], count=int(p[0]), last=p[4])
+        for b, p in blocks.rollups(ts, values, step)
     ]
 
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import math
 import sqlite3
 from collections.abc import Iterable, Sequence
+from operator import itemgetter
 
+import numpy as np
 import orjson
 
-from agent_bruno.storage import episodes
+from agent_bruno.storage import blocks, episodes
 from agent_bruno.storage.base import (
     EventsWrite,
     PruneWrite,
@@ -17,6 +19,7 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.blocks import BLOCK_S, Floats
 from agent_bruno.storage.items import UnstorableItem
 from agent_bruno.storage.rollups import UPSERT_1H, UPSERT_5M, Rollup, hourly, merge_point
 from agent_bruno.storage.schema import BUCKET_5M, TIME_COLUMN
@@ -30,6 +33,16 @@ from agent_bruno.wire import (
 )
 
 _MAX_PARAMS = 500
+_NAMES = itemgetter("node", "location", "sensor", "metric", "unit")
+_POINT = itemgetter("ts", "value")
+_EMPTY: Floats = np.empty(0, dtype=np.float64)
+_UPSERT_BLOCK = """
+INSERT INTO sample_blocks (series_id, start, count, first_ts, last_ts, data)
+VALUES (?, ?, ?, ?, ?, ?)
+ON CONFLICT (series_id, start) DO UPDATE SET
+    count = excluded.count, first_ts = excluded.first_ts, last_ts = excluded.last_ts,
+    data = excluded.data
+"""
 
 _UPSERT_NODE = """
 INSERT INTO nodes (node, cluster, location, ts, last_seen, interval_s, health, sensors, workloads,
@@ -42,8 +55,11 @@ ON CONFLICT (node) DO UPDATE SET
     prev_outbox_depth = nodes.outbox_depth, outbox_depth = excluded.outbox_depth,
     outbox_dropped = excluded.outbox_dropped, outbox_oldest_age_s = excluded.outbox_oldest_age_s,
     read_url = excluded.read_url
-WHERE excluded.ts >= nodes.ts
+-- a stored heartbeat stamped after this one's arrival came from a clock running ahead
+WHERE excluded.ts >= nodes.ts OR nodes.ts > excluded.last_seen
 """
+# Any batch from a node shows it is alive, by the agent's clock (never the reporter's).
+_SEEN = "UPDATE nodes SET last_seen = max(last_seen, ?) WHERE node = ?"
 
 
 class SqliteWriter:
@@ -53,11 +69,17 @@ class SqliteWriter:
         self.conn = conn
         self._series: dict[SeriesKey, int] = {}
         self._span: dict[int, tuple[float, float]] = {}
+        # Blocks changed by this transaction, decoded; written by `flush_blocks`.
+        self._dirty: dict[tuple[int, int], tuple[Floats, Floats]] = {}
 
     def forget_cache(self) -> None:
         """Drop cached ids after a rollback (they may name rows that no longer exist)."""
         self._series.clear()
         self._span.clear()
+
+    def forget_blocks(self) -> None:
+        """Drop the blocks changed by a transaction that was rolled back."""
+        self._dirty.clear()
 
     def apply(self, request: WriteRequest) -> WriteOutcome:
         """Apply one request inside the caller's transaction."""
@@ -143,6 +165,7 @@ class SqliteWriter:
             fresh.append(e)
             out.by_type[e.type] = (acc + 1, dup)
             out.accepted += 1
+        self.conn.execute(_SEEN, (req.received_at, req.node))
         if not fresh:
             return out
         self.conn.executemany(
@@ -168,6 +191,7 @@ class SqliteWriter:
             latest = max(beats, key=lambda b: b.ts)
             if self._heartbeat(req, latest):
                 out.heartbeat = latest
+
         notes = [e for e in fresh if isinstance(e, ExplanationEvent)]
         if notes:
             self._explanations(req.node, notes)
@@ -278,79 +302,73 @@ class SqliteWriter:
                     (node, e.ref, e.ts, e.text, e.model),
                 )
 
-    def _existing_ts(self, sid: int, lo: float, hi: float) -> set[float]:
-        """Timestamps already stored for a series within [lo, hi]."""
-        rows = self.conn.execute(
-            "SELECT ts FROM samples WHERE series_id = ? AND ts BETWEEN ? AND ?", (sid, lo, hi)
-        )
-        return {r[0] for r in rows}
-
     def _readings(self, req: ReadingsWrite) -> WriteOutcome:
-        """Store imported samples not seen before and merge them into the rollups.
+        """Store imported readings not seen before and merge them into the rollups.
 
-        One pass groups rows into 5-minute rollups while deduplicating within the request;
-        rows already stored (rare: a retried import) send it down a slower, exact path.
+        Rows are grouped by series in one pass, then each series' points are deduplicated
+        (first offered wins) and merged, hour block by hour block, into the blocks of this
+        transaction (`flush_blocks` writes them before the commit).
         """
-        fresh: dict[tuple[int, float], float] = {}
-        groups: dict[tuple[int, int], Rollup] = {}  # + first ts at index 6
-        cache = self._series
-        duplicates = 0
+        grouped: dict[tuple[str, tuple[str, str, str, str, str]], list[tuple[float, float]]] = {}
         for r in req.rows:
-            ts = r["ts"]
-            v = r["value"]
-            key = (r.get("cluster", DEFAULT_CLUSTER), r["node"], r["location"], r["sensor"],
-                   r["metric"], r["unit"])  # fmt: skip
-            sid = cache.get(key)
-            if sid is None:
-                sid = self.series_id(key, ts)
-            k = (sid, ts)
-            if k in fresh:
-                duplicates += 1
-                continue
-            fresh[k] = v
-            gkey = (sid, int(ts // BUCKET_5M) * BUCKET_5M)
-            cur = groups.get(gkey)
-            if cur is None:
-                groups[gkey] = [1, v, v, v, v, ts, ts]
-                continue
-            cur[0] += 1
-            if v < cur[1]:
-                cur[1] = v
-            if v > cur[2]:
-                cur[2] = v
-            cur[3] += v
-            if ts >= cur[5]:
-                cur[4] = v
-                cur[5] = ts
-            if ts < cur[6]:
-                cur[6] = ts
+            g = (r.get("cluster", DEFAULT_CLUSTER), _NAMES(r))
+            points = grouped.get(g)
+            if points is None:
+                points = grouped[g] = []
+            points.append(_POINT(r))
+        changed: dict[tuple[int, int], tuple[Floats, Floats]] = {}
+        rollup_groups: dict[tuple[int, int], Rollup] = {}
         spans: dict[int, tuple[float, float]] = {}
-        for (sid, _), g in groups.items():
-            span = spans.get(sid)
-            spans[sid] = (g[6], g[5]) if span is None else (min(span[0], g[6]), max(span[1], g[5]))
-        stored = 0
-        for sid, (lo, hi) in spans.items():
-            first, last = self._span[sid]
-            if hi < first or lo > last:
-                continue  # nothing stored in this range yet
-            for ts in self._existing_ts(sid, lo, hi):
-                if fresh.pop((sid, ts), None) is not None:
-                    stored += 1
-        if stored:
-            duplicates += stored
-            groups = {}
-            for (sid, ts), v in fresh.items():
-                merge_point(groups, (sid, int(ts // BUCKET_5M) * BUCKET_5M), [1, v, v, v, v, ts])
-        self.conn.executemany(
-            "INSERT INTO samples (series_id, ts, value) VALUES (?, ?, ?)",
-            [(sid, ts, v) for (sid, ts), v in fresh.items()],
-        )
-        self._merge_rollups({k: g[:6] for k, g in groups.items()})
+        offered = accepted = 0
+        for (cluster, names), points in grouped.items():
+            arr = np.array(points, dtype=np.float64)
+            offered += len(arr)
+            sid = self.series_id((cluster, *names), float(arr[0, 0]))
+            ts, values = blocks.unique_first(arr[:, 0], arr[:, 1])
+            wins = (ts // BLOCK_S).astype(np.int64)
+            cuts = np.flatnonzero(wins[1:] != wins[:-1]) + 1
+            for part_ts, part_values in zip(
+                np.split(ts, cuts), np.split(values, cuts), strict=True
+            ):
+                key = (sid, blocks.window(float(part_ts[0])))
+                old = changed.get(key) or self._block(key)
+                merged = blocks.merge(*old, part_ts, part_values)
+                if len(merged.fresh_ts) == 0:
+                    continue
+                changed[key] = (merged.ts, merged.values)
+                accepted += len(merged.fresh_ts)
+                for bucket, p in blocks.rollups(merged.fresh_ts, merged.fresh_values, BUCKET_5M):
+                    rollup_groups[(sid, bucket)] = p  # one block per hour: no bucket twice
+                lo, hi = float(merged.fresh_ts[0]), float(merged.fresh_ts[-1])
+                span = spans.get(sid)
+                spans[sid] = (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
+        self._merge_rollups(rollup_groups)  # an overflowing sum: UnstorableItem, item by item
         self._touch(spans)
-        accepted = len(fresh)
+        self._dirty.update(changed)  # only once this request's statements all worked
+        duplicates = offered - accepted
         return WriteOutcome(
             accepted=accepted, duplicates=duplicates, by_type={"reading": (accepted, duplicates)}
         )
+
+    def _block(self, key: tuple[int, int]) -> tuple[Floats, Floats]:
+        """The points of one block as of this transaction (empty when there is none)."""
+        pending = self._dirty.get(key)
+        if pending is not None:
+            return pending
+        row = self.conn.execute(
+            "SELECT data FROM sample_blocks WHERE series_id = ? AND start = ?", key
+        ).fetchone()
+        if row is None:
+            return _EMPTY, _EMPTY
+        return blocks.decode(row[0])
+
+    def flush_blocks(self) -> None:
+        """Write the blocks this transaction changed (one statement for all of them)."""
+        if not self._dirty:
+            return
+        rows = [_block_row(sid, start, ts, v) for (sid, start), (ts, v) in self._dirty.items()]
+        self._dirty.clear()
+        self.conn.executemany(_UPSERT_BLOCK, rows)
 
     def _prune(self, req: PruneWrite) -> WriteOutcome:
         """Delete one small batch of rows older than the cutoff."""
@@ -366,30 +384,48 @@ class SqliteWriter:
         return WriteOutcome(accepted=max(cur.rowcount, 0))
 
     def _prune_samples(self, req: PruneWrite) -> WriteOutcome:
-        """Delete up to `batch` expired samples, series by series (samples has no time index)."""
-        deleted = 0
-        # Only series that still hold expired samples: most (edge series) hold none at all, and
-        # this runs on the writer thread, so ingest waits for it.
-        series = self.conn.execute(
-            "SELECT id FROM series s WHERE EXISTS "
-            "(SELECT 1 FROM samples WHERE series_id = s.id AND ts < ?) ORDER BY id",
-            (req.before,),
+        """Delete whole blocks older than the cutoff, about `batch` readings at a time; in the
+        last round, cut the expired readings out of the blocks the cutoff falls in.
+
+        Blocks this transaction changed are left to the next pass (they are written at commit).
+        """
+        whole = self.conn.execute(
+            "SELECT rowid, count FROM sample_blocks WHERE start <= ? ORDER BY start LIMIT ?",
+            (req.before - BLOCK_S, max(1, req.batch)),
         ).fetchall()
-        for (sid,) in series:
-            room = req.batch - deleted
-            if room <= 0:
+        picked, deleted = [], 0
+        for rowid, n in whole:
+            if deleted >= req.batch:
                 break
-            bound = self.conn.execute(
-                "SELECT ts FROM samples WHERE series_id = ? AND ts < ? "
-                "ORDER BY ts LIMIT 1 OFFSET ?",
-                (sid, req.before, room),
-            ).fetchone()
-            cutoff = req.before if bound is None else bound[0]
-            cur = self.conn.execute(
-                "DELETE FROM samples WHERE series_id = ? AND ts < ?", (sid, cutoff)
-            )
-            deleted += max(cur.rowcount, 0)
+            picked.append((rowid,))
+            deleted += n
+        self.conn.executemany("DELETE FROM sample_blocks WHERE rowid = ?", picked)
+        if deleted >= req.batch:
+            return WriteOutcome(accepted=deleted)
+        straddling = self.conn.execute(
+            "SELECT series_id, start, data FROM sample_blocks WHERE start > ? AND start < ?",
+            (req.before - BLOCK_S, req.before),
+        ).fetchall()
+        trimmed = []
+        for sid, start, data in straddling:
+            if (sid, start) in self._dirty:
+                continue
+            ts, values = blocks.decode(data)
+            keep = ts >= req.before
+            deleted += int(len(ts) - np.count_nonzero(keep))
+            if not keep.any():
+                self.conn.execute(
+                    "DELETE FROM sample_blocks WHERE series_id = ? AND start = ?", (sid, start)
+                )
+            elif not keep.all():
+                trimmed.append(_block_row(sid, start, ts[keep], values[keep]))
+        self.conn.executemany(_UPSERT_BLOCK, trimmed)
         return WriteOutcome(accepted=deleted)
+
+
+def _block_row(sid: int, start: int, ts: Floats, values: Floats) -> tuple[object, ...]:
+    """The `sample_blocks` row of a block's points."""
+    return (sid, start, len(ts), float(ts[0]), float(ts[-1]), blocks.encode(ts, values))
 
 
 _KEYS = {

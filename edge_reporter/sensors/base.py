@@ -1,26 +1,19 @@
 """The one interface every sensor source implements.
 
-Adding a real driver is a small class next to the simulated ones, e.g. a DHT22 on GPIO4::
+`read(now)` returns one reading per series stamped `now` (a push source: what arrived since the
+last read); a failed bus read is a reading with `value=None`, never 0. It may block (the
+reporter reads every source in a worker thread, see sampling.py) but should not raise: an
+exception makes all of the source's series dropouts for that sample.
 
-    class Dht22Source:
-        def __init__(self, name: str, pin: int) -> None:
-            self._name, self._pin = name, pin
-
-        def specs(self) -> list[SensorSpec]:
-            return [d.spec(self._name) for d in DHT22]          # descriptions.py
-
-        def read(self, now: float) -> list[Reading]:
-            raw = _read_dht22(self._pin)                        # None on a checksum error
-            return [Reading(now, self._name, "temperature", "°C", raw and raw.temperature),
-                    Reading(now, self._name, "humidity", "%", raw and raw.humidity)]
-
-then a `"dht22"` entry in `descriptions.KINDS` and a branch in `sensors.build_sources`.
-`read` must not raise: a failed bus read is a reading with `value=None`, never 0.
+The real drivers show the shape: `dht22.py` (Linux IIO sysfs), `bme280.py` (I2C) and
+`mqtt/source.py` (a push source). A new kind is a class like them, its metrics in
+`descriptions.KINDS`, and a branch in `registry.build_sources`.
 """
 
 from __future__ import annotations
 
-from typing import Protocol
+from collections.abc import Callable
+from typing import Protocol, runtime_checkable
 
 from edge_reporter.model import Reading, SensorSpec
 
@@ -34,4 +27,21 @@ class SensorSource(Protocol):
 
     def read(self, now: float) -> list[Reading]:
         """One reading per series, stamped `now`; `value=None` when there is no reading."""
+        ...
+
+
+@runtime_checkable
+class PushSource(SensorSource, Protocol):
+    """A source whose devices report when they like (MQTT): started, drained early, closed."""
+
+    def start(self, wake: Callable[[], None] | None = None) -> None:
+        """Begin listening; `wake` is called, from any thread, when readings arrive."""
+        ...
+
+    def drain(self, now: float) -> list[Reading]:
+        """The readings that arrived since the last read, without dropouts."""
+        ...
+
+    def close(self) -> None:
+        """Stop listening."""
         ...

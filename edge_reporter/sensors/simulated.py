@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from edge_reporter.model import Reading, SensorSpec
-from edge_reporter.sensors.descriptions import BMP280, DHT22, MHZ19, PIR, MetricDescription
+from edge_reporter.sensors.descriptions import BMP280, DHT22, MHZ19, NODE, PIR, MetricDescription
 from edge_reporter.sensors.faults import FaultKind, FaultSpec
 
 
@@ -58,6 +58,15 @@ PROFILES: Mapping[str, tuple[SimProfile, ...]] = {
         SimProfile(PIR[0], lambda h, rng: _poisson(rng, 0.2 + 6.0 * occupancy(h)), 0, 0, 0, 1e9),
     ),
     "sim-co2": (SimProfile(MHZ19[0], lambda h, _: 430.0 + 450.0 * occupancy(h), 12, 0, 400, 5000),),
+    # A quiet Pi's own health, for benchmarks and evals that need a whole node without a host:
+    # CPU busier in working hours, memory and disk nearly flat, load and SoC heat following CPU.
+    "sim-node": (
+        SimProfile(NODE[0], lambda h, _: 12.0 + 10.0 * occupancy(h), 3.0, 1, 0, 100),
+        SimProfile(NODE[1], lambda h, _: 41.0 + 3.0 * occupancy(h), 0.3, 1, 0, 100),
+        SimProfile(NODE[2], lambda h, _: 55.0 + 0.5 * daily(h, 3), 0.02, 1, 0, 100),
+        SimProfile(NODE[3], lambda h, _: 0.3 + 0.5 * occupancy(h), 0.15, 2, 0, 64),
+        SimProfile(NODE[4], lambda h, _: 46.0 + 4.0 * occupancy(h), 0.6, 1, 0, 100),
+    ),
 }
 
 

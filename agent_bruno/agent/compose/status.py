@@ -104,15 +104,14 @@ def _health_numbers(f: Formatter, health: Mapping[str, Any]) -> str:
 
 
 def node_line(f: Formatter, n: Mapping[str, Any]) -> str:
+    seen = n.get("last_seen", n["last_heartbeat"])  # the agent's clock, not the reporter's
     if n["status"] == "offline":
-        state = (
-            f"offline: last heartbeat {f.clock(n['last_heartbeat'])} ({f.age(n['last_heartbeat'])})"
-        )
+        state = f"offline: last heartbeat {f.clock(seen)} ({f.age(seen)})"
     else:
         reasons = f" ({'; '.join(n['reasons'])})" if n["reasons"] else ""
         numbers = _health_numbers(f, n["health"])
         state = f"{n['status']}{reasons}; {numbers}" if numbers else f"{n['status']}{reasons}"
-        state += f"; last heartbeat {f.clock(n['last_heartbeat'])} ({f.age(n['last_heartbeat'])})"
+        state += f"; last heartbeat {f.clock(seen)} ({f.age(seen)})"
     if n.get("workloads"):
         state += f"; runs {', '.join(n['workloads'])}"
     return f"- {n['node']} ({n['location']}): {state}"
@@ -190,7 +189,9 @@ def workloads(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
         state = (
             n["status"]
             if n["status"] != "offline"
-            else (f"offline since {f.clock(n['last_heartbeat'])}, as last reported")
+            else (
+                f"offline since {f.clock(n.get('last_seen', n['last_heartbeat']))}, as last reported"
+            )
         )
         lines.append(f"- {n['node']} ({n['location']}, {state}): {names}")
     if len(lines) == 1:

@@ -342,7 +342,7 @@ async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
     nodes = []
     counts = {"healthy": 0, "warning": 0, "offline": 0}
     for r in rows:
-        beat = Beat(r.ts, r.interval_s, r.health, r.outbox_depth, r.outbox_dropped,
+        beat = Beat(r.last_seen, r.interval_s, r.health, r.outbox_depth, r.outbox_dropped,
                     r.previous_outbox_depth)  # fmt: skip
         verdict = assess(beat, now, ctx.thresholds)
         counts[verdict.status] += 1
@@ -354,7 +354,8 @@ async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
                 "status": verdict.status,
                 "reasons": list(verdict.reasons),
                 "last_heartbeat": r.ts,
-                "age_s": max(0.0, now - r.ts),
+                "last_seen": r.last_seen,
+                "age_s": max(0.0, now - r.last_seen),
                 "health": r.health,
                 "workloads": r.workloads,
                 "sensors": r.sensors,

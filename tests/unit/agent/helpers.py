@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from agent_bruno.settings import Settings
+from agent_bruno.storage.blocks import decode
 
 NODE1_TOKEN = "tok-node1-8f3a9c2e4b7d"
 NODE2_TOKEN = "tok-node2-1d6e5f0a9c3b"
@@ -92,8 +93,27 @@ def query(settings: Settings, sql: str, *params: Any) -> list[tuple[Any, ...]]:
         conn.close()
 
 
+def stored_samples(path: Path) -> list[tuple[str, float, float]]:
+    """Every raw reading in a database file as (sensor, ts, value), decoded from its blocks."""
+    conn = sqlite3.connect(path)
+    try:
+        rows = conn.execute(
+            "SELECT s.sensor, b.data FROM sample_blocks b JOIN series s ON s.id = b.series_id "
+            "ORDER BY s.sensor, b.start"
+        ).fetchall()
+    finally:
+        conn.close()
+    out = []
+    for sensor, data in rows:
+        ts, values = decode(data)
+        out.extend((sensor, t, v) for t, v in zip(ts.tolist(), values.tolist(), strict=True))
+    return out
+
+
 def count(settings: Settings, table: str) -> int:
-    """Rows in a table."""
+    """Rows in a table (`samples`: raw readings, however they are packed)."""
+    if table == "samples":
+        return len(stored_samples(settings.database_path))
     return int(query(settings, f"SELECT count(*) FROM {table}")[0][0])  # noqa: S608
 
 

@@ -22,7 +22,7 @@ def beat(age: float = 10.0, interval: float = 300.0, **kw: Any) -> Beat:
     values: dict[str, Any] = {
         "outbox_depth": 0, "outbox_dropped": 0, "previous_outbox_depth": None, **kw
     }  # fmt: skip
-    return Beat(ts=NOW - age, interval_s=interval, health=health, **values)
+    return Beat(last_seen=NOW - age, interval_s=interval, health=health, **values)
 
 
 @pytest.mark.parametrize(

@@ -66,6 +66,7 @@ async def test_metrics_after_ingest(client):
         'agent_bruno_reporter_outbox_depth{node="pi-node-1"} 4.0',
         'agent_bruno_reporter_outbox_dropped{node="pi-node-1"} 2.0',
         'agent_bruno_request_duration_seconds_count{route="/v1/events"} 2.0',
+        'agent_bruno_file_bytes{file="database_wal"}',
     ]:
         assert line in text, line
     assert "agent_bruno_group_commit_requests_bucket{le=" in text
@@ -96,3 +97,18 @@ async def test_outbox_gauge_follows_the_newest_heartbeat_not_a_late_retry(client
     text = (await client.get("/metrics", headers=auth(API_TOKEN))).text
     assert 'agent_bruno_reporter_outbox_depth{node="pi-node-1"} 4.0' in text
     assert 'agent_bruno_reporter_outbox_dropped{node="pi-node-1"} 0.0' in text
+
+
+async def test_metrics_give_the_size_of_each_data_file(client, settings):
+    # Background tasks (retention, alert and graph upkeep) may write while the scrape runs, and
+    # the database file only grows between checkpoints: the figure lies between two stats.
+    before = settings.database_path.stat().st_size
+    text = (await client.get("/metrics", headers=auth(API_TOKEN))).text
+    after = settings.database_path.stat().st_size
+    sizes = {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("agent_bruno_file_bytes{")
+    }
+    assert set(sizes) == {"database", "database_wal", "threads", "threads_wal"}
+    assert 0 < before <= sizes["database"] <= after

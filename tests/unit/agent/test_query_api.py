@@ -73,7 +73,7 @@ async def test_json_on_request_carries_the_tool_calls(loaded):
     )
     assert r.status_code == 200, r.text
     body = r.json()
-    assert set(body) == {"answer", "thread_id", "mode", "fallback", "duration_s", "calls"}
+    assert set(body) == {"answer", "thread_id", "mode", "fallback", "duration_s", "memory", "calls"}
     assert body["thread_id"] == r.headers["x-thread-id"]
     assert (body["mode"], body["fallback"]) == ("builtin", None)
     assert body["calls"], "the answer should rest on at least one tool call"

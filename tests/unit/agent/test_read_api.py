@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from pathlib import Path
 from typing import Any
@@ -208,7 +209,13 @@ async def test_bad_anomaly_parameters_are_422(loaded, params, name):
     assert r.json()["parameter"] == name
 
 
-async def test_nodes_with_status(loaded):
+async def test_nodes_with_status(loaded, settings):
+    # Liveness is when the agent last heard from a node, by its own clock: pi-node-2 falls
+    # silent for an hour.
+    conn = sqlite3.connect(settings.database_path)
+    with conn:
+        conn.execute("UPDATE nodes SET last_seen = last_seen - 3600 WHERE node = 'pi-node-2'")
+    conn.close()
     nodes = {n["node"]: n for n in (await get(loaded, "/v1/nodes")).json()["nodes"]}
     assert nodes["pi-node-1"]["status"] == "healthy"
     assert nodes["pi-node-1"]["reasons"] == []

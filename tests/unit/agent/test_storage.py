@@ -14,12 +14,14 @@ from pathlib import Path
 
 import pytest
 
+from agent_bruno.storage import schema
+from agent_bruno.storage import sqlite as sqlite_storage
 from agent_bruno.storage.base import EventsWrite, ReadingsWrite, StorageError
 from agent_bruno.storage.rollups import hourly, merge_point
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter, WriterUnavailable
 from agent_bruno.wire import EVENT_ADAPTER
-from tests.unit.agent.helpers import NOW, aggregate
+from tests.unit.agent.helpers import NOW, aggregate, stored_samples
 
 
 def bulk(n: int, offset: int = 0) -> ReadingsWrite:
@@ -47,7 +49,10 @@ def events(*ids: int) -> EventsWrite:
 
 
 def count(path: Path, table: str) -> int:
-    """Rows of a table, read by a fresh storage."""
+    """Rows of a table, read by a fresh storage (`samples`: raw readings in their blocks)."""
+    if table == "samples":
+        SqliteStorage(path).close()  # recovers the WAL, as the agent would
+        return len(stored_samples(path))
     storage = SqliteStorage(path)
     try:
         conn = storage._reader()
@@ -205,5 +210,77 @@ def test_database_of_another_schema_version_is_refused(tmp_path: Path):
     conn = sqlite3.connect(path)
     conn.execute("PRAGMA user_version = 99")
     conn.close()
-    with pytest.raises(StorageError, match="schema version 99, this agent-bruno uses 1"):
+    with pytest.raises(StorageError, match="schema version 99, this agent-bruno uses 2"):
         SqliteStorage(path)
+
+
+V1_SCHEMA = """
+CREATE TABLE series (id INTEGER PRIMARY KEY, cluster TEXT NOT NULL, node TEXT NOT NULL,
+    location TEXT NOT NULL, sensor TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,
+    first_ts REAL NOT NULL, last_ts REAL NOT NULL,
+    UNIQUE (cluster, node, location, sensor, metric, unit));
+CREATE TABLE samples (series_id INTEGER NOT NULL, ts REAL NOT NULL, value REAL NOT NULL,
+    PRIMARY KEY (series_id, ts)) WITHOUT ROWID;
+PRAGMA user_version = 1;
+"""
+
+
+def test_a_version_1_database_is_migrated_with_every_sample(tmp_path: Path):
+    """Schema 1 kept a row per reading; opening it packs them into blocks, none lost."""
+    path = tmp_path / "db.sqlite"
+    conn = sqlite3.connect(path)
+    conn.executescript(V1_SCHEMA)
+    conn.execute("INSERT INTO series VALUES (1, 'c', 'n', 'l', 's', 'm', 'u', ?, ?)",
+                 (NOW, NOW + 7199.5))  # fmt: skip
+    rows = [(1, NOW + i * 0.5, round(20 + i * 0.01, 2)) for i in range(14_400)]  # two hours
+    conn.executemany("INSERT INTO samples VALUES (?, ?, ?)", rows)
+    conn.commit()
+    conn.close()
+    storage = SqliteStorage(path)
+    storage.close()
+    assert stored_samples(path) == [("s", ts, v) for _, ts, v in rows]
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("PRAGMA user_version").fetchone() == (2,)
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
+    finally:
+        conn.close()
+    assert "samples" not in tables
+    assert {"sample_blocks", "rollup_5m", "anomalies"} <= tables
+
+
+async def test_wal_stays_bounded_during_a_continuous_import(tmp_path: Path, monkeypatch):
+    """Regression: with the writer never idle, checkpoints from another connection never
+    caught up, the WAL never started over and grew with the import (219 MB for 1M readings)."""
+    monkeypatch.setattr(schema, "WAL_SIZE_LIMIT", 256 * 1024)
+    monkeypatch.setattr(sqlite_storage, "WRITER_CHECKPOINT_EVERY_S", 0.05)
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(storage, max_batch=2)
+    writer.start()
+    largest = 0
+    stop = asyncio.Event()
+
+    async def watch() -> None:
+        nonlocal largest
+        while not stop.is_set():
+            largest = max(largest, storage.wal_bytes())
+            await asyncio.sleep(0.005)
+
+    async def stream(k: int) -> None:
+        for i in range(40):  # 40 requests of 500 readings over 20 series, new hours each
+            rows = [
+                {"ts": NOW + 3600 * (i * 4 + k) + j // 20, "node": "n", "location": "l",
+                 "sensor": f"s{j % 20}", "metric": "m", "value": float(j), "unit": "u"}
+                for j in range(500)
+            ]  # fmt: skip
+            await writer.submit(ReadingsWrite(rows))
+
+    watcher = asyncio.create_task(watch())
+    try:
+        await asyncio.gather(*(stream(k) for k in range(4)))  # the queue is never empty
+    finally:
+        stop.set()
+        await watcher
+        writer.stop()
+    assert count(tmp_path / "db.sqlite", "samples") == 4 * 40 * 500
+    assert largest <= 2 * 1024 * 1024, f"the WAL reached {largest:,} bytes"

@@ -116,6 +116,8 @@ async def test_envelope_headers_and_gzip(tmp_path: Path) -> None:
     assert envelope["schema_version"] == 1
     assert envelope["reporter"] == {"node": "pi-1", "location": "warehouse", "cluster": "homelab"}
     assert [e["id"] for e in envelope["events"]] == ids
+    # This reporter's clock as it sent: the agent measures the reporter's clock offset with it.
+    assert abs(envelope["sent_at"] - time.time()) < 5
     assert box.depth() == 0
     await client.aclose()
 

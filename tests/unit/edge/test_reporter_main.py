@@ -19,6 +19,7 @@ import pytest
 
 from edge_reporter.config import ReporterConfig
 from edge_reporter.main import build, next_sample_time, serve
+from edge_reporter.read_api import ReadApi
 
 REPO = Path(__file__).resolve().parents[3]
 TOKEN = "k3Yq9-tW7xZ2pL0vR5mN"
@@ -60,7 +61,8 @@ async def test_short_run_delivers_readings_aggregates_and_heartbeats(tmp_path: P
             "REPORT_INTERVAL": "0.05",
             "AGGREGATE_INTERVAL": "0.2",
             "SENSORS": "sim-dht22:dht22-1,node",
-            "FAULTS": "dht22-1/humidity:step@0.1:+200:for0.05",
+            # Wide enough that a loaded machine, skipping a late sample slot, still samples it.
+            "FAULTS": "dht22-1/humidity:step@0.1:+200:for0.3",
             "READ_API_PORT": "0",
         }
     )
@@ -158,3 +160,35 @@ def test_sigterm_flushes_and_exits_0(tmp_path: Path) -> None:
 def test_next_sample_time(due: float, now: float, expected: float) -> None:
     """Regression: after a stall of more than one interval the ticker sampled twice at once."""
     assert next_sample_time(due, 60.0, now) == expected
+
+
+@pytest.mark.parametrize("bind", ["127.0.0.2", "127.1.2.3", "localhost"])
+def test_read_api_bind_127_0_0_2_without_a_token_passes_the_check_then_crashes(
+    tmp_path: Path, bind: str
+) -> None:
+    """Regression (issue 7, defect 16): the configuration accepted any loopback address
+    without a token, then the read API refused all but 127.0.0.1 with a ValueError traceback."""
+    config = ReporterConfig.from_env(
+        {
+            "STUDIO_AGENT_URL": "http://agent:30120",
+            "AGENT_TOKEN": TOKEN,
+            "NODE_NAME": "pi-1",
+            "LOCATION": "lab",
+            "READ_API_BIND": bind,
+        }
+    )
+    assert config.read_api_token is None
+    api = ReadApi(
+        tmp_path / "raw.db",
+        node="pi-1",
+        token=None,
+        bind=config.read_api_bind,
+        port=0,
+        poll_interval=0.05,
+    )
+    host, port = api.start()
+    try:
+        assert port > 0
+        assert httpx.get(f"http://{host}:{port}/healthz").status_code == 200
+    finally:
+        api.stop()

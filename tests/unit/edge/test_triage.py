@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import math
 import random
+from typing import Any
 
 import pytest
 
-from edge_reporter.model import Severity
+from edge_reporter.model import Kind, Severity
+from edge_reporter.sensors.descriptions import DHT22, PIR
 from edge_reporter.triage import (
     AnomalyScorer,
     DetectorParams,
     SeriesTriage,
+    StuckRule,
     TriageConfig,
     alert_due,
     describe_span,
@@ -96,9 +99,20 @@ def test_hard_limit_reading_does_not_move_the_baseline() -> None:
     assert triage.update(202 * STEP_S, 21.0).baseline_mean == pytest.approx(before, abs=0.05)
 
 
+def _stuck_after(count: int, **rule: Any) -> TriageConfig:
+    """A config whose stuck rule fires after `count` identical readings, whatever their span."""
+    values: dict[str, Any] = {
+        "min_readings": count,
+        "min_seconds": 0.0,
+        "min_decimals": None,
+        "longest_factor": 0.0,
+    }
+    return TriageConfig(stuck=StuckRule(**{**values, **rule}))
+
+
 @pytest.mark.parametrize("count", [5, 12])
 def test_stuck_value_warns_after_count(count: int) -> None:
-    triage = SeriesTriage(TriageConfig(stuck_count=count), "°C")
+    triage = SeriesTriage(_stuck_after(count), "°C")
     _feed(triage, _steady(300))
     verdicts = _feed(triage, [21.3] * count, start=300 * STEP_S)
     assert all(v.severity is Severity.NORMAL for v in verdicts[: count - 1])
@@ -107,7 +121,7 @@ def test_stuck_value_warns_after_count(count: int) -> None:
 
 
 def test_stuck_rule_can_be_disabled() -> None:
-    triage = SeriesTriage(TriageConfig(stuck_count=None))
+    triage = SeriesTriage(TriageConfig(stuck=None))
     verdicts = _feed(triage, [0.0] * 500)
     assert all(v.severity is Severity.NORMAL for v in verdicts)
 
@@ -224,7 +238,7 @@ def _alerting(verdicts: list) -> list[int]:
 
 def test_stuck_episode_alerts_once_then_reminds() -> None:
     """Regression: a sensor stuck for an hour gave a warning on every reading after the 12th."""
-    triage = SeriesTriage(TriageConfig(stuck_count=12), "%")
+    triage = SeriesTriage(_stuck_after(12), "%")
     verdicts = _feed(triage, [55.0] * 60)
     assert _alerting(verdicts) == [12, 24, 48]
     assert verdicts[30].reason == "value stuck at 55.0 % for 31 readings (already reported)"
@@ -248,7 +262,7 @@ def test_hard_limit_excursion_alerts_at_doubling_and_rearms() -> None:
 
 def _flat_then(step: float, resolution: float) -> list:
     """A quantized, flat series (disk use at 21.6 %) for 200 readings, then a small step."""
-    triage = SeriesTriage(TriageConfig(stuck_count=None, resolution=resolution), "%")
+    triage = SeriesTriage(TriageConfig(stuck=None, resolution=resolution), "%")
     _feed(triage, [21.6] * 200)
     return _feed(triage, [21.6 + step] * 20, start=1e6)
 
@@ -277,3 +291,74 @@ def test_critical_needs_a_large_deviation(critical_sigma: float, severity: Sever
     verdict = triage.update(1000 * STEP_S, 29.0)  # ~27σ: critical by score
     assert verdict.score >= 0.99
     assert verdict.severity is severity
+
+
+def _runs(pattern: list[tuple[float, int]]) -> list[float | None]:
+    """Values repeated: [(21.0, 30), (21.1, 25)] is 30 readings of 21.0, then 25 of 21.1."""
+    return [value for value, n in pattern for _ in range(n)]
+
+
+def test_a_quiet_room_holding_its_steps_is_not_stuck() -> None:
+    """A DHT22 at 0.1 °C resolution in a quiet room repeats each step for half an hour."""
+    temperature = DHT22[0].triage
+    triage = SeriesTriage(temperature, "°C")
+    quiet = _runs([(21.0 + 0.1 * (i % 3), 30) for i in range(100)])  # one reading a minute
+    verdicts = [triage.update(60.0 * i, v) for i, v in enumerate(quiet)]
+    assert [v for v in verdicts if v.rule == "stuck_value"] == []
+
+
+def test_a_value_frozen_after_a_noisy_history_is_stuck_soon() -> None:
+    humidity = DHT22[1].triage
+    triage = SeriesTriage(humidity, "%")
+    noisy = [round(45.0 + random.Random(i).gauss(0, 0.8), 1) for i in range(200)]
+    _ = [triage.update(1.0 * i, v) for i, v in enumerate(noisy)]
+    frozen = [triage.update(200.0 + i, 47.3) for i in range(400)]
+    first = next(i for i, v in enumerate(frozen) if v.rule == "stuck_value")
+    assert 119 <= first <= 121  # the kind's 2 minutes, at one reading a second
+    assert frozen[first].severity is Severity.WARNING
+    assert (frozen[first].rule, frozen[first].kind) == ("stuck_value", Kind.SENSOR_FAULT)
+    # The readings after it stay in the fault condition, reminded at doubling counts.
+    assert all(v.kind is Kind.SENSOR_FAULT for v in frozen[first:])
+
+
+def test_a_stuck_run_does_not_teach_the_series_to_wait_longer() -> None:
+    triage = SeriesTriage(_stuck_after(5, longest_factor=4.0), "%")
+    values = _runs([(float(i % 2), 2) for i in range(20)])  # runs of 2: due after 8
+    _ = [triage.update(float(i), v) for i, v in enumerate(values)]
+    first = _alerting(_feed(triage, _runs([(7.0, 30)]), start=100.0))[0]
+    _feed(triage, [1.0, 2.0], start=1000.0)
+    assert _alerting(_feed(triage, _runs([(9.0, 30)]), start=2000.0))[0] == first == 8
+
+
+@pytest.mark.parametrize(
+    ("value", "rule", "stuck"),
+    [
+        (0.0, StuckRule(min_readings=5, min_seconds=0.0, natural=(0.0,)), False),
+        (3.0, StuckRule(min_readings=5, min_seconds=0.0, natural=(0.0,), min_decimals=None), True),
+        (40.0, StuckRule(min_readings=5, min_seconds=0.0), False),  # a round number, unknown kind
+        (40.1234, StuckRule(min_readings=5, min_seconds=0.0), True),  # identical to 4 decimals
+        (40.1234, StuckRule(min_readings=5, min_seconds=3600.0), False),  # not for an hour yet
+    ],
+)
+def test_which_runs_can_be_stuck(value: float, rule: StuckRule, stuck: bool) -> None:
+    triage = SeriesTriage(TriageConfig(stuck=rule))
+    verdicts = _feed(triage, [value] * 20, start=0.0)  # 20 readings over 38 minutes
+    assert any(v.rule == "stuck_value" for v in verdicts) is stuck
+
+
+def test_a_run_past_max_seconds_is_stuck_whatever_the_history() -> None:
+    rule = StuckRule(min_readings=5, min_seconds=1e5, max_seconds=3600.0, min_decimals=None)
+    triage = SeriesTriage(TriageConfig(stuck=rule, statistical=False))
+    _feed(triage, [1.0] * 100 + [2.0])  # a long quiet run: due after 400 readings
+    verdicts = _feed(triage, [3.0] * 40, start=1e6)  # 40 readings, two minutes apart
+    assert _alerting(verdicts)[0] == 31  # the first reading an hour into the run
+
+
+def test_motion_counts_get_no_statistical_score() -> None:
+    """Regression: a PIR's normal 0/1 counts were flagged as pattern breaks in the demo."""
+    triage = SeriesTriage(PIR[0].triage, "count")
+    rng = random.Random(3)
+    counts = [0.0] * 2000 + [float(rng.random() < 0.3) for _ in range(2000)] + [0.0] * 2000
+    verdicts = _feed(triage, counts)
+    assert _alerting(verdicts) == []
+    assert {v.score for v in verdicts} == {0.0}

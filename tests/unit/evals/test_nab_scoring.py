@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from evals.triage.__main__ import main
+from evals.triage.budget import simulate_week, summary, within_budget
 from evals.triage.nab import (
     PROFILES,
     CostMatrix,
@@ -169,12 +170,19 @@ def test_cli_scores_a_tiny_corpus_and_gates_on_the_minimum(
 ) -> None:
     nab = _tiny_nab(tmp_path / "nab")
     out = tmp_path / "results.json"
-    argv = ["--nab-dir", str(nab), "--min-standard", str(minimum), "--workers", "1"]
+    argv = ["--nab-dir", str(nab), "--min-standard", str(minimum), "--workers", "1", "--no-budget"]
     assert main([*argv, "--out", str(out)]) == status
     results = json.loads(out.read_text())
     # The jump is the first detection, halfway through the window: about 0.85 of a window.
-    assert results["profiles"]["standard"]["windows_detected"] == 1
-    assert results["profiles"]["standard"]["normalized"] > 90.0
+    best = results["best_threshold_raw"]["standard"]
+    assert best["windows_detected"] == 1
+    assert best["normalized"] > 90.0
+    # What the reporter sends scores the same here: the jump is its only flag.
+    deployed = results["deployed_warning_or_critical"]
+    assert deployed["profiles"]["standard"]["windows_detected"] == 1
+    assert deployed["profiles"]["standard"]["normalized"] > 50.0
+    assert deployed["false_alarms"] >= 0
+    assert results["gate"]["figure"] == "deployed_warning_or_critical.standard"
 
 
 def test_cli_missing_data_dir_exits_2_and_says_how_to_get_nab(
@@ -193,6 +201,15 @@ NAB_DIR = Path(__file__).resolve().parents[4] / "shared" / "datasets" / "nab"
 def test_full_corpus_meets_the_ci_target(tmp_path: Path) -> None:
     out = tmp_path / "results.json"
     assert main(["--nab-dir", str(NAB_DIR), "--min-standard", "65", "--out", str(out)]) == 0
-    profiles = json.loads(out.read_text())["profiles"]
+    profiles = json.loads(out.read_text())["deployed_warning_or_critical"]["profiles"]
     assert profiles["standard"]["null_raw"] == -116.0
     assert profiles["reward_low_FN_rate"]["null_raw"] == -232.0
+
+
+def test_the_normal_week_counts_episodes_per_series() -> None:
+    """Half a day of the demo's ten series, no fault: every series read, nothing raised."""
+    weeks = simulate_week(seed=1, days=0.5)
+    assert len(weeks) == 10
+    assert {w.readings for w in weeks} == {720}
+    assert within_budget(weeks)
+    assert summary(weeks)["critical_episodes"] == 0

@@ -1,0 +1,276 @@
+"""Thread memory in `threads.db`: opened safely, kept small, and never worth more than ingest.
+
+- A corrupt file is renamed aside (`threads.db.corrupt-<time>`, with its WAL), counted and
+  logged with both paths; the agent starts with a fresh one.
+- A file that cannot be opened at all (a full or read-only disk) leaves the agent with
+  in-process memory until restart, said in the log and in every answer's `memory` note.
+- A one-shot question (no thread id) keeps only what a follow-up needs, compactly: its focus and
+  the question and answer text, for `one_shot_ttl_s`. A follow-up with that id starts a full
+  thread from it. Continued threads keep their latest checkpoint only.
+- `prune` drops threads idle longer than `max_age_days`, then the oldest beyond `max_threads`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import aiosqlite
+import orjson
+from langgraph.checkpoint.base import BaseCheckpointSaver
+from langgraph.checkpoint.memory import InMemorySaver
+from langgraph.checkpoint.serde.jsonplus import JsonPlusSerializer
+from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
+
+log = logging.getLogger(__name__)
+DAY = 86_400.0
+
+_TABLES = """
+CREATE TABLE IF NOT EXISTS thread_seen (thread_id TEXT PRIMARY KEY, updated_at REAL NOT NULL);
+CREATE INDEX IF NOT EXISTS thread_seen_updated ON thread_seen (updated_at);
+CREATE TABLE IF NOT EXISTS one_shots (
+    thread_id  TEXT PRIMARY KEY,
+    updated_at REAL NOT NULL,
+    state      BLOB NOT NULL
+);
+CREATE INDEX IF NOT EXISTS one_shots_updated ON one_shots (updated_at);
+"""
+
+
+def strict_serde() -> JsonPlusSerializer:
+    """A checkpoint serializer that revives only LangGraph's safe types (messages, plain data)."""
+    return JsonPlusSerializer(allowed_msgpack_modules=None)
+
+
+@dataclass(frozen=True, slots=True)
+class MemoryPolicy:
+    """How long and how many threads are kept, and how long a one-shot question's entry lives."""
+
+    max_age_days: float = 30.0
+    max_threads: int = 10_000
+    one_shot_ttl_s: float = DAY
+
+
+@dataclass(slots=True)
+class MemoryStats:
+    """What /metrics says about thread memory."""
+
+    threads: int = 0
+    one_shots: int = 0
+    pruned: int = 0
+    quarantined: int = 0
+    failures: int = 0
+
+
+@dataclass(slots=True)
+class ThreadMemory:
+    """The checkpointer plus the compact entries and bookkeeping beside it."""
+
+    saver: BaseCheckpointSaver[Any]
+    conn: aiosqlite.Connection | None  # None: in-process only (the file could not be opened)
+    policy: MemoryPolicy = field(default_factory=MemoryPolicy)
+    stats: MemoryStats = field(default_factory=MemoryStats)
+    unavailable: str | None = None  # why the file is not in use, for answers and the log
+
+    async def _commit(self, sql: str, params: tuple[Any, ...] = ()) -> None:
+        if self.conn is None:
+            return
+        await self.conn.execute(sql, params)
+        await self.conn.commit()
+
+    async def save_one_shot(self, thread_id: str, state: dict[str, Any], now: float) -> None:
+        """Keep what a follow-up of a one-shot question needs (focus, question, answer)."""
+        blob = orjson.dumps(
+            {
+                "focus": state.get("focus") or {},
+                "question": state.get("question", ""),
+                "answer": state.get("answer", ""),
+            },
+            default=str,
+        )
+        await self._commit(
+            "INSERT OR REPLACE INTO one_shots (thread_id, updated_at, state) VALUES (?, ?, ?)",
+            (thread_id, now, blob),
+        )
+
+    async def take_one_shot(self, thread_id: str, now: float) -> dict[str, Any] | None:
+        """The live compact entry of `thread_id`, removed: the thread goes on in full."""
+        if self.conn is None:
+            return None
+        cursor = await self.conn.execute(
+            "SELECT updated_at, state FROM one_shots WHERE thread_id = ?", (thread_id,)
+        )
+        row = await cursor.fetchone()
+        await cursor.close()
+        if row is None:
+            return None
+        await self._commit("DELETE FROM one_shots WHERE thread_id = ?", (thread_id,))
+        if now - float(row[0]) > self.policy.one_shot_ttl_s:
+            return None
+        data: dict[str, Any] = orjson.loads(row[1])
+        return data
+
+    async def touch(self, thread_id: str, now: float) -> None:
+        """Record a turn of a full thread and drop its older checkpoints (only the last is read)."""
+        if self.conn is None:
+            return
+        await self.conn.execute(
+            "INSERT OR REPLACE INTO thread_seen (thread_id, updated_at) VALUES (?, ?)",
+            (thread_id, now),
+        )
+        for table in ("checkpoints", "writes"):
+            await self.conn.execute(
+                f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id < "  # noqa: S608 - fixed names
+                "(SELECT max(checkpoint_id) FROM checkpoints WHERE thread_id = ?)",
+                (thread_id, thread_id),
+            )
+        await self.conn.commit()
+
+    async def prune(self, now: float) -> int:
+        """Drop threads and one-shot entries past their age or beyond the count; how many."""
+        if self.conn is None:
+            return 0
+        p = self.policy
+        conn = self.conn
+        cursor = await conn.execute(
+            "SELECT thread_id FROM thread_seen WHERE updated_at < ? OR thread_id NOT IN "
+            "(SELECT thread_id FROM thread_seen ORDER BY updated_at DESC LIMIT ?)",
+            (now - p.max_age_days * DAY, p.max_threads),
+        )
+        old = [r[0] for r in await cursor.fetchall()]
+        await cursor.close()
+        for thread_id in old:
+            for table in ("checkpoints", "writes", "thread_seen"):
+                await conn.execute(
+                    f"DELETE FROM {table} WHERE thread_id = ?",  # noqa: S608 - fixed names
+                    (thread_id,),
+                )
+        cursor = await conn.execute(
+            "DELETE FROM one_shots WHERE updated_at < ? OR thread_id IN (SELECT thread_id FROM "
+            "one_shots ORDER BY updated_at DESC LIMIT -1 OFFSET ?)",
+            (now - p.one_shot_ttl_s, p.max_threads),
+        )
+        gone = len(old) + max(cursor.rowcount, 0)
+        await cursor.close()
+        await conn.commit()
+        if gone:  # executescript steps it to the end: `execute` frees one page per call
+            await conn.executescript("PRAGMA incremental_vacuum")
+        self.stats.pruned += gone
+        await self.count()
+        return gone
+
+    async def count(self) -> MemoryStats:
+        """Refresh the counts of kept threads and one-shot entries."""
+        if self.conn is not None:
+            for attr, table in (("threads", "thread_seen"), ("one_shots", "one_shots")):
+                try:
+                    cursor = await self.conn.execute(f"SELECT count(*) FROM {table}")  # noqa: S608
+                    row = await cursor.fetchone()
+                    await cursor.close()
+                except sqlite3.Error:
+                    continue  # keep the last count; the failure shows where it matters
+                setattr(self.stats, attr, int(row[0]) if row else 0)
+        return self.stats
+
+
+def quarantine(path: Path, now: float | None = None) -> Path:
+    """Rename a damaged database (and its WAL and shared-memory files) aside; the new name."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime(now))
+    aside = path.with_name(f"{path.name}.corrupt-{stamp}")
+    n = 1
+    while aside.exists():
+        n += 1
+        aside = path.with_name(f"{path.name}.corrupt-{stamp}-{n}")
+    path.rename(aside)
+    for suffix in ("-wal", "-shm"):
+        extra = path.with_name(path.name + suffix)
+        if extra.exists():
+            extra.rename(aside.with_name(aside.name + suffix))
+    return aside
+
+
+async def _open(path: Path) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
+    """Open and check the file, then set up the saver's tables and ours."""
+    conn = await aiosqlite.connect(str(path))
+    try:
+        await conn.execute("PRAGMA auto_vacuum = INCREMENTAL")  # takes effect on a new file
+        cursor = await conn.execute("PRAGMA quick_check(1)")
+        row = await cursor.fetchone()
+        await cursor.close()
+        if row is None or row[0] != "ok":
+            raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no answer'}")
+        saver = AsyncSqliteSaver(conn, serde=strict_serde())
+        await saver.setup()
+        await conn.executescript(_TABLES)
+        # Threads checkpointed before this bookkeeping existed age from now, so they are pruned.
+        await conn.execute(
+            "INSERT OR IGNORE INTO thread_seen (thread_id, updated_at) "
+            "SELECT DISTINCT thread_id, ? FROM checkpoints",
+            (time.time(),),
+        )
+        await conn.commit()
+    except BaseException:
+        await conn.close()
+        raise
+    return conn, saver
+
+
+def _is_corrupt(exc: sqlite3.Error) -> bool:
+    """A damaged or foreign file, as opposed to a disk that refuses (full, read-only, absent)."""
+    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+
+
+@asynccontextmanager
+async def open_thread_memory(
+    path: Path, policy: MemoryPolicy | None = None
+) -> AsyncIterator[ThreadMemory]:
+    """Thread memory at `path`; a corrupt file is quarantined, an unusable disk means in-process
+    memory. Never raises for the file's sake: conversation memory is not worth the agent."""
+    stats = MemoryStats()
+    policy = policy or MemoryPolicy()
+    opened: tuple[aiosqlite.Connection, AsyncSqliteSaver] | None = None
+    unavailable: str | None = None
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        opened = await _open(path)
+    except sqlite3.Error as exc:
+        if _is_corrupt(exc):
+            aside = quarantine(path)
+            stats.quarantined += 1
+            log.error(
+                "thread memory %s is damaged (%s): moved aside to %s; starting a new one "
+                "(earlier conversations cannot be continued)",
+                path,
+                exc,
+                aside,
+            )
+            try:
+                opened = await _open(path)
+            except sqlite3.Error as again:
+                unavailable = f"{path} cannot be used: {again}"
+        else:
+            unavailable = f"{path} cannot be opened: {exc}"
+    except OSError as exc:
+        unavailable = f"{path} cannot be opened: {exc}"
+    if opened is None:
+        log.error(
+            "thread memory %s; conversations are kept in this process only, until restart",
+            unavailable,
+        )
+        memory = ThreadMemory(InMemorySaver(serde=strict_serde()), None, policy, stats)
+        memory.unavailable = unavailable
+        yield memory
+        return
+    conn, saver = opened
+    memory = ThreadMemory(saver, conn, policy, stats)
+    try:
+        await memory.count()
+        yield memory
+    finally:
+        await conn.close()

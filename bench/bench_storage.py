@@ -1,0 +1,401 @@
+"""Storage: bulk ingest against bare SQLite, bytes per reading, the WAL bound, `/v1/series`
+latency and `/query` capacity, all in one run on this machine.
+
+Bulk ingest is a ratio: the real `agent-bruno serve` process imports READINGS readings as
+BATCH-reading JSON bodies over CONNECTIONS keep-alive connections (a load-generator process,
+bodies built before the clock starts), and a bare Python `sqlite3` `executemany` stores the
+same rows into a table shaped like the old `samples` (series id, ts, value; primary key
+(series, ts); WAL; `synchronous=FULL`; a commit every BATCH rows). Runs alternate and the
+figure is the median of the per-pair ratios, so a machine loaded by others slows both alike.
+
+While the import runs, a thread samples the WAL file every 10 ms (the largest size is the
+figure); bytes per reading are (database + WAL) 2 s after the last answer, and after a clean
+stop. Then, on the same data: `GET /v1/series` (one series, one hour, 60 s steps: raw samples)
+one request at a time and from 20 clients; `POST /query` from 20 clients; and how many bytes
+`threads.db` grows per one-shot question (no thread id).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import multiprocessing as mp
+import os
+import random
+import sqlite3
+import statistics
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from agent_bruno.localrun import free_port, serve_agent
+from bench.common import Figure, percentile
+
+API_TOKEN = "bench-api-7c3e9a1f5b2d8e4a"
+READINGS = 1_000_000
+BATCH = 5_000
+CONNECTIONS = 4
+NODES = 2
+SENSORS = 10  # per node: 20 series at 1 Hz
+RUNS = 3
+SERIES_REQUESTS = 2_000
+CLIENTS = 20
+CLIENT_SECONDS = 4.0
+QUERY_SECONDS = 6.0
+ONE_SHOT_QUESTIONS = 200
+# Ten days back, on the hour: inside the hot window, so nothing is refused or pruned.
+BASE_TS = (int(time.time()) - 10 * 86_400) // 3600 * 3600
+QUESTIONS = (
+    "What's the temperature in the lab?",
+    "average temperature in the lab",
+    "how many anomalies today?",
+    "List all nodes and their health",
+)
+
+
+def _series() -> list[tuple[str, str]]:
+    """(node, sensor) of every bench series."""
+    return [(f"bulk-{n}", f"t{s}") for n in range(NODES) for s in range(SENSORS)]
+
+
+def _rows() -> list[tuple[int, int, float]]:
+    """(series index, ts, value) of every reading: 1 Hz, a slow daily swing plus sensor noise
+    at 0.01 resolution, in time order across series (how a backfill arrives)."""
+    rng = random.Random(15)
+    series = len(_series())
+    rows = []
+    for i in range(READINGS):
+        k = i % series
+        ts = BASE_TS + i // series
+        swing = 3.0 * math.sin(ts / 13_750.0 + k)
+        rows.append((k, ts, round(21.0 + k * 0.3 + swing + rng.gauss(0, 0.05), 2)))
+    return rows
+
+
+def _bodies(rows: list[tuple[int, int, float]]) -> list[bytes]:
+    """The JSON bodies the agent is sent."""
+    names = _series()
+    out = []
+    for i in range(0, len(rows), BATCH):
+        out.append(
+            orjson.dumps(
+                [
+                    {"ts": ts, "node": names[k][0], "location": "lab", "sensor": names[k][1],
+                     "metric": "temperature", "value": v, "unit": "°C"}
+                    for k, ts, v in rows[i : i + BATCH]
+                ]
+            )
+        )  # fmt: skip
+    return out
+
+
+def bare_sqlite(path: Path, rows: list[tuple[int, int, float]]) -> float:
+    """Readings per second of a bare executemany of `rows`, a commit every BATCH rows."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("PRAGMA journal_mode = WAL")
+    conn.execute("PRAGMA synchronous = FULL")
+    conn.execute(
+        "CREATE TABLE samples (series_id INTEGER NOT NULL, ts REAL NOT NULL, "
+        "value REAL NOT NULL, PRIMARY KEY (series_id, ts)) WITHOUT ROWID"
+    )
+    batches = [[(k + 1, float(ts), v) for k, ts, v in rows[i : i + BATCH]]
+               for i in range(0, len(rows), BATCH)]  # fmt: skip
+    started = time.perf_counter()
+    for batch in batches:
+        conn.execute("BEGIN")
+        conn.executemany("INSERT INTO samples VALUES (?, ?, ?)", batch)
+        conn.execute("COMMIT")
+    elapsed = time.perf_counter() - started
+    conn.close()
+    return len(rows) / elapsed
+
+
+def _request(method: str, path: str, content_type: str = "", body: bytes = b"") -> bytes:
+    """One raw HTTP/1.1 keep-alive request."""
+    head = f"{method} {path} HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {API_TOKEN}\r\n"
+    if body or method == "POST":
+        head += f"Content-Type: {content_type}\r\nContent-Length: {len(body)}\r\n"
+    return (head + "\r\n").encode() + body
+
+
+async def _exchange(
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, request: bytes
+) -> tuple[bytes, bytes]:
+    """Send one request and read its answer: (status line, body)."""
+    writer.write(request)
+    head = await reader.readuntil(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line[:15].lower() == b"content-length:":
+            length = int(line[15:])
+    body = await reader.readexactly(length)
+    return head.split(b"\r\n", 1)[0], body
+
+
+async def _import(port: int, bodies: list[bytes]) -> dict[str, Any]:
+    """Post every body over CONNECTIONS connections; seconds and non-200 answers."""
+    requests = [_request("POST", "/v1/readings", "application/json", b) for b in bodies]
+    errors: list[str] = []
+    accepted = 0
+
+    async def connection(mine: list[bytes]) -> None:
+        nonlocal accepted
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in mine:
+                status, body = await _exchange(reader, writer, request)
+                if b" 200 " not in status + b" ":
+                    errors.append((status + b" " + body[:200]).decode())
+                else:
+                    accepted += orjson.loads(body)["accepted"]
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection(requests[w::CONNECTIONS]) for w in range(CONNECTIONS)))
+    return {"seconds": time.perf_counter() - started, "errors": errors, "accepted": accepted}
+
+
+def _series_path() -> str:
+    """The `/v1/series` request: one series, one hour of raw samples in 60 s steps."""
+    start = BASE_TS + 20_000
+    return (
+        f"/v1/series?node=bulk-0&sensor=t3&metric=temperature&start={start}"
+        f"&end={start + 3600}&step=60"
+    )
+
+
+async def _sequential(port: int, path: str, n: int) -> list[float]:
+    """Latencies of `n` GETs one after another on one connection."""
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    request = _request("GET", path)
+    times = []
+    try:
+        for _ in range(n):
+            started = time.perf_counter()
+            status, body = await _exchange(reader, writer, request)
+            times.append(time.perf_counter() - started)
+            if b" 200" not in status:
+                raise RuntimeError(f"{path} answered {status!r}: {body[:200]!r}")
+    finally:
+        writer.close()
+    return sorted(times)
+
+
+async def _clients(port: int, requests: list[bytes], seconds: float) -> dict[str, Any]:
+    """CLIENTS closed-loop clients cycling through `requests`; rate and errors."""
+    done = 0
+    errors: list[str] = []
+    deadline = time.perf_counter() + seconds
+
+    async def client(worker: int) -> None:
+        nonlocal done
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        seq = worker
+        try:
+            while time.perf_counter() < deadline:
+                status, body = await _exchange(reader, writer, requests[seq % len(requests)])
+                seq += 1
+                if b" 200" in status:
+                    done += 1
+                else:
+                    errors.append((status + b" " + body[:200]).decode())
+        finally:
+            writer.close()
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client(w) for w in range(CLIENTS)))
+    return {"rate": done / (time.perf_counter() - started), "errors": errors[:3]}
+
+
+def _generator(port: int, bodies: list[bytes], path: str | None, out: Any) -> None:
+    """Load-generator process: the import, then (when `reads`) the read figures."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:  # plain asyncio is slower but still correct
+        pass
+    try:
+        result: dict[str, Any] = {"import": asyncio.run(_import(port, bodies))}
+        out.put(result)
+        if path is not None:
+            health = asyncio.run(_sequential(port, "/healthz", SERIES_REQUESTS))
+            series = asyncio.run(_sequential(port, path, SERIES_REQUESTS))
+            many = asyncio.run(_clients(port, [_request("GET", path)], CLIENT_SECONDS))
+            asks = [_request("POST", "/query", "text/plain", q.encode()) for q in QUESTIONS]
+            query = asyncio.run(_clients(port, asks, QUERY_SECONDS))
+            out.put({"healthz": health, "series": series, "series_20": many, "query_20": query})
+    except Exception as exc:  # reported by the parent, which would otherwise wait in vain
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+class _WalWatch:
+    """Samples the size of a WAL file every 10 ms on a thread; keeps the largest."""
+
+    def __init__(self, wal: Path) -> None:
+        self.wal = wal
+        self.largest = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.01):
+            self.largest = max(self.largest, _size(self.wal))
+
+    def stop(self) -> int:
+        self._stop.set()
+        self._thread.join()
+        return self.largest
+
+
+def _size(path: Path) -> int:
+    """Bytes of a file, 0 when it does not exist."""
+    try:
+        return path.stat().st_size
+    except FileNotFoundError:
+        return 0
+
+
+def _one_shot_growth(port: int, data_dir: Path) -> float:
+    """Bytes `threads.db` (with its WAL) grows per one-shot question."""
+    import httpx
+
+    files = [data_dir / "threads.db", data_dir / "threads.db-wal"]
+    before = sum(_size(f) for f in files)
+    with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
+        for i in range(ONE_SHOT_QUESTIONS):
+            r = client.post(
+                "/query",
+                content=QUESTIONS[i % len(QUESTIONS)],
+                headers={"Authorization": f"Bearer {API_TOKEN}"},
+            )
+            r.raise_for_status()
+    time.sleep(1.0)
+    return (sum(_size(f) for f in files) - before) / ONE_SHOT_QUESTIONS
+
+
+def _agent_run(bodies: list[bytes], reads: bool) -> dict[str, Any]:
+    """One fresh agent: import, sizes while running and after stop, and (when `reads`) reads."""
+    with tempfile.TemporaryDirectory(prefix="bench-storage-") as tmp:
+        data_dir = Path(tmp)
+        db = data_dir / "agent-bruno.db"
+        wal = data_dir / "agent-bruno.db-wal"
+        port = free_port()
+        server = serve_agent(
+            data_dir, port, {"AGENT_BRUNO_API_TOKEN": API_TOKEN, "AGENT_BRUNO_TIMEZONE": "UTC"}
+        )
+        try:
+            ctx = mp.get_context("spawn")
+            queue = ctx.Queue()
+            proc = ctx.Process(
+                target=_generator, args=(port, bodies, _series_path() if reads else None, queue)
+            )
+            watch = _WalWatch(wal)
+            proc.start()
+            try:
+                result: dict[str, Any] = queue.get(timeout=600)
+                largest_wal = watch.stop()
+                if "error" in result:
+                    raise RuntimeError(f"the storage load generator failed: {result['error']}")
+                time.sleep(2.0)
+                result["running_bytes"] = _size(db) + _size(wal)
+                result["running_wal"] = _size(wal)
+                result["largest_wal"] = largest_wal
+                if reads:
+                    reads_result = queue.get(timeout=600)
+                    if "error" in reads_result:
+                        raise RuntimeError(f"the read load failed: {reads_result['error']}")
+                    result.update(reads_result)
+                    result["thread_bytes_per_question"] = _one_shot_growth(port, data_dir)
+            finally:
+                proc.join(30)
+        finally:
+            server.terminate()
+            server.wait(60)
+        result["stopped_bytes"] = _size(db) + _size(wal)
+        return result
+
+
+def run() -> list[Figure]:
+    """Alternate bare-SQLite and agent imports RUNS times; measure reads on the first agent."""
+    load = os.getloadavg()
+    rows = _rows()
+    bodies = _bodies(rows)
+    ratios, agent_rates, bare_rates = [], [], []
+    runs: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
+        for i in range(RUNS):
+            bare = bare_sqlite(Path(tmp) / f"bare-{i}.db", rows)
+            result = _agent_run(bodies, reads=i == 0)
+            imp = result["import"]
+            if imp["errors"] or imp["accepted"] != READINGS:
+                raise RuntimeError(
+                    f"the agent accepted {imp['accepted']:,} of {READINGS:,} readings; "
+                    f"errors: {imp['errors'][:3]}"
+                )
+            rate = READINGS / imp["seconds"]
+            bare_rates.append(bare)
+            agent_rates.append(rate)
+            ratios.append(rate / bare)
+            runs.append(result)
+    load_after = os.getloadavg()
+    first = runs[0]
+    machine = (
+        f"load average {load[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} CPUs"
+    )
+    ingest_detail = (
+        f"{READINGS:,} readings, {BATCH:,}-reading JSON bodies, {CONNECTIONS} connections; "
+        f"agent {_fmt(agent_rates)} readings/s vs bare sqlite3 executemany {_fmt(bare_rates)} "
+        f"in alternating runs; {machine}"
+    )
+    size_detail = f"{READINGS:,} readings of {NODES * SENSORS} series at 1 Hz; {machine}"
+    series = first["series"]
+    health = first["healthz"]
+    series_detail = (
+        f"{_series_path()} ({SERIES_REQUESTS} requests on one connection); /healthz on the same "
+        f"connection p50 {percentile(health, 50) * 1000:.3f} ms; {machine}"
+    )
+    return [
+        Figure("bulk ingest / bare sqlite3", statistics.median(ratios), "ratio", (">=", 0.6),
+               ingest_detail + f"; ratios {', '.join(f'{r:.2f}' for r in ratios)}"),
+        Figure("bulk ingest, agent", statistics.median(agent_rates), "readings/s", None,
+               ingest_detail),
+        Figure("bulk ingest, bare sqlite3", statistics.median(bare_rates), "readings/s", None,
+               ingest_detail),
+        Figure("largest WAL during the import", max(r["largest_wal"] for r in runs) / 2**20,
+               "MiB", ("<=", 64), size_detail + "; sampled every 10 ms, largest of all runs"),
+        Figure("bytes per reading while running",
+               statistics.median(r["running_bytes"] for r in runs) / READINGS, "B", None,
+               size_detail + "; database + WAL 2 s after the last answer; WAL then "
+               f"{_fmt([r['running_wal'] / 2**20 for r in runs])} MiB"),
+        Figure("bytes per reading after stop",
+               statistics.median(r["stopped_bytes"] for r in runs) / READINGS, "B", ("<=", 8),
+               size_detail),
+        Figure("/v1/series p50, sequential", percentile(series, 50) * 1000, "ms", ("<=", 0.25),
+               series_detail),
+        Figure("/v1/series p99, sequential", percentile(series, 99) * 1000, "ms", None,
+               series_detail),
+        Figure("/v1/series, 20 clients", first["series_20"]["rate"], "req/s", (">=", 7000),
+               series_detail + f"; errors {first['series_20']['errors']}"),
+        Figure("/query, 20 clients", first["query_20"]["rate"], "answers/s", None,
+               f"built-in mode, {len(QUESTIONS)} rotating questions, no think time; "
+               f"errors {first['query_20']['errors']}; {machine}"),
+        Figure("threads.db growth per one-shot question", first["thread_bytes_per_question"],
+               "B", None, f"{ONE_SHOT_QUESTIONS} questions without a thread id; {machine}"),
+    ]  # fmt: skip
+
+
+def _fmt(values: list[float]) -> str:
+    """Run values, rounded, for the detail text."""
+    return ", ".join(f"{v:,.0f}" if v >= 100 else f"{v:.1f}" for v in values)
+
+
+if __name__ == "__main__":
+    for figure in run():
+        print(figure)

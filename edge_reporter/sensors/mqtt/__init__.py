@@ -1,0 +1,1 @@
+"""The MQTT source: broker client, and the readers of what devices publish."""

@@ -1,0 +1,1 @@
+"""Real servers (Debian packages) that tests and benchmarks start on loopback and stop."""

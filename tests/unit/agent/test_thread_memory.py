@@ -1,0 +1,224 @@
+"""Thread memory (threads.db): bounded by age and count, compact for one-shot questions,
+quarantined when damaged, and never the reason a question or ingest fails."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from langgraph.checkpoint.base import empty_checkpoint
+
+from agent_bruno.agent.memory import MemoryPolicy, open_thread_memory
+from agent_bruno.app import create_app
+from agent_bruno.settings import Settings
+from tests.unit.agent.helpers import (
+    API_TOKEN,
+    NODE1_TOKEN,
+    aggregate,
+    auth,
+    envelope,
+    make_settings,
+)
+
+HA = auth(API_TOKEN)
+QUESTION = "What's the temperature in the warehouse?"
+DAY = 86_400.0
+
+
+def warehouse_events() -> list[dict[str, Any]]:
+    """Three 5-minute temperature aggregates from pi-node-1 (the warehouse), ending now."""
+    start = float(int(time.time() // 300) * 300 - 900)
+    return [
+        aggregate(i, start=start + 300 * i, metric="temperature", unit="°C",
+                  min=21.0, max=22.0, mean=21.5, last=21.8)
+        for i in range(3)
+    ]  # fmt: skip
+
+
+@asynccontextmanager
+async def running(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """The app with its lifespan, and a client with warehouse data already stored."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+            client.app = app  # type: ignore[attr-defined]
+            r = await client.post(
+                "/v1/events", json=envelope(warehouse_events()), headers=auth(NODE1_TOKEN)
+            )
+            assert r.status_code == 200, r.text
+            yield client
+
+
+def memory_gauges(text: str) -> dict[str, float]:
+    """`agent_bruno_thread_memory{what=...}` values of a /metrics body."""
+    return {
+        line.split('"')[1]: float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("agent_bruno_thread_memory{")
+    }
+
+
+def checkpointed_threads(path: Path) -> set[str]:
+    """Threads that have a full checkpoint in a threads.db file."""
+    conn = sqlite3.connect(path)
+    try:
+        return {r[0] for r in conn.execute("SELECT DISTINCT thread_id FROM checkpoints")}
+    finally:
+        conn.close()
+
+
+FILLERS = (
+    "INSERT INTO checkpoints (thread_id, checkpoint_ns, checkpoint_id, type, checkpoint, "
+    "metadata) VALUES (?, '', 'x', 'filler', zeroblob(?), zeroblob(1))",
+    "INSERT INTO writes (thread_id, checkpoint_ns, checkpoint_id, task_id, idx, channel, type, "
+    "value) VALUES (?, '', 'x', 't', 0, 'c', 'filler', zeroblob(?))",
+    "INSERT INTO thread_seen (thread_id, updated_at) VALUES (? || hex(zeroblob(? / 2)), 0)",
+    "INSERT INTO one_shots (thread_id, updated_at, state) VALUES (?, 0, zeroblob(?))",
+)
+
+
+async def fill_up(conn: Any) -> None:
+    """Make threads.db behave as on a full disk: 'database or disk is full' on the next page it
+    needs (max_page_count), with the free room of the pages it has used up (bigger rows first)."""
+    cursor = await conn.execute("PRAGMA page_count")
+    ((pages,),) = await cursor.fetchall()
+    cursor = await conn.execute(f"PRAGMA max_page_count = {pages}")
+    assert await cursor.fetchall() == [(pages,)]
+    n = 0
+    for sql in FILLERS:
+        for size in (1024, 128, 16, 1):
+            while True:
+                n += 1
+                try:
+                    await conn.execute(sql, (f"filler-{n:05d}", size))
+                    await conn.commit()
+                except sqlite3.OperationalError:  # full, or a table older code does not have
+                    await conn.rollback()
+                    break
+
+
+async def test_threads_db_is_pruned_by_age_and_count(tmp_path: Path) -> None:
+    """Regression (issue 7, defect 8): threads.db was never pruned (24 MB after 30 s of chats)."""
+    settings = make_settings(tmp_path, threads_max_count=2, retention_interval_s=0.05)
+    async with running(settings) as client:
+        for i in range(4):
+            r = await client.post(f"/query?thread_id=t{i}", content=QUESTION, headers=HA)
+            assert r.status_code == 200, r.text
+            await asyncio.sleep(0.01)  # distinct turn times: t0 is the oldest
+        kept = checkpointed_threads(settings.threads_path)
+        for _ in range(100):  # the retention pass runs every 0.05 s
+            if kept == {"t2", "t3"}:
+                break
+            await asyncio.sleep(0.02)
+            kept = checkpointed_threads(settings.threads_path)
+        assert kept == {"t2", "t3"}
+        gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
+        assert gauges["threads"] == 2
+        assert gauges["pruned"] >= 2
+        memory = client.app.state.services.agent.memory  # type: ignore[attr-defined]
+        assert await memory.prune(time.time() + 31 * DAY) == 2  # past the 30-day age
+        assert checkpointed_threads(settings.threads_path) == set()
+        assert "agent_bruno_file_bytes{" in (await client.get("/metrics", headers=HA)).text
+
+
+async def test_a_one_shot_question_keeps_a_compact_entry_its_follow_up_can_use(
+    tmp_path: Path,
+) -> None:
+    settings = make_settings(tmp_path)
+    async with running(settings) as client:
+        first = await client.post("/query", content=QUESTION, headers=HA)
+        assert first.status_code == 200, first.text
+        thread = first.headers["X-Thread-Id"]
+        assert checkpointed_threads(settings.threads_path) == set()  # no full checkpoint
+        conn = sqlite3.connect(settings.threads_path)
+        try:
+            ((size,),) = conn.execute("SELECT length(state) FROM one_shots").fetchall()
+        finally:
+            conn.close()
+        assert size < 1500
+        follow = await client.post(
+            f"/query?thread_id={thread}", content="and in fahrenheit?", headers=HA
+        )
+        assert follow.status_code == 200, follow.text
+        assert "°F" in follow.text
+        assert "warehouse" in follow.text.lower()
+        assert checkpointed_threads(settings.threads_path) == {thread}
+
+
+async def test_corrupt_threads_db_is_quarantined_and_ingest_goes_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression (issue 7, defect 11): a corrupt threads.db stopped the agent, ingest
+    included, and the error did not name the file."""
+    settings = make_settings(tmp_path)
+    settings.data_dir.mkdir(parents=True)
+    garbage = b"this is not an SQLite database " * 200
+    settings.threads_path.write_bytes(garbage)
+    caplog.set_level(logging.ERROR)
+    async with running(settings) as client:  # ingest of the warehouse data worked
+        r = await client.post("/query", content=QUESTION, headers=HA)
+        assert r.status_code == 200, r.text
+        assert "warehouse" in r.text.lower()
+        gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
+        assert gauges["quarantined"] == 1
+    (aside,) = settings.data_dir.glob("threads.db.corrupt-*")
+    assert aside.read_bytes() == garbage
+    assert str(settings.threads_path) in caplog.text
+    assert str(aside) in caplog.text
+
+
+async def test_query_answers_without_thread_memory_when_the_disk_is_full(tmp_path: Path) -> None:
+    """Regression (issue 7, defect 12): with the agent's disk full, /query answered 500."""
+    settings = make_settings(tmp_path)
+    async with running(settings) as client:
+        # The saver's own connection (the same before and after thread memory had a module).
+        conn = client.app.state.services.agent.checkpointer.conn  # type: ignore[attr-defined]
+        await fill_up(conn)
+        r = await client.post("/query?thread_id=full-disk", content=QUESTION, headers=HA)
+        assert r.status_code == 200, r.text
+        assert "21.8" in r.text
+        assert "warehouse" in r.text.lower()
+        assert "full" in r.headers.get("X-Agent-Memory", ""), (r.headers, r.text)
+        assert "thread memory is unavailable" in r.text
+        js = await client.post(
+            "/query?thread_id=full-disk-2",
+            content=QUESTION,
+            headers={**HA, "Accept": "application/json"},
+        )
+        assert js.status_code == 200, js.text
+        assert "full" in js.json()["memory"]
+        gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
+        assert gauges["failures"] >= 2
+
+
+async def test_threads_from_before_the_bookkeeping_are_pruned_and_their_pages_freed(
+    tmp_path: Path,
+) -> None:
+    """Threads a saver wrote without thread memory's bookkeeping (an older threads.db) age from
+    the first start that knows them; pruning gives all their pages back, not one per pass."""
+    path = tmp_path / "threads.db"
+    async with open_thread_memory(path, MemoryPolicy(max_age_days=1.0)) as memory:
+        saver = memory.saver
+        for i in range(40):  # ~40 checkpoints written straight through the saver
+            config: Any = {"configurable": {"thread_id": f"old-{i}", "checkpoint_ns": ""}}
+            checkpoint = empty_checkpoint()
+            checkpoint["channel_values"] = {"answer": "x" * 4000}
+            await saver.aput(config, checkpoint, {}, {})
+    async with open_thread_memory(path, MemoryPolicy(max_age_days=1.0)) as memory:
+        assert memory.stats.threads == 40
+        assert await memory.prune(time.time()) == 0  # adopted now: not yet a day old
+        assert await memory.prune(time.time() + 2 * DAY) == 40
+        assert memory.conn is not None
+        cursor = await memory.conn.execute("PRAGMA freelist_count")
+        ((free,),) = await cursor.fetchall()
+    assert checkpointed_threads(path) == set()
+    assert free == 0
