@@ -186,17 +186,15 @@ def workloads(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -
     lines = []
     for n in nodes:
         names = ", ".join(n.get("workloads") or []) or "no workloads reported"
-        state = (
-            n["status"]
-            if n["status"] != "offline"
-            else (
-                f"offline since {f.clock(n.get('last_seen', n['last_heartbeat']))}, as last reported"
-            )
-        )
+        seen = n.get("last_seen", n["last_heartbeat"])
+        state = n["status"] if n["status"] != "offline" else f"offline since {f.clock(seen)}"
         lines.append(f"- {n['node']} ({n['location']}, {state}): {names}")
+    note = ""
+    if any(n["status"] == "offline" for n in nodes):
+        note = "\n(An offline node's workloads are as it last reported them.)"
     if len(lines) == 1:
-        return f"{lines[0][2:]}."
-    return "Workloads by node (from their heartbeats):\n" + "\n".join(lines)
+        return f"{lines[0][2:]}.{note}"
+    return "Workloads by node (from their heartbeats):\n" + "\n".join(lines) + note
 
 
 def inventory(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
