@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from edge_reporter.aggregate import Aggregate, Aggregator
+from edge_reporter.aggregate import Aggregate, Aggregator, Stats
 from edge_reporter.episodes import OPEN, UPDATE, Change, EpisodeTracker, restore, snapshot
-from edge_reporter.model import Reading, SensorSpec, Severity
+from edge_reporter.model import Kind, Reading, SensorSpec, Severity
 from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
 from edge_reporter.status import Status
@@ -80,9 +80,24 @@ def reading_event(r: Reading, v: Verdict, episode_start: float | None = None) ->
     return event
 
 
-def aggregate_event(a: Aggregate, ts: float) -> Event:
-    """The wire form of an aggregate window."""
+def _stats(s: Stats | None) -> Event | None:
+    """The wire form of part of a window: the clean readings, or the sensor faults."""
+    if s is None:
+        return None
     return {
+        "count": s.count,
+        "min": s.min,
+        "max": s.max,
+        "mean": min(s.max, max(s.min, round(s.mean, 4))),
+        "last": s.last,
+        "min_ts": s.min_ts,
+        "max_ts": s.max_ts,
+    }
+
+
+def aggregate_event(a: Aggregate, ts: float) -> Event:
+    """The wire form of an aggregate window; `clean` and `faults` when some were faults."""
+    event: Event = {
         "type": "aggregate",
         "ts": ts,
         "sensor": a.sensor,
@@ -96,6 +111,10 @@ def aggregate_event(a: Aggregate, ts: float) -> Event:
         "mean": min(a.max, max(a.min, round(a.mean, 4))),
         "last": a.last,
     }
+    if a.faults is not None:
+        event["faults"] = _stats(a.faults)
+        event["clean"] = _stats(a.clean)
+    return event
 
 
 class Engine:
@@ -204,7 +223,7 @@ class Engine:
             verdict = triage.update(r.ts, r.value)
             if timer is not None:
                 timer.observe(time.perf_counter() - started)
-            self._aggregator.add(r)
+            self._aggregator.add(r, fault=verdict.kind is Kind.SENSOR_FAULT)
             if verdict.kind is not None or self._episodes.has_open(r.sensor, r.metric):
                 for change in self._episodes.observe(r, verdict):
                     self._route_episode(change, now)

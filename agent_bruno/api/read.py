@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
-from agent_bruno.api.params import bad_param, parse_limit, parse_step, time_range
+from agent_bruno.api.params import bad_param, parse_flag, parse_limit, parse_step, time_range
 from agent_bruno.health import Beat, Thresholds, assess
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
@@ -64,12 +64,17 @@ async def get_series(
     start: str | None = None,
     end: str | None = None,
     step: str | None = None,
+    include_faults: str | None = None,
 ) -> Response:
-    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last."""
+    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last.
+
+    Readings the reporter judged sensor faults are left out (each series says how many and their
+    extremes under `faults`) unless `include_faults=true`."""
     now = time.time()
     t_start, t_end = time_range(start, end, now, DAY)
     width = parse_step(step, t_start, t_end)
-    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster)
+    with_faults = parse_flag("include_faults", include_faults)
+    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster, with_faults)
     results = await _read(services.storage.query_series, query)
     return json_response(
         {

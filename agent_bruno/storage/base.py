@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent_bruno.storage.faults import Excluded
 from agent_bruno.wire import (
     AggregateEvent,
     BulkReading,
@@ -93,6 +94,10 @@ class SeriesResult:
     points: list[Point]
     step: int  # bucket width actually used (seconds)
     source: str  # table that answered: samples, rollup_5m or rollup_1h
+    # Sensor-fault readings of the range (None: there were none), left out of `points` unless
+    # `faults_included`.
+    faults: Excluded | None = None
+    faults_included: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +105,9 @@ class SeriesSummary:
     """One series over a time range: its statistics there and its latest value anywhere.
 
     Statistics merge the 5-minute buckets that start inside the range (`count` 0: none did);
-    `latest` is the newest stored value, which may be older than the range.
+    `latest` is the newest stored value, which may be older than the range. Readings triage
+    judged sensor faults are left out unless the query includes them; `faults` says how many
+    there were in the range and their extremes, whether left out or not.
     """
 
     cluster: str
@@ -115,6 +122,8 @@ class SeriesSummary:
     max: float | None
     latest: float | None
     latest_ts: float | None
+    faults: Excluded | None = None
+    faults_included: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +138,7 @@ class SeriesQuery:
     node: str | None = None
     sensor: str | None = None
     cluster: str | None = None
+    include_faults: bool = False  # merge sensor-fault readings into the statistics
 
 
 @dataclass(frozen=True, slots=True)

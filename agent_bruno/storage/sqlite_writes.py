@@ -10,7 +10,7 @@ from operator import itemgetter
 import numpy as np
 import orjson
 
-from agent_bruno.storage import blocks, episodes
+from agent_bruno.storage import blocks, episodes, faults
 from agent_bruno.storage.base import (
     EventsWrite,
     PruneWrite,
@@ -203,8 +203,9 @@ class SqliteWriter:
         events: Iterable[AggregateEvent],
         spans: dict[int, tuple[float, float]],
     ) -> None:
-        """Merge edge aggregates into the rollups."""
+        """Merge edge aggregates into the rollups; their sensor-fault readings go apart."""
         groups: dict[tuple[int, int], Rollup] = {}
+        fault_parts: list[faults.FaultPart] = []
         for e in events:
             total = e.mean * e.count
             if not math.isfinite(total):
@@ -213,10 +214,24 @@ class SqliteWriter:
                 )
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.start)
             bucket = int(e.start // BUCKET_5M) * BUCKET_5M
-            merge_point(groups, (sid, bucket), [e.count, e.min, e.max, total, e.last, e.end])
+            clean = e.clean_part
+            if clean is not None:
+                point = [clean.count, clean.min, clean.max, clean.mean * clean.count, clean.last]
+                merge_point(groups, (sid, bucket), [*point, e.end])
+            f = e.faults
+            if f is not None:
+                fault_parts.append(
+                    faults.FaultPart(
+                        sid, bucket, f.count, f.min, f.max, f.mean * f.count, f.last, e.end,
+                        f.min_ts if f.min_ts is not None else e.start,
+                        f.max_ts if f.max_ts is not None else e.start,
+                    )
+                )  # fmt: skip
             lo, hi = spans.get(sid, (e.start, e.end))
             spans[sid] = (min(lo, e.start), max(hi, e.end))
         self._merge_rollups(groups)
+        if fault_parts:
+            faults.write(self.conn, fault_parts)
 
     def _flagged(
         self,
@@ -430,6 +445,7 @@ def _block_row(sid: int, start: int, ts: Floats, values: Floats) -> tuple[object
 
 _KEYS = {
     "episodes": "id",
+    faults.FAULT_TABLE: "series_id, bucket",
     "event_ids": "node, id",
     "pending_explanations": "node, ref",
     "rollup_5m": "series_id, bucket",

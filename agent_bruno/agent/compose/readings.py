@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent_bruno.agent.compose.faults import faults_note
 from agent_bruno.agent.compose.fmt import Formatter, join, label, over, place, plural, range_words
 from agent_bruno.agent.compose.values import latest, subject
 from agent_bruno.health import HEALTH_METRICS
@@ -197,7 +198,8 @@ def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
         if s.get("count"):
             spread = (
                 f"low {f.value(s['min'], unit, metric)}, high {f.value(s['max'], unit, metric)}, "
-                f"avg {f.value(s['mean'], unit, metric)} {over(span_label)}{_trend(f, s)}"
+                f"avg {f.value(s['mean'], unit, metric)} {over(span_label)}"
+                f"{faults_note(f, s)}{_trend(f, s)}"
             )
         else:
             spread = f"no data {over(span_label)}"

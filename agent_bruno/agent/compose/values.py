@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent_bruno.agent.compose.faults import faults_note
 from agent_bruno.agent.compose.fmt import Formatter, label, over, place, plural, range_words
 
 Series = Mapping[str, Any]
@@ -65,7 +66,9 @@ def stats_text(f: Formatter, s: Series, hints: Mapping[str, Any], aggregates: Se
     unit, metric = s["unit"], s["metric"]
     asked = [a for a in ("mean", "min", "max") if a in aggregates] or ["mean", "min", "max"]
     parts = ", ".join(f"{STAT_WORDS[a]} {f.value(s[a], unit, metric)}" for a in asked)
-    return f"{parts} {over(span_label)}{coverage(f, s, hints.get('span'), 3600.0)}"
+    return (
+        f"{parts} {over(span_label)}{coverage(f, s, hints.get('span'), 3600.0)}{faults_note(f, s)}"
+    )
 
 
 def _open_note(f: Formatter, context: Mapping[str, Mapping[str, Any]], s: Series) -> str:
