@@ -314,6 +314,24 @@ class OutboxState(_Strict):
     oldest_age_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
 
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class WorkloadInfo(_Strict):
+    """A pod or process on the node and its use (None: not known)."""
+
+    name: Name
+    namespace: Name | None = None
+    kind: Literal["pod", "process"] = "pod"
+    image: Annotated[str, StringConstraints(max_length=256)] = ""
+    cpu_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = Field(
+        default=None, description="percent of the node's CPU"
+    )
+    memory_mib: NonNegative | None = None
+    cpu_request_m: NonNegative | None = Field(default=None, description="requested millicores")
+    memory_request_mib: NonNegative | None = None
+
+
 class HeartbeatEvent(_Strict):
     """Periodic liveness and health of a reporter."""
 
@@ -323,7 +341,8 @@ class HeartbeatEvent(_Strict):
     interval_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
     health: NodeHealth = NodeHealth()
     sensors: Annotated[list[SensorInfo], Field(max_length=1024)] = []
-    workloads: Annotated[list[Name], Field(max_length=1024)] = []
+    # A name, or a workload with its use (reporters listing pods or processes send those).
+    workloads: Annotated[list[Name | WorkloadInfo], Field(max_length=1024)] = []
     outbox: OutboxState = OutboxState(depth=0, dropped=0)
     read_url: Annotated[str, StringConstraints(max_length=512)] | None = None
 

@@ -25,6 +25,7 @@ from edge_reporter.sensors.base import SensorSource
 from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
+from edge_reporter.workloads import WorkloadSource
 
 if TYPE_CHECKING:
     from edge_reporter.metrics import ReporterMetrics
@@ -129,7 +130,7 @@ class Engine:
         triage_factory: TriageFactory,
         aggregate_interval: float,
         health: HealthFn | None = None,
-        workloads: Sequence[str] = (),
+        workloads: Sequence[str] | WorkloadSource = (),
         read_url: str | None = None,
         on_critical: Callable[[], None] = _noop,
         on_events: Callable[[], None] = _noop,
@@ -145,7 +146,7 @@ class Engine:
         self._interval = aggregate_interval
         self._aggregator = Aggregator(aggregate_interval)
         self._health = health
-        self._workloads = list(workloads)
+        self._workloads = workloads
         self._read_url = read_url
         self._on_critical = on_critical
         self._on_events = on_events
@@ -302,6 +303,17 @@ class Engine:
                 self._on_flagged(event_id, event)
         return len(items)
 
+    def _workload_list(self) -> list[Any]:
+        """What runs here now (a failing source gives none; the heartbeat still goes)."""
+        source = self._workloads
+        if isinstance(source, Sequence):
+            return list(source)
+        try:
+            return source.snapshot()
+        except Exception as exc:  # a broken /proc or API never stops the heartbeat
+            log.warning("workloads: %s: %s", type(exc).__name__, exc)
+            return []
+
     def heartbeat(self, now: float, *, also_pending: int = 0) -> Event:
         """A heartbeat: health, series, workloads, outbox (+ `also_pending` written with it)."""
         health = dict(self._health()) if self._health is not None else {}
@@ -314,7 +326,7 @@ class Engine:
             "sensors": [
                 {"sensor": s.sensor, "metric": s.metric, "unit": s.unit} for s in self.specs()
             ],
-            "workloads": self._workloads,
+            "workloads": self._workload_list(),
             "outbox": {
                 "depth": self._outbox.depth() + also_pending,
                 "dropped": sum(dropped.values()),

@@ -67,6 +67,8 @@ class WriteOutcome:
     # Items that cannot be stored (by position in the request's events or rows) and why; the
     # rest of the request is stored. Never a reason to fail, or retry, the whole request.
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Ids of the episodes the request's new episode events touched (the graph re-reads them).
+    episodes: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -257,7 +259,7 @@ class NodeRow:
     interval_s: float
     health: dict[str, Any]
     sensors: list[dict[str, Any]]
-    workloads: list[str]
+    workloads: list[str | dict[str, Any]]  # a name, or a workload with its use
     outbox_depth: int
     outbox_dropped: int
     outbox_oldest_age_s: float

@@ -30,6 +30,7 @@ from agent_bruno.wire import (
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
+    WorkloadInfo,
 )
 
 _MAX_PARAMS = 500
@@ -60,6 +61,11 @@ WHERE excluded.ts >= nodes.ts OR nodes.ts > excluded.last_seen
 """
 # Any batch from a node shows it is alive, by the agent's clock (never the reporter's).
 _SEEN = "UPDATE nodes SET last_seen = max(last_seen, ?) WHERE node = ?"
+
+
+def _workload(w: str | WorkloadInfo) -> str | dict[str, object]:
+    """A workload as stored: its name, or the fields the reporter sent."""
+    return w if isinstance(w, str) else w.model_dump(exclude_none=True, exclude_unset=True)
 
 
 class SqliteWriter:
@@ -185,6 +191,10 @@ class SqliteWriter:
         if runs:
             sids = [self.series_id((*base, e.sensor, e.metric, e.unit), e.start) for e in runs]
             episodes.write(self.conn, req.cluster, req.node, sids, runs, req.received_at)
+            out.episodes = [
+                episodes.episode_id(req.cluster, req.node, e.sensor, e.metric, e.start)
+                for e in runs
+            ]
         self._touch(spans)
         beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
         if beats:
@@ -296,7 +306,7 @@ class SqliteWriter:
                 req.node, req.cluster, req.location, e.ts, req.received_at, e.interval_s,
                 orjson.dumps(e.health.model_dump()).decode(),
                 orjson.dumps([s.model_dump() for s in e.sensors]).decode(),
-                orjson.dumps(e.workloads).decode(),
+                orjson.dumps([_workload(w) for w in e.workloads]).decode(),
                 e.outbox.depth, e.outbox.dropped, e.outbox.oldest_age_s, e.read_url,
             ),
         )  # fmt: skip
