@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 
 from tests.fakes.receiver import receiver
+from tests.unit.alerts.helpers import settled_notifications
 from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest
 
 RULE = {"kind": "threshold", "metric": "humidity", "op": "below", "value": 30, "unit": "%",
@@ -95,7 +96,7 @@ async def test_500_then_429_with_retry_after_then_delivered(alice: httpx.AsyncCl
     assert len(ids) == 1  # one notification, retried under its id
     assert attempts[2].at - attempts[1].at >= 1.9  # Retry-After honoured
     assert 0.4 <= attempts[1].at - attempts[0].at <= 2.5  # backoff with jitter after the 500
-    rows = (await alice.get("/v1/notifications")).json()["notifications"]
+    rows = await settled_notifications(alice)
     assert rows[0]["status"] == "delivered"
     assert rows[0]["attempts"] == 3
 
@@ -107,6 +108,6 @@ async def test_a_4xx_is_permanent_and_the_lane_moves_on(alice: httpx.AsyncClient
         await ingest(alice, [humidity(2, 33, 36, NOW + 300)])
         (resolved,) = await strict.until(1, timeout_s=15)
     assert resolved.json()["status"] == "resolved"
-    rows = (await alice.get("/v1/notifications")).json()["notifications"]
+    rows = await settled_notifications(alice)
     assert [r["status"] for r in rows] == ["delivered", "failed"]
     assert "HTTP 400" in rows[1]["last_error"]

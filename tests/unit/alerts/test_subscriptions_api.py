@@ -10,6 +10,7 @@ import httpx
 
 from tests.fakes.receiver import Receiver
 from tests.unit.agent.helpers import NODE1_TOKEN, auth, envelope
+from tests.unit.alerts.helpers import settled_notifications
 
 NOW = float(int(time.time() // 300) * 300 - 900)  # windows that have ended
 
@@ -58,7 +59,7 @@ async def test_sentence_to_rule_backtest_fire_and_resolve(
     await ingest(alice, [humidity(101, 33, 36, NOW + 300)])
     got = await hook.until(2, timeout_s=15)
     assert got[1].json()["status"] == "resolved"
-    listed = (await alice.get("/v1/notifications")).json()["notifications"]
+    listed = await settled_notifications(alice)
     assert [n["status"] for n in listed] == ["delivered", "delivered"]
 
 
