@@ -93,7 +93,7 @@ class IntentModel:
                 and _number(entry[0])
                 and isinstance(entry[1], list)
                 and len(entry[1]) == n
-                and all(_number(w) for w in entry[1])
+                and _numbers(entry[1])
             )
             if not ok:
                 raise ModelError(f"{source}: feature {name!r} needs [idf, {n} weights]")
@@ -102,6 +102,14 @@ class IntentModel:
         return cls(
             tuple(intents), idf, weights, [float(b) for b in bias], str(data.get("digest", ""))
         )
+
+
+_NUMERIC = frozenset({int, float})
+
+
+def _numbers(values: list[Any]) -> bool:
+    """Whether every item is a finite int or float (a NaN or infinity makes the sum one)."""
+    return all(type(v) in _NUMERIC for v in values) and math.isfinite(math.fsum(values))
 
 
 def _number(value: Any) -> bool:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import yaml
 
+from agent_bruno.agent.nlu.lexicon import SAFE_LOADER
 from agent_bruno.agent.nlu.slots import read_slots
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
@@ -45,7 +46,7 @@ class IntentSpec:
 
 
 def _spec(path: Path) -> IntentSpec:
-    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     where = str(path)
     if not isinstance(data, dict) or set(data) - _KEYS or "intent" not in data:
         raise IntentError(f"{where}: expected a mapping with keys among {sorted(_KEYS)}")
@@ -96,7 +97,7 @@ def intents(directory: Path = INTENTS_DIR) -> dict[str, IntentSpec]:
 @cache
 def training_vocabulary() -> Vocabulary:
     """The names the examples use (the demo's homelab and a few more)."""
-    data = yaml.safe_load(TRAINING_VOCABULARY.read_text(encoding="utf-8"))
+    data = yaml.load(TRAINING_VOCABULARY.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
     return Vocabulary(
         locations=tuple(data["locations"]),
         nodes=tuple(data["nodes"]),

@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import asdict
-from datetime import tzinfo
+from datetime import UTC, tzinfo
 from typing import Any
 
 from agent_bruno.agent.nlu.classifier import load_model
@@ -265,3 +265,11 @@ def understand(
     calls: list[PlannedCall] = [c for p in plans for c in p.calls]
     hints = {"parts": [asdict(p) for p in plans], "question": " ".join(question.split())}
     return Plan("multi", tuple(calls), dict(plans[-1].focus), hints)
+
+
+def warm_up() -> None:
+    """Read the model, intents and lexicon and compile their patterns now (at start-up), so
+    the first question is as fast as any and a broken model file stops the start, saying why."""
+    load_model()
+    intents()
+    understand("what's the temperature in the warehouse?", None, Vocabulary(), 0.0, UTC)
