@@ -15,9 +15,7 @@ from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
 
-import yaml
-
-from agent_bruno.agent.nlu.lexicon import SAFE_LOADER
+from agent_bruno.agent.nlu.lexicon import load_yaml
 from agent_bruno.agent.nlu.slots import read_slots
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
@@ -46,7 +44,7 @@ class IntentSpec:
 
 
 def _spec(path: Path) -> IntentSpec:
-    data = yaml.load(path.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    data = load_yaml(path.read_text(encoding="utf-8"))
     where = str(path)
     if not isinstance(data, dict) or set(data) - _KEYS or "intent" not in data:
         raise IntentError(f"{where}: expected a mapping with keys among {sorted(_KEYS)}")
@@ -97,7 +95,7 @@ def intents(directory: Path = INTENTS_DIR) -> dict[str, IntentSpec]:
 @cache
 def training_vocabulary() -> Vocabulary:
     """The names the examples use (the demo's homelab and a few more)."""
-    data = yaml.load(TRAINING_VOCABULARY.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    data = load_yaml(TRAINING_VOCABULARY.read_text(encoding="utf-8"))
     return Vocabulary(
         locations=tuple(data["locations"]),
         nodes=tuple(data["nodes"]),

@@ -16,6 +16,11 @@ LEXICON_PATH = Path(__file__).with_name("data") / "lexicon.yaml"
 SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+def load_yaml(text: str) -> Any:
+    """YAML data with a safe loader: plain values only, no objects constructed."""
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - SAFE_LOADER is a safe loader
+
+
 class LexiconError(ValueError):
     """The lexicon file is malformed; the message names the entry."""
 
@@ -73,7 +78,7 @@ def _set(data: Mapping[str, Any], key: str) -> frozenset[str]:
 @cache
 def lexicon() -> Lexicon:
     """The lexicon (read and compiled once per process)."""
-    data = yaml.load(LEXICON_PATH.read_text(encoding="utf-8"), Loader=SAFE_LOADER)
+    data = load_yaml(LEXICON_PATH.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise LexiconError(f"{LEXICON_PATH}: expected a mapping of word lists")
     return Lexicon(
