@@ -66,7 +66,11 @@ def test_each_overlay_renders_every_object_the_issue_lists(
     }
     for name, objects in rendered.items():
         found = {(o["kind"], o["metadata"]["name"]) for o in objects}
-        per_node_sensors = {("ConfigMap", "edge-reporter-sensors")} if name == "pi" else set()
+        per_node_sensors = (
+            {("ConfigMap", "edge-reporter-sensors"), ("ConfigMap", "edge-reporter-mqtt")}
+            if name == "pi"
+            else set()
+        )
         assert found == expected | per_node_sensors, name
         assert len({_key(o) for o in objects}) == len(objects), f"{name}: duplicate objects"
         assert all(
@@ -140,9 +144,10 @@ def _refs(spec: Obj) -> list[tuple[str, str, str | None]]:
         for env in container.get("env", []):
             source = env.get("valueFrom", {})
             if "secretKeyRef" in source:
-                out.append(
-                    ("Secret", source["secretKeyRef"]["name"], source["secretKeyRef"]["key"])
-                )
+                ref = source["secretKeyRef"]
+                # An optional key may be absent (Kubernetes leaves the variable unset).
+                key = None if ref.get("optional") else ref["key"]
+                out.append(("Secret", ref["name"], key))
             if "configMapKeyRef" in source:
                 ref = source["configMapKeyRef"]
                 out.append(("ConfigMap", ref["name"], ref["key"]))

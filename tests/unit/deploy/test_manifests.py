@@ -72,10 +72,21 @@ def _mount_files(objects: list[Obj], workload: Obj, root: Path) -> dict[str, Pat
     return mounts
 
 
-def _env(objects: list[Obj], workload: Obj, mounts: dict[str, Path]) -> dict[str, str]:
-    """The container's environment: downward API, Secret refs and $(VAR) expanded."""
+def _env(
+    objects: list[Obj], workload: Obj, mounts: dict[str, Path], node: str = NODE
+) -> dict[str, str]:
+    """The container's environment: envFrom, downward API, Secret refs and $(VAR) expanded."""
     env: dict[str, str] = {}
-    fields = {"spec.nodeName": NODE, "status.podIP": "10.42.0.11"}
+    for source in _container(workload).get("envFrom", []):
+        kind, ref = (
+            ("ConfigMap", source["configMapRef"])
+            if "configMapRef" in source
+            else ("Secret", source["secretRef"])
+        )
+        found = [o for o in objects if o["kind"] == kind and o["metadata"]["name"] == ref["name"]]
+        assert found or ref.get("optional"), f"envFrom {kind} {ref['name']!r} is not rendered"
+        env.update(_data(found[0]) if found else {})
+    fields = {"spec.nodeName": node, "status.podIP": "10.42.0.11"}
     for item in _container(workload)["env"]:
         if "value" in item:
             value = _REF.sub(lambda m: env[m.group(1)], str(item["value"]))
@@ -83,7 +94,10 @@ def _env(objects: list[Obj], workload: Obj, mounts: dict[str, Path]) -> dict[str
             value = fields[item["valueFrom"]["fieldRef"]["fieldPath"]]
         else:
             ref = item["valueFrom"]["secretKeyRef"]
-            value = _data(_one(objects, "Secret", ref["name"]))[ref["key"]]
+            data = _data(_one(objects, "Secret", ref["name"]))
+            if ref.get("optional") and ref["key"] not in data:
+                continue  # Kubernetes leaves the variable unset
+            value = data[ref["key"]]
         for mount_path, local in mounts.items():
             if value.startswith(mount_path + "/"):
                 value = str(local / value.removeprefix(mount_path + "/"))
@@ -116,6 +130,31 @@ def test_every_pi_has_a_location_and_sensors(rendered: dict[str, list[Obj]]) -> 
     objects = rendered["pi"]
     located = set(_data(_one(objects, "ConfigMap", "edge-reporter-locations")))
     assert set(_data(_one(objects, "ConfigMap", "edge-reporter-sensors"))) == located
+
+
+def test_the_pi_that_lists_mqtt_subscribes_and_the_others_do_not(
+    rendered: dict[str, list[Obj]], tmp_path: Path
+) -> None:
+    objects = rendered["pi"]
+    daemonset = _one(objects, "DaemonSet", "edge-reporter")
+    mounts = _mount_files(objects, daemonset, tmp_path)
+    sensors = _data(_one(objects, "ConfigMap", "edge-reporter-sensors"))
+    (subscriber,) = [n for n, line in sensors.items() if "mqtt" in line.split(",")]
+    for node in sensors:
+        config = ReporterConfig.from_env(_env(objects, daemonset, mounts, node))
+        if node == subscriber:
+            assert config.mqtt is not None
+            assert config.mqtt.url == "mqtt://mosquitto.home.svc.cluster.local:1883"
+            assert config.mqtt.client_id == f"edge-reporter-{node}"
+        else:
+            assert config.mqtt is None
+    (policy,) = [
+        o
+        for o in objects
+        if o["kind"] == "NetworkPolicy" and o["metadata"]["name"] == "edge-reporter"
+    ]
+    ports = {p["port"] for rule in policy["spec"]["egress"] for p in rule.get("ports", [])}
+    assert {1883, 8883} <= ports  # the broker, plain and TLS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
