@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
+from agent_bruno.api.cache import AnswerCache
 from agent_bruno.api.errors import ApiError
 from agent_bruno.clocks import ClockOffsets
 from agent_bruno.metrics import Metrics
@@ -34,6 +35,7 @@ class Services:
     alerts: AlertService  # subscriptions, evaluation on ingest, delivery
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
+    answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 
 
 async def get_services(request: Request) -> Services:
