@@ -14,9 +14,21 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
 from agent_bruno.alerts.wiring import open_alerts
-from agent_bruno.api import chat, ingest, openapi, ops, query, read, series, slack, subscriptions
+from agent_bruno.api import (
+    chat,
+    incidents,
+    ingest,
+    openapi,
+    ops,
+    query,
+    read,
+    series,
+    slack,
+    subscriptions,
+)
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
+from agent_bruno.knowledge.runtime import open_knowledge
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
 from agent_bruno.storage.retention import RetentionPolicy, run_periodically
@@ -122,11 +134,12 @@ def create_app(settings: Settings) -> FastAPI:
         async with AsyncExitStack() as stack:
             # Closed last: the agent and retention stop using storage first.
             stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
-            agent = await stack.enter_async_context(open_agent(settings, storage))
+            knowledge = await stack.enter_async_context(open_knowledge(settings, storage))
+            agent = await stack.enter_async_context(open_agent(settings, storage, knowledge))
             alerts = await stack.enter_async_context(open_alerts(settings, storage))
             services = Services(
                 settings, storage, writer, metrics, settings.token_to_node(), agent, alerts,
-                settings.principals(),
+                settings.principals(), knowledge=knowledge,
             )  # fmt: skip
             app.state.services = services
             metrics.watch(storage)
@@ -153,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.include_router(chat.router)
     app.include_router(subscriptions.router)
     app.include_router(slack.router)
+    app.include_router(incidents.router)
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
         str(getattr(r, "path", ""))
@@ -165,6 +179,7 @@ def create_app(settings: Settings) -> FastAPI:
             *chat.router.routes,
             *subscriptions.router.routes,
             *slack.router.routes,
+            *incidents.router.routes,
         )
     ) | {app.openapi_url or ""}
     app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)

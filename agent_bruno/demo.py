@@ -24,6 +24,7 @@ from types import FrameType
 
 import httpx
 
+from agent_bruno.demo_history import history
 from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
 SENSORS = "sim-dht22:dht22-1,sim-pressure:bmp280-1,sim-motion:pir-1,sim-co2:mhz19-1,node"
@@ -60,7 +61,8 @@ NODES = (
         "server-room",
         9110,
         "mhz19-1/co2:step@190:+900:for10m",
-        "edge-reporter,frigate",
+        # camera-5's video processing, simulated: it keeps pi-node-3's CPU high.
+        "camera-5-video@vision=82,edge-reporter@agent-bruno=2,frigate@vision=4",
     ),
 )
 
@@ -113,6 +115,40 @@ def wait_for_data(url: str, procs: Procs, timeout: float = 90.0) -> bool:
     return False
 
 
+def seed_history(url: str) -> str:
+    """Import the demo's past incidents (what people taught the graph before today)."""
+    with httpx.Client(timeout=30.0) as client:
+        r = client.post(f"{url}/v1/graph/import", content=json.dumps(history(time.time())))
+    if r.status_code != 200:
+        return f"(the demo's past incidents were not imported: {_error_text(r)})"
+    counts = r.json()["imported"]
+    return (
+        f"Seeded the knowledge graph with {counts['incidents']} past incidents and their "
+        f"{counts['episodes']} anomaly episodes (warehouse-b, server-room)."
+    )
+
+
+def show_graph(url: str) -> None:
+    """Print what the graph knows of pi-node-3 and warehouse-b, from its API."""
+    with httpx.Client(timeout=30.0) as client:
+        node = client.get(f"{url}/v1/graph/context", params={"node": "pi-node-3"})
+        if node.status_code == 200:
+            ctx = node.json()["context"]
+            runs = ", ".join(
+                f"{w['name']} ({w['cpu_percent']:.0f} % CPU)"
+                if w.get("cpu_percent") is not None
+                else w["name"]
+                for w in ctx["workloads"]
+            )
+            print(f"The graph: pi-node-3 ({ctx['location']}) runs {runs or 'nothing reported'}.")
+        past = client.get(f"{url}/v1/incidents", params={"location": "warehouse-b"})
+        if past.status_code == 200:
+            for i in past.json()["incidents"]:
+                causes = "; ".join(c["description"] for c in i["root_causes"])
+                print(f"The graph: warehouse-b incident {i['title']!r}, root cause {causes}.")
+    print(flush=True)
+
+
 def show_examples(url: str, questions: Sequence[str] = EXAMPLE_QUESTIONS) -> None:
     """Ask each question with `POST /query` and print it with its answer."""
     print("Asking the agent a few questions (POST /query):\n", flush=True)
@@ -146,6 +182,11 @@ def _ask_command() -> str:
     return f"{sys.executable} -m agent_bruno.cli"
 
 
+def _now_iso() -> str:
+    """Now, as ISO 8601 (UTC) for the example incident."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
 def _banner(url: str, read_tokens: dict[str, str], data_dir: Path) -> str:
     first = NODES[0]
     return f"""
@@ -164,6 +205,14 @@ Ask the agent (built-in language understanding; set AGENT_BRUNO_OLLAMA_URL to us
        | python3 -m json.tool
   curl -N '{url}/chat?q=Show+me+sensor+anomalies+in+the+last+hour'
   {_ask_command()} ask -v "List all Pi nodes and their health status"
+
+The knowledge graph (LadybugDB in {data_dir / "agent" / "graph.lbdb"}):
+  curl -s '{url}/v1/graph/context?node=pi-node-3' | python3 -m json.tool     # what runs there
+  curl -s '{url}/v1/incidents?location=warehouse-b' | python3 -m json.tool   # what happened before
+  curl -s {url}/v1/incidents -H 'Content-Type: application/json' \
+       -d '{{"location": "warehouse-b", "started": "{_now_iso()}", "status": "resolved",
+            "root_cause": {{"description": "HVAC malfunction"}}, "by": "you"}}'  # record one
+  curl -s {url}/readyz | python3 -m json.tool                                 # graph state
 
 Read the data (reads are open because the demo listens on loopback only):
   curl -s {url}/v1/nodes | python3 -m json.tool
@@ -227,6 +276,7 @@ def run(
             wait_ready(url, agent, agent_log, timeout=30)
         except NotReady as exc:
             raise DemoError(str(exc)) from None
+        print(seed_history(url), flush=True)
         for i, n in enumerate(NODES):
             log = data_dir / f"{n.node}.log"
             env = {
@@ -255,6 +305,7 @@ def run(
             )
             if not wait_for_data(url, procs):
                 print("(the reporters have sent little data so far; answers may be sparse)")
+            show_graph(url)
             show_examples(url)
         print(_banner(url, read_tokens, data_dir), flush=True)
         while deadline is None or time.monotonic() < deadline:

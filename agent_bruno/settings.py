@@ -21,6 +21,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from edge_reporter.auth_policy import is_loopback, secret_problem
 
+NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
+
 
 class SettingsError(ValueError):
     """A setting has a value the service refuses to run with."""
@@ -161,6 +163,16 @@ class Settings(BaseSettings):
     alert_max_per_owner: int = Field(default=2000, ge=1)
     public_url: str | None = None  # links back from notifications, e.g. https://bruno.lan
     slack_signing_secret: SecretStr | None = None
+    # The knowledge graph: LadybugDB in data_dir by default, Neo4j 5 when neo4j_uri is set.
+    graph_enabled: bool = True
+    neo4j_uri: str | None = None
+    neo4j_username: str = "neo4j"
+    neo4j_password: SecretStr | None = None
+    neo4j_database: str = "neo4j"
+    graph_flush_s: float = Field(default=5.0, gt=0)  # upkeep batches heartbeats and episodes
+    graph_reconcile_s: float = Field(default=300.0, gt=0)  # and re-reads storage this often
+    graph_query_timeout_s: float = Field(default=5.0, gt=0)  # generated (text-to-Cypher) queries
+    graph_query_max_rows: int = Field(default=200, ge=1)
     _token_nodes: dict[str, str] = PrivateAttr(default_factory=dict)
     _read_tokens: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -214,6 +226,21 @@ class Settings(BaseSettings):
             )
         return value.strip().rstrip("/")
 
+    @field_validator("neo4j_uri")
+    @classmethod
+    def _check_neo4j_uri(cls, value: str | None) -> str | None:
+        """An empty value means the embedded graph; anything else must be a Bolt URI."""
+        if value is None or not value.strip():
+            return None
+        scheme = value.strip().partition("://")[0]
+        if scheme not in NEO4J_SCHEMES or "://" not in value:
+            raise SettingsError(
+                f"AGENT_BRUNO_NEO4J_URI={value!r} is not a Neo4j URI; write e.g. "
+                "neo4j://neo4j.agent-bruno.svc:7687 or bolt://127.0.0.1:7687 "
+                f"(schemes: {', '.join(NEO4J_SCHEMES)}), or leave it unset for the embedded graph"
+            )
+        return value.strip()
+
     @model_validator(mode="after")
     def _check(self) -> Settings:
         """Refuse placeholder secrets and an unauthenticated non-loopback read API."""
@@ -252,6 +279,14 @@ class Settings(BaseSettings):
             _check_secret(
                 "AGENT_BRUNO_SLACK_SIGNING_SECRET", self.slack_signing_secret.get_secret_value()
             )
+        if self.neo4j_uri is not None:
+            if self.neo4j_password is None:
+                raise SettingsError(
+                    "AGENT_BRUNO_NEO4J_URI is set but AGENT_BRUNO_NEO4J_PASSWORD is not; "
+                    "set the password of AGENT_BRUNO_NEO4J_USERNAME "
+                    f"({self.neo4j_username!r}), or unset the URI for the embedded graph"
+                )
+            _check_secret("AGENT_BRUNO_NEO4J_PASSWORD", self.neo4j_password.get_secret_value())
         if self.api_token is not None:
             _check_secret("AGENT_BRUNO_API_TOKEN", self.api_token.get_secret_value())
         elif not is_loopback(self.host) and not self.api_principals:
@@ -291,6 +326,11 @@ class Settings(BaseSettings):
     def database_path(self) -> Path:
         """The SQLite database file inside the data directory."""
         return self.data_dir / "agent-bruno.db"
+
+    @property
+    def graph_path(self) -> Path:
+        """The embedded knowledge graph (LadybugDB) inside the data directory."""
+        return self.data_dir / "graph.lbdb"
 
     @property
     def threads_path(self) -> Path:

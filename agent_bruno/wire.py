@@ -209,8 +209,40 @@ class EpisodeEvent(_Strict):
         return self
 
 
+class WindowStats(_Strict):
+    """Statistics of part of an aggregate window: its clean readings, or its sensor faults."""
+
+    count: Count
+    min: Finite
+    max: Finite
+    mean: Finite
+    last: Finite
+    min_ts: Timestamp | None = None
+    max_ts: Timestamp | None = None
+
+    @model_validator(mode="after")
+    def _consistent(self) -> WindowStats:
+        """Require min ≤ mean, last ≤ max (with rounding slack)."""
+        _check_spread(self.min, self.max, self.mean, self.last)
+        return self
+
+
+def _check_spread(low: float, high: float, mean: float, last: float) -> None:
+    """Raise ValueError unless low ≤ mean ≤ high and low ≤ last ≤ high (with rounding slack)."""
+    slack = 1e-9 * max(1.0, abs(low), abs(high))
+    if not (low - slack <= mean <= high + slack):
+        raise ValueError(f"mean {mean} is outside [min {low}, max {high}]")
+    if not (low - slack <= last <= high + slack):
+        raise ValueError(f"last {last} is outside [min {low}, max {high}]")
+
+
 class AggregateEvent(_Strict):
-    """Statistics of every reading of one series in one window (5 minutes)."""
+    """Statistics of every reading of one series in one window (5 minutes).
+
+    When triage judged some readings sensor faults, `faults` holds their statistics and `clean`
+    those of the others (null when every reading was a fault); the agent keeps faults out of
+    statistics by default. Both are absent when no reading was a fault.
+    """
 
     id: EventId
     type: Literal["aggregate"]
@@ -225,18 +257,34 @@ class AggregateEvent(_Strict):
     max: Finite
     mean: Finite
     last: Finite
+    clean: WindowStats | None = None
+    faults: WindowStats | None = None
 
     @model_validator(mode="after")
     def _consistent(self) -> AggregateEvent:
-        """Require start ≤ end and min ≤ mean, last ≤ max (with rounding slack)."""
+        """Require start ≤ end, min ≤ mean, last ≤ max, and clean + faults = the whole."""
         if self.start > self.end:
             raise ValueError(f"start {self.start} is after end {self.end}")
-        slack = 1e-9 * max(1.0, abs(self.min), abs(self.max))
-        if not (self.min - slack <= self.mean <= self.max + slack):
-            raise ValueError(f"mean {self.mean} is outside [min {self.min}, max {self.max}]")
-        if not (self.min - slack <= self.last <= self.max + slack):
-            raise ValueError(f"last {self.last} is outside [min {self.min}, max {self.max}]")
+        _check_spread(self.min, self.max, self.mean, self.last)
+        if self.faults is None:
+            if self.clean is not None:
+                raise ValueError("clean is given without faults; send neither when none was")
+            return self
+        clean = 0 if self.clean is None else self.clean.count
+        if clean + self.faults.count != self.count:
+            raise ValueError(
+                f"clean count {clean} + faults count {self.faults.count} != count {self.count}"
+            )
         return self
+
+    @property
+    def clean_part(self) -> WindowStats | None:
+        """The statistics of the readings that were not sensor faults (None: there were none)."""
+        if self.faults is None:
+            return WindowStats(
+                count=self.count, min=self.min, max=self.max, mean=self.mean, last=self.last
+            )
+        return self.clean
 
 
 class NodeHealth(_Strict):
@@ -266,6 +314,24 @@ class OutboxState(_Strict):
     oldest_age_s: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
 
 
+NonNegative = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+class WorkloadInfo(_Strict):
+    """A pod or process on the node and its use (None: not known)."""
+
+    name: Name
+    namespace: Name | None = None
+    kind: Literal["pod", "process"] = "pod"
+    image: Annotated[str, StringConstraints(max_length=256)] = ""
+    cpu_percent: Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)] | None = Field(
+        default=None, description="percent of the node's CPU"
+    )
+    memory_mib: NonNegative | None = None
+    cpu_request_m: NonNegative | None = Field(default=None, description="requested millicores")
+    memory_request_mib: NonNegative | None = None
+
+
 class HeartbeatEvent(_Strict):
     """Periodic liveness and health of a reporter."""
 
@@ -275,7 +341,8 @@ class HeartbeatEvent(_Strict):
     interval_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)]
     health: NodeHealth = NodeHealth()
     sensors: Annotated[list[SensorInfo], Field(max_length=1024)] = []
-    workloads: Annotated[list[Name], Field(max_length=1024)] = []
+    # A name, or a workload with its use (reporters listing pods or processes send those).
+    workloads: Annotated[list[Name | WorkloadInfo], Field(max_length=1024)] = []
     outbox: OutboxState = OutboxState(depth=0, dropped=0)
     read_url: Annotated[str, StringConstraints(max_length=512)] | None = None
 

@@ -1,7 +1,7 @@
 """Run every benchmark, print a table and write bench/results.json.
 
 Usage: python -m bench [name ...]
-(names: triage, reporter, ingest, live, query, storage; default all)
+(names: triage, reporter, ingest, live, query, storage, graph; default all)
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ SUITES = {
     "live": "bench.bench_live",
     "query": "bench.bench_query",
     "storage": "bench.bench_storage",
+    "graph": "bench.bench_graph",
 }
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -32,6 +32,7 @@ from edge_reporter.sensor_config import (
     parse_sensors,
 )
 from edge_reporter.sensors.faults import FaultSpec
+from edge_reporter.workloads import parse_workloads
 
 __all__ = ["SENSORS_SYNTAX", "ConfigError", "MqttConfig", "ReporterConfig", "SensorEntry"]
 
@@ -57,7 +58,8 @@ class ReporterConfig:
     read_api_port: int = 9108
     read_api_token: str | None = None
     read_api_url: str | None = None
-    workloads: tuple[str, ...] = ()
+    workloads: tuple[str, ...] = ()  # `name[@namespace][=cpu%]`; empty: pods, else processes
+    kubernetes_api: tuple[str, str] | None = None  # in-cluster API server (host, port)
     ollama_url: str | None = None
     ollama_model: str | None = None
     explain_prompt: Path | None = None
@@ -165,6 +167,11 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise _err("LOG_LEVEL", level_raw, "DEBUG, INFO, WARNING or ERROR")
     workloads = tuple(w.strip() for w in (_get(env, "WORKLOADS") or "").split(",") if w.strip())
+    try:
+        parse_workloads(",".join(workloads))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    k8s_host = _get(env, "KUBERNETES_SERVICE_HOST")
     return ReporterConfig(
         agent_url=url,
         agent_token=token,
@@ -184,6 +191,9 @@ def _parse(env: Mapping[str, str]) -> ReporterConfig:
         read_api_token=read_token,
         read_api_url=read_url,
         workloads=workloads,
+        kubernetes_api=(k8s_host, _get(env, "KUBERNETES_SERVICE_PORT") or "443")
+        if k8s_host
+        else None,
         ollama_url=ollama_url,
         ollama_model=ollama_model,
         explain_prompt=None if prompt is None else Path(prompt),

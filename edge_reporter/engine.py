@@ -17,14 +17,15 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
-from edge_reporter.aggregate import Aggregate, Aggregator
+from edge_reporter.aggregate import Aggregate, Aggregator, Stats
 from edge_reporter.episodes import OPEN, UPDATE, Change, EpisodeTracker, restore, snapshot
-from edge_reporter.model import Reading, SensorSpec, Severity
+from edge_reporter.model import Kind, Reading, SensorSpec, Severity
 from edge_reporter.outbox import Outbox
 from edge_reporter.sensors.base import SensorSource
 from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
 from edge_reporter.triage import Verdict
+from edge_reporter.workloads import WorkloadSource
 
 if TYPE_CHECKING:
     from edge_reporter.metrics import ReporterMetrics
@@ -80,9 +81,24 @@ def reading_event(r: Reading, v: Verdict, episode_start: float | None = None) ->
     return event
 
 
-def aggregate_event(a: Aggregate, ts: float) -> Event:
-    """The wire form of an aggregate window."""
+def _stats(s: Stats | None) -> Event | None:
+    """The wire form of part of a window: the clean readings, or the sensor faults."""
+    if s is None:
+        return None
     return {
+        "count": s.count,
+        "min": s.min,
+        "max": s.max,
+        "mean": min(s.max, max(s.min, round(s.mean, 4))),
+        "last": s.last,
+        "min_ts": s.min_ts,
+        "max_ts": s.max_ts,
+    }
+
+
+def aggregate_event(a: Aggregate, ts: float) -> Event:
+    """The wire form of an aggregate window; `clean` and `faults` when some were faults."""
+    event: Event = {
         "type": "aggregate",
         "ts": ts,
         "sensor": a.sensor,
@@ -96,6 +112,10 @@ def aggregate_event(a: Aggregate, ts: float) -> Event:
         "mean": min(a.max, max(a.min, round(a.mean, 4))),
         "last": a.last,
     }
+    if a.faults is not None:
+        event["faults"] = _stats(a.faults)
+        event["clean"] = _stats(a.clean)
+    return event
 
 
 class Engine:
@@ -110,7 +130,7 @@ class Engine:
         triage_factory: TriageFactory,
         aggregate_interval: float,
         health: HealthFn | None = None,
-        workloads: Sequence[str] = (),
+        workloads: Sequence[str] | WorkloadSource = (),
         read_url: str | None = None,
         on_critical: Callable[[], None] = _noop,
         on_events: Callable[[], None] = _noop,
@@ -126,7 +146,7 @@ class Engine:
         self._interval = aggregate_interval
         self._aggregator = Aggregator(aggregate_interval)
         self._health = health
-        self._workloads = list(workloads)
+        self._workloads = workloads
         self._read_url = read_url
         self._on_critical = on_critical
         self._on_events = on_events
@@ -204,7 +224,7 @@ class Engine:
             verdict = triage.update(r.ts, r.value)
             if timer is not None:
                 timer.observe(time.perf_counter() - started)
-            self._aggregator.add(r)
+            self._aggregator.add(r, fault=verdict.kind is Kind.SENSOR_FAULT)
             if verdict.kind is not None or self._episodes.has_open(r.sensor, r.metric):
                 for change in self._episodes.observe(r, verdict):
                     self._route_episode(change, now)
@@ -283,6 +303,17 @@ class Engine:
                 self._on_flagged(event_id, event)
         return len(items)
 
+    def _workload_list(self) -> list[Any]:
+        """What runs here now (a failing source gives none; the heartbeat still goes)."""
+        source = self._workloads
+        if isinstance(source, Sequence):
+            return list(source)
+        try:
+            return source.snapshot()
+        except Exception as exc:  # a broken /proc or API never stops the heartbeat
+            log.warning("workloads: %s: %s", type(exc).__name__, exc)
+            return []
+
     def heartbeat(self, now: float, *, also_pending: int = 0) -> Event:
         """A heartbeat: health, series, workloads, outbox (+ `also_pending` written with it)."""
         health = dict(self._health()) if self._health is not None else {}
@@ -295,7 +326,7 @@ class Engine:
             "sensors": [
                 {"sensor": s.sensor, "metric": s.metric, "unit": s.unit} for s in self.specs()
             ],
-            "workloads": self._workloads,
+            "workloads": self._workload_list(),
             "outbox": {
                 "depth": self._outbox.depth() + also_pending,
                 "dropped": sum(dropped.values()),

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import signal
 import sys
 import time
@@ -28,6 +29,7 @@ from edge_reporter.sensors.node_health import NodeHealthSource
 from edge_reporter.sensors.registry import build_sources, triage_factory
 from edge_reporter.status import Status
 from edge_reporter.store import LocalStore, StoreError
+from edge_reporter.workloads import FixedWorkloads, WorkloadSource, build_source
 
 if TYPE_CHECKING:
     from edge_reporter.explain import Explainer
@@ -54,6 +56,30 @@ class Runtime:
     explainer: Explainer | None
     read_api: ReadApi | None
     metrics: ReporterMetrics
+
+
+def _with_simulated_load(
+    health: Callable[[], dict[str, Any]] | None, workloads: WorkloadSource
+) -> Callable[[], dict[str, Any]] | None:
+    """The node's health, its CPU raised to what simulated workloads claim (the demo's camera
+    pipeline on pi-node-3); real workloads leave it as measured."""
+    if health is None or not isinstance(workloads, FixedWorkloads):
+        return health
+    claimed = workloads.simulated_cpu()
+    if claimed <= 0:
+        return health
+    measured = health
+
+    def loaded() -> dict[str, Any]:
+        values = dict(measured())
+        cpu = values.get("cpu_percent")
+        values["cpu_percent"] = max(float(cpu or 0.0), min(100.0, claimed + 8.0))
+        load = values.get("load_1m")
+        cores = os.cpu_count() or 1
+        values["load_1m"] = max(float(load or 0.0), round(cores * values["cpu_percent"] / 100, 2))
+        return values
+
+    return loaded
 
 
 def _read_url(config: ReporterConfig) -> str | None:
@@ -133,6 +159,7 @@ def build(
             metrics=metrics,
         )
     sources = build_sources(config, origin=now)
+    workloads = build_source(",".join(config.workloads), config.node, config.kubernetes_api)
     health = next((s for s in sources if isinstance(s, NodeHealthSource)), None)
 
     def on_flagged(event_id: str, event: Event) -> None:
@@ -145,8 +172,8 @@ def build(
         outbox=outbox,
         triage_factory=triage_factory(config),
         aggregate_interval=config.aggregate_interval,
-        health=None if health is None else health.health,
-        workloads=config.workloads,
+        health=_with_simulated_load(None if health is None else health.health, workloads),
+        workloads=workloads,
         read_url=_read_url(config),
         on_critical=lambda: forwarder.notify(urgent=True),
         on_events=forwarder.notify,

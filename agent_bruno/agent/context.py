@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
 import httpx
@@ -17,6 +17,7 @@ from agent_bruno.storage.base import Storage
 if TYPE_CHECKING:
     from agent_bruno.agent.forge import ForgeClient
     from agent_bruno.agent.prompts import Prompts
+    from agent_bruno.knowledge.service import KnowledgeGraph
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,5 +36,8 @@ class AgentContext:
     http: httpx.AsyncClient | None = None  # reporter read endpoints (raw drill-down)
     reporter_read_tokens: Mapping[str, str] = field(default_factory=dict)  # node → token
     forge: ForgeClient | None = None
-    graph_client: Any = None
+    graph_client: KnowledgeGraph | None = None  # None: no knowledge graph
     max_items_for_model: int = 40
+    graph_query_timeout_s: float = 5.0  # generated (read-only) graph queries
+    graph_query_max_rows: int = 200
+    asked_by: str = "chat"  # who asked this question (per run): the graph's writes record it

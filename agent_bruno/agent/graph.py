@@ -48,6 +48,7 @@ from agent_bruno.agent.nlu.understand import understand
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 from agent_bruno.agent.state import AgentState
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
+from agent_bruno.agent.tools.graph import fence_untrusted
 from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
 from agent_bruno.storage.base import CatalogRow
 
@@ -182,6 +183,8 @@ def build_graph(
             records.append(ToolCallRecord(name, args, result).as_dict())
             if on_model_path:
                 content = orjson.dumps(summary, default=str).decode()
+                if tool is not None and tool.toolset == "graph":
+                    content = fence_untrusted(name, content)
                 replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
         update: dict[str, Any] = {"calls": [*state.get("calls", []), *records], "pending": []}
         if on_model_path:

@@ -11,7 +11,7 @@ import uuid
 import weakref
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
 
@@ -281,7 +281,7 @@ class AgentService:
             graph.astream(
                 inputs,
                 config,
-                context=self.context,
+                context=replace(self.context, asked_by=f"chat thread {thread_id}"),
                 stream_mode=["custom", "values"],
                 durability=durability,
             ),

@@ -22,6 +22,7 @@ from agent_bruno.agent.model import build_chat_model
 from agent_bruno.agent.prompts import load_prompts
 from agent_bruno.agent.service import AgentService
 from agent_bruno.api.read import thresholds
+from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
 
@@ -78,7 +79,9 @@ async def _cancel(task: asyncio.Task[None]) -> None:
 
 
 @asynccontextmanager
-async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[AgentService]:
+async def open_agent(
+    settings: Settings, storage: Storage, knowledge: Knowledge | None = None
+) -> AsyncIterator[AgentService]:
     """Build the agent (HTTP client, models, prompts, thread memory) and close it all after."""
     prompts = load_prompts()
     async with AsyncExitStack() as stack:
@@ -107,6 +110,9 @@ async def open_agent(settings: Settings, storage: Storage) -> AsyncIterator[Agen
             http=http,
             reporter_read_tokens=settings.read_tokens(),
             forge=ForgeClient(config, http) if config is not None else None,
+            graph_client=knowledge.graph if knowledge is not None else None,
+            graph_query_timeout_s=settings.graph_query_timeout_s,
+            graph_query_max_rows=settings.graph_query_max_rows,
         )
         service = await AgentService.create(
             context, model=model, model_timeout_s=settings.ollama_timeout_s, memory=memory

@@ -14,6 +14,7 @@ from agent_bruno.alerts.service import AlertService
 from agent_bruno.api.cache import AnswerCache
 from agent_bruno.api.errors import ApiError
 from agent_bruno.clocks import ClockOffsets
+from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
@@ -35,6 +36,7 @@ class Services:
     alerts: AlertService  # subscriptions, evaluation on ingest, delivery
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
+    knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
     answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 
 

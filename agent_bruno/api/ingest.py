@@ -213,6 +213,8 @@ async def post_events(request: Request) -> Response:
         write = EventsWrite(reporter.cluster, node, reporter.location, events, received_at)
         outcome = await _store(services, write)
         services.alerts.observe(write, outcome)  # evaluated off the request path
+        if services.knowledge is not None:  # hands over, never waits on the graph
+            services.knowledge.upkeep.offer(write, outcome)
     unstorable = [
         Rejected(
             index=admitted.positions[i],

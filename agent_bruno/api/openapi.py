@@ -108,6 +108,8 @@ _SERIES_PARAMS = {
     "end": "End of the range, same forms (default: now)",
     "step": "Bucket width in seconds or 5m/1h: below 300, or a multiple of 300 (default: 300 up "
     "to two days, else 3600); at most 10,000 points",
+    "include_faults": "true/false (1/0, yes/no): count the readings the reporter judged sensor "
+    "faults in the points (default false: left out, and described under each series' faults)",
 }
 _NUMBER = {"type": "number"}
 _NAMES = ("cluster", "node", "location", "sensor", "metric", "unit")
@@ -131,8 +133,24 @@ _SERIES = {
         "step": {"type": "integer", "description": "bucket width used (coarser when only "
                  "5-minute aggregates are stored)"},
         "source": {"type": "string", "enum": ["samples", "rollup_5m", "rollup_1h"]},
+        "faults": {
+            "description": "sensor-fault readings of the range (null: none): how many, their "
+            "extremes and when",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer"},
+                        **dict.fromkeys(("min", "max", "min_ts", "max_ts"), _NUMBER),
+                    },
+                    "required": ["count", "min", "max", "min_ts", "max_ts"],
+                },
+                {"type": "null"},
+            ],
+        },
+        "faults_included": {"type": "boolean"},
     },
-    "required": [*_NAMES, "points", "step", "source"],
+    "required": [*_NAMES, "points", "step", "source", "faults", "faults_included"],
 }  # fmt: skip
 
 

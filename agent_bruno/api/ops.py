@@ -34,9 +34,17 @@ async def readyz(services: ServicesDep) -> Response:
         problems.append("the storage writer thread is not running")
     if services.writer.last_error is not None:
         problems.append(services.writer.last_error)
+    # The graph is reported, not required: ingest, reads and answers go on without it.
+    graph = (
+        services.knowledge.upkeep.state.as_dict(services.knowledge.upkeep.pending)
+        if services.knowledge is not None
+        else {"state": "off"}
+    )
     if problems:
-        return json_response({"status": "unavailable", "problems": problems}, 503)
-    return json_response({"status": "ready", "writer_backlog": services.writer.backlog})
+        return json_response({"status": "unavailable", "problems": problems, "graph": graph}, 503)
+    return json_response(
+        {"status": "ready", "writer_backlog": services.writer.backlog, "graph": graph}
+    )
 
 
 def _file_bytes(path: Path) -> int:

@@ -90,3 +90,19 @@ def parse_limit(value: str | None, default: int = 100, maximum: int = 10_000) ->
     if not 1 <= limit <= maximum:
         raise bad_param("limit", value, f"expected 1 to {maximum}")
     return limit
+
+
+_TRUE = ("true", "1", "yes")
+_FALSE = ("false", "0", "no")
+
+
+def parse_flag(name: str, value: str | None, default: bool = False) -> bool:
+    """A yes/no query parameter: true/false, 1/0 or yes/no."""
+    if value is None:
+        return default
+    text = value.strip().lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise bad_param(name, value, "expected true or false")

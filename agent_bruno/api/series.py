@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import asdict
 
 import orjson
 from starlette.requests import Request
@@ -19,7 +20,7 @@ from starlette.routing import Route
 
 from agent_bruno.api.deps import Services, require_api_token
 from agent_bruno.api.errors import ApiError
-from agent_bruno.api.params import parse_step, time_range
+from agent_bruno.api.params import parse_flag, parse_step, time_range
 from agent_bruno.storage.base import SeriesQuery, SeriesResult, StorageError
 
 DAY = 86_400.0
@@ -40,6 +41,7 @@ def series_query(request: Request, now: float) -> SeriesQuery:
         args.get("node"),
         args.get("sensor"),
         args.get("cluster"),
+        parse_flag("include_faults", args.get("include_faults")),
     )
 
 
@@ -72,6 +74,8 @@ def encode(query: SeriesQuery, results: list[SeriesResult]) -> bytes:
                     ],
                     "step": r.step,
                     "source": r.source,
+                    "faults": None if r.faults is None else asdict(r.faults),
+                    "faults_included": r.faults_included,
                 }
                 for r in results
             ],
@@ -80,7 +84,10 @@ def encode(query: SeriesQuery, results: list[SeriesResult]) -> bytes:
 
 
 async def get_series(request: Request) -> Response:
-    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last."""
+    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last.
+
+    Readings the reporter judged sensor faults are left out (each series says how many and their
+    extremes under `faults`) unless `include_faults=true`."""
     services: Services = request.app.state.services
     await require_api_token(request, services)
     query = series_query(request, time.time())

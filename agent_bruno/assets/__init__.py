@@ -1,8 +1,9 @@
 """Data files the service reads at run time, found through `importlib.resources`.
 
-Each entry of this package is a symbolic link to a top-level folder of the repository (`prompts/`
-now), which stays the source of truth. Building a wheel or an sdist copies the linked files into
-the package, so an installed agent finds them exactly as a checkout or an editable install does.
+Each entry of this package is a symbolic link to a top-level folder of the repository
+(`prompts/`, `graph/`), which stays the source of truth. Building a wheel or an sdist copies the
+linked files into the package, so an installed agent finds them exactly as a checkout or an
+editable install does.
 To ship another folder (the graph catalogue, schemas, web assets): add the link here, name it in
 `FOLDERS` and give its files a pattern under `[tool.setuptools.package-data]` in pyproject.toml;
 `tests/unit/test_packaging.py` fails until all three agree, and the installed-wheel test proves it.
@@ -13,7 +14,7 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-FOLDERS = ("prompts",)
+FOLDERS = ("prompts", "graph")
 
 
 def asset(folder: str, *parts: str) -> Traversable:

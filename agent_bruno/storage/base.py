@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent_bruno.storage.faults import Excluded
 from agent_bruno.wire import (
     AggregateEvent,
     BulkReading,
@@ -66,6 +67,8 @@ class WriteOutcome:
     # Items that cannot be stored (by position in the request's events or rows) and why; the
     # rest of the request is stored. Never a reason to fail, or retry, the whole request.
     rejected: list[tuple[int, str]] = field(default_factory=list)
+    # Ids of the episodes the request's new episode events touched (the graph re-reads them).
+    episodes: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)  # not frozen: reads build them by the thousand, and a frozen
@@ -93,6 +96,10 @@ class SeriesResult:
     points: list[Point]
     step: int  # bucket width actually used (seconds)
     source: str  # table that answered: samples, rollup_5m or rollup_1h
+    # Sensor-fault readings of the range (None: there were none), left out of `points` unless
+    # `faults_included`.
+    faults: Excluded | None = None
+    faults_included: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +107,9 @@ class SeriesSummary:
     """One series over a time range: its statistics there and its latest value anywhere.
 
     Statistics merge the 5-minute buckets that start inside the range (`count` 0: none did);
-    `latest` is the newest stored value, which may be older than the range.
+    `latest` is the newest stored value, which may be older than the range. Readings triage
+    judged sensor faults are left out unless the query includes them; `faults` says how many
+    there were in the range and their extremes, whether left out or not.
     """
 
     cluster: str
@@ -115,6 +124,8 @@ class SeriesSummary:
     max: float | None
     latest: float | None
     latest_ts: float | None
+    faults: Excluded | None = None
+    faults_included: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +140,7 @@ class SeriesQuery:
     node: str | None = None
     sensor: str | None = None
     cluster: str | None = None
+    include_faults: bool = False  # merge sensor-fault readings into the statistics
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,7 +259,7 @@ class NodeRow:
     interval_s: float
     health: dict[str, Any]
     sensors: list[dict[str, Any]]
-    workloads: list[str]
+    workloads: list[str | dict[str, Any]]  # a name, or a workload with its use
     outbox_depth: int
     outbox_dropped: int
     outbox_oldest_age_s: float

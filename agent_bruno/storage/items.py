@@ -46,3 +46,4 @@ def merge_outcome(total: WriteOutcome, one: WriteOutcome) -> None:
         total.heartbeat is None or one.heartbeat.ts >= total.heartbeat.ts
     ):
         total.heartbeat = one.heartbeat
+    total.episodes.extend(one.episodes)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from agent_bruno.storage.base import PruneWrite, StorageError
-from agent_bruno.storage.schema import HOT_TABLES, ROLLUP_TABLES
+from agent_bruno.storage.schema import FAULT_TABLES, HOT_TABLES, ROLLUP_TABLES
 from agent_bruno.storage.writer import GroupCommitWriter
 
 log = logging.getLogger(__name__)
@@ -28,7 +28,8 @@ class RetentionPolicy:
         """The time before which each table's rows are deleted."""
         hot = now - self.hot_days * DAY
         rollup = now - self.rollup_days * DAY
-        return {**dict.fromkeys(HOT_TABLES, hot), **dict.fromkeys(ROLLUP_TABLES, rollup)}
+        rollups = (*ROLLUP_TABLES, *FAULT_TABLES)
+        return {**dict.fromkeys(HOT_TABLES, hot), **dict.fromkeys(rollups, rollup)}
 
 
 async def prune(writer: GroupCommitWriter, policy: RetentionPolicy, now: float) -> dict[str, int]:

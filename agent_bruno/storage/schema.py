@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from agent_bruno.storage import blocks, episodes
+from agent_bruno.storage import blocks, episodes, faults
 from agent_bruno.storage.base import StorageError
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ BUCKET_1H = 3600
 # (`samples` names the raw readings, kept in `sample_blocks`.)
 HOT_TABLES = ("samples", "anomalies", "episodes", "event_ids", "pending_explanations")
 ROLLUP_TABLES = ("rollup_5m", "rollup_1h")
+# Pruned like the rollups, but shaped differently (times of the extremes): created apart.
+FAULT_TABLES = (faults.FAULT_TABLE,)
 
 # Every rollup resolution has the same shape: mergeable count/min/max/sum/last per bucket.
 _ROLLUP_TABLE = """
@@ -144,6 +146,7 @@ TIME_COLUMN = {
     "pending_explanations": "ts",
     "rollup_5m": "bucket",
     "rollup_1h": "bucket",
+    faults.FAULT_TABLE: "bucket",
 }
 
 
@@ -228,6 +231,7 @@ def create_schema(path: Path) -> None:
         if version == 0:  # a new file
             conn.executescript(SCHEMA)
             episodes.create(conn)
+            faults.create(conn)
             conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
         migrated = version < SCHEMA_VERSION
@@ -244,6 +248,7 @@ def create_schema(path: Path) -> None:
             version += 1
         conn.executescript(SCHEMA)  # tables added since, without a version of their own
         episodes.create(conn)  # the same, and columns it adds to `anomalies`
+        faults.create(conn)
         if migrated:
             conn.execute("VACUUM")  # give the space of the moved rows back to the disk
     finally:

@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from agent_bruno.storage import blocks
+from agent_bruno.storage import blocks, faults
 from agent_bruno.storage.base import (
     AnomalyQuery,
     AnomalyRow,
@@ -34,9 +34,18 @@ def source_for_step(step: int) -> str:
 
 
 def _bucketed(
-    conn: sqlite3.Connection, ids: list[int], table: str, step: int, start: int, end: float
+    conn: sqlite3.Connection,
+    ids: list[int],
+    table: str,
+    step: int,
+    start: int,
+    end: float,
+    with_faults: bool = False,
 ) -> list[Point]:
-    """Points of the merged series `ids` from one table, in buckets of `step` seconds."""
+    """Points of the merged series `ids` from one table, in buckets of `step` seconds.
+
+    `with_faults` merges the sensor-fault readings in too (rollups leave them out).
+    """
     if table == "samples":
         return _from_blocks(conn, ids, step, start, end)
     buckets: dict[tuple[int, int], Rollup] = {}
@@ -48,6 +57,9 @@ def _bucketed(
         )
         for bucket, *p in rows:
             merge_point(buckets, (0, bucket - bucket % step), p)
+        if with_faults:
+            for bucket, *p in faults.buckets(conn, sid, start, end):
+                merge_point(buckets, (0, bucket - bucket % step), list(p))
     return [
         Point(ts=float(b), mean=p[3] / p[0], min=p[1], max=p[2], count=int(p[0]), last=p[4])
         for (_, b), p in sorted(buckets.items())
@@ -104,17 +116,23 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
     results = []
     for meta, ids in grouped.values():
         step, source = q.step, source_for_step(q.step)
-        points = _bucketed(conn, ids, source, step, start, q.end)
+        points = _bucketed(conn, ids, source, step, start, q.end, q.include_faults)
+        first = start
         if not points and source == "samples":
             # Edge series reach the agent as 5-minute aggregates only (raw data stays on the
             # Pi, behind its read endpoint): answer at the finest resolution stored.
             step, source = BUCKET_5M, "rollup_5m"
-            points = _bucketed(conn, ids, source, step, int(q.start // step) * step, q.end)
-        if points:
+            first = int(q.start // step) * step
+            points = _bucketed(conn, ids, source, step, first, q.end, q.include_faults)
+        found = None if source == "samples" else faults.excluded(conn, ids, first, q.end)
+        if points or found is not None:
             cluster, node, location, sensor, metric, unit = meta
             results.append(
-                SeriesResult(cluster, node, location, sensor, metric, unit, points, step, source)
-            )
+                SeriesResult(
+                    cluster, node, location, sensor, metric, unit, points, step, source,
+                    found, q.include_faults,
+                )
+            )  # fmt: skip
     return results
 
 
@@ -155,8 +173,11 @@ def summarize(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesSummary]:
     for meta, ids in _matching_series(conn, q, float("-inf")).values():
         count, total, low, high = 0, 0.0, None, None
         latest: tuple[float, float] | None = None
+        pieces = _pieces(q.start, q.end)
+        if q.include_faults:
+            pieces.append((faults.FAULT_TABLE, q.start, q.end))
         for sid in ids:
-            for table, lo, hi in _pieces(q.start, q.end):
+            for table, lo, hi in pieces:
                 n, s, mn, mx = conn.execute(
                     f"SELECT SUM(count), SUM(sum), MIN(min), MAX(max) FROM {table} "  # noqa: S608 - only table names are formatted in
                     "WHERE series_id = ? AND bucket >= ? AND bucket < ?",
@@ -180,6 +201,7 @@ def summarize(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesSummary]:
                 cluster, node, location, sensor, metric, unit, count,
                 total / count if count else None, low, high,
                 None if latest is None else latest[1], None if latest is None else latest[0],
+                faults.excluded(conn, ids, q.start, q.end), q.include_faults,
             )
         )  # fmt: skip
     return results

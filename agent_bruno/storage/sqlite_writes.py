@@ -10,7 +10,7 @@ from operator import itemgetter
 import numpy as np
 import orjson
 
-from agent_bruno.storage import blocks, episodes
+from agent_bruno.storage import blocks, episodes, faults
 from agent_bruno.storage.base import (
     EventsWrite,
     PruneWrite,
@@ -30,6 +30,7 @@ from agent_bruno.wire import (
     ExplanationEvent,
     HeartbeatEvent,
     ReadingEvent,
+    WorkloadInfo,
 )
 
 _MAX_PARAMS = 500
@@ -60,6 +61,11 @@ WHERE excluded.ts >= nodes.ts OR nodes.ts > excluded.last_seen
 """
 # Any batch from a node shows it is alive, by the agent's clock (never the reporter's).
 _SEEN = "UPDATE nodes SET last_seen = max(last_seen, ?) WHERE node = ?"
+
+
+def _workload(w: str | WorkloadInfo) -> str | dict[str, object]:
+    """A workload as stored: its name, or the fields the reporter sent."""
+    return w if isinstance(w, str) else w.model_dump(exclude_none=True, exclude_unset=True)
 
 
 class SqliteWriter:
@@ -185,6 +191,10 @@ class SqliteWriter:
         if runs:
             sids = [self.series_id((*base, e.sensor, e.metric, e.unit), e.start) for e in runs]
             episodes.write(self.conn, req.cluster, req.node, sids, runs, req.received_at)
+            out.episodes = [
+                episodes.episode_id(req.cluster, req.node, e.sensor, e.metric, e.start)
+                for e in runs
+            ]
         self._touch(spans)
         beats = [e for e in fresh if isinstance(e, HeartbeatEvent)]
         if beats:
@@ -203,8 +213,9 @@ class SqliteWriter:
         events: Iterable[AggregateEvent],
         spans: dict[int, tuple[float, float]],
     ) -> None:
-        """Merge edge aggregates into the rollups."""
+        """Merge edge aggregates into the rollups; their sensor-fault readings go apart."""
         groups: dict[tuple[int, int], Rollup] = {}
+        fault_parts: list[faults.FaultPart] = []
         for e in events:
             total = e.mean * e.count
             if not math.isfinite(total):
@@ -213,10 +224,24 @@ class SqliteWriter:
                 )
             sid = self.series_id((*base, e.sensor, e.metric, e.unit), e.start)
             bucket = int(e.start // BUCKET_5M) * BUCKET_5M
-            merge_point(groups, (sid, bucket), [e.count, e.min, e.max, total, e.last, e.end])
+            clean = e.clean_part
+            if clean is not None:
+                point = [clean.count, clean.min, clean.max, clean.mean * clean.count, clean.last]
+                merge_point(groups, (sid, bucket), [*point, e.end])
+            f = e.faults
+            if f is not None:
+                fault_parts.append(
+                    faults.FaultPart(
+                        sid, bucket, f.count, f.min, f.max, f.mean * f.count, f.last, e.end,
+                        f.min_ts if f.min_ts is not None else e.start,
+                        f.max_ts if f.max_ts is not None else e.start,
+                    )
+                )  # fmt: skip
             lo, hi = spans.get(sid, (e.start, e.end))
             spans[sid] = (min(lo, e.start), max(hi, e.end))
         self._merge_rollups(groups)
+        if fault_parts:
+            faults.write(self.conn, fault_parts)
 
     def _flagged(
         self,
@@ -281,7 +306,7 @@ class SqliteWriter:
                 req.node, req.cluster, req.location, e.ts, req.received_at, e.interval_s,
                 orjson.dumps(e.health.model_dump()).decode(),
                 orjson.dumps([s.model_dump() for s in e.sensors]).decode(),
-                orjson.dumps(e.workloads).decode(),
+                orjson.dumps([_workload(w) for w in e.workloads]).decode(),
                 e.outbox.depth, e.outbox.dropped, e.outbox.oldest_age_s, e.read_url,
             ),
         )  # fmt: skip
@@ -430,6 +455,7 @@ def _block_row(sid: int, start: int, ts: Floats, values: Floats) -> tuple[object
 
 _KEYS = {
     "episodes": "id",
+    faults.FAULT_TABLE: "series_id, bucket",
     "event_ids": "node, id",
     "pending_explanations": "node, ref",
     "rollup_5m": "series_id, bucket",

@@ -154,6 +154,9 @@ def test_sdist_and_wheel_ship_every_runtime_file(built: Built) -> None:
     shipped = {
         "agent_bruno/assets/prompts": sorted((REPO / "prompts").glob("*.md")),
         "edge_reporter/assets/prompts": [REPO / "prompts" / "edge_explanation.md"],
+        "agent_bruno/assets/graph": sorted((REPO / "graph").glob("*.*")),
+        "agent_bruno/assets/graph/queries/read": sorted((REPO / "graph/queries/read").glob("*")),
+        "agent_bruno/assets/graph/queries/write": sorted((REPO / "graph/queries/write").glob("*")),
     }
     for target, sources in shipped.items():
         assert sources, target

@@ -115,3 +115,18 @@ def test_agent_deployment_env_is_valid_settings(
 def test_agent_service_is_nodeport_30120() -> None:
     (port,) = _one("Service", "agent-bruno")["spec"]["ports"]
     assert (port["port"], port["nodePort"]) == (30120, 30120)
+
+
+def test_the_reporter_may_only_list_pods_and_their_metrics() -> None:
+    daemonset = _one("DaemonSet", "edge-reporter")
+    spec = daemonset["spec"]["template"]["spec"]
+    assert spec["serviceAccountName"] == "edge-reporter"
+    role = _one("ClusterRole", "edge-reporter-workloads")
+    assert [(r["apiGroups"], r["resources"], r["verbs"]) for r in role["rules"]] == [
+        ([""], ["pods"], ["list"]),
+        (["metrics.k8s.io"], ["pods"], ["list"]),
+    ]
+    binding = _one("ClusterRoleBinding", "edge-reporter-workloads")
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "edge-reporter", "namespace": "agent-bruno"}
+    ]

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from agent_bruno.agent.compose.faults import faults_note
 from agent_bruno.agent.compose.fmt import Formatter, join, label, place, range_words
 
 Series = Mapping[str, Any]
@@ -17,7 +18,7 @@ def _stats(f: Formatter, s: Series, span_label: str) -> str:
     unit, metric = s["unit"], s["metric"]
     return (
         f"avg {f.value(s['mean'], unit, metric)}, min {f.value(s['min'], unit, metric)}, "
-        f"max {f.value(s['max'], unit, metric)} over {span_label}"
+        f"max {f.value(s['max'], unit, metric)} over {span_label}{faults_note(f, s)}"
     )
 
 
@@ -229,7 +230,7 @@ def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
         if s.get("count"):
             spread = (
                 f"low {f.value(s['min'], unit, metric)}, high {f.value(s['max'], unit, metric)}, "
-                f"avg {f.value(s['mean'], unit, metric)} over {span_label}"
+                f"avg {f.value(s['mean'], unit, metric)} over {span_label}{faults_note(f, s)}"
             )
         else:
             spread = f"no data in {span_label}"

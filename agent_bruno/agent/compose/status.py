@@ -70,7 +70,8 @@ def _node_line(f: Formatter, n: Mapping[str, Any]) -> str:
         state = f"{n['status']}{reasons}; {numbers}" if numbers else f"{n['status']}{reasons}"
         state += f"; last heartbeat {f.clock(seen)} ({f.age(seen)})"
     if n.get("workloads"):
-        state += f"; runs {', '.join(n['workloads'])}"
+        names = [w if isinstance(w, str) else str(w.get("name")) for w in n["workloads"]]
+        state += f"; runs {', '.join(names)}"
     return f"- {n['node']} ({n['location']}): {state}"
 
 

@@ -35,11 +35,22 @@ class Selection(Filters, Range):
     """Series filters and a time range: what the reading tools take."""
 
 
-class SummaryArgs(Selection):
+class Statistics(Selection):
+    """A selection whose statistics may count sensor faults in."""
+
+    include_faults: bool = Field(
+        default=False,
+        description="count readings the reporter judged sensor faults (a glitch past the "
+        "sensor's range, a stuck value) in the statistics; by default they are left out and "
+        "the result says how many there were",
+    )
+
+
+class SummaryArgs(Statistics):
     """Arguments of `metric_summary`."""
 
 
-class SeriesArgs(Selection):
+class SeriesArgs(Statistics):
     """Arguments of `metric_series`."""
 
     step_s: int | None = Field(default=None, ge=300, description="bucket width in seconds (≥ 300)")
@@ -94,12 +105,13 @@ class _Selection:
     names: dict[str, str | None]
     start: float
     end: float
+    include_faults: bool = False
 
     def series(self, step: int) -> SeriesQuery:
         """The storage query of this selection at `step` seconds."""
         n = self.names
         return SeriesQuery(self.start, self.end, step, n["metric"], n["location"], n["node"],
-                           n["sensor"])  # fmt: skip
+                           n["sensor"], include_faults=self.include_faults)  # fmt: skip
 
 
 async def _select(ctx: AgentContext, args: Selection, default_s: float) -> _Selection | ToolResult:
@@ -111,7 +123,8 @@ async def _select(ctx: AgentContext, args: Selection, default_s: float) -> _Sele
     span = time_range(ctx, args.start, args.end, default_s)
     if isinstance(span, ToolResult):
         return span
-    return _Selection(names, *span)
+    faults = args.include_faults if isinstance(args, Statistics) else False
+    return _Selection(names, *span, include_faults=faults)
 
 
 def _where(names: dict[str, str | None]) -> str:
@@ -202,6 +215,8 @@ def _range_stats(summary: SeriesSummary | None) -> dict[str, Any]:
         "mean": summary.mean,
         "min": summary.min,
         "max": summary.max,
+        "faults": None if summary.faults is None else asdict(summary.faults),
+        "faults_included": summary.faults_included,
     }
 
 

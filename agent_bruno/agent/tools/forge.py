@@ -18,6 +18,7 @@ from agent_bruno.agent.tools.edge import (
     metric_summary,
     node_health,
 )
+from agent_bruno.agent.tools.graph import ContextArgs, graph_context
 
 
 class ForgeArgs(Args):
@@ -29,16 +30,22 @@ class ForgeArgs(Args):
 
 
 async def gather(ctx: AgentContext, args: ForgeArgs) -> dict[str, Any]:
-    """The data attached to a Forge question: node health, the last hour's summaries and the
-    last day's anomalies, narrowed to the node or location asked about."""
+    """The data attached to a Forge question: node health, the last hour's summaries, the
+    last day's anomalies and the knowledge graph's context (what runs there, past incidents and
+    their causes), narrowed to the node or location asked about."""
     health = await node_health(ctx, NodeArgs(node=args.node))
     summary = await metric_summary(ctx, SummaryArgs(node=args.node, location=args.location))
     flagged = await anomalies(ctx, AnomalyArgs(node=args.node, location=args.location, limit=100))
-    return {
+    data = {
         "node_health": health.as_dict(),
         "last_hour": summary.as_dict(),
         "anomalies_24h": flagged.as_dict(),
     }
+    if ctx.graph_client is not None and (args.node or args.location):
+        # A node's context covers its location's incidents; else the location's.
+        context = await graph_context(ctx, ContextArgs(node=args.node, location=args.location))
+        data["knowledge_graph"] = context.as_dict()
+    return data
 
 
 async def forge_analysis(ctx: AgentContext, args: ForgeArgs) -> ToolResult:

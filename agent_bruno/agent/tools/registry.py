@@ -8,9 +8,7 @@ from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.tools.base import Tool, ToolResult
 from agent_bruno.agent.tools.edge import EDGE_TOOLS
 from agent_bruno.agent.tools.forge import FORGE_TOOLS
-
-# The knowledge-graph toolset plugs in here (sensors, nodes, locations, workloads, incidents).
-GRAPH_TOOLS: tuple[Tool[AgentContext, Any], ...] = ()
+from agent_bruno.agent.tools.graph import GRAPH_TOOLS
 
 TOOLS: tuple[Tool[AgentContext, Any], ...] = (*EDGE_TOOLS, *GRAPH_TOOLS, *FORGE_TOOLS)
 _BY_NAME = {t.name: t for t in TOOLS}

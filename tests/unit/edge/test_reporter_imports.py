@@ -12,6 +12,9 @@ MODULES = (
     "edge_reporter.explain",
     "edge_reporter.forwarder",
     "edge_reporter.engine",
+    "edge_reporter.sensors.mqtt.source",
+    "edge_reporter.sensors.dht22",
+    "edge_reporter.sensors.bme280",
 )
 
 

@@ -1,0 +1,175 @@
+"""LadybugDB, embedded: the default graph backend, stored in the agent's data directory."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import ladybug
+
+from agent_bruno.knowledge.backend import (
+    GraphQueryError,
+    GraphTimeout,
+    GraphUnavailable,
+    Row,
+    Statement,
+)
+from agent_bruno.knowledge.catalogue import BackendName
+
+READERS = 2  # concurrent read queries (a 2-core Pi gains nothing from more)
+
+
+def _rows(result: ladybug.QueryResult | list[ladybug.QueryResult]) -> list[Row]:
+    """Rows of a (single-statement) result as dicts keyed by column name."""
+    if isinstance(result, list):
+        result = result[-1]
+    columns = result.get_column_names()
+    rows = [dict(zip(columns, values, strict=True)) for values in result.get_all()]
+    result.close()
+    return rows
+
+
+def _rollback(conn: ladybug.Connection) -> None:
+    """Roll back, unless the failed statement already ended the transaction (Ladybug does)."""
+    try:
+        conn.execute("ROLLBACK")
+    except RuntimeError as exc:
+        if "No active transaction" not in str(exc):
+            raise
+
+
+class LadybugBackend:
+    """One `Database` file; reads on a small connection pool, writes on one connection."""
+
+    def __init__(self, db: ladybug.Database, where: str) -> None:
+        self._db = db
+        self._where = where
+        self._readers = ladybug.AsyncConnection(db, max_concurrent_queries=READERS)
+        self._writer = ladybug.Connection(db)
+        self._write_lock = threading.Lock()
+        self._untrusted = ladybug.Connection(db)
+        self._untrusted_lock = threading.Lock()
+
+    @classmethod
+    async def open(cls, path: Path | None) -> LadybugBackend:
+        """Open (creating) the database at `path`; None keeps it in memory (tests, benches)."""
+
+        def _open() -> LadybugBackend:
+            target = ":memory:" if path is None else str(path)
+            if path is not None:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                db = ladybug.Database(target)
+            except RuntimeError as exc:
+                raise GraphUnavailable(
+                    f"cannot open the Ladybug graph at {target}: {exc}"
+                ) from None
+            return cls(db, target)
+
+        return await asyncio.to_thread(_open)
+
+    @property
+    def name(self) -> BackendName:
+        """Runs the catalogue's Ladybug variants."""
+        return "ladybug"
+
+    @property
+    def where(self) -> str:
+        """The database path (or `:memory:`)."""
+        return self._where
+
+    def _apply_schema(self, statements: Sequence[str]) -> None:
+        """Each statement on the writer; a macro that exists already is left as it is."""
+        with self._write_lock:
+            for statement in statements:
+                try:
+                    self._writer.execute(statement)
+                except RuntimeError as exc:
+                    if statement.upper().startswith("CREATE MACRO") and "already exists" in str(
+                        exc
+                    ):
+                        continue
+                    raise GraphQueryError(f"Ladybug refused the schema: {exc}") from None
+
+    async def apply_schema(self, statements: Sequence[str]) -> None:
+        """Create the tables (`IF NOT EXISTS`) and macros that do not exist yet."""
+        await asyncio.to_thread(self._apply_schema, statements)
+
+    async def read(self, cypher: str, params: Mapping[str, Any]) -> list[Row]:
+        """Run a read query on the pool."""
+        try:
+            result = await self._readers.execute(cypher, dict(params))
+        except RuntimeError as exc:
+            raise GraphQueryError(f"Ladybug refused a read: {exc}") from None
+        return _rows(result)
+
+    def _transaction(self, statements: Sequence[Statement]) -> None:
+        """BEGIN, every statement, COMMIT; ROLLBACK and raise on the first failure."""
+        with self._write_lock:
+            conn = self._writer
+            conn.execute("BEGIN TRANSACTION")
+            try:
+                for cypher, params in statements:
+                    conn.execute(cypher, dict(params))
+            except RuntimeError as exc:
+                _rollback(conn)
+                raise GraphQueryError(f"Ladybug refused a write: {exc}") from None
+            except BaseException:
+                _rollback(conn)
+                raise
+            conn.execute("COMMIT")
+
+    async def write(self, statements: Sequence[Statement]) -> None:
+        """Run the statements in one transaction on the writer connection, off the loop."""
+        if statements:
+            await asyncio.to_thread(self._transaction, statements)
+
+    def _untrusted_read(
+        self, cypher: str, params: Mapping[str, Any], timeout_ms: int, limit: int
+    ) -> tuple[list[Row], bool]:
+        """A read-only transaction (Ladybug refuses any write in it), a timeout, a row cap."""
+        with self._untrusted_lock:
+            conn = self._untrusted
+            conn.set_query_timeout(timeout_ms)
+            conn.execute("BEGIN TRANSACTION READ ONLY")
+            try:
+                result = conn.execute(cypher, dict(params))
+                if isinstance(result, list):
+                    raise GraphQueryError("send one statement, not several")
+                columns = result.get_column_names()
+                values = result.get_n(limit + 1)
+                result.close()
+            except RuntimeError as exc:
+                message = str(exc)
+                if "Interrupted" in message:
+                    raise GraphTimeout(f"the query ran past {timeout_ms} ms") from None
+                raise GraphQueryError(message) from None
+            finally:
+                _rollback(conn)
+                conn.set_query_timeout(0)
+        rows = [dict(zip(columns, v, strict=True)) for v in values[:limit]]
+        return rows, len(values) > limit
+
+    async def read_untrusted(
+        self, cypher: str, params: Mapping[str, Any], *, timeout_s: float, limit: int
+    ) -> tuple[list[Row], bool]:
+        """Run a generated query read-only, bounded in time and rows."""
+        return await asyncio.to_thread(
+            self._untrusted_read, cypher, params, max(1, int(timeout_s * 1000)), limit
+        )
+
+    async def close(self) -> None:
+        """Close the connections, then the database (its WAL is checkpointed)."""
+
+        def _close() -> None:
+            # A cancelled caller's statement may still run on its thread: wait for it.
+            with self._write_lock, self._untrusted_lock:
+                self._readers.close()
+                self._writer.close()
+                self._untrusted.close()
+                self._db.close()
+
+        await asyncio.to_thread(_close)

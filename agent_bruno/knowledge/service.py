@@ -1,0 +1,513 @@
+"""`KnowledgeGraph`: the graph's operations in the project's terms, over the catalogue.
+
+Every query is a named catalogue entry run on the configured backend; this module composes
+them and shapes their rows. It never builds Cypher from values (all values are parameters).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import tzinfo
+from typing import Any
+
+from agent_bruno.knowledge.backend import GraphBackend, GraphQueryError, Row, Statement
+from agent_bruno.knowledge.catalogue import Catalogue
+from agent_bruno.knowledge.model import (
+    CatalogFact,
+    EpisodeFact,
+    IncidentInput,
+    NodeFact,
+    RootCauseInput,
+    episode_from_row,
+    sensor_key,
+    workload_key,
+)
+from agent_bruno.knowledge.similarity import MIN_SIMILARITY, resemblance
+
+log = logging.getLogger(__name__)
+
+FOREVER = 1e12  # an upper time bound far in the future (about the year 33658)
+HEALTH_KEYS = ("cpu_percent", "memory_percent", "disk_percent", "load_1m", "soc_temp_c")
+LINK_SLACK_S = 900.0  # an incident "at 14:23" links episodes active within 15 minutes of it
+LINKED_TTL_S = 60.0
+
+
+def _num(value: Any) -> float | None:
+    """A finite float, or None."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    f = float(value)
+    return f if math.isfinite(f) else None
+
+
+async def _nothing() -> list[Row]:
+    return []
+
+
+class IncidentNotFound(LookupError):
+    """No incident has that id."""
+
+
+class KnowledgeGraph:
+    """Writes the upkeep and people make, and the reads tools and the API need."""
+
+    def __init__(
+        self,
+        backend: GraphBackend,
+        catalogue: Catalogue,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.backend = backend
+        self.catalogue = catalogue
+        self.clock = clock
+        # Episodes that were part of incidents, with their incident rows; cached.
+        self._linked: list[tuple[EpisodeFact, Row]] | None = None
+        self._linked_at = 0.0
+
+    def forget_incidents(self) -> None:
+        """Drop the cached incident episodes (after any incident write, a rebuild, an import)."""
+        self._linked = None
+
+    async def _linked_episodes(self) -> list[tuple[EpisodeFact, Row]]:
+        """Episodes that were part of incidents, kept for `LINKED_TTL_S` (edits made elsewhere,
+        e.g. through another agent on the same Neo4j, show within that)."""
+        if self._linked is None or self.clock() - self._linked_at > LINKED_TTL_S:
+            rows = await self.read("linked_episodes")
+            self._linked = [(episode_from_row(r), r) for r in rows]
+            self._linked_at = self.clock()
+        return self._linked
+
+    # --- plumbing -------------------------------------------------------------------------
+
+    def statement(self, name: str, /, **params: Any) -> Statement:
+        """The catalogue query `name` for this backend, with its parameters."""
+        return self.catalogue.query(name).text(self.backend.name), params
+
+    async def read(self, name: str, /, **params: Any) -> list[Row]:
+        """Run the catalogue read `name`."""
+        query = self.catalogue.query(name)
+        if query.mode != "read":
+            raise GraphQueryError(f"graph query {name!r} is a write; use write()")
+        return await self.backend.read(query.text(self.backend.name), params)
+
+    async def write(self, steps: Sequence[Statement]) -> None:
+        """Run statements in one transaction."""
+        await self.backend.write(steps)
+
+    async def apply_schema(self) -> None:
+        """Create what the schema declares and does not exist yet."""
+        await self.backend.apply_schema(self.catalogue.schema[self.backend.name])
+
+    async def counts(self) -> dict[str, int]:
+        """How many nodes of each kind the graph holds."""
+        return {str(r["kind"]): int(r["n"]) for r in await self.read("counts")}
+
+    # --- upkeep: what heartbeats, the catalog and episodes say ----------------------------
+
+    def node_statements(
+        self, facts: Sequence[NodeFact], *, health_only: frozenset[str] = frozenset()
+    ) -> list[Statement]:
+        """The writes that bring nodes, their sensors and workloads up to these heartbeats
+        (for the nodes in `health_only`, only the node itself: its topology is unchanged)."""
+        if not facts:
+            return []
+        nodes = [
+            {
+                "node": f.node,
+                "cluster": f.cluster,
+                "location": f.location,
+                "ts": f.ts,
+                "interval_s": f.interval_s,
+                **{k: _num(f.health.get(k)) for k in HEALTH_KEYS},
+            }
+            for f in facts
+        ]
+        moved = [
+            {"node": f.node, "location": f.location, "cluster": f.cluster}
+            for f in facts
+            if f.node not in health_only
+        ]
+        sensors = [
+            {
+                "key": sensor_key(f.node, s.sensor),
+                "name": s.sensor,
+                "node": f.node,
+                "location": f.location,
+                "metric": s.metric,
+                "unit": s.unit,
+                "ts": f.ts,
+            }
+            for f in facts
+            if f.node not in health_only
+            for s in f.sensors
+        ]
+        workloads = [
+            {
+                "key": workload_key(f.node, w.namespace, w.name),
+                "name": w.name,
+                "node": f.node,
+                "namespace": w.namespace,
+                "kind": w.kind,
+                "image": w.image,
+                "cpu_percent": _num(w.cpu_percent),
+                "memory_mib": _num(w.memory_mib),
+                "cpu_request_m": _num(w.cpu_request_m),
+                "memory_request_mib": _num(w.memory_request_mib),
+                "ts": f.ts,
+            }
+            for f in facts
+            if f.node not in health_only
+            for w in f.workloads
+        ]
+        keep = [
+            {
+                "node": f.node,
+                "keys": [workload_key(f.node, w.namespace, w.name) for w in f.workloads],
+            }
+            for f in facts
+            if f.node not in health_only
+        ]
+        steps = [self.statement("upsert_nodes", rows=nodes)]
+        if moved:
+            steps.append(self.statement("unlink_moved_nodes", rows=moved))
+            steps.append(self.statement("unlink_moved_clusters", rows=moved))
+        if sensors:
+            steps.append(self.statement("upsert_sensors", rows=sensors))
+        if workloads:
+            steps.append(self.statement("upsert_workloads", rows=workloads))
+        if keep:
+            steps.append(self.statement("prune_workloads", rows=keep))
+        return steps
+
+    def catalog_statements(self, facts: Sequence[CatalogFact]) -> list[Statement]:
+        """The writes that give every stored series its sensor, node and location."""
+        if not facts:
+            return []
+        nodes = {
+            f.node: {"node": f.node, "cluster": f.cluster, "location": f.location, "ts": f.last_ts}
+            for f in facts
+        }
+        sensors = [
+            {
+                "key": sensor_key(f.node, f.sensor),
+                "name": f.sensor,
+                "node": f.node,
+                "location": f.location,
+                "metric": f.metric,
+                "unit": f.unit,
+                "ts": f.last_ts,
+            }
+            for f in facts
+        ]
+        return [
+            self.statement("upsert_sensor_nodes", rows=list(nodes.values())),
+            self.statement("upsert_sensors", rows=sensors),
+        ]
+
+    def episode_statements(self, facts: Sequence[EpisodeFact]) -> list[Statement]:
+        """The writes that store these episodes (the newest state of each)."""
+        if not facts:
+            return []
+        return [self.statement("upsert_episodes", rows=[f.as_row() for f in facts])]
+
+    # --- context -----------------------------------------------------------------------------
+
+    async def sensor_keys(self, name: str, node: str | None = None) -> list[str]:
+        """The keys of sensors called `name` (on `node` when given)."""
+        if node is not None:
+            key = sensor_key(node, name)
+            return [key] if await self.read("sensor", key=key) else []
+        return [str(r["key"]) for r in await self.read("sensors_named", name=name)]
+
+    async def workloads(self, node: str) -> list[Row]:
+        """What runs on `node` now, busiest first."""
+        return await self.read("node_workloads", node=node)
+
+    async def node_context(self, node: str, episodes: int = 10) -> dict[str, Any] | None:
+        """A node: where it is, its health, sensors, workloads, recent episodes; None if unknown."""
+        found = await self.read("node", node=node)
+        if not found:
+            return None
+        recent = await self.read("node_episodes", node=node, since=0.0, limit=episodes)
+        return {
+            **found[0],
+            "sensors": await self.read("node_sensors", node=node),
+            "workloads": await self.workloads(node),
+            "episodes": recent,
+        }
+
+    async def sensor_context(self, key: str, episodes: int = 10) -> dict[str, Any] | None:
+        """A sensor: its node, location, metrics, the node's workloads, its last episodes and
+        the incidents they were part of; None if unknown."""
+        found = await self.read("sensor", key=key)
+        if not found:
+            return None
+        head = found[0]
+        node = head["node"]
+        incidents, metrics, workloads, recent = await asyncio.gather(
+            self.read("sensor_incidents", key=key, limit=episodes),
+            self.read("sensor_metrics", key=key),
+            self.workloads(node) if node else _nothing(),
+            self.read("sensor_episodes", key=key, limit=episodes),
+        )
+        return {
+            **head,
+            "metrics": metrics,
+            "workloads": workloads,
+            "episodes": recent,
+            "incidents": await self._with_causes(incidents),
+        }
+
+    async def location_context(
+        self, location: str, *, since: float = 0.0, until: float = FOREVER, limit: int = 20
+    ) -> dict[str, Any] | None:
+        """A location: its nodes, its incidents and episodes in the range, newest first."""
+        rows = await self.read("location", location=location)
+        if not rows:
+            return None
+        incidents = await self.incidents(location=location, since=since, until=until, limit=limit)
+        episodes = await self.read(
+            "location_episodes", location=location, since=since, until=until, limit=limit
+        )
+        return {
+            "location": location,
+            "last_seen": rows[0]["last_seen"],
+            "nodes": [
+                {"node": r["node"], "last_seen": r["node_last_seen"]} for r in rows if r["node"]
+            ],
+            "incidents": incidents,
+            "episodes": episodes,
+        }
+
+    # --- incidents -----------------------------------------------------------------------------
+
+    async def _with_causes(self, incidents: list[Row]) -> list[Row]:
+        """Incidents with their root causes and linked episodes attached."""
+        if not incidents:
+            return []
+        ids = [i["id"] for i in incidents]
+        cause_rows, episode_rows = await asyncio.gather(
+            self.read("incident_causes", ids=ids), self.read("incident_episodes", ids=ids)
+        )
+        causes: dict[str, list[Row]] = {}
+        for c in cause_rows:
+            causes.setdefault(c.pop("incident"), []).append(c)
+        linked: dict[str, list[Row]] = {}
+        for e in episode_rows:
+            linked.setdefault(e.pop("incident"), []).append(e)
+        return [
+            {**i, "root_causes": causes.get(i["id"], []), "episodes": linked.get(i["id"], [])}
+            for i in incidents
+        ]
+
+    async def incidents(
+        self,
+        *,
+        location: str | None = None,
+        since: float = 0.0,
+        until: float = FOREVER,
+        limit: int = 20,
+    ) -> list[Row]:
+        """Incidents that started in [since, until), at `location` if given, newest first."""
+        rows = await self.read(
+            "incidents", location=location or "", since=since, until=until, limit=limit
+        )
+        return await self._with_causes(rows)
+
+    async def sensor_incidents(self, key: str, limit: int = 20) -> list[Row]:
+        """Incidents the sensor's episodes were part of, newest first."""
+        return await self._with_causes(await self.read("sensor_incidents", key=key, limit=limit))
+
+    async def incident(self, incident_id: str) -> Row | None:
+        """One incident with its causes and episodes, or None."""
+        rows = await self.read("incident", ids=[incident_id])
+        return (await self._with_causes(rows))[0] if rows else None
+
+    async def episode(self, episode_id: str) -> EpisodeFact | None:
+        """One episode by id, or None."""
+        rows = await self.read("episode", id=episode_id)
+        return episode_from_row(rows[0]) if rows else None
+
+    async def episodes_near(
+        self, location: str, at: float, metric: str | None, slack_s: float = LINK_SLACK_S
+    ) -> list[EpisodeFact]:
+        """Episodes at `location` active within `slack_s` of `at` (of `metric` if given)."""
+        rows = await self.read(
+            "location_episodes", location=location, since=0.0, until=at + slack_s, limit=200
+        )
+        found = []
+        for row in rows:
+            e = episode_from_row(row)
+            end = e.ended if e.ended is not None else e.last
+            if end >= at - slack_s and (metric is None or e.metric == metric):
+                found.append(e)
+        return found
+
+    async def record_incident(self, incident: IncidentInput, by: str, at: float) -> Row:
+        """Store a new incident, its root cause and its episodes (given, or found at its place
+        and time); returns it as stored, with what was linked."""
+        incident_id = f"inc-{uuid.uuid4().hex[:12]}"
+        await self.store_incident(incident_id, incident, by, at)
+        log.info(
+            "incident %s recorded by %s at %s (root cause %r)",
+            incident_id,
+            by,
+            incident.location,
+            incident.root_cause.description if incident.root_cause else None,
+        )
+        stored = await self.incident(incident_id)
+        assert stored is not None
+        return stored
+
+    async def correct_incident(
+        self, incident_id: str, incident: IncidentInput, by: str, at: float
+    ) -> Row:
+        """Replace an incident's fields, root cause and episodes with corrected ones."""
+        if not await self.read("incident", ids=[incident_id]):
+            raise IncidentNotFound(incident_id)
+        await self.store_incident(incident_id, incident, by, at)
+        log.info("incident %s corrected by %s", incident_id, by)
+        stored = await self.incident(incident_id)
+        assert stored is not None
+        return stored
+
+    async def store_incident(
+        self,
+        incident_id: str,
+        incident: IncidentInput,
+        by: str,
+        at: float,
+        *,
+        created_by: str | None = None,
+        created_at: float | None = None,
+        link_nearby: bool = True,
+    ) -> None:
+        """One transaction: the incident, its location, root cause and episodes (when none
+        are given and `link_nearby`, those active at its place and time)."""
+        episodes = list(incident.episodes)
+        if not episodes and link_nearby:
+            episodes = [
+                e.id
+                for e in await self.episodes_near(
+                    incident.location, incident.started, incident.metric
+                )
+            ]
+        title = incident.title or (
+            incident.root_cause.description if incident.root_cause else "incident"
+        )
+        steps = [
+            self.statement(
+                "upsert_incident",
+                id=incident_id,
+                title=title,
+                location=incident.location,
+                started=incident.started,
+                ended=incident.ended,
+                status=incident.status,
+                summary=incident.summary,
+                created_by=created_by or by,
+                created_at=created_at or at,
+                by=by,
+                at=at,
+            ),
+            self.statement("unlink_incident_location", id=incident_id, location=incident.location),
+            self.statement("unlink_episodes", incident=incident_id, keep=episodes),
+            self.statement("link_episodes", incident=incident_id, ids=episodes, by=by, at=at),
+        ]
+        if incident.root_cause is not None:
+            steps += self._cause_steps(incident_id, incident.root_cause, by, at)
+        try:
+            await self.write(steps)
+        finally:
+            self.forget_incidents()
+
+    def _cause_steps(
+        self, incident_id: str, cause: RootCauseInput, by: str, at: float
+    ) -> list[Statement]:
+        """Set the root cause of an incident, dropping any other."""
+        return [
+            self.statement(
+                "set_root_cause",
+                incident=incident_id,
+                cause=cause.id,
+                description=cause.description,
+                resolution=cause.resolution,
+                recommendation=cause.recommendation,
+                by=by,
+                at=at,
+            ),
+            self.statement("unlink_root_causes", incident=incident_id, keep=cause.id),
+        ]
+
+    async def similar_incidents(
+        self, episode: EpisodeFact, tz: tzinfo, limit: int = 3
+    ) -> list[Row]:
+        """Past incidents whose episodes look like `episode`, most similar first, each with
+        its root causes and how often each was confirmed."""
+        best: dict[str, tuple[float, tuple[str, ...], Row]] = {}
+        for past, row in await self._linked_episodes():
+            if past.id == episode.id or past.started >= episode.started:
+                continue  # only what happened before can explain it
+            if past.location != episode.location and past.metric != episode.metric:
+                continue  # cannot reach MIN_SIMILARITY without sharing one of them
+            r = resemblance(episode, past, tz)
+            if r.score < MIN_SIMILARITY:
+                continue
+            prior = best.get(row["incident"])
+            if prior is None or r.score > prior[0]:
+                best[row["incident"]] = (r.score, r.reasons, row)
+        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][2]["incident_started"]))
+        ranked = ranked[:limit]
+        if not ranked:
+            return []
+        rows = await self.read("incident", ids=[incident_id for incident_id, _ in ranked])
+        full = {i["id"]: i for i in await self._with_causes(rows)}
+        return [
+            {
+                **full[incident_id],
+                "similarity": score,
+                "resembles": list(reasons),
+                "matched_episode": row["id"],
+            }
+            for incident_id, (score, reasons, row) in ranked
+            if incident_id in full
+        ]
+
+    # --- what people taught: export and import ---------------------------------------------------
+
+    async def export_knowledge(self) -> dict[str, Any]:
+        """Every incident with its root cause and episode ids: what a rebuild cannot derive."""
+        incidents = await self._with_causes(await self.read("export_incidents"))
+        return {
+            "format": "agent-bruno-knowledge",
+            "version": 1,
+            "incidents": [
+                {
+                    **{k: v for k, v in i.items() if k not in ("root_causes", "episodes")},
+                    "root_causes": [
+                        {
+                            k: c[k]
+                            for k in (
+                                "id",
+                                "description",
+                                "resolution",
+                                "recommendation",
+                                "confirmed_by",
+                                "confirmed_at",
+                            )
+                        }
+                        for c in i["root_causes"]
+                    ],
+                    "episodes": [
+                        {k: v for k, v in e.items() if k not in ("linked_by", "linked_at")}
+                        for e in i["episodes"]
+                    ],
+                }
+                for i in incidents
+            ],
+        }

@@ -1,0 +1,282 @@
+"""`GraphUpkeep`: keeps the graph in step with heartbeats, the catalog and episodes.
+
+Ingest only hands over what it committed (`offer`, a dict assignment, never a wait); a task
+writes batches every `flush_s`: the newest heartbeat per node, the newest state per episode.
+Every `reconcile_s` (and at start) it re-reads storage, so whatever a full buffer, a restart or an
+unreachable graph missed is written later. Writes are idempotent: replaying changes nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from agent_bruno.knowledge.backend import GraphError
+from agent_bruno.knowledge.model import EpisodeFact, NodeFact
+from agent_bruno.knowledge.service import KnowledgeGraph
+from agent_bruno.knowledge.sources import (
+    from_catalog,
+    from_episode_row,
+    from_heartbeat,
+    from_node_row,
+)
+from agent_bruno.knowledge.transfer import import_knowledge, parse_knowledge
+from agent_bruno.storage.base import EpisodeQuery, EventsWrite, Storage, WriteOutcome
+
+T = TypeVar("T")
+
+log = logging.getLogger(__name__)
+
+MAX_PENDING_NODES = 20_000
+MAX_PENDING_EPISODES = 50_000
+MAX_BACKOFF_S = 60.0
+CHUNK = 5_000  # rows per statement and per reconcile transaction
+# A node whose place, sensors and workloads are as last written gets only its health written;
+# the rest is rewritten at least this often, so each fact's last_seen stays this fresh.
+TOPOLOGY_REFRESH_S = 60.0
+FOREVER = 1e12
+ALL_EPISODES = 10_000_000
+
+
+def stored_episodes(storage: Storage, since: float) -> list[EpisodeFact]:
+    """Every stored episode updated at or after `since` (agent receive time)."""
+    query = EpisodeQuery(
+        start=0.0, end=FOREVER, limit=ALL_EPISODES, changed_since=since if since > 0 else None
+    )
+    return [from_episode_row(r) for r in storage.query_episodes(query)]
+
+
+def _topology(fact: NodeFact) -> int:
+    """What of a node changes rarely: its place, sensors and workloads (with their use)."""
+    return hash((fact.cluster, fact.location, fact.sensors, fact.workloads))
+
+
+def chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
+    """`items` in slices of at most `size`."""
+    return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass
+class UpkeepState:
+    """What /readyz and the logs say about the graph."""
+
+    backend: str
+    where: str
+    ready: bool = False
+    problem: str | None = None
+    last_write: float | None = None
+    last_reconcile: float | None = None
+    written: dict[str, int] = field(default_factory=lambda: {"nodes": 0, "episodes": 0})
+    overflowed: int = 0  # offers dropped while the buffer was full (storage still has them)
+
+    def as_dict(self, pending: int) -> dict[str, Any]:
+        """JSON-ready state."""
+        return {
+            "backend": self.backend,
+            "where": self.where,
+            "state": "ready" if self.ready and self.problem is None else "unavailable",
+            "problem": self.problem,
+            "last_write": self.last_write,
+            "last_reconcile": self.last_reconcile,
+            "pending": pending,
+            "written": dict(self.written),
+            "overflowed": self.overflowed,
+        }
+
+
+class GraphUpkeep:
+    """Buffers what ingest committed and writes it to the graph in batches."""
+
+    def __init__(
+        self,
+        graph: KnowledgeGraph,
+        storage: Storage,
+        *,
+        flush_s: float = 1.0,
+        reconcile_s: float = 300.0,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.graph = graph
+        self.storage = storage
+        self.flush_s = flush_s
+        self.reconcile_s = reconcile_s
+        self.clock = clock
+        self.state = UpkeepState(graph.backend.name, graph.backend.where)
+        self._nodes: dict[str, NodeFact] = {}
+        self._episodes: dict[str, EpisodeFact] = {}
+        self._touched: set[str] = set()  # episode ids whose stored state changed
+        self._written: dict[str, tuple[int, float]] = {}  # node → (topology digest, when)
+        self._reconcile_due = True
+        self._reconciled_to = 0.0
+        self._lock = asyncio.Lock()  # one writer at a time: flush, reconcile, rebuild
+
+    # --- the ingest side: never waits ----------------------------------------------------
+
+    def offer(self, write: EventsWrite, outcome: WriteOutcome) -> None:
+        """Take what one committed request changed: its newest heartbeat and its episodes."""
+        hb = outcome.heartbeat
+        if hb is not None:
+            if len(self._nodes) >= MAX_PENDING_NODES and write.node not in self._nodes:
+                self._overflow()
+            else:
+                self._nodes[write.node] = from_heartbeat(
+                    write.cluster, write.node, write.location, hb
+                )
+        for eid in outcome.episodes:
+            if len(self._touched) >= MAX_PENDING_EPISODES and eid not in self._touched:
+                self._overflow()
+                break
+            self._touched.add(eid)
+
+    def offer_episodes(self, episodes: Sequence[EpisodeFact]) -> None:
+        """Take episode states (the newest `updated` of each id wins)."""
+        for e in episodes:
+            prior = self._episodes.get(e.id)
+            if prior is not None and prior.updated > e.updated:
+                continue
+            if prior is None and len(self._episodes) >= MAX_PENDING_EPISODES:
+                self._overflow()
+                continue
+            self._episodes[e.id] = e
+
+    def _overflow(self) -> None:
+        self.state.overflowed += 1
+        self._reconcile_due = True
+
+    @property
+    def pending(self) -> int:
+        """Facts waiting for the next flush."""
+        return len(self._nodes) + len(self._episodes) + len(self._touched)
+
+    # --- the writing side ------------------------------------------------------------------
+
+    async def flush(self) -> int:
+        """Write what is buffered in one transaction; on failure keep it for the next try."""
+        async with self._lock:
+            nodes, self._nodes = self._nodes, {}
+            episodes, self._episodes = self._episodes, {}
+            touched, self._touched = self._touched, set()
+            if touched:  # storage holds the newest state of each (revisions, supersedes)
+                try:
+                    rows = await asyncio.to_thread(self._stored, touched)
+                except BaseException:
+                    self._touched |= touched
+                    raise
+                for fact in rows:
+                    prior = episodes.get(fact.id)
+                    if prior is None or prior.updated <= fact.updated:
+                        episodes[fact.id] = fact
+            if not nodes and not episodes:
+                return 0
+            now = time.monotonic()
+            digests = {n: _topology(f) for n, f in nodes.items()}
+            same = frozenset(
+                n
+                for n, d in digests.items()
+                if (seen := self._written.get(n)) is not None
+                and seen[0] == d
+                and now - seen[1] < TOPOLOGY_REFRESH_S
+            )
+            steps = self.graph.node_statements(list(nodes.values()), health_only=same)
+            steps += self.graph.episode_statements(list(episodes.values()))
+            try:
+                await self.graph.write(steps)
+            except BaseException:
+                for k, v in nodes.items():
+                    self._nodes.setdefault(k, v)  # a newer offer since then wins
+                for k, e in episodes.items():
+                    self._episodes.setdefault(k, e)
+                raise
+            for n, d in digests.items():
+                if n not in same:
+                    self._written[n] = (d, now)
+            self.state.written["nodes"] += len(nodes)
+            self.state.written["episodes"] += len(episodes)
+            self.state.last_write = self.clock()
+            return len(nodes) + len(episodes)
+
+    def _stored(self, ids: set[str]) -> list[EpisodeFact]:
+        """The stored state of some episodes (those storage no longer has are skipped)."""
+        found = (self.storage.get_episode(eid) for eid in sorted(ids))
+        return [from_episode_row(row) for row in found if row is not None]
+
+    async def reconcile(self) -> dict[str, int]:
+        """Re-read storage (nodes, series, episodes changed since the last time) and write it,
+        in transactions of at most `CHUNK` rows."""
+        async with self._lock:
+            started = self.clock()
+            rows = await asyncio.to_thread(self.storage.list_nodes)
+            catalog = await asyncio.to_thread(self.storage.catalog)
+            since = self._reconciled_to
+            episodes = await asyncio.to_thread(stored_episodes, self.storage, since)
+            for part in chunks([from_node_row(r) for r in rows]):
+                await self.graph.write(self.graph.node_statements(part))
+            for series in chunks(from_catalog(catalog)):
+                await self.graph.write(self.graph.catalog_statements(series))
+            for batch in chunks(episodes):
+                await self.graph.write(self.graph.episode_statements(batch))
+            self._reconciled_to = started
+            self._reconcile_due = False
+            self.state.last_reconcile = self.clock()
+            return {"nodes": len(rows), "series": len(catalog), "episodes": len(episodes)}
+
+    async def rebuild(self) -> dict[str, Any]:
+        """Export what people taught, empty the graph, rebuild it from storage, import again."""
+        async with self._lock:
+            taught = await self.graph.export_knowledge()
+            await self.graph.write([self.graph.statement("delete_all")])
+            self.graph.forget_incidents()
+            self._written.clear()
+            self._reconciled_to = 0.0
+        derived = await self.reconcile()
+        imported = await import_knowledge(self.graph, parse_knowledge(taught))
+        log.info("graph rebuilt from storage: %s; re-imported %s", derived, imported)
+        return {"derived": derived, "imported": imported}
+
+    async def start(self) -> None:
+        """Apply the schema; raises GraphError while the graph cannot be reached."""
+        await self.graph.apply_schema()
+        self.state.ready = True
+
+    async def run(self) -> None:
+        """Start, then flush every `flush_s` and reconcile every `reconcile_s`, until cancelled.
+        Failures are logged once per change of problem and retried with back-off."""
+        backoff = self.flush_s
+        next_reconcile = 0.0
+        while True:
+            try:
+                if not self.state.ready:
+                    await self.start()
+                    log.info(
+                        "knowledge graph ready: %s at %s", self.state.backend, self.state.where
+                    )
+                if self._reconcile_due or time.monotonic() >= next_reconcile:
+                    await self.reconcile()
+                    next_reconcile = time.monotonic() + self.reconcile_s
+                await self.flush()
+                if self.state.problem is not None:
+                    log.info("knowledge graph writes work again (%s)", self.state.where)
+                self.state.problem = None
+                backoff = self.flush_s
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the graph never stops the service
+                problem = (
+                    str(exc) if isinstance(exc, GraphError) else f"{type(exc).__name__}: {exc}"
+                )
+                if problem != self.state.problem:
+                    log.error("knowledge graph upkeep failed (will retry): %s", problem)
+                self.state.problem = problem
+                backoff = min(MAX_BACKOFF_S, backoff * 2)
+            await asyncio.sleep(backoff if self.state.problem else self.flush_s)
+
+    async def stop(self) -> None:
+        """A last flush of what is buffered (best effort: storage still has it all)."""
+        try:
+            await self.flush()
+        except Exception as exc:
+            log.warning("knowledge graph: last flush failed (storage keeps it): %s", exc)

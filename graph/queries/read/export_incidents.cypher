@@ -1,0 +1,6 @@
+// Every incident people recorded, for export (incident_causes and incident_episodes add the rest).
+MATCH (i:Incident)
+RETURN i.id AS id, i.title AS title, i.location AS location, i.started AS started, i.ended AS ended,
+       i.status AS status, i.summary AS summary, i.created_by AS created_by,
+       i.created_at AS created_at, i.updated_by AS updated_by, i.updated_at AS updated_at
+ORDER BY created_at, id

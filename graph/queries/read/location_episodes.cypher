@@ -1,0 +1,10 @@
+// The newest episodes seen at one location (where the sensor was then), started in [$since, $until).
+// $location, $since, $until, $limit
+MATCH (e:Episode)-[:AT]->(l:Location {name: $location})
+WHERE e.started >= $since AND e.started < $until
+RETURN e.id AS id, e.node AS node, e.location AS location, e.sensor AS sensor, e.metric AS metric,
+       e.unit AS unit, e.kind AS kind, e.rule AS rule, e.severity AS severity, e.started AS started,
+       e.ended AS ended, e.last AS last, e.flags AS flags, e.peak_value AS peak_value,
+       e.peak_sigma AS peak_sigma, e.reason AS reason
+ORDER BY started DESC
+LIMIT $limit

@@ -1,0 +1,245 @@
+"""Graph upkeep: what ingest commits reaches the graph in batches, off the request, and what
+the graph misses (a failure, a full buffer, a restart) is caught up from storage."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import replace
+from pathlib import Path
+
+import httpx
+import pytest
+
+from agent_bruno.app import create_app
+from agent_bruno.knowledge.backend import GraphUnavailable
+from agent_bruno.knowledge.catalogue import load_catalogue
+from agent_bruno.knowledge.ladybug_backend import LadybugBackend
+from agent_bruno.knowledge.model import IncidentInput, RootCauseInput
+from agent_bruno.knowledge.service import KnowledgeGraph
+from agent_bruno.knowledge.upkeep import GraphUpkeep
+from agent_bruno.storage.base import EventsWrite
+from agent_bruno.storage.sqlite import SqliteStorage
+from agent_bruno.wire import EVENT_ADAPTER
+from tests.unit.agent.helpers import NODE1_TOKEN, NOW, auth, envelope, heartbeat, make_settings
+from tests.unit.knowledge.facts import T0, episode
+
+
+async def wait_for(predicate, within_s: float = 5.0) -> None:
+    deadline = asyncio.get_running_loop().time() + within_s
+    while not await predicate():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+@pytest.fixture
+async def parts(tmp_path: Path):
+    storage = SqliteStorage(tmp_path / "a.db")
+    storage.open_writer()
+    backend = await LadybugBackend.open(None)
+    graph = KnowledgeGraph(backend, load_catalogue())
+    upkeep = GraphUpkeep(graph, storage, flush_s=0.01, reconcile_s=3600)
+    await upkeep.start()
+    yield storage, graph, upkeep
+    await backend.close()
+    storage.close_writer()
+    storage.close()
+
+
+def commit(storage: SqliteStorage, events: list[dict], node: str = "pi-node-1"):
+    received = NOW + 3600  # after every event's time: the reporter's clock is not ahead
+    write = EventsWrite(
+        "homelab", node, "warehouse", [EVENT_ADAPTER.validate_python(e) for e in events], received
+    )
+    (outcome,) = storage.apply_batch([write])
+    assert not isinstance(outcome, Exception)
+    return write, outcome
+
+
+async def test_many_heartbeats_of_a_node_become_one_write_of_the_newest(parts):
+    storage, graph, upkeep = parts
+    for i in range(50):
+        upkeep.offer(*commit(storage, [heartbeat(i, NOW + i, health={"cpu_percent": float(i)})]))
+    assert upkeep.pending == 1
+    assert await upkeep.flush() == 1
+    ctx = await graph.node_context("pi-node-1")
+    assert ctx is not None
+    assert (ctx["cpu_percent"], ctx["last_seen"]) == (49.0, NOW + 49)
+    assert [w["name"] for w in ctx["workloads"]] == ["edge-reporter"]
+
+
+async def test_an_older_heartbeat_retried_late_does_not_roll_the_node_back(parts):
+    storage, _graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(2, NOW + 600)]))
+    await upkeep.flush()
+    late = commit(storage, [heartbeat(1, NOW)])
+    assert late[1].heartbeat is None  # storage kept the newer one
+    upkeep.offer(*late)
+    assert upkeep.pending == 0
+
+
+async def test_a_failed_write_keeps_what_was_buffered_for_the_next_try(parts, monkeypatch):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1)]))
+    real = graph.backend.write
+
+    async def down(statements):
+        raise GraphUnavailable("Neo4j at bolt://x is unreachable")
+
+    monkeypatch.setattr(graph.backend, "write", down)
+    with pytest.raises(GraphUnavailable):
+        await upkeep.flush()
+    assert upkeep.pending == 1
+    monkeypatch.setattr(graph.backend, "write", real)
+    assert await upkeep.flush() == 1
+    assert await graph.node_context("pi-node-1") is not None
+
+
+async def test_episodes_keep_their_newest_state(parts):
+    _, graph, upkeep = parts
+    upkeep.offer_episodes([episode("e1", T0, ended=False), episode("e1", T0, sigma=7.0)])
+    upkeep.offer_episodes([replace(episode("e1", T0, ended=False), updated=0.0)])  # stale
+    await upkeep.flush()
+    ep = await graph.episode("e1")
+    assert ep is not None
+    assert ep.peak_sigma == 7.0
+
+
+async def test_reconcile_writes_what_storage_has_and_the_buffer_missed(parts):
+    storage, graph, upkeep = parts
+    commit(storage, [heartbeat(1)])  # committed but never offered (a restart, a full buffer)
+    summary = await upkeep.reconcile()
+    assert summary["nodes"] == 1
+    ctx = await graph.node_context("pi-node-1")
+    assert ctx is not None
+    assert ctx["location"] == "warehouse"
+
+
+async def test_rebuild_keeps_what_people_taught(parts):
+    storage, graph, upkeep = parts
+    commit(storage, [heartbeat(1)])
+    await upkeep.reconcile()
+    upkeep.offer_episodes([episode("spike", T0, node="pi-node-1", location="warehouse")])
+    await upkeep.flush()
+    await graph.record_incident(
+        IncidentInput("warehouse", T0, root_cause=RootCauseInput("door left open")), "alice", T0
+    )
+    result = await upkeep.rebuild()
+    assert result["imported"] == {"incidents": 1, "episodes": 1}
+    incidents = await graph.incidents(location="warehouse")
+    assert [c["description"] for c in incidents[0]["root_causes"]] == ["door left open"]
+    assert [e["id"] for e in incidents[0]["episodes"]] == ["spike"]
+    assert await graph.node_context("pi-node-1") is not None
+
+
+async def test_ingest_reaches_the_graph_without_waiting_for_it(tmp_path: Path):
+    settings = make_settings(tmp_path, graph_flush_s=0.02)
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+            r = await client.post(
+                "/v1/events", json=envelope([heartbeat(1)]), headers=auth(NODE1_TOKEN)
+            )
+            assert r.status_code == 200
+            graph = app.state.services.knowledge.graph
+
+            async def placed() -> bool:
+                return await graph.node_context("pi-node-1") is not None
+
+            await wait_for(placed)
+            ready = (await client.get("/readyz")).json()
+    assert ready["graph"]["backend"] == "ladybug"
+    assert ready["graph"]["state"] == "ready"
+    assert ready["graph"]["where"].endswith("graph.lbdb")
+
+
+async def test_a_graph_that_cannot_open_leaves_ingest_and_answers_working(tmp_path: Path):
+    settings = make_settings(tmp_path)
+    settings.graph_path.parent.mkdir(parents=True)
+    settings.graph_path.write_text("not a database")
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+            r = await client.post(
+                "/v1/events", json=envelope([heartbeat(1)]), headers=auth(NODE1_TOKEN)
+            )
+            assert r.status_code == 200
+            ready = await client.get("/readyz")
+            assert ready.status_code == 200
+            assert ready.json()["graph"]["state"] == "off"
+
+
+def episode_event(rev: int, ts: float, end: float | None = None, phase: str = "open") -> dict:
+    return {
+        "id": f"ep-event-{rev}", "type": "episode", "ts": ts, "sensor": "dht22-1",
+        "metric": "temperature", "unit": "°C", "phase": phase, "start": NOW, "end": end,
+        "last": end or ts, "kind": "process_anomaly", "rule": "spike", "severity": "critical",
+        "count": rev, "readings": rev, "peak_value": 31.0, "peak_ts": NOW,
+        "peak_deviation": 5.5, "reason": "5.5σ above the last hour's baseline", "revision": rev,
+    }  # fmt: skip
+
+
+async def test_episode_events_reach_the_graph_as_stored_one_node_per_episode(parts):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1)]))
+    upkeep.offer(*commit(storage, [episode_event(1, NOW)]))
+    upkeep.offer(*commit(storage, [episode_event(3, NOW + 120, NOW + 120, "close")]))
+    upkeep.offer(*commit(storage, [episode_event(2, NOW + 60, phase="update")]))  # late, older
+    await upkeep.flush()
+    ctx = await graph.sensor_context("pi-node-1/dht22-1")
+    assert ctx is not None
+    (ep,) = ctx["episodes"]
+    assert (ep["ended"], ep["flags"], ep["peak_sigma"], ep["rule"]) == (NOW + 120, 3, 5.5, "spike")
+    assert ep["id"].startswith("ep-")
+    assert ep["location"] == "warehouse"
+
+
+async def test_reconcile_brings_stored_episodes_the_buffer_never_saw(parts):
+    storage, graph, upkeep = parts
+    commit(storage, [heartbeat(1), episode_event(1, NOW)])
+    summary = await upkeep.reconcile()
+    assert summary["episodes"] == 1
+    assert (await graph.counts())["Episode"] == 1
+
+
+async def test_workloads_with_their_use_reach_the_graph(parts):
+    storage, graph, upkeep = parts
+    pods = [
+        {"name": "camera-5-video", "namespace": "vision", "kind": "pod", "cpu_percent": 81.0,
+         "memory_mib": 600.0, "cpu_request_m": 750.0},
+        "mosquitto",
+    ]  # fmt: skip
+    upkeep.offer(*commit(storage, [heartbeat(1, workloads=pods)]))
+    await upkeep.flush()
+    found = await graph.workloads("pi-node-1")
+    assert [(w["name"], w["namespace"], w["cpu_percent"]) for w in found] == [
+        ("camera-5-video", "vision", 81.0),
+        ("mosquitto", "", None),
+    ]
+    (row,) = storage.list_nodes()
+    assert row.workloads[0] == dict(pods[0].items())  # stored as sent
+
+
+async def test_unchanged_topology_is_not_rewritten_but_health_is(parts, monkeypatch):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1, NOW)]))
+    await upkeep.flush()
+    sent: list[str] = []
+    real = graph.backend.write
+
+    async def spy(statements):
+        sent.extend(s for s, _ in statements)
+        await real(statements)
+
+    monkeypatch.setattr(graph.backend, "write", spy)
+    upkeep.offer(*commit(storage, [heartbeat(2, NOW + 60, health={"cpu_percent": 77.0})]))
+    await upkeep.flush()
+    assert len(sent) == 1  # upsert_nodes only
+    ctx = await graph.node_context("pi-node-1")
+    assert ctx is not None
+    assert ctx["cpu_percent"] == 77.0
+    upkeep.offer(*commit(storage, [heartbeat(3, NOW + 120, workloads=["edge-reporter", "new"])]))
+    await upkeep.flush()
+    assert [w["name"] for w in await graph.workloads("pi-node-1")] == ["edge-reporter", "new"]
