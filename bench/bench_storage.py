@@ -49,6 +49,7 @@ NODES = 2
 SENSORS = 10  # per node: 20 series at 1 Hz
 RUNS = 3
 SERIES_REQUESTS = 2_000
+PARSE_REPEATS = 21
 UNCACHED_REQUESTS = 20_000  # distinct windows: more than 20 clients send in CLIENT_SECONDS
 CLIENTS = 20
 CLIENT_SECONDS = 4.0
@@ -100,6 +101,84 @@ def _bodies(rows: list[tuple[int, int, float]]) -> list[bytes]:
     return out
 
 
+def _csv_bodies(rows: list[tuple[int, int, float]]) -> list[bytes]:
+    """The same readings as `_bodies`, as CSV bodies with a header row."""
+    names = _series()
+    out = []
+    for i in range(0, len(rows), BATCH):
+        lines = ["ts,node,location,sensor,metric,value,unit"]
+        lines += [f"{ts},{names[k][0]},lab,{names[k][1]},temperature,{v!r},°C"
+                  for k, ts, v in rows[i : i + BATCH]]  # fmt: skip
+        out.append(("\n".join(lines) + "\n").encode())
+    return out
+
+
+def parse_ratio(json_body: bytes, csv_body: bytes, repeats: int = PARSE_REPEATS) -> float:
+    """CPU time of parsing a CSV body over that of the same rows as JSON, in-process: the
+    median of `repeats` alternating pairs."""
+    from agent_bruno.importers import parse_csv, parse_json
+
+    if parse_csv(csv_body).rows != parse_json(json_body).rows:
+        raise RuntimeError("the CSV and JSON bodies do not parse to the same rows")
+    ratios = []
+    for _ in range(repeats):
+        started = time.process_time()
+        parse_json(json_body)
+        middle = time.process_time()
+        parse_csv(csv_body)
+        ratios.append((time.process_time() - middle) / max(middle - started, 1e-9))
+    return float(statistics.median(ratios))
+
+
+def _csv_import(port: int, bodies: list[bytes], out: Any) -> None:
+    """Load-generator process: the CSV import only."""
+    try:
+        import uvloop
+
+        uvloop.install()
+    except ImportError:
+        pass
+    try:
+        out.put(asyncio.run(_import(port, bodies, "text/csv")))
+    except Exception as exc:
+        out.put({"error": f"{type(exc).__name__}: {exc}"})
+
+
+def _cpu_s(pid: int) -> float:
+    """User plus system CPU seconds of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def csv_run(bodies: list[bytes]) -> tuple[float, float]:
+    """Readings/s of a fresh agent importing the CSV bodies, and its CPU seconds doing so."""
+    with tempfile.TemporaryDirectory(prefix="bench-csv-") as tmp:
+        port = free_port()
+        server = serve_agent(
+            Path(tmp), port, {"AGENT_BRUNO_API_TOKEN": API_TOKEN, "AGENT_BRUNO_TIMEZONE": "UTC"}
+        )
+        try:
+            ctx = mp.get_context("spawn")
+            queue = ctx.Queue()
+            proc = ctx.Process(target=_csv_import, args=(port, bodies, queue))
+            cpu = _cpu_s(server.pid)
+            proc.start()
+            result: dict[str, Any] = queue.get(timeout=600)
+            cpu = _cpu_s(server.pid) - cpu
+            proc.join(30)
+        finally:
+            server.terminate()
+            server.wait(60)
+    if "error" in result:
+        raise RuntimeError(f"the CSV load generator failed: {result['error']}")
+    if result["errors"] or result["accepted"] != READINGS:
+        raise RuntimeError(
+            f"the agent accepted {result['accepted']:,} of {READINGS:,} CSV readings; "
+            f"errors: {result['errors'][:3]}"
+        )
+    return READINGS / float(result["seconds"]), cpu
+
+
 def bare_sqlite(path: Path, rows: list[tuple[int, int, float]]) -> float:
     """Readings per second of a bare executemany of `rows`, a commit every BATCH rows."""
     conn = sqlite3.connect(path, isolation_level=None)
@@ -143,9 +222,9 @@ async def _exchange(
     return head.split(b"\r\n", 1)[0], body
 
 
-async def _import(port: int, bodies: list[bytes]) -> dict[str, Any]:
+async def _import(port: int, bodies: list[bytes], kind: str = "application/json") -> dict[str, Any]:
     """Post every body over CONNECTIONS connections; seconds and non-200 answers."""
-    requests = [_request("POST", "/v1/readings", "application/json", b) for b in bodies]
+    requests = [_request("POST", "/v1/readings", kind, b) for b in bodies]
     errors: list[str] = []
     accepted = 0
 
@@ -390,9 +469,11 @@ def _agent_run(bodies: list[bytes], reads: bool) -> dict[str, Any]:
                 target=_generator, args=(port, bodies, _series_path() if reads else None, queue)
             )
             watch = _WalWatch(wal)
+            cpu = _cpu_s(server.pid)
             proc.start()
             try:
                 result: dict[str, Any] = queue.get(timeout=600)
+                result["import_cpu_s"] = _cpu_s(server.pid) - cpu
                 largest_wal = watch.stop()
                 if "error" in result:
                     raise RuntimeError(f"the storage load generator failed: {result['error']}")
@@ -427,7 +508,8 @@ def run() -> list[Figure]:
     load = os.getloadavg()
     rows = _rows()
     bodies = _bodies(rows)
-    ratios, agent_rates, bare_rates = [], [], []
+    csv_bodies = _csv_bodies(rows)
+    ratios, agent_rates, bare_rates, csv_rates, csv_cpu = [], [], [], [], []
     runs: list[dict[str, Any]] = []
     floors: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="bench-bare-") as tmp:
@@ -446,6 +528,10 @@ def run() -> list[Figure]:
             agent_rates.append(rate)
             ratios.append(rate / bare)
             runs.append(result)
+            csv_rate, cpu = csv_run(csv_bodies)
+            csv_rates.append(csv_rate)
+            csv_cpu.append(cpu / result["import_cpu_s"])
+        parse = parse_ratio(bodies[0], csv_bodies[0])
     load_after = os.getloadavg()
     machine = (
         f"load average {load[0]:.1f} before, {load_after[0]:.1f} after, on {os.cpu_count()} CPUs"
@@ -475,6 +561,16 @@ def run() -> list[Figure]:
                ingest_detail),
         Figure("bulk ingest, bare sqlite3", statistics.median(bare_rates), "readings/s", None,
                ingest_detail),
+        Figure("bulk ingest, CSV / JSON", statistics.median(
+               c / j for c, j in zip(csv_rates, agent_rates, strict=True)), "ratio", None,
+               f"the same {READINGS:,} readings as {BATCH:,}-row CSV bodies into a fresh agent "
+               f"after each JSON run; CSV {_fmt(csv_rates)} readings/s; {machine}"),
+        Figure("bulk ingest CPU, CSV / JSON", statistics.median(csv_cpu), "ratio", None,
+               "the agent process's user+system CPU seconds for the CSV import over those for "
+               f"the JSON import of the same readings; runs {_fmt(csv_cpu)}; {machine}"),
+        Figure("CSV parse CPU / JSON parse CPU", parse, "ratio", ("<=", 1.0),
+               f"one {BATCH:,}-reading body each way, in-process, median of {PARSE_REPEATS} "
+               f"alternating pairs; {machine}"),
         Figure("largest WAL during the import", max(r["largest_wal"] for r in runs) / 2**20,
                "MiB", ("<=", 64), size_detail + "; sampled every 10 ms, largest of all runs"),
         Figure("bytes per reading while running",
