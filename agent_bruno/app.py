@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
+from agent_bruno.alerts.desk import AlertDesk
 from agent_bruno.alerts.wiring import open_alerts
 from agent_bruno.api import (
     chat,
@@ -136,7 +137,14 @@ def create_app(settings: Settings) -> FastAPI:
             stack.push_async_callback(asyncio.to_thread, _close_storage, storage, writer)
             knowledge = await stack.enter_async_context(open_knowledge(settings, storage))
             agent = await stack.enter_async_context(open_agent(settings, storage, knowledge))
-            alerts = await stack.enter_async_context(open_alerts(settings, storage))
+            alerts = await stack.enter_async_context(
+                open_alerts(
+                    settings,
+                    storage,
+                    on_outcome=lambda ch, out: metrics.alert_deliveries.labels(ch, out).inc(),
+                )
+            )
+            agent.desks.append(AlertDesk(alerts, storage, settings.tzinfo))
             services = Services(
                 settings, storage, writer, metrics, settings.token_to_node(), agent, alerts,
                 settings.principals(), knowledge=knowledge,

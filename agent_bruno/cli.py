@@ -90,6 +90,13 @@ def ask(args: argparse.Namespace) -> int:
     )
 
 
+def graph(args: argparse.Namespace) -> int:
+    """Rebuild the knowledge graph, or export / import what people taught it."""
+    from agent_bruno.knowledge import cli as graph_cli
+
+    return graph_cli.run(args, load_settings() if args.offline else None)
+
+
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     """The argument parser and the function of each subcommand."""
     parser = argparse.ArgumentParser(
@@ -119,6 +126,10 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
         "-v", "--verbose", action="store_true", help="show tool calls and the thread id on stderr"
     )
     commands["ask"] = ask
+    from agent_bruno.knowledge import cli as graph_cli
+
+    graph_cli.add_parser(sub)
+    commands["graph"] = graph
     return parser, commands
 
 

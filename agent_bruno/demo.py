@@ -10,6 +10,7 @@ flags once it has learnt its baseline (150 readings).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import secrets
 import shutil
@@ -24,6 +25,8 @@ from types import FrameType
 
 import httpx
 
+from agent_bruno.alerts.receiver import receiver
+from agent_bruno.alerts.receiver import show as show_notification
 from agent_bruno.demo_history import history
 from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
@@ -60,7 +63,8 @@ NODES = (
         "pi-node-3",
         "server-room",
         9110,
-        "mhz19-1/co2:step@190:+900:for10m",
+        # The humidity dip is for the alert part: below 30 % from ~100 s for 3 minutes.
+        "mhz19-1/co2:step@190:+900:for10m,dht22-1/humidity:step@100:-30:for3m",
         # camera-5's video processing, simulated: it keeps pi-node-3's CPU high.
         "camera-5-video@vision=82,edge-reporter@agent-bruno=2,frigate@vision=4",
     ),
@@ -78,6 +82,40 @@ EXAMPLE_QUESTIONS = (
 
 class DemoError(RuntimeError):
     """The demo cannot start; the message says why and what to do."""
+
+
+# The alert part: a printing webhook receiver is the agent's default channel, and the seed's
+# sentence creates a rule (with its backtest) before the humidity dip fires and resolves it.
+SEED_SUBSCRIPTION = "Alert me if humidity drops below 30%"
+
+
+def alert_env(hook_url: str, secret: str) -> dict[str, str]:
+    """Agent settings that make the demo's receiver the default alert channel."""
+    return {
+        "AGENT_BRUNO_ALERT_DEFAULT_URL": hook_url,
+        "AGENT_BRUNO_ALERT_DEFAULT_SECRET": secret,
+        "AGENT_BRUNO_ALERT_ALLOW_HOSTS": "127.0.0.1/32",  # loopback receivers only
+        "AGENT_BRUNO_ALERT_GROUP_WAIT_S": "5",
+        "AGENT_BRUNO_ALERT_GROUP_INTERVAL_S": "10",
+    }
+
+
+def show_subscription(url: str, sentence: str = SEED_SUBSCRIPTION) -> None:
+    """Create the seed's subscription through POST /query and print the agent's answer."""
+    print("Subscribing in plain language (POST /query):\n", flush=True)
+    with httpx.Client(timeout=60.0) as client:
+        try:
+            r = client.post(f"{url}/query", content=sentence)
+            answer = r.text.rstrip() if r.status_code == 200 else _error_text(r)
+        except httpx.HTTPError as exc:
+            answer = f"(no answer: {type(exc).__name__}: {exc})"
+    print(f"$ curl {url}/query -d {json.dumps(sentence)}", flush=True)
+    print("  " + answer.replace("\n", "\n  ") + "\n", flush=True)
+    print(
+        "The server room's humidity dips below 30 % about 100 s after start for 3 minutes: "
+        "the receiver below prints the firing notification, then the resolve.\n",
+        flush=True,
+    )
 
 
 Procs = list[tuple[str, subprocess.Popen[bytes], Path]]
@@ -131,7 +169,11 @@ def seed_history(url: str) -> str:
 def show_graph(url: str) -> None:
     """Print what the graph knows of pi-node-3 and warehouse-b, from its API."""
     with httpx.Client(timeout=30.0) as client:
+        deadline = time.monotonic() + 15  # the upkeep writes its batch every few seconds
         node = client.get(f"{url}/v1/graph/context", params={"node": "pi-node-3"})
+        while node.status_code == 404 and time.monotonic() < deadline:
+            time.sleep(1.0)
+            node = client.get(f"{url}/v1/graph/context", params={"node": "pi-node-3"})
         if node.status_code == 200:
             ctx = node.json()["context"]
             runs = ", ".join(
@@ -187,7 +229,7 @@ def _now_iso() -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
 
 
-def _banner(url: str, read_tokens: dict[str, str], data_dir: Path) -> str:
+def _banner(url: str, read_tokens: dict[str, str], data_dir: Path, hook_url: str = "") -> str:
     first = NODES[0]
     return f"""
 agent-bruno demo is running: {url}
@@ -206,10 +248,17 @@ Ask the agent (built-in language understanding; set AGENT_BRUNO_OLLAMA_URL to us
   curl -N '{url}/chat?q=Show+me+sensor+anomalies+in+the+last+hour'
   {_ask_command()} ask -v "List all Pi nodes and their health status"
 
+Alerts go to the receiver printing here ({hook_url}); subscribe and manage in plain language:
+  curl {url}/query -d "page me on critical anomalies in warehouse-b"
+  curl {url}/query -d "what am I subscribed to?"
+  curl {url}/query -d "how often would 28% have fired last week?"
+  curl -s {url}/v1/subscriptions | python3 -m json.tool
+  curl -s {url}/v1/notifications | python3 -m json.tool
+
 The knowledge graph (LadybugDB in {data_dir / "agent" / "graph.lbdb"}):
   curl -s '{url}/v1/graph/context?node=pi-node-3' | python3 -m json.tool     # what runs there
   curl -s '{url}/v1/incidents?location=warehouse-b' | python3 -m json.tool   # what happened before
-  curl -s {url}/v1/incidents -H 'Content-Type: application/json' \
+  curl -s {url}/v1/incidents -H 'Content-Type: application/json' \\
        -d '{{"location": "warehouse-b", "started": "{_now_iso()}", "status": "resolved",
             "root_cause": {{"description": "HVAC malfunction"}}, "by": "you"}}'  # record one
   curl -s {url}/readyz | python3 -m json.tool                                 # graph state
@@ -242,6 +291,9 @@ def run(
     tokens = {n.node: secrets.token_urlsafe(24) for n in NODES}
     read_tokens = {n.node: secrets.token_urlsafe(24) for n in NODES}
     procs: Procs = []
+    hook_secret = secrets.token_urlsafe(24)
+    resources = contextlib.ExitStack()
+    hook = resources.enter_context(receiver(secret=hook_secret, on_receive=show_notification))
 
     def stop_all() -> None:
         for _, proc, _ in reversed(procs):
@@ -269,6 +321,7 @@ def run(
             "AGENT_BRUNO_REPORTER_READ_TOKENS": ",".join(
                 f"{k}={v}" for k, v in read_tokens.items()
             ),
+            **alert_env(hook.url + "/demo-hook", hook_secret),
         }
         agent = spawn(["agent_bruno.cli", "serve"], agent_env, agent_log)
         procs.append(("agent", agent, agent_log))
@@ -307,7 +360,8 @@ def run(
                 print("(the reporters have sent little data so far; answers may be sparse)")
             show_graph(url)
             show_examples(url)
-        print(_banner(url, read_tokens, data_dir), flush=True)
+            show_subscription(url)
+        print(_banner(url, read_tokens, data_dir, hook.url), flush=True)
         while deadline is None or time.monotonic() < deadline:
             _check_alive(procs)
             time.sleep(0.5)
@@ -315,6 +369,7 @@ def run(
         print("\nstopping ...", flush=True)
     finally:
         stop_all()
+        resources.close()
     return 0
 
 

@@ -122,6 +122,12 @@ class Metrics:
             ["node"],
             registry=self.registry,
         )
+        self.alert_deliveries = Counter(
+            "agent_bruno_alert_deliveries",
+            "Alert notification attempts by channel and outcome (delivered, retryable, permanent).",
+            ["channel", "outcome"],
+            registry=self.registry,
+        )
         self.clock_offset = Gauge(
             "agent_bruno_reporter_clock_offset_seconds",
             "How far a reporter's clock is ahead of the agent's (negative: behind), from its "

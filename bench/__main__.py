@@ -1,7 +1,7 @@
 """Run every benchmark, print a table and write bench/results.json.
 
 Usage: python -m bench [name ...]
-(names: triage, reporter, ingest, live, query, storage, graph; default all)
+(names: triage, reporter, ingest, live, query, storage, graph, alerts; default all)
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ SUITES = {
     "query": "bench.bench_query",
     "storage": "bench.bench_storage",
     "graph": "bench.bench_graph",
+    "alerts": "bench.bench_alerts",
 }
 RESULTS = Path(__file__).with_name("results.json")
 

@@ -343,5 +343,8 @@ def run() -> list[Figure]:
 
 
 if __name__ == "__main__":
-    for figure in run():
-        print(figure)
+    if sys.argv[1:] == ["upkeep"]:  # only the upkeep part (a quick re-check)
+        print(_upkeep())
+    else:
+        for figure in run():
+            print(figure)

@@ -9,6 +9,7 @@ import sqlite3
 import time
 import uuid
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing, asynccontextmanager
 from dataclasses import dataclass, field, replace
@@ -24,6 +25,7 @@ from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.desks import Desk
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
 from agent_bruno.agent.graph import AgentGraph, build_graph
 from agent_bruno.agent.memory import ThreadMemory, strict_serde
@@ -119,6 +121,8 @@ class AgentService:
         self.one_shot_graph = one_shot_graph or graph
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
         self._closed = False
+        self.desks: list[Desk] = []  # answer their own sentences (alert subscriptions)
+        self._refers: OrderedDict[str, str] = OrderedDict()  # thread → what "it" is, per desk
 
     @classmethod
     async def create(
@@ -144,7 +148,9 @@ class AgentService:
         one_shot = build_graph(model, checkpointer=None, **options) if memory else None
         return cls(context, graph, saver, memory, one_shot)
 
-    def stream(self, question: str, thread_id: str | None = None) -> AsyncGenerator[AgentEvent]:
+    def stream(
+        self, question: str, thread_id: str | None = None, owner: str | None = None
+    ) -> AsyncGenerator[AgentEvent]:
         """Run the question, yielding events; `QuestionError` is raised here, before any run.
 
         The events never end in an exception: a failure is an `error` event, then `done`.
@@ -153,9 +159,11 @@ class AgentService:
         if self._closed:
             raise AgentError("the agent service is closed")
         text, thread = checked_question(question, thread_id)
-        return self._run(text, thread, {}, given=thread_id is not None)
+        return self._run(text, thread, {}, owner, given=thread_id is not None)
 
-    async def ask(self, question: str, thread_id: str | None = None) -> AgentReply:
+    async def ask(
+        self, question: str, thread_id: str | None = None, owner: str | None = None
+    ) -> AgentReply:
         """Run the question to its answer; `AgentError` if the run failed."""
         if self._closed:
             raise AgentError("the agent service is closed")
@@ -164,7 +172,8 @@ class AgentService:
         answer: dict[str, Any] | None = None
         done: dict[str, Any] = {}
         error: str | None = None
-        async with aclosing(self._run(text, thread, final, given=thread_id is not None)) as events:
+        run = self._run(text, thread, final, owner, given=thread_id is not None)
+        async with aclosing(run) as events:
             async for event in events:
                 if event.kind == "answer":
                     answer = event.data
@@ -189,13 +198,64 @@ class AgentService:
         """Refuse new questions; the checkpointer stays with whoever passed it in."""
         self._closed = True
 
+    def _desk(self, question: str, owner: str | None) -> Desk | None:
+        """The desk whose sentence this is, if the caller is known."""
+        if owner is None:
+            return None
+        return next((d for d in self.desks if d.recognises(question)), None)
+
+    async def _run_desk(
+        self, desk: Desk, owner: str, question: str, thread_id: str, final: dict[str, Any]
+    ) -> AsyncGenerator[AgentEvent]:
+        """Relay a desk's reply as a run: one tool call, its result, the answer."""
+        args = {"text": question}
+        yield AgentEvent("tool_call", {"name": desk.name, "args": args})
+        key = f"{desk.name}:{thread_id}"
+        reply = await desk.handle(owner, question, self._refers.get(key))
+        if reply.refers_to is not None:
+            self._refers[key] = reply.refers_to
+            self._refers.move_to_end(key)
+            while len(self._refers) > 10_000:
+                self._refers.popitem(last=False)
+        status = "ok" if reply.ok else "no_data"
+        result = {"status": status, "data": reply.data, "error": None}
+        yield AgentEvent("tool_result", {"name": desk.name, "result": result})
+        final["calls"] = [{"name": desk.name, "args": args, "result": result}]
+        yield AgentEvent("answer", {"answer": reply.text, "mode": "builtin", "fallback": None})
+
     async def _run(
-        self, question: str, thread_id: str, final: dict[str, Any], *, given: bool = True
+        self,
+        question: str,
+        thread_id: str,
+        final: dict[str, Any],
+        owner: str | None = None,
+        *,
+        given: bool = True,
     ) -> AsyncGenerator[AgentEvent]:
         began = time.monotonic()
         yield AgentEvent(
             "status", {"stage": "received", "thread_id": thread_id, "message": "question received"}
         )
+        desk = self._desk(question, owner)
+        if desk is not None and owner is not None:
+            try:
+                async for event in self._run_desk(desk, owner, question, thread_id, final):
+                    yield event
+            except Exception as exc:
+                log.exception("the %s desk failed (thread %s)", desk.name, thread_id)
+                yield AgentEvent(
+                    "error", {"message": f"the agent failed: {type(exc).__name__}: {exc}"}
+                )
+            yield AgentEvent(
+                "done",
+                {
+                    "thread_id": thread_id,
+                    "duration_s": round(time.monotonic() - began, 3),
+                    "mode": "builtin",
+                    "fallback": None,
+                },
+            )
+            return
         answered: dict[str, Any] = {}
         memory = self.memory
         note = memory.unavailable if memory is not None else None

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import time
@@ -95,23 +96,42 @@ class Deliverer:
         self._wake.set()
 
     async def run(self) -> None:
-        """Deliver due rows; sleep until the next is due or `wake()`."""
-        while True:
-            self._wake.clear()
-            now = self._clock()
-            try:
-                heads: list[OutboxRow]
-                later: float | None
-                heads, later = await self._run_sync(self._outbox.heads, now)
-            except Exception:
-                log.exception("reading the alert outbox failed; retrying in 5 s")
-                heads, later = [], now + 5.0
-            if heads:
-                await asyncio.gather(*(self._deliver(row) for row in heads))
-                continue
-            timeout = None if later is None else max(0.0, later - self._clock())
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout)
+        """Deliver due rows, each lane on its own (a slow destination holds up only its own
+        lane); sleep until the next is due, a send finishes, or `wake()`."""
+        inflight: dict[str, asyncio.Task[None]] = {}
+        try:
+            while True:
+                self._wake.clear()
+                now = self._clock()
+                try:
+                    heads: list[OutboxRow]
+                    later: float | None
+                    heads, later = await self._run_sync(self._outbox.heads, now)
+                except Exception:
+                    log.exception("reading the alert outbox failed; retrying in 5 s")
+                    heads, later = [], now + 5.0
+                for row in heads:
+                    if row.lane in inflight:
+                        continue
+                    task = asyncio.create_task(self._deliver(row), name=f"deliver {row.id}")
+                    inflight[row.lane] = task
+                    task.add_done_callback(functools.partial(self._done, inflight, row.lane))
+                timeout = None if later is None else max(0.0, later - self._clock())
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), timeout)
+        finally:
+            for task in inflight.values():
+                task.cancel()
+            for task in list(inflight.values()):
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+    def _done(
+        self, inflight: dict[str, asyncio.Task[None]], lane: str, task: asyncio.Task[None]
+    ) -> None:
+        if inflight.get(lane) is task:
+            del inflight[lane]
+        self._wake.set()  # the lane's next row may be due now
 
     async def _attempt(self, row: OutboxRow) -> Outcome:
         notifier = self._notifiers.get(row.destination.kind)

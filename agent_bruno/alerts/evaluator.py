@@ -9,17 +9,22 @@ episode-timeout rules are evaluated on `tick`, once a second or so, not per even
 from __future__ import annotations
 
 import hashlib
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
+from typing import Literal, NamedTuple
 
 from agent_bruno.alerts.engine import (
     Change,
     EpisodeEvent,
     Observation,
     State,
+    Window,
+    push_window,
+    rate_change,
     step_condition,
     step_episode,
-    step_rate,
+    step_rate_change,
     step_threshold,
 )
 from agent_bruno.alerts.model import (
@@ -34,9 +39,8 @@ from agent_bruno.alerts.subscription import Subscription
 from agent_bruno.health import Assessment, Beat, Thresholds, assess
 
 
-@dataclass(frozen=True, slots=True)
-class SeriesLabels:
-    """The identity of one series."""
+class SeriesLabels(NamedTuple):
+    """The identity of one series (a tuple: hashed in C, it keys every per-series map)."""
 
     cluster: str
     node: str
@@ -105,12 +109,55 @@ def _scope_key(rule: AnyRule) -> tuple[str, str] | None:
 
 
 @dataclass(slots=True)
+class _Bucket:
+    """The rules of one metric and one scope key. Threshold rules are kept sorted by value, so
+    an observation finds the ones it crosses by bisection instead of trying each."""
+
+    below: list[tuple[float, Subscription]] = field(default_factory=list)
+    above: list[tuple[float, Subscription]] = field(default_factory=list)
+    below_values: list[float] = field(default_factory=list)
+    above_values: list[float] = field(default_factory=list)
+    # Rate rules by (direction, window): one change per group, the rules sorted by delta.
+    rates: dict[tuple[RateDir, float], list[tuple[float, Subscription]]] = field(
+        default_factory=dict
+    )
+    rate_deltas: dict[tuple[RateDir, float], list[float]] = field(default_factory=dict)
+    other: list[Subscription] = field(default_factory=list)  # episode rules
+
+    def add(self, sub: Subscription) -> None:
+        rule = sub.rule
+        if isinstance(rule, ThresholdRule):
+            (self.below if rule.op == "below" else self.above).append((rule.value, sub))
+        elif isinstance(rule, RateRule):
+            group = (rule.direction, rule.window_s)
+            self.rates.setdefault(group, []).append((rule.delta, sub))
+        else:
+            self.other.append(sub)
+
+    def seal(self) -> None:
+        self.below.sort(key=lambda p: p[0])
+        self.above.sort(key=lambda p: p[0])
+        self.below_values = [v for v, _ in self.below]
+        self.above_values = [v for v, _ in self.above]
+        for group, rules in self.rates.items():
+            rules.sort(key=lambda p: p[0])
+            self.rate_deltas[group] = [d for d, _ in rules]
+
+    def crossed(self, lo: float, hi: float) -> Iterable[Subscription]:
+        """Threshold rules an observation with this min and max crosses."""
+        for _, sub in self.below[bisect_right(self.below_values, lo) :]:  # value > min
+            yield sub
+        for _, sub in self.above[: bisect_left(self.above_values, hi)]:  # value < max
+            yield sub
+
+
+@dataclass(slots=True)
 class _Index:
     """Series rules of one metric, by scope key."""
 
-    by_scope: dict[tuple[str, str] | None, list[Subscription]] = field(default_factory=dict)
+    by_scope: dict[tuple[str, str] | None, _Bucket] = field(default_factory=dict)
 
-    def candidates(self, s: SeriesLabels) -> Iterable[Subscription]:
+    def buckets(self, s: SeriesLabels) -> Iterable[_Bucket]:
         get = self.by_scope.get
         for key in (
             None,
@@ -119,9 +166,24 @@ class _Index:
             ("node", s.node),
             ("sensor", f"{s.node}/{s.sensor}"),
         ):
-            subs = get(key)
-            if subs:
-                yield from subs
+            bucket = get(key)
+            if bucket is not None:
+                yield bucket
+
+    def candidates(self, s: SeriesLabels) -> Iterable[Subscription]:
+        for bucket in self.buckets(s):
+            yield from bucket.other
+            for _, sub in bucket.below:
+                yield sub
+            for _, sub in bucket.above:
+                yield sub
+            for rules in bucket.rates.values():
+                for _, sub in rules:
+                    yield sub
+
+    def longest_window(self) -> float:
+        """The longest window of this metric's rate rules (0: none)."""
+        return max((w for b in self.by_scope.values() for (_, w) in b.rates), default=0.0)
 
 
 @dataclass(slots=True)
@@ -133,6 +195,7 @@ class Entry:
     state: State
 
 
+RateDir = Literal["rise", "fall"]
 # An alert is keyed by its subscription and what it is about: a series, or a node's name.
 AlertKey = tuple[str, SeriesLabels | str]
 
@@ -149,9 +212,18 @@ class Evaluator:
         self.last_seen: dict[SeriesLabels, float] = {}
         self.nodes: dict[str, NodeFacts] = {}
         self.offline: frozenset[str] = frozenset()
+        self._subs: dict[str, Subscription] = {}
+        # Threshold rules with a pending or firing alert on a series: evaluated on every
+        # observation of it (to resolve), crossed or not.
+        self._tracked: dict[SeriesLabels, dict[str, Subscription]] = {}
+        # Recent (end, min, max) per series, for rate rules: one window shared by all of them.
+        self._windows: dict[SeriesLabels, Window] = {}
+        self._keep: dict[str, float] = {}  # metric → the longest rate window
 
     def set_subscriptions(self, subs: Iterable[Subscription]) -> None:
         """Index the active subscriptions (paused ones are not evaluated; states are kept)."""
+        subs_list = list(subs)
+        subs = subs_list
         self._series_rules = {}
         self._any_metric = _Index()
         self._timed = []
@@ -169,9 +241,18 @@ class Evaluator:
                 index = self._any_metric
             else:
                 index = self._series_rules.setdefault(metric, _Index())
-            index.by_scope.setdefault(_scope_key(rule), []).append(sub)
+            index.by_scope.setdefault(_scope_key(rule), _Bucket()).add(sub)
+        for index in (self._any_metric, *self._series_rules.values()):
+            for bucket in index.by_scope.values():
+                bucket.seal()
+        longest = {m: i.longest_window() for m, i in self._series_rules.items()}
+        self._keep = {m: w for m, w in longest.items() if w}
         for key in [k for k in self.alerts if k[0] not in known]:
             del self.alerts[key]  # the subscription was deleted
+        self._subs = {s.id: s for s in subs_list if not s.paused}
+        self._tracked = {}
+        for sub_id, about in self.alerts:
+            self._track(sub_id, about)
 
     def restore(self, sub_id: str, labels: dict[str, str], state: State) -> None:
         """Put back a state persisted before a restart (firing alerts stay firing)."""
@@ -188,6 +269,17 @@ class Evaluator:
         else:
             about = labels["node"]
         self.alerts[(sub_id, about)] = Entry(fingerprint(sub_id, labels), labels, state)
+        self._track(sub_id, about)
+
+    def _track(self, sub_id: str, about: SeriesLabels | str) -> None:
+        """Evaluate a threshold or rate rule on every observation of a series it has an alert on."""
+        live = self._subs.get(sub_id)
+        if (
+            live is not None
+            and isinstance(about, SeriesLabels)
+            and isinstance(live.rule, ThresholdRule | RateRule)
+        ):
+            self._tracked.setdefault(about, {})[sub_id] = live
 
     def _entry(self, sub: Subscription, about: SeriesLabels | str, labels: dict[str, str]) -> Entry:
         key = (sub.id, about)
@@ -205,27 +297,77 @@ class Evaluator:
         if index is None:
             return []
         out: list[AlertChange] = []
-        alerts = self.alerts
-        for sub in index.candidates(s):
-            rule = sub.rule
-            if isinstance(rule, ThresholdRule):
-                if (sub.id, s) not in alerts and not _breaches(rule, obs):
-                    continue  # the common case: nothing stored, nothing crossed
-            elif not isinstance(rule, RateRule):
+        tracked = self._tracked.get(s)
+        done: set[str] | None = set() if tracked else None
+        keep = self._keep.get(s.metric, 0.0)
+        window: Window = []
+        changes: dict[tuple[RateDir, float], float] = {}
+        fresh = True
+        if keep:
+            window = self._windows.get(s, [])
+            fresh = not window or obs.end > window[-1][0]
+        for bucket in index.buckets(s):
+            for sub in bucket.crossed(obs.min, obs.max):
+                if done is not None:
+                    done.add(sub.id)
+                self._step(sub, s, obs, out, 0.0)
+            if not fresh:
                 continue
-            if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
-                continue
-            entry = alerts.get((sub.id, s)) or self._entry(sub, s, series_labels(s))
-            st = entry.state
-            if isinstance(rule, ThresholdRule):
-                change = step_threshold(rule, st, obs)
-            else:
-                change = step_rate(rule, st, obs)
-            if change is not None:
-                out.append(AlertChange(sub, entry.fingerprint, entry.labels, change, entry.state))
-            elif st.status == "inactive" and isinstance(rule, ThresholdRule):
-                del alerts[(sub.id, s)]  # nothing to remember
+            for group, rules in bucket.rates.items():
+                change = changes.get(group)
+                if change is None:
+                    change = changes[group] = rate_change(window, obs, group[1], group[0])
+                for _, sub in rules[: bisect_left(bucket.rate_deltas[group], change)]:
+                    if done is not None:
+                        done.add(sub.id)
+                    self._step(sub, s, obs, out, change)
+        if tracked:
+            for sub_id, sub in list(tracked.items()):
+                if done is not None and sub_id in done:
+                    continue
+                rule = sub.rule
+                change = 0.0
+                if isinstance(rule, RateRule):
+                    if not fresh:
+                        continue
+                    change = rate_change(window, obs, rule.window_s, rule.direction)
+                self._step(sub, s, obs, out, change)
+        if keep and fresh:
+            self._windows[s] = push_window(window, obs, keep)
         return out
+
+    def _step(
+        self,
+        sub: Subscription,
+        s: SeriesLabels,
+        obs: Observation,
+        out: list[AlertChange],
+        change: float,
+    ) -> None:
+        rule = sub.rule
+        if not rule.scope.matches(s.cluster, s.location, s.node, s.sensor):
+            return
+        key = (sub.id, s)
+        entry = self.alerts.get(key) or self._entry(sub, s, series_labels(s))
+        st = entry.state
+        if isinstance(rule, ThresholdRule):
+            result = step_threshold(rule, st, obs)
+        elif isinstance(rule, RateRule):
+            result = step_rate_change(rule, st, change, obs)
+        else:
+            return
+        if st.status == "inactive":
+            if result is None:
+                del self.alerts[key]  # nothing to remember
+            tracked = self._tracked.get(s)
+            if tracked is not None:
+                tracked.pop(sub.id, None)
+                if not tracked:
+                    del self._tracked[s]
+        else:
+            self._tracked.setdefault(s, {})[sub.id] = sub
+        if result is not None:
+            out.append(AlertChange(sub, entry.fingerprint, entry.labels, result, entry.state))
 
     def observe_episode(self, s: SeriesLabels, ep: EpisodeEvent) -> list[AlertChange]:
         """Evaluate an episode event of a series against the episode rules."""

@@ -122,8 +122,10 @@ _CRITICAL = re.compile(r"(?<![\w-])critical|severe|serious", re.I)
 _FAULTS = re.compile(r"sensor (?:faults?|failures?|errors?)|faults?|broken sensor|glitch\w*", re.I)
 _PROCESS = re.compile(r"process anomal\w*|real anomal\w*", re.I)
 _WANTS_ALERT = re.compile(
-    r"(?<![\w-])(?:alert|notify|tell|page|ping|warn|message|let me know|wake me|inform|text"
-    r"|email|send (?:me|us)|subscribe|watch|monitor)(?![\w-])",
+    r"(?<![\w-])(?:(?:alert|notify|page|ping|warn|message|text|e-?mail|wake|remind)\s+(?:me|us"
+    r"|the team|on-?call)|(?:tell|inform|let)\s+(?:me|us)\s+(?:know\s+)?(?:when|if|whenever"
+    r"|as soon as|once|in case|about|on)|send (?:me|us) an? (?:alert|message)"
+    r"|subscribe(?: me)?|set up an? alert|create an? alert|i want (?:an? )?alerts?)(?![\w-])",
     re.I,
 )
 _WHEN = re.compile(r"(?<![\w-])(?:if|when|whenever|once|as soon as|should|in case)(?![\w-])", re.I)
@@ -161,9 +163,7 @@ class Understood:
 
 def looks_like_subscription(text: str) -> bool:
     """Whether a sentence asks to be alerted ("alert me if ...", "page me on ...")."""
-    return bool(_WANTS_ALERT.search(text)) and bool(
-        _WHEN.search(text) or _EPISODE.search(text) or re.search(r"(?<![\w-])on(?![\w-])", text)
-    )
+    return bool(_WANTS_ALERT.search(text))
 
 
 def _number(word: str) -> float:
@@ -402,7 +402,10 @@ _STOP = re.compile(
     r"(?<![\w-])(?:stop|delete|remove|cancel|unsubscribe|drop|turn off|get rid of)(?![\w-])",
     re.I,
 )
-_SNOOZE = re.compile(r"(?<![\w-])(?:snooze|mute|silence|quiet|hush)(?![\w-])", re.I)
+_SNOOZE = re.compile(r"(?<![\w-])(?:snooze|mute|silence)(?![\w-])", re.I)
+_ABOUT_ALERTS = re.compile(
+    r"(?<![\w-])(?:alerts?|subscriptions?|notifications?|rules?|it|them|that one)(?![\w-])", re.I
+)
 _PAUSE = re.compile(r"(?<![\w-])(?:pause|suspend|disable)(?![\w-])", re.I)
 _RESUME = re.compile(r"(?<![\w-])(?:resume|unpause|re-?enable|unmute|reactivate)(?![\w-])", re.I)
 _CHANGE = re.compile(
@@ -451,6 +454,8 @@ def command(text: str) -> Managed | None:
         )
     if _LIST.search(text):
         return Managed("list")
+    if not _ABOUT_ALERTS.search(text):
+        return None  # "has the warehouse gone silent?" is a question, not a command
     change = _CHANGE.search(text)
     if change and not looks_like_new_rule(text):
         value = change["v"] or change["w"]

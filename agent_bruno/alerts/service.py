@@ -83,6 +83,7 @@ _T = TypeVar("_T")
 TICK_S = 1.0
 BULK_LIVE_S = 900.0  # bulk rows newer than this are evaluated as live data; older is history
 OUTBOX_KEEP_S = 7 * 86_400.0
+REPLAY_S = 900.0  # re-evaluated at start: what a crash may have left unevaluated
 
 
 class SubscriptionError(ValueError):
@@ -119,12 +120,14 @@ class AlertService:
         clock: Callable[[], float] = time.time,
         resolve: Resolver = system_resolve,
         notifiers: dict[str, Notifier] | None = None,
+        on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.config = config
         self._storage = storage
         self._clock = clock
         self._resolve = resolve
         self._client = client
+        self._on_outcome = on_outcome  # (channel, outcome) of each delivery attempt, for metrics
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="alerts-db")
         self._store: AlertStore | None = None
         self._subs: dict[str, Subscription] = {}
@@ -188,6 +191,8 @@ class AlertService:
     def _count(self, kind: str, outcome: Outcome) -> None:
         key = (kind, outcome.status)
         self.outcomes[key] = self.outcomes.get(key, 0) + 1
+        if self._on_outcome is not None:
+            self._on_outcome(kind, outcome.status)
 
     async def start(self) -> None:
         """Open the tables, load subscriptions and alert states, start the tasks."""
@@ -222,6 +227,7 @@ class AlertService:
         for group in await self._run_sync(store.groups):
             if group.sub_id in self._subs:
                 self.dispatcher.restore(group, firing.pop(group.key, []), now)
+        await self._apply(await asyncio.to_thread(self._replay, now))
         self._tasks = [
             asyncio.create_task(self._evaluate_loop(), name="alerts-evaluate"),
             asyncio.create_task(self._tick_loop(), name="alerts-tick"),
@@ -233,6 +239,27 @@ class AlertService:
             len(self.evaluator.firing()),
             await self._run_sync(store.pending_count),
         )
+
+    def _replay(self, now: float) -> list[AlertChange]:
+        """Evaluate again what was stored in the last REPLAY_S: a write acknowledged just before
+        a crash may not have been evaluated. Harmless for what was: every step ignores an
+        observation no newer than its state's, and a firing alert does not fire twice."""
+        if not self._subs:
+            return []
+        since = now - REPLAY_S
+        changes: list[AlertChange] = []
+        for r in self._storage.extremes(SeriesQuery(since, now, 300)):
+            s = SeriesLabels(r.cluster, r.node, r.location, r.sensor, r.metric, r.unit)
+            for t, lo, hi, last, last_ts in r.rows:
+                # Up to the bucket's last reading: a later aggregate inside it stays new.
+                end = max(t, min(t + r.step, last_ts))
+                changes.extend(self.evaluator.observe(s, Observation(t, end, lo, hi, last)))
+        query = EpisodeQuery(since, now, 10_000, changed_since=since)
+        for row in sorted(self._storage.query_episodes(query), key=lambda e: e.last):
+            s = SeriesLabels(row.cluster, row.node, row.location, row.sensor, row.metric, row.unit)
+            for _, ep in episode_events(row):
+                changes.extend(self.evaluator.observe_episode(s, ep))
+        return changes
 
     async def _seed_facts(self) -> None:
         """What the evaluator knows before any event: nodes' heartbeats, series' last data."""
@@ -563,14 +590,11 @@ class AlertService:
     ) -> BacktestResult:
         sc = rule.scope
         q = SeriesQuery(start, end, 300, rule.metric, sc.location, sc.node, sc.sensor, sc.cluster)
-        histories = [
-            SeriesHistory(
-                f"{r.node}/{r.sensor}/{r.metric}",
-                float(r.step),
-                [Observation(p.ts, p.ts + r.step, p.min, p.max, p.last) for p in r.points],
-            )
-            for r in self._storage.query_series(q)
-        ]
+        histories = []
+        for r in self._storage.extremes(q):
+            w = r.step
+            obs = [Observation(t, t + w, lo, hi, last) for t, lo, hi, last, _ in r.rows]
+            histories.append(SeriesHistory(f"{r.node}/{r.sensor}/{r.metric}", float(w), obs))
         if isinstance(rule, SilentRule):
             return backtest_silent(rule, histories, start, end)
         return backtest_series(rule, histories, start, end)

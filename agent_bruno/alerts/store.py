@@ -246,7 +246,7 @@ class AlertStore:
                 )
         return len(items)
 
-    def heads(self, now: float, limit: int = 64) -> tuple[list[OutboxRow], float | None]:
+    def heads(self, now: float, limit: int = 256) -> tuple[list[OutboxRow], float | None]:
         """The oldest pending notification of each lane that is due, and when the next
         not-yet-due one is (lanes deliver in order: a resolve never overtakes its firing)."""
         rows = self.conn.execute(

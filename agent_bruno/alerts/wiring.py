@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import httpx
@@ -53,12 +53,17 @@ def alert_config(settings: Settings) -> AlertConfig:
 
 @asynccontextmanager
 async def open_alerts(
-    settings: Settings, storage: Storage, resolve: Resolver = system_resolve
+    settings: Settings,
+    storage: Storage,
+    resolve: Resolver = system_resolve,
+    on_outcome: Callable[[str, str], None] | None = None,
 ) -> AsyncIterator[AlertService]:
     """Start the alert service; stop it (the outbox keeps what is unsent) on exit."""
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
     async with httpx.AsyncClient(trust_env=False, limits=limits) as client:
-        service = AlertService(alert_config(settings), storage, client, resolve=resolve)
+        service = AlertService(
+            alert_config(settings), storage, client, resolve=resolve, on_outcome=on_outcome
+        )
         await service.start()
         try:
             yield service

@@ -20,7 +20,7 @@ from starlette.requests import Request
 
 from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
-from agent_bruno.api.deps import ApiAuth, Services, ServicesDep
+from agent_bruno.api.deps import Principal, Services, ServicesDep
 from agent_bruno.api.query import Question, bad_question, check_question, read_question
 from agent_bruno.metrics import Metrics
 
@@ -48,11 +48,13 @@ async def relay(
             yield encode(event)
 
 
-def stream_answer(services: Services, question: Question) -> EventSourceResponse:
+def stream_answer(
+    services: Services, question: Question, owner: str | None = None
+) -> EventSourceResponse:
     """Start the run and answer with its event stream (400 if the agent refuses the question)."""
     thread_id = question.thread_id or uuid.uuid4().hex
     try:
-        events = services.agent.stream(question.text, thread_id)
+        events = services.agent.stream(question.text, thread_id, owner)
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
@@ -62,16 +64,18 @@ def stream_answer(services: Services, question: Question) -> EventSourceResponse
 
 
 @router.post("/chat")
-async def post_chat(request: Request, services: ServicesDep, _auth: ApiAuth) -> EventSourceResponse:
+async def post_chat(
+    request: Request, services: ServicesDep, owner: Principal
+) -> EventSourceResponse:
     """Ask a question (JSON `{question, thread_id}` or plain text); the answer streams as SSE."""
     question = await read_question(request, services.settings.query_max_chars)
-    return stream_answer(services, question)
+    return stream_answer(services, question, owner)
 
 
 @router.get("/chat")
 async def get_chat(
-    services: ServicesDep, _auth: ApiAuth, q: str | None = None, thread_id: str | None = None
+    services: ServicesDep, owner: Principal, q: str | None = None, thread_id: str | None = None
 ) -> EventSourceResponse:
     """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
     question = check_question(q or "", thread_id or None, services.settings.query_max_chars)
-    return stream_answer(services, question)
+    return stream_answer(services, question, owner)

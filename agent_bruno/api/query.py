@@ -15,7 +15,7 @@ from starlette.responses import Response
 
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
-from agent_bruno.api.deps import ApiAuth, ServicesDep
+from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
 
 router = APIRouter(tags=["agent"])
@@ -144,11 +144,11 @@ def wants_json(request: Request) -> bool:
 
 
 @router.post("/query")
-async def post_query(request: Request, services: ServicesDep, _auth: ApiAuth) -> Response:
+async def post_query(request: Request, services: ServicesDep, owner: Principal) -> Response:
     """Answer a question about the sensors and nodes; `thread_id` continues a conversation."""
     question = await read_question(request, services.settings.query_max_chars)
     try:
-        reply = await services.agent.ask(question.text, question.thread_id)
+        reply = await services.agent.ask(question.text, question.thread_id, owner)
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     except Exception as exc:

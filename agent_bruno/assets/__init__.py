@@ -4,9 +4,10 @@ Each entry of this package is a symbolic link to a top-level folder of the repos
 (`prompts/`, `graph/`), which stays the source of truth. Building a wheel or an sdist copies the
 linked files into the package, so an installed agent finds them exactly as a checkout or an
 editable install does.
-To ship another folder (the graph catalogue, schemas, web assets): add the link here, name it in
-`FOLDERS` and give its files a pattern under `[tool.setuptools.package-data]` in pyproject.toml;
-`tests/unit/test_packaging.py` fails until all three agree, and the installed-wheel test proves it.
+To ship another folder (schemas, web assets): add the link here
+(`ln -s ../../web agent_bruno/assets/web`), name it in `FOLDERS`, give its files a pattern
+under `[tool.setuptools.package-data]` in pyproject.toml and allow it in `.dockerignore`;
+`tests/unit/test_packaging.py` fails until they agree, and the installed-wheel test proves it.
 """
 
 from __future__ import annotations

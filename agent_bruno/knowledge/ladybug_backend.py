@@ -20,6 +20,10 @@ from agent_bruno.knowledge.backend import (
 from agent_bruno.knowledge.catalogue import BackendName
 
 READERS = 2  # concurrent read queries (a 2-core Pi gains nothing from more)
+# One thread per query, and a bounded page cache: the graph shares a small machine with ingest
+# (Ladybug's defaults are every core and 80 % of the memory).
+THREADS_PER_QUERY = 1
+BUFFER_POOL_BYTES = 256 * 2**20
 
 
 def _rows(result: ladybug.QueryResult | list[ladybug.QueryResult]) -> list[Row]:
@@ -47,10 +51,12 @@ class LadybugBackend:
     def __init__(self, db: ladybug.Database, where: str) -> None:
         self._db = db
         self._where = where
-        self._readers = ladybug.AsyncConnection(db, max_concurrent_queries=READERS)
-        self._writer = ladybug.Connection(db)
+        self._readers = ladybug.AsyncConnection(
+            db, max_concurrent_queries=READERS, max_threads_per_query=THREADS_PER_QUERY
+        )
+        self._writer = ladybug.Connection(db, num_threads=THREADS_PER_QUERY)
         self._write_lock = threading.Lock()
-        self._untrusted = ladybug.Connection(db)
+        self._untrusted = ladybug.Connection(db, num_threads=THREADS_PER_QUERY)
         self._untrusted_lock = threading.Lock()
 
     @classmethod
@@ -62,7 +68,9 @@ class LadybugBackend:
             if path is not None:
                 path.parent.mkdir(parents=True, exist_ok=True)
             try:
-                db = ladybug.Database(target)
+                db = ladybug.Database(
+                    target, buffer_pool_size=BUFFER_POOL_BYTES, max_num_threads=THREADS_PER_QUERY
+                )
             except RuntimeError as exc:
                 raise GraphUnavailable(
                     f"cannot open the Ladybug graph at {target}: {exc}"

@@ -103,6 +103,21 @@ class SeriesResult:
 
 
 @dataclass(frozen=True, slots=True)
+class SeriesExtremes:
+    """One series' buckets as (start, min, max, last, time of the last reading) tuples, oldest
+    first: what rule evaluation and backtests need, read without building a `Point` per bucket."""
+
+    cluster: str
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    unit: str
+    step: int  # bucket width (seconds)
+    rows: list[tuple[float, float, float, float, float]]
+
+
+@dataclass(frozen=True, slots=True)
 class SeriesSummary:
     """One series over a time range: its statistics there and its latest value anywhere.
 
@@ -303,6 +318,9 @@ class Storage(Protocol):
 
     def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
         """Statistics over the range and the latest value per (node, sensor, metric)."""
+
+    def extremes(self, query: SeriesQuery) -> list[SeriesExtremes]:
+        """Min, max and last per 5-minute bucket of each matching series."""
 
     def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
         """Flagged readings, newest first."""

@@ -20,6 +20,7 @@ from agent_bruno.storage.base import (
     EpisodeRow,
     NodeRow,
     PruneWrite,
+    SeriesExtremes,
     SeriesQuery,
     SeriesResult,
     SeriesSummary,
@@ -229,6 +230,10 @@ class SqliteStorage:
     def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
         """Statistics over the range and the latest value per (node, sensor, metric)."""
         return self._read(sqlite_reads.summarize, query)
+
+    def extremes(self, query: SeriesQuery) -> list[SeriesExtremes]:
+        """Min, max and last per 5-minute bucket of each matching series."""
+        return self._read(sqlite_reads.extremes, query)
 
     def query_anomalies(self, query: AnomalyQuery) -> list[AnomalyRow]:
         """Flagged readings, newest first."""

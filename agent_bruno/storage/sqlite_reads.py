@@ -15,6 +15,7 @@ from agent_bruno.storage.base import (
     CatalogRow,
     NodeRow,
     Point,
+    SeriesExtremes,
     SeriesQuery,
     SeriesResult,
     SeriesSummary,
@@ -134,6 +135,27 @@ def query_series(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesResult]
                 )
             )  # fmt: skip
     return results
+
+
+def extremes(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesExtremes]:
+    """(start, min, max, last, last_ts) per 5-minute bucket of each matching series, oldest
+    first (bulk imports are in the rollups too). A node that moved merges as in `query_series`."""
+    start = int(q.start // BUCKET_5M) * BUCKET_5M
+    out = []
+    for meta, ids in _matching_series(conn, q, start - BUCKET_1H).values():
+        marks = ",".join("?" * len(ids))
+        rows: list[tuple[float, float, float, float, float]] = conn.execute(
+            "SELECT bucket, MIN(min), MAX(max), last, MAX(last_ts) FROM rollup_5m "  # noqa: S608 - placeholders only
+            f"WHERE series_id IN ({marks}) AND bucket >= ? AND bucket < ? "
+            "GROUP BY bucket ORDER BY bucket",
+            (*ids, start, q.end),
+        ).fetchall()
+        if rows:
+            cluster, node, location, sensor, metric, unit = meta
+            out.append(
+                SeriesExtremes(cluster, node, location, sensor, metric, unit, BUCKET_5M, rows)
+            )
+    return out
 
 
 def _matching_series(

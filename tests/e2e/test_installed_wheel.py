@@ -239,6 +239,7 @@ def test_installed_agent_and_reporter_start_and_answer(
     assert httpx.get(f"{url}/healthz").json() == {"status": "ok"}
 
     reporter_log = tmp_path / "reporter.log"
+    read_port, read_token = free_port(), secrets.token_urlsafe(24)
     reporter = _spawn(
         ["edge-reporter"],
         _clean_env(
@@ -253,7 +254,8 @@ def test_installed_agent_and_reporter_start_and_answer(
             # Past the DHT22's 80 °C range at ~1 s: critical by hard limit, pushed at once.
             FAULTS="dht22-1/temperature:spike@1:+70",
             DATA_DIR=str(tmp_path / "reporter"),
-            READ_API_PORT="0",
+            READ_API_PORT=str(read_port),
+            READ_API_TOKEN=read_token,
             SEED="7",
         ),
         tmp_path,
@@ -290,6 +292,14 @@ def test_installed_agent_and_reporter_start_and_answer(
     assert "lab" in answer.text.lower(), answer.text
     assert NODE in answer.text, answer.text
     assert "%" in answer.text, answer.text
+
+    scrape = httpx.get(
+        f"http://127.0.0.1:{read_port}/metrics",
+        headers={"Authorization": f"Bearer {read_token}"},
+        timeout=5,
+    )
+    assert scrape.status_code == 200, scrape.text
+    assert 'edge_reporter_verdicts_total{severity="critical"} 1.0' in scrape.text
 
     reporter.send_signal(signal.SIGTERM)
     assert reporter.wait(30) == 0, reporter_log.read_text()

@@ -78,3 +78,46 @@ def test_launch_lets_a_bug_in_our_own_code_raise(monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(distribution.importlib, "import_module", broken)
     with pytest.raises(ModuleNotFoundError):
         distribution.launch("agent_bruno.cli:main", extra="agent", prog="agent-bruno")
+
+
+def _stages() -> dict[str, list[str]]:
+    """Dockerfile instructions by stage name (continuation lines joined)."""
+    text = (REPO / "Dockerfile").read_text().replace("\\\n", " ")
+    stages: dict[str, list[str]] = {}
+    current: list[str] = []
+    for line in text.splitlines():
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        if line.startswith("FROM "):
+            current = stages.setdefault(line.split()[-1], [])
+        current.append(line)
+    return stages
+
+
+def test_each_image_installs_its_own_extra_and_runs_as_non_root() -> None:
+    stages = _stages()
+    assert any('"$EXTRA_REQUIREMENTS" edge' in line for line in stages["deps-edge"])
+    assert any('"$EXTRA_REQUIREMENTS" agent' in line for line in stages["deps-agent"])
+    for image, deps in (("edge-reporter", "deps-edge"), ("agent-bruno", "deps-agent")):
+        lines = stages[image]
+        assert lines[0] == f"FROM {deps} AS {image}"
+        assert "USER 10001:10001" in lines, image
+        assert any("pip install --no-deps /tmp/dist/*.whl" in line for line in lines), image
+        assert not any(line.startswith("COPY . ") for line in lines), image
+
+
+def test_dockerignore_lets_in_what_the_wheel_is_built_from() -> None:
+    allowed = {
+        line.strip().removeprefix("!").rstrip("/")
+        for line in (REPO / ".dockerignore").read_text().splitlines()
+        if line.startswith("!")
+    }
+    needed = {"pyproject.toml", "README.md", "LICENSE", "constraints.txt"}
+    needed |= {"agent_bruno", "edge_reporter"}
+    needed |= {
+        link.resolve().name
+        for package in ("agent_bruno", "edge_reporter")
+        for link in (REPO / package / "assets").iterdir()
+        if link.is_symlink()
+    }
+    assert needed <= allowed, f"add to .dockerignore: {sorted(needed - allowed)}"

@@ -16,7 +16,7 @@ from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.nlu.timeexpr import parse_time_arg
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import Args, time_range
-from agent_bruno.knowledge.backend import GraphError
+from agent_bruno.knowledge.backend import GraphError, GraphUnavailable
 from agent_bruno.knowledge.model import (
     EpisodeFact,
     IncidentInput,
@@ -100,7 +100,11 @@ def _graph(ctx: AgentContext) -> KnowledgeGraph | ToolResult:
 
 
 def _failed(exc: GraphError) -> ToolResult:
-    return ToolResult.fail(f"the knowledge graph could not answer: {exc}")
+    """An unreachable graph is said as such; a refused query is logged, not shown."""
+    if isinstance(exc, GraphUnavailable):
+        return ToolResult.fail(f"the knowledge graph is unavailable: {exc}")
+    log.error("knowledge graph query failed: %s", exc)
+    return ToolResult.fail("the knowledge graph could not answer (the agent's log has why)")
 
 
 async def _sensor_keys(graph: KnowledgeGraph, sensor: str, node: str | None) -> list[str]:

@@ -130,7 +130,9 @@ class SlowAgent:
         self.cancelled = threading.Event()
         self.closed = threading.Event()
 
-    def stream(self, question: str, thread_id: str | None = None) -> AsyncGenerator[AgentEvent]:
+    def stream(
+        self, question: str, thread_id: str | None = None, owner: str | None = None
+    ) -> AsyncGenerator[AgentEvent]:
         return self._run(thread_id or "t")
 
     async def _run(self, thread_id: str) -> AsyncGenerator[AgentEvent]:

@@ -9,7 +9,7 @@ from agent_bruno.cli import build_parser, main
 
 def test_serve_is_a_subcommand():
     parser, commands = build_parser()
-    assert set(commands) == {"serve", "ask"}
+    assert set(commands) == {"serve", "ask", "graph"}
     args = parser.parse_args(["serve", "--log-level", "warning"])
     assert args.command == "serve"
     assert args.log_level == "warning"

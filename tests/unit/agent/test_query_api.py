@@ -178,7 +178,7 @@ async def test_open_on_loopback_without_an_api_token(tmp_path: Path):
 
 
 async def test_an_agent_failure_is_500_with_the_reason(app, client, monkeypatch):
-    async def broken(question: str, thread_id: str | None = None):
+    async def broken(question: str, thread_id: str | None = None, owner: str | None = None):
         raise AgentError("the storage went away")
 
     monkeypatch.setattr(app.state.services.agent, "ask", broken)
@@ -188,7 +188,9 @@ async def test_an_agent_failure_is_500_with_the_reason(app, client, monkeypatch)
 
 
 async def test_fallback_is_reported_in_a_header(app, client, monkeypatch):
-    async def fell_back(question: str, thread_id: str | None = None) -> AgentReply:
+    async def fell_back(
+        question: str, thread_id: str | None = None, owner: str | None = None
+    ) -> AgentReply:
         return AgentReply("18 °C", [], "builtin", "model timed out after 30 s", "t1", 0.2)
 
     monkeypatch.setattr(app.state.services.agent, "ask", fell_back)

@@ -10,9 +10,9 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from agent_bruno.alerts.receiver import Receiver, receiver
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
-from tests.fakes.receiver import Receiver, receiver
 from tests.unit.agent.helpers import make_settings
 
 ALICE = "alice-token-3f9a1c7e5b2d"

@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
+from typing import Any
+
+import httpx
+
 from agent_bruno.alerts.engine import Change, State
 from agent_bruno.alerts.evaluator import AlertChange, fingerprint
 from agent_bruno.alerts.model import AnyRule, ThresholdRule, Timing
@@ -40,3 +46,16 @@ def change(
     lab = lab or labels()
     c = Change(status, at, T0, 28.0, 28.0, "", severity)  # type: ignore[arg-type]
     return AlertChange(sub, fingerprint(sub.id, lab), lab, c, State())
+
+
+async def settled_notifications(
+    client: httpx.AsyncClient, timeout_s: float = 5.0
+) -> list[dict[str, Any]]:
+    """`GET /v1/notifications` once none is pending: the sender records a delivery just after
+    the receiver has answered, so reading at once may still see `pending` (seen under load)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        rows: list[dict[str, Any]] = (await client.get("/v1/notifications")).json()["notifications"]
+        if all(r["status"] != "pending" for r in rows) or time.monotonic() > deadline:
+            return rows
+        await asyncio.sleep(0.05)

@@ -3,12 +3,13 @@ their documented shapes, a receiver answering 500 then 429 with Retry-After."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
 
-from tests.fakes.receiver import receiver
-from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest
+from agent_bruno.alerts.receiver import receiver
+from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest, settled
 
 RULE = {"kind": "threshold", "metric": "humidity", "op": "below", "value": 30, "unit": "%",
         "severity": "critical"}  # fmt: skip
@@ -95,7 +96,7 @@ async def test_500_then_429_with_retry_after_then_delivered(alice: httpx.AsyncCl
     assert len(ids) == 1  # one notification, retried under its id
     assert attempts[2].at - attempts[1].at >= 1.9  # Retry-After honoured
     assert 0.4 <= attempts[1].at - attempts[0].at <= 2.5  # backoff with jitter after the 500
-    rows = (await alice.get("/v1/notifications")).json()["notifications"]
+    rows = await settled(alice, 1)
     assert rows[0]["status"] == "delivered"
     assert rows[0]["attempts"] == 3
 
@@ -107,6 +108,28 @@ async def test_a_4xx_is_permanent_and_the_lane_moves_on(alice: httpx.AsyncClient
         await ingest(alice, [humidity(2, 33, 36, NOW + 300)])
         (resolved,) = await strict.until(1, timeout_s=15)
     assert resolved.json()["status"] == "resolved"
-    rows = (await alice.get("/v1/notifications")).json()["notifications"]
+    rows = await settled(alice, 2)
     assert [r["status"] for r in rows] == ["delivered", "failed"]
     assert "HTTP 400" in rows[1]["last_error"]
+
+
+async def test_delivery_outcomes_are_counted_in_metrics(alice: httpx.AsyncClient) -> None:
+    with receiver(script=[(503, {})]) as flaky:
+        await subscribe(alice, {"kind": "webhook", "url": flaky.url + "/in"})
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        await flaky.until(1, timeout_s=20)
+        await settled(alice, 1)
+    text = (await alice.get("/metrics")).text
+    assert 'agent_bruno_alert_deliveries_total{channel="webhook",outcome="retryable"} 1.0' in text
+    assert 'agent_bruno_alert_deliveries_total{channel="webhook",outcome="delivered"} 1.0' in text
+
+
+async def test_a_slow_destination_does_not_hold_up_another(alice: httpx.AsyncClient) -> None:
+    with receiver(delay_s=3.0) as slow, receiver() as fast:
+        await subscribe(alice, {"kind": "webhook", "url": slow.url + "/slow"})
+        await subscribe(alice, {"kind": "webhook", "url": fast.url + "/fast"})
+        sent = time.time()
+        await ingest(alice, [humidity(1, 27, 29, NOW)])
+        (got,) = await fast.until(1, timeout_s=10)
+        assert got.at - sent < 2.0
+        await slow.until(1, timeout_s=10)

@@ -10,6 +10,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
+from agent_bruno.alerts.receiver import receiver
 from agent_bruno.api.slack import slack_signature
 from tests.unit.alerts.conftest import SLACK_SECRET
 
@@ -88,3 +89,18 @@ async def test_unsigned_request_is_refused(slack: httpx.AsyncClient) -> None:
 
 async def test_help(slack: httpx.AsyncClient) -> None:
     assert "alert me if humidity" in (await command(slack, ""))["text"]
+
+
+async def test_a_slow_command_answers_at_once_and_posts_to_the_response_url(
+    slack: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("agent_bruno.api.slack.ANSWER_WITHIN_S", 0.0)
+    with receiver() as slack_side:
+        made = await command(
+            slack, "alert me if humidity drops below 30%", response_url=slack_side.url + "/resp"
+        )
+        assert made["text"].startswith("Working on it")
+        (posted,) = await slack_side.until(1)
+    assert posted.path == "/resp"
+    assert posted.json()["response_type"] == "ephemeral"
+    assert "OK: I'll alert you when humidity below 30%" in posted.json()["text"]

@@ -3,12 +3,13 @@ ingest fires it, the loopback receiver gets the signed webhook, owners are kept 
 
 from __future__ import annotations
 
+import asyncio
 import time
 from typing import Any
 
 import httpx
 
-from tests.fakes.receiver import Receiver
+from agent_bruno.alerts.receiver import Receiver
 from tests.unit.agent.helpers import NODE1_TOKEN, auth, envelope
 
 NOW = float(int(time.time() // 300) * 300 - 900)  # windows that have ended
@@ -20,6 +21,17 @@ def humidity(i: int, lo: float, hi: float, start: float) -> dict[str, Any]:
         "metric": "humidity", "unit": "%", "start": start, "end": start + 300, "count": 5,
         "min": lo, "max": hi, "mean": (lo + hi) / 2, "last": hi,
     }  # fmt: skip
+
+
+async def settled(client: httpx.AsyncClient, n: int) -> list[dict[str, Any]]:
+    """The caller's notifications once `n` of them are no longer pending (the receiver sees a
+    request before the agent has recorded its answer)."""
+    for _ in range(200):
+        rows: list[dict[str, Any]] = (await client.get("/v1/notifications")).json()["notifications"]
+        if sum(1 for r in rows if r["status"] != "pending") >= n:
+            return rows
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"notifications still pending: {rows}")
 
 
 async def ingest(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
@@ -58,7 +70,7 @@ async def test_sentence_to_rule_backtest_fire_and_resolve(
     await ingest(alice, [humidity(101, 33, 36, NOW + 300)])
     got = await hook.until(2, timeout_s=15)
     assert got[1].json()["status"] == "resolved"
-    listed = (await alice.get("/v1/notifications")).json()["notifications"]
+    listed = await settled(alice, 2)
     assert [n["status"] for n in listed] == ["delivered", "delivered"]
 
 

@@ -228,3 +228,26 @@ async def test_the_forge_is_given_the_graph_context_of_its_subject(ctx: AgentCon
     assert graph["status"] == "ok"
     assert graph["data"]["workloads"][0]["name"] == "camera-5-video"
     assert graph["data"]["incidents"][0]["title"] == "pi-node-3 overloaded"
+
+
+async def test_a_failing_graph_query_is_logged_not_shown(ctx: AgentContext, monkeypatch, caplog):
+    from agent_bruno.knowledge.backend import GraphQueryError, GraphUnavailable
+
+    graph = ctx.graph_client
+    assert graph is not None
+
+    async def refused(cypher, params):
+        raise GraphQueryError("Binder exception: Table Nope does not exist.")
+
+    monkeypatch.setattr(graph.backend, "read", refused)
+    result = await call(ctx, "workloads", node="pi-node-3")
+    assert result.status == "error"
+    assert "Binder" not in (result.error or "")
+    assert "Binder exception" in caplog.text
+
+    async def down(cypher, params):
+        raise GraphUnavailable("Neo4j at bolt://neo4j:7687 is unreachable")
+
+    monkeypatch.setattr(graph.backend, "read", down)
+    result = await call(ctx, "workloads", node="pi-node-3")
+    assert "bolt://neo4j:7687 is unreachable" in (result.error or "")

@@ -1,0 +1,48 @@
+"""Across a restart: what was stored but not evaluated (a crash right after the commit) is
+evaluated when the agent starts again, and what was already notified is not sent again."""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+from fastapi import FastAPI
+
+from agent_bruno.alerts.receiver import Receiver
+from agent_bruno.app import create_app
+from agent_bruno.settings import Settings
+from tests.unit.alerts.conftest import ALICE
+from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest
+
+RULE = {"kind": "threshold", "metric": "humidity", "op": "below", "value": 30, "unit": "%"}
+
+
+def client(app: FastAPI) -> httpx.AsyncClient:
+    return httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://agent",
+        headers={"Authorization": f"Bearer {ALICE}"},
+    )  # fmt: skip
+
+
+async def test_a_write_stored_but_not_evaluated_fires_after_the_restart(
+    settings: Settings, hook: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = create_app(settings)
+    async with first.router.lifespan_context(first), client(first) as c:
+        assert (await c.post("/v1/subscriptions", json={"rule": RULE})).status_code == 201
+        await ingest(c, [humidity(1, 35, 40, NOW)])  # evaluated: nothing crossed
+        # The agent dies after committing the next write and before evaluating it.
+        monkeypatch.setattr(first.state.services.alerts, "observe", lambda *a, **k: None)
+        await ingest(c, [humidity(2, 27, 29, NOW + 300)])
+    assert hook.received == []
+    monkeypatch.undo()
+    again = create_app(settings)
+    async with again.router.lifespan_context(again), client(again) as c:
+        (got,) = await hook.until(1)
+        assert got.json()["status"] == "firing"
+        assert got.json()["alerts"][0]["value"] == 27
+    # A third start replays the same data: the alert is already firing and notified.
+    third = create_app(settings)
+    async with third.router.lifespan_context(third), client(third) as c:
+        await ingest(c, [humidity(3, 33, 36, NOW + 600)])  # back above 32 %: resolves
+        got = await hook.until(2, timeout_s=15)
+    assert [r.json()["status"] for r in got] == ["firing", "resolved"]
