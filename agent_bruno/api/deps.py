@@ -16,6 +16,7 @@ from agent_bruno.api.errors import ApiError
 from agent_bruno.clocks import ClockOffsets
 from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
+from agent_bruno.reporters import Reporters
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
 from agent_bruno.storage.writer import GroupCommitWriter
@@ -36,6 +37,7 @@ class Services:
     alerts: AlertService  # subscriptions, evaluation on ingest, delivery
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
+    reporters: Reporters = field(default_factory=Reporters)  # places and series budgets
     knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
     answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 

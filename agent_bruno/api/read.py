@@ -14,6 +14,7 @@ from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.params import bad_param, parse_limit, time_range
 from agent_bruno.health import Beat, Thresholds, assess
+from agent_bruno.reporters import Move
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
     AnomalyQuery,
@@ -107,6 +108,19 @@ async def get_anomalies(
     return json_response({"view": "episodes", "episodes": [episode_json(r) for r in found]})
 
 
+def _moves(moves: list[Move], node: str) -> list[dict[str, Any]]:
+    """The moves of `node` since the agent started (AGENT_BRUNO_REPORTER_MOVES=allow)."""
+    return [
+        {
+            "from": {"cluster": m.before[0], "location": m.before[1]},
+            "to": {"cluster": m.after[0], "location": m.after[1]},
+            "at": m.at,
+        }
+        for m in moves
+        if m.node == node
+    ]
+
+
 @router.get("/v1/nodes")
 async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Every node with its latest heartbeat and status: healthy, warning or offline."""
@@ -133,6 +147,7 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
                 "last_heartbeat": row.ts,
                 "last_seen": row.last_seen,
                 "clock_offset_s": offset,
+                "moves": _moves(services.reporters.moves, row.node),
                 "interval_s": row.interval_s,
                 "health": row.health,
                 "sensors": row.sensors,
