@@ -10,6 +10,7 @@ from typing import Any, Literal
 import httpx
 from pydantic import Field
 
+from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import (
@@ -428,7 +429,7 @@ async def raw_readings(ctx: AgentContext, args: RawArgs) -> ToolResult:
 
 async def inventory(ctx: AgentContext, args: InventoryArgs) -> ToolResult:
     """What exists: locations with their nodes, each node's sensors, and metrics with units."""
-    rows = await asyncio.to_thread(ctx.storage.catalog)
+    rows = (await snapshot(ctx.storage, ctx.catalog)).rows
     if not rows:
         return ToolResult.no_data("nothing has been stored yet")
     locations: dict[str, set[str]] = {}
