@@ -26,6 +26,7 @@ from agent_bruno.api import (
     ops,
     query,
     read,
+    series,
     slack,
     subscriptions,
     web,
@@ -180,6 +181,7 @@ def create_app(settings: Settings) -> FastAPI:
     app.add_exception_handler(HTTPException, handle_http_exception)
     app.add_exception_handler(Exception, handle_unexpected)
     app.router.routes.extend(ingest.routes)
+    app.router.routes.extend(series.routes)
     routers = (
         read.router, ops.router, query.router, chat.router, subscriptions.router,
         slack.router, incidents.router, web.router,
@@ -190,7 +192,11 @@ def create_app(settings: Settings) -> FastAPI:
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
         str(getattr(r, "path", ""))
-        for r in (*ingest.routes, *(route for router in routers for route in router.routes))
+        for r in (
+            *ingest.routes,
+            *series.routes,
+            *(route for router in routers for route in router.routes),
+        )
     ) | {app.openapi_url or ""}
     app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
     return app

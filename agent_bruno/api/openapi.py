@@ -1,7 +1,7 @@
-"""The OpenAPI document: the ingest routes, error responses, security schemes.
+"""The OpenAPI document: the plain routes (ingest, series), error responses, security schemes.
 
-- The ingest routes are plain Starlette routes (see `ingest.py`), which FastAPI does not
-  document; their entries come from the same pydantic models that validate the bodies.
+- The ingest and series routes are plain Starlette routes (see `ingest.py`, `series.py`), which
+  FastAPI does not document; their entries come from the pydantic models of their bodies.
 - Routes declare their answers with `documented(...)`: the success schema and the error
   statuses they can give. Every error is a problem (`application/problem+json`, RFC 9457); after
   generation, every 4xx/5xx response's content is the `Problem` schema, an operation with
@@ -21,7 +21,7 @@ from fastapi.routing import APIRoute
 from pydantic import BaseModel, TypeAdapter
 
 from agent_bruno.api.deps import api_principal, require_api_token
-from agent_bruno.api.schemas import Answer, Problem, problem_content
+from agent_bruno.api.schemas import Answer, Problem, SeriesPage, problem_content
 from agent_bruno.wire import READINGS_BODY_ADAPTER, EventBatch, IngestResponse
 
 _REF = "#/components/schemas/{model}"
@@ -188,6 +188,62 @@ def ingest_paths(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_SERIES_PARAMS = {
+    "metric": "Only this metric, e.g. temperature",
+    "location": "Only series at this location",
+    "node": "Only this node's series",
+    "sensor": "Only this sensor's series",
+    "cluster": "Only this cluster's series",
+    "start": "Start of the range: Unix seconds, ISO 8601 (naive is UTC), now, or -30m/-1h/-7d "
+    "(default: end minus one day)",
+    "end": "End of the range, same forms (default: now)",
+    "step": "Bucket width in seconds or 5m/1h: below 300, or a multiple of 300 (default: 300 up "
+    "to two days, else 3600); at most 10,000 points",
+    "include_faults": "true/false (1/0, yes/no): count the readings the reporter judged sensor "
+    "faults in the points (default false: left out, and described under each series' faults)",
+}
+_SERIES_EXAMPLES = {"metric": "temperature", "location": "warehouse", "start": "-6h", "step": "5m"}
+
+
+def series_path(components: dict[str, Any]) -> dict[str, Any]:
+    """Path item of `GET /v1/series` (a plain Starlette route, see `series.py`)."""
+    answer = _schema(TypeAdapter(SeriesPage), components)
+    parameters = []
+    for name, text in _SERIES_PARAMS.items():
+        param: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": text,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        }
+        if name in _SERIES_EXAMPLES:
+            param["example"] = _SERIES_EXAMPLES[name]
+        parameters.append(param)
+    return {
+        "/v1/series": {
+            "get": {
+                "tags": ["read"],
+                "summary": "Points per (node, sensor, metric) at `step` seconds",
+                "description": "Mean, min, max, count and last value per bucket. Readings the "
+                "reporter judged sensor faults are left out (each series says how many and their "
+                "extremes under `faults`) unless `include_faults=true`.",
+                "operationId": "get_series",
+                "parameters": parameters,
+                "responses": {
+                    "200": {
+                        "description": "The matching series (an empty list when none)",
+                        "content": {"application/json": {"schema": answer}},
+                    },
+                    "422": error(422),
+                    "503": error(503),
+                },
+                "security": [{API_SCHEME: []}],
+            }
+        }
+    }
+
+
 def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
     """Every dependency callable under `dependant`."""
     for sub in dependant.dependencies:
@@ -252,7 +308,7 @@ def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
         if app.openapi_schema is None:
             spec = generate()
             schemas = spec.setdefault("components", {}).setdefault("schemas", {})
-            spec["paths"] = {**ingest_paths(schemas), **spec["paths"]}
+            spec["paths"] = {**ingest_paths(schemas), **series_path(schemas), **spec["paths"]}
             finish(spec, secured_operations(routers))
             app.openapi_schema = spec
         return app.openapi_schema

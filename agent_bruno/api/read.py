@@ -1,4 +1,4 @@
-"""Read routes: series, anomalies, nodes with health, and the catalog."""
+"""Read routes: anomalies, nodes with health, and the catalog (`/v1/series` is in `series.py`)."""
 
 from __future__ import annotations
 
@@ -16,17 +16,14 @@ from agent_bruno.api.openapi import documented
 from agent_bruno.api.paging import make_cursor, read_cursor
 from agent_bruno.api.params import (
     Cursor,
-    Flag,
     Limit,
     Name,
     Time,
     bad_param,
-    parse_flag,
     parse_limit,
-    parse_step,
     time_range,
 )
-from agent_bruno.api.schemas import AnomalyPage, Catalog, NodeList, SeriesPage, rfc3339, with_iso
+from agent_bruno.api.schemas import AnomalyPage, Catalog, NodeList, rfc3339, with_iso
 from agent_bruno.health import Beat, Thresholds, assess
 from agent_bruno.reporters import Move
 from agent_bruno.settings import Settings
@@ -34,7 +31,6 @@ from agent_bruno.storage.base import (
     AnomalyQuery,
     EpisodeQuery,
     EpisodeRow,
-    SeriesQuery,
     StorageError,
 )
 from agent_bruno.storage.episodes import STATES
@@ -70,60 +66,6 @@ async def _read(fn: Any, *args: Any) -> Any:
             reason="storage_unavailable",
             headers={"Retry-After": "5"},
         ) from None
-
-
-Step = Annotated[
-    str | None,
-    Query(
-        min_length=1,
-        max_length=16,
-        description="bucket width: seconds or 30s/5m/1h; above 300 a multiple of 300",
-        examples=["5m"],
-    ),
-]
-
-
-def _point(p: Any) -> dict[str, Any]:
-    return with_iso(asdict(p), "ts")
-
-
-def _series(r: Any) -> dict[str, Any]:
-    row = asdict(r)
-    row["points"] = [with_iso(p, "ts") for p in row["points"]]
-    return row
-
-
-@router.get("/v1/series", responses=documented(422, 503, ok=SeriesPage))
-async def get_series(
-    services: ServicesDep,
-    _auth: ApiAuth,
-    metric: Name = None,
-    location: Name = None,
-    node: Name = None,
-    sensor: Name = None,
-    cluster: Name = None,
-    start: Time = None,
-    end: Time = None,
-    step: Step = None,
-    include_faults: Flag = None,
-) -> Response:
-    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last.
-
-    Readings the reporter judged sensor faults are left out (each series says how many and their
-    extremes under `faults`) unless `include_faults=true`."""
-    now = time.time()
-    t_start, t_end = time_range(start, end, now, DAY)
-    width = parse_step(step, t_start, t_end)
-    with_faults = parse_flag("include_faults", include_faults)
-    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster, with_faults)
-    results = await _read(services.storage.query_series, query)
-    return json_response(
-        {
-            **with_iso({"start": t_start, "end": t_end}, "start", "end"),
-            "step": width,
-            "series": [_series(r) for r in results],
-        }
-    )
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
