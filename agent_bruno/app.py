@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
@@ -199,4 +200,13 @@ def create_app(settings: Settings) -> FastAPI:
         )
     ) | {app.openapi_url or ""}
     app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
+    if settings.cors_origins:  # outermost: preflights are answered before anything else
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding", "Accept"],
+            expose_headers=["X-Thread-Id", "Retry-After"],
+            max_age=600,
+        )
     return app
