@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
+from agent_bruno.api import alert_schemas as A
 from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.openapi import documented, json_body
@@ -127,7 +128,9 @@ _INCIDENT_EXAMPLE = {
     "/v1/incidents",
     status_code=201,
     openapi_extra=json_body(IncidentBody, _INCIDENT_EXAMPLE),
-    responses=documented(503, status=201, description="The incident as recorded"),
+    responses=documented(
+        503, ok=A.IncidentEnvelope, status=201, description="The incident as recorded"
+    ),
 )
 async def post_incident(request: Request, services: ServicesDep, _auth: ApiAuth) -> Response:
     """Record an incident and its root cause; returns it with the episodes it was linked to."""
@@ -158,7 +161,7 @@ async def post_incident(request: Request, services: ServicesDep, _auth: ApiAuth)
 @router.patch(
     "/v1/incidents/{incident_id}",
     openapi_extra=json_body(CorrectionBody, {"root_cause": {"description": "door left open"}}),
-    responses=documented(503),
+    responses=documented(503, ok=A.IncidentEnvelope),
 )
 async def patch_incident(
     incident_id: str, request: Request, services: ServicesDep, _auth: ApiAuth
@@ -206,7 +209,7 @@ async def patch_incident(
     return json_response({"incident": stored})
 
 
-@router.get("/v1/incidents", responses=documented(503))
+@router.get("/v1/incidents", responses=documented(503, ok=A.IncidentList))
 async def get_incidents(
     services: ServicesDep,
     _auth: ApiAuth,
@@ -229,7 +232,7 @@ async def get_incidents(
     return json_response({"incidents": found})
 
 
-@router.get("/v1/incidents/{incident_id}", responses=documented(503))
+@router.get("/v1/incidents/{incident_id}", responses=documented(503, ok=A.IncidentEnvelope))
 async def get_incident(incident_id: str, services: ServicesDep, _auth: ApiAuth) -> Response:
     """One incident."""
     knowledge = _knowledge(services)
@@ -242,7 +245,7 @@ async def get_incident(incident_id: str, services: ServicesDep, _auth: ApiAuth) 
     return json_response({"incident": found})
 
 
-@router.get("/v1/graph/context", responses=documented(404, 503))
+@router.get("/v1/graph/context", responses=documented(404, 503, ok=A.GraphContext))
 async def get_context(
     services: ServicesDep,
     _auth: ApiAuth,
@@ -270,7 +273,7 @@ async def get_context(
     return json_response({"context": found})
 
 
-@router.get("/v1/graph/export", responses=documented(503))
+@router.get("/v1/graph/export", responses=documented(503, ok=A.KnowledgeExport))
 async def export_knowledge(services: ServicesDep, _auth: ApiAuth) -> Response:
     """What people taught (incidents, root causes, their episodes) as one JSON file."""
     try:
@@ -290,7 +293,7 @@ async def export_knowledge(services: ServicesDep, _auth: ApiAuth) -> Response:
             "content": {"application/json": {"schema": {"type": "object"}}},
         }
     },
-    responses=documented(422, 503),
+    responses=documented(422, 503, ok=A.Imported),
 )
 async def import_file(request: Request, services: ServicesDep, _auth: ApiAuth) -> Response:
     """Import an export file (importing it twice changes nothing)."""
@@ -306,7 +309,7 @@ async def import_file(request: Request, services: ServicesDep, _auth: ApiAuth) -
     return json_response({"imported": counts})
 
 
-@router.post("/v1/graph/rebuild", responses=documented(503))
+@router.post("/v1/graph/rebuild", responses=documented(503, ok=A.Rebuilt))
 async def rebuild(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Rebuild the graph from storage, keeping what people taught."""
     try:

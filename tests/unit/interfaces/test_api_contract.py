@@ -93,6 +93,8 @@ def test_the_document_covers_every_route_with_problems_and_security(contract_age
                     assert list(response["content"]) == ["application/problem+json"], where
                 else:
                     assert response.get("content"), f"{where} {code} has no documented body"
+                    for media, body in response["content"].items():
+                        assert body.get("schema"), f"{where} {code} {media} has no schema"
             if path not in ("/healthz", "/readyz", "/", "/ui/{name}"):  # no data in these
                 assert op.get("security"), f"{where} documents no security"
 
