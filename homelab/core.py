@@ -259,6 +259,26 @@ class Subscription:
         )  # fmt: skip
 
 
+def subscriptions(body: Mapping[str, Any]) -> list[Subscription]:
+    """From `GET /v1/subscriptions`."""
+    return [
+        Subscription(s["id"], s.get("description", ""), s["rule"], s.get("destination"), {}, [])
+        for s in body["subscriptions"]
+    ]
+
+
+_ID = re.compile(r"[A-Za-z0-9_-]{1,128}")
+
+
+def check_id(subscription_id: str) -> None:
+    """A subscription id as the agent makes them (`sub_…`), or a `BadRequest` naming it."""
+    if not isinstance(subscription_id, str) or not _ID.fullmatch(subscription_id):
+        raise BadRequest(
+            f"subscription_id {subscription_id!r} is not a subscription id "
+            "(e.g. 'sub_3f9a1c2b7e4d')"
+        )
+
+
 def raise_for_problem(status: int, body: Any, url: str) -> None:
     """Turn a non-2xx answer into the SDK's error, with the agent's own words."""
     if status < 400:

@@ -211,8 +211,22 @@ class EdgeData:
 
     def subscribe(self, text: str, destination: Mapping[str, Any] | None = None) -> Subscription:
         """Subscribe to alerts in words ("Alert me if humidity drops below 30%")."""
+        _check_text(text)
         body = core.clean({"text": text, "destination": destination})
         return Subscription.from_api(self._post("/v1/subscriptions", body))
+
+    def subscriptions(self) -> list[Subscription]:
+        """Your alert subscriptions (those of the token's owner)."""
+        return core.subscriptions(self._get("/v1/subscriptions"))
+
+    def unsubscribe(self, subscription_id: str) -> None:
+        """Delete one of your subscriptions (`BadRequest` if there is no such one)."""
+        core.check_id(subscription_id)
+        try:
+            response = self._http.delete(f"/v1/subscriptions/{subscription_id}")
+        except httpx.TransportError as exc:
+            raise _unreachable(self.url, exc) from None
+        _decode(response)
 
 
 class AsyncEdgeData:
@@ -356,13 +370,34 @@ class AsyncEdgeData:
         self, text: str, destination: Mapping[str, Any] | None = None
     ) -> Subscription:
         """As `EdgeData.subscribe`."""
+        _check_text(text)
         body = core.clean({"text": text, "destination": destination})
         return Subscription.from_api(await self._post("/v1/subscriptions", body))
+
+    async def subscriptions(self) -> list[Subscription]:
+        """As `EdgeData.subscriptions`."""
+        return core.subscriptions(await self._get("/v1/subscriptions"))
+
+    async def unsubscribe(self, subscription_id: str) -> None:
+        """As `EdgeData.unsubscribe`."""
+        core.check_id(subscription_id)
+        try:
+            response = await self._http.delete(f"/v1/subscriptions/{subscription_id}")
+        except httpx.TransportError as exc:
+            raise _unreachable(self.url, exc) from None
+        _decode(response)
 
 
 def _check_question(question: str) -> None:
     if not isinstance(question, str) or not question.strip():
         raise BadRequest("the question is empty: ask something, e.g. 'temperature in warehouse?'")
+
+
+def _check_text(text: str) -> None:
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest(
+            "the subscription is empty: say it, e.g. 'Alert me if humidity drops below 30%'"
+        )
 
 
 def _event(kind: str, data: str) -> ChatEvent:

@@ -173,11 +173,34 @@ def test_subscribe_in_words(agent: LiveAgent):
             "Alert me if humidity drops below 30% in the warehouse",
             destination={"kind": "webhook", "url": "http://127.0.0.1:9/hook"},
         )
+        listed = {s.id: s for s in data.subscriptions()}
+        with pytest.raises(BadRequest, match="no subscription"):
+            data.unsubscribe("sub_000000000000")
+        with pytest.raises(BadRequest, match="not a subscription id"):
+            data.unsubscribe("../nodes")
+        with pytest.raises(BadRequest, match="empty"):
+            data.subscribe(" ")
+        data.unsubscribe(sub.id)
+        after = {s.id for s in data.subscriptions()}
     assert sub.id
     assert "humidity" in sub.description
     assert "30" in sub.description
     assert sub.rule["kind"]
     assert isinstance(sub.backtest, dict)
+    assert listed[sub.id].description == sub.description
+    assert listed[sub.id].rule == sub.rule
+    assert sub.id not in after
+
+
+async def test_the_async_client_subscribes_lists_and_unsubscribes(agent: LiveAgent):
+    async with AsyncEdgeData(agent.url, agent.token) as data:
+        sub = await data.subscribe(
+            "Alert me if temperature goes above 35 in the warehouse",
+            destination={"kind": "webhook", "url": "http://127.0.0.1:9/hook"},
+        )
+        assert sub.id in {s.id for s in await data.subscriptions()}
+        await data.unsubscribe(sub.id)
+        assert sub.id not in {s.id for s in await data.subscriptions()}
 
 
 def test_errors_say_what_to_do(agent: LiveAgent):
