@@ -115,8 +115,8 @@ def test_a_question_streams_with_its_tools_then_a_follow_up(page: Page, agent: L
     expect(answer).to_contain_text("°C")
     # The answer was put together from its token events as they came, before the final one.
     assert int(answer.get_attribute("data-tokens") or 0) >= 3
-    expect(turn.locator(".steps li.call")).to_contain_text("metric_summary")
-    expect(turn.locator(".steps li.result")).to_contain_text("metric_summary: ok")
+    expect(turn.locator(".steps li.call", has_text="→ metric_summary")).to_have_count(1)
+    expect(turn.locator(".steps li.result", has_text="← metric_summary: ok")).to_have_count(1)
     expect(page.locator("#mode")).to_have_text("mode: built-in")
     expect(page.locator("#freshness")).to_contain_text("ago")
 
