@@ -11,6 +11,7 @@ from starlette.requests import Request
 
 from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
+from agent_bruno.api.cache import AnswerCache
 from agent_bruno.api.errors import ApiError
 from agent_bruno.api.limits import QuestionLimits
 from agent_bruno.clocks import ClockOffsets
@@ -40,6 +41,7 @@ class Services:
     reporters: Reporters = field(default_factory=Reporters)  # places and series budgets
     limits: QuestionLimits = field(default_factory=QuestionLimits)  # api/limits.py
     knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
+    answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 
 
 async def get_services(request: Request) -> Services:
