@@ -7,16 +7,19 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from agent_bruno.localrun import free_port, serve_agent
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope
+
+pytestmark = pytest.mark.e2e
 
 
 def test_serve_ingests_answers_and_stops_cleanly(tmp_path: Path):
     port = free_port()
     env = {"AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
            "AGENT_BRUNO_API_TOKEN": API_TOKEN}  # fmt: skip
-    with serve_agent(tmp_path, port, env, log=tmp_path / "serve.log", timeout=20) as proc:
+    with serve_agent(tmp_path, port, env, log=tmp_path / "serve.log") as proc:
         try:
             base = f"http://127.0.0.1:{port}"
             r = httpx.post(
