@@ -17,6 +17,7 @@ from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.limits import client_key, limits_of
 from agent_bruno.api.openapi import documented
 from agent_bruno.api.schemas import Question as QuestionModel
 from agent_bruno.textsafe import for_terminal
@@ -182,6 +183,7 @@ THREAD_HEADER = {
             400,
             413,
             415,
+            (429, "Too many questions from this client; retry after Retry-After seconds"),
             (500, "The agent failed while answering (a bug; the log has the details)"),
             media={
                 "text/plain": {
@@ -199,6 +201,7 @@ async def post_query(request: Request, services: ServicesDep, owner: Principal) 
 
     The body is the question as plain text (what `curl -d` sends), a form, or JSON."""
     question = await read_question(request, services.settings.query_max_chars)
+    limits_of(services).take(client_key(owner, request))
     try:
         reply = await services.agent.ask(question.text, question.thread_id, owner)
     except QuestionError as exc:
