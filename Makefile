@@ -52,8 +52,15 @@ eval-gate: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65 --out $(VENV)/nab-results.json
 	$(PY) -m evals.agent.run --min-overall 0.95 --min-category 0.90
 
+# `make bench` runs every suite; `make bench storage query` only those named.
+BENCH_SUITES := triage reporter ingest live query storage graph alerts
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(filter $(BENCH_SUITES),$(MAKECMDGOALS))
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_SUITES):
+	@:
+endif
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
