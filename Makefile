@@ -9,7 +9,7 @@ NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse nlu-model
+.PHONY: demo test lint typecheck unit eval eval-gate bench soak clean wheelhouse nlu-model
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -65,6 +65,11 @@ ifneq ($(filter bench,$(MAKECMDGOALS)),)
 $(BENCH_SUITES):
 	@:
 endif
+
+# Fault-table cases too slow for every CI run (marked `slow`): the reporter under 128 MiB
+# through a long outage and replay.
+soak: $(STAMP)
+	$(PY) -m pytest -m slow tests/e2e
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -114,8 +114,12 @@ class AgentService:
         checkpointer: BaseCheckpointSaver[Any],
         memory: ThreadMemory | None = None,
         one_shot_graph: AgentGraph | None = None,
+        max_concurrent_runs: int = 4,
     ) -> None:
         self.context = context
+        # Runs beyond this wait their turn (their stream says so): the agent's work shares the
+        # event loop with ingest, which must not starve behind a crowd of questions.
+        self._slots = asyncio.Semaphore(max(1, max_concurrent_runs))
         self.graph = graph
         self.checkpointer = checkpointer
         self.memory = memory
@@ -135,6 +139,7 @@ class AgentService:
         max_model_rounds: int = 4,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         memory: ThreadMemory | None = None,
+        max_concurrent_runs: int = 4,
     ) -> AgentService:
         """Build the service; thread memory is in-process unless `memory` (threads.db, with
         compact one-shot entries) or a `checkpointer` is given."""
@@ -147,7 +152,7 @@ class AgentService:
         }
         graph = build_graph(model, checkpointer=saver, **options)
         one_shot = build_graph(model, checkpointer=None, **options) if memory else None
-        return cls(context, graph, saver, memory, one_shot)
+        return cls(context, graph, saver, memory, one_shot, max_concurrent_runs)
 
     def stream(
         self, question: str, thread_id: str | None = None, owner: str | None = None
@@ -276,8 +281,12 @@ class AgentService:
         lock = self._locks.get(thread_id)
         if lock is None:
             lock = self._locks[thread_id] = asyncio.Lock()
+        if self._slots.locked():
+            yield AgentEvent(
+                "status", {"stage": "queued", "message": "waiting for the questions ahead"}
+            )
         try:
-            async with lock:
+            async with lock, self._slots:
                 # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
                     run = self._stream(graph, inputs, thread_id, final, answered)

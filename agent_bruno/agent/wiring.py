@@ -119,7 +119,11 @@ async def open_agent(
             graph_query_max_rows=settings.graph_query_max_rows,
         )
         service = await AgentService.create(
-            context, model=model, model_timeout_s=settings.ollama_timeout_s, memory=memory
+            context,
+            model=model,
+            model_timeout_s=settings.ollama_timeout_s,
+            memory=memory,
+            max_concurrent_runs=settings.agent_max_concurrent_runs,
         )
         stack.push_async_callback(service.close)
         log.info("%s", describe(settings))

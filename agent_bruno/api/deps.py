@@ -13,6 +13,7 @@ from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
 from agent_bruno.api.cache import AnswerCache
 from agent_bruno.api.errors import ApiError
+from agent_bruno.api.limits import QuestionLimits
 from agent_bruno.clocks import ClockOffsets
 from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
@@ -38,6 +39,7 @@ class Services:
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
     reporters: Reporters = field(default_factory=Reporters)  # places and series budgets
+    limits: QuestionLimits = field(default_factory=QuestionLimits)  # api/limits.py
     knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
     answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 
