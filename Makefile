@@ -56,8 +56,15 @@ eval-gate: $(STAMP)
 nlu-model: $(STAMP)
 	$(PY) -m scripts.train_intents
 
+# `make bench` runs every suite; `make bench storage query` only those named.
+BENCH_SUITES := triage reporter ingest live query storage graph alerts
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(filter $(BENCH_SUITES),$(MAKECMDGOALS))
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_SUITES):
+	@:
+endif
 
 # Fault-table cases too slow for every CI run (marked `slow`): the reporter under 128 MiB
 # through a long outage and replay.

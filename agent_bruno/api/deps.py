@@ -55,7 +55,11 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def _bearer(request: Request) -> str | None:
     """The bearer token of the request, if any."""
-    header = request.headers.get("authorization")
+    return bearer_token(request.headers.get("authorization"))
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, if any."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -96,9 +100,14 @@ LOCAL_OWNER = "local"  # the caller of a loopback-only agent without API tokens 
 async def api_principal(request: Request, services: ServicesDep) -> str:
     """Who calls: `api` (AGENT_BRUNO_API_TOKEN), `api:<name>` (AGENT_BRUNO_API_PRINCIPALS),
     or `local` when the server is loopback-only without tokens; 401 otherwise."""
+    return principal_of(request.headers.get("authorization"), services)
+
+
+def principal_of(authorization: str | None, services: Services) -> str:
+    """`api_principal` from the `Authorization` header's value (for plain ASGI endpoints)."""
     if services.settings.reads_open:
         return LOCAL_OWNER
-    token = _bearer(request)
+    token = bearer_token(authorization)
     if token is None:
         raise _unauthorized(
             "missing bearer token: send `Authorization: Bearer <API token>`", services.metrics

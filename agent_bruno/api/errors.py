@@ -24,6 +24,9 @@ from fastapi.exceptions import RequestValidationError
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Send
+
+_JSON = b"application/json"
 
 log = logging.getLogger(__name__)
 
@@ -242,4 +245,31 @@ async def handle_unexpected(request: Request, exc: Exception) -> Response:
         f"internal error ({type(exc).__name__}); the agent log has the details",
         "internal_error",
         request.url.path,
+    )
+
+
+async def send_json(
+    send: Send,
+    body: bytes,
+    status: int = 200,
+    headers: dict[str, str] | None = None,
+    *,
+    head: bool = False,
+    media_type: bytes = _JSON,
+) -> None:
+    """Send encoded JSON on a plain ASGI endpoint (no Response object); no body for HEAD."""
+    raw = [(b"content-type", media_type), (b"content-length", str(len(body)).encode())]
+    if headers:
+        raw += [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers.items()]
+    await send({"type": "http.response.start", "status": status, "headers": raw})
+    await send({"type": "http.response.body", "body": b"" if head else body})
+
+
+async def send_api_error(send: Send, exc: ApiError, path: str, *, head: bool = False) -> None:
+    """Send an `ApiError` as `handle_api_error` renders it (a problem), on a plain ASGI
+    endpoint."""
+    payload = problem(exc.status, exc.message, code_for(exc.status, exc.reason), path, exc.detail)
+    body = orjson.dumps(payload, default=str)
+    await send_json(
+        send, body, exc.status, exc.headers, head=head, media_type=PROBLEM_MEDIA_TYPE.encode()
     )

@@ -28,6 +28,7 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.block_cache import DecodedBlocks
 from agent_bruno.storage.items import is_item_error, merge_outcome, single_items
 from agent_bruno.storage.schema import connect, create_schema
 from agent_bruno.storage.sqlite_writes import SqliteWriter
@@ -83,6 +84,7 @@ class SqliteStorage:
         self._checkpointer: threading.Thread | None = None
         self._last_commit = 0.0  # monotonic time of the writer's last commit
         self._last_writer_checkpoint = 0.0
+        self._decoded = DecodedBlocks()  # sample blocks recent reads decoded
         self.version = 0  # one more after each commit that changed data (read without a lock)
         self.wal_path = path.with_name(path.name + "-wal")
 
@@ -249,7 +251,7 @@ class SqliteStorage:
 
     def query_series(self, query: SeriesQuery) -> list[SeriesResult]:
         """Bucketed points per (node, sensor, metric)."""
-        return self._read(sqlite_reads.query_series, query)
+        return self._read(sqlite_reads.query_series, query, self._decoded)
 
     def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
         """Statistics over the range and the latest value per (node, sensor, metric)."""
