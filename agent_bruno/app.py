@@ -15,7 +15,18 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from agent_bruno.agent.wiring import open_agent
 from agent_bruno.alerts.desk import AlertDesk
 from agent_bruno.alerts.wiring import open_alerts
-from agent_bruno.api import chat, incidents, ingest, openapi, ops, query, read, slack, subscriptions
+from agent_bruno.api import (
+    chat,
+    incidents,
+    ingest,
+    openapi,
+    ops,
+    query,
+    read,
+    series,
+    slack,
+    subscriptions,
+)
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.knowledge.runtime import open_knowledge
@@ -155,6 +166,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     app.add_exception_handler(ApiError, handle_api_error)
     app.router.routes.extend(ingest.routes)
+    app.router.routes.extend(series.routes)
     openapi.install(app)
     app.include_router(read.router)
     app.include_router(ops.router)
@@ -168,6 +180,7 @@ def create_app(settings: Settings) -> FastAPI:
         str(getattr(r, "path", ""))
         for r in (
             *ingest.routes,
+            *series.routes,
             *read.router.routes,
             *ops.router.routes,
             *query.router.routes,

@@ -10,6 +10,8 @@ from typing import Any, TextIO
 
 import httpx
 
+from agent_bruno.textsafe import for_terminal
+
 DEFAULT_URL = "http://127.0.0.1:30120"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
 
@@ -70,13 +72,13 @@ class Printer:
     done: bool = False
 
     def _write(self, text: str) -> None:
-        if not self.quiet:
-            self.out.write(text)
+        if not self.quiet:  # answers quote data: its control characters must not reach the tty
+            self.out.write(for_terminal(text))
             self.out.flush()
 
     def _note(self, text: str) -> None:
         if self.verbose:
-            print(text, file=self.err, flush=True)
+            print(for_terminal(text), file=self.err, flush=True)
 
     def handle(self, event: SseEvent) -> None:
         """Act on one event of the run."""
@@ -89,7 +91,7 @@ class Printer:
             if data.get("reset") and self.shown:
                 self._write("\n")
                 print(
-                    f"agent-bruno ask: {data.get('message', 'starting over')}",
+                    for_terminal(f"agent-bruno ask: {data.get('message', 'starting over')}"),
                     file=self.err,
                     flush=True,
                 )

@@ -64,6 +64,9 @@ def serve(args: argparse.Namespace) -> int:
         access_log=settings.access_log,
         log_level=args.log_level,
         workers=1,
+        # SIGTERM: /chat streams end at once (error + done); anything else open gets this long
+        # before it is cut, inside the 30 s a pod has before SIGKILL.
+        timeout_graceful_shutdown=20,
     )
     return 0
 

@@ -326,7 +326,7 @@ def run(
         agent = spawn(["agent_bruno.cli", "serve"], agent_env, agent_log)
         procs.append(("agent", agent, agent_log))
         try:
-            wait_ready(url, agent, agent_log, timeout=30)
+            wait_ready(url, agent, agent_log, timeout=90)  # a loaded 2-core machine can take 30 s
         except NotReady as exc:
             raise DemoError(str(exc)) from None
         print(seed_history(url), flush=True)

@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     # reporter's known offset), and the offset above which a reporter's clock is reported.
     max_future_s: float = Field(default=300.0, ge=0)
     clock_warn_s: float = Field(default=30.0, gt=0)
+    # A reporter token files data only at its node's first place and in a bounded number of
+    # series (agent_bruno/reporters.py).
+    reporter_moves: Literal["refuse", "allow"] = "refuse"
+    max_series_per_reporter: int = Field(default=2_000, ge=1)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
     retention_batch_rows: int = Field(default=5_000, ge=1)

@@ -27,6 +27,8 @@ from pydantic import (
 )
 from typing_extensions import TypedDict
 
+from agent_bruno.textsafe import one_line
+
 SCHEMA_VERSION = 1
 TS_MIN = 946_684_800.0  # 2000-01-01T00:00:00Z
 TS_MAX = 4_102_444_800.0  # 2100-01-01T00:00:00Z
@@ -83,8 +85,18 @@ def parse_ts_text(value: str) -> float:
     return ts
 
 
-Name = Annotated[str, StringConstraints(min_length=1, max_length=128)]
-Unit = Annotated[str, StringConstraints(max_length=32)]
+# Names (cluster, location, node, sensor, metric, workload) reach answers, terminals and model
+# prompts, so they are plain: letters, digits (any script), spaces and _ . - : / # + @ ( ),
+# starting and ending with neither a space nor a control character. A pattern (checked in
+# Rust) and not a Python validator: it runs on every bulk row.
+NAME_PATTERN = r"^\w(?:[\w .:/#+@()\-]*[\w.:/#+@()\-])?$"
+NAME_RULE = (
+    "1-128 letters, digits, spaces and _ . - : / # + @ ( ), starting with a letter or digit "
+    "(no newlines or control characters)"
+)
+_NO_CONTROLS = r"^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$"
+Name = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=NAME_PATTERN)]
+Unit = Annotated[str, StringConstraints(max_length=32, pattern=_NO_CONTROLS)]
 Finite = Annotated[float, Field(allow_inf_nan=False)]
 Timestamp = Annotated[
     float,
@@ -110,13 +122,14 @@ else:
         | Annotated[str, AfterValidator(parse_number), Field(description="a number as text")],
         Field(union_mode="left_to_right"),
     ]
-EventId = Annotated[str, StringConstraints(min_length=1, max_length=128)]
+EventId = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=_NO_CONTROLS)]
 Severity = Literal["warning", "critical"]
 # What a flag says: the sensor is broken (kept out of statistics), or the world did something odd.
 Kind = Literal["sensor_fault", "process_anomaly"]
 # The rule that fired (open vocabulary, listed in ARCHITECTURE.md): e.g. hard_limit, stuck_value.
 RuleName = Annotated[str, StringConstraints(min_length=1, max_length=64)]
-Reason = Annotated[str, StringConstraints(max_length=2048)]
+# A reason is shown inside one line of an answer: its newlines and controls become escapes.
+Reason = Annotated[str, StringConstraints(max_length=2048), AfterValidator(one_line)]
 Count = Annotated[int, Field(ge=1, le=MAX_COUNT)]
 
 
@@ -473,7 +486,12 @@ def describe_error(exc: ValidationError, prefix: str = "", limit: int = 5) -> st
         shown = shown if len(shown) <= 60 else shown[:57] + "..."
         where = f"{path}: " if path else ""
         got = "" if err["type"] == "missing" else f" (got {shown})"
-        text = f"{where}{err['msg']}{got}"
+        message = str(err["msg"])
+        if err["type"] == "string_pattern_mismatch":
+            pattern = (err.get("ctx") or {}).get("pattern")
+            named = pattern == NAME_PATTERN
+            message = f"expected {NAME_RULE}" if named else "no control characters allowed"
+        text = f"{where}{message}{got}"
         kind = str(err["type"])
         if path not in found or (kind == "value_error" and found[path][0] != "value_error"):
             found[path] = (kind, text)

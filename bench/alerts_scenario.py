@@ -38,6 +38,9 @@ class AlertAgent:
             "AGENT_BRUNO_ALERT_DEFAULT_SECRET": HOOK_SECRET,
             "AGENT_BRUNO_ALERT_GROUP_WAIT_S": "0",
             "AGENT_BRUNO_ALERT_GROUP_INTERVAL_S": "1",
+            # One reporter stands in for many places here (a group per location): a real
+            # reporter token is held to its node's first place.
+            "AGENT_BRUNO_REPORTER_MOVES": "allow",
             **extra_env,
         }
         self.proc: subprocess.Popen[bytes] | None = None

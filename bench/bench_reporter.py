@@ -49,7 +49,9 @@ REPO = Path(__file__).resolve().parents[1]
 NODE = "pi-bench"
 TOKEN = "bench-edge-7c1e9a4f2b6d8e3a"
 READ_TOKEN = "bench-read-5d2a8c7e1f4b9a6c"
-DAY0 = 1_764_115_200.0  # 2025-11-26T00:00:00Z: a warm-up day, so detectors know the daily cycle
+# A warm-up day, so detectors know the daily cycle, then the measured day, ending before today:
+# recent enough that the agent keeps it (it refuses items older than their retention).
+DAY0 = (time.time() // 86_400 - 3) * 86_400
 DAY1 = DAY0 + 86_400  # the measured day; fault offsets count from here
 RSS_SECONDS = 25
 RSS_WARMUP = 10

@@ -1,11 +1,13 @@
 """The reporter's step functions; time is always passed in, so a day replays in seconds.
 
 `sample(now)` reads every source, stores raw readings, triages each and routes it:
-critical → outbox at once (and the forwarder is woken); warning → held, written as one batch
-per aggregate interval; every reading with a value → the aggregator. Verdicts also feed the
-episode tracker: an episode that opens or escalates at critical goes out at once, other episode
-changes are held (the newest state of each episode replaces an older held one).
-`flush_due(now)` writes ended aggregate windows, the held warnings and episodes, and a heartbeat.
+critical → outbox at once (and the forwarder is woken); warning → outbox at once too, without
+waking it (it goes with the interval's batch); every reading with a value → the aggregator.
+Verdicts also feed the episode tracker: an episode that opens or escalates at critical goes out
+at once, other episode changes are held (the newest state of each episode replaces an older
+held one). `flush_due(now)` writes ended aggregate windows, the held episodes and a heartbeat,
+and saves up to when readings are aggregated; after a kill, `recover(now)` rebuilds the windows
+left open from the raw store.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ class Triage(Protocol):
 TriageFactory = Callable[[SensorSpec], Triage]
 HealthFn = Callable[[], Mapping[str, float | None]]
 EPISODES_STATE = "episodes"  # outbox state key of the open episodes
+# Outbox state key: readings stamped before this (Unix seconds) are in a written aggregate.
+AGGREGATED_STATE = "aggregated_before"
+RECOVER_MAX_S = 7 * 86_400.0  # as far back as the raw store keeps readings
 HEALTH_KEYS = ("cpu_percent", "memory_percent", "disk_percent", "soc_temp_c", "load_1m", "uptime_s")
 
 
@@ -153,7 +158,6 @@ class Engine:
         self._on_flagged = on_flagged
         self._metrics = metrics
         self._triage: dict[tuple[str, str], Triage] = {}
-        self._held: list[Event] = []
         self._episodes = EpisodeTracker()
         self._held_episodes: dict[tuple[str, str, float], Event] = {}
         saved = outbox.state(EPISODES_STATE)
@@ -236,13 +240,14 @@ class Engine:
                 "%s %s=%s %s: %s", verdict.severity.value, r.series, r.value, r.unit, verdict.reason
             )
             event = reading_event(r, verdict, self._episodes.start_of(r.sensor, r.metric))
-            if verdict.severity is Severity.CRITICAL:
-                event_id = self._outbox.put("critical", event, now=now)
+            # Both are on disk the moment they are made (a kill loses neither); a critical wakes
+            # the sender, a warning waits for the next send (the batch of the interval).
+            kind = "critical" if verdict.severity is Severity.CRITICAL else "warning"
+            event_id = self._outbox.put(kind, event, now=now)
+            if kind == "critical":
                 self._on_critical()
-                if self._on_flagged is not None:
-                    self._on_flagged(event_id, event)
-            else:
-                self._held.append(event)
+            if self._on_flagged is not None:
+                self._on_flagged(event_id, event)
         if self._metrics is not None:
             self._metrics.observe(readings)
         return flagged
@@ -273,21 +278,22 @@ class Engine:
         return triage
 
     def flush_due(self, now: float, *, final: bool = False) -> int:
-        """Write ended aggregate windows, and once per interval the held warnings and a heartbeat.
+        """Write ended aggregate windows, and once per interval held episode updates and a
+        heartbeat.
 
         `final` (at shutdown) also writes the open windows, cut at `now`. Returns events written.
+        Saved with them, in the same transaction: up to when readings are aggregated, from
+        which `recover` rebuilds the windows a kill left open.
         """
         aggregates = self._aggregator.drain(now) if final else self._aggregator.due(now)
         items: list[tuple[str, Event]] = []
         beat = final or self._next_heartbeat is None or now >= self._next_heartbeat
-        warnings: list[Event] = []
-        state: dict[str, str] | None = None
+        before = now + 1e-3 if final else math.floor(now / self._interval) * self._interval
+        state: dict[str, str] = {AGGREGATED_STATE: repr(before)}
         if beat:
-            warnings, self._held = self._held, []
-            items.extend(("warning", e) for e in warnings)
             episodes, self._held_episodes = list(self._held_episodes.values()), {}
             items.extend(("episode", e) for e in episodes)
-            state = self._episode_state()
+            state.update(self._episode_state())
         items.extend(("aggregate", aggregate_event(a, now)) for a in aggregates)
         if beat:
             self._next_heartbeat = (
@@ -296,12 +302,36 @@ class Engine:
             items.append(("heartbeat", self.heartbeat(now, also_pending=len(items))))
         if not items:
             return 0
-        ids = self._outbox.put_many(items, now=now, state=state)
+        self._outbox.put_many(items, now=now, state=state)
         self._on_events()
-        if self._on_flagged is not None:
-            for event_id, event in zip(ids, warnings, strict=False):
-                self._on_flagged(event_id, event)
         return len(items)
+
+    def recover(self, now: float) -> int:
+        """Rebuild, from the raw store, the aggregate windows a kill left open or unwritten.
+
+        Readings stamped from what the last run saved as aggregated (else the current window's
+        start) up to `now` go back into the aggregator; they are written when their window
+        ends. Returns how many; 0 when the raw store cannot be read (that loss is logged).
+        """
+        saved = self._outbox.state(AGGREGATED_STATE)
+        start = math.floor(now / self._interval) * self._interval
+        if saved:
+            try:
+                start = max(float(saved), now - RECOVER_MAX_S)
+            except ValueError:
+                log.warning("outbox state %s=%r unreadable; recovering the current window only",
+                            AGGREGATED_STATE, saved)  # fmt: skip
+        try:
+            readings = self._store.readings_between(start, now)
+        except StoreError as exc:
+            log.error("open aggregate windows since %.0f not recovered: %s", start, exc)
+            return 0
+        for r in readings:
+            self._aggregator.add(r)
+        if readings:
+            log.info("recovered %d readings since %.0f into open aggregate windows",
+                     len(readings), start)  # fmt: skip
+        return len(readings)
 
     def _workload_list(self) -> list[Any]:
         """What runs here now (a failing source gives none; the heartbeat still goes)."""

@@ -182,6 +182,7 @@ def build(
         metrics=metrics,
     )
     metrics.watch(engine=engine.counts, forwarder=forwarder.stats)
+    engine.recover(now)  # the windows a kill -9 left open, from the raw store
     sampler = Sampler(engine, budget=config.report_interval)
     return Runtime(
         config,
@@ -297,7 +298,7 @@ async def serve(rt: Runtime, stop: asyncio.Event) -> None:
     try:
         await _ticker(rt, stop)
     finally:
-        log.info("stopping: flushing open windows and held warnings")
+        log.info("stopping: flushing open windows and held episode updates")
         for source in push:
             await asyncio.to_thread(source.close)
         rt.sampler.close()

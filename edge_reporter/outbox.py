@@ -42,6 +42,7 @@ KIND_PRIORITY: Mapping[str, int] = {
 CRITICAL = KIND_PRIORITY["critical"]
 MEMORY_MAX_EVENTS = 10_000  # events held in memory while the disk refuses writes
 REOPEN_EVERY_S = 5.0  # how often a file that could not be opened is tried again
+RETRY_EVERY_S = 5.0  # how often memory is written back while the disk refuses writes
 COMPONENT = "outbox"
 
 _SCHEMA = """
@@ -120,6 +121,7 @@ class Outbox:
         self._memory_state: dict[str, str] = {}  # `state` saved while the disk refused it
         self._deleted: set[int] = set()  # acknowledged stored events whose DELETE failed
         self._next_open = 0.0
+        self._next_retry = 0.0
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -269,6 +271,9 @@ class Outbox:
             return False
         if not (self._memory or self._deleted or self._memory_dropped or self._memory_state):
             return True
+        if self._clock() < self._next_retry:  # each attempt writes all memory holds: not per put
+            return False
+        self._next_retry = self._clock() + RETRY_EVERY_S
         held, deleted, dropped = list(self._memory), set(self._deleted), self._memory_dropped
         state = dict(self._memory_state)
 

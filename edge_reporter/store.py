@@ -192,6 +192,20 @@ class LocalStore:
             sid = self._series[key] = int(cur.lastrowid or 0)
         return sid
 
+    def readings_between(self, start: float, end: float) -> list[Reading]:
+        """Stored readings with `start <= ts <= end`, oldest first (for recovery at start)."""
+        if self._db is None:
+            raise StoreError(f"local store {self.path} is not open: {self._open_error}")
+        try:
+            rows = self._db.execute(
+                "SELECT r.ts, s.sensor, s.metric, s.unit, r.value FROM readings r "
+                "JOIN series s ON s.id = r.series WHERE r.ts >= ? AND r.ts <= ? ORDER BY r.ts",
+                (start, end),
+            ).fetchall()
+        except sqlite3.Error as exc:
+            raise StoreError(f"local store {self.path}: {exc}") from exc
+        return [Reading(ts, se, me, un, va) for ts, se, me, un, va in rows]
+
     def maybe_prune(self, now: float) -> int:
         """Prune if due (hourly, and at the first call); return rows deleted."""
         if self._next_prune is not None and now < self._next_prune:

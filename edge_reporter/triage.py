@@ -3,8 +3,8 @@
 `SeriesTriage.update(ts, value)` classifies each reading in a few microseconds. Rules come first
 (non-finite value, hard physical limits, dropout, stuck value); every finite reading within the
 limits is also scored by `AnomalyScorer`, the statistical detector that `python -m evals.triage`
-scores on the Numenta Anomaly Benchmark (NAB). Its parameters are global: one set, tuned on the
-whole NAB corpus, for every series.
+scores on the Numenta Anomaly Benchmark (NAB). Its parameters are global: one set for every
+series, found on the whole NAB corpus by the tuning procedure `python -m evals.triage.tune`.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ RULE_KIND: dict[str, Kind] = {
 
 @dataclass(frozen=True, slots=True)
 class DetectorParams:
-    """Global parameters of the statistical detector, tuned once on NAB for every series."""
+    """Global parameters of the statistical detector for every series (`evals/triage/tune.py`)."""
 
     fast: float = 0.85  # EWMA weight of the one-step forecast
     slow: float = 0.02  # EWMA weight of the level forecast
@@ -53,7 +53,7 @@ class DetectorParams:
     error_cap: float = 15.0  # normalized error ceiling: one outlier must not swamp the averages
     short: int = 30  # readings averaged before comparing with the long-run distribution
     spike_cap: float = 200.0  # ceiling of the unaveraged (single-reading) level error
-    spike_divisor: float = 5.0  # a single reading needs a 5x larger z than an averaged burst
+    spike_divisor: float = 8.0  # a single reading needs an 8x larger z than an averaged burst
     long: float = 0.00005  # EW weight of that long-run distribution (~20,000 readings)
     range_tolerance: float = 0.005  # beyond the range seen so far by this fraction of it
     range_wait_s: float = _DAY_S  # a new extreme only counts once a full day has been seen
@@ -97,7 +97,7 @@ class StuckRule:
 class TriageConfig:
     """Thresholds for one series; hard limits are optional physical bounds."""
 
-    warning_score: float = 0.9  # the detector's NAB-tuned operating point
+    warning_score: float = 0.93  # the operating point tune.py finds for the deployed score
     critical_score: float = 0.99
     hard_min: float | None = None
     hard_max: float | None = None

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 
+from agent_bruno.agent.catalog import TurnCatalog
 from agent_bruno.health import Thresholds
 from agent_bruno.storage.base import Storage
 
@@ -41,3 +42,4 @@ class AgentContext:
     graph_query_timeout_s: float = 5.0  # generated (read-only) graph queries
     graph_query_max_rows: int = 200
     asked_by: str = "chat"  # who asked this question (per run): the graph's writes record it
+    catalog: TurnCatalog | None = None  # the turn's catalog read; AgentService sets one per run

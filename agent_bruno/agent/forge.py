@@ -17,6 +17,8 @@ from typing import Any, Literal
 import httpx
 import orjson
 
+from agent_bruno.textsafe import fence
+
 TEMPERATURE = 0.2
 _EXCERPT_CHARS = 300
 
@@ -168,7 +170,8 @@ class ForgeClient:
 
 
 def user_message(question: str, packed: PackedData) -> str:
-    """Return the user turn: the question, any summary notice, then the data as fenced JSON."""
+    """Return the user turn: the question, any summary notice, then the data as JSON in a
+    block marked untrusted."""
     parts = [question.strip(), ""]
     if packed.summarised:
         parts.append(
@@ -178,7 +181,7 @@ def user_message(question: str, packed: PackedData) -> str:
             " first (the first items_shown items); base conclusions on what is shown."
         )
         parts.append("")
-    parts.append(f"```json\n{packed.json}\n```")
+    parts.append(fence("agent data", packed.json))  # data, never instructions
     return "\n".join(parts)
 
 

@@ -20,7 +20,6 @@ from dataclasses import asdict
 from datetime import datetime, tzinfo
 from typing import Any, Literal
 
-import orjson
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
     AIMessage,
@@ -39,18 +38,18 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
 
+from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.compose import compose
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import custom
 from agent_bruno.agent.model import model_failure, shorten
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.nlu.understand import understand
-from agent_bruno.agent.nlu.vocabulary import Vocabulary
 from agent_bruno.agent.state import AgentState
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
-from agent_bruno.agent.tools.graph import fence_untrusted
 from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
 from agent_bruno.storage.base import CatalogRow
+from agent_bruno.textsafe import fence, json_for_model, one_line
 
 HISTORY_TURNS = 6  # earlier questions the model sees, each with its tool calls and answer
 KEPT_TURNS = 20  # exchanges a thread's checkpoint keeps; older ones are dropped
@@ -135,11 +134,11 @@ def build_graph(
 
     async def understand_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         ctx = runtime.context
-        rows = await asyncio.to_thread(ctx.storage.catalog)
+        catalog = await snapshot(ctx.storage, ctx.catalog)
         plan = understand(
             state["question"],
             state.get("focus") or None,
-            Vocabulary.from_catalog(rows),
+            catalog.vocabulary,
             ctx.clock(),
             ctx.tz,
             forge=ctx.forge is not None,
@@ -181,10 +180,8 @@ def build_graph(
                 )
             )
             records.append(ToolCallRecord(name, args, result).as_dict())
-            if on_model_path:
-                content = orjson.dumps(summary, default=str).decode()
-                if tool is not None and tool.toolset == "graph":
-                    content = fence_untrusted(name, content)
+            if on_model_path:  # tool results quote data: fenced, never read as instructions
+                content = fence(name, json_for_model(summary))
                 replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
         update: dict[str, Any] = {"calls": [*state.get("calls", []), *records], "pending": []}
         if on_model_path:
@@ -350,12 +347,13 @@ def _older_than(messages: Sequence[AnyMessage], turns: int) -> list[RemoveMessag
 
 
 async def _system_message(ctx: AgentContext) -> str:
-    rows = await asyncio.to_thread(ctx.storage.catalog)
+    rows = (await snapshot(ctx.storage, ctx.catalog)).rows
     now = datetime.fromtimestamp(ctx.clock(), ctx.tz)
+    inventory = await asyncio.to_thread(inventory_summary, rows, ctx.tz)
     return ctx.prompts.system_message(
         now=now.strftime("%Y-%m-%d %H:%M"),
         timezone=_tz_name(ctx.tz, now),
-        inventory=inventory_summary(rows, ctx.tz),
+        inventory=fence("inventory", inventory),
     )
 
 
@@ -365,10 +363,12 @@ def inventory_summary(rows: Sequence[CatalogRow], tz: tzinfo) -> str:
         return "- nothing stored yet"
     groups: dict[tuple[str, str], list[CatalogRow]] = {}
     for row in rows:
-        groups.setdefault((row.location, row.node), []).append(row)
+        groups.setdefault((one_line(row.location), one_line(row.node)), []).append(row)
     lines = []
     for (location, node), series in sorted(groups.items()):
-        metrics = ", ".join(sorted({f"{r.metric} ({r.unit}, {r.sensor})" for r in series}))
+        metrics = ", ".join(
+            sorted({one_line(f"{r.metric} ({r.unit}, {r.sensor})") for r in series})
+        )
         last = datetime.fromtimestamp(max(r.last_ts for r in series), tz)
         lines.append(
             f"- {location} / {node}: {metrics}; latest data {last.strftime('%Y-%m-%d %H:%M')}"

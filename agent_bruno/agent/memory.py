@@ -30,6 +30,7 @@ from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
 log = logging.getLogger(__name__)
 DAY = 86_400.0
+WAL_PAGES = 256
 
 _TABLES = """
 CREATE TABLE IF NOT EXISTS thread_seen (thread_id TEXT PRIMARY KEY, updated_at REAL NOT NULL);
@@ -207,6 +208,10 @@ async def _open(path: Path) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
             raise sqlite3.DatabaseError(f"quick_check: {row[0] if row else 'no answer'}")
         saver = AsyncSqliteSaver(conn, serde=strict_serde())
         await saver.setup()
+        # Each turn commits a few pages: checkpoint every 1 MiB of WAL and cut it back to that
+        # (by default it grew to 4 MiB and stayed there).
+        await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+        await conn.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
         await conn.executescript(_TABLES)
         # Threads checkpointed before this bookkeeping existed age from now, so they are pruned.
         await conn.execute(

@@ -24,6 +24,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
+from agent_bruno.agent.catalog import TurnCatalog
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.desks import Desk
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
@@ -341,7 +342,10 @@ class AgentService:
             graph.astream(
                 inputs,
                 config,
-                context=replace(self.context, asked_by=f"chat thread {thread_id}"),
+                # A fresh catalog cache: every step of this turn reads the catalog once.
+                context=replace(
+                    self.context, asked_by=f"chat thread {thread_id}", catalog=TurnCatalog()
+                ),
                 stream_mode=["custom", "values"],
                 durability=durability,
             ),

@@ -19,6 +19,7 @@ from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.forge import ForgeClient, ForgeConfig
 from agent_bruno.agent.memory import MemoryPolicy, ThreadMemory, open_thread_memory
 from agent_bruno.agent.model import build_chat_model
+from agent_bruno.agent.nlu.understand import warm_up
 from agent_bruno.agent.prompts import load_prompts
 from agent_bruno.agent.service import AgentService
 from agent_bruno.api.read import thresholds
@@ -84,6 +85,7 @@ async def open_agent(
 ) -> AsyncIterator[AgentService]:
     """Build the agent (HTTP client, models, prompts, thread memory) and close it all after."""
     prompts = load_prompts()
+    await asyncio.to_thread(warm_up)
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(
             httpx.AsyncClient(timeout=httpx.Timeout(READ_TIMEOUT_S), follow_redirects=False)

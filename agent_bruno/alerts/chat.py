@@ -140,8 +140,8 @@ async def handle(
     notes = "".join(f" Note: {n}." for n in understood.notes)
     where = sub.destination.redacted()
     return Reply(
-        f"OK: I'll alert you when {describe(sub.rule)} ({sub.id}, to the {where['kind']} "
-        f"{where['url']}).{notes} Backtest: {result.words(tz)}",
+        f"OK, subscribed ({sub.id}): {describe(sub.rule)}. Alerts go to the {where['kind']} "
+        f"{where['url']}.{notes} Backtest: {result.words(tz)}",
         {"subscription": sub.public(), "backtest": result.as_json(tz)},
         True,
         sub.id,

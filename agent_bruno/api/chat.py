@@ -3,16 +3,21 @@
 Events are named after the agent's (`status`, `tool_call`, `tool_result`, `token`, `answer`,
 `error`, `done`) and carry JSON data. When the client goes away, sse-starlette cancels the
 response's task; the cancellation reaches the agent's run through the generators below, and
-`aclosing` closes the run when the cancellation lands while an event is being sent.
+`aclosing` closes the run when the cancellation lands while an event is being sent. When the
+server shuts down (SIGTERM), sse-starlette sets `shutdown`: the run is closed and the stream
+ends with an `error` event saying so and `done`, within SHUTDOWN_GRACE_S.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
 from typing import Any
 
+import anyio
 import orjson
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
@@ -27,6 +32,8 @@ from agent_bruno.metrics import Metrics
 router = APIRouter(tags=["agent"])
 
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+SHUTDOWN_GRACE_S = 2.0  # well inside the 30 s a pod has between SIGTERM and SIGKILL
+SHUTTING_DOWN = "the agent is shutting down; ask again in a moment"
 
 
 def encode(event: AgentEvent) -> ServerSentEvent:
@@ -35,12 +42,49 @@ def encode(event: AgentEvent) -> ServerSentEvent:
     return ServerSentEvent(data=data, event=event.kind)
 
 
+async def _until_shutdown(
+    events: AsyncGenerator[AgentEvent], shutdown: anyio.Event | None, thread_id: str
+) -> AsyncIterator[AgentEvent]:
+    """The run's events; when `shutdown` is set first, the run is closed and the stream ends
+    with `error` and `done` (a client always learns why its answer stopped)."""
+    if shutdown is None:
+        async for event in events:
+            yield event
+        return
+    stop = asyncio.ensure_future(shutdown.wait())
+    step: asyncio.Future[AgentEvent] | None = None
+    try:
+        while True:
+            step = asyncio.ensure_future(anext(events))
+            await asyncio.wait({step, stop}, return_when=asyncio.FIRST_COMPLETED)
+            if not step.done():
+                yield AgentEvent("error", {"message": SHUTTING_DOWN, "reason": "shutdown"})
+                yield AgentEvent("done", {"thread_id": thread_id, "shutdown": True})
+                return
+            try:
+                event = step.result()
+            except StopAsyncIteration:
+                return
+            step = None
+            yield event
+    finally:
+        # Shut down, or the client left: the run must stop before `events` is closed.
+        stop.cancel()
+        if step is not None and not step.done():
+            step.cancel()
+            with contextlib.suppress(asyncio.CancelledError, StopAsyncIteration):
+                await step
+
+
 async def relay(
-    events: AsyncGenerator[AgentEvent], metrics: Metrics
+    events: AsyncGenerator[AgentEvent],
+    metrics: Metrics,
+    shutdown: anyio.Event | None = None,
+    thread_id: str = "",
 ) -> AsyncIterator[ServerSentEvent]:
     """The run's events as SSE events; closing or cancelling this closes the run."""
     async with aclosing(events):
-        async for event in events:
+        async for event in _until_shutdown(events, shutdown, thread_id):
             if event.kind == "answer":
                 metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
             elif event.kind == "error":
@@ -58,8 +102,13 @@ def stream_answer(
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
     headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
+    shutdown = anyio.Event()
     return EventSourceResponse(
-        relay(events, services.metrics), headers=headers, ping=services.settings.sse_ping_s
+        relay(events, services.metrics, shutdown, thread_id),
+        headers=headers,
+        ping=services.settings.sse_ping_s,
+        shutdown_event=shutdown,
+        shutdown_grace_period=SHUTDOWN_GRACE_S,
     )
 
 

@@ -11,10 +11,12 @@ from starlette.requests import Request
 
 from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
+from agent_bruno.api.cache import AnswerCache
 from agent_bruno.api.errors import ApiError
 from agent_bruno.clocks import ClockOffsets
 from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
+from agent_bruno.reporters import Reporters
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
 from agent_bruno.storage.writer import GroupCommitWriter
@@ -35,7 +37,9 @@ class Services:
     alerts: AlertService  # subscriptions, evaluation on ingest, delivery
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
+    reporters: Reporters = field(default_factory=Reporters)  # places and series budgets
     knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
+    answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 
 
 async def get_services(request: Request) -> Services:

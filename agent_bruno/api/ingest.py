@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_bruno.admission import TimePolicy, admit_events, admit_rows
+from agent_bruno.admission import Admitted, TimePolicy, admit_events, admit_rows
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
@@ -39,6 +39,7 @@ from agent_bruno.wire import (
     HEADER_ADAPTER,
     MAX_REJECTED_LISTED,
     AggregateEvent,
+    EpisodeEvent,
     ReadingEvent,
     Rejected,
     Reporter,
@@ -119,6 +120,34 @@ def parse_events(body: bytes) -> Parsed:
     return Parsed(header.reporter, header.sent_at, events, positions, rejected, types)
 
 
+def _cap_series(services: Services, node: str, admitted: Admitted[EdgeEvent]) -> list[Rejected]:
+    """Take out of `admitted` the items that would give `node` more series than it may have."""
+    limit = services.settings.max_series_per_reporter
+    reporters = services.reporters
+    items: list[EdgeEvent] = []
+    positions: list[int] = []
+    refused: list[Rejected] = []
+    for event, pos in zip(admitted.items, admitted.positions, strict=True):
+        if not isinstance(event, ReadingEvent | AggregateEvent | EpisodeEvent) or (
+            reporters.admit_series(node, (event.sensor, event.metric, event.unit), limit)
+        ):
+            items.append(event)
+            positions.append(pos)
+            continue
+        refused.append(
+            Rejected(
+                index=pos,
+                id=event.id,
+                error=f"events.{pos}: reporter {node} already has {limit} series, the most "
+                "AGENT_BRUNO_MAX_SERIES_PER_REPORTER allows; this item would start another",
+            )
+        )
+    admitted.items, admitted.positions = items, positions
+    if refused:
+        services.metrics.rejections.labels("series_cap").inc(len(refused))
+    return refused
+
+
 def time_policy(settings: Settings, now: float) -> TimePolicy:
     """What ingest stores of a request received at `now`: within retention and tolerance."""
     return TimePolicy.at(
@@ -186,6 +215,17 @@ async def post_events(request: Request) -> Response:
                 "each reporter must use its own token",
                 reason="wrong_node",
             )
+        try:
+            await services.reporters.load(services.storage)
+        except StorageError as exc:
+            raise ApiError(
+                503, f"storage unavailable: {exc}", reason="storage_unavailable",
+                headers={"Retry-After": "5"},
+            ) from None  # fmt: skip
+        place = (reporter.cluster, reporter.location)
+        wrong = services.reporters.check_place(node, place, services.settings.reporter_moves)
+        if wrong is not None:
+            raise ApiError(403, wrong, reason="wrong_place")
     except ApiError as exc:
         metrics.rejections.labels(exc.reason).inc()
         raise
@@ -203,9 +243,11 @@ async def post_events(request: Request) -> Response:
     admitted = admit_events(
         parsed.events, parsed.positions, time_policy(services.settings, received_at), shift=shift
     )
-    events = admitted.items
     if admitted.rejected:
         metrics.rejections.labels("inadmissible").inc(len(admitted.rejected))
+    admitted.rejected += _cap_series(services, node, admitted)
+    events = admitted.items
+    if admitted.rejected:
         type_at = {pos: e.type for e, pos in zip(parsed.events, parsed.positions, strict=True)}
         rejected_types.update(type_at.get(r.index or 0, "unknown") for r in admitted.rejected)
     outcome = WriteOutcome()

@@ -97,8 +97,110 @@ def ingest_paths(components: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+_SERIES_PARAMS = {
+    "metric": "Only this metric, e.g. temperature",
+    "location": "Only series at this location",
+    "node": "Only this node's series",
+    "sensor": "Only this sensor's series",
+    "cluster": "Only this cluster's series",
+    "start": "Start of the range: Unix seconds, ISO 8601 (naive is UTC), now, or -30m/-1h/-7d "
+    "(default: end minus one day)",
+    "end": "End of the range, same forms (default: now)",
+    "step": "Bucket width in seconds or 5m/1h: below 300, or a multiple of 300 (default: 300 up "
+    "to two days, else 3600); at most 10,000 points",
+    "include_faults": "true/false (1/0, yes/no): count the readings the reporter judged sensor "
+    "faults in the points (default false: left out, and described under each series' faults)",
+}
+_NUMBER = {"type": "number"}
+_NAMES = ("cluster", "node", "location", "sensor", "metric", "unit")
+_POINT = {
+    "type": "object",
+    "properties": {
+        "ts": {"type": "number", "description": "bucket start, Unix seconds"},
+        "mean": _NUMBER,
+        "min": _NUMBER,
+        "max": _NUMBER,
+        "count": {"type": "integer"},
+        "last": {"type": "number", "description": "the bucket's latest value"},
+    },
+    "required": ["ts", "mean", "min", "max", "count", "last"],
+}
+_SERIES = {
+    "type": "object",
+    "properties": {
+        **{name: {"type": "string"} for name in _NAMES},
+        "points": {"type": "array", "items": _POINT},
+        "step": {"type": "integer", "description": "bucket width used (coarser when only "
+                 "5-minute aggregates are stored)"},
+        "source": {"type": "string", "enum": ["samples", "rollup_5m", "rollup_1h"]},
+        "faults": {
+            "description": "sensor-fault readings of the range (null: none): how many, their "
+            "extremes and when",
+            "anyOf": [
+                {
+                    "type": "object",
+                    "properties": {
+                        "count": {"type": "integer"},
+                        **dict.fromkeys(("min", "max", "min_ts", "max_ts"), _NUMBER),
+                    },
+                    "required": ["count", "min", "max", "min_ts", "max_ts"],
+                },
+                {"type": "null"},
+            ],
+        },
+        "faults_included": {"type": "boolean"},
+    },
+    "required": [*_NAMES, "points", "step", "source", "faults", "faults_included"],
+}  # fmt: skip
+
+
+def series_path() -> dict[str, Any]:
+    """Path item of `GET /v1/series` (a plain Starlette route, see `series.py`)."""
+    answer = {
+        "type": "object",
+        "properties": {
+            "start": _NUMBER,
+            "end": _NUMBER,
+            "step": {"type": "integer"},
+            "series": {"type": "array", "items": _SERIES},
+        },
+        "required": ["start", "end", "step", "series"],
+    }
+    return {
+        "/v1/series": {
+            "get": {
+                "tags": ["read"],
+                "summary": "Points per (node, sensor, metric) at `step` seconds",
+                "description": "Mean, min, max, count and last value per bucket. API token "
+                "(none on a loopback-only agent without one).",
+                "operationId": "get_series",
+                "parameters": [
+                    {
+                        "name": name,
+                        "in": "query",
+                        "required": False,
+                        "description": text,
+                        "schema": {"type": "string"},
+                    }
+                    for name, text in _SERIES_PARAMS.items()
+                ],
+                "responses": {
+                    "200": {
+                        "description": "The matching series (an empty list when none)",
+                        "content": {"application/json": {"schema": answer}},
+                    },
+                    "401": _error("Missing or wrong API token"),
+                    "422": _error("A bad query parameter, named with its value"),
+                    "503": _error("Storage unavailable, retry later"),
+                },
+                "security": [{"bearer": []}],
+            }
+        }
+    }
+
+
 def install(app: FastAPI) -> None:
-    """Make `app.openapi()` include the ingest routes and the bearer scheme."""
+    """Make `app.openapi()` include the plain routes (ingest, series) and the bearer scheme."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -106,7 +208,7 @@ def install(app: FastAPI) -> None:
             spec = generate()
             components = spec.setdefault("components", {})
             schemas = components.setdefault("schemas", {})
-            spec["paths"] = {**ingest_paths(schemas), **spec["paths"]}
+            spec["paths"] = {**ingest_paths(schemas), **series_path(), **spec["paths"]}
             components.setdefault("securitySchemes", {})["bearer"] = {
                 "type": "http",
                 "scheme": "bearer",

@@ -17,6 +17,7 @@ from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.textsafe import for_terminal
 
 router = APIRouter(tags=["agent"])
 log = logging.getLogger(__name__)
@@ -173,4 +174,5 @@ async def post_query(request: Request, services: ServicesDep, owner: Principal) 
         text += f"(Note: {reply.memory}.)\n"
     if wants_json(request):
         return json_response(reply_view(reply), headers=headers)
-    return Response(text, media_type="text/plain; charset=utf-8", headers=headers)
+    # Data's control characters, escaped: the answer quotes names and reasons.
+    return Response(for_terminal(text), media_type="text/plain; charset=utf-8", headers=headers)

@@ -1,4 +1,4 @@
-"""Read routes: series, anomalies, nodes with health, and the catalog."""
+"""Read routes: anomalies, nodes with health, and the catalog (`/v1/series` is in `series.py`)."""
 
 from __future__ import annotations
 
@@ -12,14 +12,14 @@ from starlette.responses import Response
 
 from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
-from agent_bruno.api.params import bad_param, parse_flag, parse_limit, parse_step, time_range
+from agent_bruno.api.params import bad_param, parse_limit, time_range
 from agent_bruno.health import Beat, Thresholds, assess
+from agent_bruno.reporters import Move
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
     AnomalyQuery,
     EpisodeQuery,
     EpisodeRow,
-    SeriesQuery,
     StorageError,
 )
 from agent_bruno.storage.episodes import STATES
@@ -50,40 +50,6 @@ async def _read(fn: Any, *args: Any) -> Any:
         return await asyncio.to_thread(fn, *args)
     except StorageError as exc:
         raise ApiError(503, f"storage unavailable: {exc}", reason="storage_unavailable") from None
-
-
-@router.get("/v1/series")
-async def get_series(
-    services: ServicesDep,
-    _auth: ApiAuth,
-    metric: str | None = None,
-    location: str | None = None,
-    node: str | None = None,
-    sensor: str | None = None,
-    cluster: str | None = None,
-    start: str | None = None,
-    end: str | None = None,
-    step: str | None = None,
-    include_faults: str | None = None,
-) -> Response:
-    """Points per (node, sensor, metric) at `step` seconds: mean, min, max, count, last.
-
-    Readings the reporter judged sensor faults are left out (each series says how many and their
-    extremes under `faults`) unless `include_faults=true`."""
-    now = time.time()
-    t_start, t_end = time_range(start, end, now, DAY)
-    width = parse_step(step, t_start, t_end)
-    with_faults = parse_flag("include_faults", include_faults)
-    query = SeriesQuery(t_start, t_end, width, metric, location, node, sensor, cluster, with_faults)
-    results = await _read(services.storage.query_series, query)
-    return json_response(
-        {
-            "start": t_start,
-            "end": t_end,
-            "step": width,
-            "series": [asdict(r) for r in results],
-        }
-    )
 
 
 def _choice(name: str, value: str | None, allowed: tuple[str, ...]) -> str | None:
@@ -142,6 +108,19 @@ async def get_anomalies(
     return json_response({"view": "episodes", "episodes": [episode_json(r) for r in found]})
 
 
+def _moves(moves: list[Move], node: str) -> list[dict[str, Any]]:
+    """The moves of `node` since the agent started (AGENT_BRUNO_REPORTER_MOVES=allow)."""
+    return [
+        {
+            "from": {"cluster": m.before[0], "location": m.before[1]},
+            "to": {"cluster": m.after[0], "location": m.after[1]},
+            "at": m.at,
+        }
+        for m in moves
+        if m.node == node
+    ]
+
+
 @router.get("/v1/nodes")
 async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Every node with its latest heartbeat and status: healthy, warning or offline."""
@@ -168,6 +147,7 @@ async def get_nodes(services: ServicesDep, _auth: ApiAuth) -> Response:
                 "last_heartbeat": row.ts,
                 "last_seen": row.last_seen,
                 "clock_offset_s": offset,
+                "moves": _moves(services.reporters.moves, row.node),
                 "interval_s": row.interval_s,
                 "health": row.health,
                 "sensors": row.sensors,

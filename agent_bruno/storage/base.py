@@ -71,8 +71,8 @@ class WriteOutcome:
     episodes: list[str] = field(default_factory=list)
 
 
-@dataclass(frozen=True, slots=True)
-class Point:
+@dataclass(slots=True)  # not frozen: reads build them by the thousand, and a frozen
+class Point:  # dataclass's __init__ (object.__setattr__ per field) cost eight times as much
     """One bucket of a series."""
 
     ts: float
@@ -298,6 +298,11 @@ class CatalogRow:
 
 class Storage(Protocol):
     """A database for the agent: the writer thread calls `apply_batch`; readers the rest."""
+
+    @property
+    def version(self) -> int:
+        """A number that changes with every commit that changed data: a read made at one
+        version stays true until it changes (answers may be kept that long)."""
 
     def open_writer(self) -> None:
         """Open the writer's own connection (called on the writer thread)."""

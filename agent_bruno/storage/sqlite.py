@@ -66,6 +66,7 @@ class SqliteStorage:
         self._checkpointer: threading.Thread | None = None
         self._last_commit = 0.0  # monotonic time of the writer's last commit
         self._last_writer_checkpoint = 0.0
+        self.version = 0  # one more after each commit that changed data (read without a lock)
         self.wal_path = path.with_name(path.name + "-wal")
 
     def open_writer(self) -> None:
@@ -143,6 +144,7 @@ class SqliteStorage:
         conn = writer.conn
         results: list[WriteOutcome | Exception] = []
         try:
+            changes = conn.total_changes
             conn.execute("BEGIN IMMEDIATE")
             for request in requests:
                 conn.execute("SAVEPOINT request")
@@ -155,6 +157,8 @@ class SqliteStorage:
                 conn.execute("RELEASE request")
             writer.flush_blocks()
             conn.execute("COMMIT")
+            if conn.total_changes != changes:  # a retention pass with nothing to delete: same
+                self.version += 1  # before the writer acknowledges: a read after sees new data
         except sqlite3.Error as exc:
             writer.forget_cache()
             writer.forget_blocks()

@@ -9,18 +9,20 @@ seven days per seed. Target: at most one warning episode per series per week, no
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 from edge_reporter.episodes import EpisodeTracker
 from edge_reporter.model import SensorSpec, Severity
-from edge_reporter.sensors.registry import default_triage
+from edge_reporter.sensors.descriptions import triage_config_for
 from edge_reporter.sensors.simulated import SimulatedSource
-from edge_reporter.triage import SeriesTriage
+from edge_reporter.triage import DetectorParams, SeriesTriage
 
 DEMO_SENSORS = (
     ("sim-dht22", "dht22-1"),
@@ -47,8 +49,13 @@ class SeriesWeek:
     rules: tuple[str, ...]  # the rule of each episode, in order
 
 
-def simulate_week(seed: int, interval: float = 60.0, days: float = 7.0) -> list[SeriesWeek]:
-    """Run one node's ten series for `days` with no fault; count episodes per series."""
+def simulate_week(
+    seed: int, interval: float = 60.0, days: float = 7.0, detector: DetectorParams | None = None
+) -> list[SeriesWeek]:
+    """Run one node's ten series for `days` with no fault; count episodes per series.
+
+    `detector`: other statistical parameters than the shipped ones (for the tuning search).
+    """
     sources = [SimulatedSource(kind, name, seed=seed, origin=START) for kind, name in DEMO_SENSORS]
     triage: dict[str, SeriesTriage] = {}
     tracker = EpisodeTracker()
@@ -61,7 +68,11 @@ def simulate_week(seed: int, interval: float = 60.0, days: float = 7.0) -> list[
             for r in source.read(now):
                 t = triage.get(r.series)
                 if t is None:
-                    t = triage[r.series] = default_triage(SensorSpec(r.sensor, r.metric, r.unit))
+                    spec = SensorSpec(r.sensor, r.metric, r.unit)
+                    cfg = triage_config_for(spec)
+                    if detector is not None:
+                        cfg = dataclasses.replace(cfg, detector=detector)
+                    t = triage[r.series] = SeriesTriage(cfg, unit=r.unit)
                 verdict = t.update(r.ts, r.value)
                 readings[r.series] += 1
                 flags[r.series] += verdict.severity is not Severity.NORMAL
@@ -86,13 +97,18 @@ def simulate_week(seed: int, interval: float = 60.0, days: float = 7.0) -> list[
     return out
 
 
-def budget(seeds: Sequence[int] = SEEDS, workers: int | None = None) -> list[SeriesWeek]:
+def budget(
+    seeds: Sequence[int] = SEEDS,
+    workers: int | None = None,
+    detector: DetectorParams | None = None,
+) -> list[SeriesWeek]:
     """Every series of every seed's week (one process per seed)."""
     workers = workers or min(len(seeds), os.cpu_count() or 1)
+    week = partial(simulate_week, detector=detector)
     if workers <= 1:
-        return [week for seed in seeds for week in simulate_week(seed)]
+        return [w for seed in seeds for w in week(seed)]
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        return [week for weeks in pool.map(simulate_week, seeds) for week in weeks]
+        return [w for weeks in pool.map(week, seeds) for w in weeks]
 
 
 def summary(weeks: Sequence[SeriesWeek]) -> dict[str, Any]:

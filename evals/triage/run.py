@@ -61,7 +61,9 @@ def triage_verdicts(data: DataFile, config: TriageConfig | None = None) -> Verdi
     faults = bytearray()
     fault = Kind.SENSOR_FAULT
     for ts, v in zip(data.timestamps, data.values, strict=True):
-        verdict = update(ts, v)
+        # NaN marks a missing reading (the set-aside dropouts; NAB has none): the sensor gave
+        # nothing, which a reporter passes on as None.
+        verdict = update(ts, None if v != v else v)
         scores.append(verdict.score)
         levels.append(_LEVEL[verdict.severity])
         faults.append(verdict.kind is fault)

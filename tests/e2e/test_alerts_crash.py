@@ -1,6 +1,6 @@
 """An agent SIGKILLed while it delivers notifications loses none and processes none twice.
 
-A real `agent-bruno serve` alerts a slow webhook receiver about 12 groups firing and then
+A real `agent-bruno serve` alerts a slow (1 s) webhook receiver about 12 groups firing and then
 resolving. It is killed while requests are in flight, restarted on the same data, and the
 receiver must end with every notification, each group's firing before its resolve. A request
 in flight at the kill is sent again under the same notification id (at least once): the
@@ -24,7 +24,7 @@ GROUPS = 12
 
 @pytest.fixture
 def slow_hook() -> Iterator[Receiver]:
-    with receiver(secret=HOOK_SECRET, delay_s=0.4) as r:
+    with receiver(secret=HOOK_SECRET, delay_s=1.0) as r:
         yield r
 
 

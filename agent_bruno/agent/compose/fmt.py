@@ -30,6 +30,33 @@ def range_words(hints: Mapping[str, Any], default: str = "the last hour") -> str
     return str(span["label"]) if span else default
 
 
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+_STRETCHES = (
+    "the last",
+    "the past",
+    "the previous",
+    "last ",
+    "the weekend",
+    "this week",
+    "this month",
+)
+
+
+def over(span_label: str) -> str:
+    """A range after a value: "over the last hour", "since 09:00", "yesterday", "on Monday"."""
+    first = span_label.split(" ", 1)[0]
+    if first in ("since", "between", "from", "after", "before", "on", "over", "during", "at"):
+        return span_label
+    if first in _DAYS or first in _MONTHS:
+        return f"on {span_label}"
+    if span_label.startswith(_STRETCHES):
+        return f"over {span_label}"
+    return span_label
+
+
 def label(metric: str | None) -> str:
     """How an answer names a metric."""
     if metric is None:
@@ -88,6 +115,11 @@ class Formatter:
     def age(self, ts: float) -> str:
         """How long ago a moment was."""
         return format_age(self.now - ts)
+
+    def duration(self, seconds: float) -> str:
+        """A length of time in words ("8 min", "3 h")."""
+        text = format_age(seconds)
+        return "under a minute" if text == "just now" else text.removesuffix(" ago")
 
 
 def place(item: Mapping[str, Any], *, sensor: bool = True) -> str:

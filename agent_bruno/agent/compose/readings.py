@@ -1,4 +1,5 @@
-"""Answers about values: current readings, statistics, rankings, comparisons, series."""
+"""Answers that set values side by side: rankings, comparisons between places and periods,
+series over time."""
 
 from __future__ import annotations
 
@@ -6,85 +7,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from agent_bruno.agent.compose.faults import faults_note
-from agent_bruno.agent.compose.fmt import Formatter, join, label, place, range_words
+from agent_bruno.agent.compose.fmt import Formatter, join, label, over, place, plural, range_words
+from agent_bruno.agent.compose.values import latest, subject
+from agent_bruno.health import HEALTH_METRICS
 
 Series = Mapping[str, Any]
-
-
-def _stats(f: Formatter, s: Series, span_label: str) -> str:
-    """ "avg 18.3 °C, min 17.9 °C, max 18.6 °C over the last hour" or the gap said plainly."""
-    if not s.get("count"):
-        return f"no data in {span_label}"
-    unit, metric = s["unit"], s["metric"]
-    return (
-        f"avg {f.value(s['mean'], unit, metric)}, min {f.value(s['min'], unit, metric)}, "
-        f"max {f.value(s['max'], unit, metric)} over {span_label}{faults_note(f, s)}"
-    )
-
-
-def _latest(f: Formatter, s: Series) -> str:
-    """The latest value with its freshness, or that there is none recently."""
-    if s.get("latest") is None:
-        return "no reading stored"
-    value = f.value(s["latest"], s["unit"], s["metric"])
-    if f.stale(s.get("latest_ts")):
-        return f"no reading since {f.clock(s['latest_ts'])} ({f.age(s['latest_ts'])}; last {value})"
-    return f"{value}, {f.fresh(s['latest_ts'])}"
-
-
-def _subject(filters: Mapping[str, Any]) -> str:
-    """What the question was about: "temperature in the warehouse"."""
-    where = filters.get("node") or filters.get("location")
-    what = label(filters.get("metric"))
-    what = what[0].upper() + what[1:]
-    if filters.get("sensor"):
-        where = f"{where}'s {filters['sensor']}" if where else filters["sensor"]
-    return (
-        f"{what} in {where}"
-        if filters.get("location") and not filters.get("node")
-        else (f"{what} on {where}" if where else what)
-    )
-
-
-def current(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
-    """Latest value per series, with where and how fresh, and the range's statistics."""
-    series: Sequence[Series] = data["series"]
-    span_label = range_words(hints)
-    if data["filters"].get("metric") is None:
-        return _all_readings(f, data, span_label)
-    lines = [f"{_subject(data['filters'])}:"]
-    for s in series:
-        lines.append(f"- {place(s)}: {_latest(f, s)}; {_stats(f, s, span_label)}")
-    if len(series) > 1:
-        combined = _combined(series)
-        if combined is not None:
-            unit, metric = series[0]["unit"], series[0]["metric"]
-            lines.append(f"Overall {f.value(combined, unit, metric)} on average over {span_label}.")
-    return "\n".join(lines)
-
-
-def _combined(series: Sequence[Series]) -> float | None:
-    """The count-weighted mean over several series of one metric and unit."""
-    units = {(s["metric"], s["unit"]) for s in series}
-    total = sum(s["count"] for s in series)
-    if len(units) != 1 or not total:
-        return None
-    return float(sum(s["mean"] * s["count"] for s in series if s["count"]) / total)
-
-
-def _all_readings(f: Formatter, data: Mapping[str, Any], span_label: str) -> str:
-    """Every metric of the matching nodes, grouped by node."""
-    by_node: dict[str, list[Series]] = {}
-    for s in data["series"]:
-        by_node.setdefault(s["node"], []).append(s)
-    where = data["filters"].get("node") or data["filters"].get("location") or "every node"
-    lines = [f"Readings from {where} over {span_label} ({len(data['series'])} series):"]
-    for node, items in by_node.items():
-        lines.append(f"{node} ({items[0]['location']}):")
-        for s in items:
-            latest, stats = _latest(f, s), _stats(f, s, span_label)
-            lines.append(f"- {label(s['metric'])} ({s['sensor']}): {latest}; {stats}")
-    return "\n".join(lines)
 
 
 def _value_for(s: Series, aggregate: str | None, ranged: bool) -> float | None:
@@ -114,8 +41,7 @@ def _by_place(
 def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
     """Locations (or nodes) ordered by the metric."""
     series: Sequence[Series] = data["series"]
-    question = str(hints.get("question", "")).lower()
-    key = "node" if "node" in question or " pi" in question else "location"
+    key = str(hints.get("by") or "location")
     ranged = bool(hints.get("span"))
     aggregate = hints.get("aggregate") if ranged else None
     groups = _by_place(series, key, aggregate, ranged)
@@ -125,7 +51,7 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
     ordered = sorted(groups.items(), key=lambda kv: kv[1][0], reverse=high)
     unit, metric = series[0]["unit"], series[0]["metric"]
     basis = (
-        f"{aggregate if aggregate else 'average'} over {range_words(hints)}"
+        f"{aggregate if aggregate else 'average'} {over(range_words(hints))}"
         if ranged
         else "latest readings"
     )
@@ -141,7 +67,22 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
         note = ""
         if stale and not ranged:
             note = f" (stale: no reading since {f.clock(stale[0]['latest_ts'])})"
-        lines.append(f"{i}. {name}: {f.value(value, unit, metric)}{note}")
+        members = ""
+        if len(items) > 1:
+            members = (
+                " ("
+                + ", ".join(
+                    f"{s['node']} {f.value(_value_for(s, aggregate, ranged), unit, metric)}"
+                    for s in items
+                )
+                + ")"
+            )
+        lines.append(f"{i}. {name}: {f.value(value, unit, metric)}{members}{note}")
+    if hints.get("clarify") == "soc":
+        lines.append(
+            "These are the rooms' temperatures at each node. Do you mean the Pis' own "
+            'temperature? Ask "which Pi has the hottest SoC?" for that.'
+        )
     return "\n".join(lines)
 
 
@@ -153,7 +94,32 @@ def _member(f: Formatter, s: Series, aggregate: str | None, ranged: bool) -> str
 
 
 def compare(f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[str, Any]) -> str:
-    """Two or more places side by side on one metric."""
+    """Two or more places side by side, one metric at a time (never a mix of units)."""
+    metrics: list[str] = []
+    places_only = all(not d["filters"].get("node") and not d["filters"].get("metric")
+                      for d in results)  # fmt: skip
+    for data in results:
+        for s in data["series"]:
+            if places_only and s["metric"] in HEALTH_METRICS:
+                continue  # two rooms compare on what is measured there, not on their Pis
+            if s["metric"] not in metrics:
+                metrics.append(s["metric"])
+    blocks = []
+    for metric in metrics:
+        subset = [{**d, "series": [s for s in d["series"] if s["metric"] == metric]}
+                  for d in results]  # fmt: skip
+        if sum(1 for d in subset if d["series"]) >= 2:
+            blocks.append(_compare_one(f, subset, hints, detail=len(metrics) == 1))
+    if not blocks:
+        names = [str(d["filters"].get("node") or d["filters"].get("location")) for d in results]
+        return f"Not enough data to compare {join(names)}: they share no metric with data."
+    return "\n".join(blocks)
+
+
+def _compare_one(
+    f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[str, Any], detail: bool
+) -> str:
+    """Places side by side on one metric."""
     ranged = bool(hints.get("span"))
     rows: list[tuple[str, float, Series]] = []
     for data in results:
@@ -164,7 +130,7 @@ def compare(f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[s
     if len(rows) < 2:
         return "Not enough data to compare: " + join([r[0] for r in rows] or ["nothing"]) + "."
     unit, metric = rows[0][2]["unit"], rows[0][2]["metric"]
-    basis = f"average over {range_words(hints)}" if ranged else "latest readings"
+    basis = f"average {over(range_words(hints))}" if ranged else "latest readings"
     (a, va, _), (b, vb, _) = rows[0], rows[1]
     if abs(va - vb) < 1e-9:
         head = f"{a} and {b} read the same {label(metric)}: {f.value(va, unit, metric)}"
@@ -176,16 +142,18 @@ def compare(f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[s
             metric, "lower"
         )
         word = more if va > vb else less
+        what = "" if metric in ("temperature", "humidity", "soc_temp_c") else f" in {label(metric)}"
         head = (
-            f"{a} is {word} than {b}: {f.value(va, unit, metric)} vs {f.value(vb, unit, metric)}, "
-            f"a difference of {f.delta(va - vb, unit, metric)}"
+            f"{a} is {word}{what} than {b}: {f.value(va, unit, metric)} vs "
+            f"{f.value(vb, unit, metric)}, a difference of {f.delta(va - vb, unit, metric)}"
         )
     lines = [f"{head} ({basis})."]
     for name, value, _ in rows[2:]:
         lines.append(f"{name}: {f.value(value, unit, metric)}")
-    for data in results:
-        for s in data["series"]:
-            lines.append(f"- {place(s)}: {_latest(f, s)}")
+    if detail:
+        for data in results:
+            for s in data["series"]:
+                lines.append(f"- {place(s)}: {latest(f, s)}")
     return "\n".join(lines)
 
 
@@ -197,7 +165,7 @@ def compare_time(
     now_data, then_data = results[0], results[1]
     before = {(s["node"], s["sensor"], s["metric"]): s for s in then_data["series"]}
     latest = periods[0] == "now"
-    lines = [f"{_subject(now_data['filters'])}, {periods[0]} vs {periods[1]}:"]
+    lines = [f"{subject(now_data['filters'])}, {periods[0]} vs {periods[1]}:"]
     for s in now_data["series"]:
         old = before.get((s["node"], s["sensor"], s["metric"]))
         unit, metric = s["unit"], s["metric"]
@@ -222,7 +190,7 @@ def compare_time(
 def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
     """Each series' shape over the range: first and last, low and high, some points."""
     span_label = range_words(hints)
-    lines = [f"{_subject(data['filters'])} over {span_label}:"]
+    lines = [f"{subject(data['filters'])} {over(span_label)}:"]
     for s in data["series"]:
         points = s["points"]
         unit, metric = s["unit"], s["metric"]
@@ -230,21 +198,51 @@ def series(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> s
         if s.get("count"):
             spread = (
                 f"low {f.value(s['min'], unit, metric)}, high {f.value(s['max'], unit, metric)}, "
-                f"avg {f.value(s['mean'], unit, metric)} over {span_label}{faults_note(f, s)}"
+                f"avg {f.value(s['mean'], unit, metric)} {over(span_label)}"
+                f"{faults_note(f, s)}{_trend(f, s)}"
             )
         else:
-            spread = f"no data in {span_label}"
+            spread = f"no data {over(span_label)}"
         lines.append(
-            f"- {place(s)}, {len(points)} points every {step_min} min: "
+            f"- {place(s)}, {plural(len(points), 'point')} every {step_min} min: "
             f"{f.value(points[0]['mean'], unit, metric)} at {f.clock(points[0]['ts'])} → "
             f"{f.value(points[-1]['mean'], unit, metric)} at {f.clock(points[-1]['ts'])}; {spread}"
         )
         if s.get("latest") is not None:
-            lines.append(f"  latest {_latest(f, s)}")
-        shown = points[-12:]
+            lines.append(f"  latest {latest(f, s)}")
+        shown = _spaced(points, SHOWN_POINTS)
         lines.append(
             "  "
             + ", ".join(f"{f.clock(p['ts'])} {f.value(p['mean'], unit, metric)}" for p in shown)
-            + (f" (last {len(shown)} of {len(points)})" if len(points) > len(shown) else "")
+            + (
+                f" ({len(shown)} of {len(points)}, evenly spaced)"
+                if len(points) > len(shown)
+                else ""
+            )
         )
     return "\n".join(lines)
+
+
+SHOWN_POINTS = 8
+
+
+def _spaced(points: Sequence[Mapping[str, Any]], n: int) -> list[Mapping[str, Any]]:
+    """`n` points spread evenly from the first to the last, so the shape of the whole range
+    shows."""
+    if len(points) <= n:
+        return list(points)
+    step = (len(points) - 1) / (n - 1)
+    return [points[round(i * step)] for i in range(n)]
+
+
+def _trend(f: Formatter, s: Series) -> str:
+    """ "; rising by 2.1 °C", "; falling by …" or "; about steady" from first to last point."""
+    points = s["points"]
+    if len(points) < 2 or s.get("max") is None or s.get("min") is None:
+        return ""
+    change = points[-1]["mean"] - points[0]["mean"]
+    spread = (s["max"] - s["min"]) or 1.0
+    if abs(change) < 0.2 * spread:
+        return "; about steady from start to end"
+    word = "rising" if change > 0 else "falling"
+    return f"; {word} by {f.delta(change, s['unit'], s['metric'])} from start to end"

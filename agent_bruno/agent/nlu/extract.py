@@ -1,58 +1,22 @@
-"""Find what a question names: metrics (by their words), locations, nodes and sensors (by the
-catalog's names), and names that look like one of these but do not exist."""
+"""Find what a question names: metrics (by the lexicon's words), locations, nodes and sensors
+(by the catalog's names, typos and abbreviations included), and names that look like one of
+these but do not exist. What is found is replaced by a placeholder (`_location_`, `_metric_`)
+in the text handed to the intent classifier, so the intent never depends on a name."""
 
 from __future__ import annotations
 
+import difflib
 import re
 from dataclasses import dataclass, field
+from functools import cache
 
-from agent_bruno.agent.nlu.vocabulary import Kind, Vocabulary
+from agent_bruno.agent.nlu.lexicon import lexicon
+from agent_bruno.agent.nlu.vocabulary import Kind, Vocabulary, squash
 
-# Words that mean a metric, most specific first (SoC temperature before temperature).
-METRIC_WORDS: tuple[tuple[str, str], ...] = (
-    ("soc_temp_c", r"soc(?:[\s_-]*temp\w*)?|chip[\s-]*temp\w*|cpu[\s-]*temp\w*|soc_temp_c"),
-    ("cpu_percent", r"cpu(?:[\s_-]*(?:usage|use|utili[sz]ation|percent|load))?|processor"),
-    ("load_1m", r"load[\s_-]*average|load[\s_-]*1m|load"),
-    ("memory_percent", r"memory|ram|mem"),
-    ("disk_percent", r"disk(?:[\s_-]*(?:usage|use|space|percent))?|storage|sd[\s-]*card"),
-    (
-        "temperature",
-        r"temp|temps|temperatures?|heat|degrees",
-    ),
-    ("humidity", r"humid\w*|moisture|damp\w*|dry|drier|driest|dryness|rh"),
-    ("pressure", r"pressure|barometric|barometers?"),
-    ("co2", r"co2|co₂|carbon[\s-]*dioxide|air[\s-]*quality|ppm"),
-    ("motion", r"motion|movement|presence|occupancy|pir"),
+_NODE_LIKE = re.compile(
+    r"(?<![\w-])((?:pi[\s-]?)?node[\s-]?\d+|pi[\s-]?\d+|rpi[\s-]?\d+|n\d+)(?![\w-])", re.I
 )
-# Adjectives that imply temperature only when no other metric is named ("hottest SoC").
-_WARMTH = re.compile(
-    r"(?<![\w-])(?:warm\w*|hot|hotter|hottest|cold|colder|coldest|cool|cooler|coolest|chilly"
-    r"|freezing)(?![\w-])",
-    re.I,
-)
-_METRIC_RE = [(m, re.compile(rf"(?<![\w-])(?:{p})(?![\w-])", re.I)) for m, p in METRIC_WORDS]
-
-# Words after "in/at the …" that are not place names.
-_NOT_PLACES = frozenset(
-    """the a an all any each every my our this that last past general total celsius fahrenheit
-    kelvin f c k degrees order detail details summary percent ppm hpa inhg kpa mbar mmhg
-    cluster homelab network house system room rooms location locations node nodes sensor sensors
-    pi pis raspberry numbers terms words short brief it there here use total list table
-    morning afternoon evening night today yesterday hour hours minute minutes day days week weeks
-    month months year time range future past moment general in at on of for from to inside with
-    which what who where when how why right now currently warning warnings critical trouble
-    alert alerts anomaly anomalies problems issues fahrenheit inches mercury millibars
-    celsius kilopascal kilopascals hectopascal hectopascals millibar millibars kelvins celcius
-    farenheit centigrade mm hg one two three four five six seven eight nine ten both all either
-    each these those me us you him her them myself record""".split()  # noqa: SIM905 - a word list reads better as text
-)
-_PLACE = re.compile(
-    r"(?<![\w-])(?:in|at|inside|for|from|of)\s+(?:the\s+)?([a-z][a-z0-9]*(?:[\s_-]+room)?)"
-    r"(?![\w-])",
-    re.I,
-)
-_NODE_LIKE = re.compile(r"(?<![\w-])((?:pi[\s-]?)?node[\s-]?\d+|pi-\d+|rpi-?\d+)(?![\w-])", re.I)
-# Host-like names ("raspberrypi-3", "pi4-garage") that are not stored: unknown nodes, not aliases.
+# Host-like names ("raspberrypi-3", "pi4-garage") that are not stored: unknown nodes.
 _HOST_LIKE = re.compile(r"(?<![\w-])((?:raspberry[\s-]?pi|rpi|pi\d?)[\w-]*\d[\w-]*)(?![\w-])", re.I)
 _METRIC_SLOT = re.compile(
     r"(?<![\w-])(?:what(?:'s|’s| is| are| was)|show(?:\s+me)?|how\s+(?:high|low|much)\s+is|check"
@@ -62,25 +26,17 @@ _METRIC_SLOT = re.compile(
     r"(?![\w-])",
     re.I,
 )
-# Quantities people ask sensor networks about; when the catalog has none, they are unknown
-# metrics (said as such), not something to answer with a different metric.
-_OTHER_QUANTITIES = re.compile(
-    r"(?<![\w-])(soil[\s-]*moisture|lux|light(?:\s+level)?|illuminance|brightness|noise|sound"
-    r"|decibels?|db|radiation|radon|wind(?:\s+speed)?|rain(?:fall)?|voltage|current draw"
-    r"|power(?:\s+draw|\s+usage)?|watts?|energy|pm2\.?5|pm10|vocs?|tvoc|ozone|water[\s-]*level"
-    r"|flow|vibration|gas|smoke|uv(?:\s+index)?)(?![\w-])",
+_LEVELS = re.compile(r"(?<![\w-])([a-z][a-z0-9_]*)\s+(?:level|levels)(?![\w-])", re.I)
+_PLACE = re.compile(
+    r"(?<![\w-])(?P<prep>in|at|inside|for|from|of)\s+(?:the\s+)?"
+    r"(?P<word>[a-z][a-z0-9]*(?:[\s_-]+room)?)(?![\w-])",
     re.I,
 )
-_LEVELS = re.compile(r"(?<![\w-])([a-z][a-z0-9_]*)\s+(?:level|levels)(?![\w-])", re.I)
-_NOT_METRICS = frozenset(
-    """status health state anomalies anomaly alerts alert readings reading values value data
-    sensors sensor nodes node situation weather latest current average mean problem problems
-    issues issue trend history time everything it going happening up wrong new left this that
-    there unit units running broken weird eating anything something""".split()  # noqa: SIM905 - a word list reads better as text
-)
-
-
-_MARK = "¦"  # neither space nor word character: no pattern spans a name taken out
+_PLACE_END = re.compile(r"\s*(?:$|[?.!,;:]|_metric_|_time_|_unit_|right now|now|today)", re.I)
+# Adjective forms of metric words stay in the text: "driest" says "rank" as much as "humidity".
+_ADJECTIVE = re.compile(r"(?:er|est)$|^(?:dry|damp|humid|stuffy|muggy|more\s+humid)$", re.I)
+_WORD = re.compile(r"(?<![\w-])[a-z][a-z]+(?![\w-])", re.I)
+TYPO_CUTOFF = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,93 +49,216 @@ class Unknown:
 
 @dataclass(slots=True)
 class Mentions:
-    """What a question names, in order of appearance, plus unknown names."""
+    """What a question names, in order of appearance, plus unknown names and the spellings
+    taken to mean a stored name ("warehous" → "warehouse")."""
 
     metrics: list[str] = field(default_factory=list)
     locations: list[str] = field(default_factory=list)
     nodes: list[str] = field(default_factory=list)
     sensors: list[str] = field(default_factory=list)
     unknown: list[Unknown] = field(default_factory=list)
+    corrected: list[tuple[str, str]] = field(default_factory=list)
+    implied_metric: bool = False  # the metric came from a word like "cold", not its name
 
 
+@cache
 def _name_pattern(name: str) -> re.Pattern[str]:
     """A name matched whole, with any of space, hyphen or underscore (or none) between parts."""
     parts = [re.escape(p) for p in re.split(r"[\s_\-]+", name) if p]
     return re.compile(r"(?<![\w-])" + r"[\s_\-]*".join(parts) + r"(?![\w-])", re.I)
 
 
-def _blank(text: str, start: int, end: int) -> str:
-    """The text with [start, end) replaced by spaces (positions stay where they were)."""
-    return text[:start] + _MARK * (end - start) + text[end:]
+class _Text:
+    """The question being taken apart: found spans become placeholders."""
 
+    def __init__(self, text: str) -> None:
+        self.text = text
 
-def _find_names(text: str, names: tuple[str, ...]) -> tuple[list[tuple[int, str]], str]:
-    """Stored names found in `text` (longest first), and the text with them blanked out."""
-    found: list[tuple[int, str]] = []
-    for name in sorted(names, key=len, reverse=True):
-        for m in _name_pattern(name).finditer(text):
-            found.append((m.start(), name))
-            text = _blank(text, m.start(), m.end())
-    return found, text
+    def take(self, start: int, end: int, kind: str) -> None:
+        self.text = f"{self.text[:start]} _{kind}_ {self.text[end:]}"
+
+    def take_all(self, pattern: re.Pattern[str], kind: str) -> list[tuple[int, re.Match[str]]]:
+        """Every match of `pattern`, each replaced by the placeholder; (position, match)."""
+        found = []
+        while (m := pattern.search(self.text)) is not None:
+            found.append((m.start(), m))
+            self.take(m.start(), m.end(), kind)
+        return found
 
 
 def _ordered(found: list[tuple[int, str]]) -> list[str]:
     """Names in the order they appear, each once."""
     out: list[str] = []
-    for _, name in sorted(found):
+    for _, name in sorted(found, key=lambda item: item[0]):
         if name not in out:
             out.append(name)
     return out
 
 
-def extract(text: str, vocab: Vocabulary) -> Mentions:
-    """Everything the question names that the catalog knows, and look-alikes it does not."""
-    mentions = Mentions()
-    nodes, text = _find_names(text, vocab.nodes)
-    # A sensor named by a plain word ("node", the host's own health) is not looked for in free
-    # text: "is the node healthy" is not about that sensor.
-    sensors, text = _find_names(text, tuple(s for s in vocab.sensors if re.search(r"\d", s)))
-    locations, text = _find_names(text, vocab.locations)
-    mentions.nodes = _ordered(nodes)
-    mentions.sensors = _ordered(sensors)
-    mentions.locations = _ordered(locations)
-    for m in _NODE_LIKE.finditer(text):
-        number = re.search(r"\d+", m.group(1))
+def _abbreviates(short: str, word: str) -> bool:
+    """Whether `short` abbreviates `word`: same first letter, its letters in order ("srv")."""
+    if len(short) < 3 or short[0] != word[0] or len(short) >= len(word):
+        return False
+    rest = iter(word)
+    return all(ch in rest for ch in short)
+
+
+def _part_matches(word: str, part: str) -> bool:
+    """Whether one word of the question can be one part of a stored name."""
+    if word == part or _abbreviates(word, part):
+        return True
+    return len(word) >= 4 and difflib.SequenceMatcher(None, word, part).ratio() >= TYPO_CUTOFF
+
+
+def _loose_locations(t: _Text, vocab: Vocabulary, mentions: Mentions) -> list[tuple[int, str]]:
+    """Stored locations written with a typo or an abbreviation ("warehous", "srv room")."""
+    found: list[tuple[int, str]] = []
+    lex = lexicon()
+    for location in vocab.locations:
+        parts = [p for p in re.split(r"[\s_\-]+", location.lower()) if p]
+        if len(parts) < 2:
+            continue
+        words = list(re.finditer(r"[a-z]+", t.text, re.I))
+        for i in range(len(words) - len(parts) + 1):
+            window = words[i : i + len(parts)]
+            said = [w.group(0).lower() for w in window]
+            between = t.text[window[0].end() : window[-1].start()]
+            if re.fullmatch(r"[a-z\s_\-]*", between, re.I) is None:
+                continue
+            if any(w == p for w, p in zip(said, parts, strict=True)) and all(
+                _part_matches(w, p) for w, p in zip(said, parts, strict=True)
+            ):
+                start, end = window[0].start(), window[-1].end()
+                mentions.corrected.append((t.text[start:end], location))
+                found.append((start, location))
+                t.take(start, end, "location")
+                break
+    keys = {squash(loc): loc for loc in vocab.locations}
+    for m in list(_WORD.finditer(t.text))[::-1]:
+        word = m.group(0).lower()
+        if len(word) < 5 or word in lex.not_places or lex.place_nouns.fullmatch(word):
+            continue
+        close = difflib.get_close_matches(word, list(keys), n=1, cutoff=TYPO_CUTOFF)
+        if close:
+            mentions.corrected.append((m.group(0), keys[close[0]]))
+            found.append((m.start(), keys[close[0]]))
+            t.take(m.start(), m.end(), "location")
+    return found
+
+
+def _nodes_by_number(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
+    """ "node 6", "pi3", "pi-node3": the one stored node ending in that number, else unknown."""
+    for _, m in t.take_all(_NODE_LIKE, "node"):
+        said = m.group(1)
+        number = re.search(r"\d+", said)
         by_number = [n for n in vocab.nodes if number and re.search(rf"\D{number.group()}$", n)]
-        if len(by_number) == 1 and by_number[0] not in mentions.nodes:
-            mentions.nodes.append(by_number[0])
-        elif not by_number:
-            mentions.unknown.append(Unknown("node", m.group(1).lower()))
-        text = _blank(text, m.start(), m.end())
-    for m in _HOST_LIKE.finditer(text):
+        if len(by_number) == 1:
+            if by_number[0] not in mentions.nodes:
+                mentions.nodes.append(by_number[0])
+        elif not by_number and not said.lower().startswith("n"):
+            mentions.unknown.append(Unknown("node", said.lower()))
+    for _, m in t.take_all(_HOST_LIKE, "node"):
         mentions.unknown.append(Unknown("node", m.group(1).lower()))
-        text = _blank(text, m.start(), m.end())
-    for m in _OTHER_QUANTITIES.finditer(text):
-        name = " ".join(m.group(1).lower().split())
-        if vocab.canonical("metric", name) is None:
-            mentions.unknown.append(Unknown("metric", name))
-        text = _blank(text, m.start(), m.end())
-    metrics: list[tuple[int, str]] = []
-    for metric, pattern in _METRIC_RE:
-        for m in pattern.finditer(text):
-            metrics.append((m.start(), metric))
-            text = _blank(text, m.start(), m.end())
+
+
+def _metrics(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
+    """Metric words (the lexicon's, then the catalog's own names), and unstored quantities."""
+    lex = lexicon()
+    others = t.take_all(lex.quantities_not_stored, "metric")
+    found: list[tuple[int, str]] = []
+    for metric, pattern in lex.metrics:
+        for m in list(pattern.finditer(t.text))[::-1]:
+            found.append((m.start(), metric))
+            if not _ADJECTIVE.search(m.group(0)):
+                t.take(m.start(), m.end(), "metric")
     for known in vocab.metrics:
-        for m in _name_pattern(known).finditer(text):
-            metrics.append((m.start(), known))
-    if not metrics:
-        metrics = [(m.start(), "temperature") for m in _WARMTH.finditer(text)][:1]
-    mentions.metrics = _ordered(metrics)
+        for pos, _ in t.take_all(_name_pattern(known), "metric"):
+            found.append((pos, known))
+    if not found:  # "noise in the office": a quantity not stored is unknown, said as such
+        for _, m in others:
+            name = " ".join(m.group(0).lower().split())
+            if vocab.canonical("metric", name) is None:
+                mentions.unknown.append(Unknown("metric", name))
+    if not found:
+        warm = lex.warmth.search(t.text)
+        if warm:
+            found.append((warm.start(), "temperature"))
+            mentions.implied_metric = True
+    mentions.metrics = _ordered(found)
     if not mentions.metrics:
-        for m in (*_METRIC_SLOT.finditer(text), *_LEVELS.finditer(text)):
+        for m in (*_METRIC_SLOT.finditer(t.text), *_LEVELS.finditer(t.text)):
             word = " ".join(m.group(1).lower().split())
             unknown = Unknown("metric", word)
             first = word.split()[0]
-            if first not in _NOT_METRICS | _NOT_PLACES and unknown not in mentions.unknown:
+            if (
+                first not in lex.not_metrics | lex.not_places
+                and not first.startswith("_")
+                and unknown not in mentions.unknown
+            ):
                 mentions.unknown.append(unknown)
-    for m in _PLACE.finditer(text):
-        word = " ".join(m.group(1).lower().split())
-        if word.split()[0] in _NOT_PLACES or vocab.canonical("node", word):
+
+
+def _unknown_places(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
+    """ "in the kitchen": a place noun, or any word in a place's position when nothing stored
+    was named, that is not stored."""
+    lex = lexicon()
+    named = bool(mentions.locations or mentions.nodes)
+    for m in list(_PLACE.finditer(t.text)):
+        word = " ".join(m.group("word").lower().split())
+        first = word.split()[0]
+        if first in lex.not_places or vocab.canonical("node", word):
             continue
-        mentions.unknown.append(Unknown("location", word))
-    return mentions
+        noun = lex.place_nouns.fullmatch(word) or lex.place_nouns.fullmatch(first)
+        positional = (
+            not named
+            and m.group("prep").lower() in ("in", "at", "inside")
+            and _PLACE_END.match(t.text, m.end()) is not None
+        )
+        if noun or positional:
+            mentions.unknown.append(Unknown("location", word))
+            t.take(m.start("word"), m.end("word"), "location")
+            return
+    noun_only = lex.place_nouns.search(t.text)
+    if noun_only is not None:
+        said = " ".join(noun_only.group(0).lower().split())
+        mentions.unknown.append(Unknown("location", said))
+        t.take(noun_only.start(), noun_only.end(), "location")
+
+
+def extract(text: str, vocab: Vocabulary) -> Mentions:
+    """Everything the question names that the catalog knows, and look-alikes it does not."""
+    return extract_delexed(text, vocab)[0]
+
+
+def extract_delexed(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
+    """What `extract` finds, and the question with each of those names replaced by its
+    placeholder (what the intent classifier reads)."""
+    mentions = Mentions()
+    t = _Text(text)
+    nodes = [
+        (pos, name)
+        for name in sorted(vocab.nodes, key=len, reverse=True)
+        for pos, _ in t.take_all(_name_pattern(name), "node")
+    ]
+    mentions.nodes = _ordered(nodes)
+    # A sensor named by a plain word ("node", the host's own health) is not looked for in free
+    # text: "is the node healthy" is not about that sensor.
+    sensors = [
+        (pos, name)
+        for name in vocab.sensors
+        if re.search(r"\d", name)
+        for pos, _ in t.take_all(_name_pattern(name), "sensor")
+    ]
+    mentions.sensors = _ordered(sensors)
+    locations = [
+        (pos, name)
+        for name in sorted(vocab.locations, key=len, reverse=True)
+        for pos, _ in t.take_all(_name_pattern(name), "location")
+    ]
+    _nodes_by_number(t, vocab, mentions)
+    _metrics(t, vocab, mentions)
+    locations += _loose_locations(t, vocab, mentions)
+    mentions.locations = _ordered(locations)
+    _unknown_places(t, vocab, mentions)
+    delexed = re.sub(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])", " _num_ ", t.text)
+    return mentions, " ".join(delexed.split())

@@ -172,7 +172,7 @@ def _relative(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
 
 def _day(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
     today = _local_date(now, tz)
-    if m.group(0).lower() == "today":
+    if m.group(0).lower().endswith("today"):
         return TimeSpan(_at(today, 0, 0, tz), now, "today")
     yesterday = today - timedelta(days=1)
     return TimeSpan(_at(yesterday, 0, 0, tz), _at(today, 0, 0, tz), "yesterday")
@@ -276,6 +276,9 @@ def _since(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
             day, rel = today - timedelta(days=2), "the day before yesterday"
         else:
             day = today if rel == "today" else today - timedelta(days=1)
+        at = _parse_clock(m.group("relclock")) if m.group("relclock") else None
+        if at is not None:
+            return TimeSpan(_at(day, *at, tz), now, f"since {rel} {_hhmm(*at)}")
         return TimeSpan(_at(day, 0, 0, tz), now, f"since {rel}")
     if m.group("date"):
         day = _parse_date(m.group("date"), today)
@@ -283,16 +286,21 @@ def _since(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
         return TimeSpan(
             _at(day, 0, 0, tz), now, label if day.year == today.year else f"{label} {day.year}"
         )
+    part = (m.group("part") or "").lower()
     if m.group("hour") is not None:
-        bare = not m.group("oclock")
+        bare = not (m.group("oclock") or part)
         if bare and not _HOUR_FOLLOWS.match(m.string, m.end()):
             return None
         clock = _parse_clock(m.group("hour"))
+        if clock and clock[0] < 12 and part.endswith(("afternoon", "evening", "tonight")):
+            clock = (clock[0] + 12, clock[1])
     else:
         clock = _parse_clock(m.group("clock"))
     if clock is None:
         return None
     start, label = _at(today, *clock, tz), f"since {_hhmm(*clock)}"
+    if part.startswith("yesterday"):
+        return TimeSpan(_at(today - timedelta(days=1), *clock, tz), now, label + " yesterday")
     if start > now:
         start, label = _at(today - timedelta(days=1), *clock, tz), label + " yesterday"
     return TimeSpan(start, now, label)
@@ -321,11 +329,47 @@ def _between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
     if ap and first > second and re.fullmatch(r"\d{1,2}", m.group("a")):
         first = _parse_clock(m.group("a"), "a" if ap.group(1).lower() == "p" else "p") or first
     day = _local_date(now, tz)
+    when = (m.group("when") or "").lower()
+    if when == "yesterday":
+        day -= timedelta(days=1)
     end_day = day if second > first else day + timedelta(days=1)
     if _at(day, *first, tz) > now:
         day, end_day = day - timedelta(days=1), end_day - timedelta(days=1)
     label = f"between {_hhmm(*first)} and {_hhmm(*second)}"
+    if when == "yesterday":
+        label += " yesterday"
     return TimeSpan(_at(day, *first, tz), min(_at(end_day, *second, tz), now), label)
+
+
+def _at_clock(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    """ "at 9am", "around noon yesterday": the 5-minute bucket that starts then."""
+    text = re.sub(r"\s*o['’]?clock$", "", m.group("clock").strip(), flags=re.IGNORECASE)
+    clock = _parse_clock(text)
+    if clock is None:
+        return None
+    when = (m.group("when") or "").lower()
+    hour, minute = clock
+    if when in ("this afternoon", "this evening", "last night") and hour < 12:
+        hour += 12
+    today = _local_date(now, tz)
+    day = today - timedelta(days=1) if when in ("yesterday", "last night") else today
+    start = _at(day, hour, minute, tz)
+    if start > now and not when:
+        day, start = day - timedelta(days=1), _at(day - timedelta(days=1), hour, minute, tz)
+    if start > now:
+        return None
+    label = f"at {_hhmm(hour, minute)}" + (" yesterday" if day != today else "")
+    return TimeSpan(start, min(start + 300.0, now), label)
+
+
+def _day_ago(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    return TimeSpan(now - 86_400.0, now, "the last 24 hours")
+
+
+def _overnight(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
+    today = _local_date(now, tz)
+    start, end = _at(today - timedelta(days=1), 22, 0, tz), _at(today, 6, 0, tz)
+    return TimeSpan(start, min(end, now), "overnight (22:00 to 06:00)")
 
 
 def _bare_between(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
@@ -374,9 +418,12 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
         (rf"{_B}(?P<which>to)(?P<part>night){_E}", _day_part),
         (rf"{_B}(?P<which>last)\s+(?P<part>night){_E}", _day_part),
         (
-            rf"{_B}since\s+(?:(?P<rel>yesterday|today|{_DAY_BEFORE})"
+            rf"{_B}(?:since|after)\s+(?:(?P<rel>yesterday|today|{_DAY_BEFORE})"
+            rf"(?:\s+(?:at\s+)?(?P<relclock>{_CLOCK}))?"
             rf"|(?P<date>{_DATE})|(?P<clock>{_CLOCK})"
-            rf"|(?P<hour>\d{{1,2}})(?P<oclock>\s*o['’]?clock)?(?:(?<=\d)h)?){_E}",
+            rf"|(?P<hour>\d{{1,2}})(?P<oclock>\s*o['’]?clock)?(?:(?<=\d)h)?)"
+            rf"(?:\s+(?P<part>(?:this|yesterday)\s+(?:morning|afternoon|evening)|today"
+            rf"|yesterday|tonight))?{_E}",
             _since,
         ),
         (
@@ -385,9 +432,19 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
         ),
         (
             rf"{_B}(?:between|from)\s+(?P<a>{_CLOCK}|\d{{1,2}})\s*"
-            rf"(?:and|to|until|till|-|–)\s*(?P<b>{_CLOCK}){_E}",
+            rf"(?:and|to|until|till|-|–)\s*(?P<b>{_CLOCK})"
+            rf"(?:\s+(?:on\s+)?(?P<when>yesterday|today))?{_E}",
             _between,
         ),
+        (rf"{_B}(?:since|from)?\s*(?:this|the same)\s+time\s+yesterday{_E}", _day_ago),
+        (
+            rf"{_B}(?:at|around|about)\s+(?P<clock>{_CLOCK}|\d{{1,2}}\s*o['’]?clock)"
+            rf"(?:\s+(?:on\s+)?(?P<when>yesterday|today|this morning|this afternoon"
+            rf"|this evening|last night))?{_E}",
+            _at_clock,
+        ),
+        (rf"{_B}(?:over\s*night|overnight|during the night){_E}", _overnight),
+        (rf"{_B}earlier\s+today{_E}", _day),
         (
             rf"{_B}(?:between|from)\s+(?P<a>\d{{1,2}}(?::\d{{2}})?)\s*(?:and|to|until|till|-|–)\s*"
             rf"(?P<b>\d{{1,2}}(?::\d{{2}})?)(?!\s*[ap]\.?m(?![a-z]))(?:\s*o'?clock)?"

@@ -30,14 +30,20 @@ _SPOKEN = {
     "°F": ("fahrenheit", "farenheit", "degrees fahrenheit", "degrees f", "degree f", "deg f"),
     "°C": ("celsius", "celcius", "centigrade", "degrees celsius", "degrees c", "deg c"),
     "K": ("kelvin", "kelvins"),
-    "inHg": ("inhg", "inches of mercury", "inch of mercury", "in hg"),
+    "inHg": ("inhg", "inches of mercury", "inch of mercury", "in hg", "inches"),
     "mmHg": ("mmhg", "mm hg", "mm of mercury", "millimeters of mercury", "millimetres of mercury"),
     "kPa": ("kpa", "kilopascal", "kilopascals"),
     "mbar": ("mbar", "millibar", "millibars"),
     "hPa": ("hpa", "hectopascal", "hectopascals"),
 }
+_MISSPELT = {"°F": ("fahrenheight", "farenheight", "farhenheit", "fahreneit", "fahrenhiet", "degf")}
 _LETTERS = {"f": "°F", "c": "°C", "k": "K"}
-_SPOKEN_UNIT = {alias: unit for unit, aliases in _SPOKEN.items() for alias in aliases}
+_SPOKEN_UNIT = {
+    alias: unit
+    for table in (_SPOKEN, _MISSPELT)
+    for unit, aliases in table.items()
+    for alias in aliases
+}
 _ASKED = re.compile(
     r"(?<![\w-])(?:(?P<prep>in|into|to)\s+)?(?:(?P<word>"
     + "|".join(re.escape(a).replace(r"\ ", r"\s+") for a in sorted(_SPOKEN_UNIT, key=len)[::-1])
@@ -85,20 +91,27 @@ def convert(value: float, from_unit: str, to_unit: str) -> float:
     )
 
 
-def requested_unit(text: str) -> str | None:
-    """Return the unit a question asks its answer in ('in fahrenheit' -> '°F'), or None."""
-    found: list[tuple[bool, str]] = []
+def find_unit(text: str) -> tuple[str, int, int] | None:
+    """The unit a question asks its answer in and where it is said ('in fahrenheit' → °F),
+    preferring one after "in"/"to"; None when it asks for none."""
+    found: list[tuple[bool, str, int, int]] = []
     for m in _ASKED.finditer(text):
         prep = bool(m.group("prep") or m.group("prep2"))
         if m.group("degree"):
-            found.append((prep, _LETTERS[m.group("degree").lower()]))
+            found.append((prep, _LETTERS[m.group("degree").lower()], m.start(), m.end()))
         elif m.group("word"):
             word = " ".join(m.group("word").lower().split())
-            found.append((prep, _SPOKEN_UNIT[word]))
+            found.append((prep, _SPOKEN_UNIT[word], m.start(), m.end()))
         elif prep and m.group("letter"):
-            found.append((prep, _LETTERS[m.group("letter").lower()]))
+            found.append((prep, _LETTERS[m.group("letter").lower()], m.start(), m.end()))
     ranked = sorted(found, key=lambda item: not item[0])
-    return ranked[0][1] if ranked else None
+    return (ranked[0][1], ranked[0][2], ranked[0][3]) if ranked else None
+
+
+def requested_unit(text: str) -> str | None:
+    """Return the unit a question asks its answer in ('in fahrenheit' -> '°F'), or None."""
+    found = find_unit(text)
+    return found[0] if found else None
 
 
 def decimals(unit: str, metric: str | None = None) -> int:

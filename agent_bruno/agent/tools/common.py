@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.nlu.timeexpr import parse_time_arg
 from agent_bruno.agent.nlu.vocabulary import Kind, Vocabulary
@@ -40,8 +40,8 @@ class Range(BaseModel):
 
 
 async def vocabulary(ctx: AgentContext) -> Vocabulary:
-    """The names stored now."""
-    return Vocabulary.from_catalog(await asyncio.to_thread(ctx.storage.catalog))
+    """The names stored now (read once per turn)."""
+    return (await snapshot(ctx.storage, ctx.catalog)).vocabulary
 
 
 def time_range(

@@ -4,12 +4,14 @@ a drill-down into one reporter's raw local readings."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 from pydantic import Field
 
+from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import (
@@ -23,7 +25,13 @@ from agent_bruno.agent.tools.common import (
     vocabulary,
 )
 from agent_bruno.health import Beat, assess
-from agent_bruno.storage.base import AnomalyQuery, SeriesQuery, SeriesSummary
+from agent_bruno.storage.base import (
+    AnomalyQuery,
+    CatalogRow,
+    EpisodeQuery,
+    SeriesQuery,
+    SeriesSummary,
+)
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -65,6 +73,21 @@ class AnomalyArgs(Selection):
     limit: int = Field(
         default=50, ge=1, le=1000, description="most anomalies to list (newest first)"
     )
+
+
+class EpisodeArgs(Selection):
+    """Arguments of `anomaly_episodes`."""
+
+    severity: Severity | None = Field(
+        default=None, description="the highest severity reached: warning or critical"
+    )
+    state: Literal["open", "closed"] | None = Field(
+        default=None, description="open (still lasting) or closed; omit for both"
+    )
+    kind: Literal["sensor_fault", "process_anomaly"] | None = Field(
+        default=None, description="sensor_fault (a broken sensor) or process_anomaly (the world)"
+    )
+    limit: int = Field(default=50, ge=1, le=1000, description="most episodes to list")
 
 
 class NodeArgs(Args):
@@ -141,17 +164,48 @@ async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
         return sel
     names, start, end = sel.names, sel.start, sel.end
     rows = await asyncio.to_thread(ctx.storage.summarize, sel.series(300))
+    spans = _stored_spans((await snapshot(ctx.storage, ctx.catalog)).rows, names)
     if not rows:
-        return ToolResult.no_data(f"no readings stored for {_where(names)}")
+        if not spans:
+            return ToolResult.no_data(f"no readings stored for {_where(names)}")
+        rows = [_empty_summary(key) for key in spans]  # stored, only not in this range
     now = ctx.clock()
     series = []
     for r in rows:
         item = asdict(r)
         item["age_s"] = None if r.latest_ts is None else max(0.0, now - r.latest_ts)
+        stored = spans.get((r.cluster, r.node, r.location, r.sensor, r.metric, r.unit))
+        item["first_ts"], item["last_ts"] = stored if stored else (None, None)
         series.append(item)
     return ToolResult.ok(
         {"start": start, "end": end, "now": now, "filters": names, "series": series}, len(series)
     )
+
+
+SeriesKey6 = tuple[str, str, str, str, str, str]
+_FILTER_KEYS = ("metric", "location", "node", "sensor")
+
+
+def _stored_spans(
+    catalog: Sequence[CatalogRow], names: dict[str, str | None]
+) -> dict[SeriesKey6, tuple[float, float]]:
+    """When each series matching the filters has data, from its first to its last stored time:
+    how much data stands behind a statistic, and where the nearest data is."""
+    out: dict[SeriesKey6, tuple[float, float]] = {}
+    for row in catalog:
+        if any(names.get(k) and getattr(row, k) != names[k] for k in _FILTER_KEYS):
+            continue
+        key = (row.cluster, row.node, row.location, row.sensor, row.metric, row.unit)
+        first, last = out.get(key, (row.first_ts, row.last_ts))
+        out[key] = (min(first, row.first_ts), max(last, row.last_ts))
+    return out
+
+
+def _empty_summary(key: SeriesKey6) -> SeriesSummary:
+    """A stored series with no data in the asked range."""
+    cluster, node, location, sensor, metric, unit = key
+    empty = (0, None, None, None, None, None)
+    return SeriesSummary(cluster, node, location, sensor, metric, unit, *empty)
 
 
 def choose_step(start: float, end: float, asked: int | None) -> int:
@@ -242,6 +296,36 @@ async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:
         "counts": counts,
         "total": total,
         "anomalies": [asdict(r) for r in rows],
+    }
+    return ToolResult.ok(data, total)
+
+
+async def anomaly_episodes(ctx: AgentContext, args: EpisodeArgs) -> ToolResult:
+    """Anomaly episodes (one series' flags taken together: kind sensor_fault or process_anomaly,
+    rule, highest severity, start, end or still open, peak, reason) active in a time range
+    (default the last 24 hours), open ones first, with counts by kind and severity."""
+    sel = await _select(ctx, args, DAY)
+    if isinstance(sel, ToolResult):
+        return sel
+    names, start, end = sel.names, sel.start, sel.end
+    query = EpisodeQuery(
+        start, end, args.limit, node=names["node"], location=names["location"],
+        sensor=names["sensor"], metric=names["metric"], kind=args.kind, severity=args.severity,
+        state=args.state,
+    )  # fmt: skip
+    rows, counts = await asyncio.gather(
+        asyncio.to_thread(ctx.storage.query_episodes, query),
+        asyncio.to_thread(ctx.storage.count_episodes, query),
+    )
+    total = sum(counts.values())
+    data = {
+        "start": start,
+        "end": end,
+        "now": ctx.clock(),
+        "filters": {**names, "severity": args.severity, "state": args.state, "kind": args.kind},
+        "counts": {f"{kind}/{severity}": n for (kind, severity), n in sorted(counts.items())},
+        "total": total,
+        "episodes": [{**asdict(r), "open": r.is_open} for r in rows],
     }
     return ToolResult.ok(data, total)
 
@@ -343,7 +427,7 @@ async def raw_readings(ctx: AgentContext, args: RawArgs) -> ToolResult:
 
 async def inventory(ctx: AgentContext, args: InventoryArgs) -> ToolResult:
     """What exists: locations with their nodes, each node's sensors, and metrics with units."""
-    rows = await asyncio.to_thread(ctx.storage.catalog)
+    rows = (await snapshot(ctx.storage, ctx.catalog)).rows
     if not rows:
         return ToolResult.no_data("nothing has been stored yet")
     locations: dict[str, set[str]] = {}
@@ -366,6 +450,7 @@ EDGE_TOOLS: tuple[Tool[AgentContext, Any], ...] = (
     Tool("metric_summary", describe(metric_summary), SummaryArgs, metric_summary, "edge"),
     Tool("metric_series", describe(metric_series), SeriesArgs, metric_series, "edge"),
     Tool("anomalies", describe(anomalies), AnomalyArgs, anomalies, "edge"),
+    Tool("anomaly_episodes", describe(anomaly_episodes), EpisodeArgs, anomaly_episodes, "edge"),
     Tool("node_health", describe(node_health), NodeArgs, node_health, "edge"),
     Tool("raw_readings", describe(raw_readings), RawArgs, raw_readings, "edge"),
 )

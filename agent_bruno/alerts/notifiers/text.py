@@ -13,16 +13,22 @@ def where(view: AlertView) -> str:
     return " · ".join(p for p in parts if p) or "everywhere"
 
 
-def value_text(view: AlertView) -> str:
-    """The observed value with its unit, or an empty string."""
-    value = view.peak if view.peak is not None else view.value
-    if value is None:
-        return ""
-    unit = view.labels.get("unit", "")
+def _with_unit(value: float, unit: str) -> str:
     shown = f"{value:.4g}"
     if not unit:
         return shown
     return f"{shown}{unit}" if unit == "%" else f"{shown} {unit}"
+
+
+def value_text(view: AlertView) -> str:
+    """The value with its unit: the worst seen while firing; once resolved, the value it is
+    back at and the worst ("33.2% now, worst 14.8%"); empty when there is none."""
+    unit = view.labels.get("unit", "")
+    if view.status == "resolved" and view.value is not None:
+        now = _with_unit(view.value, unit) + " now"
+        return now if view.peak is None else f"{now}, worst {_with_unit(view.peak, unit)}"
+    value = view.peak if view.peak is not None else view.value
+    return "" if value is None else _with_unit(value, unit)
 
 
 def when(ts: float) -> str:

@@ -33,7 +33,9 @@ def forge(fake: FakeOllama, http: httpx.AsyncClient, api: Api = "ollama", **kw: 
 
 
 def sent_json_block(message: str) -> Any:
-    match = re.search(r"```json\n(.*)\n```", message, re.DOTALL)
+    match = re.search(
+        r"<untrusted-data tool=\"agent data\">\n(.*)\n</untrusted-data>", message, re.DOTALL
+    )
     assert match is not None, message
     return orjson.loads(match.group(1))
 

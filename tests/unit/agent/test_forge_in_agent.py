@@ -50,7 +50,9 @@ async def test_diagnosis_attaches_the_nodes_data_and_quotes_the_analysis(dataset
     system, user = request["messages"]
     assert "analysis model" in system["content"]  # prompts/forge_analysis.md
     assert QUESTION in user["content"]
-    attached = orjson.loads(user["content"].split("```json", 1)[1].split("```", 1)[0])
+    block = user["content"].split('<untrusted-data tool="agent data">', 1)[1]
+    block = block.split("</untrusted-data>", 1)[0]
+    attached = orjson.loads(block)
     nodes = attached["node_health"]["data"]["nodes"]
     assert [n["node"] for n in nodes] == ["pi-node-3"]
     assert nodes[0]["workloads"] == ["edge-reporter", "frigate", "postgres"]

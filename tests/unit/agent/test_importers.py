@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import random
+
+import orjson
 import pytest
 
-from agent_bruno.importers import BodyError, parse_csv, parse_json, parse_ndjson
+from agent_bruno.importers import BodyError, csv_by_row, parse_csv, parse_json, parse_ndjson
 
 GOOD = (
     b'{"ts": 1764160000, "node": "n", "location": "l", "sensor": "s", "metric": "m", '
@@ -94,3 +97,82 @@ def test_csv_not_utf8_is_400():
     with pytest.raises(BodyError) as info:
         parse_csv(b"ts,node\n\xff\xfe")
     assert info.value.status == 400
+
+
+# Fields a CSV export may hold, good and bad: the column-at-once path must give what the
+# row-by-row path gives, or hand the body to it.
+# fmt: off
+_TS = ["1764160000", " 1764160060 ", "+1764160120.5", "1.76416018e9", "2025-11-26T12:00:00Z",
+       "1_764_160_000", "1764160000x", "", "inf", "1e999", "946684799", "4102444800", "-5",
+       '"1764160240"', '"17641\n60300"', "01764160000", "true", "null", "1764160000}"]
+_VALUE = ["21.5", "-3", " 7 ", ".5", "5.", "1e3", "+2", "1_000", "nan", "1e999", "", "0x10",
+          "21,5", '"22.5"', "\t8\t", "-0", "1E+2", "[1]", "{}", "2]", "false", "NaN", "%s"]
+_NAME = ["n1", "pi-node-1", "", "x" * 129, "warehouse b", '"quoted, name"', "ünï", "a\tb",
+         "100%", "back\\slash", "x\x00y", "{", "]", ":", "lab\r"]
+_UNIT = ["°C", "%", "", "u" * 33]
+# fmt: on
+
+
+def _random_csv(rng: random.Random) -> bytes:
+    columns = ["ts", "node", "location", "sensor", "metric", "value", "unit"]
+    if rng.random() < 0.4:
+        columns.append("cluster")
+    if rng.random() < 0.2:
+        columns.insert(rng.randrange(len(columns)), "note")
+    rng.shuffle(columns)
+    if rng.random() < 0.05:
+        columns.remove(rng.choice(columns))
+    pick = {"ts": _TS, "value": _VALUE, "unit": _UNIT, "cluster": [*_NAME, ""]}
+    good = {"ts": "1764160000", "value": "21.5", "unit": "°C"}
+    eol = rng.choice(["\n", "\r\n"])
+    lines = [",".join(columns)]
+    oddness = rng.choice([0.0, 0.01, 0.05, 0.15])
+    for _ in range(rng.randrange(0, 12)):
+        fields = []
+        for c in columns:
+            odd = rng.random() < oddness
+            fields.append(rng.choice(pick.get(c, _NAME)) if odd else good.get(c, "n1"))
+        if rng.random() < 0.05:
+            fields.append("extra")
+        if rng.random() < 0.05:
+            fields.pop()
+        lines.append(",".join(fields))
+        if rng.random() < 0.05:
+            lines.append("")
+    bom = "\ufeff" if rng.random() < 0.1 else ""
+    return (bom + eol.join(lines) + eol * rng.randrange(2)).encode()
+
+
+@pytest.mark.parametrize("seed", range(500))
+def test_csv_column_path_gives_what_the_row_path_gives(seed: int) -> None:
+    body = _random_csv(random.Random(seed))
+    try:
+        expected = csv_by_row(body.decode("utf-8-sig"))
+    except BodyError as exc:
+        refused = (exc.status, exc.message)
+    else:
+        refused = None
+    if refused is not None:
+        with pytest.raises(BodyError) as info:
+            parse_csv(body)
+        assert (info.value.status, info.value.message) == refused
+        return
+    got = parse_csv(body)
+    assert (got.rows, got.positions, got.by_line) == (expected.rows, expected.positions, True)
+    assert (got.rejected, got.more_rejected) == (expected.rejected, expected.more_rejected)
+
+
+def test_csv_reads_what_the_same_json_reads() -> None:
+    rows = [
+        {"ts": 1764160000 + i, "node": f"n{i % 3}", "location": "lab", "sensor": "s",
+         "metric": "temperature", "value": round(20 + i / 7, 2), "unit": "°C"}
+        for i in range(500)
+    ]  # fmt: skip
+    text = "ts,node,location,sensor,metric,value,unit\n" + "".join(
+        f"{r['ts']},{r['node']},{r['location']},{r['sensor']},{r['metric']},{r['value']},"
+        f"{r['unit']}\n"
+        for r in rows
+    )
+    parsed = parse_csv(text.encode())
+    assert parsed.rows == parse_json(orjson.dumps(rows)).rows
+    assert parsed.positions == list(range(2, 502))

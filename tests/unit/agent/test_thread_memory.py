@@ -222,3 +222,18 @@ async def test_threads_from_before_the_bookkeeping_are_pruned_and_their_pages_fr
         ((free,),) = await cursor.fetchall()
     assert checkpointed_threads(path) == set()
     assert free == 0
+
+
+async def test_threads_wal_stays_near_one_mebibyte(tmp_path: Path) -> None:
+    """Each turn commits a few pages; the WAL grew to 4 MiB and stayed there."""
+    path = tmp_path / "threads.db"
+    wal = tmp_path / "threads.db-wal"
+    largest = 0
+    async with open_thread_memory(path) as memory:
+        assert memory.conn is not None
+        await memory.conn.execute("PRAGMA synchronous = OFF")  # the same pages, without fsyncs
+        state = {"focus": {"location": "lab"}, "question": QUESTION, "answer": "21.5 °C " * 40}
+        for i in range(150):
+            await memory.save_one_shot(f"one-shot-{i}", state, time.time())
+            largest = max(largest, wal.stat().st_size)
+    assert largest <= 1.1 * 2**20

@@ -22,7 +22,8 @@ async def test_query_creates_and_manages_in_one_thread(
     await ingest(alice, [humidity(0, 40, 45, NOW)])
     r = await ask(alice, "Alert me if humidity drops below 30%")
     body = r.json()
-    assert body["answer"].startswith("OK: I'll alert you when humidity below 30%")
+    assert body["answer"].startswith("OK, subscribed (sub_")
+    assert "): humidity below 30%; resolves once back above 32%." in body["answer"]
     assert "Backtest: This would not have fired" in body["answer"]
     (call,) = body["calls"]
     assert call["name"] == "subscriptions"

@@ -46,7 +46,8 @@ async def command(client: httpx.AsyncClient, text: str, **kw: str) -> dict[str, 
 
 async def test_create_list_snooze_change_stop(slack: httpx.AsyncClient) -> None:
     made = await command(slack, "alert me if humidity drops below 30%")
-    assert "OK: I'll alert you when humidity below 30%" in made["text"]
+    assert "OK, subscribed (sub_" in made["text"]
+    assert "): humidity below 30%; resolves once back above 32%." in made["text"]
     assert "Backtest:" in made["text"]
     listed = await command(slack, "what am I subscribed to?")
     assert "You have 1 subscription" in listed["text"]
@@ -103,4 +104,4 @@ async def test_a_slow_command_answers_at_once_and_posts_to_the_response_url(
         (posted,) = await slack_side.until(1)
     assert posted.path == "/resp"
     assert posted.json()["response_type"] == "ephemeral"
-    assert "OK: I'll alert you when humidity below 30%" in posted.json()["text"]
+    assert "): humidity below 30%; resolves once back above 32%." in posted.json()["text"]

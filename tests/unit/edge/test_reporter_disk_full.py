@@ -84,14 +84,29 @@ def refuse_writes(box: Outbox, refuse: bool = True) -> None:
     box._db.execute(f"PRAGMA query_only = {'ON' if refuse else 'OFF'}")
 
 
+class Clock:
+    """A monotonic clock the test moves (the outbox retries its disk every few seconds)."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
 class Reporter_:
     def __init__(self, tmp_path: Path, spikes: set[float]) -> None:
         self.status = Status()
+        self.clock = Clock()
         self.store = LocalStore(
             tmp_path / "raw.db", retention_days=7, max_bytes=10**8, status=self.status
         )
         self.outbox = Outbox(
-            tmp_path / "outbox.db", node="pi-1", max_events=1000, status=self.status
+            tmp_path / "outbox.db",
+            node="pi-1",
+            max_events=1000,
+            status=self.status,
+            clock=self.clock,
         )
         self.agent = Agent()
         self.client = httpx.AsyncClient(transport=httpx.MockTransport(self.agent))
@@ -150,6 +165,7 @@ async def test_reporter_disk_full_drops_criticals(
     free_disk(r.outbox._db)
     caplog.clear()
     r.engine._sources = [Spikes({12_000.0})]
+    r.clock.now += 60
     for i in range(2000, 2003):
         r.outbox.retry()
         r.engine.sample(T0 + i * 6.0)
@@ -173,6 +189,7 @@ async def test_criticals_held_in_memory_reach_the_file_when_the_agent_is_down(
     assert r.outbox.held_in_memory() == 1
     (held,) = r.outbox.peek(10)
     refuse_writes(r.outbox, False)
+    r.clock.now += 60
     r.outbox.retry()
     assert r.outbox.held_in_memory() == 0
     (stored,) = r.outbox.peek(10)
@@ -185,7 +202,8 @@ async def test_criticals_held_in_memory_reach_the_file_when_the_agent_is_down(
 
 
 def test_memory_is_bounded_and_keeps_criticals_longest(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=1000, memory_max=10)
+    clock = Clock()
+    box = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=1000, memory_max=10, clock=clock)
     refuse_writes(box)
     box.put("critical", {"n": 0}, now=T0)
     for n in range(1, 30):
@@ -196,6 +214,7 @@ def test_memory_is_bounded_and_keeps_criticals_longest(tmp_path: Path) -> None:
     assert kinds.count("aggregate") == 9
     assert box.dropped() == {"aggregate": 20}
     refuse_writes(box, False)
+    clock.now += 60
     box.retry()
     assert box.dropped() == {"aggregate": 20}  # counted in the file now
     assert box.depth() == 10
@@ -203,7 +222,8 @@ def test_memory_is_bounded_and_keeps_criticals_longest(tmp_path: Path) -> None:
 
 
 def test_acknowledged_events_are_not_resent_when_the_delete_fails(tmp_path: Path) -> None:
-    box = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=1000)
+    clock = Clock()
+    box = Outbox(tmp_path / "outbox.db", node="pi-1", max_events=1000, clock=clock)
     box.put_many([("aggregate", {"n": n}) for n in range(3)], now=T0)
     first = box.peek(2)
     refuse_writes(box)  # the DELETE of the acknowledged events fails
@@ -211,6 +231,7 @@ def test_acknowledged_events_are_not_resent_when_the_delete_fails(tmp_path: Path
     assert [json.loads(e.body)["n"] for e in box.peek(10)] == [2]
     assert box.depth() == 1
     refuse_writes(box, False)
+    clock.now += 60
     box.retry()
     assert box.depth() == 1
     box.close()

@@ -1,4 +1,5 @@
-"""Engine routing in simulated time: criticals at once, warnings batched, aggregates, heartbeats."""
+"""Engine routing in simulated time: criticals sent at once, warnings stored at once and sent with
+the interval's batch, aggregates, heartbeats, and recovery after a kill."""
 
 from __future__ import annotations
 
@@ -92,7 +93,9 @@ def test_routing_over_ten_minutes(tmp_path: Path) -> None:
         if minute == 2:  # the critical is in the outbox the moment it is read
             assert [(e["type"], e["severity"]) for e in h.events()] == [("reading", "critical")]
             assert h.woken == ["events", "critical"]
-    assert len(h.events()) == 1  # the warnings are held
+    # The warnings are on disk at once, but wake nobody: they go with the interval's batch.
+    assert [e["severity"] for e in h.events()] == ["critical", "warning", "warning"]
+    assert h.woken == ["events", "critical"]
 
     h.engine.sample(T0 + 300)
     h.engine.flush_due(T0 + 300)
@@ -126,10 +129,10 @@ def test_routing_over_ten_minutes(tmp_path: Path) -> None:
     assert beat["interval_s"] == 300
     assert h.flagged == [critical["id"], warm["id"], dropout["id"]]
 
-    # Nothing more is due until the next window ends; the held warning at 360 waits.
+    # Nothing more is due until the next window ends; the warning at 360 is stored already.
     h.engine.sample(T0 + 360)
     assert h.engine.flush_due(T0 + 360) == 0
-    assert h.engine.flush_due(T0 + 600) == 3  # warning, aggregate, heartbeat
+    assert h.engine.flush_due(T0 + 600) == 2  # aggregate, heartbeat
 
 
 def test_every_reading_is_stored_raw(tmp_path: Path) -> None:
@@ -144,12 +147,12 @@ def test_every_reading_is_stored_raw(tmp_path: Path) -> None:
         ]
 
 
-def test_final_flush_writes_open_windows_and_held_warnings(tmp_path: Path) -> None:
+def test_final_flush_writes_open_windows(tmp_path: Path) -> None:
     h = Harness(tmp_path, ScriptedSource({0: 26.0}))
     h.engine.flush_due(T0)
     h.engine.sample(T0)
     h.engine.sample(T0 + 60)
-    assert h.engine.flush_due(T0 + 90, final=True) == 3
+    assert h.engine.flush_due(T0 + 90, final=True) == 2
     kinds = [e["type"] for e in h.events()]
     assert kinds == ["heartbeat", "reading", "aggregate", "heartbeat"]
     assert h.events()[2]["end"] == T0 + 90
@@ -216,3 +219,48 @@ def test_full_outbox_disk_holds_events_in_memory(tmp_path: Path) -> None:
     assert outbox.held_in_memory() > 0  # the disk refused these
     assert outbox.depth() == 5000  # nothing lost, what was committed before stays
     assert outbox.status.snapshot()["status"] == "degraded"
+
+
+def _aggregates(outbox: Outbox) -> list[dict[str, object]]:
+    return [e for e in (json.loads(p.body) for p in outbox.peek(1000)) if e["type"] == "aggregate"]
+
+
+def test_kill_9_loses_held_warnings_and_the_open_aggregate_window(tmp_path: Path) -> None:
+    """Regression (issue 7, defect 14): warnings waited in memory until the 5-minute boundary,
+    and the open aggregate window lived only in memory; a kill -9 lost both. Warnings are on
+    disk when made, and the next start rebuilds the open window from the raw store."""
+    h = Harness(tmp_path, ScriptedSource({120: 27.0}))
+    h.engine.flush_due(T0)
+    for minute in range(4):  # 20, 20, 27 (a warning), 20 — then the process is killed
+        h.engine.sample(T0 + minute * 60)
+        h.engine.flush_due(T0 + minute * 60)
+    h.store.close()  # kill -9: no final flush; what SQLite committed stays
+    h.outbox.close()
+
+    again = Harness(tmp_path, ScriptedSource({}))  # the restarted reporter
+    assert [e["severity"] for e in again.events() if e["type"] == "reading"] == ["warning"]
+    assert again.engine.recover(T0 + 250) == 4
+    again.engine.sample(T0 + 270)
+    again.engine.flush_due(T0 + 300)
+    (window,) = _aggregates(again.outbox)
+    assert (window["start"], window["count"], window["max"]) == (T0, 5, 27.0)
+
+
+def test_recovery_never_counts_a_reading_twice(tmp_path: Path) -> None:
+    h = Harness(tmp_path, ScriptedSource({}))
+    for minute in range(7):  # one window written at T0 + 300, the next one open
+        h.engine.sample(T0 + minute * 60)
+        h.engine.flush_due(T0 + minute * 60)
+    h.store.close()
+    h.outbox.close()
+    again = Harness(tmp_path, ScriptedSource({}))
+    assert again.engine.recover(T0 + 380) == 2  # only the open window's readings
+    again.engine.flush_due(T0 + 600)
+    counts = [(a["start"], a["count"]) for a in _aggregates(again.outbox)]
+    assert counts == [(T0, 5), (T0 + 300, 2)]
+    # A clean stop writes the open window; the next start has nothing to recover.
+    again.engine.sample(T0 + 610)
+    again.engine.flush_due(T0 + 620, final=True)
+    again.store.close()
+    again.outbox.close()
+    assert Harness(tmp_path, ScriptedSource({})).engine.recover(T0 + 700) == 0

@@ -21,9 +21,16 @@ VOCAB = Vocabulary(
 )
 
 
+def _main(plan: Any) -> list[Any]:
+    """The calls that answer: a value question also reads its series' open anomalies, and an
+    anomaly question the episodes they form."""
+    context = {"current": ("anomalies", "anomaly_episodes"), "anomalies": ("anomaly_episodes",)}
+    return [c for c in plan.calls if c.name not in context.get(plan.intent, ())]
+
+
 def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str, dict[str, Any]]]:
     plan = understand(question, focus, VOCAB, NOW, TZ)
-    return [(c.name, c.args) for c in plan.calls]
+    return [(c.name, c.args) for c in _main(plan)]
 
 
 @pytest.mark.parametrize(
@@ -58,13 +65,13 @@ def test_questions_become_tool_calls(
 ) -> None:
     plan = understand(question, None, VOCAB, NOW, TZ)
     assert plan.intent == intent
-    assert [(c.name, c.args) for c in plan.calls] == calls
+    assert [(c.name, c.args) for c in _main(plan)] == calls
 
 
 def test_diagnosis_gathers_health_numbers_and_anomalies_and_forge_when_there() -> None:
     names = [c.name for c in understand("Why is pi-node-3 under high load?", None, VOCAB, NOW,
                                         TZ).calls]  # fmt: skip
-    assert names == ["node_health", "metric_summary", "anomalies"]
+    assert names == ["node_health", "metric_summary", "anomalies", "anomaly_episodes"]
     with_forge = understand("Why is pi-node-3 under high load?", None, VOCAB, NOW, TZ, forge=True)
     assert [c.name for c in with_forge.calls][-1] == "forge_analysis"
 
@@ -73,7 +80,6 @@ def test_diagnosis_gathers_health_numbers_and_anomalies_and_forge_when_there() -
     ("question", "kind", "name"),
     [
         ("What's the temperature in the kitchen?", "location", "kitchen"),
-        ("temperature in the warehous", "location", "warehous"),
         ("is pi-node-9 healthy?", "node", "pi-node-9"),
         ("what is the radiation in the office", "metric", "radiation"),
     ],
@@ -85,6 +91,32 @@ def test_unknown_names_are_passed_on_as_given_never_guessed(
     assert plan.intent == "unknown"
     assert plan.hints["unknown"] == [kind, name]
     assert plan.calls[0].args[kind] == name
+
+
+@pytest.mark.parametrize(
+    ("question", "said", "meant"),
+    [
+        ("temperature in the warehous", "warehous", "warehouse"),
+        ("srv room pressure", "srv room", "server-room"),
+        ("greenhous humidity", "greenhous", "greenhouse"),
+    ],
+)
+def test_a_typo_or_abbreviation_of_a_stored_name_is_read_as_it_and_said(
+    question: str, said: str, meant: str
+) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.calls[0].args["location"] == meant
+    assert [said, meant] in plan.hints["corrected"]
+
+
+@pytest.mark.parametrize(
+    ("question", "node"),
+    [("why is pi3 so slow", "pi-node-3"), ("whats running on pi5", "pi-node-5"),
+     ("pi-node3 cpu", "pi-node-3"), ("is node 6 up", "pi-node-6")],
+)  # fmt: skip
+def test_a_node_named_by_its_number_is_that_node(question: str, node: str) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.calls[0].args["node"] == node
 
 
 def test_follow_ups_keep_the_focus_and_change_what_they_name() -> None:
@@ -112,7 +144,7 @@ def test_a_new_question_does_not_inherit_the_focus() -> None:
 
 
 def _args(plan: Any) -> list[dict[str, Any]]:
-    return [c.args for c in plan.calls]
+    return [c.args for c in _main(plan)]
 
 
 def test_several_metrics_or_places_fan_out_to_one_call_each() -> None:

@@ -1,0 +1,115 @@
+"""The understanding's word lists, read once from `data/lexicon.yaml` and compiled."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+LEXICON_PATH = Path(__file__).with_name("data") / "lexicon.yaml"
+# libyaml's safe loader when it is there (ten times faster), else PyYAML's own.
+SAFE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def load_yaml(text: str) -> Any:
+    """YAML data with a safe loader: plain values only, no objects constructed."""
+    return yaml.load(text, Loader=SAFE_LOADER)  # noqa: S506 - SAFE_LOADER is a safe loader
+
+
+class LexiconError(ValueError):
+    """The lexicon file is malformed; the message names the entry."""
+
+
+def word_pattern(alternatives: Sequence[str]) -> re.Pattern[str]:
+    """One pattern matching any alternative as a whole word (no letter, digit or hyphen
+    either side), case-insensitively; spaces in an alternative match any run of spaces."""
+    body = "|".join(a.replace(" ", r"\s+") for a in sorted(alternatives, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{body})(?![\w-])", re.I)
+
+
+@dataclass(frozen=True, slots=True)
+class Lexicon:
+    """Compiled word lists; see `data/lexicon.yaml` for what each one means."""
+
+    metrics: tuple[tuple[str, re.Pattern[str]], ...]
+    warmth: re.Pattern[str]
+    hosts: re.Pattern[str]
+    quantities_not_stored: re.Pattern[str]
+    place_nouns: re.Pattern[str]
+    not_places: frozenset[str]
+    not_metrics: frozenset[str]
+    aggregates: tuple[tuple[str, re.Pattern[str]], ...]
+    order: Mapping[str, re.Pattern[str]]
+    severity: tuple[tuple[str, re.Pattern[str]], ...]
+    status: tuple[tuple[str, re.Pattern[str]], ...]
+    counting: tuple[tuple[str, re.Pattern[str]], ...]
+    pronouns: re.Pattern[str]
+    shifts: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def _table(data: Mapping[str, Any], key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+    section = data.get(key)
+    if not isinstance(section, dict) or not all(
+        isinstance(v, list) and all(isinstance(w, str) for w in v) for v in section.values()
+    ):
+        raise LexiconError(f"{LEXICON_PATH}: `{key}` must map names to lists of patterns")
+    return tuple((str(name), word_pattern(words)) for name, words in section.items())
+
+
+def _words(data: Mapping[str, Any], key: str) -> re.Pattern[str]:
+    value = data.get(key)
+    if not isinstance(value, list) or not all(isinstance(w, str) for w in value):
+        raise LexiconError(f"{LEXICON_PATH}: `{key}` must be a list of patterns")
+    return word_pattern(value)
+
+
+def _set(data: Mapping[str, Any], key: str) -> frozenset[str]:
+    value = data.get(key)
+    if not isinstance(value, str):
+        raise LexiconError(f"{LEXICON_PATH}: `{key}` must be a text of words")
+    return frozenset(value.split())
+
+
+@cache
+def lexicon() -> Lexicon:
+    """The lexicon (read and compiled once per process)."""
+    data = load_yaml(LEXICON_PATH.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise LexiconError(f"{LEXICON_PATH}: expected a mapping of word lists")
+    return Lexicon(
+        metrics=_table(data, "metrics"),
+        warmth=_words(data, "warmth"),
+        hosts=_words(data, "hosts"),
+        quantities_not_stored=_words(data, "quantities_not_stored"),
+        place_nouns=_words(data, "place_nouns"),
+        not_places=_set(data, "not_places"),
+        not_metrics=_set(data, "not_metrics"),
+        aggregates=_table(data, "aggregates"),
+        order=dict(_table(data, "order")),
+        severity=_table(data, "severity"),
+        status=_table(data, "status"),
+        counting=_table(data, "counting"),
+        pronouns=_words(data, "pronouns"),
+        shifts=_table(data, "shifts"),
+    )
+
+
+def first_match(table: Sequence[tuple[str, re.Pattern[str]]], text: str) -> str | None:
+    """The name of the entry whose words occur first in `text` (None: no entry's do)."""
+    best: tuple[int, str] | None = None
+    for name, pattern in table:
+        m = pattern.search(text)
+        if m and (best is None or m.start() < best[0]):
+            best = (m.start(), name)
+    return best[1] if best else None
+
+
+def all_matches(table: Sequence[tuple[str, re.Pattern[str]]], text: str) -> list[str]:
+    """The names of every entry whose words occur in `text`, in order of appearance."""
+    found = [(m.start(), name) for name, p in table if (m := p.search(text))]
+    return [name for _, name in sorted(found)]

@@ -1,0 +1,142 @@
+"""Everything a question says besides its intent: names, time range, unit, statistic, order,
+severity, status and what is counted; and the question with those taken out (placeholders),
+which is what the intent classifier reads."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import tzinfo
+from typing import Any
+
+from agent_bruno.agent.nlu.extract import Mentions, extract_delexed
+from agent_bruno.agent.nlu.lexicon import all_matches, first_match, lexicon
+from agent_bruno.agent.nlu.timeexpr import find_time_span
+from agent_bruno.agent.nlu.units import find_unit
+from agent_bruno.agent.nlu.vocabulary import Vocabulary
+
+DAY = 86_400.0
+_COMPARE_TO = re.compile(
+    r"(?<![\w-])(?:compare[sd]?|comparison|vs\.?|versus|against|relative to)\s+"
+    r"(?:it\s+|that\s+|this\s+|them\s+)?(?:with|to|against)?\s*(?P<when>.+)$",
+    re.I,
+)
+_EVER = re.compile(r"(?<![\w-])(?:on record|ever|all[\s-]time|so far|in history)(?![\w-])", re.I)
+_NOW = re.compile(
+    r"(?<![\w-])(?:right now|rn|atm|at the moment|currently|at present|presently|now)(?![\w-])",
+    re.I,
+)
+_WISE = re.compile(r"-(?:wise|related)(?![\w-])", re.I)
+# A unit that can only belong to one stored metric names it.
+UNIT_METRIC = {
+    "°C": "temperature",
+    "°F": "temperature",
+    "K": "temperature",
+    "hPa": "pressure",
+    "inHg": "pressure",
+    "mmHg": "pressure",
+    "kPa": "pressure",
+    "mbar": "pressure",
+}
+Span = dict[str, Any]  # {"start", "end", "label"}: JSON-ready, checkpointed with the focus
+
+
+@dataclass(slots=True)
+class Slots:
+    """What one question (or one clause of it) says, besides its intent."""
+
+    text: str
+    delexed: str
+    mentions: Mentions
+    span: Span | None = None
+    target: Span | None = None  # "compare with yesterday": the other period
+    shift: float | None = None  # "and the day before?": move the previous range back
+    unit: str | None = None
+    aggregates: list[str] = field(default_factory=list)
+    order: str | None = None
+    severity: str | None = None
+    status: str | None = None
+    counting: list[str] = field(default_factory=list)
+    hosts: bool = False  # the question is about the Pis themselves ("which Pi is hottest")
+    pronoun: bool = False
+    now: bool = False  # "right now": the latest value, not a range
+
+    @property
+    def named(self) -> bool:
+        """Whether the question names a metric, place, node or sensor (stored or not)."""
+        m = self.mentions
+        return bool(m.metrics or m.locations or m.nodes or m.sensors or m.unknown)
+
+    @property
+    def place_named(self) -> bool:
+        """Whether it names a location or node (stored or not)."""
+        m = self.mentions
+        return bool(
+            m.locations or m.nodes or any(u.kind in ("location", "node") for u in m.unknown)
+        )
+
+
+def _span(found: Any) -> Span:
+    return {"start": found.span.start, "end": found.span.end, "label": found.span.label}
+
+
+def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
+    """The slots of `text` (one clause) against the stored names."""
+    lex = lexicon()
+    text = " ".join(text.split())
+    rest = _WISE.sub(" ", text)
+    target = None
+    compared = _COMPARE_TO.search(text)
+    if compared:
+        when = find_time_span(compared.group("when"), now, tz)
+        lead = compared.group("when")[: when.start_index] if when is not None else ""
+        if when is not None and re.fullmatch(r"\s*(?:the|that of|those of|how it was)?\s*", lead):
+            target = _span(when)
+            rest = text[: compared.start()] + " compared with _time_"
+    found = find_time_span(rest, now, tz)
+    span = None
+    if found is not None:
+        span = _span(found)
+        rest = rest[: found.start_index] + " _time_ " + rest[found.end_index :]
+    elif _EVER.search(rest):
+        span = {"start": now - 30 * DAY, "end": now, "label": "the last 30 days (all that is kept)"}
+        rest = _EVER.sub(" _time_ ", rest)
+    shift = None
+    for name, pattern in lex.shifts:
+        if pattern.search(rest):
+            shift = DAY if name == "day" else 7 * DAY
+            rest = pattern.sub(" _time_ ", rest)
+    is_now = _NOW.search(rest) is not None
+    unit = None
+    asked = find_unit(rest)
+    if asked is not None:
+        unit, start, end = asked
+        rest = rest[:start] + " _unit_ " + rest[end:]
+    mentions, delexed = extract_delexed(rest, vocab)
+    implied = UNIT_METRIC.get(unit or "")
+    if implied and not mentions.metrics and not any(u.kind == "metric" for u in mentions.unknown):
+        mentions.metrics.append(implied)  # "how many degrees F is it", "above 30 °C"
+        mentions.implied_metric = True
+    return Slots(
+        text=text,
+        delexed=delexed,
+        mentions=mentions,
+        span=span,
+        target=target,
+        shift=shift,
+        unit=unit,
+        aggregates=all_matches(lex.aggregates, delexed),
+        order=_order(delexed),
+        severity=first_match(lex.severity, delexed),
+        status=next((name for name, p in lex.status if p.search(delexed)), None),
+        counting=all_matches(lex.counting, delexed),
+        hosts=lex.hosts.search(delexed) is not None,
+        pronoun=lex.pronouns.search(delexed) is not None,
+        now=is_now,
+    )
+
+
+def _order(text: str) -> str | None:
+    """ "high" or "low" end of a ranking, by which word comes first."""
+    lex = lexicon()
+    return first_match(tuple(lex.order.items()), text)
