@@ -54,10 +54,12 @@ async def test_a_model_writes_cypher_that_is_checked_bounded_and_fenced(ctx: Age
     assert reply.mode == "model"
     assert reply.answer == ANSWER
     assert "(Workload)-[:RUNS_ON" in schemas  # the schema is given to the model as text
-    assert "refused" in refused and "SET" in refused
+    assert "refused" in refused
+    assert "SET" in refused
     assert "the query failed" in broken
     assert rows.startswith("<untrusted-data")  # data, never instructions
-    assert "camera-5-video" in rows and "81.5" in rows
+    assert "camera-5-video" in rows
+    assert "81.5" in rows
     assert [c["name"] for c in reply.calls] == ["graph_query"] * 3
     assert await graph.counts() == before  # nothing was written
     names = [r["name"] for r in await graph.workloads("pi-node-3")]
