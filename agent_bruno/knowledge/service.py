@@ -6,7 +6,6 @@ them and shapes their rows. It never builds Cypher from values (all values are p
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -28,7 +27,7 @@ from agent_bruno.knowledge.model import (
     sensor_key,
     workload_key,
 )
-from agent_bruno.knowledge.similarity import MIN_SIMILARITY, resemblance
+from agent_bruno.knowledge.similarity import MIN_SIMILARITY, Shape, resemblance, score, shape
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +89,8 @@ def _grown_row(e: EpisodeFact) -> dict[str, Any]:
     }
 
 
-async def _nothing() -> list[Row]:
-    return []
+# The incident episodes' shapes in one time zone, and their indexes by place and by metric.
+_Shaped = tuple[list[Shape], dict[str, list[int]], dict[str, list[int]]]
 
 
 class IncidentNotFound(LookupError):
@@ -113,10 +112,12 @@ class KnowledgeGraph:
         # Episodes that were part of incidents, with their incident rows; cached.
         self._linked: list[tuple[EpisodeFact, Row]] | None = None
         self._linked_at = 0.0
+        self._shaped: dict[tzinfo, _Shaped] = {}  # per time zone, rebuilt with `_linked`
 
     def forget_incidents(self) -> None:
         """Drop the cached incident episodes (after any incident write, a rebuild, an import)."""
         self._linked = None
+        self._shaped = {}
 
     async def _linked_episodes(self) -> list[tuple[EpisodeFact, Row]]:
         """Episodes that were part of incidents, kept for `LINKED_TTL_S` (edits made elsewhere,
@@ -125,7 +126,22 @@ class KnowledgeGraph:
             rows = await self.read("linked_episodes")
             self._linked = [(episode_from_row(r), r) for r in rows]
             self._linked_at = self.clock()
+            self._shaped = {}
         return self._linked
+
+    def _shapes(self, tz: tzinfo) -> _Shaped:
+        """The cached incident episodes' shapes in `tz`, and their indexes by place and metric."""
+        found = self._shaped.get(tz)
+        if found is None:
+            linked = self._linked or []
+            by_place: dict[str, list[int]] = {}
+            by_metric: dict[str, list[int]] = {}
+            for i, (e, _) in enumerate(linked):
+                by_place.setdefault(e.location, []).append(i)
+                by_metric.setdefault(e.metric, []).append(i)
+            found = ([shape(e, tz) for e, _ in linked], by_place, by_metric)
+            self._shaped[tz] = found
+        return found
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -139,6 +155,16 @@ class KnowledgeGraph:
         if query.mode != "read":
             raise GraphQueryError(f"graph query {name!r} is a write; use write()")
         return await self.backend.read(query.text(self.backend.name), params)
+
+    async def read_many(self, *reads: tuple[str, dict[str, Any]]) -> list[list[Row]]:
+        """Run several catalogue reads (name, parameters) in one batch; their rows, in order."""
+        steps = []
+        for name, params in reads:
+            query = self.catalogue.query(name)
+            if query.mode != "read":
+                raise GraphQueryError(f"graph query {name!r} is a write; use write()")
+            steps.append((query.text(self.backend.name), params))
+        return await self.backend.read_many(steps)
 
     async def write(self, steps: Sequence[Statement]) -> None:
         """Run statements in one transaction."""
@@ -363,23 +389,36 @@ class KnowledgeGraph:
     async def sensor_context(self, key: str, episodes: int = 10) -> dict[str, Any] | None:
         """A sensor: its node, location, metrics, the node's workloads, its last episodes and
         the incidents they were part of; None if unknown."""
-        found = await self.read("sensor", key=key)
+        found, incident_ids, metrics, workloads, newest = await self.read_many(
+            ("sensor", {"key": key}),
+            ("sensor_incident_ids", {"key": key}),
+            ("sensor_metrics", {"key": key}),
+            ("sensor_workloads", {"key": key}),
+            ("sensor_episode_ids", {"key": key, "limit": episodes}),
+        )
         if not found:
             return None
-        head = found[0]
-        node = head["node"]
-        incidents, metrics, workloads, recent = await asyncio.gather(
-            self.read("sensor_incidents", key=key, limit=episodes),
-            self.read("sensor_metrics", key=key),
-            self.workloads(node) if node else _nothing(),
-            self.read("sensor_episodes", key=key, limit=episodes),
-        )
+        episode_ids = [r["id"] for r in newest]
+        ids = [r["id"] for r in incident_ids]
+        if ids:
+            rows, incidents, causes, linked = await self.read_many(
+                ("episodes", {"ids": episode_ids}),
+                ("incident", {"ids": ids}),
+                ("incident_causes", {"ids": ids}),
+                ("incident_episodes", {"ids": ids}),
+            )
+            incidents.sort(key=lambda i: -float(i["started"]))
+            related = self._attach(incidents[:episodes], causes, linked)
+        else:
+            (rows,) = await self.read_many(("episodes", {"ids": episode_ids}))
+            related = []
+        rows.sort(key=lambda e: -float(e["started"]))
         return {
-            **head,
+            **found[0],
             "metrics": metrics,
             "workloads": workloads,
-            "episodes": recent,
-            "incidents": await self._with_causes(incidents),
+            "episodes": rows,
+            "incidents": related,
         }
 
     async def location_context(
@@ -410,14 +449,19 @@ class KnowledgeGraph:
         if not incidents:
             return []
         ids = [i["id"] for i in incidents]
-        cause_rows, episode_rows = await asyncio.gather(
-            self.read("incident_causes", ids=ids), self.read("incident_episodes", ids=ids)
+        cause_rows, episode_rows = await self.read_many(
+            ("incident_causes", {"ids": ids}), ("incident_episodes", {"ids": ids})
         )
+        return self._attach(incidents, cause_rows, episode_rows)
+
+    @staticmethod
+    def _attach(incidents: list[Row], cause_rows: list[Row], episode_rows: list[Row]) -> list[Row]:
+        """Incidents with their root causes and linked episodes (rows keyed by `incident`)."""
         causes: dict[str, list[Row]] = {}
-        for c in cause_rows:
+        for c in sorted(cause_rows, key=lambda c: str(c["id"])):
             causes.setdefault(c.pop("incident"), []).append(c)
         linked: dict[str, list[Row]] = {}
-        for e in episode_rows:
+        for e in sorted(episode_rows, key=lambda e: float(e["started"])):
             linked.setdefault(e.pop("incident"), []).append(e)
         return [
             {**i, "root_causes": causes.get(i["id"], []), "episodes": linked.get(i["id"], [])}
@@ -568,24 +612,40 @@ class KnowledgeGraph:
     ) -> list[Row]:
         """Past incidents whose episodes look like `episode`, most similar first, each with
         its root causes and how often each was confirmed."""
-        best: dict[str, tuple[float, tuple[str, ...], Row]] = {}
-        for past, row in await self._linked_episodes():
+        linked = await self._linked_episodes()
+        shapes, by_place, by_metric = self._shapes(tz)
+        new = shape(episode, tz)
+        # Only episodes sharing the place or the metric can reach MIN_SIMILARITY.
+        candidates = sorted(
+            {*by_place.get(episode.location, ()), *by_metric.get(episode.metric, ())}
+        )
+        best: dict[str, tuple[float, int]] = {}
+        for i in candidates:
+            past, row = linked[i]
             if past.id == episode.id or past.started >= episode.started:
                 continue  # only what happened before can explain it
-            if past.location != episode.location and past.metric != episode.metric:
-                continue  # cannot reach MIN_SIMILARITY without sharing one of them
-            r = resemblance(episode, past, tz)
-            if r.score < MIN_SIMILARITY:
+            value = score(new, shapes[i])
+            if value < MIN_SIMILARITY:
                 continue
             prior = best.get(row["incident"])
-            if prior is None or r.score > prior[0]:
-                best[row["incident"]] = (r.score, r.reasons, row)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][2]["incident_started"]))
-        ranked = ranked[:limit]
+            if prior is None or value > prior[0]:
+                best[row["incident"]] = (value, i)
+        top = sorted(
+            best.items(), key=lambda kv: (-kv[1][0], -linked[kv[1][1]][1]["incident_started"])
+        )
+        ranked = [
+            (incident_id, (value, resemblance(episode, linked[i][0], tz).reasons, linked[i][1]))
+            for incident_id, (value, i) in top[:limit]
+        ]
         if not ranked:
             return []
-        rows = await self.read("incident", ids=[incident_id for incident_id, _ in ranked])
-        full = {i["id"]: i for i in await self._with_causes(rows)}
+        ids = [incident_id for incident_id, _ in ranked]
+        rows, cause_rows, episode_rows = await self.read_many(
+            ("incident", {"ids": ids}),
+            ("incident_causes", {"ids": ids}),
+            ("incident_episodes", {"ids": ids}),
+        )
+        full = {i["id"]: i for i in self._attach(rows, cause_rows, episode_rows)}
         return [
             {
                 **full[incident_id],
