@@ -28,6 +28,7 @@ import httpx
 from agent_bruno.alerts.receiver import receiver
 from agent_bruno.alerts.receiver import show as show_notification
 from agent_bruno.demo_history import history
+from agent_bruno.demo_recurrence import RECURRING_FAULT, show_recurrence
 from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
 SENSORS = "sim-dht22:dht22-1,sim-pressure:bmp280-1,sim-motion:pir-1,sim-co2:mhz19-1,node"
@@ -56,7 +57,8 @@ NODES = (
         "pi-node-2",
         "warehouse-b",
         9109,
-        "dht22-1/humidity:stuck@25:for8m",
+        # The stuck humidity, and a temperature step twice (the recorded cause is recalled).
+        f"dht22-1/humidity:stuck@25:for8m,{RECURRING_FAULT}",
         "edge-reporter,zigbee2mqtt",
     ),
     DemoNode(
@@ -76,6 +78,8 @@ EXAMPLE_QUESTIONS = (
     "List all Pi nodes and their health status",
     "Show me sensor anomalies in the last hour",
     "Why is pi-node-3 under high load?",
+    "What runs on pi-node-3?",
+    "What happened in warehouse-b before?",
     "Show me all sensor readings from warehouse Pi nodes in the last hour",
 )
 
@@ -330,6 +334,7 @@ def run(
         except NotReady as exc:
             raise DemoError(str(exc)) from None
         print(seed_history(url), flush=True)
+        reporters_started = time.time()
         for i, n in enumerate(NODES):
             log = data_dir / f"{n.node}.log"
             env = {
@@ -361,6 +366,7 @@ def run(
             show_graph(url)
             show_examples(url)
             show_subscription(url)
+            show_recurrence(url, reporters_started)
         print(_banner(url, read_tokens, data_dir, hook.url), flush=True)
         while deadline is None or time.monotonic() < deadline:
             _check_alive(procs)
