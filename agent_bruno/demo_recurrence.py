@@ -17,7 +17,9 @@ from typing import Any
 import httpx
 
 NODE, LOCATION, SENSOR, METRIC = "pi-node-2", "warehouse-b", "dht22-1", "temperature"
-FIRST_S, SECOND_S, LASTS = 40, 150, "for60s"
+# The first step after the reporter's triage warm-up (50 readings), the second once the
+# baseline has settled again.
+FIRST_S, SECOND_S, LASTS = 70, 200, "for45s"
 RECURRING_FAULT = (
     f"{SENSOR}/{METRIC}:step@{FIRST_S}:+9:{LASTS},{SENSOR}/{METRIC}:step@{SECOND_S}:+9:{LASTS}"
 )
@@ -27,14 +29,18 @@ WAIT_S = 240.0
 
 
 def _episodes(client: httpx.Client, url: str, since: float) -> list[dict[str, Any]]:
-    """pi-node-2's temperature episodes that started after `since`, oldest first."""
+    """pi-node-2's temperature rises that started after `since`, oldest first (the drop back
+    at a step's end may be an episode of its own)."""
     r = client.get(f"{url}/v1/graph/context", params={"location": LOCATION})
     if r.status_code != 200:
         return []
     found = [
         e
         for e in r.json()["context"]["episodes"]
-        if e["node"] == NODE and e["metric"] == METRIC and e["started"] >= since
+        if e["node"] == NODE
+        and e["metric"] == METRIC
+        and e["started"] >= since
+        and (e.get("peak_sigma") or 0) > 0
     ]
     return sorted(found, key=lambda e: float(e["started"]))
 
