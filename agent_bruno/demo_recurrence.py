@@ -1,7 +1,7 @@
 """The demo's taught-then-recalled part: a root cause recorded in chat is offered when a similar
 episode recurs.
 
-pi-node-2 (warehouse-b) is given the same temperature fault twice (`RECURRING_FAULT`). When the
+pi-node-2 (warehouse-b) is given a temperature jump twice (`RECURRING_FAULT`). When the
 first episode reaches the graph, the demo records its cause in words through `POST /query`;
 when the second one does, it asks why warehouse-b warmed, and the answer offers the recorded
 cause as a likely explanation, with how similar the episodes are.
@@ -17,20 +17,20 @@ from typing import Any
 import httpx
 
 NODE, LOCATION, SENSOR, METRIC = "pi-node-2", "warehouse-b", "dht22-1", "temperature"
-# The first step after the reporter's triage warm-up (50 readings), the second once the
-# baseline has settled again.
-FIRST_S, SECOND_S, LASTS = 70, 200, "for45s"
+# A one-reading spike after the reporter's triage warm-up (50 readings), then the temperature
+# jumps again and stays up for 45 s (a second spike alike would not stand out: the first one
+# widened what the detector expects of this series).
+FIRST_S, SECOND_S = 70, 200
 RECURRING_FAULT = (
-    f"{SENSOR}/{METRIC}:step@{FIRST_S}:+9:{LASTS},{SENSOR}/{METRIC}:step@{SECOND_S}:+9:{LASTS}"
+    f"{SENSOR}/{METRIC}:spike@{FIRST_S}:+9,{SENSOR}/{METRIC}:step@{SECOND_S}:+9:for45s"
 )
 CAUSE = "loading-dock heater left on next to the sensor"
 QUESTION = f"why did the temperature in {LOCATION} jump?"
-WAIT_S = 240.0
+WAIT_S = 480.0
 
 
 def _episodes(client: httpx.Client, url: str, since: float) -> list[dict[str, Any]]:
-    """pi-node-2's temperature rises that started after `since`, oldest first (the drop back
-    at a step's end may be an episode of its own)."""
+    """pi-node-2's temperature rises that started after `since`, oldest first."""
     r = client.get(f"{url}/v1/graph/context", params={"location": LOCATION})
     if r.status_code != 200:
         return []
@@ -92,8 +92,8 @@ def _record_by_api(client: httpx.Client, url: str, started: float) -> str:
 def show_recurrence(url: str, started_at: float) -> None:
     """Record the first fault's cause in chat, then ask about its recurrence."""
     print(
-        f"Teaching the graph: {NODE} ({LOCATION}) gets a +9 °C temperature step at ~{FIRST_S} s "
-        f"and the same again at ~{SECOND_S} s.\n",
+        f"Teaching the graph: {NODE} ({LOCATION}) gets a +9 °C temperature spike at ~{FIRST_S} s "
+        f"and a +9 °C jump again at ~{SECOND_S} s.\n",
         flush=True,
     )
     deadline = time.monotonic() + WAIT_S
