@@ -33,6 +33,7 @@ from typing import Any
 
 from edge_reporter.triage import DetectorParams, TriageConfig
 from evals.triage import budget
+from evals.triage.__main__ import GENERALIZATION, RESULTS
 from evals.triage.corpus import DataFile, load_corpus, load_profiles
 from evals.triage.nab import CostMatrix
 from evals.triage.objective import Objective, VerdictCache
@@ -219,6 +220,11 @@ def main(argv: list[str] | None = None) -> int:
         help="verdicts per file and parameter set, reused across runs (see objective.py)",
     )
     parser.add_argument("--no-cache", action="store_true", help="keep verdicts in memory only")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also store the run in evals/triage/results.json under 'generalization'",
+    )
     args = parser.parse_args(argv)
 
     files = load_corpus(args.nab_dir)
@@ -245,6 +251,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.leave_out
         else "whole corpus",
         "values": values,
+        "tuning_files": len(tuning),
+        "held_out_files": len(held),
         "tuned": dataclasses.asdict(tuned),
         "seconds": round(time.perf_counter() - started, 1),
     }
@@ -265,7 +273,22 @@ def main(argv: list[str] | None = None) -> int:
         print("matches the committed defaults" if same else "differs from the committed defaults")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
+    if args.record:
+        record(out, args.passes)
     return 0
+
+
+def record(run: dict[str, Any], passes: int, path: Path = RESULTS) -> None:
+    """Store one tuning run's figures in results.json under 'generalization', by its files."""
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    runs = payload.setdefault(GENERALIZATION, {})
+    runs[run["tuned_on"]] = {
+        **run,
+        "passes": passes,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    payload[GENERALIZATION] = dict(sorted(runs.items()))
+    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

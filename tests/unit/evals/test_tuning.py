@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import random
 from pathlib import Path
@@ -113,3 +114,15 @@ def test_the_cache_tells_parameter_sets_and_files_apart(tmp_path: Path) -> None:
     assert len(list(tmp_path.iterdir())) == 3
     (got,) = VerdictCache(tmp_path).verdicts([b], one, workers=1)
     assert got == triage_verdicts(b, one)
+
+
+def test_a_recorded_run_lands_beside_the_evaluation_figures(tmp_path: Path) -> None:
+    path = tmp_path / "results.json"
+    path.write_text(json.dumps({"files": 58}))
+    run = {"tuned_on": "all but realTweets", "held_out": {"deployed": 76.2, "best": 76.5}}
+    tune.record(run, passes=1, path=path)
+    tune.record({**run, "tuned_on": "fold A"}, passes=3, path=path)
+    got = json.loads(path.read_text())
+    assert got["files"] == 58
+    assert list(got["generalization"]) == ["all but realTweets", "fold A"]
+    assert got["generalization"]["fold A"]["passes"] == 3
