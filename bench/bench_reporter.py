@@ -55,6 +55,7 @@ DAY0 = (time.time() // 86_400 - 3) * 86_400
 DAY1 = DAY0 + 86_400  # the measured day; fault offsets count from here
 RSS_SECONDS = 25
 RSS_WARMUP = 10
+SETTLE_S = 60.0  # longest wait for the forwarder to deliver one step's events
 SENSORS = {  # ten series
     "dht22-1": "sim-dht22",
     "dht22-2": "sim-dht22",
@@ -211,6 +212,20 @@ def _vm_rss_mib(pid: int) -> float:
     raise RuntimeError(f"no VmRSS for pid {pid}")
 
 
+def _wait_listening(proc: subprocess.Popen[bytes], port: int, limit_s: float = 60.0) -> None:
+    """Wait until the reporter's read API accepts connections (start-up is slow under load)."""
+    deadline = time.monotonic() + limit_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"edge_reporter exited early with {proc.returncode}")
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.2)
+    raise RuntimeError(f"edge_reporter's read API did not listen on port {port} in {limit_s} s")
+
+
 def _reporter_rss(
     extra_env: dict[str, str] | None = None, sensors_extra: str = ""
 ) -> tuple[list[float], int, int]:
@@ -241,6 +256,7 @@ def _reporter_rss(
         proc = subprocess.Popen([sys.executable, "-m", "edge_reporter"], env=env, cwd=REPO)
         samples: list[float] = []
         try:
+            _wait_listening(proc, read_port)
             for second in range(RSS_SECONDS):
                 time.sleep(1)
                 if proc.poll() is not None:
@@ -389,12 +405,16 @@ async def _nothing() -> Any:
 
 
 async def _settle(outbox: Outbox) -> None:
-    """Give the forwarder task the time it needs to deliver what is pending (agent is up)."""
-    for _ in range(20_000):
-        if not outbox.has_pending():
-            return
+    """Give the forwarder task the time it needs to deliver what is pending (agent is up).
+
+    A deadline in real time, not a number of polls: on a loaded machine one commit of the
+    agent's writer can take seconds.
+    """
+    deadline = time.monotonic() + SETTLE_S
+    while outbox.has_pending():
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"forwarder did not drain in {SETTLE_S} s: {outbox.depth()} pending")
         await asyncio.sleep(0.0002)
-    raise RuntimeError(f"forwarder did not drain: {outbox.depth()} pending")
 
 
 async def simulate_day() -> DayResult:
