@@ -442,6 +442,15 @@ async def simulate_day() -> DayResult:
                 reporter=Reporter(NODE, "bench", "homelab"),
             )
 
+            # Steps whose events woke the sender (a critical, the interval's batch): the bench
+            # waits until they are delivered. A warning alone waits for the next batch, as in
+            # a reporter, where the sender's idle poll is the aggregate interval.
+            woken: list[bool] = []
+
+            def wake(*, urgent: bool = False) -> None:
+                woken.append(urgent)
+                forwarder.notify(urgent=urgent)
+
             def flagged(event_id: str, event: Event) -> None:
                 if event.get("severity") == "critical":
                     put_at[event_id] = time.perf_counter()
@@ -455,8 +464,8 @@ async def simulate_day() -> DayResult:
                 outbox=outbox,
                 triage_factory=default_triage,
                 aggregate_interval=300,
-                on_critical=lambda: forwarder.notify(urgent=True),
-                on_events=forwarder.notify,
+                on_critical=lambda: wake(urgent=True),
+                on_events=wake,
                 on_flagged=flagged,
             )
             task = asyncio.create_task(forwarder.run())
@@ -465,7 +474,9 @@ async def simulate_day() -> DayResult:
                 now = DAY0 + step * 60
                 engine.sample(now)
                 engine.flush_due(now)
-                await _settle(outbox)
+                if woken:  # as the reporter's sender would; a warning waits for the batch
+                    woken.clear()
+                    await _settle(outbox)
                 if now == DAY1:  # everything up to here was the warm-up day
                     warm = (counting.bytes, counting.requests, set(counting.delivered))
                 elif now > DAY1:
