@@ -202,38 +202,6 @@ def search(
     return current, best
 
 
-POOLED = "leave one category out, pooled"
-
-
-def pooled(
-    files: Sequence[DataFile],
-    runs: dict[str, dict[str, Any]],
-    profiles: dict[str, CostMatrix],
-    cache: VerdictCache,
-    workers: int | None = None,
-) -> tuple[Score, list[str]]:
-    """Each category scored with the values tuned without it, all categories as one corpus.
-
-    `runs` are the recorded leave-one-category-out runs ("all but CATEGORY" → its values).
-    Only categories with a run count (artificialNoAnomaly, without windows, has none). Returns
-    the score and the categories pooled.
-    """
-    by_category = {
-        name.removeprefix("all but "): run["values"]
-        for name, run in runs.items()
-        if name.startswith("all but ")
-    }
-    chosen = [f for f in files if f.category in by_category]
-    verdicts = {}
-    for category, values in sorted(by_category.items()):
-        mine = [f for f in chosen if f.category == category]
-        got = cache.verdicts(mine, config_of(values), workers)
-        verdicts.update({f.name: v for f, v in zip(mine, got, strict=True)})
-    objective = Objective(chosen, profiles["standard"], cache, workers)
-    ordered = [verdicts[f.name] for f in chosen]
-    return Score(objective.deployed(ordered), objective.best(ordered)), sorted(by_category)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the search on the chosen files and report tuned and held-out scores."""
     parser = argparse.ArgumentParser(prog="python -m evals.triage.tune", description=__doc__)
@@ -241,12 +209,6 @@ def main(argv: list[str] | None = None) -> int:
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--fold", choices=("A", "B"), help="tune on this half, score the other")
     group.add_argument("--leave-out", metavar="CATEGORY", help="tune without it, score it")
-    group.add_argument(
-        "--pooled",
-        action="store_true",
-        help="no search: score every category with the values its recorded --leave-out run "
-        "found, as one corpus",
-    )
     parser.add_argument("--passes", type=int, default=3)
     parser.add_argument("--start", choices=("start", "committed"), default="start")
     parser.add_argument("--workers", type=int, default=None)
@@ -268,20 +230,6 @@ def main(argv: list[str] | None = None) -> int:
     files = load_corpus(args.nab_dir)
     profiles = load_profiles(args.nab_dir)
     cache = VerdictCache(None if args.no_cache else args.cache)
-    if args.pooled:
-        recorded = json.loads(RESULTS.read_text()).get(GENERALIZATION, {})
-        got, categories = pooled(files, recorded, profiles, cache, args.workers)
-        print(
-            f"pooled over {', '.join(categories)}: deployed {got.deployed:.2f}, best {got.best:.2f}"
-        )
-        if args.record:
-            run = {
-                "tuned_on": POOLED,
-                "categories": categories,
-                "held_out": dataclasses.asdict(got),
-            }
-            record(run, passes=0)
-        return 0
     held: list[DataFile] = []
     tuning = list(files)
     if args.fold:
