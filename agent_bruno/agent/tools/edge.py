@@ -4,6 +4,7 @@ a drill-down into one reporter's raw local readings."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -162,11 +163,8 @@ async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
     if isinstance(sel, ToolResult):
         return sel
     names, start, end = sel.names, sel.start, sel.end
-    rows, catalog = await asyncio.gather(
-        asyncio.to_thread(ctx.storage.summarize, sel.series(300)),
-        asyncio.to_thread(ctx.storage.catalog),
-    )
-    spans = _stored_spans(catalog, names)
+    rows = await asyncio.to_thread(ctx.storage.summarize, sel.series(300))
+    spans = _stored_spans((await snapshot(ctx.storage, ctx.catalog)).rows, names)
     if not rows:
         if not spans:
             return ToolResult.no_data(f"no readings stored for {_where(names)}")
@@ -189,7 +187,7 @@ _FILTER_KEYS = ("metric", "location", "node", "sensor")
 
 
 def _stored_spans(
-    catalog: list[CatalogRow], names: dict[str, str | None]
+    catalog: Sequence[CatalogRow], names: dict[str, str | None]
 ) -> dict[SeriesKey6, tuple[float, float]]:
     """When each series matching the filters has data, from its first to its last stored time:
     how much data stands behind a statistic, and where the nearest data is."""
