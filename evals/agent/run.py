@@ -41,6 +41,7 @@ CATEGORIES = (
     "counts",
     "unknown_names",
     "follow_ups",
+    "subscriptions",
 )
 TIME_ARGS = ("start", "end")
 TIME_TOLERANCE_S = 120.0
@@ -398,16 +399,41 @@ async def build_agent(dataset: Dataset, mode: str) -> BuiltAgent:
         tz=dataset.tz,
     )
     service = await service_mod.AgentService.create(context, model=None)
+    alerts, client = await _alert_desk(service, storage, dataset)
 
     async def ask(question: str, thread_id: str) -> tuple[str, list[Call], str]:
-        reply = await service.ask(question, thread_id=thread_id)
+        # Each case is its own asker, as `/query` callers are: its subscriptions are its own.
+        reply = await service.ask(question, thread_id=thread_id, owner=f"eval:{thread_id}")
         return str(reply.answer), [_call(c) for c in reply.calls], str(reply.mode)
 
     async def close() -> None:
         await service.close()
+        await alerts.close()
+        await client.aclose()
         storage.close()
 
     return BuiltAgent(ask, close)
+
+
+async def _alert_desk(service: Any, storage: Any, dataset: Dataset) -> tuple[Any, Any]:
+    """The alert service as the agent's desk, as `agent-bruno serve` wires it: subscriptions
+    in the dataset's database, alerts to a loopback webhook nobody listens on (cases only
+    create and manage subscriptions; nothing is ingested, so nothing fires)."""
+    alerts_mod = importlib.import_module("agent_bruno.alerts.service")
+    desk_mod = importlib.import_module("agent_bruno.alerts.desk")
+    dest_mod = importlib.import_module("agent_bruno.alerts.destinations")
+    sub_mod = importlib.import_module("agent_bruno.alerts.subscription")
+    httpx = importlib.import_module("httpx")
+    config = alerts_mod.AlertConfig(
+        database=dataset.path,
+        policy=dest_mod.DestinationPolicy.parse(["127.0.0.1/32"]),
+        default_destination=sub_mod.Destination(kind="webhook", url="http://127.0.0.1:9/eval"),
+    )
+    client = httpx.AsyncClient(trust_env=False)
+    alerts = alerts_mod.AlertService(config, storage, client, clock=lambda: dataset.now)
+    await alerts.start()
+    service.desks.append(desk_mod.AlertDesk(alerts, storage, dataset.tz))
+    return alerts, client
 
 
 # ------------------------------------------------------------------------------ reporting

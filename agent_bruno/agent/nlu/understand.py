@@ -284,6 +284,13 @@ def understand(
     return Plan("multi", tuple(calls), dict(plans[-1].focus), hints)
 
 
+def intent_of(question: str, vocab: Vocabulary, now: float, tz: tzinfo) -> str:
+    """The intent of the question's first clause, as the classifier scores it: how a capability
+    beside the agent (the alert desk) learns that a sentence is its own."""
+    slots = read_slots(clauses(question)[0], vocab, now, tz)
+    return classify(slots)[0][0]
+
+
 def warm_up() -> None:
     """Read the model, intents and lexicon and compile their patterns now (at start-up), so
     the first question is as fast as any and a broken model file stops the start, saying why."""
