@@ -1,7 +1,7 @@
 """Run every benchmark, print a table and write bench/results.json.
 
 Usage: python -m bench [name ...]
-(names: triage, reporter, ingest, live, query, storage, graph, alerts; default all)
+(names: triage, reporter, ingest, live, query, startup, storage, graph, alerts; default all)
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ SUITES = {
     "ingest": "bench.bench_ingest",
     "live": "bench.bench_live",
     "query": "bench.bench_query",
+    "startup": "bench.bench_startup",
     "storage": "bench.bench_storage",
     "graph": "bench.bench_graph",
     "alerts": "bench.bench_alerts",

@@ -276,8 +276,8 @@ def run() -> list[Figure]:
         f"no think time: p50 {saturated['p50_ms']:.0f} ms, p99 {saturated['p99_ms']:.0f} ms; {note}"
     )
     return [
-        Figure("query_p50_ms", paced["p50_ms"], "ms", ("<=", 25), paced_detail),
-        Figure("query_p99_ms", paced["p99_ms"], "ms", ("<=", 150), paced_detail),
+        Figure("query_p50_ms", paced["p50_ms"], "ms", ("<=", 10), paced_detail),
+        Figure("query_p99_ms", paced["p99_ms"], "ms", ("<=", 50), paced_detail),
         Figure("query_saturated_qps", saturated["rate"], "questions/s", None, saturated_detail),
         Figure(
             "sse_first_event_p50_ms",
