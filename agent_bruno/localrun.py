@@ -54,15 +54,7 @@ def tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-# How long a start may take before it counts as failed. It returns as soon as the agent is ready
-# (about 4 s of CPU, nearly all imports; the built-in understanding's warm-up is under a tenth
-# of it, bench/bench_startup.py); a shared 2-core machine at load 15-20 has taken 30-70 s.
-READY_TIMEOUT_S = 120.0
-
-
-def wait_ready(
-    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = READY_TIMEOUT_S
-) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
     """Wait until the agent at `url` answers /readyz; raise NotReady if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -83,7 +75,7 @@ def serve_agent(
     env: Mapping[str, str],
     *,
     log: Path | None = None,
-    timeout: float = READY_TIMEOUT_S,
+    timeout: float = 120.0,
 ) -> subprocess.Popen[bytes]:
     """Start `agent-bruno serve` on 127.0.0.1:`port` over `data_dir` (plus `env`) and return it
     once ready; if it does not get ready it is killed and NotReady says why."""

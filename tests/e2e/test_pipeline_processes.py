@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent_bruno.localrun import READY_TIMEOUT_S, free_port, spawn
+from agent_bruno.localrun import free_port, spawn
 from edge_reporter.store import StoreReader
 
 pytestmark = pytest.mark.e2e
@@ -61,7 +61,7 @@ class Cluster:
             },
             "agent.log",
         )
-        _wait_for("the agent", lambda: self.get("/readyz").status_code == 200, READY_TIMEOUT_S)
+        _wait_for("the agent", lambda: self.get("/readyz").status_code == 200, 120)
 
     def kill_agent(self) -> None:
         assert self.agent is not None
