@@ -392,11 +392,13 @@ async def build_agent(dataset: Dataset, mode: str) -> BuiltAgent:
     prompts_mod = importlib.import_module("agent_bruno.agent.prompts")
     storage_mod = importlib.import_module("agent_bruno.storage.sqlite")
     storage = storage_mod.SqliteStorage(dataset.path)
+    graph, backend = await _knowledge_graph(storage, dataset)
     context = context_mod.AgentContext(
         storage=storage,
         prompts=prompts_mod.load_prompts(),
         clock=lambda: dataset.now,
         tz=dataset.tz,
+        graph_client=graph,
     )
     service = await service_mod.AgentService.create(context, model=None)
     alerts, client = await _alert_desk(service, storage, dataset)
@@ -410,9 +412,45 @@ async def build_agent(dataset: Dataset, mode: str) -> BuiltAgent:
         await service.close()
         await alerts.close()
         await client.aclose()
+        await backend.close()
         storage.close()
 
     return BuiltAgent(ask, close)
+
+
+# What people taught the graph before "now": one past incident with its cause.
+PAST_INCIDENT_DAYS = 12.0
+
+
+async def _knowledge_graph(storage: Any, dataset: Dataset) -> tuple[Any, Any]:
+    """The knowledge graph as `agent-bruno serve` keeps it (embedded Ladybug, in memory here),
+    built from the dataset's storage by the real upkeep, plus one incident a person recorded:
+    pi-node-3 overloaded by frigate, 12 days ago, resolved."""
+    ladybug = importlib.import_module("agent_bruno.knowledge.ladybug_backend")
+    service = importlib.import_module("agent_bruno.knowledge.service")
+    upkeep_mod = importlib.import_module("agent_bruno.knowledge.upkeep")
+    model = importlib.import_module("agent_bruno.knowledge.model")
+    catalogue = importlib.import_module("agent_bruno.knowledge.catalogue")
+    backend = await ladybug.LadybugBackend.open(None)
+    graph = service.KnowledgeGraph(backend, catalogue.load_catalogue())
+    upkeep = upkeep_mod.GraphUpkeep(graph, storage, clock=lambda: dataset.now)
+    await upkeep.start()
+    await upkeep.reconcile()
+    at = dataset.now - PAST_INCIDENT_DAYS * 86_400.0
+    incident = model.IncidentInput(
+        location="server-room",
+        started=at,
+        ended=at + 3_600.0,
+        status="resolved",
+        title="pi-node-3 overloaded",
+        root_cause=model.RootCauseInput(
+            description="frigate transcoding every camera at full resolution",
+            resolution="frigate limited to the substreams",
+            recommendation="move frigate's detection to the substreams",
+        ),
+    )
+    await graph.record_incident(incident, by="eval", at=at + 3_600.0)
+    return graph, backend
 
 
 async def _alert_desk(service: Any, storage: Any, dataset: Dataset) -> tuple[Any, Any]:
