@@ -9,7 +9,7 @@ NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse nlu-model
+.PHONY: demo test lint typecheck unit eval eval-gate bench soak clean wheelhouse nlu-model
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -56,8 +56,20 @@ eval-gate: $(STAMP)
 nlu-model: $(STAMP)
 	$(PY) -m scripts.train_intents
 
+# `make bench` runs every suite; `make bench storage query` only those named.
+BENCH_SUITES := triage reporter ingest live query storage graph alerts
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(filter $(BENCH_SUITES),$(MAKECMDGOALS))
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_SUITES):
+	@:
+endif
+
+# Fault-table cases too slow for every CI run (marked `slow`): the reporter under 128 MiB
+# through a long outage and replay.
+soak: $(STAMP)
+	$(PY) -m pytest -m slow tests/e2e
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

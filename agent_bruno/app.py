@@ -28,6 +28,7 @@ from agent_bruno.api import (
     subscriptions,
 )
 from agent_bruno.api.deps import Services
+from agent_bruno.api.direct import DirectRoutes
 from agent_bruno.api.errors import ApiError, handle_api_error
 from agent_bruno.knowledge.runtime import open_knowledge
 from agent_bruno.metrics import Metrics
@@ -65,8 +66,7 @@ class LatencyMiddleware:
                 status = int(message["status"])
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.metrics.latency.labels(route).observe(time.perf_counter() - started)
-                self.metrics.count_request(route, status)
+                self.metrics.finish_request(route, status, time.perf_counter() - started)
 
         await self.app(scope, receive, timed_send)
 
@@ -190,5 +190,6 @@ def create_app(settings: Settings) -> FastAPI:
             *incidents.router.routes,
         )
     ) | {app.openapi_url or ""}
-    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
+    app.add_middleware(DirectRoutes, endpoints={series.PATH: series.get_series})
+    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)  # outside DirectRoutes
     return app

@@ -124,6 +124,15 @@ class Settings(BaseSettings):
     # series (agent_bruno/reporters.py).
     reporter_moves: Literal["refuse", "allow"] = "refuse"
     max_series_per_reporter: int = Field(default=2_000, ge=1)
+    # Serving (agent_bruno/api/limits.py, api/server.py): agent runs at once (the rest wait
+    # their turn), open /chat streams, questions per client per minute (burst: a quarter),
+    # connections (all, per client IP) and how long a request's headers may take.
+    agent_max_concurrent_runs: int = Field(default=4, ge=1)
+    max_chat_streams: int = Field(default=256, ge=1)
+    questions_per_client_per_min: float = Field(default=120.0, gt=0)
+    max_connections: int = Field(default=2_048, ge=16)
+    max_connections_per_client: int = Field(default=256, ge=1)
+    header_timeout_s: float = Field(default=10.0, gt=0)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
     retention_batch_rows: int = Field(default=5_000, ge=1)

@@ -21,11 +21,13 @@ import anyio
 import orjson
 from fastapi import APIRouter
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 
 from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.deps import Principal, Services, ServicesDep
+from agent_bruno.api.limits import StreamTicket, client_key, limits_of
 from agent_bruno.api.query import Question, bad_question, check_question, read_question
 from agent_bruno.metrics import Metrics
 
@@ -81,31 +83,43 @@ async def relay(
     metrics: Metrics,
     shutdown: anyio.Event | None = None,
     thread_id: str = "",
+    ticket: StreamTicket | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The run's events as SSE events; closing or cancelling this closes the run."""
-    async with aclosing(events):
-        async for event in _until_shutdown(events, shutdown, thread_id):
-            if event.kind == "answer":
-                metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
-            elif event.kind == "error":
-                metrics.count_answer(None, None, failed=True)
-            yield encode(event)
+    """The run's events as SSE events; closing or cancelling this closes the run (and gives
+    the stream's place under the cap back)."""
+    try:
+        async with aclosing(events):
+            async for event in _until_shutdown(events, shutdown, thread_id):
+                if event.kind == "answer":
+                    metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
+                elif event.kind == "error":
+                    metrics.count_answer(None, None, failed=True)
+                yield encode(event)
+    finally:
+        if ticket is not None:
+            ticket.close()
 
 
 def stream_answer(
-    services: Services, question: Question, owner: str | None = None
+    services: Services, question: Question, owner: str | None = None, client: str = ""
 ) -> EventSourceResponse:
-    """Start the run and answer with its event stream (400 if the agent refuses the question)."""
+    """Start the run and answer with its event stream (400 if the agent refuses the question,
+    429 over the client's rate or the cap on open streams)."""
     thread_id = question.thread_id or uuid.uuid4().hex
+    limits = limits_of(services)
+    limits.take(client or f"{owner}@?")
     try:
         events = services.agent.stream(question.text, thread_id, owner)
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
+    limits.open_stream()
+    ticket = StreamTicket(limits)
     headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
     shutdown = anyio.Event()
     return EventSourceResponse(
-        relay(events, services.metrics, shutdown, thread_id),
+        relay(events, services.metrics, shutdown, thread_id, ticket),
         headers=headers,
+        background=BackgroundTask(ticket.close),  # if the stream never started
         ping=services.settings.sse_ping_s,
         shutdown_event=shutdown,
         shutdown_grace_period=SHUTDOWN_GRACE_S,
@@ -118,13 +132,17 @@ async def post_chat(
 ) -> EventSourceResponse:
     """Ask a question (JSON `{question, thread_id}` or plain text); the answer streams as SSE."""
     question = await read_question(request, services.settings.query_max_chars)
-    return stream_answer(services, question, owner)
+    return stream_answer(services, question, owner, client_key(owner, request))
 
 
 @router.get("/chat")
 async def get_chat(
-    services: ServicesDep, owner: Principal, q: str | None = None, thread_id: str | None = None
+    request: Request,
+    services: ServicesDep,
+    owner: Principal,
+    q: str | None = None,
+    thread_id: str | None = None,
 ) -> EventSourceResponse:
     """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
     question = check_question(q or "", thread_id or None, services.settings.query_max_chars)
-    return stream_answer(services, question, owner)
+    return stream_answer(services, question, owner, client_key(owner, request))

@@ -44,6 +44,15 @@ def parse_time(name: str, value: str, now: float) -> float:
     return number
 
 
+def is_fixed_time(value: str | None) -> bool:
+    """Whether a time parameter names the same moment whenever it is asked (not omitted, not
+    `now`, not relative)."""
+    if value is None:
+        return False
+    text = value.strip()
+    return text != "now" and _RELATIVE.match(text) is None
+
+
 def time_range(
     start: str | None, end: str | None, now: float, default_span: float
 ) -> tuple[float, float]:

@@ -17,6 +17,7 @@ from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.limits import client_key, limits_of
 from agent_bruno.textsafe import for_terminal
 
 router = APIRouter(tags=["agent"])
@@ -148,6 +149,7 @@ def wants_json(request: Request) -> bool:
 async def post_query(request: Request, services: ServicesDep, owner: Principal) -> Response:
     """Answer a question about the sensors and nodes; `thread_id` continues a conversation."""
     question = await read_question(request, services.settings.query_max_chars)
+    limits_of(services).take(client_key(owner, request))
     try:
         reply = await services.agent.ask(question.text, question.thread_id, owner)
     except QuestionError as exc:

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent_bruno.localrun import free_port
+from agent_bruno.localrun import READY_TIMEOUT_S, free_port
 
 pytestmark = pytest.mark.e2e
 
