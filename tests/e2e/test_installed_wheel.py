@@ -108,9 +108,6 @@ def _clean_env(venv: Path, **extra: str) -> dict[str, str]:
     }
 
 
-READY_TIMEOUT_S = 120.0  # as agent_bruno.localrun: a loaded 2-core machine took 30-70 s
-
-
 def _wait_for(
     what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path
 ) -> None:
