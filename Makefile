@@ -14,7 +14,7 @@ HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,sdk,dev]'
 	touch $(STAMP)
 
 $(WHEELHOUSE)/.stamp: $(STAMP)

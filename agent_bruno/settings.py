@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +27,20 @@ NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 class SettingsError(ValueError):
     """A setting has a value the service refuses to run with."""
+
+
+def check_origin(origin: str) -> str:
+    """A browser origin (`scheme://host[:port]`) or `*`, as CORS compares them."""
+    text = origin.strip().rstrip("/")
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise SettingsError(
+            f"AGENT_BRUNO_CORS_ORIGINS: {origin!r} is not an origin; write scheme, host and "
+            "port only, e.g. https://grafana.lan:3000 (or * for any)"
+        )
+    return text
 
 
 def _check_secret(name: str, value: str) -> None:
@@ -186,6 +201,9 @@ class Settings(BaseSettings):
     graph_reconcile_s: float = Field(default=300.0, gt=0)  # and re-reads storage this often
     graph_query_timeout_s: float = Field(default=5.0, gt=0)  # generated (text-to-Cypher) queries
     graph_query_max_rows: int = Field(default=200, ge=1)
+    # Origins whose pages may call the API from a browser (CORS); none by default: the chat at `/`
+    # is served by the agent itself and needs none.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     _token_nodes: dict[str, str] = PrivateAttr(default_factory=dict)
     _read_tokens: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -211,6 +229,16 @@ class Settings(BaseSettings):
         """Accept a comma-separated list of hosts, addresses and CIDR networks."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        """Accept a comma-separated list of origins (`https://grafana.lan:3000`) or `*`."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [check_origin(str(origin)) for origin in value]
         return value
 
     @field_validator("timezone")

@@ -15,11 +15,11 @@ import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.background import BackgroundTask
 from starlette.requests import Request
@@ -28,7 +28,14 @@ from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.deps import Principal, Services, ServicesDep
 from agent_bruno.api.limits import StreamTicket, client_key, limits_of
-from agent_bruno.api.query import Question, bad_question, check_question, read_question
+from agent_bruno.api.openapi import documented
+from agent_bruno.api.query import (
+    QUESTION_BODY,
+    Question,
+    bad_question,
+    check_question,
+    read_question,
+)
 from agent_bruno.metrics import Metrics
 
 router = APIRouter(tags=["agent"])
@@ -126,7 +133,34 @@ def stream_answer(
     )
 
 
-@router.post("/chat")
+SSE_EVENTS = ["status", "tool_call", "tool_result", "token", "answer", "error", "done"]
+SSE_MEDIA = {
+    "text/event-stream": {
+        # One schema per event (as OpenAPI 3.2's itemSchema): its name and its JSON data.
+        "schema": {
+            "type": "object",
+            "properties": {
+                "event": {"type": "string", "enum": SSE_EVENTS},
+                "data": {"type": "string", "description": "a JSON object"},
+            },
+            "required": ["event", "data"],
+        },
+        "example": 'event: status\ndata: {"stage": "start", "mode": "builtin"}\n\n'
+        'event: token\ndata: {"text": "warehouse is "}\n\nevent: done\ndata: {}\n\n',
+    }
+}
+CHAT_ANSWERS = documented(
+    400,
+    413,
+    415,
+    (429, "Too many questions from this client, or too many open streams; see Retry-After"),
+    media=SSE_MEDIA,
+    description="Server-Sent Events: status, tool_call, tool_result, token, answer, error, done "
+    "(JSON data each); the X-Thread-Id header names the conversation",
+)
+
+
+@router.post("/chat", openapi_extra={"requestBody": QUESTION_BODY}, responses=CHAT_ANSWERS)
 async def post_chat(
     request: Request, services: ServicesDep, owner: Principal
 ) -> EventSourceResponse:
@@ -135,14 +169,17 @@ async def post_chat(
     return stream_answer(services, question, owner, client_key(owner, request))
 
 
-@router.get("/chat")
+@router.get("/chat", responses=CHAT_ANSWERS)
 async def get_chat(
     request: Request,
     services: ServicesDep,
     owner: Principal,
-    q: str | None = None,
-    thread_id: str | None = None,
+    q: Annotated[str | None, Query(description="the question (missing or blank: 400)")] = None,
+    thread_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="X-Thread-Id of an earlier answer"),
+    ] = None,
 ) -> EventSourceResponse:
     """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
-    question = check_question(q or "", thread_id or None, services.settings.query_max_chars)
+    question = check_question(q or "", thread_id, services.settings.query_max_chars)
     return stream_answer(services, question, owner, client_key(owner, request))

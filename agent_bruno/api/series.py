@@ -26,6 +26,7 @@ from starlette.types import Receive, Scope, Send
 from agent_bruno.api.deps import Services, principal_of
 from agent_bruno.api.errors import ApiError, send_api_error, send_json
 from agent_bruno.api.params import is_fixed_time, parse_flag, parse_step, time_range
+from agent_bruno.api.schemas import rfc3339
 from agent_bruno.storage.base import SeriesQuery, SeriesResult, StorageError
 
 DAY = 86_400.0
@@ -55,12 +56,23 @@ def query_args(raw: bytes) -> dict[str, str]:
 
 
 def encode(query: SeriesQuery, results: list[SeriesResult]) -> bytes:
-    """The JSON answer. Plain dicts: orjson encodes them several times as fast as slotted
-    dataclasses, and `asdict` cost more than the read."""
+    """The JSON answer, each time with its RFC 3339 twin. Plain dicts: orjson encodes them
+    several times as fast as slotted dataclasses, and `asdict` cost more than the read. The
+    series share one bucket grid, so each bucket's time is formatted once per answer."""
+    iso: dict[float, str | None] = {}
+
+    def ts_iso(ts: float) -> str | None:
+        text = iso.get(ts)
+        if text is None:
+            text = iso[ts] = rfc3339(ts)
+        return text
+
     return orjson.dumps(
         {
             "start": query.start,
+            "start_iso": rfc3339(query.start),
             "end": query.end,
+            "end_iso": rfc3339(query.end),
             "step": query.step,
             "series": [
                 {
@@ -73,6 +85,7 @@ def encode(query: SeriesQuery, results: list[SeriesResult]) -> bytes:
                     "points": [
                         {
                             "ts": p.ts,
+                            "ts_iso": ts_iso(p.ts),
                             "mean": p.mean,
                             "min": p.min,
                             "max": p.max,
@@ -112,7 +125,12 @@ async def answer(services: Services, raw: bytes) -> bytes:
     try:
         results = await asyncio.to_thread(storage.query_series, query)
     except StorageError as exc:
-        raise ApiError(503, f"storage unavailable: {exc}", reason="storage_unavailable") from None
+        raise ApiError(
+            503,
+            f"storage unavailable: {exc}",
+            reason="storage_unavailable",
+            headers={"Retry-After": "5"},
+        ) from None
     body = encode(query, results)
     if is_fixed_time(args.get("start")) and is_fixed_time(args.get("end")):
         cache.put(raw, version, body)
@@ -135,7 +153,7 @@ class SeriesEndpoint:
             principal_of(_authorization(scope), services)
             body = await answer(services, scope["query_string"])
         except ApiError as exc:
-            await send_api_error(send, exc, head=head)
+            await send_api_error(send, exc, scope["path"], head=head)
             return
         await send_json(send, body, head=head)
 

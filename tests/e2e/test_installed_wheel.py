@@ -157,6 +157,8 @@ def test_sdist_and_wheel_ship_every_runtime_file(built: Built) -> None:
         "agent_bruno/assets/graph": sorted((REPO / "graph").glob("*.*")),
         "agent_bruno/assets/graph/queries/read": sorted((REPO / "graph/queries/read").glob("*")),
         "agent_bruno/assets/graph/queries/write": sorted((REPO / "graph/queries/write").glob("*")),
+        "homelab/assets/manifests/base": [REPO / "manifests/base/edge-reporter.yaml"],
+        "agent_bruno/assets/web": sorted((REPO / "web").glob("*.*")),
     }
     for target, sources in shipped.items():
         assert sources, target

@@ -154,11 +154,14 @@ async def test_the_direct_route_still_checks_the_token_and_answers_head(
     wrong = await client.get("/v1/series", params=WINDOW, headers=auth("not-the-token"))
     assert (missing.status_code, wrong.status_code) == (401, 401)
     assert missing.headers["www-authenticate"] == "Bearer"
-    assert "missing bearer token" in missing.json()["error"]
+    assert missing.headers["content-type"] == "application/problem+json"  # as every route
+    assert "missing bearer token" in missing.json()["detail"]
+    assert missing.json()["instance"] == "/v1/series"
     kept = await series(client)
     head = await client.head("/v1/series", params=WINDOW, headers=HA)
     assert (head.status_code, head.content) == (200, b"")
     assert head.headers["content-length"] == str(len(kept.content))
     bad = await client.get("/v1/series", params={**WINDOW, "step": "7m"}, headers=HA)
     assert (bad.status_code, bad.json()["parameter"]) == (422, "step")
+    assert bad.json()["code"] == "bad_parameter"
     assert (await client.post("/v1/series", headers=HA)).status_code == 405
