@@ -15,6 +15,7 @@ from typing import Any
 
 from agent_bruno.agent.nlu.extract import Unknown
 from agent_bruno.agent.nlu.intents import IntentSpec
+from agent_bruno.agent.nlu.knowledge_plans import KNOWLEDGE_PLANS, graph_calls
 from agent_bruno.agent.nlu.lexicon import lexicon
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.health import HEALTH_METRICS
@@ -268,11 +269,15 @@ def health(r: Request, spec: IntentSpec) -> Plan:
 
 
 def workloads(r: Request, spec: IntentSpec) -> Plan:
-    """What runs where, from the nodes' heartbeats."""
+    """What runs where, from the nodes' heartbeats; for one node, the graph's workloads with
+    their CPU and memory too."""
     args = (
         {"node": r.nodes[0]} if r.nodes else ({"location": r.locations[0]} if r.locations else {})
     )
-    return Plan("workloads", (PlannedCall("node_health", args),), {}, r.hints())
+    calls = [PlannedCall("node_health", args)]
+    if len(r.nodes) == 1:
+        calls.append(PlannedCall("workloads", {"node": r.nodes[0]}))
+    return Plan("workloads", tuple(calls), {}, r.hints())
 
 
 def overview(r: Request, spec: IntentSpec) -> Plan:
@@ -306,6 +311,7 @@ def diagnosis(r: Request, spec: IntentSpec) -> Plan:
         ),
         PlannedCall("anomaly_episodes", {**where, **r.window(DAY)}),
     ]
+    calls += graph_calls(r)  # what runs there, past incidents like it and their causes
     if r.forge:
         calls.append(PlannedCall("forge_analysis", {"question": r.text, **where}))
     return Plan("diagnosis", tuple(calls), {}, r.hints(asked_metric=r.metric))
@@ -468,4 +474,5 @@ PLANS: dict[str, Builder] = {
     "raw": raw,
     "follow_up": _readings("current", "metric_summary"),
     "unsupported": unsupported,
+    **KNOWLEDGE_PLANS,
 }
