@@ -351,9 +351,7 @@ def _numbers(column: Sequence[str]) -> list[float] | None:
         return None
 
 
-def _csv_columns(
-    header: list[str], fields: Sequence[Sequence[str]]
-) -> ReadingColumns | None:
+def _csv_columns(header: list[str], fields: Sequence[Sequence[str]]) -> ReadingColumns | None:
     """CSV columns (`fields[i]`: column i's fields), every row good, as readings; None when
     any row needs a closer look (a time as ISO 8601 text, a bad number or name)."""
     if any(name not in header for name in REQUIRED_COLUMNS):
