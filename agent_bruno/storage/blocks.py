@@ -84,13 +84,13 @@ def _decimals(values: Floats, start: int = 0) -> tuple[int, npt.NDArray[np.int64
     """The fewest decimals `k` from `start` on that every value round-trips through exactly,
     with the scaled integers; None when there is none up to MAX_DECIMALS."""
     bits = values.view(np.int64)
+    peak = float(np.max(np.abs(values))) if len(values) else 0.0
     for k in range(start, MAX_DECIMALS + 1):
         scale = 10.0**k
-        with np.errstate(over="ignore", invalid="ignore"):  # huge values overflow: raw bits
-            rounded = np.round(values * scale)
-        if np.any(np.abs(rounded) >= _MAX_SCALED):
+        # The largest magnitude scales to the largest: checked first, no product overflows.
+        if not peak * scale < _MAX_SCALED:  # NaN too
             return None
-        scaled = rounded.astype(np.int64)
+        scaled = np.round(values * scale).astype(np.int64)
         if np.array_equal((scaled / scale).view(np.int64), bits):  # exactly what decode does
             return k, scaled
     return None
@@ -149,6 +149,8 @@ def decode(block: bytes) -> tuple[Floats, Floats]:
 
 def unique_first(ts: Floats, values: Floats) -> tuple[Floats, Floats]:
     """Points sorted by time with one point per time: the first offered wins."""
+    if len(ts) < 2 or bool(np.all(ts[1:] > ts[:-1])):
+        return ts, values  # already sorted without repeats: how a backfill arrives
     order = np.argsort(ts, kind="stable")
     sorted_ts = ts[order]
     keep = np.ones(len(sorted_ts), dtype=bool)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
+from itertools import pairwise
 
 import numpy as np
 
@@ -72,11 +73,10 @@ class SampleBlocks:
             picked = order[lo:hi]
             sid = sids[int(by_series[lo])]
             ts, values = blocks.unique_first(columns.ts[picked], columns.values[picked])
-            wins = (ts // BLOCK_S).astype(np.int64)
-            splits = np.flatnonzero(wins[1:] != wins[:-1]) + 1
-            for part_ts, part_values in zip(
-                np.split(ts, splits), np.split(values, splits), strict=True
-            ):
+            wins = blocks.floor_buckets(ts, BLOCK_S)
+            bounds = [0, *(np.flatnonzero(wins[1:] != wins[:-1]) + 1).tolist(), len(ts)]
+            for a, b in pairwise(bounds):
+                part_ts, part_values = ts[a:b], values[a:b]
                 key = (sid, blocks.window(float(part_ts[0])))
                 old_ts, old_values, decimals = changed.get(key) or self._block(key)
                 merged = blocks.merge(old_ts, old_values, part_ts, part_values)
