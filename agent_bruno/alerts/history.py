@@ -82,12 +82,9 @@ def backtest_node_rule(
     q = SeriesQuery(start, end, 300, None, sc.location, sc.node, None, sc.cluster)
     intervals = {n.node: n.interval_s for n in storage.list_nodes()}
     merged: dict[str, dict[float, tuple[float, dict[str, float]]]] = {}
-    with_health: set[str] = set()
     for r in storage.extremes(q):
         buckets = merged.setdefault(r.node, {})
         health = r.metric in HEALTH_METRICS
-        if health:
-            with_health.add(r.node)
         for t, _, _, last, last_ts in r.rows:
             seen, values = buckets.get(t, (t, {}))
             if health:
@@ -101,8 +98,7 @@ def backtest_node_rule(
         )
         for node, buckets in sorted(merged.items())
     ]
-    missing = [h.node for h in histories if h.node not in with_health]
-    return backtest_nodes(rule, histories, start, end, thresholds, missing)
+    return backtest_nodes(rule, histories, start, end, thresholds)
 
 
 def backtest_series_rule(

@@ -82,7 +82,6 @@ def backtest_nodes(
     start: float,
     end: float,
     thresholds: Thresholds,
-    without_health: Sequence[str] = (),
 ) -> BacktestResult:
     """Run a node rule over each node's stored data (see the module's description)."""
     result = BacktestResult(start, end, len(histories), sum(len(h.buckets) for h in histories))
@@ -108,6 +107,7 @@ def backtest_nodes(
             "offline; outbox growth or drops and clock offsets are not kept over time and "
             "are not replayed."
         )
+        without_health = [h.node for h in histories if not any(v for _, _, v in h.buckets)]
         if without_health:
             result.notes.append(
                 f"No health series stored for {', '.join(without_health)}: only liveness "
