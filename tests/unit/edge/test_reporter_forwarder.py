@@ -1,12 +1,16 @@
-"""Forwarder: envelope, outages, lost acks, 413 splitting, auth failures, urgent wake-ups."""
+"""Forwarder: envelope, outages, lost acks, 413 splitting, auth failures, urgent wake-ups.
+
+Time is the event loop's (looptime): waits of a minute take no real time, and "at once" means
+no timer ran between the wake-up and the request, however loaded the machine is.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import gzip
 import json
+import random
 import sqlite3
-import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -21,6 +25,8 @@ from edge_reporter.sensors.registry import default_triage
 from edge_reporter.sensors.simulated import SimulatedSource
 from edge_reporter.store import LocalStore
 
+pytestmark = pytest.mark.looptime
+
 T0 = 1_764_115_200.0
 TOKEN = "k3Yq9-tW7xZ2pL0vR5mN"
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -32,6 +38,8 @@ class FakeAgent:
     def __init__(self) -> None:
         self.stored: list[str] = []
         self.requests: list[httpx.Request] = []
+        self.sizes: list[int] = []  # events per request
+        self.times: list[float] = []  # when each request arrived, by the loop's clock
         self.fail_with: (
             Callable[[httpx.Request, list[dict[str, object]]], httpx.Response | None] | None
         ) = None
@@ -42,6 +50,8 @@ class FakeAgent:
         if request.headers.get("content-encoding") == "gzip":
             body = gzip.decompress(body)
         events = json.loads(body)["events"]
+        self.sizes.append(len(events))
+        self.times.append(asyncio.get_running_loop().time())
         if self.fail_with is not None:
             failure = self.fail_with(request, events)
             if failure is not None:
@@ -84,17 +94,28 @@ def make(
         url="http://agent/v1/events",
         token=TOKEN,
         reporter=Reporter("pi-1", "warehouse", "homelab"),
+        clock=loop_time,
+        wall_clock=lambda: T0 + loop_time(),
         **kwargs,  # type: ignore[arg-type]
     )
     return box, client, fwd
 
 
+def loop_time() -> float:
+    """The running event loop's clock (looptime's, in these tests)."""
+    return asyncio.get_running_loop().time()
+
+
 async def until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
-    """Poll `condition` until true; fail after `within_s` seconds."""
-    for _ in range(int(within_s / 0.005)):
+    """Poll `condition` until true; fail after `within_s` seconds of loop time.
+
+    Steps of 50 ms: looptime turns every step into loop cycles, and the times the tests check
+    are taken by the fake agent as requests arrive, not by this poll.
+    """
+    for _ in range(int(within_s / 0.05)):
         if condition():
             return
-        await asyncio.sleep(0.005)
+        await asyncio.sleep(0.05)
     raise AssertionError("condition not met in time")
 
 
@@ -117,7 +138,7 @@ async def test_envelope_headers_and_gzip(tmp_path: Path) -> None:
     assert envelope["reporter"] == {"node": "pi-1", "location": "warehouse", "cluster": "homelab"}
     assert [e["id"] for e in envelope["events"]] == ids
     # This reporter's clock as it sent: the agent measures the reporter's clock offset with it.
-    assert abs(envelope["sent_at"] - time.time()) < 5
+    assert envelope["sent_at"] == pytest.approx(T0 + loop_time(), abs=1e-3)
     assert box.depth() == 0
     await client.aclose()
 
@@ -265,22 +286,20 @@ async def test_idle_forwarder_sends_a_critical_at_once(tmp_path: Path) -> None:
     agent = FakeAgent()
     box, client, fwd = make(tmp_path, agent, idle_poll=60)
     task = asyncio.create_task(fwd.run())
-    await asyncio.sleep(0.05)
-    started = time.monotonic()
+    await asyncio.sleep(5)  # idle: waiting up to a minute for something to send
+    assert agent.requests == []
+    woken_at = loop_time()
     [event_id] = fill(box, 1, kind="critical")
     fwd.notify(urgent=True)
     await until(lambda: bool(agent.stored))
-    assert time.monotonic() - started < 0.5
+    assert agent.times == [pytest.approx(woken_at, abs=0.01)]  # no timer ran in between
     assert agent.stored == [event_id]
     fwd.stop()
     await task
     await client.aclose()
 
 
-async def test_critical_cuts_a_long_backoff_short(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(forwarder_module, "URGENT_MIN_GAP_S", 0.1)
+async def test_critical_cuts_a_long_backoff_short_at_the_urgent_gap(tmp_path: Path) -> None:
     agent = FakeAgent()
     outage = {"on": True}
     agent.fail_with = lambda _req, _events: httpx.Response(503) if outage["on"] else None
@@ -288,12 +307,62 @@ async def test_critical_cuts_a_long_backoff_short(
     fill(box, 2)
     task = asyncio.create_task(fwd.run())
     await until(lambda: fwd.in_backoff)
+    failed_at = agent.times[0]
     outage["on"] = False  # the agent is back, but the forwarder sleeps 15-30 s
+    await asyncio.sleep(0.5)
     fill(box, 1, kind="critical")
     fwd.notify(urgent=True)
-    started = time.monotonic()
     await until(lambda: len(agent.stored) == 3)
-    assert time.monotonic() - started < 1.0
+    # Sent URGENT_MIN_GAP_S after the failed attempt, not at the end of the backoff.
+    assert agent.times[1] == pytest.approx(failed_at + forwarder_module.URGENT_MIN_GAP_S, abs=0.05)
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+async def test_criticals_reach_a_down_agent_at_most_once_per_urgent_gap(tmp_path: Path) -> None:
+    """A stream of criticals against an agent that stays down: one attempt per 2 s, not one
+    per critical."""
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(503)
+    box, client, fwd = make(tmp_path, agent, backoff_base=30, backoff_cap=60)
+    fill(box, 1)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: fwd.in_backoff)
+    started = loop_time()
+    for _ in range(40):  # a critical every 0.25 s for 10 s
+        fill(box, 1, kind="critical")
+        fwd.notify(urgent=True)
+        await asyncio.sleep(0.25)
+    during = [t for t in agent.times if t > started]
+    gap = forwarder_module.URGENT_MIN_GAP_S
+    assert 3 <= len(during) <= 10 / gap + 1, agent.times
+    assert all(b - a >= gap - 0.01 for a, b in zip(agent.times, agent.times[1:], strict=False))
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+@pytest.mark.parametrize("status", [401, 403])
+async def test_a_critical_does_not_cut_short_the_wait_after_a_refused_token(
+    tmp_path: Path, status: int
+) -> None:
+    """Regression (mutation check): against an agent refusing our token, criticals made one
+    request become six in a second. The refusal is waited out for the whole backoff cap."""
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(status, json={"detail": "bad token"})
+    box, client, fwd = make(tmp_path, agent, backoff_cap=60)
+    fill(box, 1)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: fwd.in_backoff)
+    for _ in range(50):  # a critical every second for 50 s
+        fill(box, 1, kind="critical")
+        fwd.notify(urgent=True)
+        await asyncio.sleep(1.0)
+    assert len(agent.requests) == 1
+    await until(lambda: len(agent.requests) == 2, within_s=15)
+    assert agent.times[1] - agent.times[0] == pytest.approx(60, abs=0.05)
+    assert box.depth() == 51  # nothing dropped while refused
     fwd.stop()
     await task
     await client.aclose()
@@ -302,16 +371,46 @@ async def test_critical_cuts_a_long_backoff_short(
 async def test_plain_notify_does_not_cut_a_backoff_short(tmp_path: Path) -> None:
     agent = FakeAgent()
     agent.fail_with = lambda _req, _events: httpx.Response(503)
+    rng = random.Random(7)
     box, client, fwd = make(tmp_path, agent, backoff_base=30, backoff_cap=60)
+    fwd._rng = rng
     fill(box, 1)
     task = asyncio.create_task(fwd.run())
     await until(lambda: fwd.in_backoff)
-    fill(box, 1)
-    fwd.notify()
-    await asyncio.sleep(0.1)
+    for _ in range(10):  # aggregates keep arriving during the backoff
+        await asyncio.sleep(1.0)
+        fill(box, 1)
+        fwd.notify()
     assert len(agent.requests) == 1
+    await until(lambda: len(agent.requests) == 2, within_s=30)
+    assert 15 <= agent.times[1] - agent.times[0] <= 30  # the backoff, jittered in [15, 30]
     fwd.stop()
     await task
+    await client.aclose()
+
+
+async def test_batch_size_grows_back_after_413(tmp_path: Path) -> None:
+    """Regression (mutation check): after a 413 the batch stayed small for good, so a backlog
+    took many times the requests once the agent's limit was back."""
+    agent = FakeAgent()
+    limited = {"on": True}
+    agent.fail_with = lambda _req, events: (
+        httpx.Response(413) if limited["on"] and len(events) > 4 else None
+    )
+    box, client, fwd = make(tmp_path, agent, batch_events=16)
+    fill(box, 4)
+    assert await fwd.drain() is Outcome.EMPTY
+    assert agent.sizes == [4]
+    fill(box, 16)
+    assert await fwd.drain() is Outcome.EMPTY
+    # 413 on 16 and on 8: halved each time; doubled after each success, so it probes 8 again.
+    assert agent.sizes == [4, 16, 8, 4, 8, 4, 8, 4, 4]
+    limited["on"] = False
+    agent.sizes.clear()
+    ids = fill(box, 64)
+    assert await fwd.drain() is Outcome.EMPTY
+    assert agent.sizes == [16, 16, 16, 16]  # back at the configured size
+    assert agent.stored[-64:] == ids
     await client.aclose()
 
 
