@@ -46,7 +46,7 @@ def beat(age: float = 10.0, interval: float = 300.0, **kw: Any) -> Beat:
         (
             beat(health={"cpu_percent": 99, "disk_percent": 95}, outbox_dropped=1),
             "warning",
-            ("CPU 99% above 90%", "disk 95% above 90%", "outbox dropped 1 events"),
+            ("CPU 99% above 90%", "disk 95% above 90%", "outbox dropped 1 event"),
         ),
         (beat(age=999, health=HOT), "offline", (f"last heartbeat 999 s ago, {OFF}",)),
     ],
