@@ -9,7 +9,7 @@ NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse nlu-model
+.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse nlu-model mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,15 @@ nlu-model: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench
+
+# Mutation testing of the core modules (mutation/modules.toml), not part of `make test`: each
+# module within its time budget (MUTATE_BUDGET_S overrides them all); prints every module's score
+# and each surviving mutant with why it may stay (mutation/survivors.toml) or UNJUSTIFIED.
+# MODULES="forwarder body" runs some of them.
+MUTATE_BUDGET_S ?=
+mutate: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[mutate]'
+	$(PY) -m mutation $(MODULES) $(if $(MUTATE_BUDGET_S),--budget-s $(MUTATE_BUDGET_S))
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
