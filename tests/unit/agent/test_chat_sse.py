@@ -108,7 +108,9 @@ def test_post_json_and_plain_text_continue_a_thread(live: Live):
     body = {"question": "List all Pi nodes", "thread_id": "chat-t1"}
     with httpx.stream("POST", f"{live.url}/chat", json=body, headers=HA) as r:
         assert r.headers["x-thread-id"] == "chat-t1"
-        assert read_events(r)[-1][0] == "done"
+        first = read_events(r)
+    assert first[-1][0] == "done"
+    assert "pi-node-1" in dict(first)["answer"]["answer"]
     with httpx.stream(
         "POST",
         f"{live.url}/chat",
@@ -119,6 +121,9 @@ def test_post_json_and_plain_text_continue_a_thread(live: Live):
         events = read_events(r)
     assert events[-1][0] == "done"
     assert events[-1][1]["thread_id"] == "chat-t1"
+    # "their" is the nodes of the first answer: the thread carried them over.
+    answer = dict(events)["answer"]["answer"]
+    assert answer.startswith("pi-node-1 (warehouse): healthy; CPU 12.5 %"), answer
 
 
 class SlowAgent:
