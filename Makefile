@@ -9,7 +9,7 @@ NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench clean wheelhouse nlu-model mutate
+.PHONY: demo test lint typecheck unit e2e eval eval-gate bench clean wheelhouse nlu-model mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ wheelhouse: $(WHEELHOUSE)/.stamp
 demo: $(STAMP)
 	$(PY) -m agent_bruno.demo
 
-test: $(STAMP) lint typecheck unit eval-gate
+test: $(STAMP) lint typecheck unit e2e eval-gate
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -38,13 +38,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-unit: $(STAMP) $(WHEELHOUSE)/.stamp
+# The default tier: everything that runs in the test process (markers in pyproject.toml).
+unit: $(STAMP)
 	$(PY) -m pytest
+
+# The tests that start processes: agent and reporter, the installed wheel, crash writers, brokers.
+e2e: $(STAMP) $(WHEELHOUSE)/.stamp
+	$(PY) -m pytest -m e2e
 
 # The edge detector on the Numenta Anomaly Benchmark; fails under the target score.
 # `make eval` updates the committed evals/triage/results.json; the gate in `make test` does not.
 eval: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
+	$(PY) -m pytest -m slow
 	$(PY) -m evals.agent.run --json evals/agent/results.json
 	$(PY) -m evals.agent.run $(foreach set,$(HELDOUT),--cases $(set)) --min-overall 0 --min-category 0
 
