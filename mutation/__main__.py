@@ -178,7 +178,7 @@ def read_results(work: Path, module: Module, justified: list[Justification]) -> 
             if status in KILLED or status in UNTESTED:
                 result.counts[status] += 1
                 continue
-            diff = _diff(work, name)
+            diff = _diff(work, name, source)
             if only_in_logging(diff, logged):
                 result.log_only += 1
                 continue
@@ -192,11 +192,19 @@ def read_results(work: Path, module: Module, justified: list[Justification]) -> 
     return result
 
 
-def _diff(work: Path, name: str) -> str:
-    shown = subprocess.run(  # noqa: S603
-        [str(MUTMUT), "show", name], cwd=work, capture_output=True, text=True, check=False
-    )
-    return shown.stdout
+def _diff(work: Path, name: str, source: str) -> str:
+    """The mutant's diff, as `mutmut show` prints it (in this process: one run per survivor
+    costs seconds on a loaded machine)."""
+    from mutmut.mutation.diff_apply import get_diff_for_mutant
+
+    here = Path.cwd()
+    os.chdir(work)  # mutmut reads `mutants/` relative to the working directory
+    try:
+        return str(get_diff_for_mutant(name, path=source))
+    except Exception as exc:  # a mutant mutmut cannot show still counts, with what went wrong
+        return f"(no diff: {type(exc).__name__}: {exc})"
+    finally:
+        os.chdir(here)
 
 
 def report(result: Result, min_score: float) -> bool:
