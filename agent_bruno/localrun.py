@@ -54,7 +54,7 @@ def tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 30.0) -> None:
+def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
     """Wait until the agent at `url` answers /readyz; raise NotReady if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,7 +75,7 @@ def serve_agent(
     env: Mapping[str, str],
     *,
     log: Path | None = None,
-    timeout: float = 30.0,
+    timeout: float = 120.0,
 ) -> subprocess.Popen[bytes]:
     """Start `agent-bruno serve` on 127.0.0.1:`port` over `data_dir` (plus `env`) and return it
     once ready; if it does not get ready it is killed and NotReady says why."""

@@ -74,7 +74,7 @@ class Receiver:
             got = list(self.received)
         raise AssertionError(f"expected {n} delivered requests, got {len(got)}: {got}")
 
-    async def until(self, n: int, timeout_s: float = 10.0) -> list[Received]:
+    async def until(self, n: int, timeout_s: float = 30.0) -> list[Received]:
         """Like `wait_for`, without blocking the event loop."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:

@@ -343,11 +343,23 @@ def _buckets(node: str, sensor: str, metric: str, rng: random.Random) -> list[Bu
         high = min(hi, max(mean, last) + abs(rng.gauss(size, size / 3)))
         out.append(
             Bucket(
-                float(start), width, count, round(low, 2), round(high, 2), round(mean, 3),
+                float(start), width, count, _low(low, mean), _high(high, mean), round(mean, 3),
                 round(last, 2),
             )
         )  # fmt: skip
     return out
+
+
+def _low(low: float, mean: float) -> float:
+    """`low` to 2 decimals, rounded down where rounding up would pass the 3-decimal mean."""
+    value = round(low, 2)
+    return value if value <= round(mean, 3) else math.floor(low * 100) / 100
+
+
+def _high(high: float, mean: float) -> float:
+    """`high` to 2 decimals, rounded up where rounding down would pass the 3-decimal mean."""
+    value = round(high, 2)
+    return value if value >= round(mean, 3) else math.ceil(high * 100) / 100
 
 
 def _fold_flags(series: dict[SeriesId, list[Bucket]]) -> None:
@@ -458,6 +470,8 @@ def build(path: Path, seed: int = SEED) -> Dataset:
         for outcome in storage.apply_batch(writes):
             if isinstance(outcome, Exception):
                 raise outcome
+            if outcome.rejected:  # the ground truth must be what is stored, all of it
+                raise ValueError(f"the store refused dataset items: {outcome.rejected[:3]}")
     finally:
         storage.close_writer()
         storage.close()

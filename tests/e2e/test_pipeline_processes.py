@@ -62,7 +62,7 @@ class Cluster:
             },
             "agent.log",
         )
-        _wait_for("the agent", lambda: self.get("/readyz").status_code == 200, 30)
+        _wait_for("the agent", lambda: self.get("/readyz").status_code == 200, 120)
 
     def kill_agent(self) -> None:
         assert self.agent is not None

@@ -16,7 +16,7 @@ def test_serve_ingests_answers_and_stops_cleanly(tmp_path: Path):
     port = free_port()
     env = {"AGENT_BRUNO_REPORTER_TOKENS": f"pi-node-1={NODE1_TOKEN}",
            "AGENT_BRUNO_API_TOKEN": API_TOKEN}  # fmt: skip
-    with serve_agent(tmp_path, port, env, log=tmp_path / "serve.log", timeout=20) as proc:
+    with serve_agent(tmp_path, port, env, log=tmp_path / "serve.log") as proc:
         try:
             base = f"http://127.0.0.1:{port}"
             r = httpx.post(
