@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import json
 import random
 import sqlite3
@@ -472,6 +473,73 @@ async def test_unexpected_error_does_not_kill_the_sender(
     monkeypatch.setattr(box, "peek", flaky_peek)
     task = asyncio.create_task(fwd.run())
     await until(lambda: len(agent.stored) == 2)
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+async def test_unexpected_errors_back_off_like_failed_requests(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A disk that keeps failing is retried with the growing backoff, not in a tight loop nor
+    at the idle poll; the first good read delivers."""
+    agent = FakeAgent()
+    box, client, fwd = make(tmp_path, agent, backoff_base=1, backoff_cap=60, idle_poll=600)
+    fwd._rng = random.Random(3)
+    expected_rng = random.Random(3)
+    fill(box, 2)
+    real_peek = box.peek
+    attempts: list[float] = []
+
+    def failing_peek(limit: int, *, max_bytes: int | None = None) -> list[PendingEvent]:
+        attempts.append(loop_time())
+        if len(attempts) <= 3:
+            raise sqlite3.OperationalError("disk I/O error")
+        return real_peek(limit, max_bytes=max_bytes)
+
+    monkeypatch.setattr(box, "peek", failing_peek)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: len(agent.stored) == 2, within_s=30)
+    gaps = [b - a for a, b in itertools.pairwise(attempts[:4])]
+    # Ceilings 1, 2, 4 s (base · 2^(failures-1)), each jittered in [0.5, 1] of it.
+    expected = [c * expected_rng.uniform(0.5, 1.0) for c in (1, 2, 4)]
+    assert gaps == pytest.approx(expected, abs=0.01)
+    assert fwd.stats["failures"] == 0  # unexpected errors are not counted as failed requests
+    assert not fwd.in_backoff
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+async def test_an_idle_forwarder_sends_new_aggregates_when_notified(tmp_path: Path) -> None:
+    """A plain notify (no critical) wakes an idle sender at once, not at the next idle poll."""
+    agent = FakeAgent()
+    box, client, fwd = make(tmp_path, agent, idle_poll=60)
+    task = asyncio.create_task(fwd.run())
+    await asyncio.sleep(5)
+    woken_at = loop_time()
+    fill(box, 3)
+    fwd.notify()
+    await until(lambda: len(agent.stored) == 3)
+    assert agent.times == [pytest.approx(woken_at, abs=0.01)]
+    fwd.stop()
+    await task
+    await client.aclose()
+
+
+async def test_a_backoff_lasts_its_whole_delay(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    agent.fail_with = lambda _req, _events: httpx.Response(503)
+    box, client, fwd = make(tmp_path, agent, backoff_base=1.5, backoff_cap=60)
+    fwd._rng = random.Random(5)
+    expected_rng = random.Random(5)
+    fill(box, 1)
+    task = asyncio.create_task(fwd.run())
+    await until(lambda: len(agent.requests) == 3, within_s=30)
+    ceilings = (1.5, 3.0)
+    expected = [c * expected_rng.uniform(0.5, 1.0) for c in ceilings]
+    gaps = [b - a for a, b in zip(agent.times, agent.times[1:], strict=False)]
+    assert gaps[:2] == pytest.approx(expected, abs=0.01)
     fwd.stop()
     await task
     await client.aclose()
