@@ -10,6 +10,7 @@ import asyncio
 import gzip
 import itertools
 import json
+import logging
 import random
 import sqlite3
 from collections.abc import Callable
@@ -542,4 +543,79 @@ async def test_a_backoff_lasts_its_whole_delay(tmp_path: Path) -> None:
     assert gaps[:2] == pytest.approx(expected, abs=0.01)
     fwd.stop()
     await task
+    await client.aclose()
+
+
+async def test_rejected_items_of_every_shape_are_named_and_counted(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The agent names rejected items by index, by id or both; odd entries are skipped, an
+    index out of range names no event, and every batch is acknowledged once with its time."""
+    acked: list[tuple[list[str], float]] = []
+
+    def agent(request: httpx.Request) -> httpx.Response:
+        events = json.loads(gzip.decompress(request.content))["events"]
+        if acked:  # the second batch: all taken
+            return httpx.Response(200, json={"accepted": len(events), "rejected": []})
+        rejected = [
+            {"index": 0, "error": "ts: in the future"},  # by index only
+            {"id": "named-by-id", "error": "unit: unknown"},  # by id only
+            {"index": len(events), "error": "out of range"},  # names no event
+            "not an object",
+            {"index": 2, "id": events[2]["id"], "error": "value: not finite"},
+        ]
+        return httpx.Response(200, json={"accepted": 1, "duplicates": 0, "rejected": rejected})
+
+    box, client, fwd = make(tmp_path, agent)
+    fwd._on_ack = lambda batch, at: acked.append(([e.id for e in batch], at))
+    ids = fill(box, 3)
+    caplog.set_level(logging.DEBUG, logger="edge_reporter.forwarder")
+    assert await fwd.send_once() is Outcome.DELIVERED
+    assert fwd.stats == {"sent": 3, "batches": 1, "rejected": 4, "failures": 0}
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert errors == [
+        f"forwarder: agent rejected event {ids[0]}: ts: in the future",
+        "forwarder: agent rejected event named-by-id: unit: unknown",
+        "forwarder: agent rejected event None: out of range",
+        f"forwarder: agent rejected event {ids[2]}: value: not finite",
+    ]
+    bodies = [r.getMessage() for r in caplog.records if r.levelno == logging.DEBUG]
+    assert len(bodies) == 2  # the bodies of the two events named by index
+    assert acked == [(ids, pytest.approx(loop_time()))]
+    more = fill(box, 2)
+    assert await fwd.send_once() is Outcome.DELIVERED
+    assert (fwd.stats["sent"], fwd.stats["batches"]) == (5, 2)
+    assert [a[0] for a in acked] == [ids, more]
+    await client.aclose()
+
+
+@pytest.mark.parametrize("answer", [b"not json", b"[1, 2]", b'{"rejected": "all"}'])
+async def test_an_odd_200_answer_still_acknowledges_the_batch(
+    tmp_path: Path, answer: bytes
+) -> None:
+    box, client, fwd = make(tmp_path, lambda _req: httpx.Response(200, content=answer))
+    fill(box, 2)
+    assert await fwd.send_once() is Outcome.DELIVERED
+    assert box.depth() == 0
+    assert fwd.stats["rejected"] == 0
+    await client.aclose()
+
+
+async def test_a_success_resets_the_backoff_to_its_base(tmp_path: Path) -> None:
+    agent = FakeAgent()
+    failing = {"on": True}
+    agent.fail_with = lambda _req, _events: httpx.Response(503) if failing["on"] else None
+    box, client, fwd = make(tmp_path, agent, backoff_base=1, backoff_cap=60)
+    fwd._rng = random.Random(1)
+    fill(box, 1)
+    for _ in range(4):
+        assert await fwd.send_once() is Outcome.RETRY
+    assert fwd.in_backoff
+    failing["on"] = False
+    assert await fwd.send_once() is Outcome.DELIVERED
+    assert not fwd.in_backoff
+    failing["on"] = True
+    fill(box, 1)
+    assert await fwd.send_once() is Outcome.RETRY
+    assert fwd._backoff(Outcome.RETRY) <= 1.0  # the first failure again: base, not 2^4
     await client.aclose()
