@@ -9,12 +9,12 @@ NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit e2e eval eval-gate bench clean wheelhouse nlu-model mutate
+.PHONY: demo test lint typecheck unit e2e eval eval-gate bench soak clean wheelhouse nlu-model mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check --upgrade pip
-	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,dev]'
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[agent,edge,sdk,dev]'
 	touch $(STAMP)
 
 $(WHEELHOUSE)/.stamp: $(STAMP)
@@ -44,13 +44,13 @@ unit: $(STAMP)
 
 # The tests that start processes: agent and reporter, the installed wheel, crash writers, brokers.
 e2e: $(STAMP) $(WHEELHOUSE)/.stamp
-	$(PY) -m pytest -m e2e
+	$(PY) -m pytest -m 'e2e and not slow'
 
 # The edge detector on the Numenta Anomaly Benchmark; fails under the target score.
 # `make eval` updates the committed evals/triage/results.json; the gate in `make test` does not.
 eval: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
-	$(PY) -m pytest -m slow
+	$(PY) -m pytest -m slow tests/unit
 	$(PY) -m evals.agent.run --json evals/agent/results.json
 	$(PY) -m evals.agent.run $(foreach set,$(HELDOUT),--cases $(set)) --min-overall 0 --min-category 0
 
@@ -62,8 +62,20 @@ eval-gate: $(STAMP)
 nlu-model: $(STAMP)
 	$(PY) -m scripts.train_intents
 
+# `make bench` runs every suite; `make bench storage query` only those named.
+BENCH_SUITES := triage reporter ingest live query storage graph alerts
 bench: $(STAMP)
-	$(PY) -m bench
+	$(PY) -m bench $(filter $(BENCH_SUITES),$(MAKECMDGOALS))
+
+ifneq ($(filter bench,$(MAKECMDGOALS)),)
+$(BENCH_SUITES):
+	@:
+endif
+
+# Fault-table cases too slow for every CI run (marked `slow`): the reporter under 128 MiB
+# through a long outage and replay.
+soak: $(STAMP)
+	$(PY) -m pytest -m slow tests/e2e
 
 # Mutation testing of the core modules (mutation/modules.toml), not part of `make test`: each
 # module within its time budget (MUTATE_BUDGET_S overrides them all); prints every module's score

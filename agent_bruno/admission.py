@@ -10,11 +10,12 @@ batch.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from agent_bruno.plausible import problem
+from agent_bruno.plausible import Bounds, bounds, problem
 from agent_bruno.wire import (
     AggregateEvent,
     BulkReading,
@@ -166,10 +167,22 @@ def admit_rows(
 ) -> Admitted[BulkReading]:
     """Screen validated bulk rows; `positions` are indices (JSON) or line numbers."""
     out: Admitted[BulkReading] = Admitted()
+    # The common case inline (a bulk batch is thousands of rows of a few series): times within
+    # the policy, values within their series' bounds, looked up once per (metric, unit). The
+    # reasons are worked out, by the same checks, only for a row that fails.
+    oldest, newest = (policy.oldest_hot, policy.newest) if policy else (-math.inf, math.inf)
+    limits: dict[tuple[str, str], Bounds] = {}
     for row, pos in zip(rows, positions, strict=True):
-        ts = row["ts"]
+        ts, value, key = row["ts"], row["value"], (row["metric"], row["unit"])
+        found = limits.get(key)
+        if found is None:
+            found = limits[key] = bounds(*key)
+        if oldest <= ts <= newest and found.low <= value <= found.high:
+            out.items.append(row)
+            out.positions.append(pos)
+            continue
         why = None if policy is None else policy.problem(ts, ts, rollup=False)
-        why = why or problem(row["metric"], row["unit"], (row["value"],))
+        why = why or problem(row["metric"], row["unit"], (value,))
         if why is None:
             out.items.append(row)
             out.positions.append(pos)

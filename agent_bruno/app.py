@@ -10,6 +10,10 @@ from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.exceptions import RequestValidationError
+from fastapi_offline import FastAPIOffline
+from starlette.exceptions import HTTPException
+from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
@@ -26,9 +30,17 @@ from agent_bruno.api import (
     series,
     slack,
     subscriptions,
+    web,
 )
 from agent_bruno.api.deps import Services
-from agent_bruno.api.errors import ApiError, handle_api_error
+from agent_bruno.api.direct import DirectRoutes
+from agent_bruno.api.errors import (
+    ApiError,
+    handle_api_error,
+    handle_http_exception,
+    handle_unexpected,
+    handle_validation_error,
+)
 from agent_bruno.knowledge.runtime import open_knowledge
 from agent_bruno.metrics import Metrics
 from agent_bruno.settings import Settings
@@ -65,8 +77,7 @@ class LatencyMiddleware:
                 status = int(message["status"])
             await send(message)
             if message["type"] == "http.response.body" and not message.get("more_body", False):
-                self.metrics.latency.labels(route).observe(time.perf_counter() - started)
-                self.metrics.count_request(route, status)
+                self.metrics.finish_request(route, status, time.perf_counter() - started)
 
         await self.app(scope, receive, timed_send)
 
@@ -155,40 +166,48 @@ def create_app(settings: Settings) -> FastAPI:
             await stack.enter_async_context(retention_task(settings, services))
             yield
 
-    app = FastAPI(
+    # Swagger UI at /docs from files shipped in fastapi-offline (no CDN: a homelab may be offline).
+    app = FastAPIOffline(
         title="agent-bruno",
         version=VERSION,
         lifespan=lifespan,
-        docs_url=None,
+        docs_url="/docs",
         redoc_url=None,
+        static_url="/docs/static",
         # Native OpenTelemetry looks up global providers on every request; /metrics covers us.
         telemetry={"tracing": False, "metrics": False, "logs": False, "operation_spans": False},
     )
     app.add_exception_handler(ApiError, handle_api_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(HTTPException, handle_http_exception)
+    app.add_exception_handler(Exception, handle_unexpected)
     app.router.routes.extend(ingest.routes)
     app.router.routes.extend(series.routes)
-    openapi.install(app)
-    app.include_router(read.router)
-    app.include_router(ops.router)
-    app.include_router(query.router)
-    app.include_router(chat.router)
-    app.include_router(subscriptions.router)
-    app.include_router(slack.router)
-    app.include_router(incidents.router)
+    routers = (
+        read.router, ops.router, query.router, chat.router, subscriptions.router,
+        slack.router, incidents.router, web.router,
+    )  # fmt: skip
+    openapi.install(app, routers)
+    for router in routers:
+        app.include_router(router)
     # Label latencies by the app's own paths (any other path would give unbounded labels).
     routes = frozenset(
         str(getattr(r, "path", ""))
         for r in (
             *ingest.routes,
             *series.routes,
-            *read.router.routes,
-            *ops.router.routes,
-            *query.router.routes,
-            *chat.router.routes,
-            *subscriptions.router.routes,
-            *slack.router.routes,
-            *incidents.router.routes,
+            *(route for router in routers for route in router.routes),
         )
     ) | {app.openapi_url or ""}
-    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
+    app.add_middleware(DirectRoutes, endpoints={series.PATH: series.get_series})
+    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)  # outside DirectRoutes
+    if settings.cors_origins:  # outermost: preflights are answered before anything else
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=["Authorization", "Content-Type", "Content-Encoding", "Accept"],
+            expose_headers=["X-Thread-Id", "Retry-After"],
+            max_age=600,
+        )
     return app

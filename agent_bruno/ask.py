@@ -142,7 +142,7 @@ class Printer:
 def _http_problem(response: httpx.Response, url: str) -> AskFailed:
     """The failure for a non-200 answer, with what to do."""
     try:
-        message = str(response.json().get("error", response.text))
+        message = str(response.json().get("detail", response.text))
     except (ValueError, AttributeError):
         message = response.text.strip()[:300]
     if response.status_code == 401:

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import httpx
 
+# An agent start-up took ~30 s on a loaded 2-core machine; waiting ends as soon as it answers.
+READY_TIMEOUT_S = 120.0
+
 
 class NotReady(RuntimeError):
     """A process exited or did not become ready in time; the message holds its log's tail."""
@@ -54,7 +57,9 @@ def tail(log: Path, lines: int = 15) -> str:
     return "\n".join(log.read_text(errors="replace").splitlines()[-lines:])
 
 
-def wait_ready(url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = 120.0) -> None:
+def wait_ready(
+    url: str, proc: subprocess.Popen[bytes], log: Path, timeout: float = READY_TIMEOUT_S
+) -> None:
     """Wait until the agent at `url` answers /readyz; raise NotReady if it exits or times out."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -75,7 +80,7 @@ def serve_agent(
     env: Mapping[str, str],
     *,
     log: Path | None = None,
-    timeout: float = 120.0,
+    timeout: float = READY_TIMEOUT_S,
 ) -> subprocess.Popen[bytes]:
     """Start `agent-bruno serve` on 127.0.0.1:`port` over `data_dir` (plus `env`) and return it
     once ready; if it does not get ready it is killed and NotReady says why."""

@@ -149,6 +149,7 @@ class Metrics:
         )
         self._sensor_ts: dict[tuple[str, ...], float] = {}
         self._sensor_lock = threading.Lock()
+        self._request_children: dict[tuple[str, int], tuple[Histogram, Counter]] = {}
         self._source: ScrapeSource | None = None
         ProcessCollector(registry=self.registry)
         self.registry.register(_StorageCollector(self))
@@ -200,9 +201,17 @@ class Metrics:
         """The text exposition format (reads storage: call it off the event loop)."""
         return generate_latest(self.registry)
 
-    def count_request(self, route: str, status: int) -> None:
-        """Count one finished request under its route and status class."""
-        self.http_requests.labels(route, f"{status // 100}xx").inc()
+    def finish_request(self, route: str, status: int, seconds: float) -> None:
+        """Count one finished request under its route and status class, and observe its
+        duration. The labelled children are looked up once: `labels()` cost more than the
+        rest of a cached read's bookkeeping."""
+        key = (route, status // 100)
+        children = self._request_children.get(key)
+        if children is None:
+            children = (self.latency.labels(route), self.http_requests.labels(route, f"{key[1]}xx"))
+            self._request_children[key] = children
+        children[0].observe(seconds)
+        children[1].inc()
 
     def count_answer(self, mode: str | None, fallback: str | None, failed: bool = False) -> None:
         """Count one question's outcome; a fallback counts under the mode that answered."""

@@ -7,6 +7,7 @@ import json
 import os
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
@@ -26,6 +27,20 @@ NEO4J_SCHEMES = ("neo4j", "neo4j+s", "neo4j+ssc", "bolt", "bolt+s", "bolt+ssc")
 
 class SettingsError(ValueError):
     """A setting has a value the service refuses to run with."""
+
+
+def check_origin(origin: str) -> str:
+    """A browser origin (`scheme://host[:port]`) or `*`, as CORS compares them."""
+    text = origin.strip().rstrip("/")
+    if text == "*":
+        return text
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https") or not parts.hostname or parts.path or parts.query:
+        raise SettingsError(
+            f"AGENT_BRUNO_CORS_ORIGINS: {origin!r} is not an origin; write scheme, host and "
+            "port only, e.g. https://grafana.lan:3000 (or * for any)"
+        )
+    return text
 
 
 def _check_secret(name: str, value: str) -> None:
@@ -124,6 +139,15 @@ class Settings(BaseSettings):
     # series (agent_bruno/reporters.py).
     reporter_moves: Literal["refuse", "allow"] = "refuse"
     max_series_per_reporter: int = Field(default=2_000, ge=1)
+    # Serving (agent_bruno/api/limits.py, api/server.py): agent runs at once (the rest wait
+    # their turn), open /chat streams, questions per client per minute (burst: a quarter),
+    # connections (all, per client IP) and how long a request's headers may take.
+    agent_max_concurrent_runs: int = Field(default=4, ge=1)
+    max_chat_streams: int = Field(default=256, ge=1)
+    questions_per_client_per_min: float = Field(default=120.0, gt=0)
+    max_connections: int = Field(default=2_048, ge=16)
+    max_connections_per_client: int = Field(default=256, ge=1)
+    header_timeout_s: float = Field(default=10.0, gt=0)
     rollup_retention_days: float = Field(default=365.0, gt=0)
     retention_interval_s: float = Field(default=600.0, gt=0)
     retention_batch_rows: int = Field(default=5_000, ge=1)
@@ -177,6 +201,9 @@ class Settings(BaseSettings):
     graph_reconcile_s: float = Field(default=300.0, gt=0)  # and re-reads storage this often
     graph_query_timeout_s: float = Field(default=5.0, gt=0)  # generated (text-to-Cypher) queries
     graph_query_max_rows: int = Field(default=200, ge=1)
+    # Origins whose pages may call the API from a browser (CORS); none by default: the chat at `/`
+    # is served by the agent itself and needs none.
+    cors_origins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     _token_nodes: dict[str, str] = PrivateAttr(default_factory=dict)
     _read_tokens: dict[str, str] = PrivateAttr(default_factory=dict)
 
@@ -202,6 +229,16 @@ class Settings(BaseSettings):
         """Accept a comma-separated list of hosts, addresses and CIDR networks."""
         if isinstance(value, str):
             return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _parse_origins(cls, value: Any) -> Any:
+        """Accept a comma-separated list of origins (`https://grafana.lan:3000`) or `*`."""
+        if isinstance(value, str):
+            value = [part.strip() for part in value.split(",") if part.strip()]
+        if isinstance(value, list):
+            return [check_origin(str(origin)) for origin in value]
         return value
 
     @field_validator("timezone")

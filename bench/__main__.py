@@ -1,7 +1,8 @@
 """Run every benchmark, print a table and write bench/results.json.
 
 Usage: python -m bench [name ...]
-(names: triage, reporter, ingest, live, query, storage, graph, alerts; default all)
+(names: triage, reporter, ingest, live, query, storage, graph, alerts, chat_ingest;
+default all)
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ SUITES = {
     "storage": "bench.bench_storage",
     "graph": "bench.bench_graph",
     "alerts": "bench.bench_alerts",
+    "chat_ingest": "bench.bench_chat_ingest",
 }
 RESULTS = Path(__file__).with_name("results.json")
 

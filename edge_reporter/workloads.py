@@ -19,6 +19,7 @@ import json
 import logging
 import os
 import random
+import re
 import ssl
 import time
 import urllib.parse
@@ -32,6 +33,9 @@ log = logging.getLogger(__name__)
 
 SERVICE_ACCOUNT = Path("/var/run/secrets/kubernetes.io/serviceaccount")
 TOP_PROCESSES = 8
+# The agent's name rule (letters, digits, space and _ . - : / # + @ ( ), starting with a letter
+# or digit): a process sets its own command name, so anything else in it becomes `_`.
+_NOT_NAME = re.compile(r"[^\w .:/#+@()\-]")
 Workload = dict[str, Any]
 
 
@@ -220,6 +224,12 @@ def parse_stat(text: str) -> tuple[str, int] | None:
         return None
 
 
+def process_name(command: str, pid: int) -> str:
+    """`command (pid N)`, the command cut to what the agent accepts in a name."""
+    clean = _NOT_NAME.sub("_", command).lstrip(" _.:/#+@()-")[:64].rstrip()
+    return f"{clean or 'process'} (pid {pid})"
+
+
 class TopProcesses:
     """The busiest processes, CPU measured between two snapshots (the first one sees none)."""
 
@@ -258,7 +268,7 @@ class TopProcesses:
         rows.sort(key=lambda r: (-(r[2] or 0.0), -r[3]))
         return [
             {
-                "name": f"{name}[{pid}]",
+                "name": process_name(name, pid),
                 "kind": "process",
                 "cpu_percent": None if cpu is None else round(cpu, 1),
                 "memory_mib": round(rss, 1),

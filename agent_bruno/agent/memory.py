@@ -1,7 +1,8 @@
 """Thread memory in `threads.db`: opened safely, kept small, and never worth more than ingest.
 
-- A corrupt file is renamed aside (`threads.db.corrupt-<time>`, with its WAL), counted and
-  logged with both paths; the agent starts with a fresh one.
+- A corrupt file, found at start or while running, is renamed aside
+  (`threads.db.corrupt-<time>`, with its WAL), counted and logged with both paths; the agent
+  goes on with a fresh one.
 - A file that cannot be opened at all (a full or read-only disk) leaves the agent with
   in-process memory until restart, said in the log and in every answer's `memory` note.
 - A one-shot question (no thread id) keeps only what a follow-up needs, compactly: its focus and
@@ -12,6 +13,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import sqlite3
 import time
@@ -78,6 +81,37 @@ class ThreadMemory:
     policy: MemoryPolicy = field(default_factory=MemoryPolicy)
     stats: MemoryStats = field(default_factory=MemoryStats)
     unavailable: str | None = None  # why the file is not in use, for answers and the log
+    path: Path | None = None
+    generation: int = 0  # one more each time a damaged file is replaced while running
+    retired: list[aiosqlite.Connection] = field(default_factory=list)  # closed at the end
+    _replacing: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    async def recover(self, exc: sqlite3.Error, generation: int) -> Path | None:
+        """After `exc` from the file of `generation`: when it says the file is damaged, move it
+        aside and go on with a new one (in-process memory if that cannot be made); where the
+        damaged file went, or None when nothing was done (another turn did it already)."""
+        if not is_corrupt(exc) or self.path is None or self.conn is None:
+            return None
+        async with self._replacing:
+            if generation != self.generation or self.conn is None:
+                return None
+            try:
+                aside = set_aside(self.path, exc, self.stats, "while running")
+            except OSError as move:
+                log.error("thread memory %s is damaged (%s) but cannot be moved aside: %s",
+                          self.path, exc, move)  # fmt: skip
+                return None
+            # Turns still reading the old file fail as memory failures; it closes at the end.
+            self.retired.append(self.conn)
+            self.generation += 1
+            try:
+                self.conn, self.saver = await _open(self.path)
+            except (sqlite3.Error, OSError) as again:
+                self.conn, self.saver = None, InMemorySaver(serde=strict_serde())
+                self.unavailable = f"{self.path} cannot be used: {again}"
+                log.error("thread memory %s; conversations are kept in this process only, "
+                          "until restart", self.unavailable)  # fmt: skip
+            return aside
 
     async def _commit(self, sql: str, params: tuple[Any, ...] = ()) -> None:
         if self.conn is None:
@@ -226,9 +260,48 @@ async def _open(path: Path) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
     return conn, saver
 
 
-def _is_corrupt(exc: sqlite3.Error) -> bool:
-    """A damaged or foreign file, as opposed to a disk that refuses (full, read-only, absent)."""
-    return isinstance(exc, sqlite3.DatabaseError) and not isinstance(exc, sqlite3.OperationalError)
+def is_corrupt(exc: BaseException) -> bool:
+    """A damaged or foreign file (SQLITE_CORRUPT, SQLITE_NOTADB, a failed quick_check), as
+    opposed to a disk that refuses (full, read-only, absent) or a wrong statement."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return code & 0xFF in (sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB)
+    return type(exc) is sqlite3.DatabaseError  # our quick_check verdict
+
+
+def set_aside(path: Path, exc: BaseException, stats: MemoryStats, when: str) -> Path:
+    """Quarantine a damaged file, count it and say so with both paths; the new name."""
+    aside = quarantine(path)
+    stats.quarantined += 1
+    log.error(
+        "thread memory %s is damaged (%s), found %s: moved aside to %s; starting a new one "
+        "(earlier conversations cannot be continued)",
+        path,
+        exc,
+        when,
+        aside,
+    )
+    return aside
+
+
+async def _start(
+    path: Path, stats: MemoryStats
+) -> tuple[tuple[aiosqlite.Connection, AsyncSqliteSaver] | None, str | None]:
+    """Open `path`, a damaged file moved aside first: (connection and saver, None), or (None,
+    why the file cannot be used)."""
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return await _open(path), None
+    except sqlite3.Error as exc:
+        if not is_corrupt(exc):
+            return None, f"{path} cannot be opened: {exc}"
+        set_aside(path, exc, stats, "at start")
+    except OSError as exc:
+        return None, f"{path} cannot be opened: {exc}"
+    try:
+        return await _open(path), None
+    except (sqlite3.Error, OSError) as again:
+        return None, f"{path} cannot be used: {again}"
 
 
 @asynccontextmanager
@@ -239,30 +312,7 @@ async def open_thread_memory(
     memory. Never raises for the file's sake: conversation memory is not worth the agent."""
     stats = MemoryStats()
     policy = policy or MemoryPolicy()
-    opened: tuple[aiosqlite.Connection, AsyncSqliteSaver] | None = None
-    unavailable: str | None = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        opened = await _open(path)
-    except sqlite3.Error as exc:
-        if _is_corrupt(exc):
-            aside = quarantine(path)
-            stats.quarantined += 1
-            log.error(
-                "thread memory %s is damaged (%s): moved aside to %s; starting a new one "
-                "(earlier conversations cannot be continued)",
-                path,
-                exc,
-                aside,
-            )
-            try:
-                opened = await _open(path)
-            except sqlite3.Error as again:
-                unavailable = f"{path} cannot be used: {again}"
-        else:
-            unavailable = f"{path} cannot be opened: {exc}"
-    except OSError as exc:
-        unavailable = f"{path} cannot be opened: {exc}"
+    opened, unavailable = await _start(path, stats)
     if opened is None:
         log.error(
             "thread memory %s; conversations are kept in this process only, until restart",
@@ -273,9 +323,12 @@ async def open_thread_memory(
         yield memory
         return
     conn, saver = opened
-    memory = ThreadMemory(saver, conn, policy, stats)
+    memory = ThreadMemory(saver, conn, policy, stats, path=path)
     try:
         await memory.count()
         yield memory
     finally:
-        await conn.close()
+        for used in [*memory.retired, memory.conn]:
+            if used is not None:
+                with contextlib.suppress(sqlite3.Error):  # a damaged file's connection
+                    await used.close()

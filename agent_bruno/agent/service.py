@@ -114,8 +114,12 @@ class AgentService:
         checkpointer: BaseCheckpointSaver[Any],
         memory: ThreadMemory | None = None,
         one_shot_graph: AgentGraph | None = None,
+        max_concurrent_runs: int = 4,
     ) -> None:
         self.context = context
+        # Runs beyond this wait their turn (their stream says so): the agent's work shares the
+        # event loop with ingest, which must not starve behind a crowd of questions.
+        self._slots = asyncio.Semaphore(max(1, max_concurrent_runs))
         self.graph = graph
         self.checkpointer = checkpointer
         self.memory = memory
@@ -135,6 +139,7 @@ class AgentService:
         max_model_rounds: int = 4,
         checkpointer: BaseCheckpointSaver[Any] | None = None,
         memory: ThreadMemory | None = None,
+        max_concurrent_runs: int = 4,
     ) -> AgentService:
         """Build the service; thread memory is in-process unless `memory` (threads.db, with
         compact one-shot entries) or a `checkpointer` is given."""
@@ -147,7 +152,7 @@ class AgentService:
         }
         graph = build_graph(model, checkpointer=saver, **options)
         one_shot = build_graph(model, checkpointer=None, **options) if memory else None
-        return cls(context, graph, saver, memory, one_shot)
+        return cls(context, graph, saver, memory, one_shot, max_concurrent_runs)
 
     def stream(
         self, question: str, thread_id: str | None = None, owner: str | None = None
@@ -260,23 +265,28 @@ class AgentService:
         answered: dict[str, Any] = {}
         memory = self.memory
         note = memory.unavailable if memory is not None else None
+        generation = self._follow(memory)
         inputs: AgentState = {"question": question}
-        graph = self.graph
-        if memory is not None and not given:
-            graph = self.one_shot_graph  # nothing checkpointed: a compact entry after the run
-        elif memory is not None and memory.conn is not None:
+        if memory is not None and given and memory.conn is not None:
             try:
                 seed = await memory.take_one_shot(thread_id, time.time())
-            except sqlite3.Error as exc:
-                seed, note = None, self._memory_failed(exc)
+            except sqlite3.Error as exc:  # a damaged file is replaced: this turn uses the new
+                seed, note = None, await self._memory_failed(exc, generation)
+                generation = memory.generation
             if seed:
                 inputs["focus"] = seed.get("focus") or {}
                 inputs["messages"] = [HumanMessage(seed["question"]), AIMessage(seed["answer"])]
+        # A one-shot question is not checkpointed: a compact entry is kept after the run.
+        graph = self.one_shot_graph if memory is not None and not given else self.graph
         lock = self._locks.get(thread_id)
         if lock is None:
             lock = self._locks[thread_id] = asyncio.Lock()
+        if self._slots.locked():
+            yield AgentEvent(
+                "status", {"stage": "queued", "message": "waiting for the questions ahead"}
+            )
         try:
-            async with lock:
+            async with lock, self._slots:
                 # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
                     run = self._stream(graph, inputs, thread_id, final, answered)
@@ -284,7 +294,7 @@ class AgentService:
                         async for event in events:
                             yield event
                 except sqlite3.Error as exc:  # thread memory failed (disk full, damaged file)
-                    note = self._memory_failed(exc)
+                    note = await self._memory_failed(exc, generation)
                     if not answered:  # it failed before answering: answer without memory
                         run = self._stream(self.one_shot_graph, inputs, thread_id, final, answered)
                         async with aclosing(run) as events:
@@ -298,7 +308,7 @@ class AgentService:
                         else:
                             await memory.save_one_shot(thread_id, final, time.time())
                     except sqlite3.Error as exc:
-                        note = self._memory_failed(exc)
+                        note = await self._memory_failed(exc, generation)
         except Exception as exc:  # the consumer gets an event, never a raise
             log.exception("agent run failed (thread %s)", thread_id)
             yield AgentEvent("error", {"message": f"the agent failed: {type(exc).__name__}: {exc}"})
@@ -313,10 +323,30 @@ class AgentService:
             },
         )
 
-    def _memory_failed(self, exc: sqlite3.Error) -> str:
-        """Count and log a thread-memory failure; the note answers carry."""
-        if self.memory is not None:
-            self.memory.stats.failures += 1
+    def _follow(self, memory: ThreadMemory | None) -> int:
+        """Use the thread memory's current saver (a damaged file may have been replaced since
+        the last turn); the generation of the file this turn uses."""
+        if memory is None:
+            return 0
+        if memory.saver is not self.checkpointer:
+            self.checkpointer = memory.saver
+            self.graph = self.graph.copy(update={"checkpointer": memory.saver})
+        return memory.generation
+
+    async def _memory_failed(self, exc: sqlite3.Error, generation: int) -> str:
+        """Count and log a thread-memory failure (a damaged file is moved aside and replaced
+        now, not at the next start); the note answers carry."""
+        memory = self.memory
+        if memory is not None:
+            memory.stats.failures += 1
+            aside = await memory.recover(exc, generation)
+            if aside is not None:
+                self._follow(memory)
+                return (
+                    f"thread memory was damaged ({exc}) and was moved aside to {aside.name}; "
+                    "this answer comes from the data without the conversation, and earlier "
+                    "conversations cannot be continued"
+                )
         log.error("thread memory failed: %s; answering from the data without it", exc)
         return (
             f"thread memory is unavailable ({exc}): this answer comes from the data without "

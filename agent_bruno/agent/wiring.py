@@ -63,12 +63,14 @@ def describe(settings: Settings) -> str:
 async def _prune_memory(memory: ThreadMemory, interval_s: float) -> None:
     """Apply the thread-memory retention now and every `interval_s` seconds until cancelled."""
     while True:
+        generation = memory.generation
         try:
             gone = await memory.prune(time.time())
             if gone:
                 log.info("thread memory retention dropped %d thread(s)", gone)
         except sqlite3.Error as exc:
-            log.error("thread memory retention failed: %s; retrying in %.0f s", exc, interval_s)
+            if await memory.recover(exc, generation) is None:  # a damaged file: replaced
+                log.error("thread memory retention failed: %s; retrying in %.0f s", exc, interval_s)
         await asyncio.sleep(interval_s)
 
 
@@ -117,7 +119,11 @@ async def open_agent(
             graph_query_max_rows=settings.graph_query_max_rows,
         )
         service = await AgentService.create(
-            context, model=model, model_timeout_s=settings.ollama_timeout_s, memory=memory
+            context,
+            model=model,
+            model_timeout_s=settings.ollama_timeout_s,
+            memory=memory,
+            max_concurrent_runs=settings.agent_max_concurrent_runs,
         )
         stack.push_async_callback(service.close)
         log.info("%s", describe(settings))

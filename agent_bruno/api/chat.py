@@ -15,18 +15,27 @@ import contextlib
 import uuid
 from collections.abc import AsyncGenerator, AsyncIterator
 from contextlib import aclosing
-from typing import Any
+from typing import Annotated, Any
 
 import anyio
 import orjson
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sse_starlette import EventSourceResponse, ServerSentEvent
+from starlette.background import BackgroundTask
 from starlette.requests import Request
 
 from agent_bruno.agent.events import AgentEvent
 from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.deps import Principal, Services, ServicesDep
-from agent_bruno.api.query import Question, bad_question, check_question, read_question
+from agent_bruno.api.limits import StreamTicket, client_key, limits_of
+from agent_bruno.api.openapi import documented
+from agent_bruno.api.query import (
+    QUESTION_BODY,
+    Question,
+    bad_question,
+    check_question,
+    read_question,
+)
 from agent_bruno.metrics import Metrics
 
 router = APIRouter(tags=["agent"])
@@ -81,50 +90,96 @@ async def relay(
     metrics: Metrics,
     shutdown: anyio.Event | None = None,
     thread_id: str = "",
+    ticket: StreamTicket | None = None,
 ) -> AsyncIterator[ServerSentEvent]:
-    """The run's events as SSE events; closing or cancelling this closes the run."""
-    async with aclosing(events):
-        async for event in _until_shutdown(events, shutdown, thread_id):
-            if event.kind == "answer":
-                metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
-            elif event.kind == "error":
-                metrics.count_answer(None, None, failed=True)
-            yield encode(event)
+    """The run's events as SSE events; closing or cancelling this closes the run (and gives
+    the stream's place under the cap back)."""
+    try:
+        async with aclosing(events):
+            async for event in _until_shutdown(events, shutdown, thread_id):
+                if event.kind == "answer":
+                    metrics.count_answer(event.data.get("mode"), event.data.get("fallback"))
+                elif event.kind == "error":
+                    metrics.count_answer(None, None, failed=True)
+                yield encode(event)
+    finally:
+        if ticket is not None:
+            ticket.close()
 
 
 def stream_answer(
-    services: Services, question: Question, owner: str | None = None
+    services: Services, question: Question, owner: str | None = None, client: str = ""
 ) -> EventSourceResponse:
-    """Start the run and answer with its event stream (400 if the agent refuses the question)."""
+    """Start the run and answer with its event stream (400 if the agent refuses the question,
+    429 over the client's rate or the cap on open streams)."""
     thread_id = question.thread_id or uuid.uuid4().hex
+    limits = limits_of(services)
+    limits.take(client or f"{owner}@?")
     try:
         events = services.agent.stream(question.text, thread_id, owner)
     except QuestionError as exc:
         raise bad_question(str(exc)) from None
+    limits.open_stream()
+    ticket = StreamTicket(limits)
     headers: dict[str, Any] = {**SSE_HEADERS, "X-Thread-Id": thread_id}
     shutdown = anyio.Event()
     return EventSourceResponse(
-        relay(events, services.metrics, shutdown, thread_id),
+        relay(events, services.metrics, shutdown, thread_id, ticket),
         headers=headers,
+        background=BackgroundTask(ticket.close),  # if the stream never started
         ping=services.settings.sse_ping_s,
         shutdown_event=shutdown,
         shutdown_grace_period=SHUTDOWN_GRACE_S,
     )
 
 
-@router.post("/chat")
+SSE_EVENTS = ["status", "tool_call", "tool_result", "token", "answer", "error", "done"]
+SSE_MEDIA = {
+    "text/event-stream": {
+        # One schema per event (as OpenAPI 3.2's itemSchema): its name and its JSON data.
+        "schema": {
+            "type": "object",
+            "properties": {
+                "event": {"type": "string", "enum": SSE_EVENTS},
+                "data": {"type": "string", "description": "a JSON object"},
+            },
+            "required": ["event", "data"],
+        },
+        "example": 'event: status\ndata: {"stage": "start", "mode": "builtin"}\n\n'
+        'event: token\ndata: {"text": "warehouse is "}\n\nevent: done\ndata: {}\n\n',
+    }
+}
+CHAT_ANSWERS = documented(
+    400,
+    413,
+    415,
+    (429, "Too many questions from this client, or too many open streams; see Retry-After"),
+    media=SSE_MEDIA,
+    description="Server-Sent Events: status, tool_call, tool_result, token, answer, error, done "
+    "(JSON data each); the X-Thread-Id header names the conversation",
+)
+
+
+@router.post("/chat", openapi_extra={"requestBody": QUESTION_BODY}, responses=CHAT_ANSWERS)
 async def post_chat(
     request: Request, services: ServicesDep, owner: Principal
 ) -> EventSourceResponse:
     """Ask a question (JSON `{question, thread_id}` or plain text); the answer streams as SSE."""
     question = await read_question(request, services.settings.query_max_chars)
-    return stream_answer(services, question, owner)
+    return stream_answer(services, question, owner, client_key(owner, request))
 
 
-@router.get("/chat")
+@router.get("/chat", responses=CHAT_ANSWERS)
 async def get_chat(
-    services: ServicesDep, owner: Principal, q: str | None = None, thread_id: str | None = None
+    request: Request,
+    services: ServicesDep,
+    owner: Principal,
+    q: Annotated[str | None, Query(description="the question (missing or blank: 400)")] = None,
+    thread_id: Annotated[
+        str | None,
+        Query(min_length=1, max_length=128, description="X-Thread-Id of an earlier answer"),
+    ] = None,
 ) -> EventSourceResponse:
     """Ask `?q=` (for `curl -N` and `EventSource`); the answer streams as SSE."""
-    question = check_question(q or "", thread_id or None, services.settings.query_max_chars)
-    return stream_answer(services, question, owner)
+    question = check_question(q or "", thread_id, services.settings.query_max_chars)
+    return stream_answer(services, question, owner, client_key(owner, request))

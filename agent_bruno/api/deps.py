@@ -13,6 +13,7 @@ from agent_bruno.agent.service import AgentService
 from agent_bruno.alerts.service import AlertService
 from agent_bruno.api.cache import AnswerCache
 from agent_bruno.api.errors import ApiError
+from agent_bruno.api.limits import QuestionLimits
 from agent_bruno.clocks import ClockOffsets
 from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.metrics import Metrics
@@ -38,6 +39,7 @@ class Services:
     principals: dict[str, str]  # API token → owner
     clocks: ClockOffsets = field(default_factory=ClockOffsets)  # reporter clock offsets
     reporters: Reporters = field(default_factory=Reporters)  # places and series budgets
+    limits: QuestionLimits = field(default_factory=QuestionLimits)  # api/limits.py
     knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
     answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
 
@@ -53,7 +55,11 @@ ServicesDep = Annotated[Services, Depends(get_services)]
 
 def _bearer(request: Request) -> str | None:
     """The bearer token of the request, if any."""
-    header = request.headers.get("authorization")
+    return bearer_token(request.headers.get("authorization"))
+
+
+def bearer_token(header: str | None) -> str | None:
+    """The token of an `Authorization: Bearer <token>` header value, if any."""
     if not header:
         return None
     scheme, _, token = header.partition(" ")
@@ -94,9 +100,14 @@ LOCAL_OWNER = "local"  # the caller of a loopback-only agent without API tokens 
 async def api_principal(request: Request, services: ServicesDep) -> str:
     """Who calls: `api` (AGENT_BRUNO_API_TOKEN), `api:<name>` (AGENT_BRUNO_API_PRINCIPALS),
     or `local` when the server is loopback-only without tokens; 401 otherwise."""
+    return principal_of(request.headers.get("authorization"), services)
+
+
+def principal_of(authorization: str | None, services: Services) -> str:
+    """`api_principal` from the `Authorization` header's value (for plain ASGI endpoints)."""
     if services.settings.reads_open:
         return LOCAL_OWNER
-    token = _bearer(request)
+    token = bearer_token(authorization)
     if token is None:
         raise _unauthorized(
             "missing bearer token: send `Authorization: Bearer <API token>`", services.metrics

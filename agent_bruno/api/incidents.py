@@ -17,8 +17,10 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.responses import Response
 
+from agent_bruno.api import alert_schemas as A
 from agent_bruno.api.deps import ApiAuth, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.openapi import documented, json_body
 from agent_bruno.api.params import parse_limit, time_range
 from agent_bruno.knowledge.backend import GraphError
 from agent_bruno.knowledge.model import IncidentInput, RootCauseInput
@@ -113,7 +115,23 @@ async def _body(request: Request, model: type[BaseModel]) -> Any:
         ) from None
 
 
-@router.post("/v1/incidents", status_code=201)
+_INCIDENT_EXAMPLE = {
+    "location": "warehouse-b",
+    "started": "2025-11-26T14:23:00Z",
+    "status": "resolved",
+    "title": "temperature spike",
+    "root_cause": {"description": "HVAC malfunction", "resolution": "compressor restarted"},
+}
+
+
+@router.post(
+    "/v1/incidents",
+    status_code=201,
+    openapi_extra=json_body(IncidentBody, _INCIDENT_EXAMPLE),
+    responses=documented(
+        503, ok=A.IncidentEnvelope, status=201, description="The incident as recorded"
+    ),
+)
 async def post_incident(request: Request, services: ServicesDep, _auth: ApiAuth) -> Response:
     """Record an incident and its root cause; returns it with the episodes it was linked to."""
     knowledge = _knowledge(services)
@@ -140,7 +158,11 @@ async def post_incident(request: Request, services: ServicesDep, _auth: ApiAuth)
     return json_response({"incident": stored}, 201)
 
 
-@router.patch("/v1/incidents/{incident_id}")
+@router.patch(
+    "/v1/incidents/{incident_id}",
+    openapi_extra=json_body(CorrectionBody, {"root_cause": {"description": "door left open"}}),
+    responses=documented(503, ok=A.IncidentEnvelope),
+)
 async def patch_incident(
     incident_id: str, request: Request, services: ServicesDep, _auth: ApiAuth
 ) -> Response:
@@ -187,7 +209,7 @@ async def patch_incident(
     return json_response({"incident": stored})
 
 
-@router.get("/v1/incidents")
+@router.get("/v1/incidents", responses=documented(503, ok=A.IncidentList))
 async def get_incidents(
     services: ServicesDep,
     _auth: ApiAuth,
@@ -210,7 +232,7 @@ async def get_incidents(
     return json_response({"incidents": found})
 
 
-@router.get("/v1/incidents/{incident_id}")
+@router.get("/v1/incidents/{incident_id}", responses=documented(503, ok=A.IncidentEnvelope))
 async def get_incident(incident_id: str, services: ServicesDep, _auth: ApiAuth) -> Response:
     """One incident."""
     knowledge = _knowledge(services)
@@ -223,7 +245,7 @@ async def get_incident(incident_id: str, services: ServicesDep, _auth: ApiAuth) 
     return json_response({"incident": found})
 
 
-@router.get("/v1/graph/context")
+@router.get("/v1/graph/context", responses=documented(404, 503, ok=A.GraphContext))
 async def get_context(
     services: ServicesDep,
     _auth: ApiAuth,
@@ -243,7 +265,7 @@ async def get_context(
         elif location is not None:
             found = await graph.location_context(location)
         else:
-            raise ApiError(422, "name a node, a sensor or a location", reason="invalid_param")
+            raise ApiError(422, "name a node, a sensor or a location", reason="bad_parameter")
     except GraphError as exc:
         raise _unavailable(exc) from None
     if found is None:
@@ -251,7 +273,7 @@ async def get_context(
     return json_response({"context": found})
 
 
-@router.get("/v1/graph/export")
+@router.get("/v1/graph/export", responses=documented(503, ok=A.KnowledgeExport))
 async def export_knowledge(services: ServicesDep, _auth: ApiAuth) -> Response:
     """What people taught (incidents, root causes, their episodes) as one JSON file."""
     try:
@@ -263,7 +285,16 @@ async def export_knowledge(services: ServicesDep, _auth: ApiAuth) -> Response:
     )
 
 
-@router.post("/v1/graph/import")
+@router.post(
+    "/v1/graph/import",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"type": "object"}}},
+        }
+    },
+    responses=documented(422, 503, ok=A.Imported),
+)
 async def import_file(request: Request, services: ServicesDep, _auth: ApiAuth) -> Response:
     """Import an export file (importing it twice changes nothing)."""
     knowledge = _knowledge(services)
@@ -278,7 +309,7 @@ async def import_file(request: Request, services: ServicesDep, _auth: ApiAuth) -
     return json_response({"imported": counts})
 
 
-@router.post("/v1/graph/rebuild")
+@router.post("/v1/graph/rebuild", responses=documented(503, ok=A.Rebuilt))
 async def rebuild(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Rebuild the graph from storage, keeping what people taught."""
     try:

@@ -1,20 +1,106 @@
-"""OpenAPI entries for the ingest routes, which are plain Starlette routes (see `ingest.py`).
+"""The OpenAPI document: the plain routes (ingest, series), error responses, security schemes.
 
-FastAPI documents only its own routes; the wire format must be in `/openapi.json` too, so the
-request and response schemas come from the same pydantic models that validate the bodies.
+- The ingest and series routes are plain Starlette routes (see `ingest.py`, `series.py`), which
+  FastAPI does not document; their entries come from the pydantic models of their bodies.
+- Routes declare their answers with `documented(...)`: the success schema and the error
+  statuses they can give. Every error is a problem (`application/problem+json`, RFC 9457); after
+  generation, every 4xx/5xx response's content is the `Problem` schema, an operation with
+  parameters or a body also documents 422, one with path parameters 404, and one that needs a
+  token 401 and its security scheme, found from its dependencies (`require_api_token`,
+  `api_principal`), so a route added later is covered without repeating it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from fastapi import FastAPI
-from pydantic import TypeAdapter
+from fastapi import APIRouter, FastAPI
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+from pydantic import BaseModel, TypeAdapter
 
+from agent_bruno.api.deps import api_principal, require_api_token
+from agent_bruno.api.schemas import Answer, Problem, SeriesPage, problem_content
 from agent_bruno.wire import READINGS_BODY_ADAPTER, EventBatch, IngestResponse
 
 _REF = "#/components/schemas/{model}"
+
+ERRORS: dict[int, str] = {
+    400: "The request cannot be read (malformed body or question)",
+    401: "Missing or wrong bearer token",
+    403: "The token may not do this",
+    404: "No such resource",
+    409: "Conflicts with the current state",
+    413: "Body (or its decompressed size) over the limit",
+    415: "Unsupported Content-Type or Content-Encoding",
+    422: "A parameter or the body is invalid; the problem names it",
+    429: "Too many requests; retry after Retry-After seconds",
+    500: "The agent failed answering (a bug; the log has the details)",
+    503: "Storage or the knowledge graph unavailable; nothing was changed, retry later",
+}
+
+API_SCHEME = "apiToken"
+REPORTER_SCHEME = "reporterToken"
+SLACK_SCHEME = "slackSignature"
+SECURITY_SCHEMES = {
+    API_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "AGENT_BRUNO_API_TOKEN, or a token of AGENT_BRUNO_API_PRINCIPALS. "
+        "An agent listening on loopback only without a token needs none (the demo).",
+    },
+    REPORTER_SCHEME: {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A reporter's own token (AGENT_BRUNO_REPORTER_TOKENS: token → node).",
+    },
+    SLACK_SCHEME: {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-Slack-Signature",
+        "description": "Slack's request signature (v0=HMAC-SHA256 of "
+        "v0:<X-Slack-Request-Timestamp>:<body> under AGENT_BRUNO_SLACK_SIGNING_SECRET).",
+    },
+}
+
+
+def error(status: int, description: str | None = None) -> dict[str, Any]:
+    """An error response entry: a problem."""
+    return {"description": description or ERRORS[status], "content": problem_content()}
+
+
+def documented(
+    *errors: int | tuple[int, str],
+    ok: type[BaseModel] | None = None,
+    status: int = 200,
+    media: dict[str, Any] | None = None,
+    description: str = "Successful response",
+) -> dict[int | str, dict[str, Any]]:
+    """`responses=` for a route: its success schema (`ok`, or raw `media` content) and the
+    error statuses it can answer (a status, or `(status, description)`)."""
+    success: dict[str, Any] = {"description": description}
+    if ok is not None:
+        success["model"] = ok
+    if media is not None:
+        success["content"] = media
+    out: dict[int | str, dict[str, Any]] = {status: success}
+    for item in errors:
+        code, text = item if isinstance(item, tuple) else (item, None)
+        out[code] = error(code, text)
+    return out
+
+
+_BODIES: dict[str, type[BaseModel]] = {}
+
+
+def json_body(model: type[BaseModel], example: dict[str, Any] | None = None) -> dict[str, Any]:
+    """`openapi_extra=` of a route that validates its JSON body itself with `model`."""
+    _BODIES[model.__name__] = model
+    media: dict[str, Any] = {"schema": {"$ref": _REF.format(model=model.__name__)}}
+    if example is not None:
+        media["example"] = example
+    return {"requestBody": {"required": True, "content": {"application/json": media}}}
 
 
 def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, Any]:
@@ -24,32 +110,31 @@ def _schema(adapter: TypeAdapter[Any], components: dict[str, Any]) -> dict[str, 
     return schema
 
 
-def _error(description: str) -> dict[str, Any]:
-    body = {
-        "type": "object",
-        "properties": {"error": {"type": "string", "description": "what was wrong, what to do"}},
-        "required": ["error"],
-    }
-    return {"description": description, "content": {"application/json": {"schema": body}}}
-
-
 def ingest_paths(components: dict[str, Any]) -> dict[str, Any]:
     """Path items of `POST /v1/events` and `POST /v1/readings`."""
     events = _schema(TypeAdapter(EventBatch), components)
     readings = _schema(READINGS_BODY_ADAPTER, components)
     ok = {
-        "description": "Valid items committed (fsync'd); duplicates and rejected items named",
+        "description": "Valid items committed (fsync'd); duplicates counted; refused items "
+        "named with the reason (`rejected`, the first 100; `rejected_total` counts all)",
         "content": {
-            "application/json": {"schema": _schema(TypeAdapter(IngestResponse), components)}
+            "application/json": {
+                "schema": _schema(TypeAdapter(IngestResponse), components),
+                "example": {
+                    "accepted": 3,
+                    "duplicates": 1,
+                    "rejected": [{"index": 2, "id": "pi-node-1:8c1f:42", "error": "events.2: …"}],
+                },
+            }
         },
     }
     common = {
-        "400": _error("Malformed JSON, NDJSON or CSV, with the position of the error"),
-        "401": _error("Missing or unknown bearer token"),
-        "413": _error("Body (or its decompressed size) over the limit"),
-        "415": _error("Unsupported Content-Type or Content-Encoding"),
-        "422": _error("The envelope does not match the schema; the field path is named"),
-        "503": _error("Storage unavailable: nothing was stored, retry later"),
+        "400": error(400, "Malformed JSON, NDJSON, CSV or gzip, with the position of the error"),
+        "401": error(401),
+        "413": error(413),
+        "415": error(415),
+        "422": error(422, "The envelope does not match the schema; `errors` names the fields"),
+        "503": error(503, "Storage unavailable: nothing was stored, retry (Retry-After)"),
     }
     gzip = {
         "name": "Content-Encoding",
@@ -60,6 +145,7 @@ def ingest_paths(components: dict[str, Any]) -> dict[str, Any]:
     return {
         "/v1/events": {
             "post": {
+                "tags": ["ingest"],
                 "summary": "Ingest a batch of edge events (wire format v1)",
                 "description": "Bearer token of a reporter; `reporter.node` must be its node.",
                 "operationId": "post_events",
@@ -71,13 +157,14 @@ def ingest_paths(components: dict[str, Any]) -> dict[str, Any]:
                 "responses": {
                     "200": ok,
                     **common,
-                    "403": _error("reporter.node is not the token's node"),
+                    "403": error(403, "reporter.node is not the token's node"),
                 },
-                "security": [{"bearer": []}],
+                "security": [{REPORTER_SCHEME: []}],
             }
         },
         "/v1/readings": {
             "post": {
+                "tags": ["ingest"],
                 "summary": "Bulk import of raw readings (JSON, NDJSON or CSV with a header row)",
                 "description": "API token. Rows are deduplicated on (series, ts).",
                 "operationId": "post_readings",
@@ -87,11 +174,15 @@ def ingest_paths(components: dict[str, Any]) -> dict[str, Any]:
                     "content": {
                         "application/json": {"schema": readings},
                         "application/x-ndjson": {"schema": {"type": "string"}},
-                        "text/csv": {"schema": {"type": "string"}},
+                        "text/csv": {
+                            "schema": {"type": "string"},
+                            "example": "ts,node,location,sensor,metric,value,unit\n"
+                            "1764160000,pi-node-1,warehouse,dht22-1,temperature,21.5,°C\n",
+                        },
                     },
                 },
                 "responses": {"200": ok, **common},
-                "security": [{"bearer": []}],
+                "security": [{API_SCHEME: []}],
             }
         },
     }
@@ -111,108 +202,114 @@ _SERIES_PARAMS = {
     "include_faults": "true/false (1/0, yes/no): count the readings the reporter judged sensor "
     "faults in the points (default false: left out, and described under each series' faults)",
 }
-_NUMBER = {"type": "number"}
-_NAMES = ("cluster", "node", "location", "sensor", "metric", "unit")
-_POINT = {
-    "type": "object",
-    "properties": {
-        "ts": {"type": "number", "description": "bucket start, Unix seconds"},
-        "mean": _NUMBER,
-        "min": _NUMBER,
-        "max": _NUMBER,
-        "count": {"type": "integer"},
-        "last": {"type": "number", "description": "the bucket's latest value"},
-    },
-    "required": ["ts", "mean", "min", "max", "count", "last"],
-}
-_SERIES = {
-    "type": "object",
-    "properties": {
-        **{name: {"type": "string"} for name in _NAMES},
-        "points": {"type": "array", "items": _POINT},
-        "step": {"type": "integer", "description": "bucket width used (coarser when only "
-                 "5-minute aggregates are stored)"},
-        "source": {"type": "string", "enum": ["samples", "rollup_5m", "rollup_1h"]},
-        "faults": {
-            "description": "sensor-fault readings of the range (null: none): how many, their "
-            "extremes and when",
-            "anyOf": [
-                {
-                    "type": "object",
-                    "properties": {
-                        "count": {"type": "integer"},
-                        **dict.fromkeys(("min", "max", "min_ts", "max_ts"), _NUMBER),
-                    },
-                    "required": ["count", "min", "max", "min_ts", "max_ts"],
-                },
-                {"type": "null"},
-            ],
-        },
-        "faults_included": {"type": "boolean"},
-    },
-    "required": [*_NAMES, "points", "step", "source", "faults", "faults_included"],
-}  # fmt: skip
+_SERIES_EXAMPLES = {"metric": "temperature", "location": "warehouse", "start": "-6h", "step": "5m"}
 
 
-def series_path() -> dict[str, Any]:
+def series_path(components: dict[str, Any]) -> dict[str, Any]:
     """Path item of `GET /v1/series` (a plain Starlette route, see `series.py`)."""
-    answer = {
-        "type": "object",
-        "properties": {
-            "start": _NUMBER,
-            "end": _NUMBER,
-            "step": {"type": "integer"},
-            "series": {"type": "array", "items": _SERIES},
-        },
-        "required": ["start", "end", "step", "series"],
-    }
+    answer = _schema(TypeAdapter(SeriesPage), components)
+    parameters = []
+    for name, text in _SERIES_PARAMS.items():
+        param: dict[str, Any] = {
+            "name": name,
+            "in": "query",
+            "required": False,
+            "description": text,
+            "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+        }
+        if name in _SERIES_EXAMPLES:
+            param["example"] = _SERIES_EXAMPLES[name]
+        parameters.append(param)
     return {
         "/v1/series": {
             "get": {
                 "tags": ["read"],
                 "summary": "Points per (node, sensor, metric) at `step` seconds",
-                "description": "Mean, min, max, count and last value per bucket. API token "
-                "(none on a loopback-only agent without one).",
+                "description": "Mean, min, max, count and last value per bucket. Readings the "
+                "reporter judged sensor faults are left out (each series says how many and their "
+                "extremes under `faults`) unless `include_faults=true`.",
                 "operationId": "get_series",
-                "parameters": [
-                    {
-                        "name": name,
-                        "in": "query",
-                        "required": False,
-                        "description": text,
-                        "schema": {"type": "string"},
-                    }
-                    for name, text in _SERIES_PARAMS.items()
-                ],
+                "parameters": parameters,
                 "responses": {
                     "200": {
                         "description": "The matching series (an empty list when none)",
                         "content": {"application/json": {"schema": answer}},
                     },
-                    "401": _error("Missing or wrong API token"),
-                    "422": _error("A bad query parameter, named with its value"),
-                    "503": _error("Storage unavailable, retry later"),
+                    "422": error(422),
+                    "503": error(503),
                 },
-                "security": [{"bearer": []}],
+                "security": [{API_SCHEME: []}],
             }
         }
     }
 
 
-def install(app: FastAPI) -> None:
-    """Make `app.openapi()` include the plain routes (ingest, series) and the bearer scheme."""
+def _calls(dependant: Dependant) -> Iterator[Callable[..., Any]]:
+    """Every dependency callable under `dependant`."""
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            yield sub.call
+        yield from _calls(sub)
+
+
+def secured_operations(routers: Sequence[APIRouter]) -> set[tuple[str, str]]:
+    """(path, method) of the routers' routes that need the API token."""
+    out: set[tuple[str, str]] = set()
+    for route in (r for router in routers for r in router.routes):
+        if not isinstance(route, APIRoute):
+            continue
+        if any(c in (require_api_token, api_principal) for c in _calls(route.dependant)):
+            out |= {(route.path, m.lower()) for m in route.methods or ()}
+    return out
+
+
+# Routes that authenticate inside their handler rather than by a dependency.
+_HANDLER_SECURITY = {("/slack/commands", "post"): SLACK_SCHEME}
+
+
+def finish(spec: dict[str, Any], secured: set[tuple[str, str]]) -> None:
+    """Every error a problem; 422, 404 and 401 where an operation can give them; security."""
+    schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+    models: list[type[BaseModel]] = [Problem, Answer, *_BODIES.values()]
+    for model in models:
+        schemas[model.__name__] = _schema(TypeAdapter(model), schemas)
+    for path, item in spec["paths"].items():
+        for method, op in item.items():
+            responses = op.setdefault("responses", {})
+            if op.get("parameters") or op.get("requestBody"):
+                responses.setdefault("422", error(422))
+            if "{" in path:
+                responses.setdefault("404", error(404))
+            scheme = _HANDLER_SECURITY.get((path, method))
+            if (path, method) in secured:
+                scheme = API_SCHEME
+            if scheme is not None:
+                op.setdefault("security", [{scheme: []}])
+            if op.get("security"):
+                responses.setdefault("401", error(401))
+            for code, response in responses.items():
+                if int(code) >= 400:
+                    response["content"] = problem_content()
+                    continue
+                content = response.get("content", {})
+                # FastAPI's default JSON entry, beside the media a route declared (SSE, text).
+                if len(content) > 1 and content.get("application/json") == {"schema": {}}:
+                    del content["application/json"]
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    spec["components"].setdefault("securitySchemes", {}).update(SECURITY_SCHEMES)
+
+
+def install(app: FastAPI, routers: Sequence[APIRouter]) -> None:
+    """Make `app.openapi()` include the ingest routes, problems and security schemes."""
     generate: Callable[[], dict[str, Any]] = app.openapi
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             spec = generate()
-            components = spec.setdefault("components", {})
-            schemas = components.setdefault("schemas", {})
-            spec["paths"] = {**ingest_paths(schemas), **series_path(), **spec["paths"]}
-            components.setdefault("securitySchemes", {})["bearer"] = {
-                "type": "http",
-                "scheme": "bearer",
-            }
+            schemas = spec.setdefault("components", {}).setdefault("schemas", {})
+            spec["paths"] = {**ingest_paths(schemas), **series_path(schemas), **spec["paths"]}
+            finish(spec, secured_operations(routers))
             app.openapi_schema = spec
         return app.openapi_schema
 

@@ -10,19 +10,27 @@ from fastapi import APIRouter
 from starlette.responses import Response
 
 from agent_bruno.api.deps import ApiAuth, ServicesDep
-from agent_bruno.api.errors import json_response
+from agent_bruno.api.errors import json_response, problem_response
+from agent_bruno.api.openapi import documented
+from agent_bruno.api.schemas import Health, Readiness
 from agent_bruno.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz")
+@router.get("/healthz", responses=documented(ok=Health))
 async def healthz() -> Response:
     """The process is up."""
     return json_response({"status": "ok"})
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        **documented(ok=Readiness, description="Ready"),
+        503: {"description": "Not ready: a problem whose `problems` member says why"},
+    },
+)
 async def readyz(services: ServicesDep) -> Response:
     """The writer thread is alive and its last commit worked (503 otherwise, with the reason).
 
@@ -41,7 +49,14 @@ async def readyz(services: ServicesDep) -> Response:
         else {"state": "off"}
     )
     if problems:
-        return json_response({"status": "unavailable", "problems": problems, "graph": graph}, 503)
+        return problem_response(
+            503,
+            "not ready: " + "; ".join(problems),
+            "unavailable",
+            "/readyz",
+            problems=problems,
+            graph=graph,
+        )
     return json_response(
         {"status": "ready", "writer_backlog": services.writer.backlog, "graph": graph}
     )
@@ -55,7 +70,13 @@ def _file_bytes(path: Path) -> int:
         return 0
 
 
-@router.get("/metrics")
+@router.get(
+    "/metrics",
+    responses=documented(
+        media={CONTENT_TYPE: {"schema": {"type": "string"}}},
+        description="Prometheus text exposition format 0.0.4",
+    ),
+)
 async def metrics(services: ServicesDep, _auth: ApiAuth) -> Response:
     """Prometheus text format from the service's own registry (it holds sensor values, so it
     needs the API token like the reads do)."""

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import math
 import re
+from typing import Annotated
+
+from fastapi import Query
 
 from agent_bruno.api.errors import ApiError
 from agent_bruno.wire import parse_iso_ts
@@ -42,6 +45,15 @@ def parse_time(name: str, value: str, now: float) -> float:
     if not math.isfinite(number) or number < 0:
         raise bad_param(name, value, "expected a non-negative finite number of Unix seconds")
     return number
+
+
+def is_fixed_time(value: str | None) -> bool:
+    """Whether a time parameter names the same moment whenever it is asked (not omitted, not
+    `now`, not relative)."""
+    if value is None:
+        return False
+    text = value.strip()
+    return text != "now" and _RELATIVE.match(text) is None
 
 
 def time_range(
@@ -106,3 +118,28 @@ def parse_flag(name: str, value: str | None, default: bool = False) -> bool:
     if text in _FALSE:
         return False
     raise bad_param(name, value, "expected true or false")
+
+
+# Query parameters as documented: an empty value is refused (422) like a malformed one.
+Name = Annotated[
+    str | None, Query(min_length=1, max_length=128, description="exact name to filter by")
+]
+Time = Annotated[
+    str | None,
+    Query(
+        min_length=1,
+        max_length=64,
+        description="Unix seconds, ISO 8601 (naive is UTC), `now`, or relative: -30m, -1h, -7d",
+        examples=["-1h"],
+    ),
+]
+Limit = Annotated[
+    str | None, Query(min_length=1, max_length=12, description="rows per page", examples=["100"])
+]
+Flag = Annotated[
+    str | None, Query(min_length=1, max_length=8, description="true/false, 1/0 or yes/no")
+]
+Cursor = Annotated[
+    str | None,
+    Query(min_length=1, max_length=400, description="`next_cursor` of the previous page"),
+]

@@ -17,6 +17,9 @@ from agent_bruno.agent.service import QuestionError
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.limits import client_key, limits_of
+from agent_bruno.api.openapi import documented
+from agent_bruno.api.schemas import Question as QuestionModel
 from agent_bruno.textsafe import for_terminal
 
 router = APIRouter(tags=["agent"])
@@ -144,10 +147,61 @@ def wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "").lower()
 
 
-@router.post("/query")
+QUESTION_BODY: dict[str, Any] = {
+    "required": True,
+    "content": {
+        "text/plain": {
+            "schema": {"type": "string", "minLength": 1},
+            "example": "What's the temperature in the warehouse?",
+        },
+        "application/x-www-form-urlencoded": {
+            "schema": {
+                "type": "object",
+                "properties": {
+                    "question": {"type": "string", "minLength": 1},
+                    "thread_id": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"},
+                },
+                "required": ["question"],
+            }
+        },
+        "application/json": {"schema": QuestionModel.model_json_schema()},
+    },
+}
+THREAD_HEADER = {
+    "X-Thread-Id": {
+        "description": "the conversation; send it back as thread_id to ask a follow-up",
+        "schema": {"type": "string"},
+    }
+}
+
+
+@router.post(
+    "/query",
+    openapi_extra={"requestBody": QUESTION_BODY},
+    responses={
+        **documented(
+            400,
+            413,
+            415,
+            (429, "Too many questions from this client; retry after Retry-After seconds"),
+            (500, "The agent failed while answering (a bug; the log has the details)"),
+            media={
+                "text/plain": {
+                    "schema": {"type": "string"},
+                    "example": "warehouse is 21.4 °C (pi-node-1, dht22-1, 40 s ago).\n",
+                },
+                "application/json": {"schema": {"$ref": "#/components/schemas/Answer"}},
+            },
+            description="The answer: plain text, or JSON with `Accept: application/json`",
+        ),
+    },
+)
 async def post_query(request: Request, services: ServicesDep, owner: Principal) -> Response:
-    """Answer a question about the sensors and nodes; `thread_id` continues a conversation."""
+    """Answer a question about the sensors and nodes; `thread_id` continues a conversation.
+
+    The body is the question as plain text (what `curl -d` sends), a form, or JSON."""
     question = await read_question(request, services.settings.query_max_chars)
+    limits_of(services).take(client_key(owner, request))
     try:
         reply = await services.agent.ask(question.text, question.thread_id, owner)
     except QuestionError as exc:
@@ -163,6 +217,7 @@ async def post_query(request: Request, services: ServicesDep, owner: Principal) 
         ) from None
     services.metrics.count_answer(reply.mode, reply.fallback)
     headers = {
+        "Vary": "Accept",
         "X-Thread-Id": header_value(reply.thread_id),
         "X-Agent-Mode": header_value(reply.mode),
     }

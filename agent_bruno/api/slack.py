@@ -26,6 +26,8 @@ from starlette.responses import Response
 from agent_bruno.alerts.chat import Reply, handle
 from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.openapi import documented
+from agent_bruno.api.schemas import SlackReply
 from agent_bruno.api.subscriptions import vocabulary
 
 router = APIRouter(tags=["slack"])
@@ -83,7 +85,38 @@ async def _post_later(services: Services, task: asyncio.Task[Reply], response_ur
         log.warning("could not post a Slack command's result: %s", outcome.detail)
 
 
-@router.post("/slack/commands")
+@router.post(
+    "/slack/commands",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "team_id": {"type": "string"},
+                            "user_id": {"type": "string"},
+                            "text": {"type": "string"},
+                            "response_url": {"type": "string"},
+                        },
+                    },
+                    "example": "team_id=T1&user_id=U1&text=alert+me+if+humidity+drops+below+30%25",
+                }
+            },
+        },
+        "parameters": [
+            {"name": "X-Slack-Request-Timestamp", "in": "header", "schema": {"type": "string"}}
+        ],
+    },
+    responses=documented(
+        400,
+        (404, "Slack commands are off (no AGENT_BRUNO_SLACK_SIGNING_SECRET)"),
+        413,
+        ok=SlackReply,
+        description="An ephemeral reply for the user who typed the command",
+    ),
+)
 async def slack_command(request: Request) -> Response:
     """Verify, then create or manage a subscription for the Slack user who typed the command."""
     services: Services = request.app.state.services

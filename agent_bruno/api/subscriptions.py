@@ -20,8 +20,10 @@ from agent_bruno.alerts.model import AnyRule, Rule, Timing, describe
 from agent_bruno.alerts.parse import parse_duration, understand
 from agent_bruno.alerts.service import AlertService, SubscriptionError
 from agent_bruno.alerts.subscription import Destination, Subscription
+from agent_bruno.api import alert_schemas as A
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
+from agent_bruno.api.openapi import documented
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 MAX_TEXT = 500
@@ -154,7 +156,7 @@ def _created(sub: Subscription, backtest: dict[str, Any], notes: list[str]) -> R
     )
 
 
-@router.post("/subscriptions", status_code=201)
+@router.post("/subscriptions", status_code=201, responses=documented(409, ok=A.Created, status=201))
 async def create_subscription(
     services: ServicesDep, owner: Principal, body: Annotated[CreateBody, Body()]
 ) -> Response:
@@ -182,7 +184,7 @@ async def create_subscription(
     return _created(sub, result.as_json(services.settings.tzinfo), notes)
 
 
-@router.get("/subscriptions")
+@router.get("/subscriptions", responses=documented(ok=A.SubscriptionList))
 async def list_subscriptions(services: ServicesDep, owner: Principal) -> Response:
     """The caller's subscriptions."""
     subs = services.alerts.owned(owner)
@@ -203,7 +205,7 @@ def _firing(alerts: AlertService, sub_id: str) -> list[dict[str, Any]]:
     ]
 
 
-@router.get("/subscriptions/{sub_id}")
+@router.get("/subscriptions/{sub_id}", responses=documented(ok=A.SubscriptionDetail))
 async def get_subscription(services: ServicesDep, owner: Principal, sub_id: str) -> Response:
     """One subscription with its firing alerts."""
     try:
@@ -221,7 +223,7 @@ async def _update(services: Any, owner: str, sub_id: str, **changes: Any) -> Res
     return json_response(sub.public())
 
 
-@router.patch("/subscriptions/{sub_id}")
+@router.patch("/subscriptions/{sub_id}", responses=documented(409, ok=A.SubscriptionView))
 async def update_subscription(
     services: ServicesDep, owner: Principal, sub_id: str, body: Annotated[UpdateBody, Body()]
 ) -> Response:
@@ -232,7 +234,7 @@ async def update_subscription(
     )  # fmt: skip
 
 
-@router.delete("/subscriptions/{sub_id}")
+@router.delete("/subscriptions/{sub_id}", responses=documented(ok=A.Deleted))
 async def delete_subscription(services: ServicesDep, owner: Principal, sub_id: str) -> Response:
     """Delete a subscription."""
     try:
@@ -242,13 +244,13 @@ async def delete_subscription(services: ServicesDep, owner: Principal, sub_id: s
     return json_response({"deleted": sub.id, "description": describe(sub.rule)})
 
 
-@router.post("/subscriptions/{sub_id}/pause")
+@router.post("/subscriptions/{sub_id}/pause", responses=documented(ok=A.SubscriptionView))
 async def pause_subscription(services: ServicesDep, owner: Principal, sub_id: str) -> Response:
     """Stop evaluating a subscription until resumed."""
     return await _update(services, owner, sub_id, paused=True)
 
 
-@router.post("/subscriptions/{sub_id}/resume")
+@router.post("/subscriptions/{sub_id}/resume", responses=documented(ok=A.SubscriptionView))
 async def resume_subscription(services: ServicesDep, owner: Principal, sub_id: str) -> Response:
     """Evaluate a paused subscription again, and end any snooze."""
     return await _update(services, owner, sub_id, paused=False, snoozed_until=None)
@@ -269,7 +271,7 @@ def _seconds(value: str | float) -> float:
     return seconds
 
 
-@router.post("/subscriptions/{sub_id}/snooze")
+@router.post("/subscriptions/{sub_id}/snooze", responses=documented(ok=A.SubscriptionView))
 async def snooze_subscription(
     services: ServicesDep, owner: Principal, sub_id: str, body: Annotated[SnoozeBody, Body()]
 ) -> Response:
@@ -281,7 +283,7 @@ async def snooze_subscription(
     return await _update(services, owner, sub_id, snoozed_until=until)
 
 
-@router.post("/subscriptions/backtest")
+@router.post("/subscriptions/backtest", responses=documented(ok=A.WhatIf))
 async def backtest(
     services: ServicesDep, owner: Principal, body: Annotated[BacktestBody, Body()]
 ) -> Response:
@@ -311,14 +313,14 @@ async def backtest(
     )
 
 
-@router.get("/notifications")
+@router.get("/notifications", responses=documented(ok=A.NotificationList))
 async def notifications(services: ServicesDep, owner: Principal, limit: int = 100) -> Response:
     """The caller's recent notifications and how their delivery went."""
     rows = await services.alerts.outbox(owner, max(1, min(limit, 1000)))
     return json_response({"notifications": rows})
 
 
-@router.post("/silences", status_code=201)
+@router.post("/silences", status_code=201, responses=documented(ok=A.Silence, status=201))
 async def create_silence(
     services: ServicesDep, owner: Principal, body: Annotated[SilenceBody, Body()]
 ) -> Response:
@@ -348,13 +350,13 @@ def _silence(s: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/silences")
+@router.get("/silences", responses=documented(ok=A.SilenceList))
 async def list_silences(services: ServicesDep, owner: Principal) -> Response:
     """The caller's silences."""
     return json_response({"silences": [_silence(s) for s in services.alerts.silences(owner)]})
 
 
-@router.delete("/silences/{silence_id}")
+@router.delete("/silences/{silence_id}", responses=documented(ok=A.Deleted))
 async def delete_silence(services: ServicesDep, owner: Principal, silence_id: str) -> Response:
     """Delete one of the caller's silences."""
     try:

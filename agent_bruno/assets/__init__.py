@@ -15,7 +15,7 @@ from __future__ import annotations
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 
-FOLDERS = ("prompts", "graph")
+FOLDERS = ("prompts", "graph", "web")
 
 
 def asset(folder: str, *parts: str) -> Traversable:

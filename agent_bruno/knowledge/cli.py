@@ -55,7 +55,7 @@ def _online(args: argparse.Namespace) -> Any:
         else:
             r = http.post("/v1/graph/import", content=Path(args.file).read_bytes())
     if r.status_code != 200:
-        detail = r.json().get("error", r.text) if r.content else r.reason_phrase
+        detail = r.json().get("detail", r.text) if r.content else r.reason_phrase
         raise RuntimeError(f"the agent at {url} answered {r.status_code}: {detail}")
     return r.json()
 

@@ -168,11 +168,23 @@ def floor_buckets(ts: Floats, width: int) -> npt.NDArray[np.int64]:
     return q.astype(np.int64) * width
 
 
-def rollups(ts: Floats, values: Floats, width: int) -> list[tuple[int, list[float]]]:
-    """Per `width`-second bucket of sorted points: (bucket, [count, min, max, sum, last,
-    last_ts]), in bucket order."""
+@dataclass(frozen=True, slots=True)
+class Buckets:
+    """Sorted points grouped into buckets: each bucket's start and statistics, as columns."""
+
+    starts: list[int]
+    counts: list[int]
+    mins: list[float]
+    maxs: list[float]
+    sums: list[float]
+    lasts: list[float]
+    last_ts: list[float]
+
+
+def buckets_of(ts: Floats, values: Floats, width: int) -> Buckets:
+    """Per `width`-second bucket of sorted points, in bucket order."""
     if len(ts) == 0:
-        return []
+        return Buckets([], [], [], [], [], [], [])
     buckets = floor_buckets(ts, width)
     starts = np.flatnonzero(np.concatenate(([True], buckets[1:] != buckets[:-1])))
     ends = np.append(starts[1:], len(ts)) - 1
@@ -181,16 +193,24 @@ def rollups(ts: Floats, values: Floats, width: int) -> list[tuple[int, list[floa
     maxs = np.maximum.reduceat(values, starts)
     with np.errstate(over="ignore"):  # an overflowing sum is refused by the writer, not here
         sums = np.add.reduceat(values, starts)
+    return Buckets(
+        buckets[starts].tolist(),
+        counts.tolist(),
+        mins.tolist(),
+        maxs.tolist(),
+        sums.tolist(),
+        values[ends].tolist(),
+        ts[ends].tolist(),
+    )
+
+
+def rollups(ts: Floats, values: Floats, width: int) -> list[tuple[int, list[float]]]:
+    """Per `width`-second bucket of sorted points: (bucket, [count, min, max, sum, last,
+    last_ts]), in bucket order."""
+    g = buckets_of(ts, values, width)
     return [
         (b, [c, lo, hi, s, last, last_ts])
         for b, c, lo, hi, s, last, last_ts in zip(
-            buckets[starts].tolist(),
-            counts.tolist(),
-            mins.tolist(),
-            maxs.tolist(),
-            sums.tolist(),
-            values[ends].tolist(),
-            ts[ends].tolist(),
-            strict=True,
+            g.starts, g.counts, g.mins, g.maxs, g.sums, g.lasts, g.last_ts, strict=True
         )
     ]

@@ -28,6 +28,7 @@ from agent_bruno.storage.base import (
     WriteOutcome,
     WriteRequest,
 )
+from agent_bruno.storage.block_cache import DecodedBlocks
 from agent_bruno.storage.items import is_item_error, merge_outcome, single_items
 from agent_bruno.storage.schema import connect, create_schema
 from agent_bruno.storage.sqlite_writes import SqliteWriter
@@ -46,6 +47,16 @@ WRITER_CHECKPOINT_EVERY_S = 1.0
 IDLE_TRUNCATE_S = 2.0
 
 
+# SQLITE_CORRUPT, SQLITE_NOTADB: the file is not (or no longer) a sound database.
+_DAMAGED_CODES = frozenset({sqlite3.SQLITE_CORRUPT, sqlite3.SQLITE_NOTADB})
+
+
+def _damaged(exc: BaseException) -> bool:
+    """Whether `exc` says the database file itself is damaged."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    return isinstance(code, int) and code & 0xFF in _DAMAGED_CODES
+
+
 class SqliteStorage:
     """One database file; one writer connection (the writer thread) and one reader per thread."""
 
@@ -54,6 +65,13 @@ class SqliteStorage:
         try:
             create_schema(path)
         except (sqlite3.Error, OSError) as exc:
+            if _damaged(exc):
+                raise StorageError(
+                    f"the database {path} is damaged ({exc}); it holds what was acknowledged, "
+                    "so the agent does not replace it: stop the agent and restore the file from "
+                    "a backup, or salvage it with `sqlite3 FILE .recover`, or move it aside to "
+                    "start empty"
+                ) from exc
             raise StorageError(
                 f"cannot open the database {path}: {exc}; check that the data directory "
                 "exists, is writable and is not on a full disk"
@@ -66,6 +84,7 @@ class SqliteStorage:
         self._checkpointer: threading.Thread | None = None
         self._last_commit = 0.0  # monotonic time of the writer's last commit
         self._last_writer_checkpoint = 0.0
+        self._decoded = DecodedBlocks()  # sample blocks recent reads decoded
         self.version = 0  # one more after each commit that changed data (read without a lock)
         self.wal_path = path.with_name(path.name + "-wal")
 
@@ -151,6 +170,8 @@ class SqliteStorage:
                 try:
                     results.append(writer.apply(request))
                 except Exception as exc:  # one bad request must not sink the others
+                    if not conn.in_transaction:
+                        raise  # SQLite rolled it all back itself (a full disk): all fail
                     conn.execute("ROLLBACK TO request")
                     writer.forget_cache()
                     results.append(self._retry_by_item(writer, request, exc))
@@ -189,14 +210,19 @@ class SqliteStorage:
                 try:
                     merge_outcome(total, writer.apply(one))
                 except Exception as exc:
+                    if not conn.in_transaction:
+                        raise
                     conn.execute("ROLLBACK TO item")
                     writer.forget_cache()
                     if not is_item_error(exc):
                         raise
                     total.rejected.append((index, f"cannot be stored: {exc}"))
                 finally:
-                    conn.execute("RELEASE item")
+                    if conn.in_transaction:
+                        conn.execute("RELEASE item")
         except Exception as exc:
+            if not conn.in_transaction:
+                raise  # SQLite rolled the whole transaction back: the batch fails as one
             conn.execute("ROLLBACK TO request")
             writer.forget_cache()
             log.error("write request failed and was rolled back: %r", exc)
@@ -225,7 +251,7 @@ class SqliteStorage:
 
     def query_series(self, query: SeriesQuery) -> list[SeriesResult]:
         """Bucketed points per (node, sensor, metric)."""
-        return self._read(sqlite_reads.query_series, query)
+        return self._read(sqlite_reads.query_series, query, self._decoded)
 
     def summarize(self, query: SeriesQuery) -> list[SeriesSummary]:
         """Statistics over the range and the latest value per (node, sensor, metric)."""

@@ -28,7 +28,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from agent_bruno.localrun import free_port
+from agent_bruno.localrun import READY_TIMEOUT_S, free_port
 
 pytestmark = pytest.mark.e2e
 
@@ -111,7 +111,7 @@ def _clean_env(venv: Path, **extra: str) -> dict[str, str]:
 def _wait_for(
     what: str, check: Callable[[], bool], proc: subprocess.Popen[bytes], log: Path
 ) -> None:
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + READY_TIMEOUT_S
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise AssertionError(f"{what}: process exited {proc.returncode}:\n{log.read_text()}")
@@ -157,6 +157,8 @@ def test_sdist_and_wheel_ship_every_runtime_file(built: Built) -> None:
         "agent_bruno/assets/graph": sorted((REPO / "graph").glob("*.*")),
         "agent_bruno/assets/graph/queries/read": sorted((REPO / "graph/queries/read").glob("*")),
         "agent_bruno/assets/graph/queries/write": sorted((REPO / "graph/queries/write").glob("*")),
+        "homelab/assets/manifests/base": [REPO / "manifests/base/edge-reporter.yaml"],
+        "agent_bruno/assets/web": sorted((REPO / "web").glob("*.*")),
     }
     for target, sources in shipped.items():
         assert sources, target

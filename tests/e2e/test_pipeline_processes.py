@@ -19,7 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
-from agent_bruno.localrun import free_port, spawn
+from agent_bruno.localrun import READY_TIMEOUT_S, free_port, spawn
 from edge_reporter.store import StoreReader
 
 pytestmark = pytest.mark.e2e
@@ -62,7 +62,7 @@ class Cluster:
             },
             "agent.log",
         )
-        _wait_for("the agent", lambda: self.get("/readyz").status_code == 200, 120)
+        _wait_for("the agent", lambda: self.get("/readyz").status_code == 200, READY_TIMEOUT_S)
 
     def kill_agent(self) -> None:
         assert self.agent is not None
@@ -144,7 +144,7 @@ def test_agent_crash_loses_and_doubles_nothing(cluster: Cluster) -> None:
     """Readings taken during an agent crash arrive once each after it restarts."""
     cluster.start_agent()
     cluster.start_reporter()
-    _wait_for("the first critical", lambda: len(_criticals(cluster)) >= 1, 15)
+    _wait_for("the first critical", lambda: len(_criticals(cluster)) >= 1, 60)
 
     cluster.kill_agent()
     # While the agent is down the reporter keeps what it cannot deliver: the second spike's
@@ -155,7 +155,7 @@ def test_agent_crash_loses_and_doubles_nothing(cluster: Cluster) -> None:
         30,
     )
     cluster.start_agent()
-    _wait_for("the second critical", lambda: len(_criticals(cluster)) >= 2, 30)
+    _wait_for("the second critical", lambda: len(_criticals(cluster)) >= 2, 60)
     time.sleep(1.5)
     assert cluster.stop_reporter() == 0, cluster.logs()
 

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import math
 import random
+from pathlib import Path
 
 import numpy as np
 import pytest
 
 from agent_bruno.storage import blocks
+from agent_bruno.storage.base import ReadingsWrite, SeriesQuery
+from agent_bruno.storage.block_cache import DecodedBlocks
 from agent_bruno.storage.blocks import BlockError, decode, encode, merge, unique_first
 from agent_bruno.storage.rollups import merge_point
+from agent_bruno.storage.sqlite import SqliteStorage
 
 T0 = 1_800_000_000.0
 
@@ -88,3 +92,42 @@ def test_rollups_match_merging_point_by_point() -> None:
         assert p[:3] == expected[key][:3]
         assert p[3] == pytest.approx(expected[key][3])
         assert p[4:] == expected[key][4:]
+
+
+def test_kept_decodings_are_exact_read_only_and_bounded_in_bytes() -> None:
+    ts, values = (np.array(v, dtype=np.float64) for v in CASES["1 Hz, two decimals"])
+    full, half = encode(ts, values), encode(ts[:1800], values[:1800])
+    kept = DecodedBlocks(max_bytes=len(full) + len(half) + 16 * (3600 + 1800))  # those two
+    first = kept.decode(full)
+    assert kept.decode(bytes(full))[1] is first[1]  # an equal stored value: the kept arrays
+    assert same_bits(first[0], ts)
+    assert same_bits(first[1], values)
+    assert same_bits(kept.decode(half)[1], values[:1800])  # another value, another entry
+    with pytest.raises(ValueError, match="read-only"):
+        first[1][0] = 0.0
+    assert (kept.hits, kept.misses, len(kept)) == (1, 2, 2)
+    kept.decode(encode(ts[:1000], values[:1000]))  # over the bound: the least recent goes
+    assert len(kept) == 2
+    kept.decode(full)
+    assert kept.misses == 4  # `full` was dropped
+    with pytest.raises(BlockError):
+        kept.decode(b"\x01\x01")
+
+
+def test_a_read_after_a_block_grew_sees_the_new_points(tmp_path: Path) -> None:
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    storage.open_writer()
+    rows = [
+        {"ts": T0 + 60 * i, "node": "n1", "location": "lab", "sensor": "s",
+         "metric": "temperature", "value": float(i), "unit": "°C"}
+        for i in range(4)
+    ]  # fmt: skip
+    query = SeriesQuery(T0, T0 + 3600, 60, node="n1")
+    try:
+        storage.apply_batch([ReadingsWrite(rows[:2])])
+        assert [p.mean for p in storage.query_series(query)[0].points] == [0.0, 1.0]
+        storage.apply_batch([ReadingsWrite(rows[2:])])  # the same hour's block, grown
+        assert [p.mean for p in storage.query_series(query)[0].points] == [0.0, 1.0, 2.0, 3.0]
+    finally:
+        storage.close_writer()
+        storage.close()

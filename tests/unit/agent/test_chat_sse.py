@@ -202,8 +202,8 @@ def test_a_disconnecting_client_cancels_the_run(live: Live):
 def test_refused_questions_are_json_400_not_a_stream(live: Live, params, needle):
     r = httpx.get(f"{live.url}/chat", params=params, headers=HA)
     assert r.status_code == 400
-    assert r.headers["content-type"] == "application/json"
-    assert needle in r.json()["error"]
+    assert r.headers["content-type"] == "application/problem+json"
+    assert needle in r.json()["detail"]
 
 
 def test_chat_needs_the_api_token(live: Live):

@@ -53,6 +53,7 @@ def ask(capsys, *argv: str) -> tuple[int, str, str]:
     return code, out, err
 
 
+@pytest.mark.e2e
 def test_the_answer_streams_to_stdout(server, capsys):
     code, out, err = ask(
         capsys, "--url", server, "--token", API_TOKEN, "What's the temperature in the warehouse?"
@@ -64,6 +65,7 @@ def test_the_answer_streams_to_stdout(server, capsys):
     assert err == ""
 
 
+@pytest.mark.e2e
 def test_verbose_shows_tool_calls_on_stderr_and_json_the_whole_reply(server, capsys):
     code, out, err = ask(
         capsys, "--url", server, "--token", API_TOKEN, "-v", "--json", "List all Pi nodes"
@@ -78,6 +80,7 @@ def test_verbose_shows_tool_calls_on_stderr_and_json_the_whole_reply(server, cap
     assert f"--thread {reply['thread_id']}" not in err  # --json carries it instead
 
 
+@pytest.mark.e2e
 def test_a_follow_up_uses_the_thread(server, capsys, monkeypatch):
     monkeypatch.setenv("AGENT_BRUNO_API_TOKEN", API_TOKEN)  # read like the server's setting
     code, out, _ = ask(
@@ -91,6 +94,7 @@ def test_a_follow_up_uses_the_thread(server, capsys, monkeypatch):
     assert "warehouse" in out
 
 
+@pytest.mark.e2e
 def test_a_wrong_token_says_what_to_do(server, capsys):
     code, out, err = ask(capsys, "--url", server, "--token", "x" * 24, "List all Pi nodes")
     assert code == 1
@@ -107,6 +111,7 @@ def test_an_unreachable_agent_names_the_url(capsys):
     assert "agent-bruno serve" in err
 
 
+@pytest.mark.e2e
 def test_usage_errors_exit_2(server, capsys):
     assert ask(capsys, "--url", server, "--token", API_TOKEN, "  ")[0] == 2
     code, _, err = ask(capsys, "--url", server, "--token", API_TOKEN, "x" * 2001)

@@ -169,8 +169,8 @@ async def test_unknown_token_is_401_with_challenge(client, settings):
 async def test_wrong_node_is_403(client, settings):
     r = await client.post("/v1/events", json=envelope([aggregate(1)], node="pi-node-2"), headers=H1)
     assert r.status_code == 403
-    assert "pi-node-2" in r.json()["error"]
-    assert "pi-node-1" in r.json()["error"]
+    assert "pi-node-2" in r.json()["detail"]
+    assert "pi-node-1" in r.json()["detail"]
     assert nothing_stored(settings)
 
 
@@ -183,7 +183,7 @@ async def test_malformed_json_is_400_with_position(client, settings):
     detail = r.json()
     assert (detail["line"], detail["column"]) == (2, 35)
     assert detail["position"] == 56
-    assert "line 2" in detail["error"]
+    assert "line 2" in detail["detail"]
     assert nothing_stored(settings)
 
 
@@ -202,7 +202,7 @@ async def test_envelope_errors_are_422_naming_the_field(client, settings, mutate
     r = await client.post("/v1/events", json=body, headers=H1)
     assert r.status_code == 422
     assert field in r.json()["fields"]
-    assert field in r.json()["error"]
+    assert field in r.json()["detail"]
     assert nothing_stored(settings)
 
 
@@ -276,7 +276,7 @@ async def test_oversized_body_is_413(small_client):
         "/v1/events", content=body, headers={**H1, "Content-Type": "application/json"}
     )
     assert r.status_code == 413
-    assert "4096" in r.json()["error"]
+    assert "4096" in r.json()["detail"]
     assert nothing_stored(settings)
 
 
@@ -342,7 +342,7 @@ async def test_gzip_bomb_is_413(small_client):
     headers = {**H1, "Content-Type": "application/json", "Content-Encoding": "gzip"}
     r = await client.post("/v1/events", content=bomb, headers=headers)
     assert r.status_code == 413
-    assert "decompressed" in r.json()["error"]
+    assert "decompressed" in r.json()["detail"]
     assert nothing_stored(settings)
 
 
@@ -353,7 +353,7 @@ async def test_storage_failure_is_503_and_nothing_acknowledged(app, client, sett
     monkeypatch.setattr(app.state.services.storage, "apply_batch", broken)
     r = await client.post("/v1/events", json=envelope([aggregate(1)]), headers=H1)
     assert r.status_code == 503
-    assert "nothing was stored" in r.json()["error"]
+    assert "nothing was stored" in r.json()["detail"]
     monkeypatch.undo()
     assert nothing_stored(settings)
     ok = await client.post("/v1/events", json=envelope([aggregate(1)]), headers=H1)

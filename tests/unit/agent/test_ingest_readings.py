@@ -100,7 +100,7 @@ async def test_csv_with_header(client, settings):
 async def test_csv_missing_columns_is_422(client, settings):
     r = await post(client, b"ts,node,value\n1,2,3\n", "text/csv")
     assert r.status_code == 422
-    assert "location" in r.json()["error"]
+    assert "location" in r.json()["detail"]
     assert nothing_stored(settings)
 
 

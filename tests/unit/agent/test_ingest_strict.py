@@ -25,7 +25,7 @@ async def test_gzip_with_trailing_garbage_is_accepted(client, settings):
     body = gzip.compress(orjson.dumps(envelope([reading(1)]))) + b"GARBAGE"
     r = await client.post("/v1/events", content=body, headers=headers)
     assert r.status_code == 400
-    assert "7 bytes follow the end of the gzip stream" in r.json()["error"]
+    assert "7 bytes follow the end of the gzip stream" in r.json()["detail"]
     assert count(settings, "anomalies") == 0
 
 
@@ -76,7 +76,7 @@ def test_start_minus_99999999999d_gives_a_negative_start() -> None:
 async def test_negative_start_is_422_on_the_api(client):
     r = await client.get("/v1/series", params={"start": "-99999999999d"}, headers=HA)
     assert r.status_code == 422
-    assert "start" in r.json()["error"]
+    assert "start" in r.json()["detail"]
 
 
 async def test_200000_bad_ndjson_lines_give_a_200000_item_response(client, settings):

@@ -150,7 +150,7 @@ async def test_bad_questions_are_400_with_the_reason(client, kwargs, needle):
     headers = {**HA, **kwargs.pop("headers", {})}
     r = await client.post("/query", headers=headers, **kwargs)
     assert r.status_code == 400, r.text
-    assert needle in r.json()["error"]
+    assert needle in r.json()["detail"]
 
 
 async def test_too_long_question_names_the_limit(tmp_path: Path):
@@ -160,7 +160,7 @@ async def test_too_long_question_names_the_limit(tmp_path: Path):
         async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
             r = await c.post("/query", content="x" * 41, headers=HA)
             assert r.status_code == 400
-            assert "41 characters long; the limit is 40" in r.json()["error"]
+            assert "41 characters long; the limit is 40" in r.json()["detail"]
             assert r.json()["limit"] == 40
             huge = await c.post("/query", content="x" * 100_000, headers=HA)
             assert huge.status_code == 413
@@ -190,7 +190,7 @@ async def test_an_agent_failure_is_500_with_the_reason(app, client, monkeypatch)
     monkeypatch.setattr(app.state.services.agent, "ask", broken)
     r = await client.post("/query", content=QUESTION, headers=HA)
     assert r.status_code == 500
-    assert "the storage went away" in r.json()["error"]
+    assert "the storage went away" in r.json()["detail"]
 
 
 async def test_fallback_is_reported_in_a_header(app, client, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,11 @@ from tests.unit.agent.helpers import (
 
 HA = auth(API_TOKEN)
 RANGE = {"start": str(NOW - 3600), "end": str(NOW + 7200)}
+
+
+def iso(ts: float) -> str:
+    """RFC 3339 of a whole second, as the API writes it."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
 
 
 def bulk(i: int, **extra: Any) -> dict[str, Any]:
@@ -63,7 +69,8 @@ async def test_series_from_5_minute_rollups(loaded):
     assert (series["source"], series["step"]) == ("rollup_5m", 300)
     assert (series["node"], series["sensor"], series["unit"]) == ("logger-1", "ds18b20", "°C")
     first = series["points"][0]
-    assert first == {"ts": NOW, "mean": 4.5, "min": 0.0, "max": 9.0, "count": 10, "last": 9.0}
+    assert first == {"ts": NOW, "ts_iso": iso(NOW), "mean": 4.5, "min": 0.0, "max": 9.0,
+                     "count": 10, "last": 9.0}  # fmt: skip
     assert len(series["points"]) == 24
 
 
@@ -87,6 +94,7 @@ async def test_series_from_samples_for_small_steps(loaded):
     assert len(points) == 120
     assert points[1] == {
         "ts": NOW + 60,
+        "ts_iso": iso(NOW + 60),
         "mean": 2.5,
         "min": 2.0,
         "max": 3.0,
@@ -156,7 +164,7 @@ async def test_bad_series_parameters_are_422(loaded, params, name):
     assert r.status_code == 422
     body = r.json()
     assert body["parameter"] == name
-    assert f"{name}=" in body["error"]
+    assert f"{name}=" in body["detail"]
 
 
 async def test_anomalies_filters(loaded):

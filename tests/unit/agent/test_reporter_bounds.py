@@ -38,7 +38,7 @@ async def test_a_reporter_token_binds_only_the_node(client, settings):
     for place in ({"location": "office"}, {"cluster": "other"}):
         r = await client.post("/v1/events", json=envelope([reading(2)], **place), headers=H1)
         assert r.status_code == 403
-        assert "registered in cluster 'homelab', location 'warehouse'" in r.json()["error"]
+        assert "registered in cluster 'homelab', location 'warehouse'" in r.json()["detail"]
     assert query(settings, "SELECT DISTINCT location, cluster FROM series") == [
         ("warehouse", "homelab")
     ]

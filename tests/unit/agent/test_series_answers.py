@@ -3,6 +3,7 @@ no write (ingest, a reporter's batch, retention) is ever hidden by a kept answer
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -129,3 +130,38 @@ def test_floor_buckets_are_exactly_floor_division(width: int) -> None:
     )
     expected = (ts // width).astype(np.int64) * width
     assert np.array_equal(floor_buckets(ts, width), expected)
+
+
+async def test_a_question_relative_to_now_is_read_afresh_each_time(
+    client: httpx.AsyncClient, app: Any
+) -> None:
+    answers: AnswerCache = app.state.services.answers
+    recent = {**bulk(0), "ts": time.time() - 120}
+    assert (await client.post("/v1/readings", json=[recent], headers=HA)).status_code == 200
+    window = {"node": "logger-1", "start": "-1h", "step": "60"}
+    first = (await series(client, **window)).json()
+    second = (await series(client, **window)).json()
+    assert len(answers) == 0  # "now" moves: an answer kept for it would be stale at once
+    assert second["end"] > first["end"]
+    assert [len(s["points"]) for s in second["series"]] == [1]
+
+
+async def test_the_direct_route_still_checks_the_token_and_answers_head(
+    client: httpx.AsyncClient,
+) -> None:
+    assert (await client.post("/v1/readings", json=[bulk(0)], headers=HA)).status_code == 200
+    missing = await client.get("/v1/series", params=WINDOW)
+    wrong = await client.get("/v1/series", params=WINDOW, headers=auth("not-the-token"))
+    assert (missing.status_code, wrong.status_code) == (401, 401)
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert missing.headers["content-type"] == "application/problem+json"  # as every route
+    assert "missing bearer token" in missing.json()["detail"]
+    assert missing.json()["instance"] == "/v1/series"
+    kept = await series(client)
+    head = await client.head("/v1/series", params=WINDOW, headers=HA)
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == str(len(kept.content))
+    bad = await client.get("/v1/series", params={**WINDOW, "step": "7m"}, headers=HA)
+    assert (bad.status_code, bad.json()["parameter"]) == (422, "step")
+    assert bad.json()["code"] == "bad_parameter"
+    assert (await client.post("/v1/series", headers=HA)).status_code == 405

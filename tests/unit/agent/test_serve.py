@@ -7,9 +7,12 @@ import sqlite3
 from pathlib import Path
 
 import httpx
+import pytest
 
 from agent_bruno.localrun import free_port, serve_agent
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope
+
+pytestmark = pytest.mark.e2e
 
 
 def test_serve_ingests_answers_and_stops_cleanly(tmp_path: Path):

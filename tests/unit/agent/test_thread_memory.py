@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import random
 import sqlite3
 import time
 from collections.abc import AsyncIterator
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from langgraph.checkpoint.base import empty_checkpoint
 
-from agent_bruno.agent.memory import MemoryPolicy, open_thread_memory
+from agent_bruno.agent.memory import MemoryPolicy, is_corrupt, open_thread_memory
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
 from tests.unit.agent.helpers import (
@@ -237,3 +238,65 @@ async def test_threads_wal_stays_near_one_mebibyte(tmp_path: Path) -> None:
             await memory.save_one_shot(f"one-shot-{i}", state, time.time())
             largest = max(largest, wal.stat().st_size)
     assert largest <= 1.1 * 2**20
+
+
+async def damage(conn: Any, path: Path) -> None:
+    """Overwrite every page of threads.db but the first with noise, as a failing disk would, and
+    make the connection read them again (its cache emptied)."""
+    await (await conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")).fetchall()
+    with path.open("r+b") as f:
+        size = f.seek(0, 2)
+        f.seek(4096)
+        f.write(random.Random(7).randbytes(size - 4096))
+    await (await conn.execute("PRAGMA shrink_memory")).fetchall()
+
+
+async def test_a_threads_db_damaged_while_running_is_quarantined_then(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Regression (issue 15): a threads.db found damaged while running was used, failing, until
+    the next start moved it aside."""
+    settings = make_settings(tmp_path)
+    caplog.set_level(logging.ERROR)
+    async with running(settings) as client:
+        for i in range(20):  # pages enough that a follow-up must read some from the disk
+            r = await client.post(f"/query?thread_id=t{i}", content=QUESTION, headers=HA)
+            assert r.status_code == 200, r.text
+        conn = client.app.state.services.agent.checkpointer.conn  # type: ignore[attr-defined]
+        await damage(conn, settings.threads_path)
+        r = await client.post("/query?thread_id=t3", content="and in fahrenheit?", headers=HA)
+        assert r.status_code == 200, r.text
+        (aside,) = settings.data_dir.glob("threads.db.corrupt-*Z")  # with its -wal and -shm
+        assert str(aside) in caplog.text
+        assert "damaged" in r.headers.get("X-Agent-Memory", "")
+        assert checkpointed_threads(settings.threads_path) == {"t3"}  # on in the new file
+        again = await client.post("/query?thread_id=t3", content="and in kelvin?", headers=HA)
+        assert again.status_code == 200, again.text
+        assert "X-Agent-Memory" not in again.headers
+        assert "warehouse" in again.text.lower()  # the turn kept in the new file is used
+        gauges = memory_gauges((await client.get("/metrics", headers=HA)).text)
+        assert gauges["quarantined"] == 1
+        r = await client.post(
+            "/v1/events", json=envelope(warehouse_events()), headers=auth(NODE1_TOKEN)
+        )
+        assert r.status_code == 200, r.text
+
+
+def test_only_a_damaged_file_counts_as_damage(tmp_path: Path) -> None:
+    """A constraint or a closed connection is a bug to log, not a reason to move the file."""
+    conn = sqlite3.connect(tmp_path / "x.db")
+    conn.execute("CREATE TABLE t (k INTEGER PRIMARY KEY)")
+    conn.execute("INSERT INTO t VALUES (1)")
+    with pytest.raises(sqlite3.IntegrityError) as constraint:
+        conn.execute("INSERT INTO t VALUES (1)")
+    conn.close()
+    with pytest.raises(sqlite3.ProgrammingError) as closed:
+        conn.execute("SELECT 1")
+    (tmp_path / "junk.db").write_bytes(b"not a database " * 400)
+    with pytest.raises(sqlite3.DatabaseError) as foreign:
+        sqlite3.connect(tmp_path / "junk.db").execute("SELECT * FROM sqlite_master")
+    assert not is_corrupt(constraint.value)
+    assert not is_corrupt(closed.value)
+    assert not is_corrupt(sqlite3.OperationalError("database or disk is full"))
+    assert is_corrupt(foreign.value)
+    assert is_corrupt(sqlite3.DatabaseError("quick_check: *** in database main ***"))

@@ -3,6 +3,8 @@ evaluated when the agent starts again, and what was already notified is not sent
 
 from __future__ import annotations
 
+import time
+
 import httpx
 import pytest
 from fastapi import FastAPI
@@ -11,7 +13,7 @@ from agent_bruno.alerts.receiver import Receiver
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
 from tests.unit.alerts.conftest import ALICE
-from tests.unit.alerts.test_subscriptions_api import NOW, humidity, ingest
+from tests.unit.alerts.test_subscriptions_api import humidity, ingest
 
 RULE = {"kind": "threshold", "metric": "humidity", "op": "below", "value": 30, "unit": "%"}
 
@@ -26,13 +28,16 @@ def client(app: FastAPI) -> httpx.AsyncClient:
 async def test_a_write_stored_but_not_evaluated_fires_after_the_restart(
     settings: Settings, hook: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # Windows that ended just now, taken when the test runs: the replay covers the last
+    # REPLAY_S, and a module-level time was 20 minutes old by this test in a loaded full run.
+    start = float(int(time.time() // 300) * 300 - 900)
     first = create_app(settings)
     async with first.router.lifespan_context(first), client(first) as c:
         assert (await c.post("/v1/subscriptions", json={"rule": RULE})).status_code == 201
-        await ingest(c, [humidity(1, 35, 40, NOW)])  # evaluated: nothing crossed
+        await ingest(c, [humidity(1, 35, 40, start)])  # evaluated: nothing crossed
         # The agent dies after committing the next write and before evaluating it.
         monkeypatch.setattr(first.state.services.alerts, "observe", lambda *a, **k: None)
-        await ingest(c, [humidity(2, 27, 29, NOW + 300)])
+        await ingest(c, [humidity(2, 27, 29, start + 300)])
     assert hook.received == []
     monkeypatch.undo()
     again = create_app(settings)
@@ -43,6 +48,6 @@ async def test_a_write_stored_but_not_evaluated_fires_after_the_restart(
     # A third start replays the same data: the alert is already firing and notified.
     third = create_app(settings)
     async with third.router.lifespan_context(third), client(third) as c:
-        await ingest(c, [humidity(3, 33, 36, NOW + 600)])  # back above 32 %: resolves
+        await ingest(c, [humidity(3, 33, 36, start + 600)])  # back above 32 %: resolves
         got = await hook.until(2, timeout_s=15)
     assert [r.json()["status"] for r in got] == ["firing", "resolved"]

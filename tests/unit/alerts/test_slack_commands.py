@@ -69,7 +69,7 @@ async def test_forged_signature_is_refused(slack: httpx.AsyncClient) -> None:
     body = form("alert me if humidity drops below 30%")
     r = await slack.post("/slack/commands", content=body, headers=signed(body, secret="x" * 24))
     assert r.status_code == 401
-    assert "bad Slack signature" in r.json()["error"]
+    assert "bad Slack signature" in r.json()["detail"]
     # A body changed after signing is refused too.
     headers = signed(body)
     r = await slack.post("/slack/commands", content=body + b"&x=1", headers=headers)
@@ -80,7 +80,7 @@ async def test_replayed_request_is_refused(slack: httpx.AsyncClient) -> None:
     body = form("what am I subscribed to?")
     r = await slack.post("/slack/commands", content=body, headers=signed(body, time.time() - 301))
     assert r.status_code == 401
-    assert "replay" in r.json()["error"]
+    assert "replay" in r.json()["detail"]
 
 
 async def test_unsigned_request_is_refused(slack: httpx.AsyncClient) -> None:

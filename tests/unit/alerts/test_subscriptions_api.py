@@ -112,10 +112,10 @@ async def test_manage_pause_snooze_update_delete(alice: httpx.AsyncClient) -> No
 async def test_refusals_and_questions_are_clear(alice: httpx.AsyncClient) -> None:
     r = await alice.post("/v1/subscriptions", json={"text": "alert me if it goes below 30"})
     assert r.status_code == 422
-    assert "of what?" in r.json()["error"]
+    assert "of what?" in r.json()["detail"]
     r = await alice.post("/v1/subscriptions", json={"text": "page me on critical anomalies"})
     assert r.status_code == 422
-    assert "pagerduty destination" in r.json()["error"]
+    assert "pagerduty destination" in r.json()["detail"]
     r = await alice.post(
         "/v1/subscriptions", json={"text": "x", "rule": {"kind": "node", "condition": "offline"}}
     )
@@ -129,7 +129,7 @@ async def test_destinations_are_checked_and_secrets_not_echoed(alice: httpx.Asyn
         json={"rule": rule, "destination": {"kind": "webhook", "url": "https://169.254.169.254/x"}},
     )
     assert r.status_code == 422
-    assert "metadata" in r.json()["error"]
+    assert "metadata" in r.json()["detail"]
     r = await alice.post(
         "/v1/subscriptions",
         json={"rule": rule, "destination": {"kind": "pagerduty", "url": "http://127.0.0.1:9/x",

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from agent_bruno.wire import WorkloadInfo
 from edge_reporter.workloads import (
     FixedWorkloads,
     KubernetesPods,
@@ -18,6 +19,7 @@ from edge_reporter.workloads import (
     memory_mib,
     parse_stat,
     parse_workloads,
+    process_name,
 )
 
 DATA = Path(__file__).parent / "data" / "k8s"
@@ -112,9 +114,31 @@ def test_top_processes_by_cpu_between_snapshots(tmp_path: Path):
     _proc(tmp_path, 10, "ffmpeg", 1000 + 3200, 25600)  # 32 s of CPU in 10 s on 4 cores
     _proc(tmp_path, 11, "python3 (x)", 60, 2560)
     second = top.snapshot()
-    assert [p["name"] for p in second] == ["ffmpeg[10]", "python3 (x)[11]"]
+    assert [p["name"] for p in second] == ["ffmpeg (pid 10)", "python3 (x) (pid 11)"]
     assert second[0]["cpu_percent"] == 80.0
     assert second[0]["memory_mib"] == 100.0
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        "python3",
+        "(sd-pam)",
+        "[kthreadd]",
+        "kworker/0:1H-ev",
+        "a\x1b[2Jb",
+        "two\nlines",
+        "名前",
+        " ",
+        "",
+    ],
+)
+def test_the_agent_accepts_every_process_name_the_reporter_makes(command: str) -> None:
+    """Regression: the agent refused every heartbeat of a reporter outside a cluster, its
+    process names being `python[26190]` (the agent's name rule has no brackets)."""
+    name = process_name(command, 26190)
+    assert name.endswith(" (pid 26190)")
+    WorkloadInfo.model_validate({"name": name, "kind": "process"})
 
 
 def test_parse_stat_handles_names_with_spaces_and_parens():

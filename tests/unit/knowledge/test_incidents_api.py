@@ -103,7 +103,7 @@ async def test_unknown_ids_and_files(client: httpx.AsyncClient):
     assert r.status_code == 404
     bad = await client.post("/v1/graph/import", content=b'{"format": "x"}', headers=API)
     assert bad.status_code == 422
-    assert "not an agent-bruno knowledge file" in bad.json()["error"]
+    assert "not an agent-bruno knowledge file" in bad.json()["detail"]
 
 
 async def test_writes_need_the_api_token(client: httpx.AsyncClient):
