@@ -237,7 +237,7 @@ async def test_gzip_missing_only_its_trailer_is_400_truncated(client, settings):
     whole = gzip.compress(orjson.dumps(envelope([aggregate(1)])))
     r = await client.post("/v1/events", content=whole[:-8], headers=headers)
     assert r.status_code == 400
-    assert r.json()["error"] == "the gzip body is truncated; send it again"
+    assert r.json()["detail"] == "the gzip body is truncated; send it again"
     assert nothing_stored(settings)
 
 
@@ -316,7 +316,7 @@ async def test_gzip_body_decompressing_to_exactly_the_limit_is_accepted(small_cl
     headers = {**H1, "Content-Type": "application/json", "Content-Encoding": "gzip"}
     r = await client.post("/v1/events", content=gzip.compress(_padded(4097)), headers=headers)
     assert r.status_code == 413
-    assert "decompressed" in r.json()["error"]
+    assert "decompressed" in r.json()["detail"]
     r = await client.post("/v1/events", content=gzip.compress(_padded(4096)), headers=headers)
     assert r.status_code == 200, r.text
 
