@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from agent_bruno.plausible import Bounds, bounds, problem
+from agent_bruno.plausible import Bounds, bounds, problem, storable_problem
 from agent_bruno.wire import (
     AggregateEvent,
     BulkReading,
@@ -109,13 +109,50 @@ class Admitted(Generic[_T]):
     positions: list[int] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     flagged: int = 0  # kept, with the reason amended (flagged readings)
+    # Stored in part: an aggregate whose sensor-fault readings could not be stored at all.
+    partial: list[Rejected] = field(default_factory=list)
+
+
+def admit_aggregate(event: AggregateEvent) -> tuple[AggregateEvent | None, str | None, str | None]:
+    """(aggregate to store, None, note on what of it is not stored) or (None, why refused, None).
+
+    The physical bounds apply to what goes into the statistics: the whole window, or only its
+    clean part when triage split off sensor faults. A fault is what the sensor got wrong, past
+    its physical range included (a DHT22 reading 1,000 °C), so the faults part is stored as
+    faults, out of the statistics, whatever it says; only a value no sum can hold (beyond
+    ±1e12) keeps it from being stored, and then the clean part is stored alone.
+    """
+    faults = event.faults
+    if faults is None:
+        why = problem(event.metric, event.unit, (event.min, event.max, event.mean, event.last))
+        return (None, why, None) if why else (event, None, None)
+    clean = event.clean
+    if clean is not None:
+        why = problem(event.metric, event.unit, (clean.min, clean.max, clean.mean, clean.last))
+        if why:
+            return None, why, None
+    why = storable_problem(event.unit, (faults.min, faults.max, faults.mean, faults.last))
+    if why is None:
+        return event, None, None
+    if clean is None:
+        return None, f"every reading is a sensor fault and {why}", None
+    note = (
+        f"its {faults.count} sensor-fault readings were not stored ({why}); "
+        f"its {clean.count} other readings were"
+    )
+    stats = {"count": clean.count, "min": clean.min, "max": clean.max, "mean": clean.mean,
+             "last": clean.last, "clean": None, "faults": None}  # fmt: skip
+    return event.model_copy(update=stats), None, note
 
 
 def admit_event(event: WireEvent) -> tuple[WireEvent | None, str | None]:
-    """(event to store, None) — possibly amended — or (None, why it is refused)."""
+    """(event to store, None) — possibly amended — or (None, why it is refused).
+
+    An aggregate may be stored in part: `admit_aggregate` says what of it is not.
+    """
     if isinstance(event, AggregateEvent):
-        why = problem(event.metric, event.unit, (event.min, event.max, event.mean, event.last))
-        return (None, why) if why else (event, None)
+        kept, why, _ = admit_aggregate(event)
+        return kept, why
     if isinstance(event, ReadingEvent | EpisodeEvent):
         value = event.value if isinstance(event, ReadingEvent) else event.peak_value
         why = problem(event.metric, event.unit, (value,))
@@ -147,11 +184,18 @@ def admit_events(
         if why_time is not None:
             out.rejected.append(Rejected(index=pos, id=event.id, error=f"events.{pos}: {why_time}"))
             continue
-        kept, why = admit_event(event)
+        kept: WireEvent | None
+        note = None
+        if isinstance(event, AggregateEvent):
+            kept, why, note = admit_aggregate(event)
+        else:
+            kept, why = admit_event(event)
         if kept is None:
             out.rejected.append(Rejected(index=pos, id=event.id, error=f"events.{pos}: {why}"))
             continue
-        if kept is not event:
+        if note is not None:
+            out.partial.append(Rejected(index=pos, id=event.id, error=f"events.{pos}: {note}"))
+        elif kept is not event:
             out.flagged += 1
         out.items.append(kept)
         out.positions.append(pos)

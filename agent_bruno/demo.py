@@ -17,6 +17,7 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ import httpx
 from agent_bruno.alerts.receiver import receiver
 from agent_bruno.alerts.receiver import show as show_notification
 from agent_bruno.demo_history import history
+from agent_bruno.demo_recurrence import RECURRING_FAULT, show_recurrence
 from agent_bruno.localrun import NotReady, port_free, spawn, tail, wait_ready
 
 SENSORS = "sim-dht22:dht22-1,sim-pressure:bmp280-1,sim-motion:pir-1,sim-co2:mhz19-1,node"
@@ -56,7 +58,8 @@ NODES = (
         "pi-node-2",
         "warehouse-b",
         9109,
-        "dht22-1/humidity:stuck@25:for8m",
+        # The stuck humidity, and a temperature spike twice (the recorded cause is recalled).
+        f"dht22-1/humidity:stuck@25:for8m,{RECURRING_FAULT}",
         "edge-reporter,zigbee2mqtt",
     ),
     DemoNode(
@@ -76,6 +79,8 @@ EXAMPLE_QUESTIONS = (
     "List all Pi nodes and their health status",
     "Show me sensor anomalies in the last hour",
     "Why is pi-node-3 under high load?",
+    "What runs on pi-node-3?",
+    "What happened in warehouse-b before?",
     "Show me all sensor readings from warehouse Pi nodes in the last hour",
 )
 
@@ -239,7 +244,8 @@ Three simulated Pis report every second: {", ".join(f"{n.node} ({n.location})" f
 Injected faults: a DHT22 glitch in the warehouse at ~20 s, a humidity sensor in warehouse-b
 stuck from ~25 s for 8 minutes (flagged once it has held still for 2 minutes), then a CO2
 step in the server room and a temperature step in the warehouse at ~3.5 min (once the
-detector has learnt its baseline).
+detector has learnt its baseline), and a temperature jump in warehouse-b at ~70 s and again at
+~200 s: the first one's cause is recorded, the second is explained by it (printed here).
 
 Ask the agent (built-in language understanding; set AGENT_BRUNO_OLLAMA_URL to use a model):
   curl {url}/query -d "What's the temperature in the warehouse?"
@@ -330,6 +336,7 @@ def run(
         except NotReady as exc:
             raise DemoError(str(exc)) from None
         print(seed_history(url), flush=True)
+        reporters_started = time.time()
         for i, n in enumerate(NODES):
             log = data_dir / f"{n.node}.log"
             env = {
@@ -361,6 +368,10 @@ def run(
             show_graph(url)
             show_examples(url)
             show_subscription(url)
+            # Its output comes minutes later, between the alert receiver's, like theirs.
+            threading.Thread(
+                target=show_recurrence, args=(url, reporters_started), daemon=True
+            ).start()
         print(_banner(url, read_tokens, data_dir, hook.url), flush=True)
         while deadline is None or time.monotonic() < deadline:
             _check_alive(procs)

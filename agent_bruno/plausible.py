@@ -5,6 +5,9 @@ driver, a bad import); stored as data it would skew statistics for as long as it
 magnitude like 1e27 or 1.7e308 overflowed rollup sums and broke answers. So at ingest:
 
 - aggregates and bulk readings with such a value are rejected, per item, naming the bounds;
+  for an aggregate the bounds apply to its statistics (its clean part when triage split off
+  sensor faults): its sensor-fault part is stored as faults, out of the statistics, whatever
+  it says, unless a value is beyond `ANY_VALUE` (then the clean part is stored alone);
 - flagged readings (the edge's anomalies) are kept, since a critical must never be lost, with
   the reason saying the value is physically implausible.
 
@@ -102,5 +105,21 @@ def problem(metric: str, unit: str, values: Iterable[float | None]) -> str | Non
             return (
                 f"value {_show(value)}{shown} is outside what {metric} can physically be "
                 f"({_show(limits.low)} … {_show(limits.high)}{shown}: {limits.why})"
+            )
+    return None
+
+
+def storable_problem(unit: str, values: Iterable[float]) -> str | None:
+    """Why these values cannot be stored at all, even as sensor faults, or None.
+
+    A sensor fault may lie past the physical range (that is one way a sensor fails), but a
+    stored number must stay within `ANY_VALUE`, where every sum and format stays exact.
+    """
+    for value in values:
+        if not ANY_VALUE.admits(value):
+            shown = f" {unit}" if unit else ""
+            return (
+                f"value {_show(value)}{shown} is beyond what can be stored "
+                f"({_show(ANY_VALUE.low)} … {_show(ANY_VALUE.high)}: {ANY_VALUE.why})"
             )
     return None

@@ -1,7 +1,7 @@
 """Run every benchmark, print a table and write bench/results.json.
 
 Usage: python -m bench [name ...]
-(names: triage, reporter, ingest, live, query, storage, graph, alerts, chat_ingest;
+(names: triage, reporter, ingest, live, query, startup, storage, graph, alerts, chat_ingest;
 default all)
 """
 
@@ -23,6 +23,7 @@ SUITES = {
     "ingest": "bench.bench_ingest",
     "live": "bench.bench_live",
     "query": "bench.bench_query",
+    "startup": "bench.bench_startup",
     "storage": "bench.bench_storage",
     "graph": "bench.bench_graph",
     "alerts": "bench.bench_alerts",

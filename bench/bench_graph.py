@@ -4,17 +4,18 @@
   3 workloads per node), 100,000 episodes and 1,000 incidents with 40 shared root causes, built
   through the same catalogue writes the upkeep uses; then the context of a random sensor (node,
   location, workloads, last 10 episodes, related incidents) and the similar-incident search for
-  a random episode, each timed in-process.
-- `upkeep`: two real `agent-bruno serve` processes, one with the graph and one without
-  (AGENT_BRUNO_GRAPH_ENABLED=false), driven alternately by the same closed-loop load of
-  heartbeat requests from 100 nodes, every tenth also carrying an anomaly episode event; the
-  figure is the throughput with the graph over the throughput without, medians of the runs.
+  a random episode, each timed in-process; then graph questions in words ("Why is node-7 under
+  high load?", "What runs on node-7?") through the built-in agent on that graph, in-process.
+- `upkeep` (bench/graph_upkeep.py): two real `agent-bruno serve` processes, one with the graph
+  and one without (AGENT_BRUNO_GRAPH_ENABLED=false), driven in turns by the same closed-loop
+  load of heartbeat requests from 100 nodes, every tenth also carrying an anomaly episode; the
+  figures are the throughput with the graph over without, and the server's CPU per request
+  without over with, medians of the runs.
 """
 
 from __future__ import annotations
 
 import asyncio
-import multiprocessing as mp
 import os
 import random
 import statistics
@@ -37,8 +38,7 @@ from agent_bruno.knowledge.model import (
     sensor_key,
 )
 from agent_bruno.knowledge.service import KnowledgeGraph
-from agent_bruno.localrun import free_port, serve_agent
-from bench.bench_ingest import _connection, _request
+from bench import graph_upkeep
 from bench.common import Figure, percentile
 
 NODES, SENSORS_PER_NODE, LOCATIONS = 1_000, 10, 50
@@ -48,11 +48,7 @@ UNITS = {"temperature": "°C", "humidity": "%", "pressure": "hPa", "co2": "ppm",
 CONTEXT_SAMPLES, SIMILAR_SAMPLES = 500, 300
 T0 = 1_764_000_000.0
 DAY = 86_400.0
-UPKEEP_NODES = 100
-UPKEEP_CONNECTIONS = 16
-UPKEEP_SECONDS = 4.0
-UPKEEP_RUNS = 3
-WARMUP_SECONDS = 1.0
+UPKEEP_RUNS = 4
 
 
 def _facts(rng: random.Random) -> tuple[list[NodeFact], list[EpisodeFact]]:
@@ -161,6 +157,7 @@ async def _queries() -> dict[str, Any]:
             t = time.perf_counter()
             offered += bool(await graph.similar_incidents(episode, utc))
             similar.append(time.perf_counter() - t)
+        asked = await _ask(graph, Path(tmp), rng)
         await backend.close()
     context.sort()
     similar.sort()
@@ -170,116 +167,65 @@ async def _queries() -> dict[str, Any]:
         "context": context,
         "similar": similar,
         "offered": offered,
+        **asked,
     }
 
 
-# --- upkeep cost on ingest ----------------------------------------------------------------------
+GRAPH_QUESTIONS = (
+    "Why is {node} under high load?",
+    "What runs on {node}?",
+    "what's wrong with {node}?",
+    "which pods are deployed on {node}",
+)
+ASK_SAMPLES = 200
 
 
-def _token(n: int) -> str:
-    return f"bench-graph-node-{n:03d}-7f3a9c2e"
+async def _ask(graph: KnowledgeGraph, tmp: Path, rng: random.Random) -> dict[str, Any]:
+    """Graph questions asked in words through the built-in agent (understanding, tools on this
+    graph and on SQLite with every node's heartbeat, answer), one at a time, in-process."""
+    from agent_bruno.agent.context import AgentContext
+    from agent_bruno.agent.prompts import load_prompts
+    from agent_bruno.agent.service import AgentService
+    from agent_bruno.storage.base import EventsWrite
+    from agent_bruno.storage.sqlite import SqliteStorage
+    from agent_bruno.wire import AggregateEvent, HeartbeatEvent, NodeHealth
 
-
-class _Heartbeats:
-    """Heartbeat requests from UPKEEP_NODES nodes; every tenth also carries an episode."""
-
-    def __init__(self, run: int) -> None:
-        self.run = run
-        self.base = float(int(time.time()) - 3600)
-
-    def __call__(self, seq: int, worker: int) -> bytes:
-        node = (worker * 7 + seq) % UPKEEP_NODES
-        ts = self.base + seq * 0.001 + worker * 1e-6
-        events = [
-            f'{{"id":"hb-{self.run}-{worker}-{seq}","type":"heartbeat","ts":{ts:.6f},'
-            '"interval_s":60,"health":{"cpu_percent":41.5,"memory_percent":52.0,'
-            '"load_1m":0.8},"sensors":[{"sensor":"dht22-1","metric":"temperature",'
-            '"unit":"°C"},{"sensor":"dht22-1","metric":"humidity","unit":"%"}],'
-            '"workloads":["edge-reporter","mosquitto","camera-5-video"]}'
-        ]
-        if seq % 10 == 0:
-            start = self.base - 600.0
-            events.append(
-                f'{{"id":"ep-{self.run}-{worker}-{seq}","type":"episode","ts":{ts:.6f},'
-                '"sensor":"dht22-1","metric":"temperature","unit":"°C","phase":"update",'
-                f'"start":{start},"last":{ts:.6f},"kind":"process_anomaly","rule":"spike",'
-                f'"severity":"warning","count":1,"readings":{seq + 1},"peak_value":29.5,'
-                f'"peak_deviation":4.2,"reason":"bench","revision":{seq + 1}}}'
-            )
-        body = (
-            f'{{"schema_version":1,"reporter":{{"node":"bn-{node}","location":"loc-{node % 10}",'
-            f'"cluster":"bench"}},"events":[{",".join(events)}]}}'
-        )
-        return _request("/v1/events", _token(node), "application/json", body.encode())
-
-
-async def _drive(port: int, run: int) -> dict[str, Any]:
-    latencies: list[float] = []
-    errors: list[str] = []
-    make = _Heartbeats(run)
-    start = time.perf_counter()
-    warm = start + WARMUP_SECONDS
-    deadline = warm + UPKEEP_SECONDS
-    await asyncio.gather(
-        *(
-            _connection(port, w, make, warm, deadline, latencies, errors)
-            for w in range(UPKEEP_CONNECTIONS)
-        )
-    )
-    latencies.sort()
-    return {
-        "rps": len(latencies) / (time.perf_counter() - warm),
-        "p99_ms": percentile(latencies, 99) * 1000 if latencies else float("inf"),
-        "errors": len(errors),
-        "sample": errors[:1],
-    }
-
-
-def _generator(port: int, run: int, out: Any) -> None:
-    try:
-        import uvloop
-
-        uvloop.install()
-    except ImportError:
-        pass
-    out.put(asyncio.run(_drive(port, run)))
-
-
-def _measure(port: int, run: int) -> dict[str, Any]:
-    ctx = mp.get_context("spawn")
-    queue = ctx.Queue()
-    proc = ctx.Process(target=_generator, args=(port, run, queue))
-    proc.start()
-    try:
-        result: dict[str, Any] = queue.get(timeout=UPKEEP_SECONDS + 120)
-    finally:
-        proc.join(30)
-    return result
-
-
-def _upkeep() -> dict[str, Any]:
-    """Alternate the two servers under the same load; throughput of each run."""
-    tokens = ",".join(f"bn-{n}={_token(n)}" for n in range(UPKEEP_NODES))
-    with tempfile.TemporaryDirectory(prefix="bench-upkeep-") as tmp:
-        servers = {}
-        for name, enabled in (("with", "true"), ("without", "false")):
-            port = free_port()
-            env = {"AGENT_BRUNO_REPORTER_TOKENS": tokens, "AGENT_BRUNO_GRAPH_ENABLED": enabled}
-            data = Path(tmp) / name
-            data.mkdir()
-            proc = serve_agent(data, port, env)
-            servers[name] = (port, proc)
-        runs: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
-        try:
-            for run in range(UPKEEP_RUNS):
-                order = ("with", "without") if run % 2 == 0 else ("without", "with")
-                for name in order:
-                    runs[name].append(_measure(servers[name][0], run))
-        finally:
-            for _, proc in servers.values():
-                proc.terminate()
-                proc.wait(30)
-    return runs
+    storage = SqliteStorage(tmp / "agent.db")
+    storage.open_writer()
+    now = time.time()
+    writes = []
+    for n in range(NODES):
+        node = f"node-{n}"
+        beat = HeartbeatEvent(
+            id=f"hb-{node}", type="heartbeat", ts=now - 30, interval_s=60.0,
+            health=NodeHealth(cpu_percent=94.0 if n % 3 == 0 else 20.0, load_1m=3.5),
+        )  # fmt: skip
+        agg = AggregateEvent(
+            id=f"agg-{node}", type="aggregate", ts=now - 30, sensor="s0", metric=METRICS[0],
+            unit=UNITS[METRICS[0]], start=now - 90, end=now - 30, count=4, min=20.0, max=22.0,
+            mean=21.0, last=21.5,
+        )  # fmt: skip
+        writes.append(EventsWrite("homelab", node, f"loc-{n % LOCATIONS}", [beat, agg], now))
+    for i in range(0, len(writes), 100):
+        storage.apply_batch(writes[i : i + 100])
+    ctx = AgentContext(storage=storage, prompts=load_prompts(), graph_client=graph)
+    service = await AgentService.create(ctx)
+    questions = [
+        rng.choice(GRAPH_QUESTIONS).format(node=f"node-{rng.randrange(NODES)}")
+        for _ in range(ASK_SAMPLES + 20)
+    ]
+    times, grounded = [], 0
+    for i, q in enumerate(questions):
+        t = time.perf_counter()
+        reply = await service.ask(q)
+        if i >= 20:  # the first ones warm the caches
+            times.append(time.perf_counter() - t)
+            grounded += any(c["name"] in ("graph_context", "workloads") for c in reply.calls)
+    await service.close()
+    storage.close_writer()
+    storage.close()
+    times.sort()
+    return {"asked": times, "grounded": grounded}
 
 
 def run() -> list[Figure]:
@@ -298,17 +244,24 @@ def run() -> list[Figure]:
         file=sys.stderr,
         flush=True,
     )
-    up = _upkeep()
+    up = graph_upkeep.measure(UPKEEP_RUNS)
     with_rps = [r["rps"] for r in up["with"]]
     without_rps = [r["rps"] for r in up["without"]]
     ratios = [w / o for w, o in zip(with_rps, without_rps, strict=True)]
+    cpu_with = [r["cpu_us_per_request"] for r in up["with"]]
+    cpu_without = [r["cpu_us_per_request"] for r in up["without"]]
+    cpu_ratios = [o / w for w, o in zip(cpu_with, cpu_without, strict=True)]
     errors = sum(r["errors"] for r in up["with"] + up["without"])
     note = (
-        f"{UPKEEP_CONNECTIONS} connections, 100 nodes, an episode every 10th request; req/s "
-        f"with the graph {', '.join(f'{v:,.0f}' for v in with_rps)}, without "
-        f"{', '.join(f'{v:,.0f}' for v in without_rps)}; {errors} non-200; load average "
+        f"{graph_upkeep.CONNECTIONS} connections, {graph_upkeep.NODES} nodes, an episode every "
+        f"10th request, {graph_upkeep.SECONDS:.0f} s runs in turns (ABBA); req/s with the graph "
+        f"{', '.join(f'{v:,.0f}' for v in with_rps)}, without "
+        f"{', '.join(f'{v:,.0f}' for v in without_rps)}; server CPU µs per request with "
+        f"{', '.join(f'{v:.0f}' for v in cpu_with)}, without "
+        f"{', '.join(f'{v:.0f}' for v in cpu_without)}; {errors} non-200; load average "
         f"before {load:.1f} on {os.cpu_count()} CPUs"
     )
+    asked = q["asked"]
     return [
         Figure(
             "graph_sensor_context_p99_ms",
@@ -333,6 +286,32 @@ def run() -> list[Figure]:
             f"runs {', '.join(f'{r:.3f}' for r in ratios)}; {note}",
         ),
         Figure(
+            "graph_upkeep_ingest_cpu_ratio",
+            statistics.median(cpu_ratios),
+            "without/with",
+            (">=", 0.95),
+            "the server's CPU per request without the graph over with it (what the upkeep costs "
+            "ingest, less disturbed by a loaded machine than throughput); runs "
+            f"{', '.join(f'{r:.3f}' for r in cpu_ratios)}; {note}",
+        ),
+        Figure(
+            "graph_question_builtin_p50_ms",
+            percentile(asked, 50) * 1000,
+            "ms",
+            ("<=", 25),
+            f"p99 {percentile(asked, 99) * 1000:.1f} ms; {len(asked)} graph questions (why is a "
+            f"node under high load, what runs on it) asked one at a time through the built-in "
+            f"agent in-process (AgentService.ask, not over HTTP); {q['grounded']} used the "
+            f"graph; {size}",
+        ),
+        Figure(
+            "graph_question_builtin_p99_ms",
+            percentile(asked, 99) * 1000,
+            "ms",
+            ("<=", 150),
+            f"p50 {percentile(asked, 50) * 1000:.1f} ms; see graph_question_builtin_p50_ms",
+        ),
+        Figure(
             "graph_upkeep_heartbeats_per_s",
             statistics.median(with_rps),
             "heartbeats/s",
@@ -344,7 +323,7 @@ def run() -> list[Figure]:
 
 if __name__ == "__main__":
     if sys.argv[1:] == ["upkeep"]:  # only the upkeep part (a quick re-check)
-        print(_upkeep())
+        print(graph_upkeep.measure(UPKEEP_RUNS))
     else:
         for figure in run():
             print(figure)

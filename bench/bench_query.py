@@ -244,9 +244,13 @@ def run() -> list[Figure]:
         stored = build_database(data_dir / "agent-bruno.db", time.time())
         built_s = time.perf_counter() - started
         port = free_port()
-        server = serve_agent(
-            data_dir, port, {"AGENT_BRUNO_API_TOKEN": API_TOKEN, "AGENT_BRUNO_TIMEZONE": "UTC"}
-        )
+        env = {
+            "AGENT_BRUNO_API_TOKEN": API_TOKEN,
+            "AGENT_BRUNO_TIMEZONE": "UTC",
+            # 20 clients share one token: the per-client limit would answer most of them 429.
+            "AGENT_BRUNO_QUESTIONS_PER_CLIENT_PER_MIN": "1000000",
+        }
+        server = serve_agent(data_dir, port, env)
         try:
             ctx = mp.get_context("spawn")
             queue = ctx.Queue()
@@ -276,8 +280,8 @@ def run() -> list[Figure]:
         f"no think time: p50 {saturated['p50_ms']:.0f} ms, p99 {saturated['p99_ms']:.0f} ms; {note}"
     )
     return [
-        Figure("query_p50_ms", paced["p50_ms"], "ms", ("<=", 25), paced_detail),
-        Figure("query_p99_ms", paced["p99_ms"], "ms", ("<=", 150), paced_detail),
+        Figure("query_p50_ms", paced["p50_ms"], "ms", ("<=", 10), paced_detail),
+        Figure("query_p99_ms", paced["p99_ms"], "ms", ("<=", 50), paced_detail),
         Figure("query_saturated_qps", saturated["rate"], "questions/s", None, saturated_detail),
         Figure(
             "sse_first_event_p50_ms",

@@ -172,7 +172,12 @@ class EdgeData:
         metric: str | None = None,
         location: str | None = None,
     ) -> pd.DataFrame:
-        """A DataFrame of the series (layout: `homelab.frames`), paged over long ranges."""
+        """A DataFrame of the series, one row per series and bucket: index `time` (bucket
+        start, UTC), columns `cluster node location sensor metric unit value min max count`
+        and, with `include_anomalies`, a bool `anomaly` (the edge flagged a reading of the row's
+        series in its bucket); `value` is the bucket's mean (see `homelab.frames`). Long ranges
+        are fetched in windows of at most 10,000 buckets, each turned into rows before the
+        next is fetched."""
         start, end, width = _plan(time_range, step)
         parts = []
         wanted: list[str | None] = [*sensors] if sensors else [None]

@@ -1,10 +1,13 @@
 """Capabilities beside the agent that answer some sentences themselves, behind one interface.
 
 The alert service is one: "Alert me if humidity drops below 30%" creates a subscription for the
-caller, "stop the humidity alert" deletes it. The agent asks each desk whether a sentence is
-its own before running the graph, and relays the desk's reply as its answer (one tool call in
-the record). Until the understanding framework carries these intents as data, this is how
-`/query`, `/chat` and `agent-bruno ask` reach them.
+caller, "stop the humidity alert" deletes it. Which sentences are a desk's is decided by the
+built-in understanding: each desk names the intents it answers (`intents`, declared like every
+other intent as examples under `nlu/intents/`), and the agent hands a sentence whose intent is
+one of them to that desk before running the graph; a desk also takes what continues its own
+exchange in a thread ("make it 25% instead" right after it created a subscription). The desk's
+reply is relayed as the answer (one tool call in the record). This is how `/query`, `/chat` and
+`agent-bruno ask` reach them.
 """
 
 from __future__ import annotations
@@ -27,9 +30,14 @@ class Desk(Protocol):
     """Answers the sentences it recognises, for an owner."""
 
     name: str
+    intents: frozenset[str]  # the intents (nlu/intents/*.yaml) whose sentences it answers
 
-    def recognises(self, text: str) -> bool:
-        """Whether the sentence is this desk's (cheap, pure)."""
+    def continues(self, text: str) -> bool:
+        """Whether the sentence continues this desk's exchange in a thread (cheap, pure)."""
 
-    async def handle(self, owner: str, text: str, refers_to: str | None) -> DeskReply:
-        """Answer the sentence for `owner`; `refers_to` is what "it" meant last in the thread."""
+    async def handle(
+        self, owner: str, text: str, refers_to: str | None, intent: str | None
+    ) -> DeskReply:
+        """Answer the sentence for `owner`; `refers_to` is what "it" meant last in the thread,
+        `intent` the classifier's reading (None when the desk took it as its exchange's next
+        step)."""

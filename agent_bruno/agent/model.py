@@ -1,12 +1,20 @@
-"""The chat model client: ChatOllama, built once at start-up and passed to the graph."""
+"""The chat model client: ChatOllama, built once at start-up and passed to the graph.
+
+`langchain_ollama` is imported only when a model is configured: most homelabs run none, and
+it was a tenth of the CPU `agent-bruno serve` spends before it answers (bench/bench_startup.py).
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import httpx
 from langchain_core.exceptions import OutputParserException
-from langchain_ollama import ChatOllama
 from ollama import RequestError, ResponseError
 from pydantic import ValidationError
+
+if TYPE_CHECKING:
+    from langchain_ollama import ChatOllama
 
 REASON_CHARS = 200
 
@@ -15,6 +23,8 @@ def build_chat_model(
     base_url: str, model: str, timeout_s: float, headers: dict[str, str] | None = None
 ) -> ChatOllama:
     """A deterministic ChatOllama client for `model` at `base_url`; no request is made here."""
+    from langchain_ollama import ChatOllama  # only with a model configured
+
     client_kwargs: dict[str, object] = {"timeout": timeout_s}
     if headers:
         client_kwargs["headers"] = dict(headers)

@@ -24,12 +24,13 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agent_bruno.agent.catalog import TurnCatalog
+from agent_bruno.agent.catalog import TurnCatalog, snapshot
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.desks import Desk
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
 from agent_bruno.agent.graph import AgentGraph, build_graph
 from agent_bruno.agent.memory import ThreadMemory, strict_serde
+from agent_bruno.agent.nlu.understand import intent_of
 from agent_bruno.agent.state import AgentState
 
 log = logging.getLogger(__name__)
@@ -204,20 +205,38 @@ class AgentService:
         """Refuse new questions; the checkpointer stays with whoever passed it in."""
         self._closed = True
 
-    def _desk(self, question: str, owner: str | None) -> Desk | None:
-        """The desk whose sentence this is, if the caller is known."""
-        if owner is None:
+    async def _desk(
+        self, question: str, owner: str | None, thread_id: str, turn: TurnCatalog
+    ) -> tuple[Desk, str | None] | None:
+        """The desk whose sentence this is, if the caller is known: the one that answers the
+        question's intent (with it), or the one whose exchange this thread continues."""
+        if owner is None or not self.desks:
             return None
-        return next((d for d in self.desks if d.recognises(question)), None)
+        ctx = self.context
+        vocab = (await snapshot(ctx.storage, turn)).vocabulary
+        intent = intent_of(question, vocab, ctx.clock(), ctx.tz)
+        for desk in self.desks:
+            if intent in desk.intents:
+                return desk, intent
+        for desk in self.desks:
+            if f"{desk.name}:{thread_id}" in self._refers and desk.continues(question):
+                return desk, None
+        return None
 
     async def _run_desk(
-        self, desk: Desk, owner: str, question: str, thread_id: str, final: dict[str, Any]
+        self,
+        desk: Desk,
+        intent: str | None,
+        owner: str,
+        question: str,
+        thread_id: str,
+        final: dict[str, Any],
     ) -> AsyncGenerator[AgentEvent]:
         """Relay a desk's reply as a run: one tool call, its result, the answer."""
         args = {"text": question}
         yield AgentEvent("tool_call", {"name": desk.name, "args": args})
         key = f"{desk.name}:{thread_id}"
-        reply = await desk.handle(owner, question, self._refers.get(key))
+        reply = await desk.handle(owner, question, self._refers.get(key), intent)
         if reply.refers_to is not None:
             self._refers[key] = reply.refers_to
             self._refers.move_to_end(key)
@@ -242,10 +261,13 @@ class AgentService:
         yield AgentEvent(
             "status", {"stage": "received", "thread_id": thread_id, "message": "question received"}
         )
-        desk = self._desk(question, owner)
-        if desk is not None and owner is not None:
+        turn = TurnCatalog()  # the catalog as this turn reads it, once
+        chosen = await self._desk(question, owner, thread_id, turn)
+        if chosen is not None and owner is not None:
+            desk, intent = chosen
             try:
-                async for event in self._run_desk(desk, owner, question, thread_id, final):
+                run = self._run_desk(desk, intent, owner, question, thread_id, final)
+                async for event in run:
                     yield event
             except Exception as exc:
                 log.exception("the %s desk failed (thread %s)", desk.name, thread_id)
@@ -289,14 +311,16 @@ class AgentService:
             async with lock, self._slots:
                 # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
-                    run = self._stream(graph, inputs, thread_id, final, answered)
+                    run = self._stream(graph, inputs, thread_id, final, answered, turn)
                     async with aclosing(run) as events:
                         async for event in events:
                             yield event
                 except sqlite3.Error as exc:  # thread memory failed (disk full, damaged file)
                     note = await self._memory_failed(exc, generation)
                     if not answered:  # it failed before answering: answer without memory
-                        run = self._stream(self.one_shot_graph, inputs, thread_id, final, answered)
+                        run = self._stream(
+                            self.one_shot_graph, inputs, thread_id, final, answered, turn
+                        )
                         async with aclosing(run) as events:
                             async for event in events:
                                 yield event
@@ -360,6 +384,7 @@ class AgentService:
         thread_id: str,
         final: dict[str, Any],
         answered: dict[str, Any],
+        turn: TurnCatalog,
     ) -> AsyncGenerator[AgentEvent]:
         """One run of `graph`: its events; the final state into `final`, the answer's mode and
         fallback into `answered`."""
@@ -372,10 +397,8 @@ class AgentService:
             graph.astream(
                 inputs,
                 config,
-                # A fresh catalog cache: every step of this turn reads the catalog once.
-                context=replace(
-                    self.context, asked_by=f"chat thread {thread_id}", catalog=TurnCatalog()
-                ),
+                # The turn's catalog cache: every step of this turn reads the catalog once.
+                context=replace(self.context, asked_by=f"chat thread {thread_id}", catalog=turn),
                 stream_mode=["custom", "values"],
                 durability=durability,
             ),

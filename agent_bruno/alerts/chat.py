@@ -117,10 +117,12 @@ async def handle(
     vocab: Vocabulary,
     tz: tzinfo,
     last: str | None = None,
+    intent: str | None = None,
 ) -> Reply:
-    """Create or manage a subscription from a sentence; errors become replies."""
+    """Create or manage a subscription from a sentence (`intent`: what the agent's classifier
+    read it as, when it came through the agent); errors become replies."""
     try:
-        managed = command(text)
+        managed = command(text, intent)
         if managed is not None:
             return await _manage(alerts, owner, managed, tz, last)
         understood = understand(text, vocab)

@@ -161,11 +161,6 @@ class Understood:
         return self.question or self.refusal or ""
 
 
-def looks_like_subscription(text: str) -> bool:
-    """Whether a sentence asks to be alerted ("alert me if ...", "page me on ...")."""
-    return bool(_WANTS_ALERT.search(text))
-
-
 def _number(word: str) -> float:
     w = word.lower().strip()
     if w in _WORD_NUMBERS:
@@ -430,7 +425,7 @@ _TARGET_NOISE = re.compile(
     r"(?<![\w-])(?:stop|delete|remove|cancel|unsubscribe|drop|turn off|get rid of|snooze|mute"
     r"|silence|quiet|hush|pause|suspend|disable|resume|unpause|re-?enable|unmute|reactivate|the"
     r"|my|alert|alerts|subscription|subscriptions|rule|it|for|please|that|this|one|me|a|an"
-    r"|notification|notifications)(?![\w-])",
+    r"|notification|notifications|alerting|notifying|about|of|on)(?![\w-])",
     re.I,
 )
 
@@ -444,8 +439,31 @@ def _range_s(text: str) -> float | None:
     return count * _RANGE_S[m.group("u").lower().rstrip("s")]
 
 
-def command(text: str) -> Managed | None:
-    """A management sentence ("stop the humidity alert", "snooze it for 2 hours"), or None."""
+def command(text: str, intent: str | None = None) -> Managed | None:
+    """A management sentence ("stop the humidity alert", "snooze it for 2 hours"), or None.
+
+    `intent` is what the agent's intent classifier read the sentence as; it settles sentences
+    the words alone leave open: "which alerts have I set up?" (`alert_list`) lists, "stop
+    alerting me about the co2" (`alert_snooze`) stops. A stop still needs its verb."""
+    found = _command(text)
+    if found is not None or intent is None:
+        return found
+    if intent == "alert_list":
+        return Managed("list")
+    if intent != "alert_snooze":
+        return None
+    if _SNOOZE.search(text):
+        return Managed("snooze", _target(_DURATION.sub(" ", text)), seconds=parse_duration(text))
+    if _RESUME.search(text):
+        return Managed("resume", _target(text))
+    if _PAUSE.search(text):
+        return Managed("pause", _target(text))
+    if _STOP.search(text):
+        return Managed("stop", _target(text))
+    return None
+
+
+def _command(text: str) -> Managed | None:
     what_if = _WHAT_IF.search(text)
     if what_if:
         rest = _RANGE.sub(" ", text[: what_if.start()] + " " + text[what_if.end() :])

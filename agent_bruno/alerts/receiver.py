@@ -74,12 +74,16 @@ class Receiver:
             got = list(self.received)
         raise AssertionError(f"expected {n} delivered requests, got {len(got)}: {got}")
 
-    async def until(self, n: int, timeout_s: float = 30.0) -> list[Received]:
-        """Like `wait_for`, without blocking the event loop."""
+    async def until(
+        self, n: int, timeout_s: float = 30.0, *, distinct: bool = False
+    ) -> list[Received]:
+        """Like `wait_for`, without blocking the event loop; `distinct` counts notification
+        ids (a repeat delivered at least once counts once) and returns the first of each."""
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if len(self.ok()) >= n:
-                return self.ok()
+            got = list(self.distinct().values()) if distinct else self.ok()
+            if len(got) >= n:
+                return got
             await asyncio.sleep(0.02)
         raise AssertionError(f"expected {n} delivered requests, got {self.received}")
 

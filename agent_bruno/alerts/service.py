@@ -20,17 +20,13 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import tzinfo
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 import httpx
 import orjson
 
 from agent_bruno.alerts.backtest import (
     BacktestResult,
-    SeriesHistory,
-    backtest_episodes,
-    backtest_series,
-    backtest_silent,
     unsupported,
 )
 from agent_bruno.alerts.delivery import Deliverer, Outbox, RetryPolicy
@@ -41,16 +37,15 @@ from agent_bruno.alerts.destinations import (
     check,
     system_resolve,
 )
-from agent_bruno.alerts.engine import EpisodeEvent, Observation
+from agent_bruno.alerts.engine import EpisodeEvent
 from agent_bruno.alerts.episodes import EpisodeTracker
 from agent_bruno.alerts.evaluator import AlertChange, Evaluator, NodeFacts, SeriesLabels
+from agent_bruno.alerts.history import backtest_episode_rule, backtest_series_rule, replay
+from agent_bruno.alerts.intake import evaluate
 from agent_bruno.alerts.model import (
     AnyRule,
     EpisodeRule,
     NodeRule,
-    RateRule,
-    SilentRule,
-    ThresholdRule,
     Timing,
     describe,
 )
@@ -64,26 +59,20 @@ from agent_bruno.alerts.store import AlertStore
 from agent_bruno.alerts.subscription import Destination, Subscription
 from agent_bruno.health import Beat, Thresholds
 from agent_bruno.storage.base import (
-    AnomalyQuery,
-    EpisodeQuery,
-    EpisodeRow,
     EventsWrite,
     ReadingsWrite,
-    SeriesQuery,
     Storage,
     WriteOutcome,
     WriteRequest,
 )
-from agent_bruno.storage.episodes import episode_id
-from agent_bruno.wire import AggregateEvent, HeartbeatEvent, ReadingEvent
-from agent_bruno.wire import EpisodeEvent as WireEpisode
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
 TICK_S = 1.0
-BULK_LIVE_S = 900.0  # bulk rows newer than this are evaluated as live data; older is history
 OUTBOX_KEEP_S = 7 * 86_400.0
-REPLAY_S = 900.0  # re-evaluated at start: what a crash may have left unevaluated
+# Re-evaluated at start, in data time: what a crash may have left unevaluated. An hour, not the
+# 15 minutes of live bulk data: a reporter catching up after an outage sends windows that old.
+REPLAY_S = 3600.0
 
 
 class SubscriptionError(ValueError):
@@ -227,7 +216,13 @@ class AlertService:
         for group in await self._run_sync(store.groups):
             if group.sub_id in self._subs:
                 self.dispatcher.restore(group, firing.pop(group.key, []), now)
-        await self._apply(await asyncio.to_thread(self._replay, now))
+        since = now - REPLAY_S
+        replayed = (
+            await asyncio.to_thread(replay, self._storage, self.evaluator, since, now)
+            if self._subs
+            else []
+        )
+        await self._apply(replayed)
         self._tasks = [
             asyncio.create_task(self._evaluate_loop(), name="alerts-evaluate"),
             asyncio.create_task(self._tick_loop(), name="alerts-tick"),
@@ -239,27 +234,6 @@ class AlertService:
             len(self.evaluator.firing()),
             await self._run_sync(store.pending_count),
         )
-
-    def _replay(self, now: float) -> list[AlertChange]:
-        """Evaluate again what was stored in the last REPLAY_S: a write acknowledged just before
-        a crash may not have been evaluated. Harmless for what was: every step ignores an
-        observation no newer than its state's, and a firing alert does not fire twice."""
-        if not self._subs:
-            return []
-        since = now - REPLAY_S
-        changes: list[AlertChange] = []
-        for r in self._storage.extremes(SeriesQuery(since, now, 300)):
-            s = SeriesLabels(r.cluster, r.node, r.location, r.sensor, r.metric, r.unit)
-            for t, lo, hi, last, last_ts in r.rows:
-                # Up to the bucket's last reading: a later aggregate inside it stays new.
-                end = max(t, min(t + r.step, last_ts))
-                changes.extend(self.evaluator.observe(s, Observation(t, end, lo, hi, last)))
-        query = EpisodeQuery(since, now, 10_000, changed_since=since)
-        for row in sorted(self._storage.query_episodes(query), key=lambda e: e.last):
-            s = SeriesLabels(row.cluster, row.node, row.location, row.sensor, row.metric, row.unit)
-            for _, ep in episode_events(row):
-                changes.extend(self.evaluator.observe_episode(s, ep))
-        return changes
 
     async def _seed_facts(self) -> None:
         """What the evaluator knows before any event: nodes' heartbeats, series' last data."""
@@ -324,67 +298,10 @@ class AlertService:
             while self._queue:
                 request = self._queue.popleft()
                 try:
-                    changes.extend(self._evaluate(request))
+                    changes.extend(evaluate(self.evaluator, self.tracker, request, self._clock()))
                 except Exception:
                     log.exception("evaluating a write against the alert rules failed")
             await self._apply(changes)
-
-    def _evaluate(self, request: WriteRequest) -> list[AlertChange]:
-        ev = self.evaluator
-        out: list[AlertChange] = []
-        if isinstance(request, EventsWrite):
-            for e in request.events:
-                if isinstance(e, AggregateEvent):
-                    s = SeriesLabels(
-                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
-                    )
-                    out.extend(ev.observe(s, Observation(e.start, e.end, e.min, e.max, e.last)))
-                elif isinstance(e, ReadingEvent):
-                    s = SeriesLabels(
-                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
-                    )
-                    if e.value is not None:
-                        out.extend(ev.observe(s, Observation.point(e.ts, e.value)))
-                    if e.episode_start is None:  # a reporter that does not send episodes
-                        name = f"{s.node}/{s.sensor}/{s.metric}"
-                        ep = self.tracker.flag(s, name, e.ts, e.severity, e.value, e.reason)
-                        out.extend(ev.observe_episode(s, ep))
-                elif isinstance(e, WireEpisode):
-                    s = SeriesLabels(
-                        request.cluster, request.node, request.location, e.sensor, e.metric, e.unit
-                    )
-                    out.extend(ev.observe_episode(s, from_wire(request.cluster, request.node, e)))
-                elif isinstance(e, HeartbeatEvent):
-                    known = ev.nodes.get(request.node)
-                    ev.heartbeat(
-                        NodeFacts(
-                            request.node,
-                            request.cluster,
-                            request.location,
-                            Beat(
-                                request.received_at,  # liveness by the agent's clock
-                                e.interval_s,
-                                e.health.model_dump(),
-                                e.outbox.depth,
-                                e.outbox.dropped,
-                                known.beat.outbox_depth if known else None,
-                            ),
-                        )
-                    )
-        elif isinstance(request, ReadingsWrite):
-            horizon = self._clock() - BULK_LIVE_S
-            rows = sorted((r for r in request.rows if r["ts"] >= horizon), key=lambda r: r["ts"])
-            for r in rows:
-                s = SeriesLabels(
-                    r.get("cluster", "default"),
-                    r["node"],
-                    r["location"],
-                    r["sensor"],
-                    r["metric"],
-                    r["unit"],
-                )
-                out.extend(ev.observe(s, Observation.point(r["ts"], r["value"])))
-        return out
 
     def observe_episode(self, s: SeriesLabels, ep: EpisodeEvent) -> list[AlertChange]:
         """Evaluate an episode event (reporters' own episodes, once they send them)."""
@@ -582,60 +499,8 @@ class AlertService:
         if isinstance(rule, NodeRule):
             return unsupported(rule, start, end)
         if isinstance(rule, EpisodeRule):
-            return await asyncio.to_thread(self._backtest_episodes, rule, start, end)
-        return await asyncio.to_thread(self._backtest_series, rule, start, end)
-
-    def _backtest_series(
-        self, rule: ThresholdRule | RateRule | SilentRule, start: float, end: float
-    ) -> BacktestResult:
-        sc = rule.scope
-        q = SeriesQuery(start, end, 300, rule.metric, sc.location, sc.node, sc.sensor, sc.cluster)
-        histories = []
-        for r in self._storage.extremes(q):
-            w = r.step
-            obs = [Observation(t, t + w, lo, hi, last) for t, lo, hi, last, _ in r.rows]
-            histories.append(SeriesHistory(f"{r.node}/{r.sensor}/{r.metric}", float(w), obs))
-        if isinstance(rule, SilentRule):
-            return backtest_silent(rule, histories, start, end)
-        return backtest_series(rule, histories, start, end)
-
-    def _backtest_episodes(self, rule: EpisodeRule, start: float, end: float) -> BacktestResult:
-        sc = rule.scope
-        stored = self._storage.query_episodes(
-            EpisodeQuery(
-                start, end, 10_000, sc.cluster, sc.node, sc.location, sc.sensor, rule.metric
-            )
-        )
-        if stored:
-            replay = sorted(
-                (e for row in stored for e in episode_events(row)), key=lambda pair: pair[1].ts
-            )
-            result = backtest_episodes(rule, replay, start, end)
-            result.notes.append(
-                "Each stored episode is replayed at the highest severity it reached."
-            )
-            return result
-        rows = self._storage.query_anomalies(
-            AnomalyQuery(
-                start, end, 10_000, sc.cluster, sc.node, sc.location, None, sc.sensor, rule.metric
-            )
-        )
-        tracker = EpisodeTracker()
-        events: list[tuple[str, EpisodeEvent]] = []
-        for r in sorted(rows, key=lambda r: r.ts):
-            name = f"{r.node}/{r.sensor}/{r.metric}"
-            for series, ep in tracker.tick(r.ts):
-                events.append((str(series), ep))
-            severity: Literal["warning", "critical"] = (
-                "critical" if r.severity == "critical" else "warning"
-            )
-            events.append((name, tracker.flag(name, name, r.ts, severity, r.value, r.reason)))
-        for series, ep in tracker.tick(end + tracker.quiet_s + 1):
-            events.append((str(series), ep))
-        result = backtest_episodes(rule, events, start, end)
-        if len(rows) >= 10_000:
-            result.notes.append("Only the newest 10,000 flagged readings were replayed.")
-        return result
+            return await asyncio.to_thread(backtest_episode_rule, self._storage, rule, start, end)
+        return await asyncio.to_thread(backtest_series_rule, self._storage, rule, start, end)
 
     def describe_backtest(self, result: BacktestResult, tz: tzinfo) -> str:
         """The backtest as a sentence."""
@@ -653,39 +518,3 @@ class AlertService:
     def subscriptions(self) -> Sequence[Subscription]:
         """Every subscription (all owners), for the benchmarks and the demo."""
         return list(self._subs.values())
-
-
-def from_wire(cluster: str, node: str, e: WireEpisode) -> EpisodeEvent:
-    """A reporter's episode event as the engine sees it."""
-    ts = e.end if e.phase == "close" and e.end is not None else e.last
-    return EpisodeEvent(
-        episode_id(cluster, node, e.sensor, e.metric, e.start),
-        e.phase,
-        ts,
-        e.severity,
-        e.kind,
-        e.peak_value,
-        e.reason,
-    )
-
-
-def episode_events(row: EpisodeRow) -> list[tuple[str, EpisodeEvent]]:
-    """A stored episode as its open and (when it ended) close events."""
-    name = f"{row.node}/{row.sensor}/{row.metric}"
-    severity: Literal["warning", "critical"] = (
-        "critical" if row.severity == "critical" else "warning"
-    )
-    kind: Literal["sensor_fault", "process_anomaly", "unknown"] = (
-        row.kind if row.kind in ("sensor_fault", "process_anomaly") else "unknown"  # type: ignore[assignment]
-    )
-    out = [
-        (name, EpisodeEvent(row.id, "open", row.start, severity, kind, row.peak_value, row.reason))
-    ]
-    if row.end is not None:
-        out.append(
-            (
-                name,
-                EpisodeEvent(row.id, "close", row.end, severity, kind, row.peak_value, row.reason),
-            )
-        )
-    return out

@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import Field
 
-from agent_bruno.api.schemas import _Doc
+from agent_bruno.api.schemas import _ISO, Iso, _Doc
 
 _RULE = Field(description="the rule, in the form `rule` takes in a request body")
 
@@ -34,15 +34,20 @@ class SubscriptionView(_Doc):
     timing: dict[str, Any] = Field(description="group wait, group and repeat intervals (s)")
     paused: bool
     snoozed_until: float | None = Field(description="Unix seconds; null when not snoozed")
+    snoozed_until_iso: Iso = _ISO
     created_at: float
+    created_at_iso: Iso = _ISO
     updated_at: float
+    updated_at_iso: Iso = _ISO
 
 
 class Backtest(_Doc):
     """How often a rule would have fired over a past window."""
 
     start: float
+    start_iso: Iso = _ISO
     end: float
+    end_iso: Iso = _ISO
     series: int
     observations: int
     fired: int
@@ -99,7 +104,9 @@ class Notification(_Doc):
     attempts: int
     last_error: str | None
     created_at: float
+    created_at_iso: Iso = _ISO
     delivered_at: float | None
+    delivered_at_iso: Iso = _ISO
     title: str
     notification_status: str = Field(description="firing or resolved")
 
@@ -116,7 +123,9 @@ class Silence(_Doc):
     id: str
     matchers: dict[str, str]
     starts: float
+    starts_iso: Iso = _ISO
     ends: float
+    ends_iso: Iso = _ISO
     comment: str
 
 

@@ -245,6 +245,8 @@ async def post_events(request: Request) -> Response:
     )
     if admitted.rejected:
         metrics.rejections.labels("inadmissible").inc(len(admitted.rejected))
+    if admitted.partial:
+        metrics.rejections.labels("faults_not_stored").inc(len(admitted.partial))
     admitted.rejected += _cap_series(services, node, admitted)
     events = admitted.items
     if admitted.rejected:
@@ -272,7 +274,11 @@ async def post_events(request: Request) -> Response:
         metrics.count_outcome(kind_name, acc, dup, 0)
     for name, n in rejected_types.items():
         metrics.count_outcome(name, 0, 0, n)
-    rejected = sorted([*rejected, *admitted.rejected, *unstorable], key=lambda r: r.index or 0)
+    # An aggregate stored without its unstorable fault readings is named too (and counted as
+    # accepted): the reporter logs what the agent could not keep.
+    rejected = sorted(
+        [*rejected, *admitted.rejected, *unstorable, *admitted.partial], key=lambda r: r.index or 0
+    )
     if events:
         refused = {i for i, _ in outcome.rejected}
         stored = [e for i, e in enumerate(events) if i not in refused]

@@ -18,10 +18,15 @@ from agent_bruno.api.errors import PROBLEM_MEDIA_TYPE
 
 
 def rfc3339(ts: float | None) -> str | None:
-    """Unix seconds as RFC 3339 in UTC with milliseconds (`2025-11-26T12:00:00.000Z`)."""
+    """Unix seconds as RFC 3339 in UTC with milliseconds (`2025-11-26T12:00:00.000Z`); None for
+    a time outside years 1-9999 (RFC 3339 has no form for it; the Unix seconds stay beside)."""
     if ts is None:
         return None
-    return datetime.fromtimestamp(ts, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    try:
+        moment = datetime.fromtimestamp(ts, UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+    return moment.isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def with_iso(row: dict[str, Any], *keys: str) -> dict[str, Any]:

@@ -24,6 +24,7 @@ from agent_bruno.api import alert_schemas as A
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.openapi import documented
+from agent_bruno.api.schemas import rfc3339, with_iso
 
 router = APIRouter(prefix="/v1", tags=["alerts"])
 MAX_TEXT = 500
@@ -144,10 +145,23 @@ async def rule_from_text(
     return understood.rule, notes
 
 
+def _view(sub: Subscription) -> dict[str, Any]:
+    """A subscription as the API shows it, each time with its RFC 3339 twin."""
+    return with_iso(sub.public(), "snoozed_until", "created_at", "updated_at")
+
+
+def _backtest(result: dict[str, Any]) -> dict[str, Any]:
+    out = with_iso(result, "start", "end")
+    firings = out.get("firings")
+    if isinstance(firings, list):
+        out["firings"] = [with_iso(f, "start", "end") for f in firings]
+    return out
+
+
 def _created(sub: Subscription, backtest: dict[str, Any], notes: list[str]) -> Response:
     return json_response(
         {
-            "subscription": sub.public(),
+            "subscription": _view(sub),
             "understood": describe(sub.rule),
             "notes": notes,
             "backtest": backtest,
@@ -181,14 +195,14 @@ async def create_subscription(
         )
     except SubscriptionError as exc:
         raise _error(exc) from None
-    return _created(sub, result.as_json(services.settings.tzinfo), notes)
+    return _created(sub, _backtest(result.as_json(services.settings.tzinfo)), notes)
 
 
 @router.get("/subscriptions", responses=documented(ok=A.SubscriptionList))
 async def list_subscriptions(services: ServicesDep, owner: Principal) -> Response:
     """The caller's subscriptions."""
     subs = services.alerts.owned(owner)
-    return json_response({"subscriptions": [s.public() for s in subs]})
+    return json_response({"subscriptions": [_view(s) for s in subs]})
 
 
 def _firing(alerts: AlertService, sub_id: str) -> list[dict[str, Any]]:
@@ -212,7 +226,7 @@ async def get_subscription(services: ServicesDep, owner: Principal, sub_id: str)
         sub = services.alerts.get(owner, sub_id)
     except SubscriptionError as exc:
         raise _error(exc) from None
-    return json_response({**sub.public(), "firing": _firing(services.alerts, sub_id)})
+    return json_response({**_view(sub), "firing": _firing(services.alerts, sub_id)})
 
 
 async def _update(services: Any, owner: str, sub_id: str, **changes: Any) -> Response:
@@ -220,7 +234,7 @@ async def _update(services: Any, owner: str, sub_id: str, **changes: Any) -> Res
         sub = await services.alerts.update(owner, sub_id, **changes)
     except SubscriptionError as exc:
         raise _error(exc) from None
-    return json_response(sub.public())
+    return json_response(_view(sub))
 
 
 @router.patch("/subscriptions/{sub_id}", responses=documented(409, ok=A.SubscriptionView))
@@ -308,7 +322,7 @@ async def backtest(
             "rule": rule.model_dump(mode="json"),
             "understood": describe(rule),
             "notes": notes,
-            "backtest": result.as_json(services.settings.tzinfo),
+            "backtest": _backtest(result.as_json(services.settings.tzinfo)),
         }
     )
 
@@ -317,7 +331,9 @@ async def backtest(
 async def notifications(services: ServicesDep, owner: Principal, limit: int = 100) -> Response:
     """The caller's recent notifications and how their delivery went."""
     rows = await services.alerts.outbox(owner, max(1, min(limit, 1000)))
-    return json_response({"notifications": rows})
+    return json_response(
+        {"notifications": [with_iso(r, "created_at", "delivered_at") for r in rows]}
+    )
 
 
 @router.post("/silences", status_code=201, responses=documented(ok=A.Silence, status=201))
@@ -345,7 +361,9 @@ def _silence(s: Any) -> dict[str, Any]:
         "id": s.id,
         "matchers": s.matchers,
         "starts": s.starts,
+        "starts_iso": rfc3339(s.starts),
         "ends": s.ends,
+        "ends_iso": rfc3339(s.ends),
         "comment": s.comment,
     }
 

@@ -44,6 +44,10 @@ class GraphBackend(Protocol):
     async def read(self, cypher: str, params: Mapping[str, Any]) -> list[Row]:
         """Run one read query and return its rows as dicts keyed by column."""
 
+    async def read_many(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """Run several read queries in one go (one thread hop, one session) and return the
+        rows of each, in order: what one answer needs, without a round trip per query."""
+
     async def write(self, statements: Sequence[Statement]) -> None:
         """Run the statements in one transaction: all of them are kept, or none."""
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -51,9 +52,15 @@ class LadybugBackend:
     def __init__(self, db: ladybug.Database, where: str) -> None:
         self._db = db
         self._where = where
-        self._readers = ladybug.AsyncConnection(
-            db, max_concurrent_queries=READERS, max_threads_per_query=THREADS_PER_QUERY
-        )
+        # Reads run on a small pool of connections, each query batch on one worker thread:
+        # a thread hop per batch, not per query (on a loaded machine each hop can cost more
+        # than the indexed query itself).
+        self._readers: queue.SimpleQueue[ladybug.Connection] = queue.SimpleQueue()
+        self._all_readers = [
+            ladybug.Connection(db, num_threads=THREADS_PER_QUERY) for _ in range(READERS)
+        ]
+        for conn in self._all_readers:
+            self._readers.put(conn)
         self._writer = ladybug.Connection(db, num_threads=THREADS_PER_QUERY)
         self._write_lock = threading.Lock()
         self._untrusted = ladybug.Connection(db, num_threads=THREADS_PER_QUERY)
@@ -106,13 +113,25 @@ class LadybugBackend:
         """Create the tables (`IF NOT EXISTS`) and macros that do not exist yet."""
         await asyncio.to_thread(self._apply_schema, statements)
 
-    async def read(self, cypher: str, params: Mapping[str, Any]) -> list[Row]:
-        """Run a read query on the pool."""
+    def _read_many(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """Each read on one pooled connection (waiting for a free one), in order."""
+        conn = self._readers.get()
         try:
-            result = await self._readers.execute(cypher, dict(params))
+            return [_rows(conn.execute(cypher, dict(params))) for cypher, params in statements]
         except RuntimeError as exc:
             raise GraphQueryError(f"Ladybug refused a read: {exc}") from None
-        return _rows(result)
+        finally:
+            self._readers.put(conn)
+
+    async def read(self, cypher: str, params: Mapping[str, Any]) -> list[Row]:
+        """Run a read query on the pool, off the loop."""
+        return (await asyncio.to_thread(self._read_many, [(cypher, params)]))[0]
+
+    async def read_many(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """Run the reads one after the other on one pooled connection, in one thread hop."""
+        if not statements:
+            return []
+        return await asyncio.to_thread(self._read_many, statements)
 
     def _transaction(self, statements: Sequence[Statement]) -> None:
         """BEGIN, every statement, COMMIT; ROLLBACK and raise on the first failure."""
@@ -175,7 +194,8 @@ class LadybugBackend:
         def _close() -> None:
             # A cancelled caller's statement may still run on its thread: wait for it.
             with self._write_lock, self._untrusted_lock:
-                self._readers.close()
+                for _ in self._all_readers:  # each back in the pool: no read is running
+                    self._readers.get().close()
                 self._writer.close()
                 self._untrusted.close()
                 self._db.close()

@@ -102,6 +102,13 @@ async def _read_tx(
     return [r.data() for r in await result.fetch(1_000_000)]
 
 
+async def _read_many_tx(
+    tx: neo4j.AsyncManagedTransaction, statements: Sequence[Statement]
+) -> list[list[Row]]:
+    """The rows of each read, in order."""
+    return [await _read_tx(tx, cypher, params) for cypher, params in statements]
+
+
 class Neo4jBackend:
     """A driver built once at start-up; sessions per call, as the driver intends."""
 
@@ -163,6 +170,16 @@ class Neo4jBackend:
         try:
             async with self._session(read=True) as session:
                 return await session.execute_read(_read_tx, cypher, params)
+        except Exception as exc:
+            raise translate(exc, self.where) from None
+
+    async def read_many(self, statements: Sequence[Statement]) -> list[list[Row]]:
+        """The reads in one managed read transaction, one after the other."""
+        if not statements:
+            return []
+        try:
+            async with self._session(read=True) as session:
+                return await session.execute_read(_read_many_tx, statements)
         except Exception as exc:
             raise translate(exc, self.where) from None
 

@@ -6,7 +6,6 @@ them and shapes their rows. It never builds Cypher from values (all values are p
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 import time
@@ -23,11 +22,12 @@ from agent_bruno.knowledge.model import (
     IncidentInput,
     NodeFact,
     RootCauseInput,
+    WorkloadFact,
     episode_from_row,
     sensor_key,
     workload_key,
 )
-from agent_bruno.knowledge.similarity import MIN_SIMILARITY, resemblance
+from agent_bruno.knowledge.similarity import MIN_SIMILARITY, Shape, resemblance, score, shape
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +45,52 @@ def _num(value: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-async def _nothing() -> list[Row]:
-    return []
+def _health_row(f: NodeFact) -> dict[str, Any]:
+    """The parameters of `update_node_health` for one heartbeat."""
+    return {
+        "node": f.node,
+        "ts": f.ts,
+        "interval_s": f.interval_s,
+        **{k: _num(f.health.get(k)) for k in HEALTH_KEYS},
+    }
+
+
+def _has_use(w: WorkloadFact) -> bool:
+    return any(
+        v is not None for v in (w.cpu_percent, w.memory_mib, w.cpu_request_m, w.memory_request_mib)
+    )
+
+
+def _use_row(f: NodeFact, w: WorkloadFact) -> dict[str, Any]:
+    """The parameters of `update_workload_use` for one workload of a heartbeat."""
+    return {
+        "key": workload_key(f.node, w.namespace, w.name),
+        "node": f.node,
+        "cpu_percent": _num(w.cpu_percent),
+        "memory_mib": _num(w.memory_mib),
+        "cpu_request_m": _num(w.cpu_request_m),
+        "memory_request_mib": _num(w.memory_request_mib),
+        "ts": f.ts,
+    }
+
+
+def _grown_row(e: EpisodeFact) -> dict[str, Any]:
+    """The parameters of `update_episodes`: what changes while an episode is open."""
+    return {
+        "id": e.id,
+        "severity": e.severity,
+        "ended": e.ended,
+        "last": e.last,
+        "flags": e.flags,
+        "peak_value": e.peak_value,
+        "peak_sigma": e.peak_sigma,
+        "reason": e.reason,
+        "updated": e.updated,
+    }
+
+
+# The incident episodes' shapes in one time zone, and their indexes by place and by metric.
+_Shaped = tuple[list[Shape], dict[str, list[int]], dict[str, list[int]]]
 
 
 class IncidentNotFound(LookupError):
@@ -68,10 +112,12 @@ class KnowledgeGraph:
         # Episodes that were part of incidents, with their incident rows; cached.
         self._linked: list[tuple[EpisodeFact, Row]] | None = None
         self._linked_at = 0.0
+        self._shaped: dict[tzinfo, _Shaped] = {}  # per time zone, rebuilt with `_linked`
 
     def forget_incidents(self) -> None:
         """Drop the cached incident episodes (after any incident write, a rebuild, an import)."""
         self._linked = None
+        self._shaped = {}
 
     async def _linked_episodes(self) -> list[tuple[EpisodeFact, Row]]:
         """Episodes that were part of incidents, kept for `LINKED_TTL_S` (edits made elsewhere,
@@ -80,7 +126,22 @@ class KnowledgeGraph:
             rows = await self.read("linked_episodes")
             self._linked = [(episode_from_row(r), r) for r in rows]
             self._linked_at = self.clock()
+            self._shaped = {}
         return self._linked
+
+    def _shapes(self, tz: tzinfo) -> _Shaped:
+        """The cached incident episodes' shapes in `tz`, and their indexes by place and metric."""
+        found = self._shaped.get(tz)
+        if found is None:
+            linked = self._linked or []
+            by_place: dict[str, list[int]] = {}
+            by_metric: dict[str, list[int]] = {}
+            for i, (e, _) in enumerate(linked):
+                by_place.setdefault(e.location, []).append(i)
+                by_metric.setdefault(e.metric, []).append(i)
+            found = ([shape(e, tz) for e, _ in linked], by_place, by_metric)
+            self._shaped[tz] = found
+        return found
 
     # --- plumbing -------------------------------------------------------------------------
 
@@ -94,6 +155,16 @@ class KnowledgeGraph:
         if query.mode != "read":
             raise GraphQueryError(f"graph query {name!r} is a write; use write()")
         return await self.backend.read(query.text(self.backend.name), params)
+
+    async def read_many(self, *reads: tuple[str, dict[str, Any]]) -> list[list[Row]]:
+        """Run several catalogue reads (name, parameters) in one batch; their rows, in order."""
+        steps = []
+        for name, params in reads:
+            query = self.catalogue.query(name)
+            if query.mode != "read":
+                raise GraphQueryError(f"graph query {name!r} is a write; use write()")
+            steps.append((query.text(self.backend.name), params))
+        return await self.backend.read_many(steps)
 
     async def write(self, steps: Sequence[Statement]) -> None:
         """Run statements in one transaction."""
@@ -112,77 +183,103 @@ class KnowledgeGraph:
     def node_statements(
         self, facts: Sequence[NodeFact], *, health_only: frozenset[str] = frozenset()
     ) -> list[Statement]:
-        """The writes that bring nodes, their sensors and workloads up to these heartbeats
-        (for the nodes in `health_only`, only the node itself: its topology is unchanged)."""
+        """The writes that bring nodes, their sensors and workloads up to these heartbeats.
+        The nodes in `health_only` are in the graph with the same place, sensors and workloads:
+        only their health and their workloads' use are written (keyed updates, no MERGE)."""
         if not facts:
             return []
-        nodes = [
-            {
-                "node": f.node,
-                "cluster": f.cluster,
-                "location": f.location,
-                "ts": f.ts,
-                "interval_s": f.interval_s,
-                **{k: _num(f.health.get(k)) for k in HEALTH_KEYS},
-            }
-            for f in facts
-        ]
-        moved = [
-            {"node": f.node, "location": f.location, "cluster": f.cluster}
-            for f in facts
-            if f.node not in health_only
-        ]
-        sensors = [
-            {
-                "key": sensor_key(f.node, s.sensor),
-                "name": s.sensor,
+        full = [f for f in facts if f.node not in health_only]
+        light = [f for f in facts if f.node in health_only]
+        steps: list[Statement] = []
+        if light:
+            steps.append(self.statement("update_node_health", rows=[_health_row(f) for f in light]))
+            use = [_use_row(f, w) for f in light for w in f.workloads if _has_use(w)]
+            if use:
+                steps.append(self.statement("update_workload_use", rows=use))
+        if not full:
+            return steps
+        sensors = {
+            sensor_key(f.node, x.sensor): {
+                "key": sensor_key(f.node, x.sensor),
+                "name": x.sensor,
                 "node": f.node,
                 "location": f.location,
-                "metric": s.metric,
-                "unit": s.unit,
                 "ts": f.ts,
             }
-            for f in facts
-            if f.node not in health_only
-            for s in f.sensors
-        ]
+            for f in full
+            for x in f.sensors
+        }
+        measures = {
+            (sensor_key(f.node, x.sensor), x.metric): {
+                "key": sensor_key(f.node, x.sensor), "metric": x.metric, "unit": x.unit
+            }
+            for f in full
+            for x in f.sensors
+        }  # fmt: skip
         workloads = [
-            {
-                "key": workload_key(f.node, w.namespace, w.name),
-                "name": w.name,
-                "node": f.node,
-                "namespace": w.namespace,
-                "kind": w.kind,
-                "image": w.image,
-                "cpu_percent": _num(w.cpu_percent),
-                "memory_mib": _num(w.memory_mib),
-                "cpu_request_m": _num(w.cpu_request_m),
-                "memory_request_mib": _num(w.memory_request_mib),
-                "ts": f.ts,
-            }
-            for f in facts
-            if f.node not in health_only
+            {**_use_row(f, w), "name": w.name, "namespace": w.namespace, "kind": w.kind,
+             "image": w.image}
+            for f in full
             for w in f.workloads
-        ]
+        ]  # fmt: skip
         keep = [
             {
                 "node": f.node,
                 "keys": [workload_key(f.node, w.namespace, w.name) for w in f.workloads],
             }
-            for f in facts
-            if f.node not in health_only
+            for f in full
         ]
-        steps = [self.statement("upsert_nodes", rows=nodes)]
-        if moved:
-            steps.append(self.statement("unlink_moved_nodes", rows=moved))
-            steps.append(self.statement("unlink_moved_clusters", rows=moved))
-        if sensors:
-            steps.append(self.statement("upsert_sensors", rows=sensors))
+        nodes = [{**_health_row(f), "cluster": f.cluster, "location": f.location} for f in full]
+        placed = [{"node": f.node, "location": f.location, "cluster": f.cluster} for f in full]
+        steps += self._places([(f.cluster, f.location, f.ts) for f in full])
+        steps += [
+            self.statement("upsert_nodes", rows=nodes),
+            self.statement("link_nodes", rows=placed),
+            self.statement("unlink_moved_nodes", rows=placed),
+            self.statement("unlink_moved_clusters", rows=placed),
+        ]
+        steps += self._sensors(list(sensors.values()), list(measures.values()))
         if workloads:
             steps.append(self.statement("upsert_workloads", rows=workloads))
-        if keep:
-            steps.append(self.statement("prune_workloads", rows=keep))
+            steps.append(self.statement("link_workloads", rows=workloads))
+        steps.append(self.statement("prune_workloads", rows=keep))
         return steps
+
+    def _places(self, seen: Sequence[tuple[str, str, float]]) -> list[Statement]:
+        """Clusters and locations, one row each (see merge_clusters), and which is in which."""
+        clusters: dict[str, float] = {}
+        locations: dict[str, float] = {}
+        pairs: dict[tuple[str, str], None] = {}
+        for cluster, location, ts in seen:
+            clusters[cluster] = max(ts, clusters.get(cluster, ts))
+            locations[location] = max(ts, locations.get(location, ts))
+            pairs[(location, cluster)] = None
+        return [
+            self.statement(
+                "merge_clusters", rows=[{"name": k, "ts": v} for k, v in clusters.items()]
+            ),
+            self.statement(
+                "merge_locations", rows=[{"name": k, "ts": v} for k, v in locations.items()]
+            ),
+            self.statement(
+                "link_location_clusters", rows=[{"location": p, "cluster": c} for p, c in pairs]
+            ),
+        ]
+
+    def _sensors(
+        self, sensors: list[dict[str, Any]], measures: list[dict[str, Any]]
+    ) -> list[Statement]:
+        """Sensors (one row each), the metrics they measure and the nodes they are on."""
+        if not sensors:
+            return []
+        return [
+            self.statement("upsert_sensors", rows=sensors),
+            self.statement("merge_metrics", names=sorted({m["metric"] for m in measures})),
+            self.statement("link_sensors", rows=measures),
+            self.statement(
+                "link_sensor_nodes", rows=[{"key": s["key"], "node": s["node"]} for s in sensors]
+            ),
+        ]
 
     def catalog_statements(self, facts: Sequence[CatalogFact]) -> list[Statement]:
         """The writes that give every stored series its sensor, node and location."""
@@ -192,28 +289,76 @@ class KnowledgeGraph:
             f.node: {"node": f.node, "cluster": f.cluster, "location": f.location, "ts": f.last_ts}
             for f in facts
         }
-        sensors = [
-            {
-                "key": sensor_key(f.node, f.sensor),
-                "name": f.sensor,
-                "node": f.node,
-                "location": f.location,
-                "metric": f.metric,
-                "unit": f.unit,
-                "ts": f.last_ts,
+        placed = {
+            (f.node, f.cluster, f.location): {
+                "node": f.node, "cluster": f.cluster, "location": f.location
             }
             for f in facts
-        ]
+        }  # fmt: skip
+        sensors: dict[str, dict[str, Any]] = {}
+        for f in facts:
+            key = sensor_key(f.node, f.sensor)
+            prior = sensors.get(key)
+            if prior is None or prior["ts"] < f.last_ts:
+                sensors[key] = {
+                    "key": key,
+                    "name": f.sensor,
+                    "node": f.node,
+                    "location": f.location,
+                    "ts": f.last_ts,
+                }
+        measures = {
+            (sensor_key(f.node, f.sensor), f.metric): {
+                "key": sensor_key(f.node, f.sensor), "metric": f.metric, "unit": f.unit
+            }
+            for f in facts
+        }  # fmt: skip
         return [
+            *self._places([(f.cluster, f.location, f.last_ts) for f in facts]),
             self.statement("upsert_sensor_nodes", rows=list(nodes.values())),
-            self.statement("upsert_sensors", rows=sensors),
+            self.statement("link_nodes", rows=list(placed.values())),
+            *self._sensors(list(sensors.values()), list(measures.values())),
         ]
 
-    def episode_statements(self, facts: Sequence[EpisodeFact]) -> list[Statement]:
-        """The writes that store these episodes (the newest state of each)."""
-        if not facts:
-            return []
-        return [self.statement("upsert_episodes", rows=[f.as_row() for f in facts])]
+    def episode_statements(
+        self, facts: Sequence[EpisodeFact], *, known: frozenset[str] = frozenset()
+    ) -> list[Statement]:
+        """The writes that store these episodes (the newest state of each); those in `known` are
+        in the graph already and get only the fields an episode changes as it grows."""
+        newest: dict[str, EpisodeFact] = {}
+        for f in facts:  # one row per episode (see merge_clusters)
+            if f.id not in newest or newest[f.id].updated <= f.updated:
+                newest[f.id] = f
+        steps: list[Statement] = []
+        grown = [_grown_row(f) for f in newest.values() if f.id in known]
+        if grown:
+            steps.append(self.statement("update_episodes", rows=grown))
+        new = [f.as_row() for f in newest.values() if f.id not in known]
+        if not new:
+            return steps
+        sensors = {
+            r["sensor_key"]: {
+                "key": r["sensor_key"],
+                "name": r["sensor"],
+                "node": r["node"],
+                "location": r["location"],
+                "ts": r["started"],
+            }
+            for r in new
+        }
+        return [
+            *steps,
+            self.statement("merge_places", names=sorted({r["location"] for r in new})),
+            self.statement("merge_episode_sensors", rows=list(sensors.values())),
+            self.statement("upsert_episodes", rows=new),
+            self.statement(
+                "link_episode_places",
+                rows=[
+                    {"id": r["id"], "sensor_key": r["sensor_key"], "location": r["location"]}
+                    for r in new
+                ],
+            ),
+        ]
 
     # --- context -----------------------------------------------------------------------------
 
@@ -244,23 +389,36 @@ class KnowledgeGraph:
     async def sensor_context(self, key: str, episodes: int = 10) -> dict[str, Any] | None:
         """A sensor: its node, location, metrics, the node's workloads, its last episodes and
         the incidents they were part of; None if unknown."""
-        found = await self.read("sensor", key=key)
+        found, incident_ids, metrics, workloads, newest = await self.read_many(
+            ("sensor", {"key": key}),
+            ("sensor_incident_ids", {"key": key}),
+            ("sensor_metrics", {"key": key}),
+            ("sensor_workloads", {"key": key}),
+            ("sensor_episode_ids", {"key": key, "limit": episodes}),
+        )
         if not found:
             return None
-        head = found[0]
-        node = head["node"]
-        incidents, metrics, workloads, recent = await asyncio.gather(
-            self.read("sensor_incidents", key=key, limit=episodes),
-            self.read("sensor_metrics", key=key),
-            self.workloads(node) if node else _nothing(),
-            self.read("sensor_episodes", key=key, limit=episodes),
-        )
+        episode_ids = [r["id"] for r in newest]
+        ids = [r["id"] for r in incident_ids]
+        if ids:
+            rows, incidents, causes, linked = await self.read_many(
+                ("episodes", {"ids": episode_ids}),
+                ("incident", {"ids": ids}),
+                ("incident_causes", {"ids": ids}),
+                ("incident_episodes", {"ids": ids}),
+            )
+            incidents.sort(key=lambda i: -float(i["started"]))
+            related = self._attach(incidents[:episodes], causes, linked)
+        else:
+            (rows,) = await self.read_many(("episodes", {"ids": episode_ids}))
+            related = []
+        rows.sort(key=lambda e: -float(e["started"]))
         return {
-            **head,
+            **found[0],
             "metrics": metrics,
             "workloads": workloads,
-            "episodes": recent,
-            "incidents": await self._with_causes(incidents),
+            "episodes": rows,
+            "incidents": related,
         }
 
     async def location_context(
@@ -291,14 +449,19 @@ class KnowledgeGraph:
         if not incidents:
             return []
         ids = [i["id"] for i in incidents]
-        cause_rows, episode_rows = await asyncio.gather(
-            self.read("incident_causes", ids=ids), self.read("incident_episodes", ids=ids)
+        cause_rows, episode_rows = await self.read_many(
+            ("incident_causes", {"ids": ids}), ("incident_episodes", {"ids": ids})
         )
+        return self._attach(incidents, cause_rows, episode_rows)
+
+    @staticmethod
+    def _attach(incidents: list[Row], cause_rows: list[Row], episode_rows: list[Row]) -> list[Row]:
+        """Incidents with their root causes and linked episodes (rows keyed by `incident`)."""
         causes: dict[str, list[Row]] = {}
-        for c in cause_rows:
+        for c in sorted(cause_rows, key=lambda c: str(c["id"])):
             causes.setdefault(c.pop("incident"), []).append(c)
         linked: dict[str, list[Row]] = {}
-        for e in episode_rows:
+        for e in sorted(episode_rows, key=lambda e: float(e["started"])):
             linked.setdefault(e.pop("incident"), []).append(e)
         return [
             {**i, "root_causes": causes.get(i["id"], []), "episodes": linked.get(i["id"], [])}
@@ -449,24 +612,40 @@ class KnowledgeGraph:
     ) -> list[Row]:
         """Past incidents whose episodes look like `episode`, most similar first, each with
         its root causes and how often each was confirmed."""
-        best: dict[str, tuple[float, tuple[str, ...], Row]] = {}
-        for past, row in await self._linked_episodes():
+        linked = await self._linked_episodes()
+        shapes, by_place, by_metric = self._shapes(tz)
+        new = shape(episode, tz)
+        # Only episodes sharing the place or the metric can reach MIN_SIMILARITY.
+        candidates = sorted(
+            {*by_place.get(episode.location, ()), *by_metric.get(episode.metric, ())}
+        )
+        best: dict[str, tuple[float, int]] = {}
+        for i in candidates:
+            past, row = linked[i]
             if past.id == episode.id or past.started >= episode.started:
                 continue  # only what happened before can explain it
-            if past.location != episode.location and past.metric != episode.metric:
-                continue  # cannot reach MIN_SIMILARITY without sharing one of them
-            r = resemblance(episode, past, tz)
-            if r.score < MIN_SIMILARITY:
+            value = score(new, shapes[i])
+            if value < MIN_SIMILARITY:
                 continue
             prior = best.get(row["incident"])
-            if prior is None or r.score > prior[0]:
-                best[row["incident"]] = (r.score, r.reasons, row)
-        ranked = sorted(best.items(), key=lambda kv: (-kv[1][0], -kv[1][2]["incident_started"]))
-        ranked = ranked[:limit]
+            if prior is None or value > prior[0]:
+                best[row["incident"]] = (value, i)
+        top = sorted(
+            best.items(), key=lambda kv: (-kv[1][0], -linked[kv[1][1]][1]["incident_started"])
+        )
+        ranked = [
+            (incident_id, (value, resemblance(episode, linked[i][0], tz).reasons, linked[i][1]))
+            for incident_id, (value, i) in top[:limit]
+        ]
         if not ranked:
             return []
-        rows = await self.read("incident", ids=[incident_id for incident_id, _ in ranked])
-        full = {i["id"]: i for i in await self._with_causes(rows)}
+        ids = [incident_id for incident_id, _ in ranked]
+        rows, cause_rows, episode_rows = await self.read_many(
+            ("incident", {"ids": ids}),
+            ("incident_causes", {"ids": ids}),
+            ("incident_episodes", {"ids": ids}),
+        )
+        full = {i["id"]: i for i in self._attach(rows, cause_rows, episode_rows)}
         return [
             {
                 **full[incident_id],

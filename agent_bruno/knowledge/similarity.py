@@ -54,6 +54,57 @@ def _hours_apart(a: float, b: float) -> float:
     return min(d, 24 - d)
 
 
+@dataclass(frozen=True, slots=True)
+class Shape:
+    """What `score` compares of an episode, worked out once (the time zone's hour included)."""
+
+    location: str
+    metric: str
+    kind: str
+    direction: int
+    log_sigma: float | None  # log |σ|, None when unknown or no direction
+    log_duration: float  # log of the duration, at least a minute
+    hour: float
+
+
+_LOG_SIZE_SPREAD = math.log(4.0)
+_LOG_DURATION_SPREAD = math.log(10.0)
+
+
+def shape(e: EpisodeFact, tz: tzinfo) -> Shape:
+    """The shape of an episode, for `score`."""
+    d = direction(e.peak_sigma)
+    sigma = abs(e.peak_sigma) if e.peak_sigma is not None and d else None
+    return Shape(
+        e.location,
+        e.metric,
+        e.kind,
+        d,
+        math.log(sigma) if sigma else None,
+        math.log(max(e.duration_s, 60.0)),
+        hour_of_day(e.started, tz),
+    )
+
+
+def score(new: Shape, past: Shape) -> float:
+    """`resemblance(...).score` from precomputed shapes, without the reasons: what a search
+    over every past episode computes (the same weights, in the same order)."""
+    total = WEIGHTS["location"] * (new.location == past.location)
+    total += WEIGHTS["metric"] * (new.metric == past.metric)
+    same_way = bool(new.direction) and new.direction == past.direction
+    total += WEIGHTS["direction"] * same_way
+    size = 0.0
+    if same_way and new.log_sigma is not None and past.log_sigma is not None:
+        size = max(0.0, 1.0 - abs(new.log_sigma - past.log_sigma) / _LOG_SIZE_SPREAD)
+    total += WEIGHTS["size"] * size
+    duration = max(0.0, 1.0 - abs(new.log_duration - past.log_duration) / _LOG_DURATION_SPREAD)
+    total += WEIGHTS["duration"] * duration
+    total += WEIGHTS["time_of_day"] * max(0.0, 1.0 - _hours_apart(new.hour, past.hour) / 6.0)
+    if new.kind != past.kind:
+        total *= 0.5
+    return round(total, 3)
+
+
 def resemblance(new: EpisodeFact, past: EpisodeFact, tz: tzinfo) -> Resemblance:
     """How much `past` looks like `new`: same place and metric, same direction, a size in σ
     and a duration within a factor of a few, around the same time of day."""

@@ -1,7 +1,11 @@
 """`GraphUpkeep`: keeps the graph in step with heartbeats, the catalog and episodes.
 
-Ingest only hands over what it committed (`offer`, a dict assignment, never a wait); a task
-writes batches every `flush_s`: the newest heartbeat per node, the newest state per episode.
+Ingest only hands over what it committed (`offer`: dict assignments of the objects it already
+has, never a conversion and never a wait); a task writes batches every `flush_s`: the newest
+heartbeat per node, the newest state per episode. The batch is turned into facts and statements
+in a worker thread, so the event loop's share of a flush is swapping three containers. Most of a
+batch is cheap keyed updates (`update_node_health`, `update_workload_use`, `update_episodes`):
+only what is new or changed in shape, and everything once a minute, goes through the MERGEs.
 Every `reconcile_s` (and at start) it re-reads storage, so whatever a full buffer, a restart or an
 unreachable graph missed is written later. Writes are idempotent: replaying changes nothing.
 """
@@ -15,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from agent_bruno.knowledge.backend import GraphError
+from agent_bruno.knowledge.backend import GraphError, Statement
 from agent_bruno.knowledge.model import EpisodeFact, NodeFact
 from agent_bruno.knowledge.service import KnowledgeGraph
 from agent_bruno.knowledge.sources import (
@@ -26,6 +30,7 @@ from agent_bruno.knowledge.sources import (
 )
 from agent_bruno.knowledge.transfer import import_knowledge, parse_knowledge
 from agent_bruno.storage.base import EpisodeQuery, EventsWrite, Storage, WriteOutcome
+from agent_bruno.wire import HeartbeatEvent
 
 T = TypeVar("T")
 
@@ -35,8 +40,10 @@ MAX_PENDING_NODES = 20_000
 MAX_PENDING_EPISODES = 50_000
 MAX_BACKOFF_S = 60.0
 CHUNK = 5_000  # rows per statement and per reconcile transaction
-# A node whose place, sensors and workloads are as last written gets only its health written;
-# the rest is rewritten at least this often, so each fact's last_seen stays this fresh.
+# A node whose place, sensors and workloads are as last written gets only its health and its
+# workloads' use written, an episode written in full gets only its changing fields; everything is
+# written in full at least this often, so each fact's last_seen stays this fresh and a graph
+# emptied behind the agent's back (another agent's rebuild on the same Neo4j) fills again.
 TOPOLOGY_REFRESH_S = 60.0
 FOREVER = 1e12
 ALL_EPISODES = 10_000_000
@@ -50,14 +57,29 @@ def stored_episodes(storage: Storage, since: float) -> list[EpisodeFact]:
     return [from_episode_row(r) for r in storage.query_episodes(query)]
 
 
+Beat = tuple[str, str, HeartbeatEvent]  # cluster, location and the node's newest heartbeat
+
+
 def _topology(fact: NodeFact) -> int:
-    """What of a node changes rarely: its place, sensors and workloads (with their use)."""
-    return hash((fact.cluster, fact.location, fact.sensors, fact.workloads))
+    """What of a node changes rarely: its place, its sensors and which workloads run there."""
+    running = tuple((w.namespace, w.name, w.kind, w.image) for w in fact.workloads)
+    return hash((fact.cluster, fact.location, fact.sensors, running))
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
     """`items` in slices of at most `size`."""
     return [items[i : i + size] for i in range(0, len(items), size)]
+
+
+@dataclass(slots=True)
+class Batch:
+    """One flush, prepared off the event loop: its statements and what they write in full."""
+
+    steps: list[Statement]
+    nodes: int
+    episodes: int
+    shaped: dict[str, int]  # node → topology digest, for the nodes written in full
+    full_episodes: list[str]  # episode ids written in full
 
 
 @dataclass
@@ -106,10 +128,11 @@ class GraphUpkeep:
         self.reconcile_s = reconcile_s
         self.clock = clock
         self.state = UpkeepState(graph.backend.name, graph.backend.where)
-        self._nodes: dict[str, NodeFact] = {}
+        self._beats: dict[str, Beat] = {}
         self._episodes: dict[str, EpisodeFact] = {}
         self._touched: set[str] = set()  # episode ids whose stored state changed
         self._written: dict[str, tuple[int, float]] = {}  # node → (topology digest, when)
+        self._episodes_written: dict[str, float] = {}  # episode id → when, oldest first
         self._reconcile_due = True
         self._reconciled_to = 0.0
         self._lock = asyncio.Lock()  # one writer at a time: flush, reconcile, rebuild
@@ -120,12 +143,10 @@ class GraphUpkeep:
         """Take what one committed request changed: its newest heartbeat and its episodes."""
         hb = outcome.heartbeat
         if hb is not None:
-            if len(self._nodes) >= MAX_PENDING_NODES and write.node not in self._nodes:
+            if len(self._beats) >= MAX_PENDING_NODES and write.node not in self._beats:
                 self._overflow()
             else:
-                self._nodes[write.node] = from_heartbeat(
-                    write.cluster, write.node, write.location, hb
-                )
+                self._beats[write.node] = (write.cluster, write.location, hb)
         for eid in outcome.episodes:
             if len(self._touched) >= MAX_PENDING_EPISODES and eid not in self._touched:
                 self._overflow()
@@ -150,54 +171,86 @@ class GraphUpkeep:
     @property
     def pending(self) -> int:
         """Facts waiting for the next flush."""
-        return len(self._nodes) + len(self._episodes) + len(self._touched)
+        return len(self._beats) + len(self._episodes) + len(self._touched)
 
     # --- the writing side ------------------------------------------------------------------
 
     async def flush(self) -> int:
         """Write what is buffered in one transaction; on failure keep it for the next try."""
         async with self._lock:
-            nodes, self._nodes = self._nodes, {}
+            beats, self._beats = self._beats, {}
             episodes, self._episodes = self._episodes, {}
             touched, self._touched = self._touched, set()
-            if touched:  # storage holds the newest state of each (revisions, supersedes)
-                try:
-                    rows = await asyncio.to_thread(self._stored, touched)
-                except BaseException:
-                    self._touched |= touched
-                    raise
-                for fact in rows:
-                    prior = episodes.get(fact.id)
-                    if prior is None or prior.updated <= fact.updated:
-                        episodes[fact.id] = fact
-            if not nodes and not episodes:
+            if not beats and not episodes and not touched:
                 return 0
-            now = time.monotonic()
-            digests = {n: _topology(f) for n, f in nodes.items()}
-            same = frozenset(
-                n
-                for n, d in digests.items()
-                if (seen := self._written.get(n)) is not None
-                and seen[0] == d
-                and now - seen[1] < TOPOLOGY_REFRESH_S
-            )
-            steps = self.graph.node_statements(list(nodes.values()), health_only=same)
-            steps += self.graph.episode_statements(list(episodes.values()))
             try:
-                await self.graph.write(steps)
+                batch = await asyncio.to_thread(self._prepare, beats, episodes, touched)
+                if batch.steps:
+                    await self.graph.write(batch.steps)
             except BaseException:
-                for k, v in nodes.items():
-                    self._nodes.setdefault(k, v)  # a newer offer since then wins
+                for k, b in beats.items():
+                    self._beats.setdefault(k, b)  # a newer offer since then wins
                 for k, e in episodes.items():
                     self._episodes.setdefault(k, e)
+                self._touched |= touched
                 raise
-            for n, d in digests.items():
-                if n not in same:
-                    self._written[n] = (d, now)
-            self.state.written["nodes"] += len(nodes)
-            self.state.written["episodes"] += len(episodes)
-            self.state.last_write = self.clock()
-            return len(nodes) + len(episodes)
+            self._remember(batch)
+            return batch.nodes + batch.episodes
+
+    def _prepare(
+        self, beats: dict[str, Beat], offered: dict[str, EpisodeFact], touched: set[str]
+    ) -> Batch:
+        """Facts and statements of one flush (a worker thread: storage reads, Python work)."""
+        episodes = dict(offered)
+        if touched:  # storage holds the newest state of each (revisions, supersedes)
+            for fact in self._stored(touched):
+                prior = episodes.get(fact.id)
+                if prior is None or prior.updated <= fact.updated:
+                    episodes[fact.id] = fact
+        nodes = [from_heartbeat(c, node, loc, hb) for node, (c, loc, hb) in beats.items()]
+        now = time.monotonic()
+        fresh = now - TOPOLOGY_REFRESH_S
+        digests = {f.node: _topology(f) for f in nodes}
+        same = frozenset(
+            n
+            for n, d in digests.items()
+            if (seen := self._written.get(n)) is not None and seen[0] == d and seen[1] > fresh
+        )
+        known = frozenset(
+            e for e in episodes if (t := self._episodes_written.get(e)) is not None and t > fresh
+        )
+        steps = self.graph.node_statements(nodes, health_only=same)
+        steps += self.graph.episode_statements(list(episodes.values()), known=known)
+        return Batch(
+            steps,
+            len(nodes),
+            len(episodes),
+            {n: d for n, d in digests.items() if n not in same},
+            [e for e in episodes if e not in known],
+        )
+
+    def _remember(self, batch: Batch) -> None:
+        """After a commit: what was written in full, and when; the state /readyz shows."""
+        now = time.monotonic()
+        for n, d in batch.shaped.items():
+            self._written[n] = (d, now)
+        self._note_episodes(batch.full_episodes, now)
+        self.state.written["nodes"] += batch.nodes
+        self.state.written["episodes"] += batch.episodes
+        self.state.last_write = self.clock()
+
+    def _note_episodes(self, ids: Sequence[str], now: float) -> None:
+        """Episodes written in full at `now`; those older than a refresh are forgotten."""
+        known = self._episodes_written
+        for eid in ids:
+            known.pop(eid, None)
+            known[eid] = now  # insertion order stays time order
+        fresh = now - TOPOLOGY_REFRESH_S
+        while known:
+            eid = next(iter(known))
+            if known[eid] > fresh:
+                break
+            del known[eid]
 
     def _stored(self, ids: set[str]) -> list[EpisodeFact]:
         """The stored state of some episodes (those storage no longer has are skipped)."""
@@ -219,6 +272,7 @@ class GraphUpkeep:
                 await self.graph.write(self.graph.catalog_statements(series))
             for batch in chunks(episodes):
                 await self.graph.write(self.graph.episode_statements(batch))
+                self._note_episodes([e.id for e in batch], time.monotonic())
             self._reconciled_to = started
             self._reconcile_due = False
             self.state.last_reconcile = self.clock()
@@ -231,6 +285,7 @@ class GraphUpkeep:
             await self.graph.write([self.graph.statement("delete_all")])
             self.graph.forget_incidents()
             self._written.clear()
+            self._episodes_written.clear()
             self._reconciled_to = 0.0
         derived = await self.reconcile()
         imported = await import_knowledge(self.graph, parse_knowledge(taught))

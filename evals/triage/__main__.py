@@ -36,6 +36,7 @@ from evals.triage.run import (
 )
 
 RESULTS = Path(__file__).with_name("results.json")
+GENERALIZATION = "generalization"  # written by `python -m evals.triage.tune --record`
 NO_ANOMALY = "artificialNoAnomaly"
 
 
@@ -160,6 +161,10 @@ def main(argv: list[str] | None = None) -> int:
         NO_ANOMALY: quiet,
         "normal_week": week,
     }
+    # The tuning runs' figures (`tune.py --record`) are not this run's: carry them over.
+    previous = json.loads(args.out.read_text()) if args.out.exists() else {}
+    if isinstance(previous, dict) and GENERALIZATION in previous:
+        payload[GENERALIZATION] = previous[GENERALIZATION]
     args.out.write_text(json.dumps(payload, indent=2) + "\n")
     standard = deployed["standard"].result.normalized
     failed = False

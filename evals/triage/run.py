@@ -110,7 +110,7 @@ def _labelled(files: Sequence[DataFile], scores: Sequence[Sequence[float]]) -> l
     return labelled
 
 
-def _at(
+def tally_at(
     files: Sequence[DataFile], labelled: Sequence[FileRows], cost: CostMatrix, threshold: float
 ) -> tuple[dict[str, float], int, int, int]:
     """Raw score per category, windows detected and missed, false positives at a threshold."""
@@ -134,7 +134,7 @@ def evaluate(
     reports: dict[str, ProfileReport] = {}
     for name, cost in profiles.items():
         result = sweep(labelled, cost, name, n_windows)
-        categories, detected, missed, fps = _at(files, labelled, cost, result.threshold)
+        categories, detected, missed, fps = tally_at(files, labelled, cost, result.threshold)
         reports[name] = ProfileReport(result, categories, detected, missed, fps)
     return reports
 
@@ -150,7 +150,7 @@ def evaluate_fixed(
     n_windows = sum(len(f.windows) for f in files)
     reports: dict[str, ProfileReport] = {}
     for name, cost in profiles.items():
-        categories, detected, missed, fps = _at(files, labelled, cost, 1.0)
+        categories, detected, missed, fps = tally_at(files, labelled, cost, 1.0)
         null_raw = -cost.fn_weight * sum(len(f.windows) for f in labelled)
         raw = sum(categories.values())
         result = SweepResult(name, 1.0, raw, null_raw, cost.tp_weight * n_windows)

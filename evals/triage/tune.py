@@ -28,15 +28,15 @@ import sys
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 from typing import Any
 
 from edge_reporter.triage import DetectorParams, TriageConfig
 from evals.triage import budget
+from evals.triage.__main__ import GENERALIZATION, RESULTS
 from evals.triage.corpus import DataFile, load_corpus, load_profiles
 from evals.triage.nab import CostMatrix
-from evals.triage.run import WARNING, evaluate, evaluate_fixed, score_files, triage_verdicts
+from evals.triage.objective import Objective, VerdictCache
 
 # Where the search starts: the parameters before this procedure existed (found by an earlier,
 # unrecorded coordinate search on the whole corpus, scored at the best threshold).
@@ -118,20 +118,32 @@ def score(
     values: dict[str, float],
     profiles: dict[str, CostMatrix],
     workers: int | None = None,
+    cache: VerdictCache | None = None,
 ) -> Score:
     """Deployed and best-threshold standard scores of these values on these files."""
-    cfg = config_of(values)
-    verdicts = score_files(files, partial(triage_verdicts, config=cfg), workers=workers)
-    standard = {"standard": profiles["standard"]}
-    deployed = evaluate_fixed(files, [v.levels for v in verdicts], standard, WARNING)
-    best = evaluate(files, [v.scores for v in verdicts], standard)
-    return Score(deployed["standard"].result.normalized, best["standard"].result.normalized)
+    return score_with(
+        Objective(files, profiles["standard"], cache or VerdictCache(), workers), values
+    )
 
 
-def budget_holds(values: dict[str, float], workers: int | None = None) -> bool:
+def score_with(objective: Objective, values: dict[str, float]) -> Score:
+    """The objective's deployed and best-threshold standard scores of these values."""
+    verdicts = objective.verdicts(config_of(values))
+    return Score(objective.deployed(verdicts), objective.best(verdicts))
+
+
+def budget_holds(
+    values: dict[str, float], workers: int | None = None, cache: VerdictCache | None = None
+) -> bool:
     """Whether the normal week stays within budget with these detector values."""
     detector = config_of(values).detector
-    return budget.within_budget(budget.budget(workers=workers, detector=detector))
+
+    def compute() -> bool:
+        return budget.within_budget(budget.budget(workers=workers, detector=detector))
+
+    if cache is None:
+        return compute()
+    return cache.flag("budget", json.dumps(dataclasses.asdict(detector), sort_keys=True), compute)
 
 
 def search(
@@ -141,10 +153,21 @@ def search(
     passes: int = 3,
     workers: int | None = None,
     log: Any = print,
+    cache: VerdictCache | None = None,
 ) -> tuple[dict[str, float], Score]:
     """Coordinate search from `start`; returns the values reached and their score."""
+    cache = cache or VerdictCache()
+    objective = Objective(files, profiles["standard"], cache, workers)
+    memo: dict[tuple[tuple[str, float], ...], Score] = {}
+
+    def scored(values: dict[str, float]) -> Score:
+        key = tuple(sorted(values.items()))
+        if key not in memo:
+            memo[key] = score_with(objective, values)
+        return memo[key]
+
     current = dict(start)
-    best = score(files, current, profiles, workers)
+    best = scored(current)
     floor = BEST_FLOOR if best.best >= BEST_FLOOR else -math.inf
     log(f"start: deployed {best.deployed:.2f}, best threshold {best.best:.2f}")
     for n in range(1, passes + 1):
@@ -158,14 +181,14 @@ def search(
                 if not 0 <= j < len(ladder):
                     continue
                 trial = {**current, name: ladder[j]}
-                got = score(files, trial, profiles, workers)
+                got = scored(trial)
                 if got.best < floor:
                     continue
                 if got.deployed < best.deployed + MIN_GAIN and not (
                     got.deployed >= best.deployed and got.best > best.best + MIN_GAIN
                 ):
                     continue
-                if not budget_holds(trial, workers):
+                if not budget_holds(trial, workers, cache):
                     log(f"  pass {n}: {name} {current[name]} -> {ladder[j]} breaks the budget")
                     continue
                 log(
@@ -190,10 +213,23 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", choices=("start", "committed"), default="start")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--json", type=Path, default=None)
+    parser.add_argument(
+        "--cache",
+        type=Path,
+        default=Path("var/tune-cache"),
+        help="verdicts per file and parameter set, reused across runs (see objective.py)",
+    )
+    parser.add_argument("--no-cache", action="store_true", help="keep verdicts in memory only")
+    parser.add_argument(
+        "--record",
+        action="store_true",
+        help="also store the run in evals/triage/results.json under 'generalization'",
+    )
     args = parser.parse_args(argv)
 
     files = load_corpus(args.nab_dir)
     profiles = load_profiles(args.nab_dir)
+    cache = VerdictCache(None if args.no_cache else args.cache)
     held: list[DataFile] = []
     tuning = list(files)
     if args.fold:
@@ -207,7 +243,7 @@ def main(argv: list[str] | None = None) -> int:
         tuning = [f for f in files if f.category != args.leave_out]
     started = time.perf_counter()
     begin = START if args.start == "start" else committed()
-    values, tuned = search(tuning, begin, profiles, args.passes, args.workers)
+    values, tuned = search(tuning, begin, profiles, args.passes, args.workers, cache=cache)
     out: dict[str, Any] = {
         "tuned_on": f"fold {args.fold}"
         if args.fold
@@ -215,14 +251,16 @@ def main(argv: list[str] | None = None) -> int:
         if args.leave_out
         else "whole corpus",
         "values": values,
+        "tuning_files": len(tuning),
+        "held_out_files": len(held),
         "tuned": dataclasses.asdict(tuned),
         "seconds": round(time.perf_counter() - started, 1),
     }
     print(f"values: {json.dumps(values)}")
     print(f"tuning files ({len(tuning)}): deployed {tuned.deployed:.2f}, best {tuned.best:.2f}")
     if held:
-        got = score(held, values, profiles, args.workers)
-        baseline = score(held, begin, profiles, args.workers)
+        got = score(held, values, profiles, args.workers, cache)
+        baseline = score(held, begin, profiles, args.workers, cache)
         out["held_out"] = dataclasses.asdict(got)
         out["held_out_at_start"] = dataclasses.asdict(baseline)
         print(
@@ -235,7 +273,22 @@ def main(argv: list[str] | None = None) -> int:
         print("matches the committed defaults" if same else "differs from the committed defaults")
     if args.json:
         args.json.write_text(json.dumps(out, indent=2) + "\n")
+    if args.record:
+        record(out, args.passes)
     return 0
+
+
+def record(run: dict[str, Any], passes: int, path: Path = RESULTS) -> None:
+    """Store one tuning run's figures in results.json under 'generalization', by its files."""
+    payload = json.loads(path.read_text()) if path.exists() else {}
+    runs = payload.setdefault(GENERALIZATION, {})
+    runs[run["tuned_on"]] = {
+        **run,
+        "passes": passes,
+        "recorded_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+    }
+    payload[GENERALIZATION] = dict(sorted(runs.items()))
+    path.write_text(json.dumps(payload, indent=2) + "\n")
 
 
 if __name__ == "__main__":

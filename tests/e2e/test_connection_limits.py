@@ -88,7 +88,8 @@ def test_no_connection_caps_or_timeouts(agent: str) -> None:
         if r.status_code == 429
     )
     assert int(refused.headers["retry-after"]) >= 1
-    assert "too many questions" in refused.json()["error"]
+    assert refused.headers["content-type"].startswith("application/problem+json")
+    assert "too many questions" in refused.json()["detail"]
     # Ingest is not a question: a reporter's batch goes through regardless.
     beat = {"id": "h1", "type": "heartbeat", "ts": time.time(), "interval_s": 60}
     batch = {"schema_version": 1, "reporter": {"node": "pi-1", "location": "lab"}, "events": [beat]}

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from agent_bruno.agent.compose import counts, overview, readings, status, values
+from agent_bruno.agent.compose import counts, knowledge, overview, readings, status, values
 from agent_bruno.agent.compose.fmt import Formatter, join
 from agent_bruno.agent.nlu.intents import intents
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
@@ -127,8 +127,69 @@ def _overview(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
     return _with_problems(overview.overview(f, _by_name(calls), plan.hints), calls)
 
 
+GRAPH_TOOLS = frozenset({"graph_context", "similar_incidents", "workloads", "incidents"})
+LOAD_METRICS = frozenset({"cpu_percent", "load_1m"})
+
+
+def _graph_problems(calls: Sequence[ToolCallRecord]) -> list[ToolCallRecord]:
+    """Failed graph calls worth saying: not "the graph is off" nor "nothing similar"."""
+    return [
+        c
+        for c in calls
+        if c.name in GRAPH_TOOLS
+        and c.result.status == "error"
+        and "is off" not in str(c.result.error)
+    ]
+
+
 def _diagnosis(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
-    return _with_problems(overview.diagnosis(f, _by_name(calls), plan.hints), calls)
+    """The node's health, numbers and anomalies, and what the graph knows: the workload that
+    dominates, past incidents like it with their causes, what was recommended."""
+    results = _by_name(calls)
+    text = overview.diagnosis(f, results, plan.hints)
+    nodes = (results.get("node_health") or {}).get("nodes", [])
+    extra: list[str] = []
+    if len(nodes) == 1 and plan.hints.get("asked_metric") in LOAD_METRICS:
+        premise = knowledge.not_loaded(f, nodes[0])
+        if premise is not None:
+            text = premise + "\n" + text
+    cpu = nodes[0].get("health", {}).get("cpu_percent") if len(nodes) == 1 else None
+    extra = knowledge.explain(
+        f, results.get("graph_context"), results.get("similar_incidents"), cpu
+    )
+    edge = [c for c in calls if c.name not in GRAPH_TOOLS]
+    return _with_problems("\n".join([text, *extra]), [*edge, *_graph_problems(calls)])
+
+
+def _workloads(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
+    """One node's workloads from the graph, with their use; else what the heartbeats name."""
+    graph = _ok(calls, "workloads")
+    if graph:
+        return knowledge.workloads(f, graph[0])
+    return _each(status.workloads, "node_health")(plan, f, calls)
+
+
+def _history(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
+    data = _ok(calls, "incidents")
+    return knowledge.history(f, data[0]) if data else _with_problems("", calls)
+
+
+def _record(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
+    """What was recorded (or corrected) and linked; or what the sentence lacked."""
+    need = plan.hints.get("need")
+    if need is not None:
+        what = "where it happened" if need == "place" else "what caused it"
+        return (
+            f"I could not tell {what}. Say what happened, where and when, and its cause, "
+            f"e.g. {plan.hints.get('example')}."
+        )
+    recorded = _ok(calls, "record_incident")
+    if recorded:
+        return knowledge.recorded(f, recorded[0])
+    corrected = _ok(calls, "correct_incident")
+    if corrected:
+        return knowledge.corrected(f, corrected[0])
+    return _with_problems("", calls)
 
 
 def _count(plan: Plan, f: Formatter, calls: Sequence[ToolCallRecord]) -> str:
@@ -191,7 +252,7 @@ WRITERS: dict[str, Writer] = {
     "compare_time": _compare_time,
     "anomalies": _anomalies,
     "health": _each(status.health, "node_health"),
-    "workloads": _each(status.workloads, "node_health"),
+    "workloads": _workloads,
     "overview": _overview,
     "diagnosis": _diagnosis,
     "count": _count,
@@ -201,6 +262,8 @@ WRITERS: dict[str, Writer] = {
     "raw": _raw,
     "unsupported": _unsupported,
     "unknown": _unknown,
+    "incident_history": _history,
+    "incident_record": _record,
 }
 
 
@@ -253,7 +316,12 @@ def _part_plan(data: Mapping[str, Any]) -> Plan:
 
 def _write(plan: Plan, calls: Sequence[ToolCallRecord], now: float, tz: tzinfo) -> str:
     f = Formatter(now, tz, plan.hints.get("unit"))
-    if not calls and plan.hints.get("unsupported") is None and plan.intent != "help":
+    if (
+        not calls
+        and plan.hints.get("unsupported") is None
+        and plan.intent != "help"
+        and not (plan.hints.get("need"))
+    ):
         return "I have nothing to answer that with."
     text = writer_of(plan.intent)(plan, f, calls)
     notes = [*_notes(plan), *(f"({n})" for n in f.notes)]

@@ -123,6 +123,52 @@ def _recommendations(found: Sequence[Row]) -> list[str]:
     return seen
 
 
+def _dominant(items: Sequence[Row], cpu: float | None) -> list[str]:
+    """The workload that dominates (or is the busiest on) a node, with the others' use."""
+    busy = [w for w in items if w.get("cpu_percent") is not None]
+    if busy:
+        top = busy[0]
+        share = top["cpu_percent"] / cpu if cpu else 0.0
+        verb = "dominates it" if share >= HIGH_SHARE else "is the busiest"
+        return [
+            f"{top['name']}{' (' + top['namespace'] + ')' if top.get('namespace') else ''} {verb}"
+            f" with {_pct(top['cpu_percent'])} of the node's CPU"
+            + (f" ({share:.0%} of what is in use)" if share else "")
+            + "; others: "
+            + (", ".join(_workload(w) for w in busy[1:4]) or "none")
+            + "."
+        ]
+    if items:
+        return ["It runs " + ", ".join(w["name"] for w in items) + ", none reporting its CPU use."]
+    return []
+
+
+def explain(f: Formatter, context: Row | None, past: Row | None, cpu: float | None) -> list[str]:
+    """What the graph adds to a "why": the workload that dominates a node, past incidents like
+    the newest episode (likely explanations, with how similar), else the place's past
+    incidents with their causes, and what was recommended then."""
+    context = context or {}
+    lines = _dominant(context.get("workloads", []), cpu) if context.get("kind") == "node" else []
+    found = (past or {}).get("similar", [])
+    incidents = [i for i in context.get("incidents", []) if i.get("root_causes")]
+    if found:
+        lines.append(similar(f, past or {}))
+    elif incidents:
+        where = context.get("location") or "there"
+        lines.append(f"Past incidents at {where} (newest first):")
+        lines += [f"- {_incident(f, i)}" for i in incidents[:3]]
+    recs = _recommendations(found or incidents)
+    busy = [w for w in context.get("workloads", []) if w.get("cpu_percent") is not None]
+    if recs:
+        lines.append("Recommended before: " + " / ".join(recs) + ".")
+    elif busy and cpu and busy[0]["cpu_percent"] / cpu >= HIGH_SHARE:
+        lines.append(
+            f"Nothing recorded says what to do; consider limiting {busy[0]['name']} or moving it "
+            "to a node with spare capacity."
+        )
+    return lines
+
+
 def load(
     f: Formatter,
     node: Row | None,
@@ -146,42 +192,28 @@ def load(
             f"threshold is {threshold_percent:.0f} % CPU."
         )
     lines = [f"{node['node']} ({node['location']}) is under high load: {numbers} ({fresh})."]
-    items: Sequence[Row] = (context or {}).get("workloads", [])
-    busy = [w for w in items if w.get("cpu_percent") is not None]
-    if busy:
-        top = busy[0]
-        share = top["cpu_percent"] / cpu if cpu else 0.0
-        verb = "dominates it" if share >= HIGH_SHARE else "is the busiest"
-        lines.append(
-            f"{top['name']}{' (' + top['namespace'] + ')' if top.get('namespace') else ''} {verb}"
-            f" with {_pct(top['cpu_percent'])} of the node's CPU"
-            + (f" ({share:.0%} of what is in use)" if share else "")
-            + "; others: "
-            + (", ".join(_workload(w) for w in busy[1:4]) or "none")
-            + "."
+    explained = explain(f, {"kind": "node", **(context or {})}, past, cpu)
+    if not (context or {}).get("workloads"):
+        explained.insert(
+            0, "The graph knows no workloads on it, so I cannot say what uses the CPU."
         )
-    elif items:
-        lines.append(
-            "It runs " + ", ".join(w["name"] for w in items) + ", none reporting its CPU use."
-        )
-    else:
-        lines.append("The graph knows no workloads on it, so I cannot say what uses the CPU.")
-    found = (past or {}).get("similar", [])
-    incidents = [i for i in (context or {}).get("incidents", []) if i.get("root_causes")]
-    if found:
-        lines.append(similar(f, past or {}))
-    elif incidents:
-        lines.append(f"Past incidents at {node['location']}:")
-        lines += [f"- {_incident(f, i)}" for i in incidents[:3]]
-    recs = _recommendations(found or incidents)
-    if recs:
-        lines.append("Recommended before: " + " / ".join(recs) + ".")
-    elif busy and busy[0]["cpu_percent"] / cpu >= HIGH_SHARE:
-        lines.append(
-            f"Nothing recorded says what to do; consider limiting {busy[0]['name']} or moving it "
-            "to a node with spare capacity."
-        )
-    return "\n".join(lines)
+    return "\n".join(lines + explained)
+
+
+def not_loaded(f: Formatter, node: Row) -> str | None:
+    """The false premise of "why is it under high load?": the node's CPU is below its warning
+    threshold (no CPU reason in its status). None when it is loaded or says no CPU."""
+    cpu = node.get("health", {}).get("cpu_percent")
+    if cpu is None or node.get("status") == "offline":
+        return None
+    if any(r.startswith("CPU ") for r in node.get("reasons", [])):
+        return None
+    load_1m = node["health"].get("load_1m")
+    return (
+        f"{node['node']} is not under high load: CPU {_pct(cpu)}, load "
+        f"{load_1m if load_1m is not None else 'unknown'} "
+        f"({f.fresh(node.get('last_heartbeat'))}), below its warning threshold."
+    )
 
 
 def recorded(f: Formatter, data: Row) -> str:

@@ -47,7 +47,7 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
     groups = _by_place(series, key, aggregate, ranged)
     if not groups:
         return f"No {label(data['filters'].get('metric'))} values to rank."
-    high = hints.get("order", "high") == "high"
+    high = hints.get("order", "high") in ("high", "both")
     ordered = sorted(groups.items(), key=lambda kv: kv[1][0], reverse=high)
     unit, metric = series[0]["unit"], series[0]["metric"]
     basis = (
@@ -61,6 +61,9 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
         f"{top_name} has the {word} {label(metric)}: {f.value(top_value, unit, metric)} "
         f"({basis}; {join([_member(f, s, aggregate, ranged) for s in top_items])})."
     ]
+    if hints.get("order") == "both" and len(ordered) > 1:
+        low_name, (low_value, _) = ordered[-1]
+        lines.append(f"{low_name} has the lowest: {f.value(low_value, unit, metric)}.")
     lines.append("Ranking:")
     for i, (name, (value, items)) in enumerate(ordered, 1):
         stale = [s for s in items if f.stale(s.get("latest_ts"))]

@@ -95,9 +95,9 @@ def _ordered(found: list[tuple[int, str]]) -> list[str]:
     return out
 
 
-def _abbreviates(short: str, word: str) -> bool:
+def _abbreviates(short: str, word: str, least: int = 3) -> bool:
     """Whether `short` abbreviates `word`: same first letter, its letters in order ("srv")."""
-    if len(short) < 3 or short[0] != word[0] or len(short) >= len(word):
+    if len(short) < least or short[0] != word[0] or len(short) >= len(word):
         return False
     rest = iter(word)
     return all(ch in rest for ch in short)
@@ -126,7 +126,8 @@ def _loose_locations(t: _Text, vocab: Vocabulary, mentions: Mentions) -> list[tu
             if re.fullmatch(r"[a-z\s_\-]*", between, re.I) is None:
                 continue
             if any(w == p for w, p in zip(said, parts, strict=True)) and all(
-                _part_matches(w, p) for w, p in zip(said, parts, strict=True)
+                _part_matches(w, p) or _abbreviates(w, p, 2)  # "server rm"
+                for w, p in zip(said, parts, strict=True)
             ):
                 start, end = window[0].start(), window[-1].end()
                 mentions.corrected.append((t.text[start:end], location))

@@ -66,6 +66,26 @@ def _status(text: str) -> Status:
     return "resolved" if _RESOLVED.search(text) else "open"
 
 
+def clock_phrase(text: str) -> str | None:
+    """The moment a sentence names, as a tool's `at` ("14:23", "yesterday 14:23"), or None."""
+    match = _CLOCK.search(text)
+    if match is None:
+        return None
+    clock = f"{int(match['h']):02d}:{match['m']}"
+    return f"yesterday {clock}" if _YESTERDAY.search(text) else clock
+
+
+_CLOCK_ONLY = re.compile(
+    r"\s*(?:(?:today|yesterday)\s+)?(?:at\s+)?(?:[01]?\d|2[0-3])[:.h][0-5]\d\s*", re.I
+)
+
+
+def at_clock(text: str, now: float, tz: tzinfo) -> float | None:
+    """A clock phrase alone ("14:23", "yesterday 14:23") as Unix seconds: the latest such
+    moment not in the future; None when `text` is not one."""
+    return _when(text, now, tz) if _CLOCK_ONLY.fullmatch(text) else None
+
+
 def _when(text: str, now: float, tz: tzinfo) -> float | None:
     match = _CLOCK.search(text)
     if match is None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from agent_bruno.agent.nlu.extract import Unknown
 from agent_bruno.agent.nlu.intents import IntentSpec
+from agent_bruno.agent.nlu.knowledge_plans import KNOWLEDGE_PLANS, graph_calls
+from agent_bruno.agent.nlu.lexicon import lexicon
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.health import HEALTH_METRICS
 
@@ -162,6 +164,8 @@ _SELECTS = re.compile(
 def rank(r: Request, spec: IntentSpec) -> Plan:
     """Every series of the metric (within a location if one is named), to order; one ranking
     per metric when several are named."""
+    if len(r.locations) + len(r.nodes) >= 2:
+        return compare(r, spec)  # "which is warmer, pi-node-1 or pi-node-2?"
     if len(r.locations) + len(r.nodes) == 1 and not _SELECTS.search(r.text):
         # "the coldest the garage got": a statistic of one place, not a ranking
         return _readings("stats" if r.span or r.aggregates else "current", "metric_summary")(
@@ -176,8 +180,11 @@ def rank(r: Request, spec: IntentSpec) -> Plan:
         PlannedCall("metric_summary", {"metric": m, **base}) for m in metrics[:MAX_FAN_OUT]
     ) or (PlannedCall("metric_summary", base),)
     by_node = r.hosts or bool(r.locations) or (metric in HEALTH_METRICS)
+    both = bool(lexicon().order["high"].search(r.text) and lexicon().order["low"].search(r.text))
     hints = r.hints(
-        order=r.order or "high", aggregate=_rank_statistic(r), by="node" if by_node else "location"
+        order="both" if both else (r.order or "high"),
+        aggregate=_rank_statistic(r),
+        by="node" if by_node else "location",
     )
     if metric is None:
         hints["need"] = "metric"
@@ -247,7 +254,10 @@ def _status(r: Request) -> str | None:
 
 
 def health(r: Request, spec: IntentSpec) -> Plan:
-    """Node status: one node, the nodes of a location, or all (filtered by status)."""
+    """Node status: one node, the nodes of a location, or all (filtered by status); a named
+    metric without a status ("how's the disk on all the pis") is that metric's values."""
+    if r.metrics and not _status(r) and not r.nodes:
+        return rank(r, spec) if not r.locations else _readings("current", "metric_summary")(r, spec)
     args = (
         {"node": r.nodes[0]} if r.nodes else ({"location": r.locations[0]} if r.locations else {})
     )
@@ -259,11 +269,15 @@ def health(r: Request, spec: IntentSpec) -> Plan:
 
 
 def workloads(r: Request, spec: IntentSpec) -> Plan:
-    """What runs where, from the nodes' heartbeats."""
+    """What runs where, from the nodes' heartbeats; for one node, the graph's workloads with
+    their CPU and memory too."""
     args = (
         {"node": r.nodes[0]} if r.nodes else ({"location": r.locations[0]} if r.locations else {})
     )
-    return Plan("workloads", (PlannedCall("node_health", args),), {}, r.hints())
+    calls = [PlannedCall("node_health", args)]
+    if len(r.nodes) == 1:
+        calls.append(PlannedCall("workloads", {"node": r.nodes[0]}))
+    return Plan("workloads", tuple(calls), {}, r.hints())
 
 
 def overview(r: Request, spec: IntentSpec) -> Plan:
@@ -297,6 +311,7 @@ def diagnosis(r: Request, spec: IntentSpec) -> Plan:
         ),
         PlannedCall("anomaly_episodes", {**where, **r.window(DAY)}),
     ]
+    calls += graph_calls(r)  # what runs there, past incidents like it and their causes
     if r.forge:
         calls.append(PlannedCall("forge_analysis", {"question": r.text, **where}))
     return Plan("diagnosis", tuple(calls), {}, r.hints(asked_metric=r.metric))
@@ -305,9 +320,32 @@ def diagnosis(r: Request, spec: IntentSpec) -> Plan:
 COUNTABLE = ("episodes", "readings", "anomalies", "sensors", "locations", "metrics", "nodes")
 
 
+_COUNT_CUE = re.compile(
+    r"(?<![\w-])(?:how\s+many|number\s+of|count(?:\s+of)?(?:\s+the)?|total(?:\s+number\s+of)?"
+    r"|how\s+often)\s+(?:(?:different|distinct|separate|individual|other|more|kinds?\s+of"
+    r"|types?\s+of)\s+)?(?P<noun>[\w-]+(?:\s+[\w-]+)?)",
+    re.I,
+)
+
+
+def _counted_right_after_cue(text: str) -> set[str]:
+    """What each "how many …" counts: the countable word right after it ("how many readings
+    has the co2 sensor sent" counts readings, not sensors)."""
+    out = set()
+    for m in _COUNT_CUE.finditer(text):
+        for name, pattern in lexicon().counting:
+            if pattern.match(m.group("noun")) or pattern.match(m.group("noun").split()[-1]):
+                out.add(name)
+                break
+    return out
+
+
 def count(r: Request, spec: IntentSpec) -> Plan:
     """How many of each thing counted (several when the question lists several)."""
     subjects = [c for c in r.counting if c in COUNTABLE] or ["nodes"]
+    asked = _counted_right_after_cue(r.text)
+    if asked:
+        subjects = [s for s in subjects if s in asked] or subjects
     if "anomalies" in subjects and "readings" in subjects:
         subjects.remove("readings")  # "flagged readings" are anomalies
     if "episodes" in subjects and "anomalies" in subjects:
@@ -436,4 +474,5 @@ PLANS: dict[str, Builder] = {
     "raw": raw,
     "follow_up": _readings("current", "metric_summary"),
     "unsupported": unsupported,
+    **KNOWLEDGE_PLANS,
 }

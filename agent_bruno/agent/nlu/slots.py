@@ -11,14 +11,21 @@ from typing import Any
 
 from agent_bruno.agent.nlu.extract import Mentions, extract_delexed
 from agent_bruno.agent.nlu.lexicon import all_matches, first_match, lexicon
-from agent_bruno.agent.nlu.timeexpr import find_time_span
+from agent_bruno.agent.nlu.timeexpr import find_time_spans
 from agent_bruno.agent.nlu.units import find_unit
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
 DAY = 86_400.0
-_COMPARE_TO = re.compile(
-    r"(?<![\w-])(?:compare[sd]?|comparison|vs\.?|versus|against|relative to)\s+"
-    r"(?:it\s+|that\s+|this\s+|them\s+)?(?:with|to|against)?\s*(?P<when>.+)$",
+_COMPARE_CUE = re.compile(
+    r"(?<![\w-])(?:compare[sd]?|comparing|comparison|vs\.?|versus|against|relative to|than"
+    r"|from what it was|from how it was)(?![\w-])",
+    re.I,
+)
+# What stands right before the other period: "with", "than", "compared to (the same) ...".
+_TO_PERIOD = re.compile(
+    r"(?<![\w-])(?:with|to|against|vs\.?|versus|than|and|compare[sd]?(?:\s+(?:it|that|this|them))?"
+    r"|comparison)\s+(?:(?:the\s+)?(?:same\s+)?(?:values?|readings?|numbers|figures|data|ones)"
+    r"\s+(?:of|from|for)\s+|that of\s+|those of\s+|what it was\s+|how it was\s+)?$",
     re.I,
 )
 _EVER = re.compile(r"(?<![\w-])(?:on record|ever|all[\s-]time|so far|in history)(?![\w-])", re.I)
@@ -86,16 +93,20 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
     text = " ".join(text.split())
     rest = _WISE.sub(" ", text)
     target = None
-    compared = _COMPARE_TO.search(text)
-    if compared:
-        when = find_time_span(compared.group("when"), now, tz)
-        lead = compared.group("when")[: when.start_index] if when is not None else ""
-        if when is not None and re.fullmatch(r"\s*(?:the|that of|those of|how it was)?\s*", lead):
-            target = _span(when)
-            rest = text[: compared.start()] + " compared with _time_"
-    found = find_time_span(rest, now, tz)
+    spans = find_time_spans(rest, now, tz)
     span = None
-    if found is not None:
+    cue = _COMPARE_CUE.search(rest)
+    if cue is not None and spans:
+        # "compare with yesterday", "warmer than last week", "today versus yesterday": the
+        # range after the comparison word is the other period; one before it is the asked one.
+        other = next((t for t in reversed(spans) if t.start_index >= cue.start()
+                      and _TO_PERIOD.search(rest[: t.start_index])), None)  # fmt: skip
+        if other is not None:
+            target = _span(other)
+            rest = rest[: other.start_index] + " _time_ " + rest[other.end_index :]
+            spans = [t for t in spans if t is not other]
+    if spans:
+        found = spans[0]
         span = _span(found)
         rest = rest[: found.start_index] + " _time_ " + rest[found.end_index :]
     elif _EVER.search(rest):

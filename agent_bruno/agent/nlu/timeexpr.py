@@ -170,6 +170,14 @@ def _relative(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
     return TimeSpan(now - amount * _UNIT_SECONDS[unit], now, _relative_label(word, amount, unit))
 
 
+def _bare_duration(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
+    unit = _UNIT_ALIASES[m.group("unit").lower()]
+    amount = float(m.group("digits"))
+    if not 0 < amount * _UNIT_SECONDS[unit] <= _MAX_SPAN:
+        return None
+    return TimeSpan(now - amount * _UNIT_SECONDS[unit], now, _relative_label("last", amount, unit))
+
+
 def _day(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan:
     today = _local_date(now, tz)
     if m.group(0).lower().endswith("today"):
@@ -404,6 +412,13 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
             _relative,
         ),
         (rf"{_B}(?:{_HALF}|{_NUM}{_UNIT})\s+(?P<rel>ago){_E}", _relative),
+        # A bare duration ("48h trend", "over 24 hours", "for 3 days"): the last that long.
+        (
+            rf"{_B}(?<![\d.])(?<!since\s)(?:(?P<rel>over|for|during|within|in)\s+(?:the\s+)?)?"
+            rf"(?P<digits>\d+(?:\.\d+)?)\s*(?P<unit>h|hrs?|hours?|d|days?|mins?|minutes?"
+            rf"|w|wks?|weeks?){_E}",
+            _bare_duration,
+        ),
         (rf"{_B}(?:today|yesterday){_E}", _day),
         (rf"{_B}{_DAY_BEFORE}{_E}", _day_before_yesterday),
         (rf"{_B}(?P<prep>since(?:\s+last)?|on(?:\s+last)?|last)\s+{_WEEKDAY_RE}{_E}", _weekday),
@@ -470,6 +485,16 @@ def find_time_span(text: str, now: float, tz: tzinfo) -> TimeMatch | None:
             if span is not None:
                 best = TimeMatch(span, m.start(), m.end())
     return best
+
+
+def find_time_spans(text: str, now: float, tz: tzinfo) -> list[TimeMatch]:
+    """Every time expression in `text`, in order, none overlapping another."""
+    found: list[TimeMatch] = []
+    rest = text
+    while (m := find_time_span(rest, now, tz)) is not None:
+        found.append(m)
+        rest = rest[: m.start_index] + " " * (m.end_index - m.start_index) + rest[m.end_index :]
+    return sorted(found, key=lambda t: t.start_index)
 
 
 def _parse_iso(text: str, tz: tzinfo, role: Literal["start", "end"]) -> float | None:

@@ -36,7 +36,7 @@ _ASKS = re.compile(
     r"^\W*(?:how|what|what's|whats|which|when|where|why|who|is|are|was|were|did|does|do|has"
     r"|have|had|can|could|would|will|should|tell|show|give|list|plot|graph|chart|compare"
     r"|rank|count|any|and|also|then|plus|but|only|just|same|now|check|find|get|let|please"
-    r"|diagnose|explain|alert|notify|remind|snooze|mute|record|log|note|help|hi|hello|hey"
+    r"|diagnose|explain|alert|notify|remind|snooze|mute|record|log|note"
     r"|y|r|wat|wht|hw)\b",
     re.I,
 )
@@ -51,8 +51,8 @@ _SPLIT = re.compile(
 )
 # A runner-up this close to an unsure winner is named in the answer, so the asker can say
 # which was meant.
-CLOSE_MARGIN = 0.1
-CLOSE_TOP = 0.5
+CLOSE_MARGIN = 0.08
+CLOSE_TOP = 0.35
 MAX_CLAUSES = 3
 FOCUS_KEYS = ("metrics", "locations", "nodes", "sensors")
 
@@ -91,6 +91,8 @@ def _follows(intent: str, slots: Slots, focus: Mapping[str, Any]) -> bool:
         return True
     if slots.pronoun and not slots.place_named:
         return True
+    if intent == "count" and not slots.named and focus.get("intent") in ("anomalies", "count"):
+        return True  # "how many were critical?": of what was just listed
     return intent in SUBJECT_INTENTS and not slots.named
 
 
@@ -172,6 +174,11 @@ def understand_clause(
             severity = severity or focus.get("severity")
             counting = counting or list(focus.get("counting") or [])
             status = status or focus.get("status")
+        if intent == "count" and not counting:
+            counting = {"anomalies": ["anomalies"], "health": ["nodes"]}.get(
+                str(focus.get("intent")), list(focus.get("counting") or [])
+            )
+            severity = severity or focus.get("severity")
     spec = intents()[intent]
     runner_up = next(((n, p) for n, p in ranked[1:] if n != "follow_up"), None)
     request = Request(
@@ -235,6 +242,14 @@ def _other_tools(plan: Plan, request: Request, other: IntentSpec) -> bool:
     return not {c.name for c in plan.calls} & {c.name for c in theirs.calls}
 
 
+def _same_answer(a: Plan, b: Plan) -> bool:
+    """Whether two clauses would be answered the same (same calls, unit and statistics)."""
+    keys = ("unit", "aggregates", "severity", "status", "counting")
+    return (a.intent, a.calls) == (b.intent, b.calls) and all(
+        a.hints.get(k) == b.hints.get(k) for k in keys
+    )
+
+
 def _shifted(span: Mapping[str, Any], seconds: float) -> dict[str, Any]:
     """The same-width range `seconds` earlier ("and the day before?")."""
     label = "the day before" if seconds == 86_400.0 else "the week before"
@@ -254,17 +269,26 @@ def understand(
 ) -> Plan:
     """The tool calls that answer `question`, and how to present them."""
     parts = clauses(question)
-    plans = []
+    plans: list[Plan] = []
     current = focus
     for part in parts:
         plan = understand_clause(part, current, vocab, now, tz, forge=forge)
-        plans.append(plan)
         current = plan.focus
+        if any(_same_answer(p, plan) for p in plans):
+            continue  # "show me X … and tell me if it looks normal": answered once
+        plans.append(plan)
     if len(plans) == 1:
         return plans[0]
     calls: list[PlannedCall] = [c for p in plans for c in p.calls]
     hints = {"parts": [asdict(p) for p in plans], "question": " ".join(question.split())}
     return Plan("multi", tuple(calls), dict(plans[-1].focus), hints)
+
+
+def intent_of(question: str, vocab: Vocabulary, now: float, tz: tzinfo) -> str:
+    """The intent of the question's first clause, as the classifier scores it: how a capability
+    beside the agent (the alert desk) learns that a sentence is its own."""
+    slots = read_slots(clauses(question)[0], vocab, now, tz)
+    return classify(slots)[0][0]
 
 
 def warm_up() -> None:

@@ -8,11 +8,13 @@ Reads never raise: an unreachable graph is an `error` result saying so. The only
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any, Literal
 
 from pydantic import Field
 
 from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.nlu.incidents import at_clock
 from agent_bruno.agent.nlu.timeexpr import parse_time_arg
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import Args, time_range
@@ -30,6 +32,7 @@ log = logging.getLogger(__name__)
 
 DAY = 86_400.0
 NO_GRAPH = "the knowledge graph is off or could not be opened (see /readyz)"
+LATEST = "latest"  # `correct_incident`'s incident: the one the asker recorded last
 
 
 class ContextArgs(Args):
@@ -72,8 +75,13 @@ class SimilarArgs(Args):
 class RecordArgs(Args):
     """Arguments of `record_incident`."""
 
-    location: str = Field(description="where it happened, e.g. warehouse-b")
-    at: str = Field(description='when it happened, e.g. "14:23", "today 14:23" or ISO 8601')
+    location: str | None = Field(default=None, description="where it happened, e.g. warehouse-b")
+    node: str | None = Field(
+        default=None, description="the node it happened on (its location is used), e.g. pi-node-3"
+    )
+    at: str = Field(
+        description='when it happened, e.g. "14:23", "yesterday 14:23", "2 hours ago" or ISO 8601'
+    )
     cause: str | None = Field(
         default=None, max_length=500, description="the root cause, e.g. HVAC malfunction"
     )
@@ -87,7 +95,9 @@ class RecordArgs(Args):
 class CorrectArgs(Args):
     """Arguments of `correct_incident`: the incident and what changes."""
 
-    incident: str = Field(description="the incident id (inc-…)")
+    incident: str = Field(
+        description='the incident id (inc-…), or "latest": the one the asker recorded last'
+    )
     cause: str | None = Field(default=None, max_length=500)
     status: Literal["open", "resolved"] | None = None
     resolution: str | None = Field(default=None, max_length=500)
@@ -264,8 +274,12 @@ async def _newest_episode(graph: KnowledgeGraph, args: SimilarArgs) -> EpisodeFa
 
 
 def _when(ctx: AgentContext, text: str) -> float | ToolResult:
+    now = ctx.clock()
+    clock = at_clock(text, now, ctx.tz)  # "14:23": the latest 14:23 not in the future
+    if clock is not None:
+        return clock
     try:
-        return parse_time_arg(text, ctx.clock(), ctx.tz, role="start")
+        return parse_time_arg(text, now, ctx.tz, role="start")
     except ValueError as exc:
         return ToolResult.fail(f"when it happened: {exc}")
 
@@ -287,7 +301,7 @@ async def record_incident(ctx: AgentContext, args: RecordArgs) -> ToolResult:
     )
     who = ctx.asked_by
     incident = IncidentInput(
-        location=args.location,
+        location=args.location or "",
         started=at,
         status=args.status,
         summary=args.summary,
@@ -295,8 +309,17 @@ async def record_incident(ctx: AgentContext, args: RecordArgs) -> ToolResult:
         metric=args.metric,
     )
     try:
-        if await graph.location_context(args.location, limit=1) is None:
-            return ToolResult.no_data(f"the graph knows no location called {args.location!r}")
+        location = args.location
+        if location is None and args.node is not None:
+            node = await graph.node_context(args.node, episodes=1)
+            if node is None or not node["location"]:
+                return ToolResult.no_data(f"the graph knows no node called {args.node!r}")
+            location = node["location"]
+        if location is None:
+            return ToolResult.fail("say where it happened: a location or a node")
+        if await graph.location_context(location, limit=1) is None:
+            return ToolResult.no_data(f"the graph knows no location called {location!r}")
+        incident = replace(incident, location=location)
         stored = await graph.record_incident(incident, who, ctx.clock())
     except GraphError as exc:
         return _failed(exc)
@@ -312,9 +335,15 @@ async def correct_incident(ctx: AgentContext, args: CorrectArgs) -> ToolResult:
         return graph
     who = ctx.asked_by
     try:
-        current = await graph.incident(args.incident)
+        incident_id = args.incident
+        if incident_id == LATEST:
+            mine = await graph.read("latest_recorded", by=who)
+            if not mine:
+                return ToolResult.no_data(f"{who} has recorded no incident to correct")
+            incident_id = str(mine[0]["id"])
+        current = await graph.incident(incident_id)
         if current is None:
-            return ToolResult.no_data(f"no incident {args.incident!r} is recorded")
+            return ToolResult.no_data(f"no incident {incident_id!r} is recorded")
         started = float(current["started"])
         if args.at is not None:
             at = _when(ctx, args.at)
@@ -344,12 +373,12 @@ async def correct_incident(ctx: AgentContext, args: CorrectArgs) -> ToolResult:
             if args.location is None and args.at is None
             else (),
         )
-        stored = await graph.correct_incident(args.incident, changed, who, ctx.clock())
+        stored = await graph.correct_incident(incident_id, changed, who, ctx.clock())
     except IncidentNotFound:
         return ToolResult.no_data(f"no incident {args.incident!r} is recorded")
     except GraphError as exc:
         return _failed(exc)
-    log.info("chat: incident %s corrected, asked by %s", args.incident, who)
+    log.info("chat: incident %s corrected, asked by %s", incident_id, who)
     return ToolResult.ok({"corrected": stored, "was": current, "asked_by": who})
 
 

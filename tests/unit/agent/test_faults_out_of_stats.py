@@ -137,3 +137,63 @@ def test_answers_say_what_was_excluded() -> None:
     stuck = {**s, "faults": {"count": 5, "min": 48.0, "max": 48.0}}
     assert faults_note(f, stuck) == "; excluding 5 sensor-fault readings (48.0 °C)"
     assert faults_note(f, {**s, "faults": None}) == ""
+
+
+# A DHT22's failed read decodes as 0xFFFF / 10: 6553.5 %, past what humidity can be. Triage
+# takes it for a sensor fault (beyond the sensor's limit) and the reporter sends it apart.
+BAD_READ = {
+    "min": 40.1, "max": 6553.5, "mean": 1343.2, "last": 40.9, "count": 5,
+    "clean": {"count": 4, "min": 40.1, "max": 41.0, "mean": 40.625, "last": 40.9},
+    "faults": {"count": 1, "min": 6553.5, "max": 6553.5, "mean": 6553.5, "last": 6553.5,
+               "min_ts": NOW + 130.0, "max_ts": NOW + 130.0},
+}  # fmt: skip
+
+
+async def test_ingest_refused_a_whole_aggregate_for_implausible_values_in_its_faults(
+    client: Any,
+) -> None:
+    """Regression: an aggregate whose only implausible values were its sensor faults was
+    refused whole ("outside what humidity can physically be"), losing its four good readings.
+    Now the clean part goes into the statistics and the fault is kept as a fault."""
+    batch = envelope([aggregate(1, NOW, **BAD_READ), aggregate(2, NOW + 300)])
+    r = await client.post("/v1/events", json=batch, headers=auth(NODE1_TOKEN))
+    assert r.status_code == 200, r.text
+    assert r.json() == {"accepted": 2, "duplicates": 0, "rejected": []}
+    params = {"metric": "humidity", "start": str(NOW), "end": str(NOW + 600), "step": "600"}
+    headers = auth(API_TOKEN)
+    (series,) = (await client.get("/v1/series", params=params, headers=headers)).json()["series"]
+    assert [(p["count"], p["max"]) for p in series["points"]] == [(9, 41.0)]
+    assert (series["faults"]["count"], series["faults"]["max"]) == (1, 6553.5)
+    params["include_faults"] = "true"
+    (series,) = (await client.get("/v1/series", params=params, headers=headers)).json()["series"]
+    assert [(p["count"], p["max"]) for p in series["points"]] == [(10, 6553.5)]
+
+
+async def test_faults_no_sum_can_hold_are_left_out_and_named(client: Any) -> None:
+    huge = {**BAD_READ, "max": 1e27, "mean": 2e26,
+            "faults": {**BAD_READ["faults"], "min": 1e27, "max": 1e27, "mean": 1e27,
+                       "last": 1e27}}  # fmt: skip
+    r = await client.post("/v1/events", json=envelope([aggregate(1, NOW, **huge)]),
+                          headers=auth(NODE1_TOKEN))  # fmt: skip
+    body = r.json()
+    assert body["accepted"] == 1
+    (note,) = body["rejected"]
+    assert note["id"] == "a-1"
+    assert "1 sensor-fault readings were not stored (value 1e+27 % is beyond" in note["error"]
+    assert "its 4 other readings were" in note["error"]
+    params = {"metric": "humidity", "start": str(NOW), "end": str(NOW + 300), "step": "300",
+              "include_faults": "true"}  # fmt: skip
+    (series,) = (await client.get("/v1/series", params=params, headers=auth(API_TOKEN))).json()[
+        "series"
+    ]
+    assert [(p["count"], p["max"]) for p in series["points"]] == [(4, 41.0)]
+
+
+async def test_an_implausible_clean_part_still_refuses_the_aggregate(client: Any) -> None:
+    wrong = {**BAD_READ, "clean": {**BAD_READ["clean"], "max": 140.0, "mean": 65.0}}
+    r = await client.post("/v1/events", json=envelope([aggregate(1, NOW, **wrong)]),
+                          headers=auth(NODE1_TOKEN))  # fmt: skip
+    body = r.json()
+    assert body["accepted"] == 0
+    (refused,) = body["rejected"]
+    assert "value 140 % is outside what humidity can physically be" in refused["error"]

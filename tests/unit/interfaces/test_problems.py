@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from agent_bruno.api.errors import PROBLEMS, TYPE_BASE, code_for, problem
+from agent_bruno.api.schemas import rfc3339
 
 DOC = Path(__file__).resolve().parents[3] / "docs" / "problems.md"
 
@@ -33,3 +34,18 @@ def test_extension_members_never_replace_the_standard_ones() -> None:
     )
     assert (body["title"], body["code"], body["parameter"]) == ("Bad query parameter",
                                                                "bad_parameter", "a")  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("ts", "iso"),
+    [
+        (1764158400.0, "2025-11-26T12:00:00.000Z"),
+        (0.25, "1970-01-01T00:00:00.250Z"),
+        (None, None),
+        (-2.6e15, None),  # a silence starting 83 million years ago (found by schemathesis)
+        (1e20, None),
+        (float("nan"), None),
+    ],
+)
+def test_rfc3339_twins_never_fail_a_response(ts: float | None, iso: str | None) -> None:
+    assert rfc3339(ts) == iso

@@ -31,3 +31,25 @@ async def test_the_demo_history_imports_and_explains_a_recurring_overload():
     assert similar
     assert similar[0]["root_causes"][0]["recommendation"] == CAMERA_ADVICE
     await backend.close()
+
+
+def test_the_demo_records_and_asks_in_words_the_understanding_reads():
+    from datetime import datetime
+
+    from agent_bruno.agent.nlu.incidents import parse_report
+    from agent_bruno.agent.nlu.understand import understand
+    from agent_bruno.agent.nlu.vocabulary import Vocabulary
+    from agent_bruno.demo_recurrence import CAUSE, LOCATION, QUESTION, recording_sentence
+
+    local = datetime.fromtimestamp(T0).astimezone().tzinfo
+    assert local is not None
+    report = parse_report(recording_sentence(T0 - 120), T0, local, [LOCATION, "warehouse"])
+    assert report is not None
+    assert (report.location, report.cause, report.status) == (LOCATION, CAUSE, "resolved")
+    assert report.at == T0 - 120 - (T0 - 120) % 60  # the clock minute it started
+    vocab = Vocabulary(locations=(LOCATION, "warehouse"), nodes=("pi-node-2",),
+                       sensors=("dht22-1",), metrics=("temperature", "humidity"))  # fmt: skip
+    plan = understand(QUESTION, None, vocab, T0, local)
+    assert plan.intent == "diagnosis"
+    similar = [c.args for c in plan.calls if c.name == "similar_incidents"]
+    assert similar == [{"location": LOCATION, "metric": "temperature"}]

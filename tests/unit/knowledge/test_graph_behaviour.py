@@ -257,3 +257,28 @@ async def test_incidents_anywhere_and_in_a_time_range(graph: KnowledgeGraph):
     assert [i["location"] for i in await graph.incidents()] == ["attic", "warehouse-b"]
     recent = await graph.incidents(since=T0 - 2 * DAY)
     assert [i["location"] for i in recent] == ["attic"]
+
+
+async def test_first_batch_of_a_new_place_keeps_every_node_sensor_and_episode(
+    graph: KnowledgeGraph,
+):
+    """Regression: Ladybug collapsed the rows of one UNWIND after a MERGE that created a shared
+    node (the cluster, the location, a metric), so a new place's first batch kept one node."""
+    nodes = [replace(pi3(), node=f"pi-node-{n}") for n in range(1, 6)]
+    await graph.write(graph.node_statements(nodes))
+    eps = [
+        episode(f"e{n}", T0 + n, node=f"pi-node-{n}", location="loading-bay") for n in range(1, 6)
+    ]
+    await graph.write(graph.episode_statements(eps))
+    counts = await graph.counts()
+    assert (counts["Node"], counts["Sensor"], counts["Workload"]) == (5, 5, 10)
+    for n in range(1, 6):
+        ctx = await graph.node_context(f"pi-node-{n}")
+        assert ctx is not None
+        assert ctx["location"] == "warehouse-b"
+        assert [s["metric"] for s in ctx["sensors"]] == ["humidity", "temperature"]
+        assert len(ctx["workloads"]) == 2
+        assert [e["id"] for e in ctx["episodes"]] == [f"e{n}"]
+    place = await graph.location_context("loading-bay")
+    assert place is not None
+    assert sorted(e["id"] for e in place["episodes"]) == [f"e{n}" for n in range(1, 6)]

@@ -236,10 +236,41 @@ async def test_unchanged_topology_is_not_rewritten_but_health_is(parts, monkeypa
     monkeypatch.setattr(graph.backend, "write", spy)
     upkeep.offer(*commit(storage, [heartbeat(2, NOW + 60, health={"cpu_percent": 77.0})]))
     await upkeep.flush()
-    assert len(sent) == 1  # upsert_nodes only
+    assert sent == [graph.statement("update_node_health")[0]]  # no MERGE
     ctx = await graph.node_context("pi-node-1")
     assert ctx is not None
     assert ctx["cpu_percent"] == 77.0
     upkeep.offer(*commit(storage, [heartbeat(3, NOW + 120, workloads=["edge-reporter", "new"])]))
     await upkeep.flush()
     assert [w["name"] for w in await graph.workloads("pi-node-1")] == ["edge-reporter", "new"]
+
+
+async def test_a_known_node_gets_its_workloads_use_and_a_known_episode_its_growth(
+    parts, monkeypatch
+):
+    storage, graph, upkeep = parts
+
+    def pods(cpu: float) -> list:
+        return [{"name": "camera-5-video", "namespace": "vision", "cpu_percent": cpu}]
+
+    upkeep.offer(*commit(storage, [heartbeat(1, NOW, workloads=pods(40.0))]))
+    upkeep.offer(*commit(storage, [episode_event(1, NOW)]))
+    await upkeep.flush()
+    sent: list[str] = []
+    real = graph.backend.write
+
+    async def spy(statements):
+        sent.extend(s for s, _ in statements)
+        await real(statements)
+
+    monkeypatch.setattr(graph.backend, "write", spy)
+    upkeep.offer(*commit(storage, [heartbeat(2, NOW + 60, workloads=pods(93.0))]))
+    upkeep.offer(*commit(storage, [episode_event(2, NOW + 60, NOW + 60, "close")]))
+    await upkeep.flush()
+    names = ("update_node_health", "update_workload_use", "update_episodes")
+    assert sent == [graph.statement(n)[0] for n in names]
+    assert [w["cpu_percent"] for w in await graph.workloads("pi-node-1")] == [93.0]
+    ctx = await graph.sensor_context("pi-node-1/dht22-1")
+    assert ctx is not None
+    (ep,) = ctx["episodes"]
+    assert (ep["ended"], ep["flags"]) == (NOW + 60, 2)

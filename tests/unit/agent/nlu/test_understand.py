@@ -71,7 +71,10 @@ def test_questions_become_tool_calls(
 def test_diagnosis_gathers_health_numbers_and_anomalies_and_forge_when_there() -> None:
     names = [c.name for c in understand("Why is pi-node-3 under high load?", None, VOCAB, NOW,
                                         TZ).calls]  # fmt: skip
-    assert names == ["node_health", "metric_summary", "anomalies", "anomaly_episodes"]
+    assert names == [
+        "node_health", "metric_summary", "anomalies", "anomaly_episodes",
+        "graph_context", "similar_incidents",  # what runs there, past incidents like it
+    ]  # fmt: skip
     with_forge = understand("Why is pi-node-3 under high load?", None, VOCAB, NOW, TZ, forge=True)
     assert [c.name for c in with_forge.calls][-1] == "forge_analysis"
 
