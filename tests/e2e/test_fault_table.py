@@ -191,6 +191,10 @@ def test_lossy_link_reporter_kill_and_dead_backends_lose_and_double_nothing(
         time.sleep(4.0)  # past the second spike, batches still going through the link
         link.down()
         time.sleep(2.0)
+        # Down until the reporter has tried and been refused: after lost requests it backs
+        # off, and a fixed 2 s sometimes ended before its next attempt.
+        _wait_for("a connection refused while the link is down",
+                  lambda: link.counts.get("refused", 0) >= 1, 120, faults.root)  # fmt: skip
         link.up()
         time.sleep(1.0)
         assert faults.reporter is not None
