@@ -152,10 +152,15 @@ def query_series(
 
 def extremes(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesExtremes]:
     """(start, min, max, last, last_ts) per 5-minute bucket of each matching series, oldest
-    first (bulk imports are in the rollups too). A node that moved merges as in `query_series`."""
+    first (bulk imports are in the rollups too).
+
+    Unlike `query_series`, a node that moved is not merged: alerts are per place (a series'
+    labels include its location, and live evaluation sees each write at the place it was
+    sent from), so a replay must evaluate each place's data under that place's labels.
+    """
     start = int(q.start // BUCKET_5M) * BUCKET_5M
     out = []
-    for meta, ids in _matching_series(conn, q, start - BUCKET_1H).values():
+    for meta, ids in _matching_series(conn, q, start - BUCKET_1H, by_location=True).values():
         marks = ",".join("?" * len(ids))
         rows: list[tuple[float, float, float, float, float]] = conn.execute(
             "SELECT bucket, MIN(min), MAX(max), last, MAX(last_ts) FROM rollup_5m "  # noqa: S608 - placeholders only
@@ -172,9 +177,10 @@ def extremes(conn: sqlite3.Connection, q: SeriesQuery) -> list[SeriesExtremes]:
 
 
 def _matching_series(
-    conn: sqlite3.Connection, q: SeriesQuery, since: float
+    conn: sqlite3.Connection, q: SeriesQuery, since: float, by_location: bool = False
 ) -> dict[tuple[str, ...], tuple[list[Any], list[int]]]:
-    """Series ids matching the filters and seen after `since`, grouped by what they measure."""
+    """Series ids matching the filters and seen after `since`, grouped by what they measure
+    (and, with `by_location`, by where)."""
     where, params = _where(
         {
             "metric": q.metric,
@@ -192,7 +198,8 @@ def _matching_series(
     ).fetchall()
     grouped: dict[tuple[str, ...], tuple[list[Any], list[int]]] = {}
     for sid, cluster, node, location, sensor, metric, unit in series:
-        meta, ids = grouped.setdefault((cluster, node, sensor, metric, unit), ([], []))
+        key = (cluster, node, sensor, metric, unit) + ((location,) if by_location else ())
+        meta, ids = grouped.setdefault(key, ([], []))
         meta[:] = [cluster, node, location, sensor, metric, unit]  # latest location wins
         ids.append(sid)
     return grouped

@@ -33,7 +33,9 @@ class LossyLink:
         self.delay_s = delay_s
         self.port = 0
         self.counts: Counter[str] = Counter()
-        self._rng = random.Random(seed)
+        # One stream per direction: with one shared stream, which draws fell to answers
+        # depended on how the two directions interleaved, and some runs lost no answer at all.
+        self._rngs = {"request": random.Random(seed), "answer": random.Random(seed + 1)}
         self._up = True
         self._loop = asyncio.new_event_loop()
         self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
@@ -114,8 +116,9 @@ class LossyLink:
 
     async def _pipe(self, src: asyncio.StreamReader, dst: asyncio.StreamWriter, what: str) -> None:
         while chunk := await src.read(65536):
-            await asyncio.sleep(self._rng.uniform(*self.delay_s))
-            if self._rng.random() < self.loss:
+            rng = self._rngs[what]
+            await asyncio.sleep(rng.uniform(*self.delay_s))
+            if rng.random() < self.loss:
                 self.counts[f"{what}s lost"] += 1
                 return  # the caller closes both sides: this chunk never arrives
             dst.write(chunk)

@@ -56,3 +56,29 @@ async def test_a_write_stored_but_not_evaluated_fires_after_the_restart(
         # before the second stop may come again under its id (receivers dedupe on it).
         got = await hook.until(2, distinct=True)
     assert [r.json()["status"] for r in got] == ["firing", "resolved"]
+
+
+async def test_replay_resolves_an_alert_where_it_fired_after_the_node_moved(
+    settings: Settings, hook: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A node moved from the lab to the office, and its lab alert's resolve was stored but not
+    evaluated before a crash. The replay used to merge the node's series under its latest
+    place, so it evaluated the lab's data as the office's and the lab alert stayed firing."""
+    settings = settings.model_copy(update={"reporter_moves": "allow"})
+    start = float(int(time.time() // 300) * 300 - 1200)
+    first = create_app(settings)
+    async with first.router.lifespan_context(first), client(first) as c:
+        assert (await c.post("/v1/subscriptions", json={"rule": RULE})).status_code == 201
+        await ingest(c, [humidity(1, 20, 25, start)], location="lab")  # fires in the lab
+        await ingest(c, [humidity(2, 35, 40, start)], location="office")
+        (got,) = await hook.until(1)
+        assert got.json()["alerts"][0]["labels"]["location"] == "lab"
+        monkeypatch.setattr(first.state.services.alerts, "observe", lambda *a, **k: None)
+        await ingest(c, [humidity(3, 35, 40, start + 300)], location="lab")  # not evaluated
+        await ingest(c, [humidity(4, 35, 40, start + 300)], location="office")
+    monkeypatch.undo()
+    again = create_app(settings)
+    async with again.router.lifespan_context(again), client(again) as c:
+        got = await hook.until(2, distinct=True)
+    assert [r.json()["status"] for r in got] == ["firing", "resolved"]
+    assert got[1].json()["alerts"][0]["labels"]["location"] == "lab"

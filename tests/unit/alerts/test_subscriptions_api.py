@@ -34,8 +34,9 @@ async def settled(client: httpx.AsyncClient, n: int) -> list[dict[str, Any]]:
     raise AssertionError(f"notifications still pending: {rows}")
 
 
-async def ingest(client: httpx.AsyncClient, events: list[dict[str, Any]]) -> None:
-    r = await client.post("/v1/events", json=envelope(events), headers=auth(NODE1_TOKEN))
+async def ingest(client: httpx.AsyncClient, events: list[dict[str, Any]], **reporter: Any) -> None:
+    body = envelope(events, **reporter)
+    r = await client.post("/v1/events", json=body, headers=auth(NODE1_TOKEN))
     assert r.status_code == 200, r.text
 
 
