@@ -1,7 +1,9 @@
-"""Fixtures shared by every tier: the agent eval's dataset, built once per run."""
+"""Shared by every tier: no event loop made behind a test's back, and the agent eval's dataset,
+built once per run."""
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from dataclasses import replace
 from typing import TYPE_CHECKING
@@ -10,6 +12,20 @@ import pytest
 
 if TYPE_CHECKING:
     from evals.agent.dataset import Dataset
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Asking for the current event loop never makes one: every loop a test runs on is made and
+    closed by pytest-asyncio or `asyncio.run`.
+
+    looptime asks the loop policy for the current loop before every test, sync ones included, and
+    Python 3.11's policy makes and installs a loop when none was ever set in the main thread. The
+    first sync test of a run got one that nothing closed; the next async test replaced it, and the
+    collector reported the unclosed loop (and its AF_UNIX self-pipe) inside whichever test ran
+    then. With a loop set to none, the policy answers "no current loop" (as from Python 3.14 on).
+    """
+    del session
+    asyncio.set_event_loop(None)
 
 
 @pytest.fixture(scope="session")
