@@ -41,7 +41,7 @@ def test_a_sync_test_before_the_first_async_one_leaks_no_event_loop(tmp_path: Pa
             """
         )
     )
-    done = subprocess.run(
+    done = subprocess.run(  # noqa: S603 - our interpreter, fixed arguments
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-p", "no:cloudcoil",
          "-W", "error::ResourceWarning", str(tmp_path)],
         cwd=tmp_path, capture_output=True, text=True, timeout=120, check=False,
