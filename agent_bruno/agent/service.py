@@ -11,7 +11,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -219,7 +219,8 @@ class AgentService:
             if intent in desk.intents:
                 return desk, intent
         for desk in self.desks:
-            if f"{desk.name}:{thread_id}" in self._refers and desk.continues(question):
+            refers = self._refers.get(f"{desk.name}:{thread_id}")
+            if refers is not None and desk.continues(owner, question, refers):
                 return desk, None
         return None
 
@@ -307,8 +308,10 @@ class AgentService:
             yield AgentEvent(
                 "status", {"stage": "queued", "message": "waiting for the questions ahead"}
             )
+        # The retention pass leaves the thread alone until its turn is recorded (`touch`).
+        busy = memory.turn(thread_id) if memory is not None else nullcontext()
         try:
-            async with lock, self._slots:
+            async with busy, lock, self._slots:
                 # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
                     run = self._stream(graph, inputs, thread_id, final, answered, turn)
