@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from agent_bruno.knowledge.backend import Row
-from agent_bruno.knowledge.graph_core import FOREVER
-from agent_bruno.knowledge.incidents import Incidents, attach
+from agent_bruno.knowledge.graph_core import FOREVER, NamedReads
+from agent_bruno.knowledge.incidents import Incidents, attached, causes_of
 from agent_bruno.knowledge.model import sensor_key
 
 
@@ -24,71 +24,116 @@ class Contexts(Incidents):
         """What runs on `node` now, busiest first."""
         return await self.read("node_workloads", node=node)
 
-    async def node_context(self, node: str, episodes: int = 10) -> dict[str, Any] | None:
-        """A node: where it is, its health, sensors, workloads, recent episodes; None if unknown."""
-        found = await self.read("node", node=node)
-        if not found:
+    async def node_context(
+        self, node: str, episodes: int = 10, incidents: int = 0
+    ) -> dict[str, Any] | None:
+        """A node: where it is, its health, sensors, workloads, recent episodes and, when
+        `incidents` > 0, that many of its location's newest incidents; None if unknown. One
+        round trip."""
+
+        def details(rows: list[list[Row]]) -> NamedReads:
+            if not rows[0]:
+                return []
+            reads: list[tuple[str, dict[str, Any]]] = [
+                ("episodes", {"ids": [r["id"] for r in rows[1]]})
+            ]
+            place = rows[0][0]["location"]
+            if incidents > 0 and place:
+                window = {"since": 0.0, "until": FOREVER, "limit": incidents}
+                reads.append(("incidents", {"location": place, **window}))
+            return reads
+
+        found = await self.read_staged(
+            lambda _: [
+                ("node", {"node": node}),
+                ("node_episode_ids", {"node": node, "since": 0.0, "limit": episodes}),
+                ("node_sensors", {"node": node}),
+                ("node_workloads", {"node": node}),
+            ],
+            details,
+            lambda rows: causes_of(rows[5]) if len(rows) > 5 else [],
+        )
+        if not found[0]:
             return None
-        recent = await self.read("node_episodes", node=node, since=0.0, limit=episodes)
-        return {
-            **found[0],
-            "sensors": await self.read("node_sensors", node=node),
-            "workloads": await self.workloads(node),
-            "episodes": recent,
+        context = {
+            **found[0][0],
+            "sensors": found[2],
+            "workloads": found[3],
+            "episodes": _newest_first(found[4]),
         }
+        if incidents > 0:
+            context["incidents"] = attached(found[5], found[6:]) if len(found) > 5 else []
+        return context
 
     async def sensor_context(self, key: str, episodes: int = 10) -> dict[str, Any] | None:
         """A sensor: its node, location, metrics, the node's workloads, its last episodes and
-        the incidents they were part of; None if unknown."""
-        found, incident_ids, metrics, workloads, newest = await self.read_many(
-            ("sensor", {"key": key}),
-            ("sensor_incident_ids", {"key": key}),
-            ("sensor_metrics", {"key": key}),
-            ("sensor_workloads", {"key": key}),
-            ("sensor_episode_ids", {"key": key, "limit": episodes}),
+        the incidents they were part of; None if unknown. One round trip."""
+
+        def details(rows: list[list[Row]]) -> NamedReads:
+            if not rows[0]:
+                return []
+            ids = [r["id"] for r in rows[1]]
+            related = [("incident", {"ids": ids}), *causes_of(rows[1])] if ids else []
+            return [("episodes", {"ids": [r["id"] for r in rows[4]]}), *related]
+
+        found = await self.read_staged(
+            lambda _: [
+                ("sensor", {"key": key}),
+                ("sensor_incident_ids", {"key": key}),
+                ("sensor_metrics", {"key": key}),
+                ("sensor_workloads", {"key": key}),
+                ("sensor_episode_ids", {"key": key, "limit": episodes}),
+            ],
+            details,
         )
-        if not found:
+        if not found[0]:
             return None
-        episode_ids = [r["id"] for r in newest]
-        ids = [r["id"] for r in incident_ids]
-        if ids:
-            rows, incidents, causes, linked = await self.read_many(
-                ("episodes", {"ids": episode_ids}),
-                ("incident", {"ids": ids}),
-                ("incident_causes", {"ids": ids}),
-                ("incident_episodes", {"ids": ids}),
-            )
-            incidents.sort(key=lambda i: -float(i["started"]))
-            related = attach(incidents[:episodes], causes, linked)
-        else:
-            (rows,) = await self.read_many(("episodes", {"ids": episode_ids}))
-            related = []
-        rows.sort(key=lambda e: -float(e["started"]))
+        related: list[Row] = []
+        if len(found) > 6:
+            incidents = sorted(found[6], key=lambda i: -float(i["started"]))
+            related = attached(incidents[:episodes], found[7:])
         return {
-            **found[0],
-            "metrics": metrics,
-            "workloads": workloads,
-            "episodes": rows,
+            **found[0][0],
+            "metrics": found[2],
+            "workloads": found[3],
+            "episodes": _newest_first(found[5]),
             "incidents": related,
         }
 
     async def location_context(
         self, location: str, *, since: float = 0.0, until: float = FOREVER, limit: int = 20
     ) -> dict[str, Any] | None:
-        """A location: its nodes, its incidents and episodes in the range, newest first."""
-        rows = await self.read("location", location=location)
+        """A location: its nodes, its incidents and episodes in the range, newest first. One
+        round trip."""
+        window = {"since": since, "until": until, "limit": limit}
+
+        def details(rows: list[list[Row]]) -> NamedReads:
+            if not rows[0]:
+                return []
+            return [("episodes", {"ids": [r["id"] for r in rows[2]]}), *causes_of(rows[1])]
+
+        found = await self.read_staged(
+            lambda _: [
+                ("location", {"location": location}),
+                ("incidents", {"location": location, **window}),
+                ("location_episode_ids", {"location": location, **window}),
+            ],
+            details,
+        )
+        rows = found[0]
         if not rows:
             return None
-        incidents = await self.incidents(location=location, since=since, until=until, limit=limit)
-        episodes = await self.read(
-            "location_episodes", location=location, since=since, until=until, limit=limit
-        )
         return {
             "location": location,
             "last_seen": rows[0]["last_seen"],
             "nodes": [
                 {"node": r["node"], "last_seen": r["node_last_seen"]} for r in rows if r["node"]
             ],
-            "incidents": incidents,
-            "episodes": episodes,
+            "incidents": attached(found[1], found[4:]),
+            "episodes": _newest_first(found[3]),
         }
+
+
+def _newest_first(episodes: list[Row]) -> list[Row]:
+    """Episode rows (read by id, in no order), the newest first."""
+    return sorted(episodes, key=lambda e: -float(e["started"]))

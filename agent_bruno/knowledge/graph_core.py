@@ -7,10 +7,13 @@ import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from agent_bruno.knowledge.backend import GraphBackend, GraphQueryError, Row, Statement
+from agent_bruno.knowledge.backend import GraphBackend, GraphQueryError, Row, Stage, Statement
 from agent_bruno.knowledge.catalogue import Catalogue
 
 FOREVER = 1e12  # an upper time bound far in the future (about the year 33658)
+
+NamedReads = Sequence[tuple[str, dict[str, Any]]]  # catalogue reads: (name, parameters)
+NamedStage = Callable[[list[list[Row]]], NamedReads]  # the reads a stage names, given earlier rows
 
 
 class GraphCore:
@@ -37,15 +40,28 @@ class GraphCore:
             raise GraphQueryError(f"graph query {name!r} is a write; use write()")
         return await self.backend.read(query.text(self.backend.name), params)
 
-    async def read_many(self, *reads: tuple[str, dict[str, Any]]) -> list[list[Row]]:
-        """Run several catalogue reads (name, parameters) in one batch; their rows, in order."""
-        steps = []
+    def _reads(self, reads: NamedReads) -> list[Statement]:
+        """Catalogue reads (name, parameters) as statements; a write named here is refused."""
+        steps: list[Statement] = []
         for name, params in reads:
             query = self.catalogue.query(name)
             if query.mode != "read":
                 raise GraphQueryError(f"graph query {name!r} is a write; use write()")
             steps.append((query.text(self.backend.name), params))
-        return await self.backend.read_many(steps)
+        return steps
+
+    async def read_many(self, *reads: tuple[str, dict[str, Any]]) -> list[list[Row]]:
+        """Run several catalogue reads (name, parameters) in one batch; their rows, in order."""
+        return await self.backend.read_many(self._reads(reads))
+
+    async def read_staged(self, *stages: NamedStage) -> list[list[Row]]:
+        """Reads that depend on earlier ones (ids found, then their rows) in one round trip:
+        each stage is given the rows of every read before it and names its own reads."""
+
+        def compiled(stage: NamedStage) -> Stage:
+            return lambda rows: self._reads(stage(rows))
+
+        return await self.backend.read_staged([compiled(s) for s in stages])
 
     async def write(self, steps: Sequence[Statement]) -> None:
         """Run statements in one transaction."""

@@ -12,7 +12,7 @@ from typing import Any
 
 from agent_bruno.knowledge.backend import GraphBackend, Row, Statement
 from agent_bruno.knowledge.catalogue import Catalogue
-from agent_bruno.knowledge.graph_core import FOREVER, GraphCore
+from agent_bruno.knowledge.graph_core import FOREVER, GraphCore, NamedReads
 from agent_bruno.knowledge.model import (
     EpisodeFact,
     IncidentInput,
@@ -46,6 +46,18 @@ def attach(incidents: list[Row], cause_rows: list[Row], episode_rows: list[Row])
         {**i, "root_causes": causes.get(i["id"], []), "episodes": linked.get(i["id"], [])}
         for i in incidents
     ]
+
+
+def causes_of(incidents: list[Row]) -> NamedReads:
+    """The reads of these incidents' root causes and linked episodes (none without incidents)."""
+    ids = [i["id"] for i in incidents]
+    return [("incident_causes", {"ids": ids}), ("incident_episodes", {"ids": ids})] if ids else []
+
+
+def attached(incidents: list[Row], found: list[list[Row]]) -> list[Row]:
+    """`incidents` with what the reads of `causes_of` found for them."""
+    causes, episodes = found[:2] if found else ([], [])
+    return attach(incidents, causes, episodes)
 
 
 class Incidents(GraphCore):
@@ -111,19 +123,26 @@ class Incidents(GraphCore):
         limit: int = 20,
     ) -> list[Row]:
         """Incidents that started in [since, until), at `location` if given, newest first."""
-        rows = await self.read(
-            "incidents", location=location or "", since=since, until=until, limit=limit
+        params = {"location": location or "", "since": since, "until": until, "limit": limit}
+        found = await self.read_staged(
+            lambda _: [("incidents", params)], lambda rows: causes_of(rows[0])
         )
-        return await self._with_causes(rows)
+        return attached(found[0], found[1:])
 
     async def sensor_incidents(self, key: str, limit: int = 20) -> list[Row]:
         """Incidents the sensor's episodes were part of, newest first."""
-        return await self._with_causes(await self.read("sensor_incidents", key=key, limit=limit))
+        found = await self.read_staged(
+            lambda _: [("sensor_incidents", {"key": key, "limit": limit})],
+            lambda rows: causes_of(rows[0]),
+        )
+        return attached(found[0], found[1:])
 
     async def incident(self, incident_id: str) -> Row | None:
         """One incident with its causes and episodes, or None."""
-        rows = await self.read("incident", ids=[incident_id])
-        return (await self._with_causes(rows))[0] if rows else None
+        found = await self.read_staged(
+            lambda _: [("incident", {"ids": [incident_id]})], lambda rows: causes_of(rows[0])
+        )
+        return attached(found[0], found[1:])[0] if found[0] else None
 
     async def episode(self, episode_id: str) -> EpisodeFact | None:
         """One episode by id, or None."""
