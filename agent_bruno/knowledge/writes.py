@@ -58,6 +58,19 @@ def _use_row(f: NodeFact, w: WorkloadFact) -> dict[str, Any]:
     }
 
 
+def vitals(f: NodeFact) -> tuple[int, dict[str, int]]:
+    """Digests of what a heartbeat says that changes often: the node's health, and each
+    workload's use (by workload key); equal digests, nothing to write."""
+    health = hash((f.interval_s, *(_num(f.health.get(k)) for k in HEALTH_KEYS)))
+    use = {
+        workload_key(f.node, w.namespace, w.name): hash(
+            (w.cpu_percent, w.memory_mib, w.cpu_request_m, w.memory_request_mib)
+        )
+        for w in f.workloads
+    }
+    return health, use
+
+
 def _grown_row(e: EpisodeFact) -> dict[str, Any]:
     """The parameters of `update_episodes`: what changes while an episode is open."""
     return {
@@ -77,21 +90,33 @@ class UpkeepWrites(GraphCore):
     """What heartbeats, the catalog and episodes say, as catalogue writes."""
 
     def node_statements(
-        self, facts: Sequence[NodeFact], *, health_only: frozenset[str] = frozenset()
+        self,
+        facts: Sequence[NodeFact],
+        *,
+        health_only: frozenset[str] = frozenset(),
+        unchanged: frozenset[str] = frozenset(),
     ) -> list[Statement]:
         """The writes that bring nodes, their sensors and workloads up to these heartbeats.
         The nodes in `health_only` are in the graph with the same place, sensors and workloads:
-        only their health and their workloads' use are written (keyed updates, no MERGE)."""
+        only their health and their workloads' use are written (keyed updates, no MERGE), and
+        of those only what is not `unchanged` (node names: the same health as written; workload
+        keys: the same use)."""
         if not facts:
             return []
         full = [f for f in facts if f.node not in health_only]
         light = [f for f in facts if f.node in health_only]
         steps: list[Statement] = []
-        if light:
-            steps.append(self.statement("update_node_health", rows=[_health_row(f) for f in light]))
-            use = [_use_row(f, w) for f in light for w in f.workloads if _has_use(w)]
-            if use:
-                steps.append(self.statement("update_workload_use", rows=use))
+        health = [_health_row(f) for f in light if f.node not in unchanged]
+        if health:
+            steps.append(self.statement("update_node_health", rows=health))
+        use = [
+            _use_row(f, w)
+            for f in light
+            for w in f.workloads
+            if _has_use(w) and workload_key(f.node, w.namespace, w.name) not in unchanged
+        ]
+        if use:
+            steps.append(self.statement("update_workload_use", rows=use))
         if not full:
             return steps
         sensors = {
