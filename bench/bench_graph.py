@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import httpx
+
 from agent_bruno.knowledge.catalogue import load_catalogue
 from agent_bruno.knowledge.ladybug_backend import LadybugBackend
 from agent_bruno.knowledge.service import KnowledgeGraph
@@ -144,7 +146,8 @@ def _query_request(question: str) -> bytes:
     body = question.encode()
     return (
         f"POST /query HTTP/1.1\r\nHost: bench\r\nAuthorization: Bearer {API_TOKEN}\r\n"
-        f"Content-Type: text/plain\r\nContent-Length: {len(body)}\r\n\r\n"
+        f"Accept: application/json\r\nContent-Type: text/plain\r\n"
+        f"Content-Length: {len(body)}\r\n\r\n"
     ).encode() + body
 
 
@@ -163,14 +166,12 @@ async def _exchange(
 async def _wait_reconciled(port: int) -> None:
     """Until the agent's graph upkeep has reconciled with storage once (it does at start)."""
     deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port)
-        _, body = await _exchange(reader, writer, b"GET /readyz HTTP/1.1\r\nHost: bench\r\n\r\n")
-        writer.close()
-        graph = json.loads(body).get("graph") or {}
-        if graph.get("last_reconcile"):
-            return
-        await asyncio.sleep(0.5)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
+        while time.monotonic() < deadline:
+            graph = (await client.get("/readyz")).json().get("graph") or {}
+            if graph.get("last_reconcile"):
+                return
+            await asyncio.sleep(0.5)
     raise RuntimeError("the agent's graph upkeep did not reconcile within 180 s")
 
 
