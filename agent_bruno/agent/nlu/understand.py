@@ -23,7 +23,8 @@ from typing import Any
 from agent_bruno.agent.nlu.classifier import load_model
 from agent_bruno.agent.nlu.intents import IntentSpec, intents
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
-from agent_bruno.agent.nlu.plans import PLANS, Request, unknown_plan
+from agent_bruno.agent.nlu.plans import PLANS, unknown_plan
+from agent_bruno.agent.nlu.request import Request
 from agent_bruno.agent.nlu.slots import Slots, read_slots
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
