@@ -119,7 +119,7 @@ _COUNT_CUE = re.compile(
 )
 
 
-def _counted_right_after_cue(text: str) -> set[str]:
+def counted_right_after_cue(text: str) -> set[str]:
     """What each "how many …" counts: the countable word right after it ("how many readings
     has the co2 sensor sent" counts readings, not sensors)."""
     out = set()
@@ -134,7 +134,7 @@ def _counted_right_after_cue(text: str) -> set[str]:
 def count(r: Request, spec: IntentSpec) -> Plan:
     """How many of each thing counted (several when the question lists several)."""
     subjects = [c for c in r.counting if c in COUNTABLE] or ["nodes"]
-    asked = _counted_right_after_cue(r.text)
+    asked = counted_right_after_cue(r.text)
     if asked:
         subjects = [s for s in subjects if s in asked] or subjects
     if "anomalies" in subjects and "readings" in subjects:

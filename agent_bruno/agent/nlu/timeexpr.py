@@ -80,6 +80,11 @@ _PATTERNS: tuple[tuple[re.Pattern[str], _Builder], ...] = tuple(
             rf"|w|wks?|weeks?){_E}",
             bare_duration_span,
         ),
+        (
+            rf"{_B}(?P<rel>over|for|during|within|across)\s+(?:the\s+)?(?P<word>{_NUM_WORD})\s+"
+            rf"(?P<unit>hours?|days?|minutes?|weeks?|months?){_E}",
+            bare_duration_span,
+        ),
         (rf"{_B}(?:today|yesterday){_E}", day_span),
         (rf"{_B}{_DAY_BEFORE}{_E}", day_before_yesterday_span),
         (rf"{_B}(?P<prep>since(?:\s+last)?|on(?:\s+last)?|last)\s+{_WEEKDAY_RE}{_E}", weekday_span),

@@ -152,7 +152,10 @@ def relative_span(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
 
 def bare_duration_span(m: re.Match[str], now: float, tz: tzinfo) -> TimeSpan | None:
     unit = UNIT_ALIASES[m.group("unit").lower()]
-    amount = float(m.group("digits"))
+    word = m.groupdict().get("word")
+    if word is not None and word.lower() in ("a", "an"):
+        return None  # "for a day": only a number says a stretch ("over two days")
+    amount = float(_word_number(word) if word is not None else m.group("digits"))
     if not 0 < amount * UNIT_SECONDS[unit] <= MAX_SPAN:
         return None
     return TimeSpan(now - amount * UNIT_SECONDS[unit], now, _relative_label("last", amount, unit))
