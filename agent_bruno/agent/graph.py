@@ -18,7 +18,7 @@ import time
 from collections.abc import Sequence
 from dataclasses import asdict
 from datetime import datetime, tzinfo
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import (
@@ -210,30 +210,38 @@ def build_graph(
         exchange = [HumanMessage(state["question"]), AIMessage(answer)]
         return {"messages": [*_older_than(messages, KEPT_TURNS - 1), *exchange]}
 
-    def after_start(state: AgentState) -> Literal["agent", "understand"]:
-        return "agent" if state.get("mode") == "model" else "understand"
+    async def builtin(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        """The built-in path in one step: understand, run the planned tools, compose, finish.
+        (As separate graph steps they cost more in the graph's bookkeeping than in their own
+        work: each step copies the state and builds a checkpoint.) Only `finish` returns
+        messages, so applying the updates in order is a plain merge."""
+        current: dict[str, Any] = dict(state)
+        update: dict[str, Any] = {}
+        for step in (understand_node, tools, compose_node, finish):
+            changed = await step(cast("AgentState", current), runtime)
+            current.update(changed)
+            update.update(changed)
+        return update
 
-    def after_agent(state: AgentState) -> Literal["understand", "tools", "finish"]:
+    def after_start(state: AgentState) -> Literal["agent", "builtin"]:
+        return "agent" if state.get("mode") == "model" else "builtin"
+
+    def after_agent(state: AgentState) -> Literal["builtin", "tools", "finish"]:
         if state.get("mode") != "model":
-            return "understand"
+            return "builtin"
         return "tools" if state.get("pending") else "finish"
-
-    def after_tools(state: AgentState) -> Literal["agent", "compose"]:
-        return "agent" if state.get("mode") == "model" else "compose"
 
     builder = StateGraph(AgentState, context_schema=AgentContext)
     builder.add_node("start", start)
     builder.add_node("agent", agent)
-    builder.add_node("understand", understand_node)
+    builder.add_node("builtin", builtin)
     builder.add_node("tools", tools)
-    builder.add_node("compose", compose_node)
     builder.add_node("finish", finish)
     builder.add_edge(START, "start")
     builder.add_conditional_edges("start", after_start)
     builder.add_conditional_edges("agent", after_agent)
-    builder.add_edge("understand", "tools")
-    builder.add_conditional_edges("tools", after_tools)
-    builder.add_edge("compose", "finish")
+    builder.add_edge("builtin", END)
+    builder.add_edge("tools", "agent")  # the model path's tool rounds
     builder.add_edge("finish", END)
     return builder.compile(checkpointer=checkpointer, name="agent-bruno")
 

@@ -10,15 +10,9 @@ from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.forge import ForgeError
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import Args
-from agent_bruno.agent.tools.edge import (
-    AnomalyArgs,
-    NodeArgs,
-    SummaryArgs,
-    anomalies,
-    metric_summary,
-    node_health,
-)
+from agent_bruno.agent.tools.edge import AnomalyArgs, SummaryArgs, anomalies, metric_summary
 from agent_bruno.agent.tools.graph import ContextArgs, graph_context
+from agent_bruno.agent.tools.nodes import NodeArgs, node_health
 
 
 class ForgeArgs(Args):
