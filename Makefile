@@ -9,7 +9,7 @@ NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
 
-.PHONY: demo test lint typecheck unit eval eval-gate bench soak clean wheelhouse nlu-model
+.PHONY: demo test lint typecheck unit e2e eval eval-gate bench soak clean wheelhouse nlu-model mutate
 
 $(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
@@ -28,7 +28,7 @@ wheelhouse: $(WHEELHOUSE)/.stamp
 demo: $(STAMP)
 	$(PY) -m agent_bruno.demo
 
-test: $(STAMP) lint typecheck unit eval-gate
+test: $(STAMP) lint typecheck unit e2e eval-gate
 
 lint: $(STAMP)
 	$(PY) -m ruff check .
@@ -38,13 +38,19 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-unit: $(STAMP) $(WHEELHOUSE)/.stamp
+# The default tier: everything that runs in the test process (markers in pyproject.toml).
+unit: $(STAMP)
 	$(PY) -m pytest
+
+# The tests that start processes: agent and reporter, the installed wheel, crash writers, brokers.
+e2e: $(STAMP) $(WHEELHOUSE)/.stamp
+	$(PY) -m pytest -m 'e2e and not slow'
 
 # The edge detector on the Numenta Anomaly Benchmark; fails under the target score.
 # `make eval` updates the committed evals/triage/results.json; the gate in `make test` does not.
 eval: $(STAMP)
 	$(PY) -m evals.triage --nab-dir $(NAB_DIR) --min-standard 65
+	$(PY) -m pytest -m slow tests/unit
 	$(PY) -m evals.agent.run --json evals/agent/results.json
 	$(PY) -m evals.agent.run $(foreach set,$(HELDOUT),--cases $(set)) --min-overall 0 --min-category 0
 
@@ -70,6 +76,15 @@ endif
 # through a long outage and replay.
 soak: $(STAMP)
 	$(PY) -m pytest -m slow tests/e2e
+
+# Mutation testing of the core modules (mutation/modules.toml), not part of `make test`: each
+# module within its time budget (MUTATE_BUDGET_S overrides them all); prints every module's score
+# and each surviving mutant with why it may stay (mutation/survivors.toml) or UNJUSTIFIED.
+# MODULES="forwarder body" runs some of them.
+MUTATE_BUDGET_S ?=
+mutate: $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -c constraints.txt -e '.[mutate]'
+	$(PY) -m mutation $(MODULES) $(if $(MUTATE_BUDGET_S),--budget-s $(MUTATE_BUDGET_S))
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache

@@ -88,7 +88,8 @@ def assess(beat: Beat, now: float, t: Thresholds) -> Assessment:
             f"clock {abs(offset):.0f} s {side} the agent's (timestamps corrected at ingest)"
         )
     if beat.outbox_dropped > 0:
-        reasons.append(f"outbox dropped {beat.outbox_dropped} events")
+        dropped = beat.outbox_dropped
+        reasons.append(f"outbox dropped {dropped} event{'' if dropped == 1 else 's'}")
     previous = beat.previous_outbox_depth
     if (
         previous is not None

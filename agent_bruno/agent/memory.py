@@ -8,7 +8,9 @@
 - A one-shot question (no thread id) keeps only what a follow-up needs, compactly: its focus and
   the question and answer text, for `one_shot_ttl_s`. A follow-up with that id starts a full
   thread from it. Continued threads keep their latest checkpoint only.
-- `prune` drops threads idle longer than `max_age_days`, then the oldest beyond `max_threads`.
+- `prune` drops threads idle longer than `max_age_days`, then the oldest beyond `max_threads`,
+  never one with a turn in progress (`turn`), and only the rows it saw: a checkpoint written or a
+  turn recorded while it runs is kept.
 """
 
 from __future__ import annotations
@@ -84,6 +86,7 @@ class ThreadMemory:
     path: Path | None = None
     generation: int = 0  # one more each time a damaged file is replaced while running
     retired: list[aiosqlite.Connection] = field(default_factory=list)  # closed at the end
+    busy: dict[str, int] = field(default_factory=dict)  # turns in progress, per thread
     _replacing: asyncio.Lock = field(default_factory=asyncio.Lock)
 
     async def recover(self, exc: sqlite3.Error, generation: int) -> Path | None:
@@ -151,6 +154,18 @@ class ThreadMemory:
         data: dict[str, Any] = orjson.loads(row[1])
         return data
 
+    @asynccontextmanager
+    async def turn(self, thread_id: str) -> AsyncIterator[None]:
+        """A turn of `thread_id` in progress: `prune` leaves the thread alone until it ends (the
+        turn writes its checkpoint, then `touch` makes the thread the newest)."""
+        self.busy[thread_id] = self.busy.get(thread_id, 0) + 1
+        try:
+            yield
+        finally:
+            left = self.busy.pop(thread_id) - 1
+            if left:
+                self.busy[thread_id] = left
+
     async def touch(self, thread_id: str, now: float) -> None:
         """Record a turn of a full thread and drop its older checkpoints (only the last is read)."""
         if self.conn is None:
@@ -173,25 +188,40 @@ class ThreadMemory:
             return 0
         p = self.policy
         conn = self.conn
+        # Each old thread with what prune saw of it: when it was last seen, its latest checkpoint.
         cursor = await conn.execute(
-            "SELECT thread_id FROM thread_seen WHERE updated_at < ? OR thread_id NOT IN "
-            "(SELECT thread_id FROM thread_seen ORDER BY updated_at DESC LIMIT ?)",
+            "SELECT s.thread_id, s.updated_at, (SELECT max(c.checkpoint_id) FROM checkpoints c "
+            "WHERE c.thread_id = s.thread_id) FROM thread_seen s WHERE s.updated_at < ? OR "
+            "s.thread_id NOT IN (SELECT thread_id FROM thread_seen ORDER BY updated_at DESC "
+            "LIMIT ?)",
             (now - p.max_age_days * DAY, p.max_threads),
         )
-        old = [r[0] for r in await cursor.fetchall()]
+        old = await cursor.fetchall()
         await cursor.close()
-        for thread_id in old:
-            for table in ("checkpoints", "writes", "thread_seen"):
-                await conn.execute(
-                    f"DELETE FROM {table} WHERE thread_id = ?",  # noqa: S608 - fixed names
-                    (thread_id,),
-                )
+        gone = 0
+        for thread_id, seen_at, latest in old:
+            if thread_id in self.busy:  # answering now: it becomes the newest thread
+                continue
+            # Only what was seen: the statements below are separate steps, and a turn that
+            # starts between them writes a later checkpoint and a later time, which stay.
+            if latest is not None:
+                for table in ("checkpoints", "writes"):
+                    await conn.execute(
+                        f"DELETE FROM {table} WHERE thread_id = ? AND checkpoint_id <= ?",  # noqa: S608 - fixed names
+                        (thread_id, latest),
+                    )
+            cursor = await conn.execute(
+                "DELETE FROM thread_seen WHERE thread_id = ? AND updated_at <= ?",
+                (thread_id, seen_at),
+            )
+            gone += max(cursor.rowcount, 0)
+            await cursor.close()
         cursor = await conn.execute(
             "DELETE FROM one_shots WHERE updated_at < ? OR thread_id IN (SELECT thread_id FROM "
             "one_shots ORDER BY updated_at DESC LIMIT -1 OFFSET ?)",
             (now - p.one_shot_ttl_s, p.max_threads),
         )
-        gone = len(old) + max(cursor.rowcount, 0)
+        gone += max(cursor.rowcount, 0)
         await cursor.close()
         await conn.commit()
         if gone:  # executescript steps it to the end: `execute` frees one page per call

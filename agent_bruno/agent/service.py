@@ -11,7 +11,7 @@ import uuid
 import weakref
 from collections import OrderedDict
 from collections.abc import AsyncGenerator, AsyncIterator
-from contextlib import aclosing, asynccontextmanager
+from contextlib import aclosing, asynccontextmanager, nullcontext
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal, cast
@@ -307,8 +307,10 @@ class AgentService:
             yield AgentEvent(
                 "status", {"stage": "queued", "message": "waiting for the questions ahead"}
             )
+        # The retention pass leaves the thread alone until its turn is recorded (`touch`).
+        busy = memory.turn(thread_id) if memory is not None else nullcontext()
         try:
-            async with lock, self._slots:
+            async with busy, lock, self._slots:
                 # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
                     run = self._stream(graph, inputs, thread_id, final, answered, turn)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import signal
+import sqlite3
 import subprocess
 import time
 from collections.abc import Callable, Iterator
@@ -125,6 +126,20 @@ def _criticals(c: Cluster) -> list[dict[str, Any]]:
     return anomalies
 
 
+def _pending_kinds(c: Cluster) -> list[str]:
+    """Kinds of the events waiting in the reporter's outbox (read-only, beside the reporter)."""
+    path = c.root / "reporter" / "outbox.db"
+    if not path.exists():
+        return []
+    db = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=5)
+    try:
+        return [str(kind) for (kind,) in db.execute("SELECT kind FROM events")]
+    except sqlite3.OperationalError:  # the reporter is creating it
+        return []
+    finally:
+        db.close()
+
+
 def test_agent_crash_loses_and_doubles_nothing(cluster: Cluster) -> None:
     """Readings taken during an agent crash arrive once each after it restarts."""
     cluster.start_agent()
@@ -132,7 +147,13 @@ def test_agent_crash_loses_and_doubles_nothing(cluster: Cluster) -> None:
     _wait_for("the first critical", lambda: len(_criticals(cluster)) >= 1, 60)
 
     cluster.kill_agent()
-    time.sleep(4.0)  # the second spike (at ~4 s) and several aggregate windows happen now
+    # While the agent is down the reporter keeps what it cannot deliver: the second spike's
+    # critical (at ~4 s) and several aggregate windows wait in its outbox.
+    _wait_for(
+        "the second critical and aggregates pending in the outbox",
+        lambda: {"critical", "aggregate"} <= set(_pending_kinds(cluster)),
+        30,
+    )
     cluster.start_agent()
     _wait_for("the second critical", lambda: len(_criticals(cluster)) >= 2, 60)
     time.sleep(1.5)

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import random
 import string
-from pathlib import Path
 
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.prompts import load_prompts
 from agent_bruno.agent.service import AgentService, QuestionError
 from agent_bruno.storage.sqlite import SqliteStorage
-from evals.agent.dataset import build
+from evals.agent.dataset import Dataset
 
 _TEXT = (
     "what's the temperature humidity co2 pressure motion cpu load memory disk soc in at on of "
@@ -25,9 +24,9 @@ _TEXT = (
 WORDS = _TEXT.split()
 
 
-async def test_random_questions_get_answers_or_clear_refusals(tmp_path: Path) -> None:
-    dataset = build(tmp_path / "db.sqlite")
-    storage = SqliteStorage(tmp_path / "db.sqlite")
+async def test_random_questions_get_answers_or_clear_refusals(eval_dataset: Dataset) -> None:
+    dataset = eval_dataset
+    storage = SqliteStorage(dataset.path)
     ctx = AgentContext(storage=storage, prompts=load_prompts(), clock=lambda: dataset.now,
                        tz=dataset.tz)  # fmt: skip
     service = await AgentService.create(ctx)

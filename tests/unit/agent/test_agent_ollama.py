@@ -262,7 +262,10 @@ async def test_cancelling_the_consumer_while_the_model_thinks(storage: SqliteSto
 
         task = asyncio.create_task(consume())
         await asyncio.wait_for(started.wait(), 5)
-        await asyncio.sleep(0.2)  # the request is at the fake, waiting for its reply
+        # Cancel once the request is at the fake, waiting for its reply (not after a guess).
+        async with asyncio.timeout(10):
+            while not fake.chat_requests:  # noqa: ASYNC110 - recorded by the fake's thread
+                await asyncio.sleep(0.005)
         task.cancel()
         with pytest.raises(asyncio.CancelledError):
             await task

@@ -18,15 +18,15 @@ from agent_bruno.agent.service import AgentService
 from agent_bruno.storage.base import EventsWrite, SeriesQuery
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.wire import EVENT_ADAPTER
-from evals.agent.dataset import Dataset, build
+from evals.agent.dataset import Dataset
 from tests.unit.agent.helpers import aggregate, episode, heartbeat, reading
 
 UTC = ZoneInfo("UTC")
 
 
 @pytest.fixture(scope="module")
-def homelab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Dataset, SqliteStorage]]:
-    dataset = build(tmp_path_factory.mktemp("homelab") / "eval.db")
+def homelab(eval_dataset: Dataset) -> Iterator[tuple[Dataset, SqliteStorage]]:
+    dataset = eval_dataset
     storage = SqliteStorage(dataset.path)
     yield dataset, storage
     storage.close()

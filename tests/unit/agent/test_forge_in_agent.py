@@ -14,7 +14,7 @@ from agent_bruno.agent.forge import ForgeClient, ForgeConfig
 from agent_bruno.agent.prompts import load_prompts
 from agent_bruno.agent.service import AgentService
 from agent_bruno.storage.sqlite import SqliteStorage
-from evals.agent.dataset import Dataset, build
+from evals.agent.dataset import Dataset
 from tests.fakes.ollama import FakeOllama, Reply
 
 QUESTION = "Why is pi-node-3 under high load?"
@@ -22,8 +22,8 @@ ANALYSIS = "frigate is transcoding four camera streams; move it to pi-node-5"
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    return build(tmp_path_factory.mktemp("forge") / "db.sqlite")
+def dataset(eval_dataset: Dataset) -> Dataset:
+    return eval_dataset
 
 
 async def _ask(dataset: Dataset, fake: FakeOllama) -> tuple[str, list[str]]:

@@ -30,6 +30,7 @@ def beat(age: float = 10.0, interval: float = 300.0, **kw: Any) -> Beat:
     [
         (beat(), "healthy", ()),
         (beat(age=899), "healthy", ()),
+        (beat(age=900), "healthy", ()),  # exactly 3 intervals: not yet offline
         (beat(age=901), "offline", (f"last heartbeat 901 s ago, {OFF}",)),
         (beat(age=31, interval=10), "offline", (OFF_10,)),
         (beat(health={"cpu_percent": 95.5}), "warning", ("CPU 95.5% above 90%",)),
@@ -43,10 +44,20 @@ def beat(age: float = 10.0, interval: float = 300.0, **kw: Any) -> Beat:
         (beat(outbox_depth=80, previous_outbox_depth=90), "healthy", ()),
         (beat(outbox_depth=10, previous_outbox_depth=5), "healthy", ()),
         (beat(outbox_depth=80), "healthy", ()),
+        (beat(outbox_depth=80, previous_outbox_depth=80), "healthy", ()),  # steady, not growing
+        (beat(outbox_depth=50, previous_outbox_depth=40), "warning",
+         ("outbox growing: 40 → 50 events pending",)),  # at the threshold counts
+        (beat(clock_offset_s=45.4), "warning",
+         ("clock 45 s ahead of the agent's (timestamps corrected at ingest)",)),
+        (beat(clock_offset_s=-0.6 - 30), "warning",
+         ("clock 31 s behind the agent's (timestamps corrected at ingest)",)),
+        (beat(clock_offset_s=30.0), "healthy", ()),  # at the bound: fine
+        (beat(clock_offset_s=-30.0), "healthy", ()),
+        (beat(clock_offset_s=None), "healthy", ()),  # not known yet
         (
             beat(health={"cpu_percent": 99, "disk_percent": 95}, outbox_dropped=1),
             "warning",
-            ("CPU 99% above 90%", "disk 95% above 90%", "outbox dropped 1 events"),
+            ("CPU 99% above 90%", "disk 95% above 90%", "outbox dropped 1 event"),
         ),
         (beat(age=999, health=HOT), "offline", (f"last heartbeat 999 s ago, {OFF}",)),
     ],

@@ -230,6 +230,17 @@ async def test_broken_gzip_is_400(client, settings):
     assert nothing_stored(settings)
 
 
+async def test_gzip_missing_only_its_trailer_is_400_truncated(client, settings):
+    """Regression (mutation check): a body whose deflate data is whole but whose CRC and length
+    trailer is missing was stored with a 200 when the end-of-stream check was removed."""
+    headers = {**H1, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    whole = gzip.compress(orjson.dumps(envelope([aggregate(1)])))
+    r = await client.post("/v1/events", content=whole[:-8], headers=headers)
+    assert r.status_code == 400
+    assert r.json()["detail"] == "the gzip body is truncated; send it again"
+    assert nothing_stored(settings)
+
+
 @pytest.mark.parametrize(
     ("headers", "status"),
     [
@@ -267,6 +278,47 @@ async def test_oversized_body_is_413(small_client):
     assert r.status_code == 413
     assert "4096" in r.json()["detail"]
     assert nothing_stored(settings)
+
+
+def _padded(size: int) -> bytes:
+    """An envelope of exactly `size` bytes (JSON whitespace after it)."""
+    body = orjson.dumps(envelope([aggregate(1)]))
+    assert len(body) <= size
+    return body + b" " * (size - len(body))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_body_of_exactly_the_limit_is_accepted(small_client, streamed):
+    """Regression (mutation check): the limit is inclusive; one byte more is refused."""
+    client, _settings = small_client
+    headers = {**H1, "Content-Type": "application/json"}
+
+    def content(size: int) -> bytes | AsyncIterator[bytes]:
+        body = _padded(size)
+        if not streamed:
+            return body
+
+        async def chunks() -> AsyncIterator[bytes]:
+            for i in range(0, len(body), 1000):
+                yield body[i : i + 1000]
+
+        return chunks()
+
+    r = await client.post("/v1/events", content=content(4097), headers=headers)
+    assert r.status_code == 413
+    r = await client.post("/v1/events", content=content(4096), headers=headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 1
+
+
+async def test_gzip_body_decompressing_to_exactly_the_limit_is_accepted(small_client):
+    client, _settings = small_client
+    headers = {**H1, "Content-Type": "application/json", "Content-Encoding": "gzip"}
+    r = await client.post("/v1/events", content=gzip.compress(_padded(4097)), headers=headers)
+    assert r.status_code == 413
+    assert "decompressed" in r.json()["detail"]
+    r = await client.post("/v1/events", content=gzip.compress(_padded(4096)), headers=headers)
+    assert r.status_code == 200, r.text
 
 
 async def test_oversized_streamed_body_is_413(small_client):

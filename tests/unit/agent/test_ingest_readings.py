@@ -116,6 +116,31 @@ async def test_partial_json_batch_names_rejected_by_index(client, settings):
     assert query(settings, "SELECT sum(count) FROM rollup_5m") == [(2,)]
 
 
+async def test_resent_and_backfilled_imports_are_200_with_duplicates_counted(client, settings):
+    """Regression (mutation check): re-sending an import, or backfilling around it across hour
+    blocks and out of order, was a 503 under two dedup edits; it is a 200 that counts what was
+    already stored and stores each reading once."""
+    day = [row(i) for i in range(0, 24 * 60, 7)]  # every 7 min for a day: 24 hour blocks
+    first = await client.post("/v1/readings", json=day, headers=HA)
+    assert first.status_code == 200
+    assert first.json() == {"accepted": len(day), "duplicates": 0, "rejected": []}
+    again = await client.post("/v1/readings", json=day[::-1], headers=HA)
+    assert again.status_code == 200
+    assert again.json() == {"accepted": 0, "duplicates": len(day), "rejected": []}
+    gaps = [row(i) for i in range(3, 24 * 60, 7)]  # between the stored ones, in every block
+    earlier = [row(i) for i in range(-120, 0, 5)]  # before the first stored reading
+    mixed = [*day[::3], *gaps[::-1], *earlier, *day[1::3]]
+    backfill = await client.post("/v1/readings", json=mixed, headers=HA)
+    assert backfill.status_code == 200
+    duplicates = len(day[::3]) + len(day[1::3])
+    assert backfill.json() == {
+        "accepted": len(gaps) + len(earlier), "duplicates": duplicates, "rejected": []
+    }  # fmt: skip
+    stored = len(day) + len(gaps) + len(earlier)
+    assert count(settings, "samples") == stored
+    assert query(settings, "SELECT sum(count) FROM rollup_5m") == [(stored,)]
+
+
 async def test_duplicates_on_series_and_ts(client, settings):
     rows = [row(i) for i in range(5)]
     first = await client.post("/v1/readings", json=[*rows, rows[0]], headers=HA)

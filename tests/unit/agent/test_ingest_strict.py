@@ -4,6 +4,8 @@ clear reason, and a flood of bad rows is answered with the first errors and a co
 from __future__ import annotations
 
 import gzip
+import tracemalloc
+import zlib
 
 import orjson
 import pytest
@@ -94,3 +96,55 @@ async def test_200000_bad_ndjson_lines_give_a_200000_item_response(client, setti
     assert body["rejected"][0]["line"] == 2
     assert body["rejected_total"] == 20_000
     assert len(r.content) < 50_000
+
+
+def _bomb(size: int) -> bytes:
+    """`size` zero bytes, gzip-compressed in pieces (a few hundred kB of gzip, little memory)."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    piece = bytes(1 << 20)
+    out = [packer.compress(piece) for _ in range(size >> 20)]
+    return b"".join([*out, packer.flush()])
+
+
+def test_a_gzip_bomb_is_refused_without_inflating_it() -> None:
+    """The decompressor never holds much more than the limit: 256 MiB of zeros in 250 kB of
+    gzip are refused with the peak allocation under a megabyte (with no bound on each inflate
+    step it reaches the whole 256 MiB)."""
+    bomb = _bomb(256 << 20)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ApiError) as refused:
+            gunzip(bomb, 4096)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1 << 20, peak
+    assert (refused.value.status, refused.value.reason) == (413, "too_large")
+    assert refused.value.message == (
+        "the decompressed body exceeds the limit of 4096 bytes; split it into smaller batches"
+    )
+    assert refused.value.detail == {"limit": 4096}
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (gzip.compress(b'{"events": []}')[:-8], "the gzip body is truncated; send it again"),
+        # A zlib stream is not gzip, whatever the header says.
+        (zlib.compress(b'{"events": []}'), "the body is not valid gzip (Error -3 while "
+         "decompressing data: incorrect header check); send it compressed again"),
+        (gzip.compress(b"{}") + b"xy", "2 bytes follow the end of the gzip stream (at byte 22); "
+         "send the compressed body alone"),
+    ],
+)  # fmt: skip
+def test_bad_gzip_is_400_with_its_reason(body: bytes, message: str) -> None:
+    with pytest.raises(ApiError) as refused:
+        gunzip(body, 4096)
+    assert (refused.value.status, refused.value.reason) == (400, "bad_gzip")
+    assert refused.value.message == message
+
+
+def test_gzip_of_exactly_the_limit_decompresses_one_byte_more_does_not() -> None:
+    assert gunzip(gzip.compress(b"x" * 4096), 4096) == b"x" * 4096
+    with pytest.raises(ApiError, match="limit of 4096 bytes"):
+        gunzip(gzip.compress(b"x" * 4097), 4096)

@@ -46,9 +46,10 @@ async def loaded(client):
         )
         for i in range(3)
     ]
+    events.append(aggregate(9, start=start + 600, min=38.0, last=38.5))  # the follow-up's
     events.append(heartbeat(1, ts=now))
     r = await client.post("/v1/events", json=envelope(events), headers=auth(NODE1_TOKEN))
-    assert r.json()["accepted"] == 4, r.text
+    assert r.json()["accepted"] == 5, r.text
     return client
 
 
@@ -92,6 +93,11 @@ async def test_follow_up_continues_the_thread(loaded):
     )
     assert follow.status_code == 200, follow.text
     assert follow.headers["x-thread-id"] == thread
+    # The follow-up keeps the place and changes the metric: the warehouse's humidity.
+    assert "humidity" in follow.text.lower(), follow.text
+    assert "warehouse" in follow.text.lower(), follow.text
+    assert "38.5 %" in follow.text, follow.text
+    assert "don't know" not in follow.text, follow.text
     in_json = await loaded.post(
         "/query",
         json={"question": "and now?", "thread_id": thread},
@@ -223,7 +229,8 @@ async def test_an_unreachable_model_falls_back_and_says_so(tmp_path: Path):
             r = await c.post("/query", content="List all Pi nodes", headers={**HA, **FORM})
     assert r.status_code == 200, r.text
     assert r.headers["x-agent-mode"] == "builtin"
-    assert r.headers["x-agent-fallback"]
+    # Says why the model was not used, in words an operator can act on.
+    assert r.headers["x-agent-fallback"].startswith("cannot reach the model server"), r.headers
 
 
 async def test_answers_are_counted_by_mode_and_outcome(loaded):

@@ -192,7 +192,9 @@ async def test_the_agent_answers_a_raw_question_from_the_reporter(
     assert raw_calls[0]["args"]["node"] == NODE
     assert raw_calls[0]["result"]["status"] == "ok", raw_calls[0]["result"]
     assert NODE in reply.answer
-    shown = [format_value(r.value, r.unit, r.metric) for r in TEMPERATURES if r.value is not None]
-    assert "21.4 °C" in shown
-    assert any(v in reply.answer for v in shown), reply.answer
+    # Every reading of the window is listed (four temperatures and the humidity), none outside.
+    assert reply.answer.startswith(f"5 raw readings from {NODE}'s reporter"), reply.answer
+    for r in [*TEMPERATURES, *HUMIDITY]:
+        line = f"{r.sensor} {r.metric} {format_value(r.value or 0.0, r.unit, r.metric)}"
+        assert line in reply.answer, (line, reply.answer)
     assert format_value(OLD.value or 0.0, OLD.unit) not in reply.answer  # outside the window

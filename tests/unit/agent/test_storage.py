@@ -155,6 +155,7 @@ CRASHER = textwrap.dedent(
 )
 
 
+@pytest.mark.e2e  # starts a process
 def test_acknowledged_data_survives_a_kill(tmp_path: Path):
     path = tmp_path / "db.sqlite"
     acknowledged = 0

@@ -14,12 +14,12 @@ from agent_bruno.agent.prompts import load_prompts
 from agent_bruno.agent.tools.base import ToolResult
 from agent_bruno.agent.tools.registry import find_tool, for_model, tool_schemas
 from agent_bruno.storage.sqlite import SqliteStorage
-from evals.agent.dataset import Dataset, build
+from evals.agent.dataset import Dataset
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    return build(tmp_path_factory.mktemp("tools") / "db.sqlite")
+def dataset(eval_dataset: Dataset) -> Dataset:
+    return eval_dataset
 
 
 @pytest.fixture
@@ -36,12 +36,21 @@ async def _call(ctx: AgentContext, name: str, **args: Any) -> ToolResult:
     return await tool.call(ctx, args)
 
 
-async def test_summary_gives_latest_value_with_its_time(ctx: AgentContext) -> None:
+async def test_summary_gives_latest_value_with_its_time(
+    ctx: AgentContext, dataset: Dataset
+) -> None:
     result = await _call(ctx, "metric_summary", metric="temperature", location="warehouse")
     assert result.status == "ok"
     latest = {s["node"]: (s["latest"], s["age_s"]) for s in result.data["series"]}
-    assert latest["pi-node-1"][0] == pytest.approx(18.4)
-    assert latest["pi-node-1"][1] < 600
+    [newest] = [
+        b[-1] for k, b in dataset.series.items() if k[0] == "pi-node-1" and k[2] == "temperature"
+    ]
+    # The last aggregate's closing value, aged from its end by the frozen clock.
+    assert latest["pi-node-1"] == (
+        pytest.approx(newest.last),
+        pytest.approx(dataset.now - (newest.start + newest.width)),
+    )
+    assert newest.last == pytest.approx(18.4)
 
 
 async def test_names_are_matched_loosely_but_never_guessed(ctx: AgentContext) -> None:

@@ -24,7 +24,7 @@ BINARY = shutil.which("prometheus-alertmanager") or shutil.which("alertmanager")
 ABSENT = "prometheus-alertmanager is not installed (apt-get install prometheus-alertmanager)"
 if BINARY is None and os.environ.get("CI") == "true":
     raise RuntimeError(f"{ABSENT}: .ci/run installs it, so CI must have it")
-pytestmark = pytest.mark.skipif(BINARY is None, reason=ABSENT)
+pytestmark = [pytest.mark.e2e, pytest.mark.skipif(BINARY is None, reason=ABSENT)]
 CONFIG = """
 route:
   receiver: nowhere

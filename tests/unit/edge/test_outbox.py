@@ -131,6 +131,7 @@ def enqueue_then_get_killed(path: Path) -> None:
     assert proc.returncode == -signal.SIGKILL
 
 
+@pytest.mark.e2e  # starts a process
 async def test_outbox_survives_a_kill_between_write_and_send(tmp_path: Path) -> None:
     path = tmp_path / "outbox.db"
     await asyncio.to_thread(enqueue_then_get_killed, path)

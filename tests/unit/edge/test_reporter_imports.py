@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 FORBIDDEN = ("fastapi", "starlette", "pydantic", "langchain", "langgraph", "neo4j", "agent_bruno")
 MODULES = (
     "edge_reporter.main",
@@ -18,6 +20,7 @@ MODULES = (
 )
 
 
+@pytest.mark.e2e  # starts a process
 def test_reporter_imports_no_agent_framework() -> None:
     """A Pi installs only the `edge` extra; an accidental import would fail there at start."""
     code = (

@@ -25,6 +25,7 @@ REPO = Path(__file__).resolve().parents[3]
 TOKEN = "k3Yq9-tW7xZ2pL0vR5mN"
 
 
+@pytest.mark.e2e  # starts a process
 def test_configuration_error_exits_2_naming_the_variable() -> None:
     env = {"PATH": "/usr/bin:/bin", "STUDIO_AGENT_URL": "agent:30120", "AGENT_TOKEN": TOKEN}
     result = subprocess.run(
@@ -102,6 +103,7 @@ class _Agent(http.server.BaseHTTPRequestHandler):
         return None
 
 
+@pytest.mark.e2e  # starts a process
 def test_sigterm_flushes_and_exits_0(tmp_path: Path) -> None:
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Agent)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)

@@ -152,6 +152,7 @@ def test_triage_limits_follow_the_kind() -> None:
     assert mv.severity.value == "normal"
 
 
+@pytest.mark.e2e  # starts a process
 def test_a_reporter_of_simulated_sensors_loads_no_mqtt_or_i2c_library() -> None:
     code = (
         "import sys; from edge_reporter.config import ReporterConfig; "

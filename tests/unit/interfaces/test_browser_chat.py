@@ -17,6 +17,8 @@ import pytest
 
 from tests.unit.interfaces.live import LiveAgent
 
+pytestmark = pytest.mark.e2e  # starts Chromium
+
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 # Flags that work on a machine without a screen or a network beyond loopback.
 FLAGS = [
