@@ -15,10 +15,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Generic, TypeVar
 
-from agent_bruno.plausible import Bounds, bounds, problem, storable_problem
+import numpy as np
+
+from agent_bruno.plausible import bounds, problem, storable_problem
+from agent_bruno.reading_columns import ReadingColumns
 from agent_bruno.wire import (
     AggregateEvent,
-    BulkReading,
     EpisodeEvent,
     ExplanationEvent,
     HeartbeatEvent,
@@ -202,36 +204,47 @@ def admit_events(
     return out
 
 
-def admit_rows(
-    rows: Sequence[BulkReading],
+@dataclass(slots=True)
+class AdmittedReadings:
+    """Bulk readings to store with their positions in the body, and the refused ones."""
+
+    columns: ReadingColumns
+    positions: list[int]
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def admit_readings(
+    columns: ReadingColumns,
     positions: Sequence[int],
     policy: TimePolicy | None = None,
     *,
     by_line: bool,
-) -> Admitted[BulkReading]:
-    """Screen validated bulk rows; `positions` are indices (JSON) or line numbers."""
-    out: Admitted[BulkReading] = Admitted()
-    # The common case inline (a bulk batch is thousands of rows of a few series): times within
-    # the policy, values within their series' bounds, looked up once per (metric, unit). The
-    # reasons are worked out, by the same checks, only for a row that fails.
+) -> AdmittedReadings:
+    """Screen validated bulk readings; `positions` are indices (JSON) or line numbers.
+
+    Every reading at once: times within the policy, values within their series' bounds (looked
+    up once per series). The reasons are worked out, by the same checks, only for a reading
+    that fails.
+    """
     oldest, newest = (policy.oldest_hot, policy.newest) if policy else (-math.inf, math.inf)
-    limits: dict[tuple[str, str], Bounds] = {}
-    for row, pos in zip(rows, positions, strict=True):
-        ts, value, key = row["ts"], row["value"], (row["metric"], row["unit"])
-        found = limits.get(key)
-        if found is None:
-            found = limits[key] = bounds(*key)
-        if oldest <= ts <= newest and found.low <= value <= found.high:
-            out.items.append(row)
-            out.positions.append(pos)
-            continue
-        why = None if policy is None else policy.problem(ts, ts, rollup=False)
-        why = why or problem(row["metric"], row["unit"], (value,))
+    limits = [bounds(key[4], key[5]) for key in columns.keys]
+    low = np.array([b.low for b in limits], dtype=np.float64)[columns.series]
+    high = np.array([b.high for b in limits], dtype=np.float64)[columns.series]
+    ts, values = columns.ts, columns.values
+    good = (oldest <= ts) & (ts <= newest) & (low <= values) & (values <= high)
+    if good.all():
+        return AdmittedReadings(columns, list(positions))
+    rejected: list[Rejected] = []
+    for i in np.flatnonzero(~good).tolist():
+        t, key = float(ts[i]), columns.keys[columns.series[i]]
+        why = None if policy is None else policy.problem(t, t, rollup=False)
+        why = why or problem(key[4], key[5], (float(values[i]),))
         if why is None:
-            out.items.append(row)
-            out.positions.append(pos)
+            good[i] = True
             continue
-        out.rejected.append(
+        pos = positions[i]
+        rejected.append(
             Rejected(index=None if by_line else pos, line=pos if by_line else None, error=why)
         )
-    return out
+    kept = np.flatnonzero(good)
+    return AdmittedReadings(columns.take(kept), [positions[i] for i in kept.tolist()], rejected)

@@ -33,7 +33,7 @@ from agent_bruno.api import (
     web,
 )
 from agent_bruno.api.deps import Services
-from agent_bruno.api.direct import DirectRoutes
+from agent_bruno.api.direct import FrontDoor
 from agent_bruno.api.errors import (
     ApiError,
     handle_api_error,
@@ -199,8 +199,7 @@ def create_app(settings: Settings) -> FastAPI:
             *(route for router in routers for route in router.routes),
         )
     ) | {app.openapi_url or ""}
-    app.add_middleware(DirectRoutes, endpoints={series.PATH: series.get_series})
-    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)  # outside DirectRoutes
+    app.add_middleware(LatencyMiddleware, metrics=metrics, routes=routes)
     if settings.cors_origins:  # outermost: preflights are answered before anything else
         app.add_middleware(
             CORSMiddleware,
@@ -211,3 +210,13 @@ def create_app(settings: Settings) -> FastAPI:
             max_age=600,
         )
     return app
+
+
+def front_door(app: FastAPI, settings: Settings) -> FrontDoor:
+    """`app` behind the door that answers `GET /v1/series` ahead of the FastAPI stack."""
+    return FrontDoor(app, {series.PATH: series.get_series}, cors=bool(settings.cors_origins))
+
+
+def create_served_app(settings: Settings) -> FrontDoor:
+    """The app as `agent-bruno serve` serves it (`front_door`)."""
+    return front_door(create_app(settings), settings)

@@ -55,7 +55,7 @@ def serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from agent_bruno.api.server import GuardedHttpToolsProtocol
-    from agent_bruno.app import create_app
+    from agent_bruno.app import create_served_app
 
     settings = load_settings()
     if settings is None:
@@ -63,7 +63,7 @@ def serve(args: argparse.Namespace) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    app = create_app(settings)
+    app = create_served_app(settings)
     tune_gc()
     tune_threads()
     protocol = GuardedHttpToolsProtocol.configure(

@@ -92,6 +92,8 @@ class DemoError(RuntimeError):
 # The alert part: a printing webhook receiver is the agent's default channel, and the seed's
 # sentence creates a rule (with its backtest) before the humidity dip fires and resolves it.
 SEED_SUBSCRIPTION = "Alert me if humidity drops below 30%"
+# Every demo room has humidity, so the agent asks which; the dip is in the server room.
+SEED_ANSWER = "the server room"
 
 
 def alert_env(hook_url: str, secret: str) -> dict[str, str]:
@@ -105,17 +107,28 @@ def alert_env(hook_url: str, secret: str) -> dict[str, str]:
     }
 
 
-def show_subscription(url: str, sentence: str = SEED_SUBSCRIPTION) -> None:
-    """Create the seed's subscription through POST /query and print the agent's answer."""
+def show_subscription(
+    url: str, sentence: str = SEED_SUBSCRIPTION, answer: str = SEED_ANSWER
+) -> None:
+    """Create the seed's subscription through POST /query and print the agent's answers: the
+    demo's three rooms all have humidity, so the agent asks which, and the demo answers in the
+    same thread."""
     print("Subscribing in plain language (POST /query):\n", flush=True)
+    thread: str | None = None
     with httpx.Client(timeout=60.0) as client:
-        try:
-            r = client.post(f"{url}/query", content=sentence)
-            answer = r.text.rstrip() if r.status_code == 200 else _error_text(r)
-        except httpx.HTTPError as exc:
-            answer = f"(no answer: {type(exc).__name__}: {exc})"
-    print(f"$ curl {url}/query -d {json.dumps(sentence)}", flush=True)
-    print("  " + answer.replace("\n", "\n  ") + "\n", flush=True)
+        for turn, said in enumerate((sentence, answer)):
+            try:
+                params = {"thread_id": thread} if thread else {}
+                r = client.post(f"{url}/query", content=said, params=params)
+                reply = r.text.rstrip() if r.status_code == 200 else _error_text(r)
+                thread = r.headers.get("x-thread-id", thread)
+            except httpx.HTTPError as exc:
+                reply = f"(no answer: {type(exc).__name__}: {exc})"
+            shown = f"'{url}/query?thread_id={thread}'" if turn else f"{url}/query"
+            print(f"$ curl {shown} -d {json.dumps(said)}", flush=True)
+            print("  " + reply.replace("\n", "\n  ") + "\n", flush=True)
+            if not reply.startswith("Which "):
+                break  # nothing asked: the sentence created the rule (or failed) at once
     print(
         "The server room's humidity dips below 30 % about 100 s after start for 3 minutes: "
         "the receiver below prints the firing notification, then the resolve.\n",

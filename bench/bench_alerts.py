@@ -22,12 +22,13 @@ from typing import Any
 
 import httpx
 
+from agent_bruno.alerts.config import AlertConfig
 from agent_bruno.alerts.destinations import DestinationPolicy
 from agent_bruno.alerts.engine import Observation
 from agent_bruno.alerts.evaluator import Evaluator, SeriesLabels
 from agent_bruno.alerts.model import RULE_ADAPTER, ThresholdRule, Timing
 from agent_bruno.alerts.receiver import receiver
-from agent_bruno.alerts.service import AlertConfig, AlertService
+from agent_bruno.alerts.service import AlertService
 from agent_bruno.alerts.subscription import Destination, Subscription
 from agent_bruno.storage.base import EventsWrite
 from agent_bruno.storage.sqlite import SqliteStorage

@@ -214,10 +214,19 @@ class EdgeData:
         except httpx.TransportError as exc:
             raise _unreachable(self.url, exc) from None
 
-    def subscribe(self, text: str, destination: Mapping[str, Any] | None = None) -> Subscription:
-        """Subscribe to alerts in words ("Alert me if humidity drops below 30%")."""
+    def subscribe(
+        self,
+        text: str,
+        destination: Mapping[str, Any] | None = None,
+        scope: Mapping[str, str] | None = None,
+    ) -> Subscription:
+        """Subscribe to alerts in words ("Alert me if humidity drops below 30%").
+
+        When the sentence could mean series in several places, the agent creates nothing and
+        `BadRequest` says which places (`problem["choices"]`, `problem["scopes"]`); pass one of
+        the `scopes` as `scope` (or `{}` for all of them), or name the place in the sentence."""
         _check_text(text)
-        body = core.clean({"text": text, "destination": destination})
+        body = core.clean({"text": text, "destination": destination, "scope": scope})
         return Subscription.from_api(self._post("/v1/subscriptions", body))
 
     def subscriptions(self) -> list[Subscription]:
@@ -372,11 +381,14 @@ class AsyncEdgeData:
             raise _unreachable(self.url, exc) from None
 
     async def subscribe(
-        self, text: str, destination: Mapping[str, Any] | None = None
+        self,
+        text: str,
+        destination: Mapping[str, Any] | None = None,
+        scope: Mapping[str, str] | None = None,
     ) -> Subscription:
         """As `EdgeData.subscribe`."""
         _check_text(text)
-        body = core.clean({"text": text, "destination": destination})
+        body = core.clean({"text": text, "destination": destination, "scope": scope})
         return Subscription.from_api(await self._post("/v1/subscriptions", body))
 
     async def subscriptions(self) -> list[Subscription]:

@@ -5,7 +5,8 @@ caller, "stop the humidity alert" deletes it. Which sentences are a desk's is de
 built-in understanding: each desk names the intents it answers (`intents`, declared like every
 other intent as examples under `nlu/intents/`), and the agent hands a sentence whose intent is
 one of them to that desk before running the graph; a desk also takes what continues its own
-exchange in a thread ("make it 25% instead" right after it created a subscription). The desk's
+exchange in a thread ("make it 25% instead" right after it created a subscription, "the
+warehouse" after it asked "Which humidity?"). The desk's
 reply is relayed as the answer (one tool call in the record). This is how `/query`, `/chat` and
 `agent-bruno ask` reach them.
 """
@@ -32,8 +33,10 @@ class Desk(Protocol):
     name: str
     intents: frozenset[str]  # the intents (nlu/intents/*.yaml) whose sentences it answers
 
-    def continues(self, text: str) -> bool:
-        """Whether the sentence continues this desk's exchange in a thread (cheap, pure)."""
+    def continues(self, owner: str, text: str, refers_to: str | None) -> bool:
+        """Whether the sentence continues this desk's exchange in a thread (cheap, no I/O):
+        `refers_to` is what the desk's last reply in the thread referred to (a subscription,
+        or a question it is waiting to have answered)."""
 
     async def handle(
         self, owner: str, text: str, refers_to: str | None, intent: str | None

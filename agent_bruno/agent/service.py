@@ -219,7 +219,8 @@ class AgentService:
             if intent in desk.intents:
                 return desk, intent
         for desk in self.desks:
-            if f"{desk.name}:{thread_id}" in self._refers and desk.continues(question):
+            refers = self._refers.get(f"{desk.name}:{thread_id}")
+            if refers is not None and desk.continues(owner, question, refers):
                 return desk, None
         return None
 

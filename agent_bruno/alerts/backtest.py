@@ -176,16 +176,6 @@ def backtest_episodes(
     return result
 
 
-def unsupported(rule: AnyRule, start: float, end: float) -> BacktestResult:
-    """A rule kind whose history is not stored (node health over time)."""
-    result = BacktestResult(start, end, 0, 0, supported=False)
-    result.notes.append(
-        "Node rules cannot be backtested: the agent keeps only each node's latest heartbeat, "
-        "not its history."
-    )
-    return result
-
-
 def backtest_silent(
     rule: SilentRule, histories: Sequence[SeriesHistory], start: float, end: float
 ) -> BacktestResult:

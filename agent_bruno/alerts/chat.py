@@ -5,19 +5,31 @@ humidity drops below 30%"), or manages the owner's subscriptions ("what am I sub
 "stop the humidity alert", "snooze it for 2 hours", "make it 25% instead", "how often would
 28% have fired last week?"). It answers in words and as data, asks when it cannot tell which
 subscription is meant, and never acts on another owner's subscriptions.
+
+A sentence whose rule could mean series in several places ("humidity" with humidity in three
+rooms, `scoping.which`) creates nothing: the reply asks which, and the rule waits
+(`pending.PendingRules`) in the conversation: `conversation` (a Slack channel), or a key handed
+back as the reply's `subscription` that the agent keeps as the thread's "it" and passes back as
+`last`. The next reply there ("the warehouse", "any of them", "never mind") completes or drops it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
 from typing import Any
 
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
-from agent_bruno.alerts.model import ThresholdRule, describe, duration_words
-from agent_bruno.alerts.parse import Managed, command, pick, understand
-from agent_bruno.alerts.service import AlertService, SubscriptionError
-from agent_bruno.alerts.subscription import Subscription
+from agent_bruno.alerts.commands import Managed, command, pick
+from agent_bruno.alerts.config import SubscriptionError
+from agent_bruno.alerts.model import AnyRule, ThresholdRule, describe, duration_words
+from agent_bruno.alerts.parse import looks_like_new_rule, understand
+from agent_bruno.alerts.pending import PREFIX, Pending, PendingRules
+from agent_bruno.alerts.scoping import answer, cancels, looks_like_answer, which
+from agent_bruno.alerts.service import AlertService
+from agent_bruno.alerts.subscription import ChannelKind, Subscription
+from agent_bruno.storage.base import CatalogRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,32 +126,112 @@ async def handle(
     alerts: AlertService,
     owner: str,
     text: str,
-    vocab: Vocabulary,
+    catalog: Sequence[CatalogRow],
     tz: tzinfo,
     last: str | None = None,
     intent: str | None = None,
+    conversation: str | None = None,
 ) -> Reply:
     """Create or manage a subscription from a sentence (`intent`: what the agent's classifier
-    read it as, when it came through the agent); errors become replies."""
+    read it as, when it came through the agent; `catalog`: the stored series, for names and
+    for asking which place a rule means); errors become replies."""
+    vocab = Vocabulary.from_catalog(catalog)
+    key = conversation or (last if last is not None and last.startswith(PREFIX) else None)
     try:
+        pending = alerts.pending.get(owner, key)
+        if pending is not None and key is not None:
+            settled = await _settle(alerts, owner, text, vocab, tz, pending, key, intent)
+            if settled is not None:
+                return settled
         managed = command(text, intent)
         if managed is not None:
             return await _manage(alerts, owner, managed, tz, last)
         understood = understand(text, vocab)
         if understood.rule is None:
             return Reply(understood.question or understood.refusal or "I could not tell.")
-        default = alerts.config.default_destination
-        if understood.channel and (default is None or default.kind != understood.channel):
-            return Reply(
-                f"I understood: {describe(understood.rule)}. Which {understood.channel} "
-                f"destination should it go to? None is configured; create it through "
-                "POST /v1/subscriptions with a `destination`.",
-                {"rule": understood.rule.model_dump(mode="json")},
+        ask = which(understood.rule, text, catalog)
+        if ask is not None:
+            key = key or PendingRules.new_key()
+            waiting = Pending(
+                understood.rule, ask, understood.channel, understood.notes, alerts.now()
             )
-        sub, result = await alerts.create(owner, understood.rule)
+            alerts.pending.put(owner, key, waiting)
+            return _question(waiting, key, conversation)
+        return await _create(
+            alerts, owner, understood.rule, understood.channel, understood.notes, tz
+        )
     except SubscriptionError as exc:
         return Reply(str(exc))
-    notes = "".join(f" Note: {n}." for n in understood.notes)
+
+
+def _question(pending: Pending, key: str, conversation: str | None) -> Reply:
+    """Ask which place the rule means; the rule waits under `key`."""
+    rule, w = pending.rule, pending.which
+    return Reply(
+        w.question,
+        {
+            "question": w.question,
+            "choices": list(w.choices()),
+            "scopes": w.scopes(rule.scope),
+            "rule": rule.model_dump(mode="json"),
+        },
+        False,
+        None if conversation else key,
+    )
+
+
+async def _settle(
+    alerts: AlertService,
+    owner: str,
+    text: str,
+    vocab: Vocabulary,
+    tz: tzinfo,
+    pending: Pending,
+    key: str,
+    intent: str | None,
+) -> Reply | None:
+    """Complete or drop the conversation's pending rule with this reply; None when the reply
+    is something else (a command, a new subscription, a question for the agent)."""
+    if cancels(text):
+        alerts.pending.drop(owner, key)
+        return Reply(f"OK, I won't set up {describe(pending.rule)}.")
+    scope = answer(text, pending.rule, pending.which, vocab)
+    if scope is None:
+        if looks_like_answer(text) and not looks_like_new_rule(text) and not command(text, intent):
+            return Reply(
+                f"I still need to know where to watch: {text.strip()[:60]!r} is none of "
+                f"them. {pending.which.question} (Or say 'never mind'.)",
+                {"question": pending.which.question, "choices": list(pending.which.choices())},
+                False,
+                key,
+            )
+        if looks_like_new_rule(text):
+            alerts.pending.drop(owner, key)  # a new request replaces the one waiting
+        return None
+    alerts.pending.drop(owner, key)
+    rule = pending.rule.model_copy(update={"scope": scope})
+    return await _create(alerts, owner, rule, pending.channel, pending.notes, tz)
+
+
+async def _create(
+    alerts: AlertService,
+    owner: str,
+    rule: AnyRule,
+    channel: ChannelKind | None,
+    notes_given: Sequence[str],
+    tz: tzinfo,
+) -> Reply:
+    """Create the subscription on the configured channel, or say which channel is missing."""
+    default = alerts.config.default_destination
+    if channel and (default is None or default.kind != channel):
+        return Reply(
+            f"I understood: {describe(rule)}. Which {channel} "
+            f"destination should it go to? None is configured; create it through "
+            "POST /v1/subscriptions with a `destination`.",
+            {"rule": rule.model_dump(mode="json")},
+        )
+    sub, result = await alerts.create(owner, rule)
+    notes = "".join(f" Note: {n}." for n in notes_given)
     where = sub.destination.redacted()
     return Reply(
         f"OK, subscribed ({sub.id}): {describe(sub.rule)}. Alerts go to the {where['kind']} "

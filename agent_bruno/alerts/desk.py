@@ -6,9 +6,9 @@ import asyncio
 from datetime import tzinfo
 
 from agent_bruno.agent.desks import DeskReply
-from agent_bruno.agent.nlu.vocabulary import Vocabulary
 from agent_bruno.alerts.chat import handle
-from agent_bruno.alerts.parse import command
+from agent_bruno.alerts.commands import command
+from agent_bruno.alerts.scoping import cancels, looks_like_answer
 from agent_bruno.alerts.service import AlertService
 from agent_bruno.storage.base import Storage
 
@@ -27,14 +27,17 @@ class AlertDesk:
         self._storage = storage
         self._tz = tz
 
-    def continues(self, text: str) -> bool:
-        """Managing what this thread just set up ("make it 25% instead", "snooze it")."""
+    def continues(self, owner: str, text: str, refers_to: str | None) -> bool:
+        """Managing what this thread just set up ("make it 25% instead", "snooze it"), or
+        answering the question it asked ("Which humidity?" → "the warehouse")."""
+        if self._alerts.pending.get(owner, refers_to) is not None:
+            return cancels(text) or looks_like_answer(text) or command(text) is not None
         return command(text) is not None
 
     async def handle(
         self, owner: str, text: str, refers_to: str | None, intent: str | None
     ) -> DeskReply:
         """Create or manage the owner's subscription."""
-        vocab = Vocabulary.from_catalog(await asyncio.to_thread(self._storage.catalog))
-        reply = await handle(self._alerts, owner, text, vocab, self._tz, refers_to, intent)
+        catalog = await asyncio.to_thread(self._storage.catalog)
+        reply = await handle(self._alerts, owner, text, catalog, self._tz, refers_to, intent)
         return DeskReply(reply.text, reply.data, reply.done, reply.subscription)

@@ -9,10 +9,10 @@ episode-timeout rules are evaluated on `tick`, once a second or so, not per even
 from __future__ import annotations
 
 import hashlib
-from bisect import bisect_left, bisect_right
+from bisect import bisect_left
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import Literal, NamedTuple
+from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 from agent_bruno.alerts.engine import (
     Change,
@@ -28,13 +28,13 @@ from agent_bruno.alerts.engine import (
     step_threshold,
 )
 from agent_bruno.alerts.model import (
-    AnyRule,
     EpisodeRule,
     NodeRule,
     RateRule,
     SilentRule,
     ThresholdRule,
 )
+from agent_bruno.alerts.rule_index import Bucket, RateDir, RuleIndex, scope_key
 from agent_bruno.alerts.subscription import Subscription
 from agent_bruno.health import Assessment, Beat, Thresholds, assess
 
@@ -94,98 +94,6 @@ def node_labels(f: NodeFacts) -> dict[str, str]:
     return {"cluster": f.cluster, "location": f.location, "node": f.node}
 
 
-def _scope_key(rule: AnyRule) -> tuple[str, str] | None:
-    """The most specific scope field, for the index (None: matches every series)."""
-    s = rule.scope
-    if s.sensor and s.node:
-        return ("sensor", f"{s.node}/{s.sensor}")
-    if s.node:
-        return ("node", s.node)
-    if s.location:
-        return ("location", s.location)
-    if s.cluster:
-        return ("cluster", s.cluster)
-    return None
-
-
-@dataclass(slots=True)
-class _Bucket:
-    """The rules of one metric and one scope key. Threshold rules are kept sorted by value, so
-    an observation finds the ones it crosses by bisection instead of trying each."""
-
-    below: list[tuple[float, Subscription]] = field(default_factory=list)
-    above: list[tuple[float, Subscription]] = field(default_factory=list)
-    below_values: list[float] = field(default_factory=list)
-    above_values: list[float] = field(default_factory=list)
-    # Rate rules by (direction, window): one change per group, the rules sorted by delta.
-    rates: dict[tuple[RateDir, float], list[tuple[float, Subscription]]] = field(
-        default_factory=dict
-    )
-    rate_deltas: dict[tuple[RateDir, float], list[float]] = field(default_factory=dict)
-    other: list[Subscription] = field(default_factory=list)  # episode rules
-
-    def add(self, sub: Subscription) -> None:
-        rule = sub.rule
-        if isinstance(rule, ThresholdRule):
-            (self.below if rule.op == "below" else self.above).append((rule.value, sub))
-        elif isinstance(rule, RateRule):
-            group = (rule.direction, rule.window_s)
-            self.rates.setdefault(group, []).append((rule.delta, sub))
-        else:
-            self.other.append(sub)
-
-    def seal(self) -> None:
-        self.below.sort(key=lambda p: p[0])
-        self.above.sort(key=lambda p: p[0])
-        self.below_values = [v for v, _ in self.below]
-        self.above_values = [v for v, _ in self.above]
-        for group, rules in self.rates.items():
-            rules.sort(key=lambda p: p[0])
-            self.rate_deltas[group] = [d for d, _ in rules]
-
-    def crossed(self, lo: float, hi: float) -> Iterable[Subscription]:
-        """Threshold rules an observation with this min and max crosses."""
-        for _, sub in self.below[bisect_right(self.below_values, lo) :]:  # value > min
-            yield sub
-        for _, sub in self.above[: bisect_left(self.above_values, hi)]:  # value < max
-            yield sub
-
-
-@dataclass(slots=True)
-class _Index:
-    """Series rules of one metric, by scope key."""
-
-    by_scope: dict[tuple[str, str] | None, _Bucket] = field(default_factory=dict)
-
-    def buckets(self, s: SeriesLabels) -> Iterable[_Bucket]:
-        get = self.by_scope.get
-        for key in (
-            None,
-            ("cluster", s.cluster),
-            ("location", s.location),
-            ("node", s.node),
-            ("sensor", f"{s.node}/{s.sensor}"),
-        ):
-            bucket = get(key)
-            if bucket is not None:
-                yield bucket
-
-    def candidates(self, s: SeriesLabels) -> Iterable[Subscription]:
-        for bucket in self.buckets(s):
-            yield from bucket.other
-            for _, sub in bucket.below:
-                yield sub
-            for _, sub in bucket.above:
-                yield sub
-            for rules in bucket.rates.values():
-                for _, sub in rules:
-                    yield sub
-
-    def longest_window(self) -> float:
-        """The longest window of this metric's rate rules (0: none)."""
-        return max((w for b in self.by_scope.values() for (_, w) in b.rates), default=0.0)
-
-
 @dataclass(slots=True)
 class Entry:
     """One alert: its fingerprint, labels and state."""
@@ -195,7 +103,6 @@ class Entry:
     state: State
 
 
-RateDir = Literal["rise", "fall"]
 # An alert is keyed by its subscription and what it is about: a series, or a node's name.
 AlertKey = tuple[str, SeriesLabels | str]
 
@@ -205,8 +112,8 @@ class Evaluator:
 
     def __init__(self, thresholds: Thresholds | None = None) -> None:
         self.thresholds = thresholds or Thresholds()
-        self._series_rules: dict[str, _Index] = {}
-        self._any_metric: _Index = _Index()  # episode rules without a metric
+        self._series_rules: dict[str, RuleIndex] = {}
+        self._any_metric: RuleIndex = RuleIndex()  # episode rules without a metric
         self._timed: list[Subscription] = []  # node and silent rules
         self.alerts: dict[AlertKey, Entry] = {}
         self.last_seen: dict[SeriesLabels, float] = {}
@@ -225,7 +132,7 @@ class Evaluator:
         subs_list = list(subs)
         subs = subs_list
         self._series_rules = {}
-        self._any_metric = _Index()
+        self._any_metric = RuleIndex()
         self._timed = []
         known = set()
         for sub in subs:
@@ -240,8 +147,8 @@ class Evaluator:
             if metric is None:
                 index = self._any_metric
             else:
-                index = self._series_rules.setdefault(metric, _Index())
-            index.by_scope.setdefault(_scope_key(rule), _Bucket()).add(sub)
+                index = self._series_rules.setdefault(metric, RuleIndex())
+            index.by_scope.setdefault(scope_key(rule), Bucket()).add(sub)
         for index in (self._any_metric, *self._series_rules.values()):
             for bucket in index.by_scope.values():
                 bucket.seal()

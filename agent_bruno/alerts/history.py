@@ -3,8 +3,8 @@
 The engine evaluates observations and episode events; storage holds buckets, episodes and
 flagged readings. These functions read the one and hand the other, in worker threads (the
 caller's `asyncio.to_thread`): `replay` re-evaluates what a crash may have left unevaluated,
-`backtest_series_rule` and `backtest_episode_rule` run a rule over stored history with the
-same engine, hold and hysteresis as live evaluation.
+`backtest_rule` runs a rule over stored history with the same engine, hold and hysteresis
+as live evaluation (node rules over the nodes' stored data: `node_backtest`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,16 @@ from agent_bruno.alerts.backtest import (
 from agent_bruno.alerts.engine import EpisodeEvent, Observation
 from agent_bruno.alerts.episodes import EpisodeTracker
 from agent_bruno.alerts.evaluator import AlertChange, Evaluator, SeriesLabels
-from agent_bruno.alerts.model import EpisodeRule, RateRule, SilentRule, ThresholdRule
+from agent_bruno.alerts.model import (
+    AnyRule,
+    EpisodeRule,
+    NodeRule,
+    RateRule,
+    SilentRule,
+    ThresholdRule,
+)
+from agent_bruno.alerts.node_backtest import HEARTBEAT_S, NodeHistory, backtest_nodes
+from agent_bruno.health import HEALTH_METRICS, Thresholds
 from agent_bruno.storage.base import (
     AnomalyQuery,
     EpisodeQuery,
@@ -52,6 +61,44 @@ def replay(storage: Storage, evaluator: Evaluator, since: float, now: float) -> 
         for _, ep in episode_events(row):
             changes.extend(evaluator.observe_episode(s, ep))
     return changes
+
+
+def backtest_rule(
+    storage: Storage, rule: AnyRule, start: float, end: float, thresholds: Thresholds
+) -> BacktestResult:
+    """Any rule over the stored history between `start` and `end`."""
+    if isinstance(rule, NodeRule):
+        return backtest_node_rule(storage, rule, start, end, thresholds)
+    if isinstance(rule, EpisodeRule):
+        return backtest_episode_rule(storage, rule, start, end)
+    return backtest_series_rule(storage, rule, start, end)
+
+
+def backtest_node_rule(
+    storage: Storage, rule: NodeRule, start: float, end: float, thresholds: Thresholds
+) -> BacktestResult:
+    """A node rule over each node's stored 5-minute data, its health series included."""
+    sc = rule.scope
+    q = SeriesQuery(start, end, 300, None, sc.location, sc.node, None, sc.cluster)
+    intervals = {n.node: n.interval_s for n in storage.list_nodes()}
+    merged: dict[str, dict[float, tuple[float, dict[str, float]]]] = {}
+    for r in storage.extremes(q):
+        buckets = merged.setdefault(r.node, {})
+        health = r.metric in HEALTH_METRICS
+        for t, _, _, last, last_ts in r.rows:
+            seen, values = buckets.get(t, (t, {}))
+            if health:
+                values[r.metric] = last
+            buckets[t] = (max(seen, min(last_ts, t + r.step)), values)
+    histories = [
+        NodeHistory(
+            node,
+            intervals.get(node) or HEARTBEAT_S,
+            [(t, seen, values) for t, (seen, values) in sorted(buckets.items())],
+        )
+        for node, buckets in sorted(merged.items())
+    ]
+    return backtest_nodes(rule, histories, start, end, thresholds)
 
 
 def backtest_series_rule(

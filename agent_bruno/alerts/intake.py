@@ -13,11 +13,26 @@ from agent_bruno.alerts.episodes import EpisodeTracker
 from agent_bruno.alerts.evaluator import AlertChange, Evaluator, NodeFacts, SeriesLabels
 from agent_bruno.alerts.history import from_wire
 from agent_bruno.health import Beat
-from agent_bruno.storage.base import EventsWrite, ReadingsWrite, WriteRequest
+from agent_bruno.storage.base import EventsWrite, ReadingsWrite, WriteOutcome, WriteRequest
 from agent_bruno.wire import AggregateEvent, HeartbeatEvent, ReadingEvent
 from agent_bruno.wire import EpisodeEvent as WireEpisode
 
 BULK_LIVE_S = 900.0  # bulk rows newer than this are evaluated as live data; older is history
+
+
+def accepted(request: WriteRequest, outcome: WriteOutcome | None) -> WriteRequest:
+    """The write without the items the storage refused (`outcome.rejected`)."""
+    if outcome is None or not outcome.rejected:
+        return request
+    refused = {i for i, _ in outcome.rejected}
+    if isinstance(request, EventsWrite):
+        kept = [e for i, e in enumerate(request.events) if i not in refused]
+        return EventsWrite(
+            request.cluster, request.node, request.location, kept, request.received_at
+        )
+    if isinstance(request, ReadingsWrite):
+        return ReadingsWrite([r for i, r in enumerate(request.rows) if i not in refused])
+    return request
 
 
 def evaluate(

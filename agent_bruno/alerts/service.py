@@ -17,54 +17,33 @@ import time
 from collections import deque
 from collections.abc import Awaitable, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
 from datetime import tzinfo
-from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 import orjson
 
-from agent_bruno.alerts.backtest import (
-    BacktestResult,
-    unsupported,
-)
-from agent_bruno.alerts.delivery import Deliverer, Outbox, RetryPolicy
-from agent_bruno.alerts.destinations import (
-    DestinationError,
-    DestinationPolicy,
-    Resolver,
-    check,
-    system_resolve,
-)
+from agent_bruno.alerts.backtest import BacktestResult
+from agent_bruno.alerts.config import AlertConfig, SubscriptionError
+from agent_bruno.alerts.delivery import Deliverer, Outbox
+from agent_bruno.alerts.destinations import DestinationError, Resolver, check, system_resolve
 from agent_bruno.alerts.engine import EpisodeEvent
 from agent_bruno.alerts.episodes import EpisodeTracker
-from agent_bruno.alerts.evaluator import AlertChange, Evaluator, NodeFacts, SeriesLabels
-from agent_bruno.alerts.history import backtest_episode_rule, backtest_series_rule, replay
-from agent_bruno.alerts.intake import evaluate
-from agent_bruno.alerts.model import (
-    AnyRule,
-    EpisodeRule,
-    NodeRule,
-    Timing,
-    describe,
-)
+from agent_bruno.alerts.evaluator import AlertChange, Evaluator, SeriesLabels
+from agent_bruno.alerts.history import backtest_rule, replay
+from agent_bruno.alerts.intake import accepted, evaluate
+from agent_bruno.alerts.model import AnyRule, Timing, describe
 from agent_bruno.alerts.notifiers.alertmanager import AlertmanagerNotifier
 from agent_bruno.alerts.notifiers.base import Notifier, Outcome, Rendered, post
 from agent_bruno.alerts.notifiers.pagerduty import PagerDutyNotifier
 from agent_bruno.alerts.notifiers.slack import SlackNotifier
 from agent_bruno.alerts.notifiers.webhook import WebhookNotifier
-from agent_bruno.alerts.routing import AlertView, Dispatcher, Silence
+from agent_bruno.alerts.pending import PendingRules
+from agent_bruno.alerts.restore import firing_views, seed_facts
+from agent_bruno.alerts.routing import Dispatcher, Silence
 from agent_bruno.alerts.store import AlertStore
 from agent_bruno.alerts.subscription import Destination, Subscription
-from agent_bruno.health import Beat, Thresholds
-from agent_bruno.storage.base import (
-    EventsWrite,
-    ReadingsWrite,
-    Storage,
-    WriteOutcome,
-    WriteRequest,
-)
+from agent_bruno.storage.base import Storage, WriteOutcome, WriteRequest
 
 log = logging.getLogger(__name__)
 _T = TypeVar("_T")
@@ -73,28 +52,6 @@ OUTBOX_KEEP_S = 7 * 86_400.0
 # Re-evaluated at start, in data time: what a crash may have left unevaluated. An hour, not the
 # 15 minutes of live bulk data: a reporter catching up after an outage sends windows that old.
 REPLAY_S = 3600.0
-
-
-class SubscriptionError(ValueError):
-    """A subscription request is refused; `status` is the HTTP status it maps to."""
-
-    def __init__(self, message: str, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-@dataclass(frozen=True, slots=True)
-class AlertConfig:
-    """What the alert service is configured with (from Settings)."""
-
-    database: Path
-    policy: DestinationPolicy
-    default_destination: Destination | None = None
-    timing: Timing = field(default_factory=Timing)
-    link_base: str | None = None
-    max_per_owner: int = 2000
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    thresholds: Thresholds = field(default_factory=Thresholds)
 
 
 class AlertService:
@@ -124,6 +81,7 @@ class AlertService:
         self.evaluator = Evaluator(config.thresholds)
         self.dispatcher = Dispatcher(self._subs.get)
         self.tracker = EpisodeTracker()
+        self.pending = PendingRules(clock)  # rules waiting for "which place?" in a conversation
         self._queue: deque[WriteRequest] = deque()
         self._pending = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
@@ -194,25 +152,9 @@ class AlertService:
             if sub_id in self._subs:
                 self.evaluator.restore(sub_id, labels, st)
         self._silences = await self._run_sync(store.silences)
-        await self._seed_facts()
+        await asyncio.to_thread(seed_facts, self._storage, self.evaluator)
         now = self._clock()
-        firing: dict[str, list[AlertView]] = {}
-        for sub_id, entry in self.evaluator.firing():
-            sub = self._subs[sub_id]
-            st = entry.state
-            view = AlertView(
-                entry.fingerprint,
-                "firing",
-                entry.labels,
-                st.since,
-                None,
-                st.value,
-                st.peak,
-                "",
-                sub.rule.severity,
-            )
-            key = f"{sub_id}/{entry.labels.get('location', '')}"
-            firing.setdefault(key, []).append(view)
+        firing = firing_views(self.evaluator, self._subs)
         for group in await self._run_sync(store.groups):
             if group.sub_id in self._subs:
                 self.dispatcher.restore(group, firing.pop(group.key, []), now)
@@ -235,29 +177,6 @@ class AlertService:
             await self._run_sync(store.pending_count),
         )
 
-    async def _seed_facts(self) -> None:
-        """What the evaluator knows before any event: nodes' heartbeats, series' last data."""
-        nodes = await asyncio.to_thread(self._storage.list_nodes)
-        for n in nodes:
-            self.evaluator.heartbeat(
-                NodeFacts(
-                    n.node,
-                    n.cluster,
-                    n.location,
-                    Beat(
-                        n.last_seen,  # liveness by the agent's clock
-                        n.interval_s,
-                        n.health,
-                        n.outbox_depth,
-                        n.outbox_dropped,
-                        n.previous_outbox_depth,
-                    ),
-                )
-            )
-        for c in await asyncio.to_thread(self._storage.catalog):
-            key = SeriesLabels(c.cluster, c.node, c.location, c.sensor, c.metric, c.unit)
-            self.evaluator.last_seen[key] = c.last_ts
-
     async def close(self) -> None:
         """Stop the tasks (queued notifications stay in the outbox) and close the store."""
         for task in self._tasks:
@@ -278,15 +197,7 @@ class AlertService:
         the storage refused (`outcome.rejected`) are left out."""
         if not self._subs:
             return
-        if outcome is not None and outcome.rejected and isinstance(request, EventsWrite):
-            refused = {i for i, _ in outcome.rejected}
-            kept = [e for i, e in enumerate(request.events) if i not in refused]
-            request = EventsWrite(
-                request.cluster, request.node, request.location, kept, request.received_at
-            )
-        elif outcome is not None and outcome.rejected and isinstance(request, ReadingsWrite):
-            refused = {i for i, _ in outcome.rejected}
-            request = ReadingsWrite([r for i, r in enumerate(request.rows) if i not in refused])
+        request = accepted(request, outcome)
         self._queue.append(request)
         self._pending.set()
 
@@ -496,11 +407,8 @@ class AlertService:
 
     async def backtest(self, rule: AnyRule, start: float, end: float) -> BacktestResult:
         """Run `rule` over stored history between `start` and `end`."""
-        if isinstance(rule, NodeRule):
-            return unsupported(rule, start, end)
-        if isinstance(rule, EpisodeRule):
-            return await asyncio.to_thread(backtest_episode_rule, self._storage, rule, start, end)
-        return await asyncio.to_thread(backtest_series_rule, self._storage, rule, start, end)
+        thresholds = self.config.thresholds
+        return await asyncio.to_thread(backtest_rule, self._storage, rule, start, end, thresholds)
 
     def describe_backtest(self, result: BacktestResult, tz: tzinfo) -> str:
         """The backtest as a sentence."""

@@ -8,9 +8,10 @@ from contextlib import asynccontextmanager
 import httpx
 from pydantic import SecretStr
 
+from agent_bruno.alerts.config import AlertConfig
 from agent_bruno.alerts.destinations import DestinationPolicy, Resolver, system_resolve
 from agent_bruno.alerts.model import Timing
-from agent_bruno.alerts.service import AlertConfig, AlertService
+from agent_bruno.alerts.service import AlertService
 from agent_bruno.alerts.subscription import Destination
 from agent_bruno.health import Thresholds
 from agent_bruno.settings import Settings

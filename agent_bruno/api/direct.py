@@ -1,30 +1,77 @@
-"""`DirectRoutes`: hot GET endpoints answered ahead of FastAPI's exception and routing layers.
+"""`FrontDoor`: hot GET endpoints answered ahead of the whole FastAPI stack.
 
-A kept `/v1/series` answer costs a dictionary lookup; FastAPI's exception middleware, exit
-stack and router (matching every route in turn) cost several times that. The endpoints stay in
-the router too, which answers their other methods (405) and documents them; errors they do not
-turn into answers themselves still reach the server-error middleware outside this one.
+A kept `/v1/series` answer costs a dictionary lookup; FastAPI's own call (root path, telemetry
+check, body limit), Starlette's error middleware, the latency middleware's wrapped `send`,
+its exception middleware and router (matching every route in turn) cost several times that.
+`agent-bruno serve` serves the app through this door, which hands GET requests for its
+endpoints straight to them and does itself what those layers would have done for them: it
+times each request into the same latency metrics, and answers an unexpected error with the
+same 500 problem. A request from a browser origin while CORS is configured goes through the
+app (its CORS middleware adds the headers). The endpoints stay in the router too, which
+answers their other methods (405) and documents them.
 """
 
 from __future__ import annotations
 
+import logging
+import time
 from collections.abc import Mapping
+from typing import Any
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agent_bruno.api.errors import ApiError, send_api_error
+
+log = logging.getLogger(__name__)
 
 
-class DirectRoutes:
-    """Hand GET requests for `endpoints` (path → ASGI endpoint) straight to their endpoint."""
+class FrontDoor:
+    """Hand GET requests for `endpoints` (path → ASGI endpoint) straight to their endpoint,
+    anything else to `app` (whose `state.services` the endpoints read)."""
 
-    def __init__(self, app: ASGIApp, endpoints: Mapping[str, ASGIApp]) -> None:
+    def __init__(self, app: Any, endpoints: Mapping[str, ASGIApp], *, cors: bool) -> None:
         self.app = app
         self.endpoints = dict(endpoints)
+        self.cors = cors
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Route a GET of a direct path to its endpoint, anything else to the app."""
         if scope["type"] == "http" and scope["method"] == "GET":
             endpoint = self.endpoints.get(scope["path"])
-            if endpoint is not None:
-                await endpoint(scope, receive, send)
+            if endpoint is not None and not (self.cors and _has_origin(scope)):
+                await self._direct(endpoint, scope, receive, send)
                 return
         await self.app(scope, receive, send)
+
+    async def _direct(self, endpoint: ASGIApp, scope: Scope, receive: Receive, send: Send) -> None:
+        started = time.perf_counter()
+        status = 500
+        begun = False
+
+        async def sent(message: Message) -> None:
+            nonlocal status, begun
+            if message["type"] == "http.response.start":
+                status, begun = message["status"], True
+            await send(message)
+
+        scope["app"] = self.app
+        try:
+            await endpoint(scope, receive, sent)
+        except Exception as exc:
+            log.error("unhandled error on GET %s", scope["path"], exc_info=exc)
+            if not begun:
+                error = ApiError(
+                    500,
+                    f"internal error ({type(exc).__name__}); the agent log has the details",
+                    reason="internal_error",
+                )
+                await send_api_error(sent, error, scope["path"], head=scope["method"] == "HEAD")
+        finally:
+            metrics = getattr(getattr(self.app.state, "services", None), "metrics", None)
+            if metrics is not None:
+                metrics.finish_request(scope["path"], status, time.perf_counter() - started)
+
+
+def _has_origin(scope: Scope) -> bool:
+    """Whether the request names a browser origin (a CORS request)."""
+    return any(key == b"origin" for key, _ in scope["headers"])

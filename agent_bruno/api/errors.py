@@ -67,6 +67,11 @@ PROBLEMS: dict[str, ProblemKind] = {
     "not_understood": ProblemKind(
         "Not understood", "A sentence could not be turned into a rule; `question` says what."
     ),
+    "ambiguous": ProblemKind(
+        "Ambiguous rule",
+        "The sentence's rule could watch several places; nothing was created. `question` asks "
+        "which, `choices` and `scopes` list them: send one as `scope` ({} for all).",
+    ),
     "unauthorized": ProblemKind(
         "Unauthorized", "Missing or unknown bearer token (reporter token or API token)."
     ),

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from agent_bruno.admission import Admitted, TimePolicy, admit_events, admit_rows
+from agent_bruno.admission import Admitted, TimePolicy, admit_events, admit_readings
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
@@ -313,12 +313,12 @@ async def post_readings(request: Request) -> Response:
             len(parsed.rejected) + parsed.more_rejected
         )
     policy = time_policy(services.settings, time.time())
-    admitted = admit_rows(parsed.rows, parsed.positions, policy, by_line=parsed.by_line)
+    admitted = admit_readings(parsed.columns, parsed.positions, policy, by_line=parsed.by_line)
     if admitted.rejected:
         metrics.rejections.labels("inadmissible").inc(len(admitted.rejected))
     outcome = WriteOutcome()
-    if admitted.items:
-        write = ReadingsWrite(admitted.items)
+    if len(admitted.columns):
+        write = ReadingsWrite(admitted.columns)
         outcome = await _store(services, write)
         services.alerts.observe(write, outcome)
     unstorable = [

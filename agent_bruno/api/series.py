@@ -6,7 +6,7 @@ keyed by the raw query string and the storage's `version` (it changes with every
 retention included): a repeated question is answered without parsing it or touching the
 database, and a new write is never hidden. A question relative to now is answered afresh.
 
-The endpoint is plain ASGI, and `DirectRoutes` (app.py) hands it GET requests ahead of
+The endpoint is plain ASGI, and `FrontDoor` (direct.py) hands it GET requests ahead of
 FastAPI's routing and exception layers: on a kept answer those layers, Starlette's request,
 query-string and response objects cost several times the lookup itself.
 """

@@ -5,7 +5,8 @@ HMAC-SHA256 of `v0:<X-Slack-Request-Timestamp>:<raw body>` under the signing sec
 in constant time, and the timestamp must be within 5 minutes (a replayed request is refused).
 Slack waits 3 s for an answer: the command gets 2.5 s; a slower one answers "working on it"
 at once and posts its result to the request's `response_url` when done. The owner of what is
-created is the Slack team and user.
+created is the Slack team and user; a question the command answers with ("Which humidity?")
+is answered by the user's next command in the same channel ("/bruno the warehouse").
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ from agent_bruno.api.deps import Services
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.openapi import documented
 from agent_bruno.api.schemas import SlackReply
-from agent_bruno.api.subscriptions import vocabulary
 
 router = APIRouter(tags=["slack"])
 log = logging.getLogger(__name__)
@@ -145,9 +145,18 @@ async def slack_command(request: Request) -> Response:
             )
         )
     owner = f"slack:{team}:{user}"
-    vocab = await vocabulary(services)
+    catalog = await asyncio.to_thread(services.storage.catalog)
+    # A question ("Which humidity?") waits for the user's next command in the same channel.
+    conversation = "slack:" + form.get("channel_id", "")
     task = asyncio.create_task(
-        handle(services.alerts, owner, text[:500], vocab, services.settings.tzinfo)
+        handle(
+            services.alerts,
+            owner,
+            text[:500],
+            catalog,
+            services.settings.tzinfo,
+            conversation=conversation,
+        )
     )
     try:
         reply = await asyncio.wait_for(asyncio.shield(task), ANSWER_WITHIN_S)

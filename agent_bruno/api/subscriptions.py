@@ -3,7 +3,11 @@
 A subscription belongs to the caller's principal (the API token's owner); nobody else can see
 or change it (another owner's id answers 404). Rules come as data (`rule`) or as a sentence
 (`text`, understood by `alerts.parse`); either way the answer echoes the rule in words and as
-data with its backtest over the stored history.
+data with its backtest over the stored history. A sentence that could mean series in several
+places ("humidity" with humidity in three rooms, `alerts.scoping`) creates nothing: the 422
+(`reason` "ambiguous") asks which, with the places as `choices` and `scopes`; the same request
+with one of the `scopes` as `scope` (or `{}` for all of them), or with the place in the
+sentence, creates it.
 """
 
 from __future__ import annotations
@@ -15,12 +19,13 @@ from fastapi import APIRouter, Body
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from starlette.responses import Response
 
-from agent_bruno.agent.nlu.vocabulary import Vocabulary
-from agent_bruno.alerts.model import AnyRule, Rule, Timing, describe
+from agent_bruno.alerts.config import SubscriptionError
+from agent_bruno.alerts.model import AnyRule, Rule, Scope, Timing, describe
 from agent_bruno.alerts.parse import parse_duration, understand
-from agent_bruno.alerts.service import AlertService, SubscriptionError
+from agent_bruno.alerts.service import AlertService
 from agent_bruno.alerts.subscription import Destination, Subscription
 from agent_bruno.api import alert_schemas as A
+from agent_bruno.api.alert_text import rule_from_text, vocabulary
 from agent_bruno.api.deps import Principal, ServicesDep
 from agent_bruno.api.errors import ApiError, json_response
 from agent_bruno.api.openapi import documented
@@ -37,6 +42,8 @@ class CreateBody(BaseModel):
 
     text: Annotated[str, Field(min_length=1, max_length=MAX_TEXT)] | None = None
     rule: Rule | None = None
+    # Where a sentence's rule applies, answering "which …?" ({} : everywhere); with `text` only.
+    scope: Scope | None = None
     destination: Destination | None = None
     name: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     timing: Timing | None = None
@@ -44,9 +51,11 @@ class CreateBody(BaseModel):
 
     @model_validator(mode="after")
     def _one(self) -> CreateBody:
-        """Exactly one of `text` and `rule`."""
+        """Exactly one of `text` and `rule`; `scope` only with `text`."""
         if (self.text is None) == (self.rule is None):
             raise ValueError("give either `text` (a sentence) or `rule` (the rule as data)")
+        if self.scope is not None and self.text is None:
+            raise ValueError("`scope` goes with `text`; a `rule` carries its own `scope`")
         return self
 
 
@@ -110,41 +119,6 @@ def _error(exc: SubscriptionError) -> ApiError:
     return ApiError(exc.status, str(exc), reason="subscription")
 
 
-async def vocabulary(services: Any) -> Vocabulary:
-    """The catalog's names, for understanding sentences."""
-    rows = await asyncio.to_thread(services.storage.catalog)
-    return Vocabulary.from_catalog(rows)
-
-
-async def rule_from_text(
-    alerts: AlertService, vocab: Vocabulary, text: str, destination: Destination | None
-) -> tuple[AnyRule, list[str]]:
-    """Understand a sentence; a question or refusal becomes a 422 that says it."""
-    understood = understand(text, vocab)
-    if understood.rule is None:
-        message = understood.question or understood.refusal or "I could not understand that"
-        raise ApiError(
-            422,
-            message,
-            reason="not_understood",
-            question=understood.question,
-            choices=list(understood.choices),
-        )
-    notes = list(understood.notes)
-    wanted = understood.channel
-    default = alerts.config.default_destination
-    if wanted and destination is None and (default is None or default.kind != wanted):
-        raise ApiError(
-            422,
-            f"Which {wanted} destination should I use? No default {wanted} channel is "
-            f"configured; send `destination` with kind {wanted!r}.",
-            reason="not_understood",
-            question=f"which {wanted} destination?",
-            rule=understood.rule.model_dump(mode="json"),
-        )
-    return understood.rule, notes
-
-
 def _view(sub: Subscription) -> dict[str, Any]:
     """A subscription as the API shows it, each time with its RFC 3339 twin."""
     return with_iso(sub.public(), "snoozed_until", "created_at", "updated_at")
@@ -170,7 +144,21 @@ def _created(sub: Subscription, backtest: dict[str, Any], notes: list[str]) -> R
     )
 
 
-@router.post("/subscriptions", status_code=201, responses=documented(409, ok=A.Created, status=201))
+@router.post(
+    "/subscriptions",
+    status_code=201,
+    responses=documented(
+        409,
+        (
+            422,
+            "Invalid body; a sentence not understood (`not_understood`, with `question`); or one "
+            "whose rule could watch several places (`ambiguous`: `question`, `choices`, `scopes`, "
+            "`rule`; send one of `scopes` as `scope`)",
+        ),
+        ok=A.Created,
+        status=201,
+    ),
+)
 async def create_subscription(
     services: ServicesDep, owner: Principal, body: Annotated[CreateBody, Body()]
 ) -> Response:
@@ -178,9 +166,8 @@ async def create_subscription(
     alerts = services.alerts
     notes: list[str] = []
     if body.text is not None:
-        rule, notes = await rule_from_text(
-            alerts, await vocabulary(services), body.text, body.destination
-        )
+        catalog = await asyncio.to_thread(services.storage.catalog)
+        rule, notes = await rule_from_text(alerts, catalog, body.text, body.destination, body.scope)
     else:
         assert body.rule is not None
         rule = body.rule

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from agent_bruno.knowledge.catalogue import BackendName
 
 Row = dict[str, Any]
 Statement = tuple[str, Mapping[str, Any]]
+# A stage of dependent reads: given the rows of every read before it, the statements it runs.
+Stage = Callable[[list[list[Row]]], Sequence[Statement]]
 
 
 class GraphError(Exception):
@@ -47,6 +49,10 @@ class GraphBackend(Protocol):
     async def read_many(self, statements: Sequence[Statement]) -> list[list[Row]]:
         """Run several read queries in one go (one thread hop, one session) and return the
         rows of each, in order: what one answer needs, without a round trip per query."""
+
+    async def read_staged(self, stages: Sequence[Stage]) -> list[list[Row]]:
+        """Run stages of reads in one go (one thread hop, one transaction), each stage built
+        from the rows read before it; the rows of every read of every stage, in order."""
 
     async def write(self, statements: Sequence[Statement]) -> None:
         """Run the statements in one transaction: all of them are kept, or none."""

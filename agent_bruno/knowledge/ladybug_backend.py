@@ -16,6 +16,7 @@ from agent_bruno.knowledge.backend import (
     GraphTimeout,
     GraphUnavailable,
     Row,
+    Stage,
     Statement,
 )
 from agent_bruno.knowledge.catalogue import BackendName
@@ -122,6 +123,24 @@ class LadybugBackend:
             raise GraphQueryError(f"Ladybug refused a read: {exc}") from None
         finally:
             self._readers.put(conn)
+
+    def _read_staged(self, stages: Sequence[Stage]) -> list[list[Row]]:
+        """Each stage's reads on one pooled connection, stage after stage."""
+        conn = self._readers.get()
+        try:
+            found: list[list[Row]] = []
+            for stage in stages:
+                for cypher, params in stage(found):
+                    found.append(_rows(conn.execute(cypher, dict(params))))
+            return found
+        except RuntimeError as exc:
+            raise GraphQueryError(f"Ladybug refused a read: {exc}") from None
+        finally:
+            self._readers.put(conn)
+
+    async def read_staged(self, stages: Sequence[Stage]) -> list[list[Row]]:
+        """Run dependent reads on one pooled connection, in one thread hop."""
+        return await asyncio.to_thread(self._read_staged, stages)
 
     async def read(self, cypher: str, params: Mapping[str, Any]) -> list[Row]:
         """Run a read query on the pool, off the loop."""

@@ -21,6 +21,7 @@ from agent_bruno.knowledge.backend import (
     GraphTimeout,
     GraphUnavailable,
     Row,
+    Stage,
     Statement,
 )
 from agent_bruno.knowledge.catalogue import BackendName
@@ -109,6 +110,17 @@ async def _read_many_tx(
     return [await _read_tx(tx, cypher, params) for cypher, params in statements]
 
 
+async def _read_staged_tx(
+    tx: neo4j.AsyncManagedTransaction, stages: Sequence[Stage]
+) -> list[list[Row]]:
+    """The rows of each read of each stage, in order (a retried transaction starts afresh)."""
+    found: list[list[Row]] = []
+    for stage in stages:
+        for cypher, params in stage(found):
+            found.append(await _read_tx(tx, cypher, params))
+    return found
+
+
 class Neo4jBackend:
     """A driver built once at start-up; sessions per call, as the driver intends."""
 
@@ -180,6 +192,14 @@ class Neo4jBackend:
         try:
             async with self._session(read=True) as session:
                 return await session.execute_read(_read_many_tx, statements)
+        except Exception as exc:
+            raise translate(exc, self.where) from None
+
+    async def read_staged(self, stages: Sequence[Stage]) -> list[list[Row]]:
+        """Every stage's reads in one managed read transaction, stage after stage."""
+        try:
+            async with self._session(read=True) as session:
+                return await session.execute_read(_read_staged_tx, stages)
         except Exception as exc:
             raise translate(exc, self.where) from None
 

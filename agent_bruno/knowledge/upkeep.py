@@ -29,6 +29,7 @@ from agent_bruno.knowledge.sources import (
     from_node_row,
 )
 from agent_bruno.knowledge.transfer import import_knowledge, parse_knowledge
+from agent_bruno.knowledge.writes import vitals
 from agent_bruno.storage.base import EpisodeQuery, EventsWrite, Storage, WriteOutcome
 from agent_bruno.wire import HeartbeatEvent
 
@@ -80,6 +81,7 @@ class Batch:
     episodes: int
     shaped: dict[str, int]  # node → topology digest, for the nodes written in full
     full_episodes: list[str]  # episode ids written in full
+    vitals: dict[str, tuple[int, dict[str, int]]]  # node → digests of its health and use
 
 
 @dataclass
@@ -132,6 +134,7 @@ class GraphUpkeep:
         self._episodes: dict[str, EpisodeFact] = {}
         self._touched: set[str] = set()  # episode ids whose stored state changed
         self._written: dict[str, tuple[int, float]] = {}  # node → (topology digest, when)
+        self._vitals: dict[str, tuple[int, dict[str, int]]] = {}  # node → health, use digests
         self._episodes_written: dict[str, float] = {}  # episode id → when, oldest first
         self._reconcile_due = True
         self._reconciled_to = 0.0
@@ -219,7 +222,10 @@ class GraphUpkeep:
         known = frozenset(
             e for e in episodes if (t := self._episodes_written.get(e)) is not None and t > fresh
         )
-        steps = self.graph.node_statements(nodes, health_only=same)
+        now_vitals = {f.node: vitals(f) for f in nodes}
+        steps = self.graph.node_statements(
+            nodes, health_only=same, unchanged=self._unchanged(same, now_vitals)
+        )
         steps += self.graph.episode_statements(list(episodes.values()), known=known)
         return Batch(
             steps,
@@ -227,13 +233,33 @@ class GraphUpkeep:
             len(episodes),
             {n: d for n, d in digests.items() if n not in same},
             [e for e in episodes if e not in known],
+            now_vitals,
         )
+
+    def _unchanged(
+        self, same: frozenset[str], now: dict[str, tuple[int, dict[str, int]]]
+    ) -> frozenset[str]:
+        """Of the nodes written lightly, those whose health is as last written (by name) and
+        the workloads whose use is (by key): coalesced heartbeats write only what changed.
+        Everything is written in full at least every `TOPOLOGY_REFRESH_S` all the same, so
+        last_seen is never older than that."""
+        found: set[str] = set()
+        for node in same:
+            before = self._vitals.get(node)
+            if before is None:
+                continue
+            health, use = now[node]
+            if health == before[0]:
+                found.add(node)
+            found.update(k for k, d in use.items() if before[1].get(k) == d)
+        return frozenset(found)
 
     def _remember(self, batch: Batch) -> None:
         """After a commit: what was written in full, and when; the state /readyz shows."""
         now = time.monotonic()
         for n, d in batch.shaped.items():
             self._written[n] = (d, now)
+        self._vitals.update(batch.vitals)
         self._note_episodes(batch.full_episodes, now)
         self.state.written["nodes"] += batch.nodes
         self.state.written["episodes"] += batch.episodes
@@ -285,6 +311,7 @@ class GraphUpkeep:
             await self.graph.write([self.graph.statement("delete_all")])
             self.graph.forget_incidents()
             self._written.clear()
+            self._vitals.clear()
             self._episodes_written.clear()
             self._reconciled_to = 0.0
         derived = await self.reconcile()

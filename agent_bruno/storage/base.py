@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from agent_bruno.reading_columns import ReadingColumns
 from agent_bruno.storage.faults import Excluded
 from agent_bruno.wire import (
     AggregateEvent,
@@ -16,8 +17,6 @@ from agent_bruno.wire import (
     ReadingEvent,
 )
 
-# (cluster, node, location, sensor, metric, unit)
-SeriesKey = tuple[str, str, str, str, str, str]
 EdgeEvent = ReadingEvent | AggregateEvent | HeartbeatEvent | ExplanationEvent | EpisodeEvent
 
 
@@ -36,11 +35,32 @@ class EventsWrite:
     received_at: float
 
 
-@dataclass(frozen=True, slots=True)
 class ReadingsWrite:
-    """Validated rows of one bulk import."""
+    """Validated readings of one bulk import, as columns (or rows, turned into columns when
+    the writer first needs them)."""
 
-    rows: Sequence[BulkReading]
+    __slots__ = ("_columns", "_rows")
+
+    def __init__(self, readings: ReadingColumns | Sequence[BulkReading]) -> None:
+        self._columns = readings if isinstance(readings, ReadingColumns) else None
+        self._rows = None if isinstance(readings, ReadingColumns) else readings
+
+    @property
+    def columns(self) -> ReadingColumns:
+        """The readings as columns."""
+        if self._columns is None:
+            self._columns = ReadingColumns.from_rows(self._rows or ())
+        return self._columns
+
+    @property
+    def rows(self) -> Sequence[BulkReading]:
+        """The readings as rows."""
+        if self._rows is None:
+            self._rows = self.columns.rows()
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self._rows) if self._rows is not None else len(self.columns)
 
 
 @dataclass(frozen=True, slots=True)

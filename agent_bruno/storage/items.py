@@ -31,8 +31,9 @@ def single_items(request: EventsWrite | ReadingsWrite) -> Iterator[EventsWrite |
         for event in request.events:
             yield dataclasses.replace(request, events=[event])
     else:
-        for row in request.rows:
-            yield ReadingsWrite([row])
+        columns = request.columns
+        for i in range(len(columns)):
+            yield ReadingsWrite(columns.take([i]))
 
 
 def merge_outcome(total: WriteOutcome, one: WriteOutcome) -> None:

@@ -178,6 +178,7 @@ class SqliteStorage:
                 conn.execute("RELEASE request")
             writer.flush_blocks()
             conn.execute("COMMIT")
+            writer.committed()
             if conn.total_changes != changes:  # a retention pass with nothing to delete: same
                 self.version += 1  # before the writer acknowledges: a read after sees new data
         except sqlite3.Error as exc:
@@ -186,6 +187,12 @@ class SqliteStorage:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             raise StorageError(f"the database rejected the transaction: {exc}") from exc
+        except BaseException:
+            writer.forget_cache()
+            writer.forget_blocks()  # none of them is stored: never write them with the next
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
         self._writer_checkpoint(conn)
         return results
 

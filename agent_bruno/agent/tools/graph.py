@@ -141,15 +141,10 @@ async def graph_context(ctx: AgentContext, args: ContextArgs) -> ToolResult:
             items = [c for c in found if c is not None]
             return ToolResult.ok({"kind": "sensor", "sensors": items}, len(items))
         if args.node:
-            node = await graph.node_context(args.node, args.episodes)
+            node = await graph.node_context(args.node, args.episodes, incidents=args.episodes)
             if node is None:
                 return ToolResult.no_data(f"the graph knows no node called {args.node!r}")
-            incidents = (
-                await graph.incidents(location=node["location"], limit=args.episodes)
-                if node["location"]
-                else []
-            )
-            return ToolResult.ok({"kind": "node", **node, "incidents": incidents})
+            return ToolResult.ok({"kind": "node", **node})
         if args.location:
             place = await graph.location_context(args.location, limit=args.episodes)
             if place is None:

@@ -1,5 +1,5 @@
-"""Bulk rows are screened with the inline checks of the common case and the same verdicts as
-one full check per row: the times of the policy, the bounds of each row's metric and unit."""
+"""Bulk readings are screened all at once with the same verdicts as one full check per row: the
+times of the policy, the bounds of each row's metric and unit."""
 
 from __future__ import annotations
 
@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from agent_bruno.admission import TimePolicy, admit_rows
+from agent_bruno.admission import TimePolicy, admit_readings
 from agent_bruno.plausible import problem
+from agent_bruno.reading_columns import ReadingColumns
 from agent_bruno.wire import Rejected
 
 NOW = 1_800_000_000.0
@@ -46,10 +47,11 @@ def test_inline_screening_refuses_exactly_what_the_full_checks_refuse(
         rows.append({"ts": rng.choice(TIMES), "node": "n", "location": "l", "sensor": "s",
                      "metric": metric, "value": rng.choice(VALUES), "unit": unit})  # fmt: skip
     by_line = seed % 2 == 0
-    admitted = admit_rows(rows, list(range(len(rows))), policy, by_line=by_line)
+    columns = ReadingColumns.from_rows(rows)
+    admitted = admit_readings(columns, list(range(len(rows))), policy, by_line=by_line)
     refused = one_by_one(rows, policy, by_line)
     assert admitted.rejected == refused
-    assert len(admitted.items) + len(refused) == len(rows)
+    assert len(admitted.columns) + len(refused) == len(rows)
     assert admitted.positions == [
         pos for pos in range(len(rows)) if all((r.line if by_line else r.index) != pos
                                                 for r in refused)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 
 import orjson
@@ -159,6 +160,8 @@ def test_csv_column_path_gives_what_the_row_path_gives(seed: int) -> None:
         return
     got = parse_csv(body)
     assert (got.rows, got.positions, got.by_line) == (expected.rows, expected.positions, True)
+    signs = [math.copysign(1, r["value"]) for r in expected.rows]
+    assert [math.copysign(1, r["value"]) for r in got.rows] == signs  # -0 is not 0
     assert (got.rejected, got.more_rejected) == (expected.rejected, expected.more_rejected)
 
 
@@ -176,3 +179,56 @@ def test_csv_reads_what_the_same_json_reads() -> None:
     parsed = parse_csv(text.encode())
     assert parsed.rows == parse_json(orjson.dumps(rows)).rows
     assert parsed.positions == list(range(2, 502))
+
+
+# Fields a JSON export may hold, good and bad: the columns path must give what validating
+# every row with the wire model gives, or hand the body to it.
+# fmt: off
+_JSON_TS: list[object] = [1764160000, 1764160060.5, "1764160120", "2025-11-26T12:00:00Z", True,
+                          None, 12, 2**64 - 1, 4102444801, -1764160000, [1764160000], "inf", 1e308]
+_JSON_VALUE: list[object] = [21.5, -3, 0, "7", " 8 ", "1_000", "nan", False, None, -(2**63),
+                             1.7e308, {"v": 1}, 2**63, 1e-320]
+_JSON_NAME: list[object] = ["n1", "pi-node-1", "", "x" * 129, "warehouse b", "ünï", "a\tb", 7,
+                            None, ["n"], "lab\r", " lead", "ok)"]
+# fmt: on
+
+
+def _random_json(rng: random.Random) -> list[object]:
+    fields = ("ts", "node", "location", "sensor", "metric", "value", "unit")
+    pick = {"ts": _JSON_TS, "value": _JSON_VALUE, "unit": ["°C", "%", "", "u" * 33, 5]}
+    good: dict[str, object] = {"ts": 1764160000, "value": 21.5, "unit": "°C"}
+    oddness = rng.choice([0.0, 0.0, 0.01, 0.05, 0.15])
+    rows: list[object] = []
+    for i in range(rng.randrange(0, 12)):
+        row: dict[str, object] = {}
+        for f in fields:
+            odd = rng.random() < oddness
+            row[f] = rng.choice(pick.get(f, _JSON_NAME)) if odd else good.get(f, f"{f}{i % 2}")
+        if isinstance(row["ts"], int) and not odd:
+            row["ts"] = 1764160000 + i
+        if rng.random() < 0.3:
+            row["cluster"] = rng.choice(["default", "c2", *_JSON_NAME]) if oddness else "c2"
+        if rng.random() < 0.1:
+            row["note"] = "extra fields are ignored"
+        if rng.random() < 0.05:
+            del row[rng.choice(fields)]
+        rows.append(row if rng.random() > 0.02 else rng.choice([[row], "row", 5, None]))
+    return rows
+
+
+@pytest.mark.parametrize("seed", range(500))
+def test_json_columns_give_what_row_validation_gives(seed: int) -> None:
+    from agent_bruno.importers import _validate_items
+
+    data = _random_json(random.Random(seed))
+    expected = _validate_items(enumerate(data), by_line=False)
+    for body in (orjson.dumps(data), orjson.dumps({"readings": data})):
+        got = parse_json(body)
+        assert (got.rows, got.positions, got.by_line) == (
+            expected.rows, expected.positions, False
+        )  # fmt: skip
+        assert (got.rejected, got.more_rejected) == (expected.rejected, expected.more_rejected)
+    lines = b"\n".join(orjson.dumps(row) for row in data)
+    got = parse_ndjson(lines)
+    assert got.rows == expected.rows
+    assert got.positions == [p + 1 for p in expected.positions]

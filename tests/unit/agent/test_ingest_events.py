@@ -374,21 +374,19 @@ async def test_storage_failure_is_503_and_nothing_acknowledged(app, client, sett
     assert ok.json()["accepted"] == 1
 
 
-async def test_failed_request_leaves_no_trace_and_its_retry_is_stored(app, client, settings):
+async def test_failed_request_leaves_no_trace_and_its_retry_is_stored(
+    client, settings, monkeypatch
+):
     # Requests committed in the same batch as a failing one: test_storage's
     # test_failing_request_does_not_sink_its_batch.
-    storage = app.state.services.storage
-    writer = storage._writer
-    original = writer._heartbeat
+    from agent_bruno.storage import event_writes
 
-    def explode(req, event):
+    def explode(writer, req, event):
         raise RuntimeError("boom")
 
-    writer._heartbeat = explode
-    try:
+    with monkeypatch.context() as patched:
+        patched.setattr(event_writes, "_heartbeat", explode)
         r = await client.post("/v1/events", json=envelope([aggregate(1), heartbeat(1)]), headers=H1)
-    finally:
-        writer._heartbeat = original
     assert r.status_code == 503
     assert nothing_stored(settings)
     r = await client.post("/v1/events", json=envelope([aggregate(1), heartbeat(1)]), headers=H1)

@@ -4,14 +4,18 @@ no write (ingest, a reporter's batch, retention) is ever hidden by a kept answer
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import numpy as np
 import pytest
+from fastapi import FastAPI
 
+from agent_bruno.api import series as series_api
 from agent_bruno.api.cache import AnswerCache
+from agent_bruno.app import front_door
 from agent_bruno.storage.base import PruneWrite, ReadingsWrite, SeriesQuery
 from agent_bruno.storage.blocks import floor_buckets
 from agent_bruno.storage.sqlite import SqliteStorage
@@ -19,6 +23,15 @@ from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, NOW, aggregate, aut
 
 HA = auth(API_TOKEN)
 WINDOW = {"node": "logger-1", "start": str(NOW), "end": str(NOW + 3600), "step": "60"}
+
+
+@pytest.fixture(params=["app", "front door"])
+async def client(request: pytest.FixtureRequest, app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of the app, and of the app as `agent-bruno serve` serves it (`front_door`)."""
+    served = app if request.param == "app" else front_door(app, app.state.services.settings)
+    transport = httpx.ASGITransport(app=served)
+    async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+        yield c
 
 
 def bulk(i: int, value: float = 20.0) -> dict[str, Any]:
@@ -165,3 +178,30 @@ async def test_the_direct_route_still_checks_the_token_and_answers_head(
     assert (bad.status_code, bad.json()["parameter"]) == (422, "step")
     assert bad.json()["code"] == "bad_parameter"
     assert (await client.post("/v1/series", headers=HA)).status_code == 405
+
+
+async def test_the_front_door_times_each_answer_and_answers_a_crash_as_a_problem(
+    app: FastAPI, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    served = front_door(app, app.state.services.settings)
+    transport = httpx.ASGITransport(app=served)
+    async with httpx.AsyncClient(transport=transport, base_url="http://agent") as client:
+        await series(client)
+        await series(client)
+
+        async def broken(services: Any, raw: bytes) -> bytes:
+            raise RuntimeError("a bug")
+
+        monkeypatch.setattr(series_api, "answer", broken)
+        crash = await client.get("/v1/series", params=WINDOW, headers=HA)
+        assert (crash.status_code, crash.headers["content-type"]) == (
+            500, "application/problem+json"
+        )  # fmt: skip
+        assert crash.json()["detail"].startswith("internal error (RuntimeError)")
+        exposed = (await client.get("/metrics", headers=HA)).text
+    counts = {
+        line.split("} ")[0]: float(line.split("} ")[1])
+        for line in exposed.splitlines()
+        if line.startswith("agent_bruno_http_requests_total{") and 'route="/v1/series"' in line
+    }
+    assert sorted(counts.values()) == [1.0, 2.0]  # two answers (2xx), one crash (5xx)

@@ -7,7 +7,8 @@ from typing import Any
 import pytest
 
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
-from agent_bruno.alerts.parse import command, understand
+from agent_bruno.alerts.commands import command
+from agent_bruno.alerts.parse import understand
 
 VOCAB = Vocabulary(
     locations=("server-room", "warehouse", "warehouse-b"),

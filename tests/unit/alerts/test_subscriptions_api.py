@@ -138,7 +138,8 @@ async def test_destinations_are_checked_and_secrets_not_echoed(alice: httpx.Asyn
     )  # fmt: skip
     assert r.status_code == 201
     assert "R0UTINGKEY1234567890abcdef" not in r.text
-    assert "cannot be backtested" in r.json()["backtest"]["text"]
+    # Nothing stored yet: the node rule's backtest says it has nothing to replay.
+    assert "cannot be tested" in r.json()["backtest"]["text"]
 
 
 async def test_what_if_backtest(alice: httpx.AsyncClient) -> None:

@@ -236,18 +236,20 @@ async def test_a_failing_graph_query_is_logged_not_shown(ctx: AgentContext, monk
     graph = ctx.graph_client
     assert graph is not None
 
-    async def refused(cypher, params):
+    async def refused(*args):
         raise GraphQueryError("Binder exception: Table Nope does not exist.")
 
-    monkeypatch.setattr(graph.backend, "read", refused)
+    for method in ("read", "read_many", "read_staged"):  # however the tool reads
+        monkeypatch.setattr(graph.backend, method, refused)
     result = await call(ctx, "workloads", node="pi-node-3")
     assert result.status == "error"
     assert "Binder" not in (result.error or "")
     assert "Binder exception" in caplog.text
 
-    async def down(cypher, params):
+    async def down(*args):
         raise GraphUnavailable("Neo4j at bolt://neo4j:7687 is unreachable")
 
-    monkeypatch.setattr(graph.backend, "read", down)
+    for method in ("read", "read_many", "read_staged"):
+        monkeypatch.setattr(graph.backend, method, down)
     result = await call(ctx, "workloads", node="pi-node-3")
     assert "bolt://neo4j:7687 is unreachable" in (result.error or "")

@@ -267,10 +267,43 @@ async def test_a_known_node_gets_its_workloads_use_and_a_known_episode_its_growt
     upkeep.offer(*commit(storage, [heartbeat(2, NOW + 60, workloads=pods(93.0))]))
     upkeep.offer(*commit(storage, [episode_event(2, NOW + 60, NOW + 60, "close")]))
     await upkeep.flush()
-    names = ("update_node_health", "update_workload_use", "update_episodes")
+    names = ("update_workload_use", "update_episodes")  # the health is as written: not sent
     assert sent == [graph.statement(n)[0] for n in names]
     assert [w["cpu_percent"] for w in await graph.workloads("pi-node-1")] == [93.0]
     ctx = await graph.sensor_context("pi-node-1/dht22-1")
     assert ctx is not None
     (ep,) = ctx["episodes"]
     assert (ep["ended"], ep["flags"]) == (NOW + 60, 2)
+
+
+async def test_coalesced_heartbeats_write_only_what_changed(parts, monkeypatch):
+    storage, graph, upkeep = parts
+
+    def pods(camera: float) -> list:
+        return [
+            {"name": "camera-5-video", "namespace": "vision", "cpu_percent": camera},
+            {"name": "mosquitto", "namespace": "mqtt", "cpu_percent": 2.0},
+        ]
+
+    upkeep.offer(*commit(storage, [heartbeat(1, NOW, workloads=pods(40.0))]))
+    await upkeep.flush()
+    sent: list[tuple[str, dict]] = []
+    real = graph.backend.write
+
+    async def spy(statements):
+        sent.extend(statements)
+        await real(statements)
+
+    monkeypatch.setattr(graph.backend, "write", spy)
+    upkeep.offer(*commit(storage, [heartbeat(2, NOW + 30, workloads=pods(40.0))]))
+    await upkeep.flush()
+    assert sent == []  # the same health and use: nothing to write
+    upkeep.offer(*commit(storage, [heartbeat(3, NOW + 60, workloads=pods(93.0))]))
+    await upkeep.flush()
+    (only,) = sent  # the camera's use changed, the broker's did not, the health did not
+    assert only[0] == graph.statement("update_workload_use")[0]
+    assert [r["key"] for r in only[1]["rows"]] == ["pi-node-1/vision/camera-5-video"]
+    assert [(w["name"], w["cpu_percent"]) for w in await graph.workloads("pi-node-1")] == [
+        ("camera-5-video", 93.0),
+        ("mosquitto", 2.0),
+    ]
