@@ -326,6 +326,10 @@ def run(
                 proc.kill()
 
     def on_term(signum: int, frame: FrameType | None) -> None:
+        # Once: `timeout` signals the demo and then its whole process group, and a second
+        # KeyboardInterrupt inside stop_all() skipped the cleanup (the demo then hung at exit,
+        # holding the demo lock).
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, on_term)

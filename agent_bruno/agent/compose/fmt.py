@@ -6,7 +6,7 @@ from collections.abc import Mapping, Sequence
 from datetime import tzinfo
 from typing import Any
 
-from agent_bruno.agent.nlu.timeexpr import format_age, format_clock
+from agent_bruno.agent.nlu.timefmt import format_age, format_clock
 from agent_bruno.agent.nlu.units import UnitError, convert, format_value
 
 LABELS = {

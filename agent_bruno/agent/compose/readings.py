@@ -163,13 +163,20 @@ def _compare_one(
 def compare_time(
     f: Formatter, results: Sequence[Mapping[str, Any]], hints: Mapping[str, Any]
 ) -> str:
-    """The same series over two periods, side by side."""
+    """The same series over two periods, side by side: both figures and the difference (and,
+    when the asked period runs to now, the latest value beside its average)."""
     periods = list(hints.get("periods") or ["now", "before"])
     now_data, then_data = results[0], results[1]
     before = {(s["node"], s["sensor"], s["metric"]): s for s in then_data["series"]}
     latest = periods[0] == "now"
-    lines = [f"{subject(now_data['filters'])}, {periods[0]} vs {periods[1]}:"]
+    span = hints.get("span") or {}
+    to_now = bool(span) and float(span["end"]) >= f.now - 120.0
+    filters = now_data["filters"]
+    places_only = not filters.get("metric") and not filters.get("node")
+    lines = [f"{subject(filters)}, {periods[0]} vs {periods[1]}:"]
     for s in now_data["series"]:
+        if places_only and s["metric"] in HEALTH_METRICS:
+            continue  # a room compares on what is measured there, not on its Pi
         old = before.get((s["node"], s["sensor"], s["metric"]))
         unit, metric = s["unit"], s["metric"]
         current = s.get("latest") if latest else s.get("mean") if s.get("count") else None
@@ -181,8 +188,10 @@ def compare_time(
         now_text = (
             f"{f.value(current, unit, metric)} {f.fresh(s.get('latest_ts'))}"
             if latest
-            else f"avg {f.value(current, unit, metric)}"
+            else f"avg {f.value(current, unit, metric)} {periods[0]}"
         )
+        if to_now and not latest and s.get("latest") is not None:
+            now_text += f" (latest {f.value(s['latest'], unit, metric)} {f.fresh(s['latest_ts'])})"
         lines.append(
             f"- {place(s)}: {now_text} vs avg {f.value(old['mean'], unit, metric)} "
             f"{periods[1]} ({sign}{f.delta(diff, unit, metric)})"

@@ -167,11 +167,18 @@ def _metrics(t: _Text, vocab: Vocabulary, mentions: Mentions) -> None:
     lex = lexicon()
     others = t.take_all(lex.quantities_not_stored, "metric")
     found: list[tuple[int, str]] = []
+    hot_parts: list[int] = []
     for metric, pattern in lex.metrics:
         for m in list(pattern.finditer(t.text))[::-1]:
             found.append((m.start(), metric))
+            if metric == "cpu_percent" and lex.hot_parts.fullmatch(m.group(0)):
+                hot_parts.append(m.start())
             if not _ADJECTIVE.search(m.group(0)):
                 t.take(m.start(), m.end(), "metric")
+    if hot_parts and lex.warmth.search(t.text):  # "the hottest cpu": its SoC, not its use
+        found = [
+            (p, "soc_temp_c" if m == "cpu_percent" and p in hot_parts else m) for p, m in found
+        ]
     for known in vocab.metrics:
         for pos, _ in t.take_all(_name_pattern(known), "metric"):
             found.append((pos, known))

@@ -9,15 +9,13 @@ Registered in `plans.PLANS` under the names an intent file's `plan:` uses: `inci
 from __future__ import annotations
 
 from datetime import UTC
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from agent_bruno.agent.nlu.incidents import clock_phrase, parse_correction, parse_report
 from agent_bruno.agent.nlu.intents import IntentSpec
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
+from agent_bruno.agent.nlu.request import Request
 from agent_bruno.health import HEALTH_METRICS
-
-if TYPE_CHECKING:
-    from agent_bruno.agent.nlu.plans import Request
 
 HISTORY_LIMIT = 20
 REPORT_EXAMPLE = '"the 14:23 spike in warehouse-b was an HVAC malfunction, resolved"'

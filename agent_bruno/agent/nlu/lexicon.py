@@ -39,6 +39,7 @@ class Lexicon:
     metrics: tuple[tuple[str, re.Pattern[str]], ...]
     warmth: re.Pattern[str]
     hosts: re.Pattern[str]
+    hot_parts: re.Pattern[str]
     quantities_not_stored: re.Pattern[str]
     place_nouns: re.Pattern[str]
     not_places: frozenset[str]
@@ -46,10 +47,23 @@ class Lexicon:
     aggregates: tuple[tuple[str, re.Pattern[str]], ...]
     order: Mapping[str, re.Pattern[str]]
     severity: tuple[tuple[str, re.Pattern[str]], ...]
+    severity_inside: tuple[tuple[str, re.Pattern[str]], ...]  # also in "warning-level"
+    negated: re.Pattern[str]  # a negation ending a text: what follows is left out
     status: tuple[tuple[str, re.Pattern[str]], ...]
     counting: tuple[tuple[str, re.Pattern[str]], ...]
     pronouns: re.Pattern[str]
     shifts: tuple[tuple[str, re.Pattern[str]], ...]
+
+
+def inside_pattern(alternatives: Sequence[str]) -> re.Pattern[str]:
+    """Like `word_pattern`, but a hyphen may join the word to another ("warning-level",
+    "non-critical")."""
+    body = "|".join(a.replace(" ", r"\s+") for a in sorted(alternatives, key=len, reverse=True))
+    return re.compile(rf"(?<![^\W_])(?:{body})(?![^\W_])", re.I)
+
+
+# Words a negation may stand apart from what it leaves out by: "not the critical ones".
+_NEGATION_GAP = r"(?:(?:the|any|of|those|these|that|which|are|were|is|was|just|only)\s+){0,3}"
 
 
 def _table(data: Mapping[str, Any], key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
@@ -75,6 +89,14 @@ def _set(data: Mapping[str, Any], key: str) -> frozenset[str]:
     return frozenset(value.split())
 
 
+def _negated(data: Mapping[str, Any]) -> re.Pattern[str]:
+    words = data.get("negations")
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise LexiconError(f"{LEXICON_PATH}: `negations` must be a list of patterns")
+    body = "|".join(w.replace(" ", r"\s+") for w in sorted(words, key=len, reverse=True))
+    return re.compile(rf"(?<![\w-])(?:{body})(?:\s+|\s*-\s*){_NEGATION_GAP}$", re.I)
+
+
 @cache
 def lexicon() -> Lexicon:
     """The lexicon (read and compiled once per process)."""
@@ -85,6 +107,7 @@ def lexicon() -> Lexicon:
         metrics=_table(data, "metrics"),
         warmth=_words(data, "warmth"),
         hosts=_words(data, "hosts"),
+        hot_parts=_words(data, "hot_parts"),
         quantities_not_stored=_words(data, "quantities_not_stored"),
         place_nouns=_words(data, "place_nouns"),
         not_places=_set(data, "not_places"),
@@ -92,6 +115,10 @@ def lexicon() -> Lexicon:
         aggregates=_table(data, "aggregates"),
         order=dict(_table(data, "order")),
         severity=_table(data, "severity"),
+        severity_inside=tuple(
+            (name, inside_pattern(words)) for name, words in data["severity"].items()
+        ),
+        negated=_negated(data),
         status=_table(data, "status"),
         counting=_table(data, "counting"),
         pronouns=_words(data, "pronouns"),

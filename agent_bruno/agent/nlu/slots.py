@@ -11,6 +11,7 @@ from typing import Any
 
 from agent_bruno.agent.nlu.extract import Mentions, extract_delexed
 from agent_bruno.agent.nlu.lexicon import all_matches, first_match, lexicon
+from agent_bruno.agent.nlu.spelling import correct
 from agent_bruno.agent.nlu.timeexpr import find_time_spans
 from agent_bruno.agent.nlu.units import find_unit
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
@@ -90,7 +91,7 @@ def _span(found: Any) -> Span:
 def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
     """The slots of `text` (one clause) against the stored names."""
     lex = lexicon()
-    text = " ".join(text.split())
+    text, fixes = correct(" ".join(text.split()), vocab)
     rest = _WISE.sub(" ", text)
     target = None
     spans = find_time_spans(rest, now, tz)
@@ -124,10 +125,15 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         unit, start, end = asked
         rest = rest[:start] + " _unit_ " + rest[end:]
     mentions, delexed = extract_delexed(rest, vocab)
+    mentions.corrected[:0] = fixes
     implied = UNIT_METRIC.get(unit or "")
     if implied and not mentions.metrics and not any(u.kind == "metric" for u in mentions.unknown):
         mentions.metrics.append(implied)  # "how many degrees F is it", "above 30 °C"
         mentions.implied_metric = True
+    hosts = lex.hosts.search(delexed) is not None
+    about_hosts = hosts and not mentions.locations and not mentions.unknown
+    if about_hosts and mentions.implied_metric and mentions.metrics == ["temperature"]:
+        mentions.metrics = ["soc_temp_c"]  # "the warmest pi", "which board runs hot"
     return Slots(
         text=text,
         delexed=delexed,
@@ -138,13 +144,32 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         unit=unit,
         aggregates=all_matches(lex.aggregates, delexed),
         order=_order(delexed),
-        severity=first_match(lex.severity, delexed),
+        severity=_severity(delexed),
         status=next((name for name, p in lex.status if p.search(delexed)), None),
         counting=all_matches(lex.counting, delexed),
-        hosts=lex.hosts.search(delexed) is not None,
+        hosts=hosts,
         pronoun=lex.pronouns.search(delexed) is not None,
         now=is_now,
     )
+
+
+def _severity(text: str) -> str | None:
+    """The severity a question keeps: the one it names ("warning-level ones", "only the
+    criticals"), else the other when it names one only to leave it out ("not critical",
+    "non-critical", "excluding warnings"); None when it keeps both or names neither."""
+    lex = lexicon()
+    kept: list[str] = []
+    dropped: set[str] = set()
+    for name, pattern in lex.severity_inside:
+        for m in pattern.finditer(text):
+            if lex.negated.search(text, 0, m.start()):
+                dropped.add(name)
+            elif name not in kept:
+                kept.append(name)
+    if kept:
+        return kept[0] if len(kept) == 1 else None
+    others = [name for name, _ in lex.severity if name not in dropped]
+    return others[0] if dropped and len(others) == 1 else None
 
 
 def _order(text: str) -> str | None:

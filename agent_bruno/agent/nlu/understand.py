@@ -22,9 +22,12 @@ from typing import Any
 
 from agent_bruno.agent.nlu.classifier import load_model
 from agent_bruno.agent.nlu.intents import IntentSpec, intents
+from agent_bruno.agent.nlu.periods import compared_periods
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
-from agent_bruno.agent.nlu.plans import PLANS, Request, unknown_plan
+from agent_bruno.agent.nlu.plans import PLANS, unknown_plan
+from agent_bruno.agent.nlu.request import Request
 from agent_bruno.agent.nlu.slots import Slots, read_slots
+from agent_bruno.agent.nlu.status_plans import counted_right_after_cue
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
 # Intents whose question is about one subject: said without one, it is the thread's subject.
@@ -53,6 +56,8 @@ _SPLIT = re.compile(
 # which was meant.
 CLOSE_MARGIN = 0.08
 CLOSE_TOP = 0.35
+# How far below an intent the slots tell against another may score and still be chosen.
+AGAINST_MARGIN = 0.2
 MAX_CLAUSES = 3
 FOCUS_KEYS = ("metrics", "locations", "nodes", "sensors")
 
@@ -78,9 +83,58 @@ def clauses(question: str) -> list[str]:
     return asks or [question]
 
 
+_SENTENCE = re.compile(r"(?<=[?!.;])\s+(?=\S)")
+
+
+def asking_part(text: str) -> str:
+    """A clause up to its last asking sentence: what the intent is read from. Statements after
+    it are afterthoughts ("… over the past 7 days? We're deciding whether we need better
+    ventilation in there."), read for slots only; statements before it often set the question
+    up ("I need the lowest pressure in the warehouse. Can you find it?") and are kept."""
+    parts = [p for p in _SENTENCE.split(text) if p.strip()]
+    asking = [i for i, p in enumerate(parts) if _ASKS.search(p) or p.rstrip().endswith("?")]
+    if not asking or asking[-1] == len(parts) - 1:
+        return text
+    return " ".join(parts[: asking[-1] + 1])
+
+
 def classify(slots: Slots) -> list[tuple[str, float]]:
     """Every intent with its probability for this clause, best first."""
     return load_model().scores(slots.delexed)
+
+
+def _backed(intent: str, slots: Slots, focus: Mapping[str, Any]) -> bool | None:
+    """Whether the clause's slots back an intent (True), tell against it (False) or say
+    nothing (None): "how many sensors" backs a count; a ranking needs a metric or an order."""
+    if intent == "count":
+        return bool(counted_right_after_cue(slots.text))
+    if intent == "rank":
+        return bool(slots.order or slots.mentions.metrics or slots.hosts)
+    if intent == "follow_up":  # a thread to follow, and nothing new named but its subject
+        return bool(focus) and (slots.pronoun or not slots.place_named)
+    if intent == "stats":
+        return True if slots.aggregates else None
+    if intent == "current" and slots.aggregates and slots.span:
+        return False  # a statistic over a range is not the latest value
+    return None
+
+
+def _weighed(ranked: list[tuple[str, float]], slots: Slots, focus: Mapping[str, Any]) -> str:
+    """The intent, the classifier's and the slots' evidence weighed: among intents scored
+    within `CLOSE_MARGIN` of the best (`AGAINST_MARGIN` when the slots tell against the best),
+    one the slots back wins over one they do not."""
+    top, best = ranked[0]
+    verdict = _backed(top, slots, focus)
+    if verdict:
+        return top
+    margin = AGAINST_MARGIN if verdict is False else CLOSE_MARGIN
+    close = [n for n, p in ranked[1:] if best - p < margin]
+    backed = [n for n in close if _backed(n, slots, focus)]
+    if backed:
+        return backed[0]
+    if verdict is False:
+        return next((n for n in close if _backed(n, slots, focus) is None), top)
+    return top
 
 
 def _follows(intent: str, slots: Slots, focus: Mapping[str, Any]) -> bool:
@@ -147,20 +201,24 @@ def understand_clause(
     """The plan of one clause."""
     focus = focus or {}
     slots = read_slots(text, vocab, now, tz)
-    ranked = classify(slots)
+    ask = asking_part(text)
+    ranked = classify(slots if ask == text else read_slots(ask, vocab, now, tz))
     if ranked[0][0] == "help" and slots.named:  # names in it: a data question put oddly
         ranked = [r for r in ranked if r[0] != "help"] + [r for r in ranked if r[0] == "help"]
-    intent = ranked[0][0]
+    intent = _weighed(ranked, slots, focus)
     fragment = intent == "follow_up"
     follow = _follows(intent, slots, focus)
     names = _names(slots)
     span, unit = slots.span, slots.unit
     aggregates, severity = list(slots.aggregates), slots.severity
     counting, status = list(slots.counting), slots.status
-    if intent == "follow_up":
-        intent = (
-            _follow_up_intent(focus, slots) if follow else ("current" if slots.named else "help")
-        )
+    if intent == "follow_up" and follow:
+        intent = _follow_up_intent(focus, slots)
+    elif intent == "follow_up":
+        # Nothing to follow: the clause's best reading as a question of its own (a preamble
+        # such as "we are moving racks around." looks like a fragment to the classifier).
+        own = [n for n, _ in ranked if n not in ("follow_up", "help")]
+        intent = own[0] if slots.named and own else "help"
     if follow:
         names = _merge(focus, names)
         if span is None and not slots.now and intent in RANGED_INTENTS:
@@ -180,7 +238,10 @@ def understand_clause(
             )
             severity = severity or focus.get("severity")
     spec = intents()[intent]
-    runner_up = next(((n, p) for n, p in ranked[1:] if n != "follow_up"), None)
+    asked, target = span, slots.target
+    if target is not None and span is None and not slots.now:
+        asked, target = compared_periods(target, now, tz)  # "compare with yesterday"
+    runner_up = next(((n, p) for n, p in ranked if n not in (intent, "follow_up")), None)
     request = Request(
         intent=intent,
         text=slots.text,
@@ -188,8 +249,8 @@ def understand_clause(
         locations=names["locations"],
         nodes=names["nodes"],
         sensors=names["sensors"],
-        span=span,
-        target=slots.target,
+        span=asked,
+        target=target,
         unit=unit,
         aggregates=aggregates,
         order=slots.order,
@@ -287,7 +348,7 @@ def understand(
 def intent_of(question: str, vocab: Vocabulary, now: float, tz: tzinfo) -> str:
     """The intent of the question's first clause, as the classifier scores it: how a capability
     beside the agent (the alert desk) learns that a sentence is its own."""
-    slots = read_slots(clauses(question)[0], vocab, now, tz)
+    slots = read_slots(asking_part(clauses(question)[0]), vocab, now, tz)
     return classify(slots)[0][0]
 
 

@@ -22,7 +22,7 @@ _CANONICAL = {
     "°k": "K", "kelvin": "K", "millibar": "mbar", "mb": "mbar", "percent": "%",
 }  # fmt: skip
 _DECIMALS = {
-    "°C": 1, "°F": 1, "K": 2, "%": 1, "hPa": 1, "mbar": 1, "kPa": 2, "inHg": 2, "mmHg": 1,
+    "°C": 1, "°F": 1, "K": 1, "%": 1, "hPa": 1, "mbar": 1, "kPa": 2, "inHg": 2, "mmHg": 1,
     "Pa": 0, "ppm": 0, "count": 0, "": 2,
 }  # fmt: skip
 _METRIC_DECIMALS = {"load_1m": 2, "motion": 0}
@@ -125,14 +125,17 @@ def decimals(unit: str, metric: str | None = None) -> int:
 # precision: 1e27 with one decimal raised InvalidOperation); such values show as 1.23457e+27.
 _FIXED_MAX = 1e15
 _CONTEXT = Context(prec=40, rounding=ROUND_HALF_UP)
+# Digits past this many decimals are a float's, not a reading's (sensors give 1-2 decimals).
+_NOISE_PLACES = 9
 
 
 def _round(value: float, places: int) -> str:
-    """Round the shortest repr of `value` half away from zero, so 2.675 shows as 2.68."""
+    """Round the shortest repr of `value` half away from zero, so 2.675 shows as 2.68; float
+    noise from a conversion is dropped first (48.2 °C is 321.34999999999997 K: 321.4 K)."""
     if abs(value) >= _FIXED_MAX:
         return f"{value:.6g}"
     text = str(
-        Decimal(repr(float(value))).quantize(
+        Decimal(repr(round(float(value), _NOISE_PLACES))).quantize(
             Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP, context=_CONTEXT
         )
     )

@@ -258,6 +258,20 @@ async def test_unsupported_encoding_or_type_is_415(client, settings, headers, st
     assert nothing_stored(settings)
 
 
+@pytest.mark.parametrize("encoding", ["br", " Deflate "])
+async def test_an_unsupported_encoding_is_named_with_what_to_send(client, settings, encoding):
+    """Regression (mutation check): the 415 says which encoding and what to send instead, with
+    its code (a client tells it from an unsupported media type)."""
+    headers = {**H1, "Content-Type": "application/json", "Content-Encoding": encoding}
+    r = await client.post("/v1/events", content=b"{}", headers=headers)
+    assert r.status_code == 415
+    problem = r.json()
+    name = encoding.strip().lower()
+    assert problem["detail"] == f"Content-Encoding '{name}' is not supported; send gzip or identity"
+    assert problem["code"] == "unsupported_encoding"
+    assert nothing_stored(settings)
+
+
 @pytest.fixture
 async def small_client(tmp_path: Path) -> AsyncIterator[tuple[httpx.AsyncClient, object]]:
     settings = make_settings(tmp_path, max_body_bytes=4096)

@@ -9,8 +9,9 @@ import zlib
 
 import orjson
 import pytest
+from starlette.requests import Request
 
-from agent_bruno.api.body import gunzip
+from agent_bruno.api.body import gunzip, read_body
 from agent_bruno.api.errors import ApiError
 from agent_bruno.api.params import parse_time
 from agent_bruno.wire import MAX_REJECTED_LISTED
@@ -148,3 +149,36 @@ def test_gzip_of_exactly_the_limit_decompresses_one_byte_more_does_not() -> None
     assert gunzip(gzip.compress(b"x" * 4096), 4096) == b"x" * 4096
     with pytest.raises(ApiError, match="limit of 4096 bytes"):
         gunzip(gzip.compress(b"x" * 4097), 4096)
+
+
+def _request(headers: dict[str, str], body: bytes) -> Request:
+    """A request as the ASGI server hands it over, with exactly these headers."""
+    sent = False
+
+    async def receive() -> dict[str, object]:
+        nonlocal sent
+        if sent:
+            return {"type": "http.disconnect"}
+        sent = True
+        return {"type": "http.request", "body": body, "more_body": False}
+
+    raw = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+    return Request({"type": "http", "method": "POST", "headers": raw}, receive)
+
+
+async def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    """Regression (mutation check): with Content-Length over the limit the 413 names the
+    declared size and nothing is read (ignoring the header, the body was read to the limit)."""
+    with pytest.raises(ApiError) as refused:
+        await read_body(_request({"Content-Length": "5000"}, b""), 4096)
+    assert (refused.value.status, refused.value.reason) == (413, "too_large")
+    assert refused.value.message == (
+        "the body (5000 bytes) exceeds the limit of 4096 bytes; split it into smaller batches"
+    )
+
+
+async def test_a_content_length_that_is_not_a_number_is_400_naming_it() -> None:
+    with pytest.raises(ApiError) as refused:
+        await read_body(_request({"Content-Length": "12x"}, b"{}"), 4096)
+    assert refused.value.status == 400
+    assert refused.value.message == "Content-Length '12x' is not a number"

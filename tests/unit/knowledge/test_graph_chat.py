@@ -16,7 +16,8 @@ from agent_bruno.agent import compose
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.nlu import understand as understand_mod
 from agent_bruno.agent.nlu.intents import IntentSpec, intents
-from agent_bruno.agent.nlu.plans import PLANS, Request
+from agent_bruno.agent.nlu.plans import PLANS
+from agent_bruno.agent.nlu.request import Request
 from agent_bruno.agent.service import AgentService
 from agent_bruno.storage.base import EventsWrite
 from agent_bruno.wire import EVENT_ADAPTER

@@ -32,7 +32,7 @@ def fmt(unit: str | None = None) -> Formatter:
         ("°C", 21.5, "°C", "temperature", "21.5 °C"),
         ("°F", 21.5, "°C", "temperature", "70.7 °F"),
         ("°F", -40.0, "°C", "temperature", "-40.0 °F"),
-        ("K", 21.5, "°C", "temperature", "294.65 K"),
+        ("K", 21.5, "°C", "temperature", "294.7 K"),  # kelvin like °C: 1 decimal
         (None, None, "°C", "temperature", "no value"),
         (None, 41.0, "%", "humidity", "41.0 %"),
     ],
@@ -57,7 +57,7 @@ def test_a_unit_that_does_not_apply_keeps_the_value_and_says_so_once():
         # 13.4 °C apart is 24.1 °F apart, not 56.1 °F.
         ("°F", 13.4, "24.1 °F"),
         ("°F", -13.4, "24.1 °F"),
-        ("K", 13.4, "13.40 K"),  # kelvin and Celsius differences are the same size
+        ("K", 13.4, "13.4 K"),  # kelvin and Celsius differences are the same size
     ],
 )
 def test_differences_scale_between_units_without_the_offset(asked, difference, expected):

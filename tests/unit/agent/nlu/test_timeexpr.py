@@ -9,13 +9,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent_bruno.agent.nlu.timeexpr import (
-    TimeSpan,
-    find_time_span,
-    format_age,
-    format_clock,
-    parse_time_arg,
-)
+from agent_bruno.agent.nlu.timeexpr import find_time_span, parse_time_arg
+from agent_bruno.agent.nlu.timefmt import format_age, format_clock
+from agent_bruno.agent.nlu.timespans import TimeSpan
 
 TZ = ZoneInfo("Europe/Berlin")
 

@@ -120,7 +120,7 @@ def test_no_requested_unit(text: str) -> None:
     [
         ("°C", "temperature", 1),
         ("°F", None, 1),
-        ("K", None, 2),
+        ("K", None, 1),  # kelvin like °C (an average was shown as 294.16 K)
         ("%", "humidity", 1),
         ("hPa", "pressure", 1),
         ("mbar", None, 1),
@@ -159,3 +159,15 @@ def test_decimals(unit: str, metric: str | None, expected: int) -> None:
 )
 def test_format_value(value: float, unit: str, metric: str | None, expected: str) -> None:
     assert format_value(value, unit, metric) == expected
+
+
+@pytest.mark.parametrize(
+    ("celsius", "kelvin"),
+    [(21.01, "294.2 K"), (48.2, "321.4 K"), (18.4, "291.6 K"), (21.6, "294.8 K")],
+)
+def test_kelvin_has_one_decimal_rounded_half_away_after_conversion(
+    celsius: float, kelvin: str
+) -> None:
+    """A kelvin average came with 2 decimals (294.16 K), and 48.2 °C converts to
+    321.34999999999997 K in floating point, which must still round up to 321.4 K."""
+    assert format_value(convert(celsius, "°C", "K"), "K", "temperature") == kelvin
