@@ -123,7 +123,8 @@ def _csv_bodies(rows: list[tuple[int, int, float]]) -> list[bytes]:
 def parse_ratio(json_body: bytes, csv_body: bytes, repeats: int = PARSE_REPEATS) -> float:
     """CPU time of parsing a CSV body over that of the same rows as JSON, in-process: the
     median of `repeats` alternating pairs."""
-    from agent_bruno.importers import parse_csv, parse_json
+    from agent_bruno.importers import parse_json
+    from agent_bruno.importers_csv import parse_csv
 
     if parse_csv(csv_body).rows != parse_json(json_body).rows:
         raise RuntimeError("the CSV and JSON bodies do not parse to the same rows")

@@ -22,7 +22,8 @@ from agent_bruno.admission import Admitted, TimePolicy, admit_events, admit_read
 from agent_bruno.api.body import media_type, read_body
 from agent_bruno.api.deps import Services, reporter_node, require_api_token
 from agent_bruno.api.errors import ApiError, json_response
-from agent_bruno.importers import PARSERS, BodyError, json_error
+from agent_bruno.importers import BodyError, json_error, parse_json, parse_ndjson
+from agent_bruno.importers_csv import parse_csv
 from agent_bruno.metrics import SensorValue
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import (
@@ -47,6 +48,13 @@ from agent_bruno.wire import (
 )
 
 _TYPES = frozenset({"reading", "aggregate", "heartbeat", "explanation", "episode"})
+
+PARSERS = {  # the bulk import's media types
+    "application/json": parse_json,
+    "application/x-ndjson": parse_ndjson,
+    "application/ndjson": parse_ndjson,
+    "text/csv": parse_csv,
+}
 
 
 def _unsupported(kind: str, allowed: str) -> ApiError:

@@ -8,7 +8,8 @@ import random
 import orjson
 import pytest
 
-from agent_bruno.importers import BodyError, csv_by_row, parse_csv, parse_json, parse_ndjson
+from agent_bruno.importers import BodyError, parse_json, parse_ndjson
+from agent_bruno.importers_csv import csv_by_row, parse_csv
 
 GOOD = (
     b'{"ts": 1764160000, "node": "n", "location": "l", "sensor": "s", "metric": "m", '

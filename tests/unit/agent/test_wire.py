@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from agent_bruno.importers import parse_csv, parse_ndjson
+from agent_bruno.importers import parse_ndjson
+from agent_bruno.importers_csv import parse_csv
 from agent_bruno.wire import (
     BATCH_ADAPTER,
     EVENT_ADAPTER,
