@@ -76,7 +76,7 @@ class Heartbeats:
         return _request("/v1/events", token(node), "application/json", body.encode())
 
 
-async def _drive(port: int, pid: int, run: int) -> dict[str, Any]:
+async def _drive(port: int, pid: int, run: int, connections: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     make = Heartbeats(run)
@@ -92,7 +92,7 @@ async def _drive(port: int, pid: int, run: int) -> dict[str, Any]:
 
     clock = asyncio.ensure_future(window())
     await asyncio.gather(
-        *(_connection(port, w, make, warm, deadline, latencies, errors) for w in range(CONNECTIONS))
+        *(_connection(port, w, make, warm, deadline, latencies, errors) for w in range(connections))
     )
     first, last = await clock
     latencies.sort()
@@ -106,20 +106,20 @@ async def _drive(port: int, pid: int, run: int) -> dict[str, Any]:
     }
 
 
-def _generator(port: int, pid: int, run: int, out: Any) -> None:
+def _generator(port: int, pid: int, run: int, connections: int, out: Any) -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    out.put(asyncio.run(_drive(port, pid, run)))
+    out.put(asyncio.run(_drive(port, pid, run, connections)))
 
 
-def _measure(port: int, pid: int, run: int) -> dict[str, Any]:
+def _measure(port: int, pid: int, run: int, connections: int = CONNECTIONS) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_generator, args=(port, pid, run, queue))
+    proc = ctx.Process(target=_generator, args=(port, pid, run, connections, queue))
     proc.start()
     try:
         result: dict[str, Any] = queue.get(timeout=SECONDS + 120)
