@@ -360,10 +360,10 @@ def _with_unit(value: float, unit: str, *, exact: bool = False) -> str:
 def describe_span(seconds: float, readings: int) -> str:
     """A window in words, e.g. 'the last hour', or 'the last 40 readings' without times."""
     if seconds <= 0.0:
-        return f"the last {readings} readings"
+        return _the_last(readings, "reading")
     minutes = seconds / 60.0
     if minutes < 1.5:
-        return f"the last {max(1, round(seconds))} seconds"
+        return _the_last(max(1, round(seconds)), "second")
     if minutes < 50.0:
         return f"the last {round(minutes)} minutes"
     hours = minutes / 60.0
@@ -372,6 +372,11 @@ def describe_span(seconds: float, readings: int) -> str:
     if hours < 36.0:
         return f"the last {round(hours)} hours"
     return f"the last {round(hours / 24.0)} days"
+
+
+def _the_last(n: int, noun: str) -> str:
+    """'the last second', 'the last 40 readings': never 'the last 1 seconds'."""
+    return f"the last {noun}" if n == 1 else f"the last {n} {noun}s"
 
 
 def alert_due(count: int, first: int) -> bool:

@@ -54,6 +54,11 @@ class Module:
     mutate: tuple[str, ...]
     tests: tuple[str, ...]
     budget_s: float
+    # mutmut stops a mutant after (tests' time + 1 s) * 2 * this many CPU seconds: a mutant
+    # that makes a loop never end (a sender that never stops) costs that much. mutmut's 15 is
+    # minutes per such mutant on a shared machine; a module whose tests run in a fake clock
+    # can use 2-3 (a mutant's CPU time does not grow with the machine's load).
+    timeout_multiplier: float = 15.0
 
 
 @dataclass(slots=True)
@@ -94,7 +99,11 @@ def load_modules(path: Path = HERE / "modules.toml") -> dict[str, Module]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return {
         name: Module(
-            name, tuple(spec["mutate"]), tuple(spec["tests"]), float(spec.get("budget_s", 900))
+            name,
+            tuple(spec["mutate"]),
+            tuple(spec["tests"]),
+            float(spec.get("budget_s", 900)),
+            float(spec.get("timeout_multiplier", 15.0)),
         )
         for name, spec in data.items()
     }
@@ -131,6 +140,7 @@ def prepare(module: Module, keep: bool) -> Path:
         f"only_mutate = {_toml_list(list(module.mutate))}\n"
         f"also_copy = {_toml_list(copied)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(list(module.tests))}\n"
+        f"timeout_multiplier = {module.timeout_multiplier}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", '
         '"-W", "ignore::pytest.PytestUnraisableExceptionWarning"]\n'
     )
@@ -143,7 +153,14 @@ def run_mutmut(work: Path, budget_s: float) -> bool:
     log = (work / "mutmut.log").open("wb")
     cmd = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", "1"]
     proc = subprocess.Popen(  # noqa: S603
-        cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd,
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        # A background job (`make mutate &`, nohup, CI) inherits SIGINT ignored, and mutmut
+        # then never sees the interrupt the budget sends: it ran on until the SIGKILL.
+        preexec_fn=_interruptible,
     )
     try:
         proc.wait(timeout=budget_s)
@@ -158,6 +175,10 @@ def run_mutmut(work: Path, budget_s: float) -> bool:
         return False
     finally:
         log.close()
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_results(work: Path, module: Module, justified: list[Justification]) -> Result:
