@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 import sqlite3
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from edge_reporter import outbox as outbox_module
+from edge_reporter import outbox_file
 from edge_reporter.outbox import Outbox, OutboxError
 from edge_reporter.status import Status
 
@@ -37,7 +39,7 @@ def refuse_writes(box: Outbox, refuse: bool = True) -> None:
     box._db.execute(f"PRAGMA query_only = {'ON' if refuse else 'OFF'}")
 
 
-def ns(box: Outbox, limit: int = 100) -> list[object]:
+def ns(box: Outbox, limit: int = 100) -> list[Any]:
     return [json.loads(e.body).get("n") for e in box.peek(limit)]
 
 
@@ -171,16 +173,16 @@ def test_a_file_that_cannot_be_opened_is_retried_every_few_seconds(
     says so on /healthz, tries the file again every REOPEN_EVERY_S and then writes them there."""
     clock = Clock()
     status = Status()
-    real_connect = Outbox._connect
+    real_connect = outbox_file.connect
     failing = {"on": True, "calls": 0}
 
-    def connect(self: Outbox) -> sqlite3.Connection:
+    def connect(path: Path) -> sqlite3.Connection:
         failing["calls"] += 1
         if failing["on"]:
             raise sqlite3.OperationalError("disk I/O error")
-        return real_connect(self)
+        return real_connect(path)
 
-    monkeypatch.setattr(Outbox, "_connect", connect)
+    monkeypatch.setattr("edge_reporter.outbox.connect", connect)
     box = Outbox(tmp_path / "o.db", node="pi-1", max_events=10, status=status, clock=clock)
     assert len(box.instance) == 8  # memory ids need one too
     problem = status.snapshot()["problems"]["outbox"]
