@@ -2,11 +2,13 @@
 synthetic series, as this commit computes them.
 
 The NAB figures in evals/triage/results.json (and the README) hold for exactly this detector:
-an edit to edge_reporter/triage.py or detector.py that moves a score moves what every reporter alerts on.
-When such a change is meant, re-run `python -m evals.triage` (and `.tune` if parameters moved),
-then update the numbers here from the assertion messages. Found by mutation testing: the other
-triage tests bound scores and severities loosely, so edits of the detector's arithmetic
-(weights, caps, the tail probability, the range margin, the rest damping) passed them.
+an edit to edge_reporter/triage.py or detector.py that moves a score moves what every reporter
+alerts on. When such a change is meant, re-run `python -m evals.triage` (and `.tune` if
+parameters moved), then update the numbers here from the assertion messages.
+
+Found by mutation testing: the other triage tests bound scores and severities loosely, so
+edits of the detector's arithmetic (weights, caps, the tail probability, the range margin, the
+rest damping) passed them.
 """
 
 from __future__ import annotations
