@@ -8,10 +8,10 @@ exception middleware and router (matching every route in turn) cost several time
 its endpoints straight to them and does itself what those layers would have done for them: it
 times each request into the same latency metrics, answers an `ApiError` with the problem the
 app's handler would send, and an unexpected error with the same 500 problem. (For a heartbeat
-request, POST /v1/events, the layers cost about a fifth of the request's CPU in-process.) A
-request from a browser origin while CORS is configured goes through the app (its CORS middleware
-adds the headers). The endpoints stay in the router too, which answers their other methods (405)
-and documents them.
+request, POST /v1/events, the layers cost a seventh of the event loop's CPU: 436 µs through
+them, 374 µs direct, in-process, interleaved.) A request from a browser origin while CORS is
+configured goes through the app (its CORS middleware adds the headers). The endpoints stay in
+the router too, which answers their other methods (405) and documents them.
 """
 
 from __future__ import annotations
