@@ -1,6 +1,6 @@
 """`make mutate`: mutation testing of the core modules with mutmut, one module at a time.
 
-Usage: python -m mutation [module ...] [--budget-s S] [--min-score P] [--keep]
+Usage: python -m mutation [module ...] [--budget-s S] [--min-score P] [--keep] [--only GLOB]
 (modules: the tables of mutation/modules.toml; default all)
 
 For each module a scratch directory `var/mutate/<module>/` is made with the repository's files
@@ -138,10 +138,13 @@ def prepare(module: Module, keep: bool) -> Path:
     return work
 
 
-def run_mutmut(work: Path, budget_s: float) -> bool:
-    """Run mutmut in `work` within `budget_s`; False if it had to be stopped."""
+def run_mutmut(work: Path, budget_s: float, only: str | None = None) -> bool:
+    """Run mutmut in `work` within `budget_s` (only the mutants named like `only`, if given);
+    False if it had to be stopped."""
     log = (work / "mutmut.log").open("wb")
     cmd = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", "1"]
+    if only:
+        cmd.append(only)
     proc = subprocess.Popen(  # noqa: S603
         cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
     )
@@ -236,6 +239,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, help="override each module's time budget")
     parser.add_argument("--min-score", type=float, default=90.0)
     parser.add_argument("--keep", action="store_true", help="reuse earlier results (mutmut)")
+    parser.add_argument(
+        "--only",
+        help="run only the mutants named like this glob, e.g. '*[05]': every function's "
+        "mutants numbered ...0 and ...5, a systematic fifth (the score counts the mutants run)",
+    )
     args = parser.parse_args(argv)
     names: list[str] = args.modules or list(modules)
     unknown = [n for n in names if n not in modules]
@@ -250,7 +258,7 @@ def main(argv: list[str] | None = None) -> int:
         module = modules[name]
         work = prepare(module, args.keep)
         started = time.monotonic()
-        complete = run_mutmut(work, args.budget_s or module.budget_s)
+        complete = run_mutmut(work, args.budget_s or module.budget_s, args.only)
         result = read_results(work, module, justified.get(name, []))
         result.seconds = time.monotonic() - started
         result.complete = complete

@@ -7,7 +7,11 @@ the time zone and the answer to `tests/unit/agent/compose/answers.json`. The com
 replay them: the same plan and tool results must give the same words and numbers, so a change in
 an answer writer shows up as the answers it changes (review them, then record again).
 
-Of the ~770 distinct answers only a cover is kept: answers chosen until every branch of
+`--from-tests PATH ...` also records the answers composed while those pytest files run (their
+worlds have what the eval world lacks: anomaly episodes, raw readings from a reporter, incidents
+recorded and corrected).
+
+Of the ~800 distinct answers only a cover is kept: answers chosen until every branch of
 `agent_bruno/agent/compose/` that any answer takes is taken by `--per-branch` of them (or by all
 that take it), smaller answers first. Needs coverage.py (the `mutate` extra).
 """
@@ -34,6 +38,22 @@ from evals.agent.dataset import build
 from evals.agent.run import CASES_DIR, build_agent, load_cases
 
 OUT = Path("tests/unit/agent/compose/answers.json")
+# Answer shapes no eval case asks for, asked over the same world (each tuple one thread).
+EXTRA: tuple[tuple[str, ...], ...] = (
+    ("what sensors do you have",),
+    ("list all locations",),
+    ("which metrics do you track in the greenhouse",),
+    ("what can you do",),
+    ("hello there",),
+    ("asdf qwerty zork",),
+    ("show me the raw readings",),
+    ("show me the raw readings from pi-node-1",),
+    ("has this happened before",),
+    ("show me the incident history of the greenhouse",),
+    ("why is pi-node-1 under high load?",),
+    ("what units do you use",),
+    ("what is pi-node-3 running",),
+)
 
 
 def _sets() -> list[Path]:
@@ -41,16 +61,18 @@ def _sets() -> list[Path]:
     return [CASES_DIR, *sorted(p for p in root.glob("heldout*") if p.is_dir())]
 
 
-async def _record() -> list[dict[str, Any]]:
-    recorded: list[dict[str, Any]] = []
-    seen: set[str] = set()
-    original = compose
-    question = {"text": ""}
+class Recorder:
+    """Stands in for `compose` in the agent graph and keeps each distinct answer it gives."""
 
-    def recording(plan: Plan, calls: list[ToolCallRecord], now: float, tz: tzinfo) -> str:
-        answer = original(plan, calls, now, tz)
+    def __init__(self) -> None:
+        self.items: list[dict[str, Any]] = []
+        self.seen: set[str] = set()
+        self.question = "(from a test)"
+
+    def __call__(self, plan: Plan, calls: list[ToolCallRecord], now: float, tz: tzinfo) -> str:
+        answer = compose(plan, calls, now, tz)
         item = {
-            "question": question["text"],
+            "question": self.question,
             "plan": asdict(plan),
             "calls": [c.as_dict() for c in calls],
             "now": now,
@@ -58,28 +80,64 @@ async def _record() -> list[dict[str, Any]]:
             "answer": answer,
         }
         key = json.dumps([item["plan"], item["calls"]], sort_keys=True, default=str)
-        if key not in seen:
-            seen.add(key)
-            recorded.append(item)
+        if key not in self.seen:
+            self.seen.add(key)
+            self.items.append(item)
         return answer
 
-    graph.compose = recording  # type: ignore[attr-defined,assignment]
+    def __enter__(self) -> Recorder:
+        graph.compose = self  # type: ignore[attr-defined,assignment]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        graph.compose = compose  # type: ignore[attr-defined]
+
+
+async def _record_evals(recorder: Recorder) -> None:
+    with recorder, tempfile.TemporaryDirectory(prefix="agent-answers-") as tmp:
+        dataset = build(Path(tmp) / "eval.db")
+        agent = await build_agent(dataset, "builtin")
+        try:
+            for directory in _sets():
+                for case in load_cases(directory):
+                    thread = f"{directory.name}:{case.id}"
+                    for turn in (*case.turns, case.question):
+                        recorder.question = turn
+                        await agent.ask(turn, thread)
+            for i, turns in enumerate(EXTRA):
+                for turn in turns:
+                    recorder.question = turn
+                    await agent.ask(turn, f"extra:{i}")
+        finally:
+            await agent.close()
+
+
+def _record_tests(recorder: Recorder, paths: list[str]) -> None:
+    pytest = importlib.import_module("pytest")
+    with recorder:
+        recorder.question = "(from a test)"
+        pytest.main(
+            [
+                "-q",
+                "-p",
+                "no:cacheprovider",
+                "-W",
+                "ignore::pytest.PytestAssertRewriteWarning",
+                *paths,
+            ]
+        )
+
+
+def _replayable(item: dict[str, Any]) -> bool:
+    """The item reads back from JSON as it is (tool data of plain types) and gives its answer."""
+    back = json.loads(json.dumps(item, default=str))
     try:
-        with tempfile.TemporaryDirectory(prefix="agent-answers-") as tmp:
-            dataset = build(Path(tmp) / "eval.db")
-            agent = await build_agent(dataset, "builtin")
-            try:
-                for directory in _sets():
-                    for case in load_cases(directory):
-                        thread = f"{directory.name}:{case.id}"
-                        for turn in (*case.turns, case.question):
-                            question["text"] = turn
-                            await agent.ask(turn, thread)
-            finally:
-                await agent.close()
-    finally:
-        graph.compose = original  # type: ignore[attr-defined]
-    return recorded
+        zone = ZoneInfo(back["tz"])
+        plan = _plan_from_dict(back["plan"])
+        again = compose(plan, [_record_from_dict(c) for c in back["calls"]], back["now"], zone)
+    except Exception:  # a test's odd world (a fixed-offset zone, a stand-in tool): left out
+        return False
+    return bool(again == item["answer"])
 
 
 def _branches(items: list[dict[str, Any]]) -> list[set[tuple[str, int, int]]]:
@@ -126,8 +184,13 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.record_answers", description=__doc__)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--per-branch", type=int, default=3)
+    parser.add_argument("--from-tests", nargs="*", default=[], help="pytest files to record too")
     args = parser.parse_args(argv)
-    everything = asyncio.run(_record())
+    recorder = Recorder()
+    asyncio.run(_record_evals(recorder))
+    if args.from_tests:
+        _record_tests(recorder, args.from_tests)
+    everything = [i for i in recorder.items if _replayable(i)]
     items = cover(everything, args.per_branch)
     lines = ",\n".join(json.dumps(i, ensure_ascii=False, default=str) for i in items)
     args.out.write_text(f"[\n{lines}\n]\n", encoding="utf-8")
