@@ -302,7 +302,8 @@ def main(argv: list[str] | None = None) -> int:
         started = time.monotonic()
         again = survivors_of(work, module) if args.retest else None
         if args.only:  # a sample: of the survivors to retest, or of all the mutants
-            again = [n for n in again if fnmatch(n, args.only)] if again is not None else [args.only]
+            sample = args.only
+            again = [n for n in again if fnmatch(n, sample)] if again is not None else [sample]
         complete = again == [] or run_mutmut(work, args.budget_s or module.budget_s, again)
         result = read_results(work, module, justified.get(name, []))
         result.seconds = time.monotonic() - started
