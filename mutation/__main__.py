@@ -27,11 +27,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from mutation.survivors import (
+    SQL_CASE,
     Justification,
     load_justifications,
     log_lines,
     mutated_lines,
     only_in_logging,
+    sql_case_only,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -226,6 +228,8 @@ def read_results(work: Path, module: Module, justified: list[Justification]) -> 
                 if j.matches(name, mutated_lines(diff)):
                     survivor.why = j.why
                     break
+            else:
+                survivor.why = SQL_CASE if sql_case_only(diff) else None
             result.survivors.append(survivor)
     return result
 

@@ -367,3 +367,41 @@ def test_what_is_readable_of_a_damaged_file_is_kept_except_acknowledged_or_unrea
     box.retry()
     assert ns(box) == [1, 3, 9]
     box.close()
+
+
+def test_a_damaged_file_keeps_what_memory_held_and_names_the_damage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100, clock=clock)
+    box.put_many([("aggregate", {"n": n}) for n in range(2)], now=T0)
+    refuse_writes(box)
+    box.put("critical", {"n": 5}, now=T0)  # held in memory
+    refuse_writes(box, False)
+    box._failed(sqlite3.DatabaseError("database disk image is malformed"))
+    quarantined = [r.getMessage() for r in caplog.records if "QUARANTINED" in r.getMessage()]
+    assert len(quarantined) == 1
+    assert "(database disk image is malformed)" in quarantined[0]
+    assert sorted(ns(box)) == [0, 1, 5]  # the salvaged events and the one memory held
+    box.close()
+
+
+def test_a_damaged_file_that_cannot_be_replaced_leaves_events_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    status = Status()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100, status=status, clock=clock)
+    box.put("aggregate", {"n": 0}, now=T0)
+
+    def no_file(path: Path) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr("edge_reporter.outbox.connect", no_file)
+    box._failed(sqlite3.DatabaseError("database disk image is malformed"))
+    assert status.has_problem("outbox")
+    clock.now += 60
+    box.put("critical", {"n": 1}, now=T0)  # no file to write to: held, and no crash
+    assert ns(box) == [1, 0]  # the critical first
+    assert box.depth() == 2
+    box.close()
