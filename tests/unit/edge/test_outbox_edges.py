@@ -405,3 +405,14 @@ def test_a_damaged_file_that_cannot_be_replaced_leaves_events_in_memory(
     assert ns(box) == [1, 0]  # the critical first
     assert box.depth() == 2
     box.close()
+
+
+def test_a_batch_holds_exactly_the_events_that_fit_its_byte_bound(tmp_path: Path) -> None:
+    """Each event counts its body and the comma that joins it to the next in the envelope."""
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100)
+    box.put_many([("aggregate", {"pad": "x" * 50}) for _ in range(6)], now=T0)
+    size = len(box.peek(1)[0].body) + 1
+    assert len(box.peek(10, max_bytes=3 * size)) == 3
+    assert len(box.peek(10, max_bytes=3 * size - 1)) == 2
+    assert len(box.peek(10, max_bytes=3 * size + 1)) == 3
+    box.close()
