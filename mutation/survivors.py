@@ -11,7 +11,9 @@ from typing import TypeGuard
 
 JUSTIFIED = Path(__file__).with_name("survivors.toml")
 SQL_CASE = "equivalent: only the case of SQL keywords and names changed, which SQLite ignores"
-_SQL = re.compile(r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE|ALTER|PRAGMA)\b", re.IGNORECASE)
+_SQL = re.compile(
+    r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE
+)
 _QUOTED = re.compile(r"'[^']*'")
 _LOGGERS = {"log", "logger", "logging"}
 _MUTANT = re.compile(r"^(?P<module>[\w.]+?)\.(?P<key>x[_ǁ].*?)__mutmut_\d+$")
