@@ -46,9 +46,10 @@ SOURCES = ("agent_bruno", "edge_reporter")
 # Statuses that count for the tests (a mutant the type checker rejects cannot be committed).
 KILLED = {"killed", "timeout", "caught by type check"}
 UNTESTED = {"not checked", "check was interrupted by user", "skipped"}
-# What `--retest` runs again: mutmut keeps a verdict until the mutated function changes, so a
-# survivor stays one after the test that kills it is added, unless it is named.
-RETESTED = {"survived", "no tests", "suspicious"}
+# What `--retest` runs: mutmut keeps a verdict until the mutated function changes, so a
+# survivor stays one after the test that kills it is added, unless it is named; mutants not
+# run yet (a function changed since, or the budget ran out) are named too.
+RETESTED = {"survived", "no tests", "suspicious", "not checked"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -281,7 +282,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retest",
         action="store_true",
-        help="keep earlier results and run the survivors again (after adding tests)",
+        help="keep earlier results; run the survivors again (after adding tests) and the rest",
     )
     args = parser.parse_args(argv)
     names: list[str] = args.modules or list(modules)
