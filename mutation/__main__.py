@@ -1,6 +1,7 @@
 """`make mutate`: mutation testing of the core modules with mutmut, one module at a time.
 
 Usage: python -m mutation [module ...] [--budget-s S] [--min-score P] [--keep | --retest]
+    [--only GLOB]
 (modules: the tables of mutation/modules.toml; default all)
 
 For each module a scratch directory `var/mutate/<module>/` is made with the repository's files
@@ -24,6 +25,7 @@ import time
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 
 from mutation.survivors import (
@@ -284,6 +286,11 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="keep earlier results; run the survivors again (after adding tests) and the rest",
     )
+    parser.add_argument(
+        "--only",
+        help="run only the mutants named like this glob, e.g. '*[05]': every function's "
+        "mutants numbered ...0 and ...5, a systematic fifth (the score counts the mutants run)",
+    )
     args = parser.parse_args(argv)
     names: list[str] = args.modules or list(modules)
     unknown = [n for n in names if n not in modules]
@@ -299,6 +306,9 @@ def main(argv: list[str] | None = None) -> int:
         work = prepare(module, args.keep or args.retest)
         started = time.monotonic()
         again = survivors_of(work, module) if args.retest else None
+        if args.only:  # a sample: of the survivors to retest, or of all the mutants
+            sample = args.only
+            again = [n for n in again if fnmatch(n, sample)] if again is not None else [sample]
         complete = again == [] or run_mutmut(work, args.budget_s or module.budget_s, again)
         result = read_results(work, module, justified.get(name, []))
         result.seconds = time.monotonic() - started
