@@ -9,6 +9,12 @@ holds every reading of one series in one hour, sorted by time, encoded losslessl
   exactly through `k` decimals (what sensors report), otherwise as raw float bits,
 - both byte-shuffled (the n-th byte of every number together) and compressed with zstd.
 
+A block that grows at its end (the current hour, batch by batch) is not encoded again whole
+each time: the new points are encoded on their own and appended as a part (`append`), up to
+MAX_PARTS parts, and the writer encodes the block whole again once its hour has moved on.
+Re-encoding the whole hour for every 5,000-reading batch cost the writer about a quarter of
+its time.
+
 Dedup stays exact on (series, ts): a block is merged with new points by their float value.
 """
 
@@ -26,6 +32,11 @@ BLOCK_S = 3600  # one block per series per hour
 FORMAT = 1
 MAX_DECIMALS = 6
 _HEADER = struct.Struct("<BBBI")  # format, value encoding, decimals, count
+# A block of parts: format, parts, count; then per part its length and a FORMAT block.
+PARTS_FORMAT = 2
+MAX_PARTS = 32
+_PARTS_HEADER = struct.Struct("<BHI")
+_PART_LENGTH = struct.Struct("<I")
 _RAW, _DECIMAL = 0, 1
 # Beyond 2**53 a decimal integer is no longer exact in a float; keep far below.
 _MAX_SCALED = 2.0**52
@@ -122,14 +133,71 @@ def encode(ts: Floats, values: Floats, decimals: int = 0) -> bytes:
     return _HEADER.pack(FORMAT, kind, k, n) + _compressor().compress(payload)
 
 
+def _parts(block: bytes) -> list[bytes]:
+    """The FORMAT blocks a block of parts holds (BlockError when it is damaged)."""
+    if len(block) < _PARTS_HEADER.size:
+        raise BlockError(f"a sample block of {len(block)} bytes is too short")
+    _, count, _ = _PARTS_HEADER.unpack_from(block)
+    out, at = [], _PARTS_HEADER.size
+    for _ in range(count):
+        if at + _PART_LENGTH.size > len(block):
+            raise BlockError("a sample block ends inside its parts")
+        (length,) = _PART_LENGTH.unpack_from(block, at)
+        at += _PART_LENGTH.size
+        out.append(block[at : at + length])
+        at += length
+    if at != len(block):
+        raise BlockError(f"a sample block's parts hold {at} of its {len(block)} bytes")
+    return out
+
+
+def parts_of(block: bytes) -> int:
+    """How many parts a block is made of (1 for a block encoded whole)."""
+    if block[:1] == bytes((PARTS_FORMAT,)):
+        return int(_PARTS_HEADER.unpack_from(block)[1])
+    return 1
+
+
+def append(block: bytes, ts: Floats, values: Floats, decimals: int = 0) -> bytes:
+    """`block` with points later than all of its own appended as one more part (sorted by
+    time, unique times): only the new points are encoded (`decimals` as for `encode`)."""
+    part = encode(ts, values, decimals)
+    if block[:1] == bytes((PARTS_FORMAT,)):
+        _, count, n = _PARTS_HEADER.unpack_from(block)
+        head = _PARTS_HEADER.pack(PARTS_FORMAT, count + 1, n + len(ts))
+        body = block[_PARTS_HEADER.size :]
+    else:
+        n = _HEADER.unpack_from(block)[3]
+        head = _PARTS_HEADER.pack(PARTS_FORMAT, 2, n + len(ts))
+        body = _PART_LENGTH.pack(len(block)) + block
+    return head + body + _PART_LENGTH.pack(len(part)) + part
+
+
 def decimals_of(block: bytes) -> int:
-    """The decimals a block's values are stored with (MAX_DECIMALS + 1 when as raw bits)."""
+    """The decimals a block's values are stored with (MAX_DECIMALS + 1 when as raw bits); of
+    a block of parts, the most any part uses."""
+    if block[:1] == bytes((PARTS_FORMAT,)):
+        return max(decimals_of(part) for part in _parts(block))
     _, kind, k, _ = _HEADER.unpack_from(block)
     return int(k) if kind == _DECIMAL else MAX_DECIMALS + 1
 
 
 def decode(block: bytes) -> tuple[Floats, Floats]:
     """The (times, values) of a block."""
+    if block[:1] != bytes((PARTS_FORMAT,)):
+        return _decode_one(block)
+    decoded = [_decode_one(part) for part in _parts(block)]
+    if not decoded:
+        raise BlockError("a sample block holds no parts")
+    n = _PARTS_HEADER.unpack_from(block)[2]
+    ts = np.concatenate([t for t, _ in decoded])
+    if len(ts) != n:
+        raise BlockError(f"a sample block's parts hold {len(ts)} points, not {n}")
+    return ts, np.concatenate([v for _, v in decoded])
+
+
+def _decode_one(block: bytes) -> tuple[Floats, Floats]:
+    """The (times, values) of a block encoded whole."""
     if len(block) < _HEADER.size:
         raise BlockError(f"a sample block of {len(block)} bytes is too short")
     fmt, kind, k, n = _HEADER.unpack_from(block)
@@ -233,3 +301,33 @@ def rollups(ts: Floats, values: Floats, width: int) -> list[tuple[int, list[floa
             g.starts, g.counts, g.mins, g.maxs, g.sums, g.lasts, g.last_ts, strict=True
         )
     ]
+
+
+def keyed_rollups(
+    keys: npt.NDArray[np.int64], ts: Floats, values: Floats, width: int
+) -> dict[tuple[int, int], list[float]]:
+    """Per (key, `width`-second bucket) of points sorted by time within each key, each key's
+    points contiguous: [count, min, max, sum, last, last_ts]. One pass over the points of
+    every series of a batch (per series, the same numpy calls cost a batch more than the
+    rest of its merge)."""
+    if len(ts) == 0:
+        return {}
+    buckets = floor_buckets(ts, width)
+    new = np.empty(len(ts), dtype=bool)
+    new[0] = True
+    np.not_equal(buckets[1:], buckets[:-1], out=new[1:])
+    new[1:] |= keys[1:] != keys[:-1]
+    starts = np.flatnonzero(new)
+    ends = np.append(starts[1:], len(ts)) - 1
+    counts = np.diff(np.append(starts, len(ts)))
+    mins = np.minimum.reduceat(values, starts)
+    maxs = np.maximum.reduceat(values, starts)
+    with np.errstate(over="ignore"):  # an overflowing sum is refused by the writer, not here
+        sums = np.add.reduceat(values, starts)
+    return {
+        (k, b): [c, lo, hi, s, last, last_ts]
+        for k, b, c, lo, hi, s, last, last_ts in zip(
+            keys[starts].tolist(), buckets[starts].tolist(), counts.tolist(), mins.tolist(),
+            maxs.tolist(), sums.tolist(), values[ends].tolist(), ts[ends].tolist(), strict=True,
+        )
+    }  # fmt: skip

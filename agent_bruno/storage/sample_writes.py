@@ -4,14 +4,16 @@ Readings arrive as columns; each series' readings are sorted and deduplicated (f
 wins) with numpy, then merged hour block by hour block into the blocks this transaction
 changed, which `flush` writes (one statement) before the commit. Blocks written by recent
 commits are kept decoded (`recent`), so an import that fills the current hour's block batch by
-batch does not read and decode it back each time.
+batch does not read and decode it back each time, and with their stored bytes, so points that
+only extend a block are encoded on their own and appended as a part (`blocks.append`). The
+block a series grew by parts is encoded whole again once the series has points in a later
+hour (`_open`), so closed hours are stored as compactly as before.
 """
 
 from __future__ import annotations
 
 import sqlite3
 from collections import OrderedDict
-from itertools import pairwise
 
 import numpy as np
 
@@ -23,8 +25,9 @@ from agent_bruno.storage.rollups import Rollup
 from agent_bruno.storage.schema import BUCKET_5M
 
 BlockKey = tuple[int, int]  # (series id, block start)
-# A block's points, and the decimals its values need at least (`blocks.encode`).
-Points = tuple[Floats, Floats, int]
+# A block's points, the decimals its values need at least (`blocks.encode`), and its encoded
+# bytes (None: `flush` encodes it whole).
+Points = tuple[Floats, Floats, int, bytes | None]
 RECENT_BLOCKS = 256  # decoded blocks kept after their commit (at most ~15 MB of points)
 _EMPTY: Floats = np.empty(0, dtype=np.float64)
 _UPSERT_BLOCK = """
@@ -44,12 +47,15 @@ class SampleBlocks:
         self._dirty: dict[BlockKey, Points] = {}
         self._recent: OrderedDict[BlockKey, Points] = OrderedDict()
         self._max_recent = recent
+        # Per series, the start of its block stored in parts that is still to be made whole.
+        self._open: dict[int, int] = {}
 
     def forget(self) -> None:
         """After a transaction failed: drop its blocks, and the kept ones too (cheap to read
         again, and nothing then depends on what a failed commit left behind)."""
         self._dirty.clear()
         self._recent.clear()
+        self._open.clear()
 
     def merge(
         self,
@@ -63,34 +69,81 @@ class SampleBlocks:
         new. Return how many readings were new and the blocks they change, which `adopt`
         makes part of the transaction once the caller's statements all worked."""
         changed: dict[BlockKey, Points] = {}
-        accepted = 0
-        order = np.argsort(columns.series, kind="stable")
-        by_series = columns.series[order]
-        cuts = (np.flatnonzero(by_series[1:] != by_series[:-1]) + 1).tolist()
-        for lo, hi in zip([0, *cuts], [*cuts, len(order)], strict=True):
-            if lo == hi:
+        # Sorted by series, then time, the first offered first among equal times (lexsort is
+        # stable), and one point per (series, time): the first offered wins.
+        order = np.lexsort((columns.ts, columns.series))
+        series, ts, values = columns.series[order], columns.ts[order], columns.values[order]
+        if len(ts) > 1:
+            keep = np.empty(len(ts), dtype=bool)
+            keep[0] = True
+            np.not_equal(series[1:], series[:-1], out=keep[1:])
+            keep[1:] |= ts[1:] != ts[:-1]
+            if not keep.all():
+                series, ts, values = series[keep], ts[keep], values[keep]
+        wins = blocks.floor_buckets(ts, BLOCK_S)
+        cuts = np.flatnonzero((series[1:] != series[:-1]) | (wins[1:] != wins[:-1])) + 1
+        bounds = [0, *cuts.tolist(), len(ts)]
+        fresh_ts: list[Floats] = []
+        fresh_values: list[Floats] = []
+        fresh_sids: list[int] = []
+        for a, b, k, start in zip(
+            bounds[:-1], bounds[1:], series[bounds[:-1]].tolist(), wins[bounds[:-1]].tolist(),
+            strict=True,
+        ):  # fmt: skip
+            sid = sids[k]
+            key = (sid, start)
+            old_ts, old_values, decimals, data = changed.get(key) or self._block(key)
+            merged = blocks.merge(old_ts, old_values, ts[a:b], values[a:b])
+            if len(merged.fresh_ts) == 0:
                 continue
-            picked = order[lo:hi]
-            sid = sids[int(by_series[lo])]
-            ts, values = blocks.unique_first(columns.ts[picked], columns.values[picked])
-            wins = blocks.floor_buckets(ts, BLOCK_S)
-            bounds = [0, *(np.flatnonzero(wins[1:] != wins[:-1]) + 1).tolist(), len(ts)]
-            for a, b in pairwise(bounds):
-                part_ts, part_values = ts[a:b], values[a:b]
-                key = (sid, blocks.window(float(part_ts[0])))
-                old_ts, old_values, decimals = changed.get(key) or self._block(key)
-                merged = blocks.merge(old_ts, old_values, part_ts, part_values)
-                if len(merged.fresh_ts) == 0:
-                    continue
-                changed[key] = (merged.ts, merged.values, decimals)
-                accepted += len(merged.fresh_ts)
-                for bucket, p in blocks.rollups(merged.fresh_ts, merged.fresh_values, BUCKET_5M):
-                    rollups[(sid, bucket)] = p  # one block per hour: no bucket twice
-                first, last = float(merged.fresh_ts[0]), float(merged.fresh_ts[-1])
-                span = spans.get(sid)
-                spans[sid] = (first, last) if span is None else (min(span[0], first),
-                                                                  max(span[1], last))  # fmt: skip
+            changed[key] = (merged.ts, merged.values, decimals,
+                            self._grown(key, old_ts, data, decimals, merged, changed))  # fmt: skip
+            fresh_ts.append(merged.fresh_ts)
+            fresh_values.append(merged.fresh_values)
+            fresh_sids.append(sid)
+            first, last = float(merged.fresh_ts[0]), float(merged.fresh_ts[-1])
+            span = spans.get(sid)
+            spans[sid] = (first, last) if span is None else (min(span[0], first),
+                                                              max(span[1], last))  # fmt: skip
+        if not fresh_ts:
+            return 0, changed
+        counts = [len(t) for t in fresh_ts]
+        keys = np.repeat(np.array(fresh_sids, dtype=np.int64), counts)
+        # A series' new points are contiguous and sorted: each (series, bucket) once.
+        rollups.update(
+            blocks.keyed_rollups(keys, np.concatenate(fresh_ts), np.concatenate(fresh_values),
+                                 BUCKET_5M)
+        )  # fmt: skip
+        accepted = sum(counts)
         return accepted, changed
+
+    def _grown(
+        self,
+        key: BlockKey,
+        old_ts: Floats,
+        data: bytes | None,
+        decimals: int,
+        merged: blocks.Merged,
+        changed: dict[BlockKey, Points],
+    ) -> bytes | None:
+        """The bytes of a block that `merged` grew: the stored ones with the new points
+        appended as a part when they all come after the stored ones, else None (encoded whole
+        at `flush`). A series' block that went on in parts before an earlier one of it was made
+        whole gets that one made whole (in `changed`)."""
+        sid, start = key
+        opened = self._open.get(sid)
+        if opened is not None and opened < start:
+            earlier = changed.get((sid, opened)) or self._block((sid, opened))
+            if earlier[3] is not None and blocks.parts_of(earlier[3]) > 1:
+                changed[(sid, opened)] = (*earlier[:3], None)
+            del self._open[sid]
+        if data is None or len(old_ts) == 0 or not merged.fresh_ts[0] > old_ts[-1]:
+            return None
+        if blocks.parts_of(data) >= blocks.MAX_PARTS:
+            return None
+        if opened is None or opened < start:
+            self._open[sid] = start
+        return blocks.append(data, merged.fresh_ts, merged.fresh_values, decimals)
 
     def adopt(self, changed: dict[BlockKey, Points]) -> None:
         """Make blocks from `merge` part of this transaction (`flush` writes them)."""
@@ -108,18 +161,19 @@ class SampleBlocks:
             "SELECT data FROM sample_blocks WHERE series_id = ? AND start = ?", key
         ).fetchone()
         if row is None:
-            return _EMPTY, _EMPTY, 0
-        return (*blocks.decode(row[0]), blocks.decimals_of(row[0]))
+            return _EMPTY, _EMPTY, 0, None
+        return (*blocks.decode(row[0]), blocks.decimals_of(row[0]), row[0])
 
     def flush(self) -> None:
         """Write the blocks this transaction changed (one statement for all of them)."""
         if not self._dirty:
             return
         rows = []
-        for key, (ts, values, decimals) in self._dirty.items():
-            row = _block_row(*key, ts, values, decimals)
-            self._dirty[key] = (ts, values, blocks.decimals_of(row[5]))
-            rows.append(row)
+        for key, (ts, values, decimals, data) in self._dirty.items():
+            if data is None:
+                data = blocks.encode(ts, values, decimals)
+                self._dirty[key] = (ts, values, blocks.decimals_of(data), data)
+            rows.append((*key, len(ts), float(ts[0]), float(ts[-1]), data))
         self.conn.executemany(_UPSERT_BLOCK, rows)
 
     def committed(self) -> None:

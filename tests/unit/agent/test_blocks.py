@@ -131,3 +131,57 @@ def test_a_read_after_a_block_grew_sees_the_new_points(tmp_path: Path) -> None:
     finally:
         storage.close_writer()
         storage.close()
+
+
+def _hour_rows(start: float, n: int, offset: int = 0) -> list[dict[str, object]]:
+    return [
+        {"ts": start + i, "node": "n1", "location": "lab", "sensor": "s",
+         "metric": "temperature", "value": round(20 + (i + offset) % 17 * 0.01, 2), "unit": "°C"}
+        for i in range(n)
+    ]  # fmt: skip
+
+
+def test_an_hour_filled_batch_by_batch_is_appended_in_parts_then_made_whole(
+    tmp_path: Path,
+) -> None:
+    """Each batch that only extends the current hour is encoded on its own (a part), not the
+    whole hour again; once the series goes on into the next hour, the closed one is encoded
+    whole; every reading reads back exactly, and a repeated batch adds nothing."""
+    import sqlite3
+
+    hour = T0 - T0 % 3600
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    storage.open_writer()
+    rows = _hour_rows(hour, 3600 + 600)
+    try:
+        for i in range(0, 3600, 600):
+            storage.apply_batch([ReadingsWrite(rows[i : i + 600])])
+        conn = sqlite3.connect(tmp_path / "db.sqlite")
+        (data,) = conn.execute("SELECT data FROM sample_blocks").fetchone()
+        assert blocks.parts_of(data) == 6
+        again = storage.apply_batch([ReadingsWrite(rows[3000:3600])])[0]
+        assert getattr(again, "accepted", None) == 0
+        storage.apply_batch([ReadingsWrite(rows[3600:])])  # the next hour: the first closes
+        stored = conn.execute("SELECT start, data FROM sample_blocks ORDER BY start").fetchall()
+        assert [blocks.parts_of(d) for _, d in stored] == [1, 1]
+        got_ts = np.concatenate([decode(d)[0] for _, d in stored])
+        got_values = np.concatenate([decode(d)[1] for _, d in stored])
+        assert got_ts.tolist() == [r["ts"] for r in rows]
+        assert got_values.tolist() == [r["value"] for r in rows]
+        conn.close()
+    finally:
+        storage.close_writer()
+        storage.close()
+
+
+def test_a_block_of_parts_decodes_exactly_and_a_damaged_one_is_an_error() -> None:
+    ts, values = (np.array(x, dtype=np.float64) for x in CASES["1 Hz, two decimals"])
+    block = encode(ts[:100], values[:100])
+    for a in range(100, 3600, 500):
+        block = blocks.append(block, ts[a : a + 500], values[a : a + 500])
+    got_ts, got_values = decode(block)
+    assert same_bits(got_ts, ts)
+    assert same_bits(got_values, values)
+    for damaged in (block[:-3], block[:9], block + b"\x00"):
+        with pytest.raises(BlockError):
+            decode(damaged)
