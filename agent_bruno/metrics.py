@@ -24,6 +24,7 @@ from prometheus_client import (
 from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
+from agent_bruno.request_metrics import RequestStats
 from agent_bruno.storage.base import EpisodeQuery, NodeRow, StorageError
 
 log = logging.getLogger(__name__)
@@ -78,13 +79,9 @@ class Metrics:
             ["reason"],
             registry=self.registry,
         )
-        self.latency = Histogram(
-            "agent_bruno_request_duration_seconds",
-            "Request latency per route.",
-            ["route"],
-            buckets=_LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        # Request latency per route and requests per route and status class.
+        self.requests = RequestStats(_LATENCY_BUCKETS)
+        self.registry.register(self.requests)
         self.commit_batch = Histogram(
             "agent_bruno_group_commit_requests",
             "Requests per group-commit transaction.",
@@ -135,12 +132,6 @@ class Metrics:
             ["node"],
             registry=self.registry,
         )
-        self.http_requests = Counter(
-            "agent_bruno_http_requests",
-            "HTTP requests by route and status class (2xx, 4xx, 5xx ...).",
-            ["route", "code"],
-            registry=self.registry,
-        )
         self.sensor_value = Gauge(
             "agent_bruno_sensor_value",
             "Each series' newest ingested value (an aggregate's last value or a flagged reading).",
@@ -149,7 +140,6 @@ class Metrics:
         )
         self._sensor_ts: dict[tuple[str, ...], float] = {}
         self._sensor_lock = threading.Lock()
-        self._request_children: dict[tuple[str, int], tuple[Histogram, Counter]] = {}
         self._source: ScrapeSource | None = None
         ProcessCollector(registry=self.registry)
         self.registry.register(_StorageCollector(self))
@@ -203,15 +193,8 @@ class Metrics:
 
     def finish_request(self, route: str, status: int, seconds: float) -> None:
         """Count one finished request under its route and status class, and observe its
-        duration. The labelled children are looked up once: `labels()` cost more than the
-        rest of a cached read's bookkeeping."""
-        key = (route, status // 100)
-        children = self._request_children.get(key)
-        if children is None:
-            children = (self.latency.labels(route), self.http_requests.labels(route, f"{key[1]}xx"))
-            self._request_children[key] = children
-        children[0].observe(seconds)
-        children[1].inc()
+        duration."""
+        self.requests.observe(route, status, seconds)
 
     def count_answer(self, mode: str | None, fallback: str | None, failed: bool = False) -> None:
         """Count one question's outcome; a fallback counts under the mode that answered."""
