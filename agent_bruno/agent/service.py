@@ -24,7 +24,7 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agent_bruno.agent.catalog import TurnCatalog, snapshot
+from agent_bruno.agent.catalog import CatalogCache, TurnCatalog, snapshot
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.desks import Desk
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
@@ -129,6 +129,7 @@ class AgentService:
         self._closed = False
         self.desks: list[Desk] = []  # answer their own sentences (alert subscriptions)
         self._refers: OrderedDict[str, str] = OrderedDict()  # thread → what "it" is, per desk
+        self._catalogs = CatalogCache()  # the catalog between turns, until the data changes
 
     @classmethod
     async def create(
@@ -262,7 +263,7 @@ class AgentService:
         yield AgentEvent(
             "status", {"stage": "received", "thread_id": thread_id, "message": "question received"}
         )
-        turn = TurnCatalog()  # the catalog as this turn reads it, once
+        turn = TurnCatalog(self._catalogs)  # the catalog as this turn reads it, once
         chosen = await self._desk(question, owner, thread_id, turn)
         if chosen is not None and owner is not None:
             desk, intent = chosen

@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import UTC, tzinfo
 from typing import Any
 
 from agent_bruno.agent.nlu.classifier import load_model
 from agent_bruno.agent.nlu.intents import IntentSpec, intents
 from agent_bruno.agent.nlu.periods import compared_periods
-from agent_bruno.agent.nlu.plan import Plan, PlannedCall
+from agent_bruno.agent.nlu.plan import Plan, PlannedCall, plan_dict
 from agent_bruno.agent.nlu.plans import PLANS, unknown_plan
 from agent_bruno.agent.nlu.request import Request
 from agent_bruno.agent.nlu.slots import Slots, read_slots
@@ -341,7 +340,7 @@ def understand(
     if len(plans) == 1:
         return plans[0]
     calls: list[PlannedCall] = [c for p in plans for c in p.calls]
-    hints = {"parts": [asdict(p) for p in plans], "question": " ".join(question.split())}
+    hints = {"parts": [plan_dict(p) for p in plans], "question": " ".join(question.split())}
     return Plan("multi", tuple(calls), dict(plans[-1].focus), hints)
 
 

@@ -1,0 +1,123 @@
+"""What a built-in answer costs: the catalog is read again only after a write changed the data,
+and a turn without a model is one step of the agent graph."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from langchain_core.messages import AIMessage, HumanMessage
+
+from agent_bruno.agent.service import AgentService
+from agent_bruno.storage.base import CatalogRow, EventsWrite
+from agent_bruno.storage.sqlite import SqliteStorage
+from agent_bruno.wire import EVENT_ADAPTER
+from tests.unit.agent.test_agent_graph import (
+    CLOCK,
+    QUESTION,
+    _window,
+    make_context,
+    write_dataset,
+)
+
+
+class CountedCatalog:
+    """The storage, counting its catalog reads."""
+
+    def __init__(self, storage: SqliteStorage) -> None:
+        self.storage = storage
+        self.catalog_reads = 0
+
+    def catalog(self) -> list[CatalogRow]:
+        self.catalog_reads += 1
+        return self.storage.catalog()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+@pytest.fixture
+def storage(tmp_path: Path) -> Iterator[SqliteStorage]:
+    store = write_dataset(tmp_path / "db.sqlite")
+    yield store
+    store.close()
+
+
+def _write_greenhouse(storage: SqliteStorage) -> None:
+    """A new place: an hour of greenhouse temperatures from pi-node-5, 31.5 °C at the end."""
+    events = [
+        EVENT_ADAPTER.validate_python(_window(i, "pi-node-5", "temperature", "°C", 31.5))
+        for i in range(12)
+    ]
+    storage.open_writer()
+    try:
+        (outcome,) = storage.apply_batch(
+            [EventsWrite("homelab", "pi-node-5", "greenhouse", events, received_at=CLOCK)]
+        )
+    finally:
+        storage.close_writer()
+    assert not isinstance(outcome, Exception), outcome
+
+
+async def test_questions_asked_while_the_data_is_unchanged_read_the_catalog_once(
+    storage: SqliteStorage,
+) -> None:
+    counted = CountedCatalog(storage)
+    service = await AgentService.create(make_context(counted))
+
+    first = await service.ask(QUESTION)
+    second = await service.ask(QUESTION, thread_id="again")
+    third = await service.ask("and the humidity?", thread_id="again")
+
+    assert counted.catalog_reads == 1
+    assert "22.1" in first.answer
+    assert second.answer == first.answer
+    assert "40.5" in third.answer
+
+
+async def test_a_place_written_after_a_question_is_known_to_the_next_one(
+    storage: SqliteStorage,
+) -> None:
+    counted = CountedCatalog(storage)
+    service = await AgentService.create(make_context(counted))
+    question = "What is the temperature in the greenhouse?"
+
+    before = await service.ask(question)
+    _write_greenhouse(storage)
+    after = await service.ask(question)
+    again = await service.ask(question)
+
+    assert "31.5" not in before.answer
+    assert "31.5" in after.answer, after.answer
+    assert again.answer == after.answer
+    assert counted.catalog_reads == 2  # once before the write, once after it
+
+
+async def test_a_built_in_turn_is_one_graph_step_with_the_whole_update(
+    storage: SqliteStorage,
+) -> None:
+    service = await AgentService.create(make_context(storage))
+    config: Any = {"configurable": {"thread_id": "steps"}}
+    inputs: Any = {"question": QUESTION}
+    context = make_context(storage)
+
+    steps = [
+        update
+        async for update in service.graph.astream(
+            inputs, config, context=context, stream_mode="updates"
+        )
+    ]
+
+    assert [list(s) for s in steps] == [["builtin"]]
+    update = steps[0]["builtin"]
+    assert update["mode"] == "builtin"
+    assert update["pending"] == []
+    assert update["plan"]["intent"] == "current"
+    assert [c["name"] for c in update["calls"]] == [c["name"] for c in update["plan"]["calls"]]
+    assert "22.1" in update["answer"]
+    kept = (await service.graph.aget_state(config)).values["messages"]
+    assert [type(m) for m in kept] == [HumanMessage, AIMessage]
+    assert kept[-1].content == update["answer"]
