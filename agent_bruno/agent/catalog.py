@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from agent_bruno.agent.nlu.reading import TurnReading
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 from agent_bruno.storage.base import CatalogRow
 
@@ -66,6 +67,9 @@ class TurnCatalog:
         self.snapshot: Snapshot | None = None
         self.lock = asyncio.Lock()
         self.cache = cache
+        # What the turn has read of its question before the agent ran (the desks' check),
+        # for the understanding to reuse.
+        self.reading: TurnReading | None = None
 
 
 def _build(source: CatalogSource) -> Snapshot:

@@ -175,13 +175,17 @@ def build_graph(
         ctx = runtime.context
         write = runtime.stream_writer
         catalog = await snapshot(ctx.storage, ctx.catalog)
+        # Without a model the desks' check read the question moments ago: the understanding
+        # reads it at that time and takes what was read. (After a model failed, afresh.)
+        reading = ctx.catalog.reading if ctx.catalog is not None and bound is None else None
         plan = understand(
             current["question"],
             current.get("focus") or None,
             catalog.vocabulary,
-            ctx.clock(),
+            reading.now if reading is not None else ctx.clock(),
             ctx.tz,
             forge=ctx.forge is not None,
+            reading=reading,
         )
         write(custom("status", stage="understood", intent=plan.intent, message="understood"))
         pending = [

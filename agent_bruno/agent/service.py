@@ -30,6 +30,7 @@ from agent_bruno.agent.desks import Desk
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
 from agent_bruno.agent.graph import AgentGraph, build_graph
 from agent_bruno.agent.memory import ThreadMemory, strict_serde
+from agent_bruno.agent.nlu.reading import TurnReading
 from agent_bruno.agent.nlu.understand import intent_of
 from agent_bruno.agent.state import AgentState
 
@@ -215,7 +216,8 @@ class AgentService:
             return None
         ctx = self.context
         vocab = (await snapshot(ctx.storage, turn)).vocabulary
-        intent = intent_of(question, vocab, ctx.clock(), ctx.tz)
+        turn.reading = TurnReading(vocab, ctx.clock())
+        intent = intent_of(question, vocab, turn.reading.now, ctx.tz, turn.reading)
         for desk in self.desks:
             if intent in desk.intents:
                 return desk, intent

@@ -1,5 +1,5 @@
 """What a built-in answer costs: the catalog is read again only after a write changed the data,
-and a turn without a model is one step of the agent graph."""
+and a turn without a model is one step of the agent graph that reads its question once."""
 
 from __future__ import annotations
 
@@ -7,14 +7,16 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
-
 from langchain_core.messages import AIMessage, HumanMessage
 
+from agent_bruno.agent.nlu.classifier import IntentModel
 from agent_bruno.agent.service import AgentService
 from agent_bruno.storage.base import CatalogRow, EventsWrite
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.wire import EVENT_ADAPTER
+from tests.unit.agent.helpers import API_TOKEN, auth
 from tests.unit.agent.test_agent_graph import (
     CLOCK,
     QUESTION,
@@ -121,3 +123,21 @@ async def test_a_built_in_turn_is_one_graph_step_with_the_whole_update(
     kept = (await service.graph.aget_state(config)).values["messages"]
     assert [type(m) for m in kept] == [HumanMessage, AIMessage]
     assert kept[-1].content == update["answer"]
+
+
+async def test_a_question_the_alert_desk_checked_is_not_classified_again(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    scored: list[str] = []
+    score = IntentModel.scores
+
+    def counted(self: IntentModel, text: str) -> list[tuple[str, float]]:
+        scored.append(text)
+        return score(self, text)
+
+    monkeypatch.setattr(IntentModel, "scores", counted)
+    r = await client.post("/query", content="How many nodes are there?", headers=auth(API_TOKEN))
+
+    assert r.status_code == 200, r.text
+    assert "node" in r.text
+    assert len(scored) == 1, scored  # the desks' check and the understanding share it
