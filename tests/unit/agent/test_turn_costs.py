@@ -141,3 +141,50 @@ async def test_a_question_the_alert_desk_checked_is_not_classified_again(
     assert r.status_code == 200, r.text
     assert "node" in r.text
     assert len(scored) == 1, scored  # the desks' check and the understanding share it
+
+
+class NodeReads:
+    """The storage, noting each `list_nodes` call's node (None: every node)."""
+
+    def __init__(self, storage: SqliteStorage) -> None:
+        self.storage = storage
+        self.asked: list[str | None] = []
+
+    def list_nodes(self, node: str | None = None) -> Any:
+        self.asked.append(node)
+        return self.storage.list_nodes(node)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.storage, name)
+
+
+async def test_one_node_s_health_reads_that_node_alone(storage: SqliteStorage) -> None:
+    reads = NodeReads(storage)
+    service = await AgentService.create(make_context(reads))
+
+    one = await service.ask("Is pi-node-2 healthy?")
+    every = await service.ask("List all Pi nodes and their health status")
+
+    assert reads.asked == ["pi-node-2", None]
+    assert "pi-node-2" in one.answer
+    assert "pi-node-1" not in one.answer
+    (call,) = [c for c in one.calls if c["name"] == "node_health"]
+    assert [n["node"] for n in call["result"]["data"]["nodes"]] == ["pi-node-2"]
+    assert "pi-node-1" in every.answer
+    assert "pi-node-2" in every.answer
+
+
+async def test_a_node_named_in_another_case_is_still_found(storage: SqliteStorage) -> None:
+    service = await AgentService.create(make_context(storage))
+
+    reply = await service.ask("how is PI-NODE-2 doing?")
+
+    (call,) = [c for c in reply.calls if c["name"] == "node_health"]
+    assert [n["node"] for n in call["result"]["data"]["nodes"]] == ["pi-node-2"]
+
+
+def test_the_storage_reads_one_node_by_its_exact_name(storage: SqliteStorage) -> None:
+    assert [r.node for r in storage.list_nodes()] == ["pi-node-1", "pi-node-2"]
+    assert [r.node for r in storage.list_nodes("pi-node-2")] == ["pi-node-2"]
+    assert storage.list_nodes("PI-NODE-2") == []
+    assert storage.list_nodes("pi-node-9") == []
