@@ -197,6 +197,8 @@ class Settings(BaseSettings):
     neo4j_username: str = "neo4j"
     neo4j_password: SecretStr | None = None
     neo4j_database: str = "neo4j"
+    # How long a graph transaction retries an unreachable Neo4j before the answer falls back.
+    neo4j_retry_s: float = Field(default=5.0, ge=0, le=60)
     graph_flush_s: float = Field(default=5.0, gt=0)  # upkeep batches heartbeats and episodes
     graph_reconcile_s: float = Field(default=300.0, gt=0)  # and re-reads storage this often
     graph_query_timeout_s: float = Field(default=5.0, gt=0)  # generated (text-to-Cypher) queries

@@ -196,7 +196,7 @@ class Forwarder:
         try:
             response = await self._client.post(self._url, content=body, headers=headers)
         except httpx.HTTPError as exc:
-            return self._failed(f"{type(exc).__name__}: {exc or 'no detail'}", len(batch))
+            return self._failed(f"{type(exc).__name__}: {str(exc) or 'no detail'}", len(batch))
         status = response.status_code
         if status == 200:
             self._delivered(batch, response)

@@ -21,6 +21,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
+from edge_reporter.outbox_file import (
+    FATAL_AT_START,
+    connect,
+    count_dropped,
+    enforce_bound,
+    read_meta,
+    salvage,
+    save_state,
+)
 from edge_reporter.sqlite_files import is_corrupt, quarantine
 from edge_reporter.status import Status
 
@@ -44,22 +53,6 @@ MEMORY_MAX_EVENTS = 10_000  # events held in memory while the disk refuses write
 REOPEN_EVERY_S = 5.0  # how often a file that could not be opened is tried again
 RETRY_EVERY_S = 5.0  # how often memory is written back while the disk refuses writes
 COMPONENT = "outbox"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS events (
-    seq      INTEGER PRIMARY KEY AUTOINCREMENT,
-    kind     TEXT    NOT NULL,
-    priority INTEGER NOT NULL,
-    created  REAL    NOT NULL,
-    body     TEXT    NOT NULL
-);
-CREATE INDEX IF NOT EXISTS events_priority ON events (priority, seq);
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-"""
-# Events first held in memory keep the id they were sent with when they reach the file.
-_ADD_EXT_ID = "ALTER TABLE events ADD COLUMN ext_id TEXT"
-# Errors at start that are the operator's to fix (permissions, a directory that is a file).
-_FATAL_AT_START = {8, 14, 23}  # SQLITE_READONLY, SQLITE_CANTOPEN, SQLITE_AUTH
 
 
 class OutboxError(RuntimeError):
@@ -132,46 +125,24 @@ class Outbox:
 
     # --- the file ---------------------------------------------------------------------------
 
-    def _connect(self) -> sqlite3.Connection:
-        db = sqlite3.connect(self.path, isolation_level=None)
-        try:
-            db.execute("PRAGMA journal_mode=WAL")
-            # FULL: the WAL is fsync'd at every commit, so an event `put` returned for survives
-            # a power cut. Commits are rare (a critical, or one batch per aggregate interval),
-            # so the cost on an SD card is a few fsyncs per 5 minutes.
-            db.execute("PRAGMA synchronous=FULL")
-            db.executescript(_SCHEMA)
-            columns = {row[1] for row in db.execute("PRAGMA table_info(events)")}
-            if "ext_id" not in columns:
-                db.execute(_ADD_EXT_ID)
-            # The outbox is small (events waiting for the agent): checking it costs little
-            # and finds damage before a send depends on it.
-            (check,) = db.execute("PRAGMA quick_check(1)").fetchone()
-            if check != "ok":
-                raise sqlite3.DatabaseError(f"database disk image is malformed ({check})")
-        except BaseException:
-            db.close()
-            raise
-        return db
-
     def _open(self, *, at_start: bool = False) -> bool:
         """Open (or create) the file; a damaged one is moved aside first. False if it cannot."""
         self._next_open = self._clock() + REOPEN_EVERY_S
         try:
             try:
-                db = self._connect()
+                db = connect(self.path)
             except sqlite3.Error as exc:
                 if not is_corrupt(exc):
                     raise
                 self._quarantine(exc)
-                db = self._connect()
-            instance = self._meta(db, "instance")
+                db = connect(self.path)
+            instance = read_meta(db, "instance")
             if instance is None:
                 instance = secrets.token_hex(4)
                 db.execute("INSERT INTO meta (key, value) VALUES ('instance', ?)", (instance,))
         except sqlite3.Error as exc:
             code = getattr(exc, "sqlite_errorcode", 0) & 0xFF
-            if at_start and code in _FATAL_AT_START:
+            if at_start and code in FATAL_AT_START:
                 raise OutboxError(f"cannot open outbox {self.path}: {exc}") from exc
             self._degrade(f"cannot open {self.path}: {exc}")
             return False
@@ -180,14 +151,12 @@ class Outbox:
         self._deleted.clear()
         return True
 
-    @staticmethod
-    def _meta(db: sqlite3.Connection, key: str) -> str | None:
-        row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
-        return None if row is None else str(row[0])
-
     def _quarantine(self, exc: BaseException) -> None:
         """Move a damaged file aside, keeping in memory every event that can still be read."""
-        salvaged = self._salvage()
+        salvaged = [
+            self._held(e.id, e.kind, e.priority, e.created, e.body)
+            for e in salvage(self.path, self._deleted)
+        ]
         if self._db is not None:
             self._db.close()
             self._db = None
@@ -197,29 +166,6 @@ class Outbox:
             log.warning("outbox: %d events read back from the damaged file", len(salvaged))
             self._memory[:0] = salvaged
         self._deleted.clear()
-
-    def _salvage(self) -> list[_Held]:
-        """Events still readable in the current file (in order), as memory events."""
-        out: list[_Held] = []
-        try:
-            db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True)
-        except sqlite3.Error:
-            return out
-        try:
-            rows = db.execute("SELECT seq, kind, priority, created, body FROM events ORDER BY seq")
-            for seq, kind, priority, created, body in rows:
-                if int(seq) in self._deleted:
-                    continue
-                try:
-                    event_id = str(json.loads(body)["id"])
-                except (ValueError, KeyError, TypeError):
-                    continue
-                out.append(self._held(event_id, str(kind), int(priority), float(created), body))
-        except sqlite3.Error:
-            pass  # what was read before the damaged page is kept
-        finally:
-            db.close()
-        return out
 
     def _failed(self, exc: sqlite3.Error) -> None:
         """React to a database error: quarantine a damaged file, note any other problem."""
@@ -278,7 +224,7 @@ class Outbox:
         state = dict(self._memory_state)
 
         def persist(db: sqlite3.Connection) -> bool:
-            self._save_state(db, state)
+            save_state(db, state)
             if deleted:
                 db.executemany("DELETE FROM events WHERE seq = ?", [(s,) for s in deleted])
             db.executemany(
@@ -286,8 +232,8 @@ class Outbox:
                 [(h.kind, h.priority, h.created, h.body, h.id) for h in held],
             )
             for kind, n in dropped.items():
-                self._count_dropped(db, kind, n)
-            self._enforce_bound(db)
+                count_dropped(db, kind, n)
+            enforce_bound(db, self._max)
             return True
 
         if self._write(persist) is None:
@@ -343,20 +289,11 @@ class Outbox:
         self._memory_state.update(saved)
         return self._hold(batch, now)
 
-    @staticmethod
-    def _save_state(db: sqlite3.Connection, state: Mapping[str, str]) -> None:
-        for key, value in state.items():
-            db.execute(
-                "INSERT INTO meta (key, value) VALUES (?, ?) "
-                "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-                (f"state:{key}", value),
-            )
-
     def state(self, key: str) -> str | None:
         """What the last `put_many(..., state=...)` saved under `key`."""
         if key in self._memory_state:
             return self._memory_state[key]
-        return self._read(lambda db: self._meta(db, f"state:{key}"))
+        return self._read(lambda db: read_meta(db, f"state:{key}"))
 
     def _insert(
         self,
@@ -365,7 +302,7 @@ class Outbox:
         now: float,
         state: Mapping[str, str],
     ) -> list[str]:
-        self._save_state(db, state)
+        save_state(db, state)
         ids: list[str] = []
         for kind, event in batch:
             cur = db.execute(
@@ -376,7 +313,7 @@ class Outbox:
             event_id = f"{self._node}:{self._instance}:{seq}"
             db.execute("UPDATE events SET body = ? WHERE seq = ?", (_body(event_id, event), seq))
             ids.append(event_id)
-        self._enforce_bound(db)
+        enforce_bound(db, self._max)
         return ids
 
     def _held(self, event_id: str, kind: str, priority: int, created: float, body: str) -> _Held:
@@ -409,30 +346,6 @@ class Outbox:
                 )
         self.status.count("outbox_held_in_memory", len(batch))
         return ids
-
-    def _enforce_bound(self, db: sqlite3.Connection) -> None:
-        (depth,) = db.execute("SELECT count(*) FROM events").fetchone()
-        excess = int(depth) - self._max
-        while excess > 0:
-            rows = db.execute(
-                "SELECT seq, kind FROM events ORDER BY priority, seq LIMIT ?", (excess,)
-            ).fetchall()
-            if not rows:
-                return
-            db.executemany("DELETE FROM events WHERE seq = ?", [(r[0],) for r in rows])
-            counts = Counter(str(kind) for _, kind in rows)
-            for kind, n in counts.items():
-                self._count_dropped(db, kind, n)
-                log.warning("outbox full (%d events): dropped %d oldest %s", self._max, n, kind)
-            excess -= len(rows)
-
-    @staticmethod
-    def _count_dropped(db: sqlite3.Connection, kind: str, n: int) -> None:
-        db.execute(
-            "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) "
-            "DO UPDATE SET value = CAST(value AS INTEGER) + excluded.value",
-            (f"dropped:{kind}", str(n)),
-        )
 
     def peek(self, limit: int, *, max_bytes: int | None = None) -> list[PendingEvent]:
         """Return pending events: those held in memory first (criticals first), then the oldest

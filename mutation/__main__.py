@@ -1,6 +1,7 @@
 """`make mutate`: mutation testing of the core modules with mutmut, one module at a time.
 
-Usage: python -m mutation [module ...] [--budget-s S] [--min-score P] [--keep]
+Usage: python -m mutation [module ...] [--budget-s S] [--min-score P] [--keep | --retest]
+    [--only GLOB]
 (modules: the tables of mutation/modules.toml; default all)
 
 For each module a scratch directory `var/mutate/<module>/` is made with the repository's files
@@ -24,6 +25,7 @@ import time
 import tomllib
 from collections import Counter
 from dataclasses import dataclass, field
+from fnmatch import fnmatch
 from pathlib import Path
 
 from mutation.survivors import (
@@ -44,6 +46,9 @@ SOURCES = ("agent_bruno", "edge_reporter")
 # Statuses that count for the tests (a mutant the type checker rejects cannot be committed).
 KILLED = {"killed", "timeout", "caught by type check"}
 UNTESTED = {"not checked", "check was interrupted by user", "skipped"}
+# What `--retest` runs again: mutmut keeps a verdict until the mutated function changes, so a
+# survivor stays one after the test that kills it is added, unless it is named.
+RETESTED = {"survived", "no tests", "suspicious"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +59,11 @@ class Module:
     mutate: tuple[str, ...]
     tests: tuple[str, ...]
     budget_s: float
+    # mutmut stops a mutant after (tests' time + 1 s) * 2 * this many CPU seconds: a mutant
+    # that makes a loop never end (a sender that never stops) costs that much. mutmut's 15 is
+    # minutes per such mutant on a shared machine; a module whose tests run in a fake clock
+    # can use 2-3 (a mutant's CPU time does not grow with the machine's load).
+    timeout_multiplier: float = 15.0
 
 
 @dataclass(slots=True)
@@ -94,7 +104,11 @@ def load_modules(path: Path = HERE / "modules.toml") -> dict[str, Module]:
     data = tomllib.loads(path.read_text(encoding="utf-8"))
     return {
         name: Module(
-            name, tuple(spec["mutate"]), tuple(spec["tests"]), float(spec.get("budget_s", 900))
+            name,
+            tuple(spec["mutate"]),
+            tuple(spec["tests"]),
+            float(spec.get("budget_s", 900)),
+            float(spec.get("timeout_multiplier", 15.0)),
         )
         for name, spec in data.items()
     }
@@ -131,6 +145,7 @@ def prepare(module: Module, keep: bool) -> Path:
         f"only_mutate = {_toml_list(list(module.mutate))}\n"
         f"also_copy = {_toml_list(copied)}\n"
         f"pytest_add_cli_args_test_selection = {_toml_list(list(module.tests))}\n"
+        f"timeout_multiplier = {module.timeout_multiplier}\n"
         'pytest_add_cli_args = ["-p", "no:cacheprovider", '
         '"-W", "ignore::pytest.PytestUnraisableExceptionWarning"]\n'
     )
@@ -138,12 +153,33 @@ def prepare(module: Module, keep: bool) -> Path:
     return work
 
 
-def run_mutmut(work: Path, budget_s: float) -> bool:
-    """Run mutmut in `work` within `budget_s`; False if it had to be stopped."""
+def survivors_of(work: Path, module: Module) -> list[str]:
+    """The mutants of an earlier run in `work` that no test killed (or that had no test)."""
+    from mutmut.stats import status_by_exit_code
+
+    names: list[str] = []
+    for source in sorted({str(p.relative_to(REPO)) for g in module.mutate for p in REPO.glob(g)}):
+        meta = work / "mutants" / f"{source}.meta"
+        if meta.exists():
+            codes: dict[str, int | None] = json.loads(meta.read_text())["exit_code_by_key"]
+            names += [n for n, c in codes.items() if status_by_exit_code[c] in RETESTED]
+    return sorted(names)
+
+
+def run_mutmut(work: Path, budget_s: float, names: list[str] | None = None) -> bool:
+    """Run mutmut in `work` within `budget_s` (only the mutants `names`, if given); False if
+    it had to be stopped."""
     log = (work / "mutmut.log").open("wb")
-    cmd = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", "1"]
+    cmd = ["nice", "-n", "10", str(MUTMUT), "run", "--max-children", "1", *(names or [])]
     proc = subprocess.Popen(  # noqa: S603
-        cmd, cwd=work, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        cmd,
+        cwd=work,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        # A background job (`make mutate &`, nohup, CI) inherits SIGINT ignored, and mutmut
+        # then never sees the interrupt the budget sends: it ran on until the SIGKILL.
+        preexec_fn=_interruptible,
     )
     try:
         proc.wait(timeout=budget_s)
@@ -158,6 +194,10 @@ def run_mutmut(work: Path, budget_s: float) -> bool:
         return False
     finally:
         log.close()
+
+
+def _interruptible() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
 
 
 def read_results(work: Path, module: Module, justified: list[Justification]) -> Result:
@@ -236,6 +276,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget-s", type=float, help="override each module's time budget")
     parser.add_argument("--min-score", type=float, default=90.0)
     parser.add_argument("--keep", action="store_true", help="reuse earlier results (mutmut)")
+    parser.add_argument(
+        "--retest",
+        action="store_true",
+        help="keep earlier results and run the survivors again (after adding tests)",
+    )
+    parser.add_argument(
+        "--only",
+        help="run only the mutants named like this glob, e.g. '*[05]': every function's "
+        "mutants numbered ...0 and ...5, a systematic fifth (the score counts the mutants run)",
+    )
     args = parser.parse_args(argv)
     names: list[str] = args.modules or list(modules)
     unknown = [n for n in names if n not in modules]
@@ -248,9 +298,13 @@ def main(argv: list[str] | None = None) -> int:
     ok = True
     for name in names:
         module = modules[name]
-        work = prepare(module, args.keep)
+        work = prepare(module, args.keep or args.retest)
         started = time.monotonic()
-        complete = run_mutmut(work, args.budget_s or module.budget_s)
+        again = survivors_of(work, module) if args.retest else None
+        if args.only:  # a sample: of the survivors to retest, or of all the mutants
+            sample = args.only
+            again = [n for n in again if fnmatch(n, sample)] if again is not None else [sample]
+        complete = again == [] or run_mutmut(work, args.budget_s or module.budget_s, again)
         result = read_results(work, module, justified.get(name, []))
         result.seconds = time.monotonic() - started
         result.complete = complete

@@ -45,6 +45,7 @@ def neo4j_config(settings: Settings) -> Neo4jConfig | None:
         username=settings.neo4j_username,
         password=settings.neo4j_password.get_secret_value(),
         database=settings.neo4j_database,
+        max_retry_time_s=settings.neo4j_retry_s,
     )
 
 

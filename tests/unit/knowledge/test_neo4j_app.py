@@ -10,6 +10,7 @@ import httpx
 from pydantic import SecretStr
 
 from agent_bruno.app import create_app
+from agent_bruno.knowledge.runtime import neo4j_config
 from agent_bruno.settings import Settings
 from tests.fakes.bolt import BoltServer, Scripted
 from tests.unit.agent.helpers import (
@@ -24,8 +25,10 @@ from tests.unit.agent.helpers import (
 WRONG = "wrong-neo4j-secret-8d1f"
 
 
-def neo4j_settings(tmp_path: Path, uri: str) -> Settings:
-    return make_settings(tmp_path, neo4j_uri=uri, neo4j_password=SecretStr(WRONG))
+def neo4j_settings(tmp_path: Path, uri: str, retry_s: float = 5.0) -> Settings:
+    return make_settings(
+        tmp_path, neo4j_uri=uri, neo4j_password=SecretStr(WRONG), neo4j_retry_s=retry_s
+    )
 
 
 async def ready_after_ingest(settings: Settings) -> dict[str, object]:
@@ -49,7 +52,8 @@ async def test_an_unreachable_neo4j_is_named_in_readyz(tmp_path: Path):
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}"))
+    # Nothing listens: retrying longer than a moment only makes start-up and shutdown wait.
+    body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.2))
     graph = body["graph"]
     assert isinstance(graph, dict)
     assert (graph["backend"], graph["state"]) == ("neo4j", "unavailable")
@@ -67,3 +71,12 @@ async def test_refused_neo4j_credentials_are_named_in_readyz_without_the_passwor
     assert graph["state"] == "unavailable"
     assert "refused the credentials" in str(graph["problem"])
     assert WRONG not in str(body)
+
+
+def test_the_retry_time_of_graph_transactions_is_a_setting(tmp_path: Path):
+    config = neo4j_config(neo4j_settings(tmp_path, "bolt://127.0.0.1:7687", 0.2))
+    assert config is not None
+    assert config.max_retry_time_s == 0.2
+    default = neo4j_config(neo4j_settings(tmp_path, "bolt://127.0.0.1:7687"))
+    assert default is not None
+    assert default.max_retry_time_s == 5.0
