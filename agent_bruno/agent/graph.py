@@ -43,7 +43,7 @@ from agent_bruno.agent.compose import compose
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import custom
 from agent_bruno.agent.model import model_failure, shorten
-from agent_bruno.agent.nlu.plan import plan_dict
+from agent_bruno.agent.nlu.plan import Plan, PlannedCall, plan_dict
 from agent_bruno.agent.nlu.understand import understand
 from agent_bruno.agent.state import AgentState
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
@@ -414,6 +414,26 @@ def inventory_summary(rows: Sequence[CatalogRow], tz: tzinfo) -> str:
 def _tz_name(tz: tzinfo, now: datetime) -> str:
     key = getattr(tz, "key", None)
     return key if isinstance(key, str) else (tz.tzname(now) or "UTC")
+
+
+def _plan_from_dict(data: dict[str, Any]) -> Plan:
+    """A `Plan` from its `plan_dict` form (a checkpoint's or a recording's)."""
+    return Plan(
+        intent=str(data.get("intent", "")),
+        calls=tuple(PlannedCall(c["name"], dict(c["args"])) for c in data.get("calls", ())),
+        focus=dict(data.get("focus") or {}),
+        hints=dict(data.get("hints") or {}),
+    )
+
+
+def _record_from_dict(data: dict[str, Any]) -> ToolCallRecord:
+    """A `ToolCallRecord` from its `as_dict()` form."""
+    result = data["result"]
+    return ToolCallRecord(
+        data["name"],
+        data["args"],
+        ToolResult(result["status"], result["data"], result["error"], result["size"]),
+    )
 
 
 def _chunks(text: str) -> list[str]:
