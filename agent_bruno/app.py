@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException
 from starlette.middleware.cors import CORSMiddleware
+from starlette.routing import request_response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agent_bruno.agent.wiring import open_agent
@@ -213,8 +214,12 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def front_door(app: FastAPI, settings: Settings) -> FrontDoor:
-    """`app` behind the door that answers `GET /v1/series` ahead of the FastAPI stack."""
-    return FrontDoor(app, {series.PATH: series.get_series}, cors=bool(settings.cors_origins))
+    """`app` behind the door that answers `GET /v1/series` and `POST /v1/events` ahead of the
+    FastAPI stack."""
+    posts = {"/v1/events": request_response(ingest.post_events)}
+    return FrontDoor(
+        app, {series.PATH: series.get_series}, cors=bool(settings.cors_origins), posts=posts
+    )
 
 
 def create_served_app(settings: Settings) -> FrontDoor:

@@ -4,8 +4,10 @@ closed-loop load of heartbeat requests from 100 nodes, every tenth also carrying
 
 Per run: requests per second, and the server's CPU time per request (utime + stime from
 /proc, read by the load generator at the start and end of its measured window), which a loaded
-machine disturbs far less than throughput. Each window spans two graph flushes (5 s apart by
-default), so every run pays for the upkeep it caused.
+machine disturbs far less than throughput. Each window spans at least one graph flush (5 s apart
+by default), so every run pays for the upkeep it caused. Before the measured runs each server
+takes one unmeasured run (the graph's first write of the fleet, warm caches): the figures are
+the steady state, medians of RUNS alternating pairs (ABBA…), each pair in the other order.
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ from bench.common import percentile
 
 NODES = 100
 CONNECTIONS = 16
-SECONDS = 10.0
-RUNS = 4
+SECONDS = 8.0
+RUNS = 8
 WARMUP_SECONDS = 1.0
 
 
@@ -76,7 +78,7 @@ class Heartbeats:
         return _request("/v1/events", token(node), "application/json", body.encode())
 
 
-async def _drive(port: int, pid: int, run: int) -> dict[str, Any]:
+async def _drive(port: int, pid: int, run: int, connections: int) -> dict[str, Any]:
     latencies: list[float] = []
     errors: list[str] = []
     make = Heartbeats(run)
@@ -92,7 +94,7 @@ async def _drive(port: int, pid: int, run: int) -> dict[str, Any]:
 
     clock = asyncio.ensure_future(window())
     await asyncio.gather(
-        *(_connection(port, w, make, warm, deadline, latencies, errors) for w in range(CONNECTIONS))
+        *(_connection(port, w, make, warm, deadline, latencies, errors) for w in range(connections))
     )
     first, last = await clock
     latencies.sort()
@@ -106,20 +108,20 @@ async def _drive(port: int, pid: int, run: int) -> dict[str, Any]:
     }
 
 
-def _generator(port: int, pid: int, run: int, out: Any) -> None:
+def _generator(port: int, pid: int, run: int, connections: int, out: Any) -> None:
     try:
         import uvloop
 
         uvloop.install()
     except ImportError:
         pass
-    out.put(asyncio.run(_drive(port, pid, run)))
+    out.put(asyncio.run(_drive(port, pid, run, connections)))
 
 
-def _measure(port: int, pid: int, run: int) -> dict[str, Any]:
+def _measure(port: int, pid: int, run: int, connections: int = CONNECTIONS) -> dict[str, Any]:
     ctx = mp.get_context("spawn")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_generator, args=(port, pid, run, queue))
+    proc = ctx.Process(target=_generator, args=(port, pid, run, connections, queue))
     proc.start()
     try:
         result: dict[str, Any] = queue.get(timeout=SECONDS + 120)
@@ -141,6 +143,9 @@ def measure(runs: int = RUNS) -> dict[str, list[dict[str, Any]]]:
             servers[name] = (port, serve_agent(data, port, env))
         results: dict[str, list[dict[str, Any]]] = {"with": [], "without": []}
         try:
+            for name in ("with", "without"):  # warm-up, not measured
+                port, proc = servers[name]
+                _measure(port, proc.pid, -1)
             for run in range(runs):
                 order = ("with", "without") if run % 2 == 0 else ("without", "with")
                 for name in order:

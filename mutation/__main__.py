@@ -29,11 +29,13 @@ from fnmatch import fnmatch
 from pathlib import Path
 
 from mutation.survivors import (
+    SQL_CASE,
     Justification,
     load_justifications,
     log_lines,
     mutated_lines,
     only_in_logging,
+    sql_case_only,
 )
 
 HERE = Path(__file__).resolve().parent
@@ -46,9 +48,10 @@ SOURCES = ("agent_bruno", "edge_reporter")
 # Statuses that count for the tests (a mutant the type checker rejects cannot be committed).
 KILLED = {"killed", "timeout", "caught by type check"}
 UNTESTED = {"not checked", "check was interrupted by user", "skipped"}
-# What `--retest` runs again: mutmut keeps a verdict until the mutated function changes, so a
-# survivor stays one after the test that kills it is added, unless it is named.
-RETESTED = {"survived", "no tests", "suspicious"}
+# What `--retest` runs: mutmut keeps a verdict until the mutated function changes, so a
+# survivor stays one after the test that kills it is added, unless it is named; mutants not
+# run yet (a function changed since, or the budget ran out) are named too.
+RETESTED = {"survived", "no tests", "suspicious", "not checked"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +231,8 @@ def read_results(work: Path, module: Module, justified: list[Justification]) -> 
                 if j.matches(name, mutated_lines(diff)):
                     survivor.why = j.why
                     break
+            else:
+                survivor.why = SQL_CASE if sql_case_only(diff) else None
             result.survivors.append(survivor)
     return result
 
@@ -279,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--retest",
         action="store_true",
-        help="keep earlier results and run the survivors again (after adding tests)",
+        help="keep earlier results; run the survivors again (after adding tests) and the rest",
     )
     parser.add_argument(
         "--only",

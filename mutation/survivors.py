@@ -10,6 +10,11 @@ from pathlib import Path
 from typing import TypeGuard
 
 JUSTIFIED = Path(__file__).with_name("survivors.toml")
+SQL_CASE = "equivalent: only the case of SQL keywords and names changed, which SQLite ignores"
+_SQL = re.compile(
+    r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE
+)
+_QUOTED = re.compile(r"'[^']*'")
 _LOGGERS = {"log", "logger", "logging"}
 _MUTANT = re.compile(r"^(?P<module>[\w.]+?)\.(?P<key>x[_ǁ].*?)__mutmut_\d+$")
 
@@ -67,6 +72,22 @@ def only_in_logging(diff: str, lines: tuple[set[str], set[str]]) -> bool:
     logged, other = lines
     removed = _removed_lines(diff)
     return bool(removed) and all(r in logged and r not in other for r in removed)
+
+
+def sql_case_only(diff: str) -> bool:
+    """Whether a mutant only changed the case of SQL text (keywords, table and column names),
+    leaving its quoted literals as they were: SQLite reads both the same."""
+    removed, added = _removed_lines(diff), mutated_lines(diff)
+    if not removed or len(removed) != len(added):
+        return False
+    for old, new in zip(removed, added, strict=True):
+        if old == new:
+            continue
+        if old.lower() != new.lower() or not _SQL.search(old):
+            return False
+        if _QUOTED.findall(old) != _QUOTED.findall(new):
+            return False
+    return removed != added
 
 
 @dataclass(frozen=True, slots=True)

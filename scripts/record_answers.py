@@ -38,7 +38,8 @@ from evals.agent.dataset import build
 from evals.agent.run import CASES_DIR, build_agent, load_cases
 
 OUT = Path("tests/unit/agent/compose/answers.json")
-# Answer shapes no eval case asks for, asked over the same world (each tuple one thread).
+# Answer shapes and wordings no eval case asks for, asked over the same world (each tuple one
+# thread); these answers are all kept, not only a cover.
 EXTRA: tuple[tuple[str, ...], ...] = (
     ("what sensors do you have",),
     ("list all locations",),
@@ -53,6 +54,36 @@ EXTRA: tuple[tuple[str, ...], ...] = (
     ("why is pi-node-1 under high load?",),
     ("what units do you use",),
     ("what is pi-node-3 running",),
+    # Units asked and not applicable, SoC and humidity words, three places, rankings by node.
+    ("compare the temperature in the warehouse and the garage",),
+    ("compare the warehouse temperature now with two months ago",),
+    ("compare the soc temperature of pi-node-1 and pi-node-3",),
+    ("is the office drier than the greenhouse",),
+    ("compare humidity in the greenhouse and the office",),
+    ("compare temperature in warehouse, office, greenhouse and server-room",),
+    ("which room is the coldest in fahrenheit",),
+    ("rank the nodes by cpu",),
+    ("which pi has the hottest soc",),
+    ("which pi is the hottest",),
+    ("rank the rooms by humidity in kelvin",),
+    ("humidity in the office in fahrenheit",),
+    ("pressure trend in the greenhouse today in fahrenheit",),
+    ("warehouse temperature trend today in fahrenheit",),
+    ("min and max temperature in the warehouse today in fahrenheit",),
+    ("how many metrics do you track",),
+    ("how many readings from pi-node-1 today",),
+    ("how many anomaly episodes today",),
+    ("what unit is humidity in and what about noise",),
+    ("which nodes are offline",),
+    ("are any nodes unhealthy",),
+    ("which nodes are critical",),
+    ("what's the load on pi-node-3",),
+    ("motion in the garage today",),
+    ("average co2 in the office since 09:00 in fahrenheit",),
+    ("what's wrong with pi-node-1",),
+    ("why is the garage sensor silent",),
+    ("rank rooms by max temperature yesterday",),
+    ("what's the temperature in the warehouse in kelvin and how did it change today",),
 )
 
 
@@ -68,6 +99,8 @@ class Recorder:
         self.items: list[dict[str, Any]] = []
         self.seen: set[str] = set()
         self.question = "(from a test)"
+        self.extra = False
+        self.kept: set[int] = set()  # items kept whatever the cover
 
     def __call__(self, plan: Plan, calls: list[ToolCallRecord], now: float, tz: tzinfo) -> str:
         answer = compose(plan, calls, now, tz)
@@ -82,6 +115,8 @@ class Recorder:
         key = json.dumps([item["plan"], item["calls"]], sort_keys=True, default=str)
         if key not in self.seen:
             self.seen.add(key)
+            if self.extra:
+                self.kept.add(len(self.items))
             self.items.append(item)
         return answer
 
@@ -104,10 +139,12 @@ async def _record_evals(recorder: Recorder) -> None:
                     for turn in (*case.turns, case.question):
                         recorder.question = turn
                         await agent.ask(turn, thread)
+            recorder.extra = True
             for i, turns in enumerate(EXTRA):
                 for turn in turns:
                     recorder.question = turn
                     await agent.ask(turn, f"extra:{i}")
+            recorder.extra = False
         finally:
             await agent.close()
 
@@ -161,13 +198,19 @@ def _branches(items: list[dict[str, Any]]) -> list[set[tuple[str, int, int]]]:
     return taken
 
 
-def cover(items: list[dict[str, Any]], per_branch: int) -> list[dict[str, Any]]:
-    """Answers taking every branch `per_branch` times (or as often as any do), small first."""
+def cover(
+    items: list[dict[str, Any]], per_branch: int, kept: set[int] | None = None
+) -> list[dict[str, Any]]:
+    """Answers taking every branch `per_branch` times (or as often as any do), small first,
+    beside the `kept` ones."""
     taken = _branches(items)
     every = set().union(*taken)
     need = {b: min(per_branch, sum(b in t for t in taken)) for b in every}
     size = [len(json.dumps(i, default=str)) ** 0.5 for i in items]
-    chosen: set[int] = set()
+    chosen: set[int] = set(kept or ())
+    for i in chosen:
+        for b in taken[i]:
+            need[b] -= 1
     while any(n > 0 for n in need.values()):
         best = max(
             (i for i in range(len(items)) if i not in chosen),
@@ -190,8 +233,10 @@ def main(argv: list[str] | None = None) -> int:
     asyncio.run(_record_evals(recorder))
     if args.from_tests:
         _record_tests(recorder, args.from_tests)
-    everything = [i for i in recorder.items if _replayable(i)]
-    items = cover(everything, args.per_branch)
+    good = [n for n, i in enumerate(recorder.items) if _replayable(i)]
+    everything = [recorder.items[n] for n in good]
+    kept = {k for k, n in enumerate(good) if n in recorder.kept}
+    items = cover(everything, args.per_branch, kept)
     lines = ",\n".join(json.dumps(i, ensure_ascii=False, default=str) for i in items)
     args.out.write_text(f"[\n{lines}\n]\n", encoding="utf-8")
     print(f"{len(items)} of {len(everything)} answers written to {args.out}")

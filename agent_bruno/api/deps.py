@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 from dataclasses import dataclass, field
 from typing import Annotated
@@ -42,6 +43,17 @@ class Services:
     limits: QuestionLimits = field(default_factory=QuestionLimits)  # api/limits.py
     knowledge: Knowledge | None = None  # the knowledge graph and its upkeep (None: off)
     answers: AnswerCache = field(default_factory=AnswerCache)  # GET /v1/series answers
+    # SHA-256 of each reporter token → (token, node): one lookup per request, however many
+    # reporters there are (comparing with every token in turn cost O(reporters) per request).
+    reporter_digests: dict[bytes, tuple[str, str]] = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        digests = {_digest(t): (t, node) for t, node in self.reporter_tokens.items()}
+        object.__setattr__(self, "reporter_digests", digests)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode()).digest()
 
 
 async def get_services(request: Request) -> Services:
@@ -81,10 +93,10 @@ async def reporter_node(request: Request, services: ServicesDep) -> str:
         raise _unauthorized(
             "missing bearer token: send `Authorization: Bearer <reporter token>`", services.metrics
         )
+    entry = services.reporter_digests.get(_digest(token))
     found = None
-    for known, node in services.reporter_tokens.items():
-        if hmac.compare_digest(known.encode(), token.encode()):
-            found = node
+    if entry is not None and hmac.compare_digest(entry[0].encode(), token.encode()):
+        found = entry[1]
     if found is None:
         raise _unauthorized(
             "unknown reporter token: check AGENT_BRUNO_REPORTER_TOKENS on the agent "

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+import zlib
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -65,6 +66,14 @@ def _topology(fact: NodeFact) -> int:
     """What of a node changes rarely: its place, its sensors and which workloads run there."""
     running = tuple((w.namespace, w.name, w.kind, w.image) for w in fact.workloads)
     return hash((fact.cluster, fact.location, fact.sensors, running))
+
+
+def refresh_phase(node: str) -> float:
+    """How far into the refresh period a node's first full write is counted as made (seconds
+    in [0, TOPOLOGY_REFRESH_S), by its name): a fleet first written in one flush is then written
+    in full again spread over the period, a few nodes each flush, not all in one flush a minute
+    (each node still at least every TOPOLOGY_REFRESH_S)."""
+    return zlib.crc32(node.encode()) % 1024 / 1024 * TOPOLOGY_REFRESH_S
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:
@@ -123,12 +132,14 @@ class GraphUpkeep:
         flush_s: float = 1.0,
         reconcile_s: float = 300.0,
         clock: Callable[[], float] = time.time,
+        ticker: Callable[[], float] = time.monotonic,
     ) -> None:
         self.graph = graph
         self.storage = storage
         self.flush_s = flush_s
         self.reconcile_s = reconcile_s
         self.clock = clock
+        self.ticker = ticker  # the refresh schedule's clock (monotonic)
         self.state = UpkeepState(graph.backend.name, graph.backend.where)
         self._beats: dict[str, Beat] = {}
         self._episodes: dict[str, EpisodeFact] = {}
@@ -211,7 +222,7 @@ class GraphUpkeep:
                 if prior is None or prior.updated <= fact.updated:
                     episodes[fact.id] = fact
         nodes = [from_heartbeat(c, node, loc, hb) for node, (c, loc, hb) in beats.items()]
-        now = time.monotonic()
+        now = self.ticker()
         fresh = now - TOPOLOGY_REFRESH_S
         digests = {f.node: _topology(f) for f in nodes}
         same = frozenset(
@@ -256,9 +267,10 @@ class GraphUpkeep:
 
     def _remember(self, batch: Batch) -> None:
         """After a commit: what was written in full, and when; the state /readyz shows."""
-        now = time.monotonic()
+        now = self.ticker()
         for n, d in batch.shaped.items():
-            self._written[n] = (d, now)
+            seen = self._written.get(n)
+            self._written[n] = (d, now if seen is not None else now - refresh_phase(n))
         self._vitals.update(batch.vitals)
         self._note_episodes(batch.full_episodes, now)
         self.state.written["nodes"] += batch.nodes
@@ -298,7 +310,7 @@ class GraphUpkeep:
                 await self.graph.write(self.graph.catalog_statements(series))
             for batch in chunks(episodes):
                 await self.graph.write(self.graph.episode_statements(batch))
-                self._note_episodes([e.id for e in batch], time.monotonic())
+                self._note_episodes([e.id for e in batch], self.ticker())
             self._reconciled_to = started
             self._reconcile_due = False
             self.state.last_reconcile = self.clock()

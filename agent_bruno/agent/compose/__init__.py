@@ -13,7 +13,7 @@ from datetime import tzinfo
 from typing import Any
 
 from agent_bruno.agent.compose import counts, knowledge, overview, readings, status, values
-from agent_bruno.agent.compose.fmt import Formatter, join
+from agent_bruno.agent.compose.fmt import Formatter, join, label
 from agent_bruno.agent.nlu.intents import intents
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
@@ -39,11 +39,23 @@ def unknown_text(result: ToolResult) -> str:
     return text
 
 
+def elsewhere_text(info: Mapping[str, Any]) -> str:
+    """ "No CO2 is measured in the greenhouse; CO2 is measured in office (pi-node-4) …"."""
+    what = label(info["metric"])
+    asked = info["asked"]
+    where = {"node": "on", "location": "in", "sensor": "by"}.get(asked["kind"], "in")
+    places = join([f"{p['location']} ({p['node']})" for p in info["measured_at"]])
+    said = f"No {what} is measured {where} {asked['name']}."
+    return f"{said} {what[:1].upper()}{what[1:]} is measured in {places}."
+
+
 def _problem(record: ToolCallRecord) -> str:
     """A failed or empty tool call in words."""
     result = record.result
     if result.status == "no_data" and "unknown" in result.data:
         return unknown_text(result)
+    if result.status == "no_data" and result.data.get("measured_at"):
+        return elsewhere_text(result.data)
     if result.status == "no_data":
         reason = result.error or "nothing matched"
         return f"No data: {reason[0].lower() + reason[1:]}."

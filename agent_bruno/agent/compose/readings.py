@@ -64,8 +64,11 @@ def rank(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str
     if hints.get("order") == "both" and len(ordered) > 1:
         low_name, (low_value, _) = ordered[-1]
         lines.append(f"{low_name} has the lowest: {f.value(low_value, unit, metric)}.")
-    lines.append("Ranking:")
-    for i, (name, (value, items)) in enumerate(ordered, 1):
+    limit = hints.get("limit")
+    shown = ordered[:limit] if isinstance(limit, int) and hints.get("order") != "both" else ordered
+    cut = f" ({'top' if high else 'bottom'} {len(shown)} of {len(ordered)})"
+    lines.append(f"Ranking{cut if len(shown) < len(ordered) else ''}:")
+    for i, (name, (value, items)) in enumerate(shown, 1):
         stale = [s for s in items if f.stale(s.get("latest_ts"))]
         note = ""
         if stale and not ranged:
@@ -132,6 +135,8 @@ def _compare_one(
             rows.append((name, value, items[0]))
     if len(rows) < 2:
         return "Not enough data to compare: " + join([r[0] for r in rows] or ["nothing"]) + "."
+    if hints.get("order") in ("high", "low"):  # "which is warmer?": the answer named first
+        rows.sort(key=lambda r: r[1], reverse=hints["order"] == "high")
     unit, metric = rows[0][2]["unit"], rows[0][2]["metric"]
     basis = f"average {over(range_words(hints))}" if ranged else "latest readings"
     (a, va, _), (b, vb, _) = rows[0], rows[1]

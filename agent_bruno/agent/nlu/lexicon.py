@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -23,6 +23,11 @@ def load_yaml(text: str) -> Any:
 
 class LexiconError(ValueError):
     """The lexicon file is malformed; the message names the entry."""
+
+
+def _alternation(alternatives: Iterable[str]) -> str:
+    """The alternatives as one regex alternation, longest first; a space matches any run."""
+    return "|".join(a.replace(" ", r"\s+") for a in sorted(alternatives, key=len, reverse=True))
 
 
 def word_pattern(alternatives: Sequence[str]) -> re.Pattern[str]:
@@ -53,6 +58,9 @@ class Lexicon:
     counting: tuple[tuple[str, re.Pattern[str]], ...]
     pronouns: re.Pattern[str]
     shifts: tuple[tuple[str, re.Pattern[str]], ...]
+    limit: re.Pattern[str]  # a ranking's count: group `count`
+    count_words: Mapping[str, int]
+    shown: re.Pattern[str]  # pointing back at the places the last answers showed
 
 
 def inside_pattern(alternatives: Sequence[str]) -> re.Pattern[str]:
@@ -97,12 +105,37 @@ def _negated(data: Mapping[str, Any]) -> re.Pattern[str]:
     return re.compile(rf"(?<![\w-])(?:{body})(?:\s+|\s*-\s*){_NEGATION_GAP}$", re.I)
 
 
+def _limit(data: Mapping[str, Any]) -> tuple[re.Pattern[str], dict[str, int]]:
+    """The pattern of a ranking's count ("top 3", "the two warmest") and the counts in words."""
+    words = data.get("count_words")
+    lead = data.get("limit_lead")
+    order = data.get("order")
+    if not isinstance(words, dict) or not all(
+        isinstance(k, str) and isinstance(v, int) and v > 0 for k, v in words.items()
+    ):
+        raise LexiconError(f"{LEXICON_PATH}: `count_words` must map words to counts above 0")
+    if not isinstance(lead, list) or not all(isinstance(w, str) for w in lead):
+        raise LexiconError(f"{LEXICON_PATH}: `limit_lead` must be a list of patterns")
+    assert isinstance(order, dict)  # checked by _table
+    counts = rf"[1-9][0-9]?|{_alternation(words)}"
+    order_words = _alternation([w for ws in order.values() for w in ws])
+    lead_words = _alternation(lead)
+    pattern = re.compile(
+        rf"(?<![\w-])(?:(?:{lead_words})\s+(?P<count>{counts})(?=\s+[^\W\d])"
+        rf"|(?P<count2>{counts})\s+(?:{order_words})(?![\w-]))",
+        re.I,
+    )
+    return pattern, {k.lower(): v for k, v in words.items()}
+
+
 @cache
 def lexicon() -> Lexicon:
     """The lexicon (read and compiled once per process)."""
     data = load_yaml(LEXICON_PATH.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise LexiconError(f"{LEXICON_PATH}: expected a mapping of word lists")
+    order = dict(_table(data, "order"))
+    limit, count_words = _limit(data)
     return Lexicon(
         metrics=_table(data, "metrics"),
         warmth=_words(data, "warmth"),
@@ -113,7 +146,7 @@ def lexicon() -> Lexicon:
         not_places=_set(data, "not_places"),
         not_metrics=_set(data, "not_metrics"),
         aggregates=_table(data, "aggregates"),
-        order=dict(_table(data, "order")),
+        order=order,
         severity=_table(data, "severity"),
         severity_inside=tuple(
             (name, inside_pattern(words)) for name, words in data["severity"].items()
@@ -123,6 +156,9 @@ def lexicon() -> Lexicon:
         counting=_table(data, "counting"),
         pronouns=_words(data, "pronouns"),
         shifts=_table(data, "shifts"),
+        limit=limit,
+        count_words=count_words,
+        shown=_words(data, "shown"),
     )
 
 

@@ -39,6 +39,7 @@ class Request:
     status: str | None = None
     counting: list[str] = field(default_factory=list)
     hosts: bool = False
+    limit: int | None = None  # "top 3": how many of a ranking to show
     implied_metric: bool = False
     now: float = 0.0
     forge: bool = False

@@ -68,6 +68,8 @@ class Slots:
     hosts: bool = False  # the question is about the Pis themselves ("which Pi is hottest")
     pronoun: bool = False
     now: bool = False  # "right now": the latest value, not a range
+    limit: int | None = None  # "top 3": how many of a ranking to show
+    shown: bool = False  # "which of the two": the places the last answers showed
 
     @property
     def named(self) -> bool:
@@ -124,6 +126,7 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
     if asked is not None:
         unit, start, end = asked
         rest = rest[:start] + " _unit_ " + rest[end:]
+    limit = _limit(rest)  # before names and numbers become placeholders
     mentions, delexed = extract_delexed(rest, vocab)
     mentions.corrected[:0] = fixes
     implied = UNIT_METRIC.get(unit or "")
@@ -150,7 +153,19 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         hosts=hosts,
         pronoun=lex.pronouns.search(delexed) is not None,
         now=is_now,
+        limit=limit,
+        shown=lex.shown.search(delexed) is not None,
     )
+
+
+def _limit(text: str) -> int | None:
+    """How many of a ranking the question asks for ("top 3", "the two warmest rooms")."""
+    lex = lexicon()
+    found = lex.limit.search(text)
+    if found is None:
+        return None
+    said = (found.group("count") or found.group("count2")).lower()
+    return int(said) if said.isdigit() else lex.count_words.get(" ".join(said.split()))
 
 
 def _severity(text: str) -> str | None:

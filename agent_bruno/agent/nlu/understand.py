@@ -60,6 +60,10 @@ CLOSE_TOP = 0.35
 AGAINST_MARGIN = 0.2
 MAX_CLAUSES = 3
 FOCUS_KEYS = ("metrics", "locations", "nodes", "sensors")
+MAX_SHOWN = 4  # places a thread remembers having shown side by side
+# What a clause pointing back at the places just shown ("which of the two is higher?") asks:
+# them side by side on the metric just used, whatever else the classifier read into it.
+SHOWN_INTENTS = frozenset({"rank", "current", "compare", "follow_up", "stats"})
 
 
 def clauses(question: str) -> list[str]:
@@ -145,6 +149,8 @@ def _follows(intent: str, slots: Slots, focus: Mapping[str, Any]) -> bool:
         return True
     if slots.pronoun and not slots.place_named:
         return True
+    if slots.shown and len(focus.get("shown") or []) >= 2 and not slots.place_named:
+        return True  # "which of the two is higher?": of the places just shown
     if intent == "count" and not slots.named and focus.get("intent") in ("anomalies", "count"):
         return True  # "how many were critical?": of what was just listed
     return intent in SUBJECT_INTENTS and not slots.named
@@ -175,6 +181,31 @@ def _names(slots: Slots) -> dict[str, list[str]]:
         "nodes": list(m.nodes),
         "sensors": list(m.sensors),
     }
+
+
+def _places(names: Mapping[str, list[str]]) -> list[list[str]]:
+    """The places a clause is about, as [kind, name] pairs (JSON-ready, for the focus)."""
+    return [["node", n] for n in names["nodes"]] or [["location", p] for p in names["locations"]]
+
+
+def _shown(
+    focus: Mapping[str, Any], names: dict[str, list[str]], slots: Slots, follow: bool
+) -> list[list[str]]:
+    """The places the thread has shown side by side: a follow-up that only moves to another
+    place on the same metric ("ok and the server room?") adds it to those shown before."""
+    here = _places(names)
+    before = [list(p) for p in focus.get("shown") or []]
+    moved = follow and here and not slots.mentions.metrics and not slots.shown
+    if not moved or not before or before[0][0] != here[0][0]:
+        return here
+    return [p for p in before if p not in here][-(MAX_SHOWN - len(here)) :] + here
+
+
+def _point_back(names: dict[str, list[str]], shown: list[list[str]]) -> None:
+    """Make the clause about the places just shown ("which of the two ...")."""
+    kind = "nodes" if shown[0][0] == "node" else "locations"
+    names.update(locations=[], nodes=[], sensors=[])
+    names[kind] = [name for _, name in shown]
 
 
 def _merge(focus: Mapping[str, Any], names: dict[str, list[str]]) -> dict[str, list[str]]:
@@ -213,6 +244,7 @@ def understand_clause(
     span, unit = slots.span, slots.unit
     aggregates, severity = list(slots.aggregates), slots.severity
     counting, status = list(slots.counting), slots.status
+    limit = slots.limit
     if intent == "follow_up" and follow:
         intent = _follow_up_intent(focus, slots)
     elif intent == "follow_up":
@@ -222,6 +254,11 @@ def understand_clause(
         intent = own[0] if slots.named and own else "help"
     if follow:
         names = _merge(focus, names)
+        shown = [list(p) for p in focus.get("shown") or []]
+        if slots.shown and len(shown) >= 2 and not slots.place_named:
+            _point_back(names, shown)
+            if intent in SHOWN_INTENTS:
+                intent = "compare"
         if span is None and not slots.now and intent in RANGED_INTENTS:
             span = focus.get("span")
             if slots.shift and span:
@@ -229,6 +266,7 @@ def understand_clause(
         if unit is None and not slots.mentions.metrics:
             unit = focus.get("unit")
         if fragment or intent == focus.get("intent"):
+            limit = limit or focus.get("limit")
             aggregates = aggregates or list(focus.get("aggregates") or [])
             severity = severity or focus.get("severity")
             counting = counting or list(focus.get("counting") or [])
@@ -259,6 +297,7 @@ def understand_clause(
         status=status,
         counting=counting,
         hosts=slots.hosts,
+        limit=limit,
         implied_metric=slots.mentions.implied_metric and not follow,
         now=now,
         forge=forge,
@@ -272,6 +311,8 @@ def understand_clause(
         "severity": severity,
         "counting": counting,
         "status": status,
+        "limit": limit,
+        "shown": _shown(focus, names, slots, follow),
     }
     if slots.mentions.unknown:
         return unknown_plan(slots.mentions.unknown[0], request, new_focus)

@@ -86,6 +86,7 @@ def rank(r: Request, spec: IntentSpec) -> Plan:
         order="both" if both else (r.order or "high"),
         aggregate=_rank_statistic(r),
         by="node" if by_node else "location",
+        limit=r.limit,
     )
     if metric is None:
         hints["need"] = "metric"
@@ -106,7 +107,9 @@ def compare(r: Request, spec: IntentSpec) -> Plan:
         PlannedCall("metric_summary", {**metric, kind: name, **r.window()})
         for kind, name in places[:MAX_FAN_OUT]
     ]
-    return Plan("compare", tuple(calls), {}, r.hints(places=places))
+    # "which is warmer, …?" names the answer first; "is A warmer than B?" keeps A first.
+    order = r.order if _SELECTS.search(r.text) else None
+    return Plan("compare", tuple(calls), {}, r.hints(places=places, order=order))
 
 
 def compare_time(r: Request, spec: IntentSpec) -> Plan:

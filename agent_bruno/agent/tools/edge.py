@@ -149,10 +149,12 @@ async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
         return sel
     names, start, end = sel.names, sel.start, sel.end
     rows = await asyncio.to_thread(ctx.storage.summarize, sel.series(300))
-    spans = _stored_spans((await snapshot(ctx.storage, ctx.catalog)).rows, names)
+    catalog = (await snapshot(ctx.storage, ctx.catalog)).rows
+    spans = _stored_spans(catalog, names)
     if not rows:
         if not spans:
-            return ToolResult.no_data(f"no readings stored for {_where(names)}")
+            reason = f"no readings stored for {_where(names)}"
+            return ToolResult.no_data(reason, measured_elsewhere(catalog, names))
         rows = [_empty_summary(key) for key in spans]  # stored, only not in this range
     now = ctx.clock()
     series = []
@@ -186,6 +188,25 @@ def _stored_spans(
     return out
 
 
+def measured_elsewhere(
+    catalog: Sequence[CatalogRow], names: dict[str, str | None]
+) -> dict[str, Any] | None:
+    """Where a metric is measured when the place asked about has none of it ("co2 in the
+    greenhouse"): the metric, the place asked and every (location, node) that has it."""
+    metric = names.get("metric")
+    asked = [(k, v) for k in ("node", "location", "sensor") if (v := names.get(k))]
+    if not metric or not asked:
+        return None
+    found = sorted({(r.location, r.node) for r in catalog if r.metric == metric})
+    if not found:
+        return None
+    return {
+        "metric": metric,
+        "asked": {"kind": asked[0][0], "name": asked[0][1]},
+        "measured_at": [{"location": loc, "node": node} for loc, node in found],
+    }
+
+
 def _empty_summary(key: SeriesKey6) -> SeriesSummary:
     """A stored series with no data in the asked range."""
     cluster, node, location, sensor, metric, unit = key
@@ -217,6 +238,10 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
         lambda: (storage.query_series(query), storage.summarize(query))
     )
     if not rows:
+        catalog = (await snapshot(ctx.storage, ctx.catalog)).rows
+        if not _stored_spans(catalog, names):  # never measured there, not only not then
+            reason = f"no readings stored for {_where(names)}"
+            return ToolResult.no_data(reason, measured_elsewhere(catalog, names))
         return ToolResult.no_data(f"no readings stored for {_where(names)} in that range")
     exact = {(r.node, r.sensor, r.metric, r.unit): r for r in latest}
     series: list[dict[str, Any]] = [

@@ -199,7 +199,9 @@ def test_a_file_that_cannot_be_opened_is_retried_every_few_seconds(
     failing["on"] = False
     clock.now += outbox_module.REOPEN_EVERY_S - 0.1
     box.put("aggregate", {"n": 2}, now=T0)
+    box.retry()
     assert failing["calls"] == 1
+    assert status.has_problem("outbox")  # not cleared before the file is back
     assert box.held_in_memory() == 2
     clock.now += 0.1
     box.retry()
@@ -221,8 +223,9 @@ def test_memory_is_written_back_at_most_every_retry_interval(tmp_path: Path) -> 
     refuse_writes(box)
     box.put("critical", {"n": 1}, now=T0)
     box.put("critical", {"n": 2}, now=T0)  # tries the file (with what memory holds): refused
-    assert status.has_problem("outbox")
-    assert "cannot write" in status.snapshot()["problems"]["outbox"]["detail"]
+    assert status.snapshot()["problems"]["outbox"]["detail"] == (
+        f"cannot write {tmp_path / 'o.db'}: attempt to write a readonly database"
+    )
     refuse_writes(box, False)
     clock.now += outbox_module.RETRY_EVERY_S - 0.1
     box.retry()
@@ -366,4 +369,83 @@ def test_what_is_readable_of_a_damaged_file_is_kept_except_acknowledged_or_unrea
     box.put("critical", {"n": 9}, now=T0)  # the fresh file takes it, behind the salvaged ones
     box.retry()
     assert ns(box) == [1, 3, 9]
+    box.close()
+
+
+def test_a_damaged_file_keeps_what_memory_held_and_names_the_damage(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    clock = Clock()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100, clock=clock)
+    box.put_many([("aggregate", {"n": n}) for n in range(2)], now=T0)
+    refuse_writes(box)
+    box.put("critical", {"n": 5}, now=T0)  # held in memory
+    refuse_writes(box, False)
+    box._failed(sqlite3.DatabaseError("database disk image is malformed"))
+    quarantined = [r.getMessage() for r in caplog.records if "QUARANTINED" in r.getMessage()]
+    assert len(quarantined) == 1
+    assert "(database disk image is malformed)" in quarantined[0]
+    assert sorted(ns(box)) == [0, 1, 5]  # the salvaged events and the one memory held
+    box.close()
+
+
+def test_a_damaged_file_that_cannot_be_replaced_leaves_events_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = Clock()
+    status = Status()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100, status=status, clock=clock)
+    box.put("aggregate", {"n": 0}, now=T0)
+
+    def no_file(path: Path) -> sqlite3.Connection:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    monkeypatch.setattr("edge_reporter.outbox.connect", no_file)
+    box._failed(sqlite3.DatabaseError("database disk image is malformed"))
+    assert status.has_problem("outbox")
+    clock.now += 60
+    box.put("critical", {"n": 1}, now=T0)  # no file to write to: held, and no crash
+    assert ns(box) == [1, 0]  # the critical first
+    assert box.depth() == 2
+    box.close()
+
+
+def test_a_batch_holds_exactly_the_events_that_fit_its_byte_bound(tmp_path: Path) -> None:
+    """Each event counts its body and the comma that joins it to the next in the envelope."""
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100)
+    box.put_many([("aggregate", {"pad": "x" * 50}) for _ in range(6)], now=T0)
+    size = len(box.peek(1)[0].body) + 1
+    assert len(box.peek(10, max_bytes=3 * size)) == 3
+    assert len(box.peek(10, max_bytes=3 * size - 1)) == 2
+    assert len(box.peek(10, max_bytes=3 * size + 1)) == 3
+    box.close()
+
+
+def test_a_write_failing_halfway_is_rolled_back_and_the_next_one_works(tmp_path: Path) -> None:
+    """A statement failing inside the transaction (SQLite keeps the transaction open): nothing
+    of it stays, neither the events nor the state saved with them, and the file takes the
+    events held meanwhile once it works again."""
+    clock = Clock()
+    status = Status()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100, status=status, clock=clock)
+    assert box._db is not None
+    box._db.execute(
+        "CREATE TRIGGER failing BEFORE INSERT ON events "
+        "BEGIN SELECT RAISE(ABORT, 'disk I/O error'); END"
+    )
+    box.put_many([("critical", {"n": 1})], now=T0, state={"cursor": "a"})
+    assert box.held_in_memory() == 1
+    assert status.snapshot()["problems"]["outbox"]["detail"].endswith(": disk I/O error")
+    assert not box._db.in_transaction
+    other = sqlite3.connect(tmp_path / "o.db")
+    assert other.execute("SELECT count(*) FROM meta WHERE key = 'state:cursor'").fetchone() == (0,)
+    other.close()
+    box._db.execute("DROP TRIGGER failing")
+    clock.now += 60
+    box.put("aggregate", {"n": 2}, now=T0)
+    assert box.held_in_memory() == 0
+    box.close()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100)
+    assert ns(box) == [1, 2]
+    assert box.state("cursor") == "a"
     box.close()

@@ -307,3 +307,42 @@ async def test_coalesced_heartbeats_write_only_what_changed(parts, monkeypatch):
         ("camera-5-video", 93.0),
         ("mosquitto", 2.0),
     ]
+
+
+async def test_a_fleet_first_written_together_is_refreshed_a_few_nodes_per_flush(tmp_path: Path):
+    """The once-a-minute full write of a node whose topology is as written is spread over the
+    minute by node, so a fleet that appeared in one flush does not make every minute's flush
+    write all of it at once; each node is still written in full within the minute."""
+    storage = SqliteStorage(tmp_path / "a.db")
+    storage.open_writer()
+    backend = await LadybugBackend.open(None)
+    graph = KnowledgeGraph(backend, load_catalogue())
+    now = [1000.0]
+    upkeep = GraphUpkeep(graph, storage, flush_s=5, ticker=lambda: now[0])
+    await upkeep.start()
+    fleet = [f"rack-{n}" for n in range(60)]
+    full: list[set[str]] = []
+    real = graph.backend.write
+
+    async def spy(statements):
+        upserted = {r["node"] for s, p in statements if s == graph.statement("upsert_nodes")[0]
+                    for r in p["rows"]}  # fmt: skip
+        full.append(upserted)
+        await real(statements)
+
+    graph.backend.write = spy  # type: ignore[method-assign]
+    try:
+        for step in range(14):  # a flush every 5 s for 65 s, every node beating each time
+            for n, node in enumerate(fleet):
+                beat = heartbeat(step * 100 + n, NOW + 5 * step, health={"cpu_percent": step})
+                upkeep.offer(*commit(storage, [beat], node=node))
+            await upkeep.flush()
+            now[0] += 5.0
+    finally:
+        await backend.close()
+        storage.close_writer()
+        storage.close()
+    assert full[0] == set(fleet)  # all new: all in full
+    refreshes = full[1:]
+    assert max(len(f) for f in refreshes) <= len(fleet) // 3  # never the whole fleet at once
+    assert set().union(*refreshes[:12]) == set(fleet)  # each again within the minute
