@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Sequence
-from dataclasses import asdict
 from datetime import datetime, tzinfo
 from typing import Any, Literal, cast
 
@@ -34,6 +33,7 @@ from langchain_core.messages import (
 from langchain_core.messages.utils import message_chunk_to_message
 from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.graph import END, START, StateGraph
+from langgraph.graph.message import add_messages
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.runtime import Runtime
 from pydantic import ValidationError
@@ -43,7 +43,7 @@ from agent_bruno.agent.compose import compose
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.events import custom
 from agent_bruno.agent.model import model_failure, shorten
-from agent_bruno.agent.nlu.plan import Plan, PlannedCall
+from agent_bruno.agent.nlu.plan import Plan, PlannedCall, plan_dict
 from agent_bruno.agent.nlu.understand import understand
 from agent_bruno.agent.state import AgentState
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
@@ -132,73 +132,17 @@ def build_graph(
             update["answer"] = message.text.strip()
         return update
 
-    async def understand_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        ctx = runtime.context
-        catalog = await snapshot(ctx.storage, ctx.catalog)
-        plan = understand(
-            state["question"],
-            state.get("focus") or None,
-            catalog.vocabulary,
-            ctx.clock(),
-            ctx.tz,
-            forge=ctx.forge is not None,
-        )
-        runtime.stream_writer(
-            custom("status", stage="understood", intent=plan.intent, message="understood")
-        )
-        pending = [
-            {"id": f"builtin-{i}", "name": c.name, "args": dict(c.args)}
-            for i, c in enumerate(plan.calls)
-        ]
-        return {"plan": asdict(plan), "pending": pending, "focus": dict(plan.focus)}
-
     async def tools(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        ctx = runtime.context
-        write = runtime.stream_writer
         on_model_path = state.get("mode") == "model"
-        records: list[dict[str, Any]] = []
-        replies: list[ToolMessage] = []
-        for call in state.get("pending", []):
-            name, args, call_id = call["name"], call["args"], call["id"]
-            write(custom("tool_call", id=call_id, name=name, args=args))
-            tool = find_tool(name)
-            result = (
-                await tool.call(ctx, args)
-                if tool is not None
-                else ToolResult.fail(f"unknown tool {name!r}")
-            )
-            summary = for_model(result, ctx.max_items_for_model)
-            write(
-                custom(
-                    "tool_result",
-                    id=call_id,
-                    name=name,
-                    status=result.status,
-                    error=result.error,
-                    size=result.size,
-                    data=summary,
-                )
-            )
-            records.append(ToolCallRecord(name, args, result).as_dict())
-            if on_model_path:  # tool results quote data: fenced, never read as instructions
-                content = fence(name, json_for_model(summary))
-                replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
-        update: dict[str, Any] = {"calls": [*state.get("calls", []), *records], "pending": []}
+        records, replies = await _run_calls(runtime, state.get("pending", []), fenced=on_model_path)
+        calls = [*state.get("calls", []), *(r.as_dict() for r in records)]
+        update: dict[str, Any] = {"calls": calls, "pending": []}
         if on_model_path:
             update["messages"] = replies
             update["rounds"] = state.get("rounds", 0) + 1
         return update
 
-    async def compose_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
-        ctx = runtime.context
-        plan = _plan_from_dict(state.get("plan") or {})
-        records = [_record_from_dict(c) for c in state.get("calls", [])]
-        answer = compose(plan, records, ctx.clock(), ctx.tz)
-        for chunk in _chunks(answer):
-            runtime.stream_writer(custom("token", text=chunk))
-        return {"answer": answer}
-
-    async def finish(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+    def finish(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         answer = state.get("answer", "")
         mode = state.get("mode", "builtin")
         fallback = state.get("fallback")
@@ -210,17 +154,59 @@ def build_graph(
         exchange = [HumanMessage(state["question"]), AIMessage(answer)]
         return {"messages": [*_older_than(messages, KEPT_TURNS - 1), *exchange]}
 
+    async def finish_node(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
+        return finish(state, runtime)
+
     async def builtin(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         """The built-in path in one step: understand, run the planned tools, compose, finish.
         (As separate graph steps they cost more in the graph's bookkeeping than in their own
-        work: each step copies the state and builds a checkpoint.) Only `finish` returns
-        messages, so applying the updates in order is a plain merge."""
+        work: each step copies the state and builds a checkpoint.) Without a model this is
+        the graph's only step, so it starts the turn too. The plan and the tool results stay
+        objects until the step returns its update."""
         current: dict[str, Any] = dict(state)
-        update: dict[str, Any] = {}
-        for step in (understand_node, tools, compose_node, finish):
-            changed = await step(cast("AgentState", current), runtime)
-            current.update(changed)
-            update.update(changed)
+        began: dict[str, Any] = {}
+        removed: list[Any] = []
+        if bound is None:  # no `start` step ran: the turn begins here
+            began = await start(state, runtime)
+            removed = began.pop("messages")
+            current.update(began)
+            if removed:
+                current["messages"] = add_messages(current.get("messages", []), removed)
+        ctx = runtime.context
+        write = runtime.stream_writer
+        catalog = await snapshot(ctx.storage, ctx.catalog)
+        # Without a model the desks' check read the question moments ago: the understanding
+        # reads it at that time and takes what was read. (After a model failed, afresh.)
+        reading = ctx.catalog.reading if ctx.catalog is not None and bound is None else None
+        plan = understand(
+            current["question"],
+            current.get("focus") or None,
+            catalog.vocabulary,
+            reading.now if reading is not None else ctx.clock(),
+            ctx.tz,
+            forge=ctx.forge is not None,
+            reading=reading,
+        )
+        write(custom("status", stage="understood", intent=plan.intent, message="understood"))
+        pending = [
+            {"id": f"builtin-{i}", "name": c.name, "args": dict(c.args)}
+            for i, c in enumerate(plan.calls)
+        ]
+        records, _ = await _run_calls(runtime, pending, fenced=False)
+        answer = compose(plan, records, ctx.clock(), ctx.tz)
+        for chunk in _chunks(answer):
+            write(custom("token", text=chunk))
+        current["answer"] = answer
+        ended = finish(cast("AgentState", current), runtime)
+        update: dict[str, Any] = dict(began)
+        update.update(
+            plan=plan_dict(plan),
+            pending=[],
+            focus=dict(plan.focus),
+            calls=[*current.get("calls", []), *(r.as_dict() for r in records)],
+            answer=answer,
+            messages=[*removed, *ended["messages"]],
+        )
         return update
 
     def after_start(state: AgentState) -> Literal["agent", "builtin"]:
@@ -232,11 +218,15 @@ def build_graph(
         return "tools" if state.get("pending") else "finish"
 
     builder = StateGraph(AgentState, context_schema=AgentContext)
+    builder.add_node("builtin", builtin)
+    if bound is None:  # every turn is built-in: one step, which starts the turn itself
+        builder.add_edge(START, "builtin")
+        builder.add_edge("builtin", END)
+        return builder.compile(checkpointer=checkpointer, name="agent-bruno")
     builder.add_node("start", start)
     builder.add_node("agent", agent)
-    builder.add_node("builtin", builtin)
     builder.add_node("tools", tools)
-    builder.add_node("finish", finish)
+    builder.add_node("finish", finish_node)
     builder.add_edge(START, "start")
     builder.add_conditional_edges("start", after_start)
     builder.add_conditional_edges("agent", after_agent)
@@ -270,6 +260,43 @@ async def _stream_model(
     message = message_chunk_to_message(merged)
     assert isinstance(message, AIMessage)
     return message
+
+
+async def _run_calls(
+    runtime: Runtime[AgentContext], pending: Sequence[dict[str, Any]], *, fenced: bool
+) -> tuple[list[ToolCallRecord], list[ToolMessage]]:
+    """Run the pending calls in order, telling the consumer of each call and its result; the
+    records and, when `fenced` (the model path), the tool messages for the model."""
+    ctx = runtime.context
+    write = runtime.stream_writer
+    records: list[ToolCallRecord] = []
+    replies: list[ToolMessage] = []
+    for call in pending:
+        name, args, call_id = call["name"], call["args"], call["id"]
+        write(custom("tool_call", id=call_id, name=name, args=args))
+        tool = find_tool(name)
+        result = (
+            await tool.call(ctx, args)
+            if tool is not None
+            else ToolResult.fail(f"unknown tool {name!r}")
+        )
+        summary = for_model(result, ctx.max_items_for_model)
+        write(
+            custom(
+                "tool_result",
+                id=call_id,
+                name=name,
+                status=result.status,
+                error=result.error,
+                size=result.size,
+                data=summary,
+            )
+        )
+        records.append(ToolCallRecord(name, args, result))
+        if fenced:  # tool results quote data: fenced, never read as instructions
+            content = fence(name, json_for_model(summary))
+            replies.append(ToolMessage(content, tool_call_id=call_id, name=name))
+    return records, replies
 
 
 def _checked_calls(message: AIMessage, rounds: int, max_rounds: int) -> list[dict[str, Any]]:
@@ -390,6 +417,7 @@ def _tz_name(tz: tzinfo, now: datetime) -> str:
 
 
 def _plan_from_dict(data: dict[str, Any]) -> Plan:
+    """A `Plan` from its `plan_dict` form (a checkpoint's or a recording's)."""
     return Plan(
         intent=str(data.get("intent", "")),
         calls=tuple(PlannedCall(c["name"], dict(c["args"])) for c in data.get("calls", ())),
@@ -399,6 +427,7 @@ def _plan_from_dict(data: dict[str, Any]) -> Plan:
 
 
 def _record_from_dict(data: dict[str, Any]) -> ToolCallRecord:
+    """A `ToolCallRecord` from its `as_dict()` form."""
     result = data["result"]
     return ToolCallRecord(
         data["name"],

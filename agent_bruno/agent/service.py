@@ -24,12 +24,13 @@ from langgraph.checkpoint.base import BaseCheckpointSaver
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.checkpoint.sqlite.aio import AsyncSqliteSaver
 
-from agent_bruno.agent.catalog import TurnCatalog, snapshot
+from agent_bruno.agent.catalog import CatalogCache, TurnCatalog, snapshot
 from agent_bruno.agent.context import AgentContext
 from agent_bruno.agent.desks import Desk
 from agent_bruno.agent.events import EVENT_KINDS, AgentEvent
 from agent_bruno.agent.graph import AgentGraph, build_graph
 from agent_bruno.agent.memory import ThreadMemory, strict_serde
+from agent_bruno.agent.nlu.reading import TurnReading
 from agent_bruno.agent.nlu.understand import intent_of
 from agent_bruno.agent.state import AgentState
 
@@ -129,6 +130,7 @@ class AgentService:
         self._closed = False
         self.desks: list[Desk] = []  # answer their own sentences (alert subscriptions)
         self._refers: OrderedDict[str, str] = OrderedDict()  # thread → what "it" is, per desk
+        self._catalogs = CatalogCache()  # the catalog between turns, until the data changes
 
     @classmethod
     async def create(
@@ -214,7 +216,8 @@ class AgentService:
             return None
         ctx = self.context
         vocab = (await snapshot(ctx.storage, turn)).vocabulary
-        intent = intent_of(question, vocab, ctx.clock(), ctx.tz)
+        turn.reading = TurnReading(vocab, ctx.clock())
+        intent = intent_of(question, vocab, turn.reading.now, ctx.tz, turn.reading)
         for desk in self.desks:
             if intent in desk.intents:
                 return desk, intent
@@ -262,7 +265,7 @@ class AgentService:
         yield AgentEvent(
             "status", {"stage": "received", "thread_id": thread_id, "message": "question received"}
         )
-        turn = TurnCatalog()  # the catalog as this turn reads it, once
+        turn = TurnCatalog(self._catalogs)  # the catalog as this turn reads it, once
         chosen = await self._desk(question, owner, thread_id, turn)
         if chosen is not None and owner is not None:
             desk, intent = chosen

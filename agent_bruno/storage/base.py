@@ -357,8 +357,8 @@ class Storage(Protocol):
     def get_episode(self, episode_id: str) -> EpisodeRow | None:
         """One episode by id."""
 
-    def list_nodes(self) -> list[NodeRow]:
-        """Every node with its latest heartbeat."""
+    def list_nodes(self, node: str | None = None) -> list[NodeRow]:
+        """Every node with its latest heartbeat (only `node`, by its exact name, when given)."""
 
     def catalog(self) -> list[CatalogRow]:
         """Every stored series."""

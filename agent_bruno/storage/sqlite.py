@@ -288,9 +288,9 @@ class SqliteStorage:
         """One episode by id."""
         return self._read(episodes.get, episode_id)
 
-    def list_nodes(self) -> list[NodeRow]:
-        """Every node with its latest heartbeat."""
-        return self._read(sqlite_reads.list_nodes)
+    def list_nodes(self, node: str | None = None) -> list[NodeRow]:
+        """Every node with its latest heartbeat (only `node`, by its exact name, when given)."""
+        return self._read(sqlite_reads.list_nodes, node)
 
     def catalog(self) -> list[CatalogRow]:
         """Every stored series."""

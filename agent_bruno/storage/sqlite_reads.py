@@ -329,13 +329,18 @@ def _anomaly(r: tuple[Any, ...]) -> AnomalyRow:
     )
 
 
-def list_nodes(conn: sqlite3.Connection) -> list[NodeRow]:
-    """Every node with its latest heartbeat."""
-    rows = conn.execute(
-        "SELECT node, cluster, location, ts, last_seen, interval_s, health, sensors, workloads, "
-        "outbox_depth, outbox_dropped, outbox_oldest_age_s, prev_outbox_depth, read_url "
-        "FROM nodes ORDER BY node"
-    ).fetchall()
+_NODE_COLUMNS = (
+    "SELECT node, cluster, location, ts, last_seen, interval_s, health, sensors, workloads, "
+    "outbox_depth, outbox_dropped, outbox_oldest_age_s, prev_outbox_depth, read_url FROM nodes"
+)
+
+
+def list_nodes(conn: sqlite3.Connection, node: str | None = None) -> list[NodeRow]:
+    """Every node with its latest heartbeat (only `node`, by its exact name, when given)."""
+    if node is not None:
+        rows = conn.execute(f"{_NODE_COLUMNS} WHERE node = ?", (node,)).fetchall()
+    else:
+        rows = conn.execute(f"{_NODE_COLUMNS} ORDER BY node").fetchall()
     return [_node(r) for r in rows]
 
 

@@ -47,10 +47,11 @@ class IntentModel:
                 vector[name] = (1.0 + math.log(count)) * idf
         norm = math.sqrt(sum(v * v for v in vector.values())) or 1.0
         logits = list(self.bias)
+        weights = self.weights
         for name, value in vector.items():
             x = value / norm
-            for i, w in enumerate(self.weights[name]):
-                logits[i] += x * w
+            # Each logit plus x·w, as a loop over the intents would add it (the same floats).
+            logits = [a + x * w for a, w in zip(logits, weights[name], strict=True)]
         top = max(logits)
         exps = [math.exp(v - top) for v in logits]
         total = sum(exps)

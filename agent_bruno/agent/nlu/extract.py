@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from functools import cache
 
 from agent_bruno.agent.nlu.lexicon import lexicon
-from agent_bruno.agent.nlu.vocabulary import Kind, Vocabulary, squash
+from agent_bruno.agent.nlu.name_index import index_of
+from agent_bruno.agent.nlu.vocabulary import Kind, Vocabulary
 
 _NODE_LIKE = re.compile(
     r"(?<![\w-])((?:pi[\s-]?)?node[\s-]?\d+|pi[\s-]?\d+|rpi[\s-]?\d+|n\d+)(?![\w-])", re.I
@@ -110,20 +111,30 @@ def _part_matches(word: str, part: str) -> bool:
     return len(word) >= 4 and difflib.SequenceMatcher(None, word, part).ratio() >= TYPO_CUTOFF
 
 
+_LETTERS = re.compile(r"[a-z]+", re.I)
+_BETWEEN_PARTS = re.compile(r"[a-z\s_\-]*", re.I)
+
+
 def _loose_locations(t: _Text, vocab: Vocabulary, mentions: Mentions) -> list[tuple[int, str]]:
     """Stored locations written with a typo or an abbreviation ("warehous", "srv room")."""
     found: list[tuple[int, str]] = []
     lex = lexicon()
-    for location in vocab.locations:
-        parts = [p for p in re.split(r"[\s_\-]+", location.lower()) if p]
-        if len(parts) < 2:
-            continue
-        words = list(re.finditer(r"[a-z]+", t.text, re.I))
+    names = index_of(vocab)
+    read: str | None = None  # the text `words` were read from (a take changes it)
+    words: list[re.Match[str]] = []
+    said_words: set[str] = set()
+    for location, parts in names.multi_part_locations:
+        if read is not t.text:
+            read = t.text
+            words = list(_LETTERS.finditer(read))
+            said_words = {w.group(0).lower() for w in words}
+        if said_words.isdisjoint(parts):
+            continue  # one of its words must be said exactly (below)
         for i in range(len(words) - len(parts) + 1):
             window = words[i : i + len(parts)]
             said = [w.group(0).lower() for w in window]
             between = t.text[window[0].end() : window[-1].start()]
-            if re.fullmatch(r"[a-z\s_\-]*", between, re.I) is None:
+            if _BETWEEN_PARTS.fullmatch(between) is None:
                 continue
             if any(w == p for w, p in zip(said, parts, strict=True)) and all(
                 _part_matches(w, p) or _abbreviates(w, p, 2)  # "server rm"
@@ -134,12 +145,12 @@ def _loose_locations(t: _Text, vocab: Vocabulary, mentions: Mentions) -> list[tu
                 found.append((start, location))
                 t.take(start, end, "location")
                 break
-    keys = {squash(loc): loc for loc in vocab.locations}
+    keys = names.squashed_locations
     for m in list(_WORD.finditer(t.text))[::-1]:
         word = m.group(0).lower()
         if len(word) < 5 or word in lex.not_places or lex.place_nouns.fullmatch(word):
             continue
-        close = difflib.get_close_matches(word, list(keys), n=1, cutoff=TYPO_CUTOFF)
+        close = difflib.get_close_matches(word, names.squashed_keys, n=1, cutoff=TYPO_CUTOFF)
         if close:
             mentions.corrected.append((m.group(0), keys[close[0]]))
             found.append((m.start(), keys[close[0]]))
@@ -243,9 +254,12 @@ def extract_delexed(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
     placeholder (what the intent classifier reads)."""
     mentions = Mentions()
     t = _Text(text)
+    # Only the names whose parts all occur are tried (`name_index`), in the same order: longer
+    # names first, so "pi-node-10" is taken before "pi-node-1".
+    names = index_of(vocab)
     nodes = [
         (pos, name)
-        for name in sorted(vocab.nodes, key=len, reverse=True)
+        for name in names.nodes.candidates(text)
         for pos, _ in t.take_all(_name_pattern(name), "node")
     ]
     mentions.nodes = _ordered(nodes)
@@ -253,14 +267,13 @@ def extract_delexed(text: str, vocab: Vocabulary) -> tuple[Mentions, str]:
     # text: "is the node healthy" is not about that sensor.
     sensors = [
         (pos, name)
-        for name in vocab.sensors
-        if re.search(r"\d", name)
+        for name in names.sensors.candidates(text)
         for pos, _ in t.take_all(_name_pattern(name), "sensor")
     ]
     mentions.sensors = _ordered(sensors)
     locations = [
         (pos, name)
-        for name in sorted(vocab.locations, key=len, reverse=True)
+        for name in names.locations.candidates(text)
         for pos, _ in t.take_all(_name_pattern(name), "location")
     ]
     _nodes_by_number(t, vocab, mentions)

@@ -16,17 +16,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict
 from datetime import UTC, tzinfo
 from typing import Any
 
 from agent_bruno.agent.nlu.classifier import load_model
 from agent_bruno.agent.nlu.intents import IntentSpec, intents
 from agent_bruno.agent.nlu.periods import compared_periods
-from agent_bruno.agent.nlu.plan import Plan, PlannedCall
+from agent_bruno.agent.nlu.plan import Plan, PlannedCall, plan_dict
 from agent_bruno.agent.nlu.plans import PLANS, unknown_plan
+from agent_bruno.agent.nlu.reading import TurnReading, scores_of, slots_of
 from agent_bruno.agent.nlu.request import Request
-from agent_bruno.agent.nlu.slots import Slots, read_slots
+from agent_bruno.agent.nlu.slots import Slots
 from agent_bruno.agent.nlu.status_plans import counted_right_after_cue
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
@@ -102,9 +102,9 @@ def asking_part(text: str) -> str:
     return " ".join(parts[: asking[-1] + 1])
 
 
-def classify(slots: Slots) -> list[tuple[str, float]]:
+def classify(slots: Slots, reading: TurnReading | None = None) -> list[tuple[str, float]]:
     """Every intent with its probability for this clause, best first."""
-    return load_model().scores(slots.delexed)
+    return scores_of(slots, reading)
 
 
 def _backed(intent: str, slots: Slots, focus: Mapping[str, Any]) -> bool | None:
@@ -228,12 +228,13 @@ def understand_clause(
     tz: tzinfo,
     *,
     forge: bool = False,
+    reading: TurnReading | None = None,
 ) -> Plan:
-    """The plan of one clause."""
+    """The plan of one clause (`reading`: what this turn has read of it already)."""
     focus = focus or {}
-    slots = read_slots(text, vocab, now, tz)
+    slots = slots_of(text, vocab, now, tz, reading)
     ask = asking_part(text)
-    ranked = classify(slots if ask == text else read_slots(ask, vocab, now, tz))
+    ranked = classify(slots if ask == text else slots_of(ask, vocab, now, tz, reading), reading)
     if ranked[0][0] == "help" and slots.named:  # names in it: a data question put oddly
         ranked = [r for r in ranked if r[0] != "help"] + [r for r in ranked if r[0] == "help"]
     intent = _weighed(ranked, slots, focus)
@@ -368,13 +369,15 @@ def understand(
     tz: tzinfo,
     *,
     forge: bool = False,
+    reading: TurnReading | None = None,
 ) -> Plan:
-    """The tool calls that answer `question`, and how to present them."""
+    """The tool calls that answer `question`, and how to present them (`reading`: what this
+    turn has read of the question already, and keeps what is read now)."""
     parts = clauses(question)
     plans: list[Plan] = []
     current = focus
     for part in parts:
-        plan = understand_clause(part, current, vocab, now, tz, forge=forge)
+        plan = understand_clause(part, current, vocab, now, tz, forge=forge, reading=reading)
         current = plan.focus
         if any(_same_answer(p, plan) for p in plans):
             continue  # "show me X … and tell me if it looks normal": answered once
@@ -382,15 +385,22 @@ def understand(
     if len(plans) == 1:
         return plans[0]
     calls: list[PlannedCall] = [c for p in plans for c in p.calls]
-    hints = {"parts": [asdict(p) for p in plans], "question": " ".join(question.split())}
+    hints = {"parts": [plan_dict(p) for p in plans], "question": " ".join(question.split())}
     return Plan("multi", tuple(calls), dict(plans[-1].focus), hints)
 
 
-def intent_of(question: str, vocab: Vocabulary, now: float, tz: tzinfo) -> str:
+def intent_of(
+    question: str,
+    vocab: Vocabulary,
+    now: float,
+    tz: tzinfo,
+    reading: TurnReading | None = None,
+) -> str:
     """The intent of the question's first clause, as the classifier scores it: how a capability
-    beside the agent (the alert desk) learns that a sentence is its own."""
-    slots = read_slots(asking_part(clauses(question)[0]), vocab, now, tz)
-    return classify(slots)[0][0]
+    beside the agent (the alert desk) learns that a sentence is its own. What it reads is kept
+    in `reading` for the turn's understanding."""
+    slots = slots_of(asking_part(clauses(question)[0]), vocab, now, tz, reading)
+    return classify(slots, reading)[0][0]
 
 
 def warm_up() -> None:

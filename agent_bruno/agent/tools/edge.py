@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any, Literal
 
 from pydantic import Field
 
 from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.context import AgentContext
+from agent_bruno.agent.nlu.plan import row_dict
 from agent_bruno.agent.tools.base import Tool, ToolResult, describe
 from agent_bruno.agent.tools.common import (
     Filters,
@@ -158,7 +159,7 @@ async def metric_summary(ctx: AgentContext, args: SummaryArgs) -> ToolResult:
     now = ctx.clock()
     series = []
     for r in rows:
-        item = asdict(r)
+        item = row_dict(r)
         item["age_s"] = None if r.latest_ts is None else max(0.0, now - r.latest_ts)
         stored = spans.get((r.cluster, r.node, r.location, r.sensor, r.metric, r.unit))
         item["first_ts"], item["last_ts"] = stored if stored else (None, None)
@@ -230,9 +231,11 @@ async def metric_series(ctx: AgentContext, args: SeriesArgs) -> ToolResult:
         return sel
     names, start, end = sel.names, sel.start, sel.end
     query = sel.series(choose_step(start, end, args.step_s))
-    rows, latest = await asyncio.gather(
-        asyncio.to_thread(ctx.storage.query_series, query),
-        asyncio.to_thread(ctx.storage.summarize, query),
+    # One worker-thread hop for both reads: two cheap reads cost less in a row than the
+    # second hop and its thread's wake-up.
+    storage = ctx.storage
+    rows, latest = await asyncio.to_thread(
+        lambda: (storage.query_series(query), storage.summarize(query))
     )
     if not rows:
         catalog = (await snapshot(ctx.storage, ctx.catalog)).rows
@@ -278,7 +281,7 @@ def _range_stats(summary: SeriesSummary | None) -> dict[str, Any]:
         "mean": summary.mean,
         "min": summary.min,
         "max": summary.max,
-        "faults": None if summary.faults is None else asdict(summary.faults),
+        "faults": None if summary.faults is None else row_dict(summary.faults),
         "faults_included": summary.faults_included,
     }
 
@@ -292,9 +295,9 @@ async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:
     names, start, end = sel.names, sel.start, sel.end
     query = AnomalyQuery(start, end, args.limit, None, names["node"], names["location"],
                          args.severity, names["sensor"], names["metric"])  # fmt: skip
-    rows, counts = await asyncio.gather(
-        asyncio.to_thread(ctx.storage.query_anomalies, query),
-        asyncio.to_thread(ctx.storage.count_anomalies, query),
+    storage = ctx.storage  # one worker-thread hop for both reads
+    rows, counts = await asyncio.to_thread(
+        lambda: (storage.query_anomalies(query), storage.count_anomalies(query))
     )
     total = sum(counts.values())
     data = {
@@ -304,7 +307,7 @@ async def anomalies(ctx: AgentContext, args: AnomalyArgs) -> ToolResult:
         "filters": {**names, "severity": args.severity},
         "counts": counts,
         "total": total,
-        "anomalies": [asdict(r) for r in rows],
+        "anomalies": [row_dict(r) for r in rows],
     }
     return ToolResult.ok(data, total)
 
@@ -322,9 +325,9 @@ async def anomaly_episodes(ctx: AgentContext, args: EpisodeArgs) -> ToolResult:
         sensor=names["sensor"], metric=names["metric"], kind=args.kind, severity=args.severity,
         state=args.state,
     )  # fmt: skip
-    rows, counts = await asyncio.gather(
-        asyncio.to_thread(ctx.storage.query_episodes, query),
-        asyncio.to_thread(ctx.storage.count_episodes, query),
+    storage = ctx.storage  # one worker-thread hop for both reads
+    rows, counts = await asyncio.to_thread(
+        lambda: (storage.query_episodes(query), storage.count_episodes(query))
     )
     total = sum(counts.values())
     data = {
@@ -334,7 +337,7 @@ async def anomaly_episodes(ctx: AgentContext, args: EpisodeArgs) -> ToolResult:
         "filters": {**names, "severity": args.severity, "state": args.state, "kind": args.kind},
         "counts": {f"{kind}/{severity}": n for (kind, severity), n in sorted(counts.items())},
         "total": total,
-        "episodes": [{**asdict(r), "open": r.is_open} for r in rows],
+        "episodes": [{**row_dict(r), "open": r.is_open} for r in rows],
     }
     return ToolResult.ok(data, total)
 

@@ -39,17 +39,21 @@ class InventoryArgs(Args):
 async def node_health(ctx: AgentContext, args: NodeArgs) -> ToolResult:
     """Each node's status (healthy, warning, offline) with the reasons, its latest CPU, memory,
     disk, load and SoC temperature, its workloads and when it last reported."""
-    rows = await asyncio.to_thread(ctx.storage.list_nodes)
     if args.node:
         vocab = await vocabulary(ctx)
-        wanted = vocab.canonical("node", args.node) or next(
-            (r.node for r in rows if r.node.lower() == args.node.lower()), None
-        )
+        wanted = vocab.canonical("node", args.node)
+        if wanted is not None:  # a stored name: read that node's row alone
+            rows = await asyncio.to_thread(ctx.storage.list_nodes, wanted)
+        else:  # perhaps a node with a heartbeat but no readings yet, named in another case
+            rows = await asyncio.to_thread(ctx.storage.list_nodes)
+            wanted = next((r.node for r in rows if r.node.lower() == args.node.lower()), None)
         if wanted is None:
             return unknown_name(vocab, "node", args.node)
         rows = [r for r in rows if r.node == wanted]
         if not rows:
             return ToolResult.no_data(f"node {wanted!r} has stored readings but no heartbeat yet")
+    else:
+        rows = await asyncio.to_thread(ctx.storage.list_nodes)
     if args.location:
         vocab = await vocabulary(ctx)
         place = vocab.canonical("location", args.location)

@@ -449,3 +449,26 @@ def test_a_write_failing_halfway_is_rolled_back_and_the_next_one_works(tmp_path:
     assert ns(box) == [1, 2]
     assert box.state("cursor") == "a"
     box.close()
+
+
+def test_a_missing_data_directory_is_created_with_its_parents(tmp_path: Path) -> None:
+    box = Outbox(tmp_path / "data" / "reporter" / "outbox.db", node="n", max_events=10)
+    box.put("aggregate", {"n": 1}, now=T0)
+    assert (tmp_path / "data" / "reporter" / "outbox.db").exists()
+    box.close()
+
+
+def test_a_file_that_cannot_be_reopened_at_run_time_does_not_stop_the_reporter(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """At start a CANTOPEN is the operator's to fix (OutboxError); later, after a damaged file
+    was moved aside, the same error only degrades the outbox."""
+    status = Status()
+    box = Outbox(tmp_path / "o.db", node="n", max_events=100, status=status)
+    real_connect = outbox_file.connect
+    monkeypatch.setattr("edge_reporter.outbox.connect", lambda _p: real_connect(tmp_path))
+    box._failed(sqlite3.DatabaseError("database disk image is malformed"))  # no raise
+    assert "unable to open database file" in status.snapshot()["problems"]["outbox"]["detail"]
+    box.put("critical", {"n": 1}, now=T0)
+    assert box.held_in_memory() == 1
+    box.close()

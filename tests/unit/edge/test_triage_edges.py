@@ -218,3 +218,18 @@ def scorer_copy_score(params: DetectorParams, *, rng_seed: int, at: int) -> floa
 
 def _fields(params: DetectorParams) -> dict[str, float]:
     return {name: getattr(params, name) for name in params.__dataclass_fields__}
+
+
+def test_one_and_zero_are_written_with_their_decimal() -> None:
+    config = TriageConfig(hard_min=0.5, hard_max=0.75, stuck=None)
+    above = SeriesTriage(config, "V").update(0.0, 1.0)
+    assert above.reason == "1.0 V is above the sensor limit of 0.75 V"
+    below = SeriesTriage(config, "V").update(0.0, 0.0)
+    assert below.reason == "0.0 V is below the sensor limit of 0.5 V"
+
+
+def test_a_first_sample_that_is_missing_is_not_yet_a_dropout() -> None:
+    triage = SeriesTriage(TriageConfig(dropout_count=2), "°C")
+    first = triage.update(0.0, None)
+    assert (first.severity, first.reason) == (Severity.NORMAL, "no reading")
+    assert triage.update(1.0, None).severity is Severity.WARNING
