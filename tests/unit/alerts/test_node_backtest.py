@@ -4,6 +4,7 @@ past its limit "unhealthy"; what the history cannot replay is said."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import httpx
@@ -12,7 +13,7 @@ import pytest
 from agent_bruno.alerts.model import NodeRule
 from agent_bruno.alerts.node_backtest import NodeHistory, backtest_nodes
 from agent_bruno.health import Thresholds
-from tests.unit.alerts.test_subscriptions_api import NOW, ingest
+from tests.unit.alerts.test_subscriptions_api import ingest
 
 
 def cpu(i: int, value: float, start: float) -> dict[str, Any]:
@@ -23,10 +24,16 @@ def cpu(i: int, value: float, start: float) -> dict[str, Any]:
     }  # fmt: skip
 
 
-# Two hours of CPU ending at NOW + 900 (windows that have ended): 95 % in buckets 2 and 3, and
-# nothing at all for buckets 8-13 (30 minutes: the node was down).
-START = NOW + 900 - 7200
-HISTORY = [cpu(i, 95 if i in (2, 3) else 20, START + 300 * i) for i in range(24) if not 8 <= i < 14]
+def history() -> tuple[float, list[dict[str, Any]]]:
+    """Two hours of CPU ending at the last whole 5 minutes before the test runs (windows that
+    have ended; taken when the test runs, not at import, since the backtest ends at the real
+    clock): 95 % in buckets 2 and 3, and nothing at all for buckets 8-13 (30 minutes: the
+    node was down). Returns the first bucket's start and the events."""
+    start = float(int(time.time() // 300) * 300) - 7200
+    events = [
+        cpu(i, 95 if i in (2, 3) else 20, start + 300 * i) for i in range(24) if not 8 <= i < 14
+    ]
+    return start, events
 
 
 async def backtest(client: httpx.AsyncClient, text: str) -> dict[str, Any]:
@@ -37,33 +44,35 @@ async def backtest(client: httpx.AsyncClient, text: str) -> dict[str, Any]:
 
 
 async def test_offline_is_backtested_from_gaps_in_the_nodes_data(alice: httpx.AsyncClient) -> None:
-    await ingest(alice, HISTORY)
+    start, events = history()
+    await ingest(alice, events)
     result = await backtest(alice, "notify me if pi-node-1 goes offline")
     assert result["supported"] is True
     (firing,) = result["firings"]
     # Data stopped at the end of bucket 7; 3 × 300 s later the node counts as offline, until
     # data resumes (the end of bucket 14).
     assert firing["series"] == "pi-node-1"
-    assert firing["start"] == pytest.approx(START + 8 * 300 + 900, abs=2)
-    assert firing["end"] == START + 15 * 300
+    assert firing["start"] == pytest.approx(start + 8 * 300 + 900, abs=2)
+    assert firing["end"] == start + 15 * 300
     assert "would have fired once" in result["text"]
     assert "keeps only each node's latest heartbeat" in result["text"]
     assert "by data time" in result["text"]
 
 
 async def test_unhealthy_is_backtested_from_the_health_series(alice: httpx.AsyncClient) -> None:
-    await ingest(alice, HISTORY)
+    start, events = history()
+    await ingest(alice, events)
     result = await backtest(alice, "tell me if pi-node-1 becomes unhealthy")
     starts = [f["start"] for f in result["firings"]]
     # CPU over 90 % (buckets 2-3), then offline (an offline node is not healthy either).
-    assert starts[0] == START + 3 * 300
-    assert result["firings"][0]["end"] == START + 5 * 300
+    assert starts[0] == start + 3 * 300
+    assert result["firings"][0]["end"] == start + 5 * 300
     assert len(starts) == 2
     assert "outbox growth or drops and clock offsets are not kept over time" in result["text"]
 
 
 async def test_creating_a_node_rule_shows_its_backtest(alice: httpx.AsyncClient) -> None:
-    await ingest(alice, HISTORY)
+    await ingest(alice, history()[1])
     r = await alice.post("/v1/subscriptions", json={"text": "alert me if pi-node-1 goes offline"})
     assert r.status_code == 201, r.text
     assert r.json()["backtest"]["fired"] == 1

@@ -62,16 +62,30 @@ async def test_short_run_delivers_readings_aggregates_and_heartbeats(tmp_path: P
             "REPORT_INTERVAL": "0.05",
             "AGGREGATE_INTERVAL": "0.2",
             "SENSORS": "sim-dht22:dht22-1,node",
-            # Wide enough that a loaded machine, skipping a late sample slot, still samples it.
-            "FAULTS": "dht22-1/humidity:step@0.1:+200:for0.3",
+            # Long enough that a loaded machine, skipping late sample slots, still samples it.
+            "FAULTS": "dht22-1/humidity:step@0.1:+200:for30",
             "READ_API_PORT": "0",
         }
     )
-    loop_time = asyncio.get_running_loop().time
     rt = build(config, now=time.time(), transport=httpx.MockTransport(agent))
     stop = asyncio.Event()
-    asyncio.get_running_loop().call_at(loop_time() + 0.7, stop.set)
+
+    async def stop_once_delivered() -> None:
+        # Stop when all three kinds and the critical have arrived (a loaded machine may take
+        # far longer than the 0.7 s a quiet one needs); the deadline only bounds a failure.
+        deadline = asyncio.get_running_loop().time() + 60
+        while asyncio.get_running_loop().time() < deadline:
+            kinds = {str(e["type"]) for e in received}
+            if {"heartbeat", "aggregate", "reading"} <= kinds and any(
+                e.get("severity") == "critical" for e in received
+            ):
+                break
+            await asyncio.sleep(0.05)
+        stop.set()
+
+    watcher = asyncio.create_task(stop_once_delivered())
     await serve(rt, stop)
+    await watcher
     kinds = {str(e["type"]) for e in received}
     assert {"heartbeat", "aggregate", "reading"} <= kinds
     critical = [e for e in received if e["type"] == "reading" and e["severity"] == "critical"]
