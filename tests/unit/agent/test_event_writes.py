@@ -4,6 +4,7 @@ and the statistics show after duplicates, retried heartbeats, fault windows and 
 from __future__ import annotations
 
 import logging
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -176,3 +177,9 @@ async def test_retention_after_a_restart_deletes_what_expired(tmp_path: Path) ->
     kept = [t for _, t, _ in stored_samples(path)]
     assert deleted["samples"] == 30 + 3
     assert kept == [cutoff, cutoff + 600, cutoff + 1200]
+    conn = sqlite3.connect(path)  # the trimmed block's row describes what it now holds
+    try:
+        rows_left = conn.execute("SELECT count, first_ts, last_ts FROM sample_blocks").fetchall()
+    finally:
+        conn.close()
+    assert rows_left == [(3, cutoff, cutoff + 1200)]
