@@ -77,7 +77,7 @@ class Recorder:
         return plan
 
     def __enter__(self) -> Recorder:
-        graph.understand = self  # type: ignore[attr-defined,assignment]
+        graph.understand = self  # type: ignore[attr-defined]
         return self
 
     def __exit__(self, *exc: object) -> None:
