@@ -419,3 +419,37 @@ def test_causes_seen_in_two_incidents_say_so_and_incidents_without_causes_are_na
     assert knowledge.history(fmt(), {"episodes": []}) == (
         "Nothing is on record for anywhere: no incidents and no anomaly episodes."
     )
+
+
+def test_a_place_without_a_latest_value_leaves_nothing_to_compare():
+    data = [summary(series(), location="warehouse"),
+            summary(series(location="office", latest=None), location="office")]  # fmt: skip
+    assert readings.compare(fmt(), data, {}) == "Not enough data to compare: warehouse."
+
+
+def test_two_places_compared_on_a_pi_metric_asked_by_name():
+    cpu = {"metric": "cpu_percent", "unit": "%", "sensor": "node"}
+    data = [summary(series(**cpu, latest=90.0), metric="cpu_percent", location="warehouse"),
+            summary(series(**cpu, location="office", latest=10.0), metric="cpu_percent",
+                    location="office")]  # fmt: skip
+    assert readings.compare(fmt(), data, {}).split("\n")[0] == (
+        "warehouse is higher in CPU than office: 90.0 % vs 10.0 %, a difference of 80.0 % "
+        "(latest readings)."
+    )
+
+
+def test_a_loaded_node_with_past_incidents_but_no_workloads_says_the_gap_first():
+    busy = node("pi-node-3", health={"cpu_percent": 95.0, "load_1m": 3.5})
+    context = {
+        "location": "server-room",
+        "incidents": [
+            {"title": "hot", "started": NOW - 7200, "root_causes": [{"description": "fan"}]}
+        ],
+    }
+    lines = knowledge.load(fmt(), busy, context, None, 80.0).split("\n")
+    assert lines == [
+        "pi-node-3 (warehouse) is under high load: CPU 95 %, load 3.5 (as of 14:19, 1 min ago).",
+        "The graph knows no workloads on it, so I cannot say what uses the CPU.",
+        "Past incidents at server-room (newest first):",
+        "- 12:20: hot (open). Cause: fan.",
+    ]

@@ -1,4 +1,5 @@
-"""Every eval question (gated, held out and the extra ones) understood as when it was recorded:
+"""The eval questions (gated, held out and the extra ones; a cover taking every branch of the
+understanding up to three times) understood as when they were recorded:
 the same intent, the same tool calls with the same arguments (places, metrics, time ranges,
 units), the same focus for the next turn and the same hints for the answer. The plans were
 recorded from the real agent over the eval world with every gated answer right
@@ -27,7 +28,7 @@ TURNS: list[dict[str, Any]] = RECORDED["turns"]
 
 def test_the_recording_covers_every_kind_of_question():
     intents = {t["plan"]["intent"] for t in TURNS}
-    assert len(TURNS) > 500
+    assert len(TURNS) > 100
     assert {"current", "stats", "series", "rank", "compare", "anomalies", "health", "count",
             "overview", "diagnosis", "multi", "help", "control"} <= intents  # fmt: skip
     assert any(t["focus"] for t in TURNS)  # follow-ups, read over the previous turn's focus
