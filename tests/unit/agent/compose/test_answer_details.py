@@ -453,3 +453,12 @@ def test_a_loaded_node_with_past_incidents_but_no_workloads_says_the_gap_first()
         "Past incidents at server-room (newest first):",
         "- 12:20: hot (open). Cause: fan.",
     ]
+
+
+def test_which_is_drier_names_the_drier_place_first():
+    data = [summary(series(), location="warehouse"),
+            summary(series(location="office", latest=30.0), location="office")]  # fmt: skip
+    assert readings.compare(fmt(), data, {"order": "low"}).split("\n")[0] == (
+        "office is drier than warehouse: 30.0 % vs 41.0 %, a difference of 11.0 % "
+        "(latest readings)."
+    )

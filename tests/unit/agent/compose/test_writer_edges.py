@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from agent_bruno.agent.compose import WRITERS, compose
+from agent_bruno.agent.compose import WRITERS, _each, compose, status
 from agent_bruno.agent.compose.fmt import Formatter
 from agent_bruno.agent.nlu.plan import Plan
 from agent_bruno.agent.tools.base import ToolCallRecord, ToolResult
@@ -198,3 +198,27 @@ def test_each_part_of_a_several_part_question_gets_its_own_calls():
     bare = [{"intent": "raw", "hints": {"need": "node"}}, part("unit_info", 1)]
     answers = compose(Plan("multi", (), {}, {"parts": bare}), calls[:1], NOW, TZ).split("\n\n")
     assert answers == [NO_DATA, "Humidity is in %; temperature is in °C."]
+
+
+def test_a_writer_made_for_one_tool_says_only_its_failures_and_words_nothing_found():
+    # `_each` builds the writers of several-call answers (WRITERS holds the ones built at import).
+    health = _each(status.health, "node_health")
+    assert health(plan("health"), fmt(), [failed("metric_summary")]) == NO_DATA
+    assert health(plan("health"), fmt(), [failed("node_health")]) == (
+        "I could not get that (node_health): node_health broke."
+    )
+
+
+def test_a_history_is_of_the_incidents_call_not_another():
+    history = write(
+        "incident_history", [STRANGER, call("incidents", {"location": "garage", "incidents": []})]
+    )
+    assert history == "Nothing is on record for garage: no incidents and no anomaly episodes."
+
+
+def test_the_third_part_of_a_question_gets_the_third_call():
+    parts = [part("unit_info", 1), part("unit_info", 1), part("unit_info", 1)]
+    calls = [call("inventory", {**INVENTORY, "metrics": {m: u}})
+             for m, u in (("humidity", "%"), ("temperature", "°C"), ("co2", "ppm"))]  # fmt: skip
+    answers = compose(Plan("multi", (), {}, {"parts": parts}), calls, NOW, TZ).split("\n\n")
+    assert answers == ["Humidity is in %.", "Temperature is in °C.", "CO2 is in ppm."]
