@@ -125,6 +125,13 @@ class _Channel:
         d = total * self._inv_size - mean
         self._mean = mean + b * d
         self._var = (1.0 - b) * (var + b * d * d)
+        # With a resolution, the errors are in its units and the spread is at least that of
+        # one unit entering the window: after a flat history (var 0) a jump reads as the units
+        # it moved, not as nothing, and the next ordinary reading, measured against a spread
+        # learnt from that one jump, not as thousands of sigmas.
+        least = self._inv_size * self._inv_size if floor > 0.0 else 0.0
+        if var < least:
+            var = least
         if d > 0.0 and var > 0.0:
             return d / math.sqrt(var)
         return 0.0

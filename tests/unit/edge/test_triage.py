@@ -275,11 +275,35 @@ def test_flat_series_step_below_resolution_stays_normal() -> None:
     assert _alerting(_flat_then(0.7, resolution=0.0)) != []  # what the floor prevents
 
 
-@pytest.mark.parametrize("step", [5.0, 30.0, -10.0])
-def test_step_well_beyond_resolution_is_still_flagged(step: float) -> None:
-    # A perfectly flat history has no spread yet at the first changed reading; the second one
-    # is judged against it.
-    assert _alerting(_flat_then(step, resolution=2.0)) == [2]
+@pytest.mark.parametrize(("step", "first"), [(5.0, 4), (30.0, 1), (-10.0, 2)])
+def test_step_well_beyond_resolution_is_still_flagged(step: float, first: int) -> None:
+    # Measured in resolution units against a spread of at least one unit: a big step is
+    # flagged at once, a step of 1.5 units beyond the dead band once a few readings hold it.
+    assert _alerting(_flat_then(step, resolution=2.0)) == [first]
+
+
+def _after_flat(values: list[float], resolution: float) -> list:
+    """200 readings of exactly 21.0 °C (a quiet room at the sensor's resolution), then these."""
+    triage = SeriesTriage(TriageConfig(stuck=None, resolution=resolution), "°C")
+    _feed(triage, [21.0] * 200)
+    return _feed(triage, values, start=1e6)
+
+
+def test_a_spike_after_a_flat_history_is_flagged_on_the_spike_not_the_reading_after() -> None:
+    """Regression: after a perfectly flat history the detector had no spread, so a 35 °C
+    spike scored 0 and the ordinary 21.0 °C reading after it was the one flagged."""
+    verdicts = _after_flat([35.0, 21.0, 21.0, 21.0], resolution=0.1)
+    assert _alerting(verdicts) == [1]
+    assert verdicts[0].score >= 0.99
+
+
+@pytest.mark.parametrize("step", [21.1, 21.2])
+def test_one_quantization_step_after_a_flat_history_is_not_an_alert(step: float) -> None:
+    """Regression: a single 0.1 °C step and back (the sensor's resolution) after a flat
+    history made the reading after it an alert at thousands of sigmas."""
+    verdicts = _after_flat([step, 21.0, 21.0, 21.0], resolution=0.1)
+    assert _alerting(verdicts) == []
+    assert max(v.score for v in verdicts) < 0.5
 
 
 @pytest.mark.parametrize(
