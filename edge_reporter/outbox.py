@@ -34,7 +34,6 @@ from edge_reporter.sqlite_files import is_corrupt, quarantine
 from edge_reporter.status import Status
 
 log = logging.getLogger(__name__)
-
 _T = TypeVar("_T")
 
 # Drop order when the outbox is full: lowest priority first, oldest first within a priority.
@@ -248,8 +247,9 @@ class Outbox:
         return not self._memory
 
     def retry(self) -> None:
-        """Try to write what is held in memory (called by the reporter's loop every step)."""
-        if (self._memory or self._deleted or self._db is None) and self._recover():
+        """Write what memory holds (events, an outage's drop counts and state): every step."""
+        held = self._memory or self._deleted or self._memory_dropped or self._memory_state
+        if (held or self._db is None) and self._recover():
             self.status.resolved(COMPONENT)
 
     # --- the queue --------------------------------------------------------------------------

@@ -14,6 +14,9 @@ SQL_CASE = "equivalent: only the case of SQL keywords and names changed, which S
 _SQL = re.compile(
     r"\b(SELECT|INSERT|DELETE|UPDATE|CREATE|ALTER|PRAGMA|BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE
 )
+# A continuation line of a statement split over several string literals: a clause keyword and
+# a `?` placeholder (an English message that merely says "where" has no placeholder).
+_SQL_CLAUSE = re.compile(r"\b(WHERE|VALUES|ORDER\s+BY|RETURNING|FROM|SET)\b.*\?", re.IGNORECASE)
 _QUOTED = re.compile(r"'[^']*'")
 _LOGGERS = {"log", "logger", "logging"}
 _MUTANT = re.compile(r"^(?P<module>[\w.]+?)\.(?P<key>x[_ǁ].*?)__mutmut_\d+$")
@@ -83,7 +86,7 @@ def sql_case_only(diff: str) -> bool:
     for old, new in zip(removed, added, strict=True):
         if old == new:
             continue
-        if old.lower() != new.lower() or not _SQL.search(old):
+        if old.lower() != new.lower() or not (_SQL.search(old) or _SQL_CLAUSE.search(old)):
             return False
         if _QUOTED.findall(old) != _QUOTED.findall(new):
             return False

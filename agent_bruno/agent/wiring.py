@@ -26,6 +26,7 @@ from agent_bruno.api.read import thresholds
 from agent_bruno.knowledge.runtime import Knowledge
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
+from agent_bruno.tls import client_tls
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,11 @@ async def open_agent(
     await asyncio.to_thread(warm_up)
     async with AsyncExitStack() as stack:
         http = await stack.enter_async_context(
-            httpx.AsyncClient(timeout=httpx.Timeout(READ_TIMEOUT_S), follow_redirects=False)
+            httpx.AsyncClient(
+                timeout=httpx.Timeout(READ_TIMEOUT_S),
+                follow_redirects=False,
+                verify=client_tls(trust_env=True),
+            )
         )
         config = forge_config(settings)
         model = (

@@ -16,6 +16,7 @@ from agent_bruno.alerts.subscription import Destination
 from agent_bruno.health import Thresholds
 from agent_bruno.settings import Settings
 from agent_bruno.storage.base import Storage
+from agent_bruno.tls import client_tls
 
 
 def alert_config(settings: Settings) -> AlertConfig:
@@ -61,7 +62,9 @@ async def open_alerts(
 ) -> AsyncIterator[AlertService]:
     """Start the alert service; stop it (the outbox keeps what is unsent) on exit."""
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
-    async with httpx.AsyncClient(trust_env=False, limits=limits) as client:
+    async with httpx.AsyncClient(
+        trust_env=False, limits=limits, verify=client_tls(trust_env=False)
+    ) as client:
         service = AlertService(
             alert_config(settings), storage, client, resolve=resolve, on_outcome=on_outcome
         )

@@ -27,6 +27,11 @@ def diff(old: str, new: str) -> str:
             False,
         ),
         ('"Content-Type"', '"content-type"', False),  # not SQL
+        # The later lines of a statement split over several literals: a clause and a placeholder.
+        ('"WHERE node = ? AND event_id = ?",', '"where node = ? and event_id = ?",', True),
+        ('"VALUES (?, ?, ?, ?, ?)",', '"values (?, ?, ?, ?, ?)",', True),
+        ('"ORDER BY start LIMIT ?",', '"order by start limit ?",', True),
+        ('"Where the file is, nothing is kept"', '"where the file is, nothing is kept"', False),
         (
             '"SELECT seq FROM events LIMIT ?", (n + 1,)',
             '"SELECT seq FROM events LIMIT ?", (n + 2,)',

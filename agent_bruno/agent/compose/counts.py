@@ -7,7 +7,13 @@ from collections.abc import Mapping
 from typing import Any
 
 from agent_bruno.agent.compose.fmt import Formatter, join, label, over, plural, range_words
-from agent_bruno.agent.compose.status import STATUS_WORDS, _matches, anomalies, episodes
+from agent_bruno.agent.compose.status import (
+    NO_SUCH_STATUS,
+    STATUS_WORDS,
+    _matches,
+    anomalies,
+    episodes,
+)
 
 
 def nodes(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
@@ -25,7 +31,9 @@ def nodes(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> st
         verb = "is" if len(chosen) == 1 else "are"
         tail = f": {names}" if chosen else ""
         state = STATUS_WORDS[status]
-        return f"{plural(len(chosen), 'node')} {verb} {state} out of {len(items)}{tail}."
+        lead = NO_SUCH_STATUS.get(status, "")
+        count = plural(len(chosen), "node")
+        return f"{lead}{count} {verb} {state} out of {len(items)}{tail}."
     split = join(
         [f"{data['counts'][s]} {s}" for s in ("healthy", "warning", "offline") if data["counts"][s]]
     )

@@ -7,7 +7,7 @@ from datetime import tzinfo
 from typing import Any
 
 from agent_bruno.agent.nlu.timefmt import format_age, format_clock
-from agent_bruno.agent.nlu.units import UnitError, convert, format_value
+from agent_bruno.agent.nlu.units import UnitError, convert, format_value, shown_number
 
 LABELS = {
     "temperature": "temperature",
@@ -97,6 +97,19 @@ class Formatter:
             except UnitError:
                 pass
         return format_value(abs(difference), unit, metric)
+
+    def gap(self, a: float, b: float, unit: str, metric: str | None = None) -> str:
+        """The difference between two values as they are shown (each converted to the asked
+        unit and rounded first), so that "18.7 °C vs 24.1 °C" differ by 5.4 °C, not 5.5."""
+        shown_unit = unit
+        if self.unit and self.unit != unit:
+            try:
+                a, b = convert(a, unit, self.unit), convert(b, unit, self.unit)
+                shown_unit = self.unit
+            except UnitError:
+                pass
+        gap = shown_number(a, shown_unit, metric) - shown_number(b, shown_unit, metric)
+        return format_value(abs(gap), shown_unit, metric)
 
     def clock(self, ts: float) -> str:
         """A moment as a local clock time ("14:20", "yesterday 14:20")."""

@@ -19,7 +19,8 @@ def _pct(value: float | None) -> str:
 
 def _workload(w: Row) -> str:
     where = f" ({w['namespace']})" if w.get("namespace") else ""
-    parts = [f"{_pct(w.get('cpu_percent'))} CPU"]
+    cpu = w.get("cpu_percent")
+    parts = ["CPU not reported" if cpu is None else f"{cpu:.0f} % CPU"]
     if w.get("memory_mib") is not None:
         parts.append(f"{w['memory_mib']:.0f} MiB")
     if w.get("cpu_request_m") is not None:
@@ -28,13 +29,17 @@ def _workload(w: Row) -> str:
 
 
 def workloads(f: Formatter, data: Row) -> str:
-    """What runs on a node, busiest first, and how fresh that is."""
+    """What runs on a node, busiest first, and how fresh that is; when no workload reports
+    its CPU, the names (nothing to order by), and that the CPU is not reported."""
     items: Sequence[Row] = data["workloads"]
     seen = max((w["last_seen"] for w in items if w.get("last_seen")), default=None)
-    head = (
-        f"{data['node']} ({data['location']}) runs {plural(len(items), 'workload')}, busiest "
-        f"first ({f.fresh(seen)}):"
-    )
+    runs = f"{data['node']} ({data['location']}) runs {plural(len(items), 'workload')}"
+    if items and all(w.get("cpu_percent") is None for w in items):
+        named = ", ".join(
+            w["name"] + (f" ({w['namespace']})" if w.get("namespace") else "") for w in items
+        )
+        return f"{runs} ({f.fresh(seen)}): {named}. None of them reports its CPU use."
+    head = f"{runs}, busiest first ({f.fresh(seen)}):"
     return "\n".join([head, *(f"- {_workload(w)}" for w in items)])
 
 

@@ -153,7 +153,7 @@ def _compare_one(
         what = "" if metric in ("temperature", "humidity", "soc_temp_c") else f" in {label(metric)}"
         head = (
             f"{a} is {word}{what} than {b}: {f.value(va, unit, metric)} vs "
-            f"{f.value(vb, unit, metric)}, a difference of {f.delta(va - vb, unit, metric)}"
+            f"{f.value(vb, unit, metric)}, a difference of {f.gap(va, vb, unit, metric)}"
         )
     lines = [f"{head} ({basis})."]
     for name, value, _ in rows[2:]:

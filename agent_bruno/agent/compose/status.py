@@ -122,6 +122,7 @@ STATUS_WORDS = {
     "offline": "offline",
     "online": "online",
     "unhealthy": "not healthy",
+    "critical": "not healthy",
     "warning": "in warning",
     "healthy": "healthy",
 }
@@ -130,17 +131,31 @@ STATUS_WORDS = {
 def _matches(status: str, node_status: str) -> bool:
     if status == "online":
         return node_status != "offline"
-    if status == "unhealthy":
+    if status in ("unhealthy", "critical"):
         return node_status != "healthy"
     return node_status == status
+
+
+# Said before the answer to a status no node can have: "which nodes are critical".
+NO_SUCH_STATUS = {
+    "critical": "No node status is called critical (a node is healthy, in warning or offline); ",
+}
 
 
 def health(f: Formatter, data: Mapping[str, Any], hints: Mapping[str, Any]) -> str:
     """Each node's status with its reasons and numbers; with a status filter ("which nodes are
     offline"), only the matching nodes, and the others counted."""
+    status = hints.get("status")
+    lead = NO_SUCH_STATUS.get(str(status))
+    if lead and len(data["nodes"]) > 1:
+        text = _filtered(f, data, str(status))
+        return lead + text[0].lower() + text[1:]
+    return _filtered(f, data, status)
+
+
+def _filtered(f: Formatter, data: Mapping[str, Any], status: Any) -> str:
     nodes = data["nodes"]
     counts = data["counts"]
-    status = hints.get("status")
     if status in STATUS_WORDS and len(nodes) > 1:
         chosen = [n for n in nodes if _matches(status, n["status"])]
         rest = len(nodes) - len(chosen)

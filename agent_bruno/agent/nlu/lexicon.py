@@ -121,7 +121,7 @@ def _limit(data: Mapping[str, Any]) -> tuple[re.Pattern[str], dict[str, int]]:
     order_words = _alternation([w for ws in order.values() for w in ws])
     lead_words = _alternation(lead)
     pattern = re.compile(
-        rf"(?<![\w-])(?:(?:{lead_words})\s+(?P<count>{counts})(?=\s+[^\W\d])"
+        rf"(?<![\w-])(?:(?:{lead_words})\s+(?P<count>{counts})(?=\s+[^\W\d]|\s*[.?!]*\s*$)"
         rf"|(?P<count2>{counts})\s+(?:{order_words})(?![\w-]))",
         re.I,
     )

@@ -148,7 +148,7 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         aggregates=all_matches(lex.aggregates, delexed),
         order=_order(delexed),
         severity=_severity(delexed),
-        status=next((name for name, p in lex.status if p.search(delexed)), None),
+        status=_status(delexed, hosts),
         counting=all_matches(lex.counting, delexed),
         hosts=hosts,
         pronoun=lex.pronouns.search(delexed) is not None,
@@ -156,6 +156,13 @@ def read_slots(text: str, vocab: Vocabulary, now: float, tz: tzinfo) -> Slots:
         limit=limit,
         shown=lex.shown.search(delexed) is not None,
     )
+
+
+def _status(delexed: str, hosts: bool) -> str | None:
+    """The node status a question names; "critical" is one only when it is about the nodes
+    ("which pis are critical"), else it is an anomaly's severity ("any critical alerts")."""
+    status = next((name for name, p in lexicon().status if p.search(delexed)), None)
+    return None if status == "critical" and not hosts else status
 
 
 def _limit(text: str) -> int | None:

@@ -40,7 +40,9 @@ def status_filter(r: Request) -> str | None:
     if r.nodes:
         return None
     return (
-        r.status if r.status in ("offline", "online", "unhealthy", "warning", "healthy") else None
+        r.status
+        if r.status in ("offline", "online", "unhealthy", "critical", "warning", "healthy")
+        else None
     )
 
 

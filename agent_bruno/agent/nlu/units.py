@@ -142,6 +142,13 @@ def _round(value: float, places: int) -> str:
     return text[1:] if text.startswith("-") and not text.strip("-0.") else text
 
 
+def shown_number(value: float, unit: str, metric: str | None = None) -> float:
+    """The value as `format_value` shows it, as a number (rounded the same way)."""
+    if not math.isfinite(value) or abs(value) >= _FIXED_MAX:
+        return value
+    return float(_round(value, decimals(unit, metric)))
+
+
 def format_value(value: float, unit: str, metric: str | None = None) -> str:
     """Show a value with its unit: '22.5 °C', '45.0 %', '850 ppm', '3 detections', '1.25'."""
     if not math.isfinite(value):

@@ -233,3 +233,26 @@ def test_a_first_sample_that_is_missing_is_not_yet_a_dropout() -> None:
     first = triage.update(0.0, None)
     assert (first.severity, first.reason) == (Severity.NORMAL, "no reading")
     assert triage.update(1.0, None).severity is Severity.WARNING
+
+
+def test_the_baseline_window_is_the_readings_before_the_flag() -> None:
+    """54 readings 55 s apart before the flag: a window of 49.5 minutes, said as 50 (one
+    reading more or fewer, or the step taken over one reading too many or too few, reads as
+    49 minutes or as the last hour)."""
+    rng = random.Random(7)
+    triage = SeriesTriage(TriageConfig(), "°C")
+    for i in range(54):
+        assert triage.update(55.0 * i, 21.0 + rng.gauss(0, 0.1)).severity is Severity.NORMAL
+    verdict = triage.update(55.0 * 54, 35.0)
+    assert verdict.severity is Severity.WARNING
+    assert verdict.reason == "35.0 °C is 167.0σ above the baseline of the last 50 minutes"
+
+
+def test_a_new_extreme_of_a_unitless_series_ends_with_the_old_value() -> None:
+    rng = random.Random(2)
+    triage = SeriesTriage(TriageConfig())  # e.g. a load average: no unit
+    for i in range(400):
+        triage.update(i * 300.0, round(20.0 + rng.uniform(-1.0, 1.0), 2))
+    verdict = triage.update(400 * 300.0, 10.0)
+    assert verdict.rule == "new_extreme"
+    assert verdict.reason.endswith("; the lowest reading of the last 33 hours was 19.01")

@@ -95,9 +95,10 @@ def test_two_places_compared_with_the_difference_in_the_asked_unit():
     b = {"filters": {"location": "office"}, "series": [series("pi-node-2", "office",
          latest=21.8)]}  # fmt: skip
     text = readings.compare(fmt("°F"), [a, b], {})
-    # Regression (mutation check): 13.4 °C apart is 24.1 °F apart, not 56.1 °F.
+    # Regression (mutation check): 13.4 °C apart is 24.1 °F apart, not 56.1 °F; the difference
+    # is that of the values shown (95.4 - 71.2), so a reader's subtraction agrees.
     assert text.split("\n")[0] == (
-        "warehouse is warmer than office: 95.4 °F vs 71.2 °F, a difference of 24.1 °F "
+        "warehouse is warmer than office: 95.4 °F vs 71.2 °F, a difference of 24.2 °F "
         "(latest readings)."
     )
     colder = readings.compare(fmt(), [b, a], {}).split("\n")[0]
