@@ -214,9 +214,10 @@ def create_app(settings: Settings) -> FastAPI:
 
 
 def front_door(app: FastAPI, settings: Settings) -> FrontDoor:
-    """`app` behind the door that answers `GET /v1/series` and `POST /v1/events` ahead of the
-    FastAPI stack."""
-    posts = {"/v1/events": request_response(ingest.post_events)}
+    """`app` behind the door that answers `GET /v1/series`, `POST /v1/events`,
+    `POST /v1/readings` and `POST /query` ahead of the FastAPI stack."""
+    posts = {path: request_response(route.endpoint) for path, route in ingest.BY_PATH.items()}
+    posts["/query"] = request_response(query.post_query_direct)
     return FrontDoor(
         app, {series.PATH: series.get_series}, cors=bool(settings.cors_origins), posts=posts
     )

@@ -1,8 +1,9 @@
 """Pure parsers of bulk readings (JSON, NDJSON; CSV in `importers_csv`) that name every bad row.
 
-A body whose rows are all good is read straight into columns (`ReadingColumns`): orjson (or
-string splitting, for plain CSV) gives the fields, numpy checks every time and value at once,
-and pydantic checks each distinct series' names once. Any row that needs a closer look (a
+A body whose rows are all good is read straight into columns (`ReadingColumns`): msgspec
+decodes a JSON body into typed rows with no dictionary per row (string splitting, for plain
+CSV, gives the fields), numpy checks every time and value at once, and pydantic checks each
+distinct series' names once. Any row that needs a closer look (a
 time as text, a missing field, a bad name) sends the body down the row-by-row path, which
 validates every row with the wire model and names each refused one; both paths give the same
 readings.
@@ -14,9 +15,10 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from operator import itemgetter, methodcaller
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any, NotRequired
 
+import msgspec
 import numpy as np
 import orjson
 from pydantic import TypeAdapter, ValidationError
@@ -142,7 +144,7 @@ _SERIES_ADAPTER: TypeAdapter[_SeriesNames] = TypeAdapter(_SeriesNames)
 _NAME_FIELDS = ("node", "location", "sensor", "metric", "unit")
 _TS = itemgetter("ts")
 _VALUE = itemgetter("value")
-_MISSING = object()
+_MISSING: Any = msgspec.UNSET  # a row without a cluster (also what msgspec leaves unset)
 _COMMAS = methodcaller("count", ",")
 _JSON_NUMBERS = frozenset({int, float})  # not bool: a JSON true is no number
 
@@ -235,6 +237,55 @@ def _json_columns(data: list[Any]) -> ReadingColumns | None:
     return ReadingColumns(found[0], found[1], *numbers)
 
 
+class _CleanRow(msgspec.Struct, gc=False):
+    """A bulk row as msgspec decodes it when every field has its plain JSON type (numbers for
+    the time and value, strings for the names); anything else fails the decode."""
+
+    ts: float
+    node: str
+    location: str
+    sensor: str
+    metric: str
+    value: float
+    unit: str
+    cluster: str | msgspec.UnsetType = msgspec.UNSET
+
+
+class _CleanBody(msgspec.Struct, gc=False):
+    """The object form of a bulk body, `{"readings": [...]}`."""
+
+    readings: list[_CleanRow]
+
+
+_CLEAN = msgspec.json.Decoder(list[_CleanRow] | _CleanBody)
+_ROW_TS, _ROW_VALUE = attrgetter("ts"), attrgetter("value")
+_ROW_NAMES = [attrgetter(name) for name in _NAME_FIELDS]
+_ROW_CLUSTER = attrgetter("cluster")
+
+
+def _clean_columns(body: bytes) -> tuple[ReadingColumns, int] | None:
+    """A JSON body whose rows are all good, as columns, and how many rows it held; None when
+    any row needs a closer look (or the body is no JSON array of readings).
+
+    Decoding to slotted rows skips the dictionary (and its dealloc) orjson builds per row, two
+    thirds of the cost of a clean body. What it accepts the dictionary path accepts alike:
+    numbers as JSON numbers (not booleans), names as strings, the last of repeated keys.
+    """
+    try:
+        decoded = _CLEAN.decode(body)
+    except msgspec.DecodeError:  # malformed, or a row not of the plain types
+        return None
+    rows = decoded.readings if isinstance(decoded, _CleanBody) else decoded
+    if not rows:
+        return ReadingColumns.empty(), 0
+    names = [list(map(get, rows)) for get in _ROW_NAMES]
+    found = _series_keys(list(map(_ROW_CLUSTER, rows)), names)
+    numbers = _checked(list(map(_ROW_TS, rows)), list(map(_ROW_VALUE, rows)))
+    if found is None or numbers is None:
+        return None
+    return ReadingColumns(found[0], found[1], *numbers), len(rows)
+
+
 def _json_rows(data: list[Any]) -> ReadingColumns | None:
     """Every row good, some with a time or value as text: validated at once by the wire
     model; None at the first bad row."""
@@ -255,6 +306,9 @@ def _parse_json_data(body: bytes) -> Any:
 def parse_json(body: bytes) -> Parsed:
     """Parse `[...]` or `{"readings": [...]}`: straight into columns when every row is good,
     else row by row."""
+    clean = _clean_columns(body)
+    if clean is not None:
+        return Parsed(clean[0], positions=list(range(clean[1])))
     data = _parse_json_data(body)
     if isinstance(data, dict) and isinstance(data.get("readings"), list):
         data = data["readings"]
@@ -276,8 +330,12 @@ def parse_json(body: bytes) -> Parsed:
 def parse_ndjson(body: bytes) -> Parsed:
     """Parse one reading per line; blank lines are skipped, bad lines named by number."""
     lines = [(n, line) for n, line in enumerate(body.split(b"\n"), start=1) if line.strip()]
+    joined = b"[" + b",".join(line for _, line in lines) + b"]"
+    clean = _clean_columns(joined)
+    if clean is not None and clean[1] == len(lines):  # one reading per line
+        return Parsed(clean[0], positions=[n for n, _ in lines], by_line=True)
     try:
-        whole = orjson.loads(b"[" + b",".join(line for _, line in lines) + b"]")
+        whole = orjson.loads(joined)
     except orjson.JSONDecodeError:
         whole = None
     # One item per line, or a line held more than one value (`{...}, {...}`): let the per-line

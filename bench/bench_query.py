@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing as mp
+import os
 import random
 import statistics
 import tempfile
@@ -161,6 +162,7 @@ async def _client(
             )  # fmt: skip
             body = await reader.readexactly(length)
             elapsed = time.perf_counter() - started
+            out["answered"] += 1
             if not head.startswith(b"HTTP/1.1 200"):
                 out["errors"].append(head.split(b"\r\n", 1)[0].decode() + " " + body[:200].decode())
             elif started >= warm:
@@ -171,12 +173,20 @@ async def _client(
         writer.close()
 
 
-async def _drive(port: int, paced: bool, seconds: float) -> dict[str, Any]:
-    out: dict[str, Any] = {"latencies": [], "errors": []}
+def server_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system, all threads) the process `pid` has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def _drive(port: int, paced: bool, seconds: float, pid: int) -> dict[str, Any]:
+    out: dict[str, Any] = {"latencies": [], "errors": [], "answered": 0}
+    cpu_before = server_cpu_s(pid)
     begin = time.perf_counter()
     warm = begin + WARMUP_SECONDS
     deadline = warm + seconds
     await asyncio.gather(*(_client(port, w, paced, warm, deadline, out) for w in range(CLIENTS)))
+    cpu_s = server_cpu_s(pid) - cpu_before
     lat = sorted(out["latencies"])
     return {
         "rate": len(lat) / (time.perf_counter() - warm),
@@ -185,6 +195,9 @@ async def _drive(port: int, paced: bool, seconds: float) -> dict[str, Any]:
         "count": len(lat),
         "errors": out["errors"][:3],
         "error_count": len(out["errors"]),
+        # The server's CPU per answer (warm-up included): what each question costs it, far less
+        # disturbed by a loaded machine than latency.
+        "cpu_ms": cpu_s * 1000 / max(1, out["answered"]),
     }
 
 
@@ -217,7 +230,7 @@ def _has_event(buffer: bytes) -> bool:
     return bool(found) and (b"\r\n\r\n" in rest or b"\n\n" in rest)
 
 
-def _generator(port: int, out: Any) -> None:
+def _generator(port: int, pid: int, out: Any) -> None:
     try:
         import uvloop
 
@@ -228,8 +241,8 @@ def _generator(port: int, out: Any) -> None:
         out.put(
             {
                 "sse": asyncio.run(_sse_first_event(port)),
-                "paced": asyncio.run(_drive(port, True, PACED_SECONDS)),
-                "saturated": asyncio.run(_drive(port, False, SATURATED_SECONDS)),
+                "paced": asyncio.run(_drive(port, True, PACED_SECONDS, pid)),
+                "saturated": asyncio.run(_drive(port, False, SATURATED_SECONDS, pid)),
             }
         )
     except Exception as exc:  # reported by the parent, which would otherwise wait in vain
@@ -254,7 +267,7 @@ def run() -> list[Figure]:
         try:
             ctx = mp.get_context("spawn")
             queue = ctx.Queue()
-            proc = ctx.Process(target=_generator, args=(port, queue))
+            proc = ctx.Process(target=_generator, args=(port, server.pid, queue))
             proc.start()
             try:
                 result: dict[str, Any] = queue.get(timeout=300)
@@ -283,6 +296,15 @@ def run() -> list[Figure]:
         Figure("query_p50_ms", paced["p50_ms"], "ms", ("<=", 10), paced_detail),
         Figure("query_p99_ms", paced["p99_ms"], "ms", ("<=", 50), paced_detail),
         Figure("query_saturated_qps", saturated["rate"], "questions/s", None, saturated_detail),
+        Figure(
+            "query_cpu_ms_per_question",
+            paced["cpu_ms"],
+            "ms",
+            None,
+            f"the server process's CPU (user + system, every thread) per answer in the paced "
+            f"run; {saturated['cpu_ms']:.1f} ms in the run without think time; load average "
+            f"{os.getloadavg()[0]:.1f} after on {os.cpu_count()} CPUs",
+        ),
         Figure(
             "sse_first_event_p50_ms",
             statistics.median(sse) * 1000,

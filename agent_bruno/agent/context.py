@@ -43,3 +43,4 @@ class AgentContext:
     graph_query_max_rows: int = 200
     asked_by: str = "chat"  # who asked this question (per run): the graph's writes record it
     catalog: TurnCatalog | None = None  # the turn's catalog read; AgentService sets one per run
+    events: frozenset[str] | None = None  # the event kinds the run's consumer reads; None: all

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal, get_args
 
@@ -30,3 +31,24 @@ class AgentEvent:
 def custom(kind: EventKind, **data: Any) -> dict[str, Any]:
     """The payload a graph node hands to its stream writer for one event."""
     return {"kind": kind, "data": data}
+
+
+Writer = Callable[[dict[str, Any]], None]
+
+
+def writer_for(stream_writer: Writer, wanted: frozenset[str] | None) -> Writer:
+    """`stream_writer`, passing on only the kinds in `wanted` (None: every kind). `POST /query`
+    reads only the answer: the status, tool and token events a stream shows are not made."""
+    if wanted is None:
+        return stream_writer
+
+    def write(payload: dict[str, Any]) -> None:
+        if payload["kind"] in wanted:
+            stream_writer(payload)
+
+    return write
+
+
+def wants(wanted: frozenset[str] | None, kind: EventKind) -> bool:
+    """Whether a consumer that reads `wanted` (None: every kind) reads events of `kind`."""
+    return wanted is None or kind in wanted

@@ -41,7 +41,7 @@ from pydantic import ValidationError
 from agent_bruno.agent.catalog import snapshot
 from agent_bruno.agent.compose import compose
 from agent_bruno.agent.context import AgentContext
-from agent_bruno.agent.events import custom
+from agent_bruno.agent.events import custom, wants, writer_for
 from agent_bruno.agent.model import model_failure, shorten
 from agent_bruno.agent.nlu.plan import Plan, PlannedCall, plan_dict
 from agent_bruno.agent.nlu.understand import understand
@@ -82,7 +82,8 @@ def build_graph(
 
     async def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
         mode = "model" if bound is not None else "builtin"
-        runtime.stream_writer(custom("status", stage="start", mode=mode, message="looking into it"))
+        write = writer_for(runtime.stream_writer, runtime.context.events)
+        write(custom("status", stage="start", mode=mode, message="looking into it"))
         messages = state.get("messages", [])
         unfinished = _unfinished(messages)
         update: dict[str, Any] = {
@@ -120,7 +121,7 @@ def build_graph(
         except Exception as exc:  # any model failure means the built-in path
             return _fall_back(state, runtime, model_failure(exc, model_timeout_s))
         if pending and message.text.strip():
-            runtime.stream_writer(
+            writer_for(runtime.stream_writer, ctx.events)(
                 custom("status", stage="tools", reset=True, message="looking up the data")
             )
         update: dict[str, Any] = {
@@ -146,7 +147,9 @@ def build_graph(
         answer = state.get("answer", "")
         mode = state.get("mode", "builtin")
         fallback = state.get("fallback")
-        runtime.stream_writer(custom("answer", answer=answer, mode=mode, fallback=fallback))
+        writer_for(runtime.stream_writer, runtime.context.events)(
+            custom("answer", answer=answer, mode=mode, fallback=fallback)
+        )
         messages = state.get("messages", [])
         if mode == "model":
             return {"messages": _older_than(messages, KEPT_TURNS)}
@@ -173,7 +176,7 @@ def build_graph(
             if removed:
                 current["messages"] = add_messages(current.get("messages", []), removed)
         ctx = runtime.context
-        write = runtime.stream_writer
+        write = writer_for(runtime.stream_writer, ctx.events)
         catalog = await snapshot(ctx.storage, ctx.catalog)
         # Without a model the desks' check read the question moments ago: the understanding
         # reads it at that time and takes what was read. (After a model failed, afresh.)
@@ -194,7 +197,7 @@ def build_graph(
         ]
         records, _ = await _run_calls(runtime, pending, fenced=False)
         answer = compose(plan, records, ctx.clock(), ctx.tz)
-        for chunk in _chunks(answer):
+        for chunk in _chunks(answer) if wants(ctx.events, "token") else ():
             write(custom("token", text=chunk))
         current["answer"] = answer
         ended = finish(cast("AgentState", current), runtime)
@@ -248,12 +251,13 @@ async def _stream_model(
     if budget <= 0:
         raise ModelPathFailed(f"model timed out after {timeout_s:g} s")
     merged: AIMessageChunk | None = None
+    write = writer_for(runtime.stream_writer, runtime.context.events)
     async with asyncio.timeout(budget):
         async for chunk in bound.astream(messages):
             if not isinstance(chunk, AIMessageChunk):
                 continue
             if chunk.text:
-                runtime.stream_writer(custom("token", text=chunk.text))
+                write(custom("token", text=chunk.text))
             merged = chunk if merged is None else merged + chunk
     if merged is None:
         raise ModelPathFailed("model sent no reply")
@@ -268,7 +272,8 @@ async def _run_calls(
     """Run the pending calls in order, telling the consumer of each call and its result; the
     records and, when `fenced` (the model path), the tool messages for the model."""
     ctx = runtime.context
-    write = runtime.stream_writer
+    write = writer_for(runtime.stream_writer, ctx.events)
+    shown = wants(ctx.events, "tool_result")
     records: list[ToolCallRecord] = []
     replies: list[ToolMessage] = []
     for call in pending:
@@ -280,18 +285,11 @@ async def _run_calls(
             if tool is not None
             else ToolResult.fail(f"unknown tool {name!r}")
         )
-        summary = for_model(result, ctx.max_items_for_model)
-        write(
-            custom(
-                "tool_result",
-                id=call_id,
-                name=name,
-                status=result.status,
-                error=result.error,
-                size=result.size,
-                data=summary,
-            )
-        )
+        # What the stream shows and the model reads; nothing when neither does (`POST /query`).
+        summary = for_model(result, ctx.max_items_for_model) if shown or fenced else None
+        if shown:
+            write(custom("tool_result", id=call_id, name=name, status=result.status,
+                         error=result.error, size=result.size, data=summary))  # fmt: skip
         records.append(ToolCallRecord(name, args, result))
         if fenced:  # tool results quote data: fenced, never read as instructions
             content = fence(name, json_for_model(summary))
@@ -332,7 +330,7 @@ def _checked_calls(message: AIMessage, rounds: int, max_rounds: int) -> list[dic
 
 def _fall_back(state: AgentState, runtime: Runtime[AgentContext], reason: str) -> dict[str, Any]:
     """Abandon the model path: drop this turn's messages, tell the consumer, go built-in."""
-    runtime.stream_writer(
+    writer_for(runtime.stream_writer, runtime.context.events)(
         custom(
             "status",
             stage="fallback",

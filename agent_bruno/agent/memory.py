@@ -8,6 +8,8 @@
 - A one-shot question (no thread id) keeps only what a follow-up needs, compactly: its focus and
   the question and answer text, for `one_shot_ttl_s`. A follow-up with that id starts a full
   thread from it. Continued threads keep their latest checkpoint only.
+- The file is in WAL mode with `synchronous = NORMAL`: a commit does not wait for an fsync; a
+  power cut can lose the newest entries, never the file's consistency.
 - `prune` drops threads idle longer than `max_age_days`, then the oldest beyond `max_threads`,
   never one with a turn in progress (`turn`), and only the rows it saw: a checkpoint written or a
   turn recorded while it runs is kept.
@@ -275,6 +277,11 @@ async def _open(path: Path) -> tuple[aiosqlite.Connection, AsyncSqliteSaver]:
         # Each turn commits a few pages: checkpoint every 1 MiB of WAL and cut it back to that
         # (by default it grew to 4 MiB and stayed there).
         await conn.execute(f"PRAGMA wal_autocheckpoint = {WAL_PAGES}")
+        # Conversation memory is not acknowledged sensor data: in WAL mode, NORMAL keeps the file
+        # consistent and a power cut can lose only the newest entries, and no commit waits on an
+        # fsync before its answer (FULL cost ~2 ms a question). Readings and events stay FULL.
+        await conn.execute("PRAGMA journal_mode = WAL")
+        await conn.execute("PRAGMA synchronous = NORMAL")
         await conn.execute(f"PRAGMA journal_size_limit = {WAL_PAGES * 4096}")
         await conn.executescript(_TABLES)
         # Threads checkpointed before this bookkeeping existed age from now, so they are pruned.

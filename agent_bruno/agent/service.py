@@ -37,6 +37,7 @@ from agent_bruno.agent.state import AgentState
 log = logging.getLogger(__name__)
 
 MAX_QUESTION_CHARS = 2000
+ANSWER_ONLY = frozenset({"answer"})  # what `ask` reads of a graph run's events
 THREAD_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
@@ -181,7 +182,8 @@ class AgentService:
         answer: dict[str, Any] | None = None
         done: dict[str, Any] = {}
         error: str | None = None
-        run = self._run(text, thread, final, owner, given=thread_id is not None)
+        # Only the answer is read here: the graph makes no status, tool or token events.
+        run = self._run(text, thread, final, owner, given=thread_id is not None, kinds=ANSWER_ONLY)
         async with aclosing(run) as events:
             async for event in events:
                 if event.kind == "answer":
@@ -260,6 +262,7 @@ class AgentService:
         owner: str | None = None,
         *,
         given: bool = True,
+        kinds: frozenset[str] | None = None,
     ) -> AsyncGenerator[AgentEvent]:
         began = time.monotonic()
         yield AgentEvent(
@@ -317,7 +320,7 @@ class AgentService:
             async with busy, lock, self._slots:
                 # aclosing: a consumer that stops early closes the run, not the GC later.
                 try:
-                    run = self._stream(graph, inputs, thread_id, final, answered, turn)
+                    run = self._stream(graph, inputs, thread_id, final, answered, turn, kinds)
                     async with aclosing(run) as events:
                         async for event in events:
                             yield event
@@ -325,7 +328,7 @@ class AgentService:
                     note = await self._memory_failed(exc, generation)
                     if not answered:  # it failed before answering: answer without memory
                         run = self._stream(
-                            self.one_shot_graph, inputs, thread_id, final, answered, turn
+                            self.one_shot_graph, inputs, thread_id, final, answered, turn, kinds
                         )
                         async with aclosing(run) as events:
                             async for event in events:
@@ -391,9 +394,10 @@ class AgentService:
         final: dict[str, Any],
         answered: dict[str, Any],
         turn: TurnCatalog,
+        kinds: frozenset[str] | None = None,
     ) -> AsyncGenerator[AgentEvent]:
-        """One run of `graph`: its events; the final state into `final`, the answer's mode and
-        fallback into `answered`."""
+        """One run of `graph`: its events (the graph's of the `kinds` given, None: all); the
+        final state into `final`, the answer's mode and fallback into `answered`."""
         config: RunnableConfig = {"configurable": {"thread_id": thread_id}}
         # One checkpoint per turn, written when the run ends: the turn is the unit a follow-up
         # needs, and per-step writes tripled /query's latency. (None without a checkpointer.)
@@ -404,7 +408,12 @@ class AgentService:
                 inputs,
                 config,
                 # The turn's catalog cache: every step of this turn reads the catalog once.
-                context=replace(self.context, asked_by=f"chat thread {thread_id}", catalog=turn),
+                context=replace(
+                    self.context,
+                    asked_by=f"chat thread {thread_id}",
+                    catalog=turn,
+                    events=kinds,
+                ),
                 stream_mode=["custom", "values"],
                 durability=durability,
             ),

@@ -1,5 +1,5 @@
-"""`FrontDoor`: hot endpoints (GET /v1/series, POST /v1/events) answered ahead of the whole FastAPI
-stack.
+"""`FrontDoor`: hot endpoints (GET /v1/series, POST /v1/events and /v1/readings, POST /query)
+answered ahead of the whole FastAPI stack.
 
 A kept `/v1/series` answer costs a dictionary lookup; FastAPI's own call (root path, telemetry
 check, body limit), Starlette's error middleware, the latency middleware's wrapped `send`, its

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import queue
+import re
 import threading
 from collections.abc import Mapping, Sequence
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +28,37 @@ READERS = 2  # concurrent read queries (a 2-core Pi gains nothing from more)
 # (Ladybug's defaults are every core and 80 % of the memory).
 THREADS_PER_QUERY = 1
 BUFFER_POOL_BYTES = 256 * 2**20
+
+
+_PAGING = re.compile(r"\b(LIMIT|SKIP)\s+\$([A-Za-z_][A-Za-z0-9_]*)\b", re.IGNORECASE)
+
+
+@lru_cache(maxsize=512)
+def _with_literal(cypher: str, name: str, value: int) -> str:
+    return re.sub(
+        rf"\b(LIMIT|SKIP)\s+\${name}\b", lambda m: f"{m.group(1)} {value}", cypher, flags=re.I
+    )
+
+
+def bound_paging(cypher: str, params: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """`cypher` with each `LIMIT $x` / `SKIP $x` of an integer parameter written as the number.
+
+    Ladybug prepares a statement whose LIMIT or SKIP is a parameter again at every run (the
+    number is part of its plan): a node's newest episodes took 2.5 ms more that way in the
+    100,000-episode bench graph, a one-row lookup 0.4 ms more. With the number in the text the
+    cached statement is reused (one per distinct number; the catalogue uses a few). The number
+    is an int the catalogue's callers passed, never text, so nothing can be injected; a
+    parameter used only there is dropped (Ladybug refuses parameters a statement lacks)."""
+    bound = dict(params)
+    if "$" not in cypher:
+        return cypher, bound
+    for name in {m.group(2) for m in _PAGING.finditer(cypher)}:
+        value = bound.get(name)
+        if type(value) is int and value >= 0:
+            cypher = _with_literal(cypher, name, value)
+            if not re.search(rf"\${name}\b", cypher):
+                del bound[name]
+    return cypher, bound
 
 
 def _rows(result: ladybug.QueryResult | list[ladybug.QueryResult]) -> list[Row]:
@@ -118,7 +151,9 @@ class LadybugBackend:
         """Each read on one pooled connection (waiting for a free one), in order."""
         conn = self._readers.get()
         try:
-            return [_rows(conn.execute(cypher, dict(params))) for cypher, params in statements]
+            return [
+                _rows(conn.execute(*bound_paging(cypher, params))) for cypher, params in statements
+            ]
         except RuntimeError as exc:
             raise GraphQueryError(f"Ladybug refused a read: {exc}") from None
         finally:
@@ -131,7 +166,7 @@ class LadybugBackend:
             found: list[list[Row]] = []
             for stage in stages:
                 for cypher, params in stage(found):
-                    found.append(_rows(conn.execute(cypher, dict(params))))
+                    found.append(_rows(conn.execute(*bound_paging(cypher, params))))
             return found
         except RuntimeError as exc:
             raise GraphQueryError(f"Ladybug refused a read: {exc}") from None

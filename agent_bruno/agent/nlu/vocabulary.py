@@ -30,6 +30,12 @@ class Vocabulary:
     metrics: tuple[str, ...] = ()
     node_location: dict[str, str] = field(default_factory=dict)
     units: dict[str, str] = field(default_factory=dict)
+    # Per kind, each squashed name → the first stored name with it; built on first use. A
+    # vocabulary is built from one catalog read and kept until a write changes the data
+    # (`catalog.CatalogCache`), so the index lives as long as the names it indexes.
+    _squashed: dict[Kind, dict[str, str]] = field(
+        default_factory=dict, init=False, repr=False, compare=False
+    )
 
     @classmethod
     def from_catalog(cls, rows: Sequence[CatalogRow]) -> Vocabulary:
@@ -61,11 +67,13 @@ class Vocabulary:
 
     def canonical(self, kind: Kind, name: str) -> str | None:
         """The stored name `name` means, ignoring case, spaces, hyphens and underscores."""
-        key = squash(name)
-        for known in self.known(kind):
-            if squash(known) == key:
-                return known
-        return None
+        index = self._squashed.get(kind)
+        if index is None:
+            index = {}
+            for known in self.known(kind):
+                index.setdefault(squash(known), known)
+            self._squashed[kind] = index
+        return index.get(squash(name))
 
     def suggest(self, kind: Kind, name: str) -> str | None:
         """The closest stored name of a kind, when one is close enough to be a likely typo."""

@@ -72,3 +72,42 @@ async def test_the_front_door_times_events_and_answers_a_crash_as_a_problem(
         if line.startswith("agent_bruno_http_requests_total{") and 'route="/v1/events"' in line
     }
     assert sorted(counts.values()) == [1.0, 1.0]  # one stored (2xx), one crash (5xx)
+
+
+async def readings_answers(served: Any, base_ts: int) -> list[tuple[int, Any]]:
+    """Status and body of the same bulk imports: stored, again (duplicates), a bad token,
+    broken JSON, a wrong media type, one bad row among good ones."""
+    headers = auth(API_TOKEN)
+    row = {"node": "bulk-1", "location": "lab", "sensor": "t", "metric": "temperature",
+           "unit": "°C", "value": 21.5}  # fmt: skip
+    rows = [{**row, "ts": base_ts + i} for i in range(3)]
+    transport = httpx.ASGITransport(app=served)
+    async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+        sent = [
+            await c.post("/v1/readings", json=rows, headers=headers),
+            await c.post("/v1/readings", json=rows, headers=headers),
+            await c.post("/v1/readings", json=rows, headers=auth("wrong-token")),
+            await c.post(
+                "/v1/readings",
+                content=b"[{",
+                headers={**headers, "Content-Type": "application/json"},
+            ),
+            await c.post(
+                "/v1/readings", content=b"x", headers={**headers, "Content-Type": "text/plain"}
+            ),
+            await c.post("/v1/readings", json=[*rows[:1], {**row, "ts": "soon"}], headers=headers),
+        ]
+    return [(r.status_code, r.json()) for r in sent]
+
+
+async def test_the_front_door_answers_bulk_readings_as_the_app_does(app: FastAPI, settings) -> None:
+    import time
+
+    base = int(time.time()) - 7200
+    through_app = await readings_answers(app, base)
+    direct = await readings_answers(front_door(app, settings), base + 100)
+    assert [a[0] for a in direct] == [200, 200, 401, 400, 415, 200]
+    assert direct[0][1] == {"accepted": 3, "duplicates": 0, "rejected": []}
+    assert direct[1][1] == {"accepted": 0, "duplicates": 3, "rejected": []}
+    assert direct == through_app  # the same answers and problems, word for word
+    assert direct[5][1]["rejected"][0]["index"] == 1

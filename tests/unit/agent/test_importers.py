@@ -233,3 +233,62 @@ def test_json_columns_give_what_row_validation_gives(seed: int) -> None:
     got = parse_ndjson(lines)
     assert got.rows == expected.rows
     assert got.positions == [p + 1 for p in expected.positions]
+
+
+def test_a_clean_json_body_is_read_without_a_dictionary_per_row(monkeypatch) -> None:
+    """The columns come straight from the bytes (msgspec rows); orjson's dictionaries are
+    built only for a body that needs a closer look."""
+    import agent_bruno.importers as importers
+
+    def no_dicts(body: bytes) -> object:
+        raise AssertionError("decoded into dictionaries")
+
+    body = b"[" + b",".join([GOOD] * 3) + b"]"
+    monkeypatch.setattr(importers.orjson, "loads", no_dicts)
+    assert [r["value"] for r in parse_json(body).rows] == [1.0, 1.0, 1.0]
+    assert len(parse_json(b'{"readings": [' + GOOD + b"]}").rows) == 1
+    assert parse_ndjson(GOOD + b"\n\n" + GOOD + b"\n").positions == [1, 3]
+    with pytest.raises(AssertionError):  # a text value: the dictionary path names it
+        parse_json(b"[" + GOOD.replace(b'"value": 1', b'"value": "1"') + b"]")
+
+
+# Bodies where a decoder's corner could differ from orjson's dictionaries (repeated keys, a
+# boolean or null where a number or name goes, huge or tiny numbers, the object form with a
+# repeated or extra key, whitespace): each parses as validating every row does.
+_ROW = (
+    '"node": "n", "location": "l", "sensor": "s", "metric": "m", "unit": "u"'
+)  # fmt: skip
+_CORNERS = [
+    f'[{{"ts": 1764160000, "value": 1, {_ROW}, "value": 2}}]',
+    f'[{{"ts": 1764160000, "value": true, {_ROW}}}]',
+    f'[{{"ts": false, "value": 1, {_ROW}}}]',
+    f'[{{"ts": 1764160000, "value": 1, {_ROW}, "cluster": null}}]',
+    f'[{{"ts": 1764160000, "value": 1, {_ROW}, "cluster": ""}}]',
+    f'[{{"ts": 1764160000, "value": 1, {_ROW}, "node": null}}]',
+    f'[{{"ts": 1764160000, "value": 1e-320, {_ROW}}}]',
+    f'[{{"ts": 1764160000, "value": 123456789012345678901234567890, {_ROW}}}]',
+    f'[{{"ts": 1764160000.000001, "value": -0.0, {_ROW}, "extra": [1, {{"a": null}}]}}]',
+    f'{{"readings": [{{"ts": 1764160000, "value": 1, {_ROW}}}], "readings": 5}}',
+    f'{{"readings": 5, "readings": [{{"ts": 1764160000, "value": 1, {_ROW}}}]}}',
+    f'{{"note": "x", "readings": [{{"ts": 1764160000, "value": 1, {_ROW}}}]}}',
+    f' \n[ {{"ts": 1764160000, "value": 1, {_ROW}}} ] \n',
+    f'[{{"ts": 1764160000, "value": 1, {_ROW}}}, {{"ts": 1764160001, "value": 2, {_ROW}}}]',
+]
+
+
+@pytest.mark.parametrize("body", _CORNERS)
+def test_decoder_corners_parse_as_row_validation_does(body: str) -> None:
+    from agent_bruno.importers import _validate_items
+
+    data = orjson.loads(body)
+    if isinstance(data, dict) and not isinstance(data.get("readings"), list):
+        with pytest.raises(BodyError):  # the last "readings" is no list: 422 as before
+            parse_json(body.encode())
+        return
+    got = parse_json(body.encode())
+    rows = data["readings"] if isinstance(data, dict) else data
+    expected = _validate_items(enumerate(rows), by_line=False)
+    assert (got.rows, got.positions) == (expected.rows, expected.positions)
+    assert got.rejected == expected.rejected
+    signs = [math.copysign(1, r["value"]) for r in expected.rows]
+    assert [math.copysign(1, r["value"]) for r in got.rows] == signs

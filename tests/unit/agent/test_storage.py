@@ -10,6 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import textwrap
+import threading
 from pathlib import Path
 
 import pytest
@@ -95,6 +96,37 @@ async def test_submit_after_stop_is_refused(tmp_path: Path):
     writer.stop()
     with pytest.raises(WriterUnavailable):
         await writer.submit(bulk(1))
+
+
+async def test_a_saturated_writer_refuses_beyond_its_queue_and_then_recovers(
+    tmp_path: Path, monkeypatch
+):
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    writer = GroupCommitWriter(storage, queue_size=2, max_batch=1)
+    writer.start()
+    gate, entered = threading.Event(), threading.Event()
+    apply = storage.apply_batch
+
+    def slow(requests):
+        entered.set()
+        gate.wait(10)
+        return apply(requests)
+
+    monkeypatch.setattr(storage, "apply_batch", slow)
+    try:
+        first = asyncio.ensure_future(writer.submit(bulk(1)))
+        assert await asyncio.to_thread(entered.wait, 10)  # the first is in its commit
+        queued = [asyncio.ensure_future(writer.submit(bulk(1, offset=i))) for i in (1, 2)]
+        await asyncio.sleep(0)
+        with pytest.raises(WriterUnavailable, match="has 2 requests queued; retry later"):
+            await writer.submit(bulk(1, offset=3))
+        gate.set()
+        outcomes = await asyncio.gather(first, *queued)
+        assert [o.accepted for o in outcomes] == [1, 1, 1]
+        assert (await writer.submit(bulk(1, offset=4))).accepted == 1
+    finally:
+        gate.set()
+        writer.stop()
 
 
 async def test_commit_failure_fails_every_request_of_the_batch(tmp_path: Path, monkeypatch):

@@ -25,6 +25,7 @@ from agent_bruno.agent.memory import (
 )
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
+from agent_bruno.storage.schema import connect
 from tests.unit.agent.helpers import (
     API_TOKEN,
     NODE1_TOKEN,
@@ -344,3 +345,24 @@ def test_only_a_damaged_file_counts_as_damage(tmp_path: Path) -> None:
     assert not is_corrupt(sqlite3.OperationalError("database or disk is full"))
     assert is_corrupt(foreign.value)
     assert is_corrupt(sqlite3.DatabaseError("quick_check: *** in database main ***"))
+
+
+async def test_threads_db_commits_without_an_fsync_while_readings_stay_durable(
+    tmp_path: Path,
+) -> None:
+    """Conversation memory is not acknowledged sensor data: threads.db is WAL with
+    synchronous=NORMAL (no answer waits on an fsync; ~2 ms each at FULL), while the readings
+    database keeps FULL."""
+    async with open_thread_memory(tmp_path / "threads.db") as memory:
+        assert memory.conn is not None
+        modes = []
+        for pragma in ("journal_mode", "synchronous"):
+            cursor = await memory.conn.execute(f"PRAGMA {pragma}")
+            ((value,),) = await cursor.fetchall()
+            modes.append(value)
+    assert modes == ["wal", 1]  # 1: NORMAL (2 is FULL)
+    readings = connect(tmp_path / "agent-bruno.db")
+    try:
+        assert readings.execute("PRAGMA synchronous").fetchone() == (2,)
+    finally:
+        readings.close()

@@ -11,6 +11,7 @@ import httpx
 import pytest
 from langchain_core.messages import AIMessage, HumanMessage
 
+import agent_bruno.agent.graph as graph_module
 from agent_bruno.agent.nlu.classifier import IntentModel
 from agent_bruno.agent.service import AgentService
 from agent_bruno.storage.base import CatalogRow, EventsWrite
@@ -188,3 +189,38 @@ def test_the_storage_reads_one_node_by_its_exact_name(storage: SqliteStorage) ->
     assert [r.node for r in storage.list_nodes("pi-node-2")] == ["pi-node-2"]
     assert storage.list_nodes("PI-NODE-2") == []
     assert storage.list_nodes("pi-node-9") == []
+
+
+async def test_a_query_answer_makes_no_stream_events_while_chat_still_streams_them(
+    storage: SqliteStorage, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ask` (POST /query) reads only the answer: the status, tool and token events a /chat
+    stream shows, and the tool summaries they carry, are not made for it. The answer, its tool
+    calls and the stream's events are as before."""
+    summaries = 0
+    real_for_model = graph_module.for_model
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        nonlocal summaries
+        summaries += 1
+        return real_for_model(*args, **kwargs)
+
+    monkeypatch.setattr(graph_module, "for_model", counted)
+    service = await AgentService.create(make_context(storage))
+
+    reply = await service.ask(QUESTION)
+    assert summaries == 0
+    streamed = [event async for event in service.stream(QUESTION)]
+
+    kinds = [e.kind for e in streamed]
+    assert kinds[:3] == ["status", "status", "status"]  # received, start, understood
+    assert kinds[-2:] == ["answer", "done"]
+    assert {"tool_call", "tool_result", "token"} <= set(kinds)
+    assert summaries == kinds.count("tool_result") > 0
+    answer = next(e for e in streamed if e.kind == "answer")
+    assert answer.data["answer"] == reply.answer
+    tokens = "".join(e.data["text"] for e in streamed if e.kind == "token")
+    assert tokens == reply.answer
+    assert [c["name"] for c in reply.calls] == [
+        e.data["name"] for e in streamed if e.kind == "tool_call"
+    ]

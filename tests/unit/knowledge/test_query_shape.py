@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from agent_bruno.knowledge.catalogue import load_catalogue
-from agent_bruno.knowledge.ladybug_backend import LadybugBackend
+from agent_bruno.knowledge.ladybug_backend import LadybugBackend, bound_paging
 from agent_bruno.knowledge.service import KnowledgeGraph
 from bench.graph_fixture import Size, bulk_load, generate
 from tests.unit.knowledge.facts import T0, episode, pi3
@@ -102,3 +102,39 @@ async def test_a_context_is_one_round_trip(graph: KnowledgeGraph, what: str, cal
     assert counting.trips == 1, what
     if what != "incidents":
         assert found["incidents"][0]["root_causes"][0]["description"] == "HVAC failure"
+
+
+def test_a_limit_given_as_a_number_is_written_into_the_statement_ladybug_caches() -> None:
+    """Ladybug prepares a statement with `LIMIT $limit` again at every run; with the number in
+    the text its cached plan is reused. Only int parameters are written in; others stay."""
+    text = "MATCH (e:Episode) WHERE e.started >= $since RETURN e.id ORDER BY e.started LIMIT $limit"
+    assert bound_paging(text, {"since": 0.0, "limit": 10}) == (
+        text.replace("$limit", "10"),
+        {"since": 0.0},
+    )
+    both = "MATCH (n) WHERE n.k = $limit RETURN n SKIP $skip LIMIT $limit"
+    assert bound_paging(both, {"limit": 5, "skip": 2}) == (
+        "MATCH (n) WHERE n.k = $limit RETURN n SKIP 2 LIMIT 5",
+        {"limit": 5},  # still used in the WHERE
+    )
+    for odd in ("5 RETURN 1", True, -1, 2.0):
+        assert bound_paging("MATCH (n) RETURN n LIMIT $limit", {"limit": odd}) == (
+            "MATCH (n) RETURN n LIMIT $limit",
+            {"limit": odd},
+        )
+
+
+async def test_a_limited_read_gives_the_newest_rows_as_the_parameter_did(sized: Path) -> None:
+    backend = await LadybugBackend.open(sized)
+    try:
+        text = CATALOGUE.query("node_episode_ids").text("ladybug")
+        params = {"node": "node-3", "since": 0.0, "limit": 4}
+        every = await backend.read(text, {**params, "limit": 1000})
+        first = await backend.read(text, params)
+        again = await backend.read(text, {**params, "limit": 2})
+    finally:
+        await backend.close()
+    newest = sorted(every, key=lambda r: -float(r["started"]))
+    assert len(every) > 4
+    assert first == newest[:4]
+    assert again == newest[:2]
