@@ -286,7 +286,9 @@ async def test_wal_stays_bounded_during_a_continuous_import(tmp_path: Path, monk
     """Regression: with the writer never idle, checkpoints from another connection never
     caught up, the WAL never started over and grew with the import (219 MB for 1M readings)."""
     monkeypatch.setattr(schema, "WAL_SIZE_LIMIT", 256 * 1024)
-    monkeypatch.setattr(sqlite_storage, "WRITER_CHECKPOINT_EVERY_S", 0.05)
+    # By changes, not by time: a clock-based bound let a fast machine write 4 MB between two.
+    monkeypatch.setattr(sqlite_storage, "WRITER_CHECKPOINT_EVERY_S", 1e9)
+    monkeypatch.setattr(sqlite_storage, "WRITER_CHECKPOINT_EVERY_CHANGES", 200)
     storage = SqliteStorage(tmp_path / "db.sqlite")
     writer = GroupCommitWriter(storage, max_batch=2)
     writer.start()
