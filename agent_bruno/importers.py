@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from itertools import repeat
-from operator import attrgetter, itemgetter, methodcaller
+from operator import attrgetter, itemgetter
 from typing import Any, NotRequired
 
 import msgspec
@@ -145,7 +145,6 @@ _NAME_FIELDS = ("node", "location", "sensor", "metric", "unit")
 _TS = itemgetter("ts")
 _VALUE = itemgetter("value")
 _MISSING: Any = msgspec.UNSET  # a row without a cluster (also what msgspec leaves unset)
-_COMMAS = methodcaller("count", ",")
 _JSON_NUMBERS = frozenset({int, float})  # not bool: a JSON true is no number
 
 

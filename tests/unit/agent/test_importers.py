@@ -166,6 +166,38 @@ def test_csv_column_path_gives_what_the_row_path_gives(seed: int) -> None:
     assert (got.rejected, got.more_rejected) == (expected.rejected, expected.more_rejected)
 
 
+_PLAIN_HEADER = "ts,node,location,sensor,metric,value,unit"
+
+
+@pytest.mark.parametrize(
+    ("header", "lines"),
+    [
+        # One line a field too long, the next a field short: as many fields as a good body.
+        (_PLAIN_HEADER, ["1764160000,1,2,3,4,5,6,7", "1764160060,1,2,3,4,5"]),
+        (_PLAIN_HEADER, ["1764160000,1,2,3,4,5,6", "", "1764160060,1,2,3,4,5,6,7"]),
+        # Short, good, long: read at the first line's width, every row would look good (the
+        # line ends falling in the free-text column, the skipped fields being the times).
+        (
+            _PLAIN_HEADER + ",note",
+            [
+                "1764160000,n,l,s,m,1,u",
+                "1764160030,1764160060,n,l,s,m,2,u",
+                "1764160090,1764160120,n,l,s,m,3,u,fine",
+            ],
+        ),
+    ],
+)
+def test_csv_lines_of_uneven_width_are_named_even_when_they_balance(
+    header: str, lines: list[str]
+) -> None:
+    body = (header + "\n" + "\n".join(lines) + "\n").encode()
+    expected = csv_by_row(body.decode())
+    got = parse_csv(body)
+    assert (got.rows, got.positions) == (expected.rows, expected.positions)
+    assert got.rejected == expected.rejected
+    assert got.rejected
+
+
 def test_csv_reads_what_the_same_json_reads() -> None:
     rows = [
         {"ts": 1764160000 + i, "node": f"n{i % 3}", "location": "lab", "sensor": "s",
