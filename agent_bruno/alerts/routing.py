@@ -6,7 +6,10 @@ looked at every `group_interval_s` and notified only when what it would send dif
 it last sent (dedup by fingerprint and status), or, unchanged but still firing, once every
 `repeat_interval_s`. Muted alerts (a snoozed subscription, a silence of its owner, or a silence
 alert of a node that is itself offline: inhibition) are left out. A resolve is sent only for an
-alert whose firing was sent, so it can never arrive first.
+alert whose firing was sent, so it can never arrive first. An alert resolved inside its group
+wait is not sent at all, as in Alertmanager; but one that fired and resolved before a flush told
+of it while, by its own times, it was critical or firing longer than the group wait (it was
+evaluated late: a replay after a restart, a backlog) is sent as firing and then as resolved.
 
 Pure: the clock is passed in; `GroupState` is what gets persisted with each notification.
 """
@@ -115,6 +118,9 @@ class _Group:
     state: GroupState
     alerts: dict[str, AlertView] = field(default_factory=dict)  # current: firing or resolved
     next_flush: float | None = None
+    # Fired and resolved before any flush told of it, yet firing longer than the group wait
+    # (or critical): its firing is sent first, then its resolve, as if seen live.
+    owed: dict[str, AlertView] = field(default_factory=dict)
 
 
 _RANK = {"info": 0, "warning": 1, "critical": 2}
@@ -181,6 +187,20 @@ class Dispatcher:
         c = ac.change
         severity = c.severity or sub.rule.severity
         resolved = c.status == "resolved"
+        timing = sub.timing
+        before = group.alerts.get(ac.fingerprint)
+        if (
+            resolved
+            and before is not None
+            and before.status == "firing"
+            and ac.fingerprint not in group.state.sent
+            and (before.severity == "critical" or c.at - before.starts_at >= timing.group_wait_s)
+        ):
+            # Evaluated late (a replay after a restart, a backlog of writes): the data says it
+            # fired for longer than the group wait, so it is told, not dropped.
+            group.owed[ac.fingerprint] = before
+        elif not resolved:
+            group.owed.pop(ac.fingerprint, None)  # firing again: told as it is now
         group.alerts[ac.fingerprint] = AlertView(
             ac.fingerprint,
             c.status,
@@ -192,7 +212,6 @@ class Dispatcher:
             c.reason,
             severity,
         )
-        timing = sub.timing
         if group.state.last_sent is None and not group.state.sent:
             wait = 0.0 if severity == "critical" and not resolved else timing.group_wait_s
             first = now + wait
@@ -222,9 +241,19 @@ class Dispatcher:
             if sub is None:  # deleted: nothing more is sent about it
                 del self._groups[key]
                 continue
+            resolves: dict[str, AlertView] = {}
+            if group.owed:  # first the firing of what resolved before it was told
+                resolves = {fp: group.alerts[fp] for fp in group.owed if fp in group.alerts}
+                group.alerts.update(group.owed)
+                group.owed = {}
             note = self._flush(group, sub, now, silences, offline)
             if note is not None:
                 out.append((note, _copy_state(group.state)))
+            if resolves:  # then, at once, their resolves (same lane: in this order)
+                group.alerts.update(resolves)
+                note = self._flush(group, sub, now, silences, offline)
+                if note is not None:
+                    out.append((note, _copy_state(group.state)))
             if not group.alerts:
                 del self._groups[key]
         return out

@@ -41,10 +41,10 @@ def labels(
 
 def change(
     sub: Subscription, status: str, at: float, lab: dict[str, str] | None = None,
-    severity: str | None = None,
+    severity: str | None = None, since: float = T0,
 ) -> AlertChange:  # fmt: skip
     lab = lab or labels()
-    c = Change(status, at, T0, 28.0, 28.0, "", severity)  # type: ignore[arg-type]
+    c = Change(status, at, since, 28.0, 28.0, "", severity)  # type: ignore[arg-type]
     return AlertChange(sub, fingerprint(sub.id, lab), lab, c, State())
 
 

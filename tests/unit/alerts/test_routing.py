@@ -72,6 +72,41 @@ def test_resolve_after_its_firing_and_never_before() -> None:
     assert group.sent == {}
 
 
+def test_a_critical_alert_fired_and_resolved_in_one_evaluation_is_told_both_ways() -> None:
+    """Regression: a restart's replay (or a backlog) evaluated a critical alert's firing and
+    its resolve together, the resolve replaced the firing before the flush, and the receiver
+    never heard of either (a fresh-clone CI run lost one group of twelve this way)."""
+    sub = subscription()
+    d = dispatcher(sub)
+    d.change(change(sub, "firing", T0 - 600, severity="critical", since=T0 - 600), T0)
+    d.change(change(sub, "resolved", T0 - 300, severity="critical", since=T0 - 600), T0)
+    notes = d.due(T0, [], frozenset())
+    assert [n.status for n, _ in notes] == ["firing", "resolved"]
+    assert [n.seq for n, _ in notes] == [1, 2]
+    assert notes[1][0].alerts[0].ends_at == T0 - 300
+    assert notes[1][1].sent == {}
+    assert d.due(T0 + 3600, [], frozenset()) == []  # nothing owed any more
+
+
+def test_an_alert_that_fired_longer_than_the_group_wait_is_told_though_evaluated_late() -> None:
+    sub = subscription()  # a 30 s group wait
+    d = dispatcher(sub)
+    d.change(change(sub, "firing", T0 - 600, since=T0 - 600), T0)
+    d.change(change(sub, "resolved", T0 - 500, since=T0 - 600), T0)  # 100 s of firing
+    assert d.due(T0 + 29, [], frozenset()) == []
+    notes = d.due(T0 + 30, [], frozenset())
+    assert [n.status for n, _ in notes] == ["firing", "resolved"]
+
+
+def test_a_muted_alert_fired_and_resolved_late_is_still_not_told() -> None:
+    sub = subscription()
+    d = dispatcher(sub)
+    hush = Silence("s1", sub.owner, {"alertname": sub.name}, T0 - 3600, T0 + 3600, "maintenance")
+    d.change(change(sub, "firing", T0 - 600, severity="critical"), T0)
+    d.change(change(sub, "resolved", T0 - 300, severity="critical"), T0)
+    assert d.due(T0, [hush], frozenset()) == []
+
+
 def test_silence_mutes_matching_alerts_of_its_owner_only() -> None:
     mine = subscription()
     theirs = subscription("sub_2", owner="api:bob")
