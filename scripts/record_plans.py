@@ -69,7 +69,8 @@ class Recorder:
         **options: Any,
     ) -> Plan:
         plan = understand(question, focus, vocab, now, tz, **options)
-        words = _plain(asdict(vocab))
+        # (the vocabulary's private lookup cache fills as it is used: not part of its words)
+        words = _plain({k: v for k, v in asdict(vocab).items() if not k.startswith("_")})
         if self.vocabulary is None:
             self.vocabulary = words
         if words != self.vocabulary:

@@ -48,7 +48,10 @@ _NUM_WORD = (
 )
 _NUM = r"(?:(?P<digits>\d+(?:\.\d+)?)\s*|(?P<word>" + _NUM_WORD + r")\s+)"
 _UNIT = r"(?P<unit>" + "|".join(sorted(UNIT_ALIASES, key=len, reverse=True)) + ")"
-_HALF = r"(?P<half>half[\s-]*(?:an?\s+)?hour)"
+_HALF = (
+    r"(?:(?P<half>half[\s-]*(?:an?\s+)?hour)"
+    r"|(?P<quarter>(?:a\s+)?quarter(?:[\s-]+of)?[\s-]*(?:an?\s+)?hour))"
+)
 _CLOCK = r"(?:noon|midday|midnight|\d{1,2}(?::\d{2})?\s*[ap]\.?m\.?|\d{1,2}:\d{2})"
 _DATE = (
     rf"(?:\d{{4}}-\d{{2}}-\d{{2}}|{MONTH_RE}\.?\s+\d{{1,2}}(?:st|nd|rd|th)?(?:,?\s+\d{{4}})?"

@@ -126,6 +126,8 @@ def _word_number(word: str) -> int:
 def _amount(m: re.Match[str]) -> tuple[float, str] | None:
     if m.group("half"):
         return 1800.0, "half hour"
+    if m.groupdict().get("quarter"):  # "the last quarter of an hour": 15 minutes
+        return 15.0, "minute"
     unit = UNIT_ALIASES[m.group("unit").lower()]
     digits, word = m.group("digits"), m.group("word")
     if digits is None and len(m.group("unit")) == 1:
