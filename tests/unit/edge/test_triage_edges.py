@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from edge_reporter.model import Kind, Severity
+from edge_reporter.engine import reading_event
+from edge_reporter.model import Kind, Reading, Severity
 from edge_reporter.triage import (
     AnomalyScorer,
     DetectorParams,
@@ -86,6 +87,26 @@ def test_a_hard_limit_episode_reading_by_reading() -> None:
     assert verdicts[0].baseline_std == 0.0
 
 
+def test_a_rule_verdict_before_any_reading_sends_no_baseline() -> None:
+    # A first reading past a hard limit, or a sensor silent from the start: nothing was learnt,
+    # so the event the agent stores and shows carries no baseline (it said "0 ± 0" before).
+    triage = SeriesTriage(TriageConfig(hard_max=80.0, dropout_count=1), "°C")
+    first = triage.update(0.0, 90.0)
+    assert (first.severity, first.rule) == (Severity.CRITICAL, "hard_limit")
+    assert math.isnan(first.baseline_mean)
+    assert math.isnan(first.baseline_std)
+    event = reading_event(Reading(0.0, "t1", "temperature", "°C", 90.0), first)
+    assert event["reason"] == "90.0 °C is above the sensor limit of 80 °C"
+    assert "baseline" not in event
+    silent = SeriesTriage(TriageConfig(dropout_count=1), "°C").update(0.0, None)
+    assert (silent.severity, silent.rule) == (Severity.WARNING, "dropout")
+    assert "baseline" not in reading_event(Reading(0.0, "t1", "temperature", "°C", None), silent)
+    # Once a reading is learnt, the same rule quotes it.
+    triage.update(1.0, 20.0)
+    after = reading_event(Reading(2.0, "t1", "temperature", "°C", 90.0), triage.update(2.0, 90.0))
+    assert after["baseline"] == {"mean": 20.0, "std": 0.0}
+
+
 def test_a_dropout_episode_reading_by_reading() -> None:
     triage = SeriesTriage(TriageConfig(dropout_count=2), "°C")
     triage.update(0.0, 20.0)
@@ -123,6 +144,7 @@ def test_the_baseline_is_the_mean_and_spread_before_the_reading() -> None:
     verdicts = [triage.update(float(i), v) for i, v in enumerate([10.0, 12.0, 14.0, 16.0, 30.0])]
     # Plain mean and variance until 1/n falls below 1/4, then exponentially weighted.
     assert [v.baseline_mean for v in verdicts] == pytest.approx([10.0, 10.0, 11.0, 12.0, 13.0])
+    assert verdicts[0].baseline_std == 0.0  # the first reading is its own baseline
     assert verdicts[2].baseline_std == pytest.approx(1.0)
     assert verdicts[4].baseline_std == pytest.approx(math.sqrt(5.0))
 
