@@ -133,7 +133,7 @@ class Verdict:
     severity: Severity
     score: float
     reason: str
-    baseline_mean: float
+    baseline_mean: float  # NaN (with baseline_std) when there is none: no reading learnt yet
     baseline_std: float
     rule: str | None = None
     kind: Kind | None = None
@@ -315,6 +315,8 @@ class SeriesTriage:
         self, severity: Severity, score: float, reason: str, rule: str | None = None
     ) -> Verdict:
         kind = None if rule is None else RULE_KIND[rule]
+        if self._n == 0:  # before any reading there is no baseline to quote: not "0 ± 0"
+            return Verdict(severity, score, reason, math.nan, math.nan, rule, kind)
         return Verdict(severity, score, reason, self._mean, math.sqrt(self._var), rule, kind)
 
     def _beyond_limit(self, value: float, side: str, bound: float) -> Verdict:

@@ -96,10 +96,34 @@ class Result:
         return sum(n for s, n in self.counts.items() if s not in UNTESTED)
 
     @property
+    def killed(self) -> int:
+        """Mutants a test killed (or that timed out, or that the type checker refused)."""
+        return sum(self.counts[s] for s in KILLED)
+
+    @property
+    def equivalent(self) -> int:
+        """Survivors justified as equivalent: no input tells them from the original."""
+        return sum(1 for s in self.survivors if is_equivalent(s.why))
+
+    @property
     def score(self) -> float:
-        """Killed share of the scored mutants, in percent."""
-        killed = sum(self.counts[s] for s in KILLED)
-        return 100.0 * killed / self.scored if self.scored else 100.0
+        """The mutation score, in percent: killed over the scored mutants less the equivalent
+        ones (which no test can kill). Accepted and open survivors count as not killed."""
+        return _percent(self.killed, self.scored - self.equivalent)
+
+    @property
+    def raw_score(self) -> float:
+        """Killed share of all scored mutants, equivalent ones included, in percent."""
+        return _percent(self.killed, self.scored)
+
+
+def is_equivalent(why: str | None) -> bool:
+    """Whether a survivor's justification says it is equivalent (not merely accepted)."""
+    return why is not None and why.lower().startswith("equivalent")
+
+
+def _percent(part: int, whole: int) -> float:
+    return 100.0 * part / whole if whole > 0 else 100.0
 
 
 def load_modules(path: Path = HERE / "modules.toml") -> dict[str, Module]:
@@ -255,9 +279,11 @@ def _diff(work: Path, name: str, source: str) -> str:
 def report(result: Result, min_score: float) -> bool:
     """Print one module's score and survivors; True if it meets the bar."""
     c = result.counts
-    killed = sum(c[s] for s in KILLED)
+    killed = result.killed
     print(
-        f"\n== {result.module}: score {result.score:.1f} % ({killed} of {result.scored} killed; "
+        f"\n== {result.module}: score {result.score:.1f} % ({killed} of "
+        f"{result.scored - result.equivalent} killed, the {result.equivalent} equivalent "
+        f"survivors left out); raw {result.raw_score:.1f} % ({killed} of {result.scored}; "
         f"{c['survived']} survived, {c['no tests']} without tests, {c['timeout']} timed out, "
         f"{c['caught by type check']} refused by mypy; {result.log_only} inside logging calls "
         f"not scored; {result.seconds:.0f} s)"
@@ -322,6 +348,8 @@ def main(argv: list[str] | None = None) -> int:
                 {
                     "module": r.module,
                     "score": round(r.score, 1),
+                    "raw_score": round(r.raw_score, 1),
+                    "equivalent": r.equivalent,
                     "counts": dict(r.counts),
                     "log_only": r.log_only,
                     "complete": r.complete,

@@ -10,7 +10,8 @@ import random
 
 import pytest
 
-from edge_reporter.model import Kind, Severity
+from edge_reporter.engine import reading_event
+from edge_reporter.model import Kind, Reading, Severity
 from edge_reporter.triage import (
     AnomalyScorer,
     DetectorParams,
@@ -86,6 +87,26 @@ def test_a_hard_limit_episode_reading_by_reading() -> None:
     assert verdicts[0].baseline_std == 0.0
 
 
+def test_a_rule_verdict_before_any_reading_sends_no_baseline() -> None:
+    # A first reading past a hard limit, or a sensor silent from the start: nothing was learnt,
+    # so the event the agent stores and shows carries no baseline (it said "0 ± 0" before).
+    triage = SeriesTriage(TriageConfig(hard_max=80.0, dropout_count=1), "°C")
+    first = triage.update(0.0, 90.0)
+    assert (first.severity, first.rule) == (Severity.CRITICAL, "hard_limit")
+    assert math.isnan(first.baseline_mean)
+    assert math.isnan(first.baseline_std)
+    event = reading_event(Reading(0.0, "t1", "temperature", "°C", 90.0), first)
+    assert event["reason"] == "90.0 °C is above the sensor limit of 80 °C"
+    assert "baseline" not in event
+    silent = SeriesTriage(TriageConfig(dropout_count=1), "°C").update(0.0, None)
+    assert (silent.severity, silent.rule) == (Severity.WARNING, "dropout")
+    assert "baseline" not in reading_event(Reading(0.0, "t1", "temperature", "°C", None), silent)
+    # Once a reading is learnt, the same rule quotes it.
+    triage.update(1.0, 20.0)
+    after = reading_event(Reading(2.0, "t1", "temperature", "°C", 90.0), triage.update(2.0, 90.0))
+    assert after["baseline"] == {"mean": 20.0, "std": 0.0}
+
+
 def test_a_dropout_episode_reading_by_reading() -> None:
     triage = SeriesTriage(TriageConfig(dropout_count=2), "°C")
     triage.update(0.0, 20.0)
@@ -123,6 +144,7 @@ def test_the_baseline_is_the_mean_and_spread_before_the_reading() -> None:
     verdicts = [triage.update(float(i), v) for i, v in enumerate([10.0, 12.0, 14.0, 16.0, 30.0])]
     # Plain mean and variance until 1/n falls below 1/4, then exponentially weighted.
     assert [v.baseline_mean for v in verdicts] == pytest.approx([10.0, 10.0, 11.0, 12.0, 13.0])
+    assert verdicts[0].baseline_std == 0.0  # the first reading is its own baseline
     assert verdicts[2].baseline_std == pytest.approx(1.0)
     assert verdicts[4].baseline_std == pytest.approx(math.sqrt(5.0))
 
@@ -256,3 +278,81 @@ def test_a_new_extreme_of_a_unitless_series_ends_with_the_old_value() -> None:
     verdict = triage.update(400 * 300.0, 10.0)
     assert verdict.rule == "new_extreme"
     assert verdict.reason.endswith("; the lowest reading of the last 33 hours was 19.01")
+
+
+def _noisy_scorer(params: DetectorParams, resolution: float | None = None) -> AnomalyScorer:
+    """A scorer after 300 one-minute readings of 20 ± 0.1 (seeded)."""
+    scorer = AnomalyScorer(params) if resolution is None else AnomalyScorer(params, resolution)
+    rng = random.Random(4)
+    for i in range(300):
+        scorer.score(i * 60.0, 20.0 + rng.gauss(0, 0.1))
+    return scorer
+
+
+def test_a_single_huge_reading_is_named_a_spike() -> None:
+    rng = random.Random(4)
+    triage = SeriesTriage(TriageConfig(), "°C")
+    for i in range(300):
+        triage.update(i * 60.0, 20.0 + rng.gauss(0, 0.1))
+    verdict = triage.update(300 * 60.0, 60.0)
+    assert (verdict.severity, verdict.rule, verdict.kind) == (
+        Severity.WARNING,
+        "spike",
+        Kind.PROCESS_ANOMALY,
+    )
+    assert verdict.reason == "60.0 °C is 391.3σ above the baseline of the last hour"
+
+
+def test_the_scorer_has_no_resolution_unless_given_one() -> None:
+    # A series whose steps are far below 1: a resolution of 1 would make it all dead band.
+    rng = random.Random(9)
+    values = [0.02 + rng.gauss(0, 0.001) for _ in range(200)] + [0.05]
+    plain, explicit = AnomalyScorer(DetectorParams()), AnomalyScorer(DetectorParams(), 0.0)
+    scores = [plain.score(i * 60.0, v) for i, v in enumerate(values)]
+    assert scores == [explicit.score(i * 60.0, v) for i, v in enumerate(values)]
+    assert scores[-1] >= 0.9
+
+
+def test_a_score_exactly_at_the_fire_point_starts_the_rest() -> None:
+    # Scores are capped at 1.0: with fire = 1.0 the capped spike is a detection, and the next
+    # reading is damped.
+    params = DetectorParams(fire=1.0, rest=2, rest_damping=0.5)
+    scorer, twin = _noisy_scorer(params), _noisy_scorer(DetectorParams(fire=1.0, rest=0))
+    assert [scorer.score(18_000.0, 60.0), twin.score(18_000.0, 60.0)] == [1.0, 1.0]
+    second = twin.score(18_060.0, 60.0)
+    assert second > 0.0
+    assert scorer.score(18_060.0, 60.0) == 0.5 * second
+
+
+def test_a_new_extreme_counts_from_exactly_the_range_wait() -> None:
+    rng = random.Random(3)
+    scorer = AnomalyScorer(DetectorParams(range_wait_s=6000.0))
+    values = [20.0 + rng.uniform(-1.0, 1.0) for _ in range(100)]
+    for i, v in enumerate(values):
+        scorer.score(i * 60.0, v)
+    assert scorer.score(6000.0, 25.0) == 1.0  # 6,000 s after the first reading
+    assert scorer.rule == "new_extreme"
+    assert scorer.new_extreme == max(values)
+
+
+def test_with_a_resolution_the_first_step_is_measured_in_its_units() -> None:
+    # Straight after the warm-up (here 1 reading), a 3 °C step at a 0.5 °C resolution is
+    # 5 units beyond the dead band against a spread of one unit entering the 30-reading
+    # window: z = 5, a tail of 2.9e-7, a detection named a jump.
+    scorer = AnomalyScorer(DetectorParams(warmup=1), 0.5)
+    assert scorer.score(0.0, 20.0) == 0.0
+    expected = -math.log10(0.5 * math.erfc(5.0 / math.sqrt(2.0))) / (6.0 / 0.9)
+    assert scorer.score(60.0, 23.0) == pytest.approx(expected, rel=1e-9)
+    assert scorer.rule == "jump"
+
+
+def test_the_long_run_statistics_are_plain_until_their_weight_takes_over() -> None:
+    # With the long-run weight 1/4, the first 4 window averages are averaged plainly, then
+    # exponentially: errors of 1 (each read against the previous one, so 0 first, then 1),
+    # then an error of 2. By hand: mean 0, 1/2, 2/3, 3/4, then 3/4 + (1 - 3/4) / 4 = 0.8125;
+    # variance 0, 1/4, 2/9, 0.1875, then 3/4 · (0.1875 + 1/4 · (1/4)²) = 0.15234375.
+    scorer = AnomalyScorer(DetectorParams(short=1, error_scale=1.0, error_cap=100.0, long=0.25))
+    channel = scorer._channels[0]
+    firsts = [channel.z(1.0) for _ in range(5)]
+    assert firsts[0] == 0.0
+    assert channel.z(2.0) == pytest.approx((2.0 - 0.8125) / math.sqrt(0.15234375), rel=1e-12)
