@@ -68,6 +68,9 @@ def _topology(fact: NodeFact) -> int:
     return hash((fact.cluster, fact.location, fact.sensors, running))
 
 
+REFRESH_SLOTS = 6
+
+
 def refresh_phase(node: str) -> float:
     """How far into the refresh period a node's first full write is counted as made (seconds
     in [0, TOPOLOGY_REFRESH_S), by its name): a fleet first written in one flush is then written
