@@ -38,9 +38,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(PY) -m mypy
 
-# The default tier: everything that runs in the test process (markers in pyproject.toml).
+# The default tier: everything that runs in the test process (markers in pyproject.toml), on
+# PYTEST_WORKERS pytest-xdist workers (`make unit PYTEST_WORKERS=0` runs it in one process).
+PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(PYTEST_WORKERS)
 
 # The tests that start processes: agent and reporter, the installed wheel, crash writers, brokers.
 e2e: $(STAMP) $(WHEELHOUSE)/.stamp

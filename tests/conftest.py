@@ -1,17 +1,40 @@
-"""Shared by every tier: no event loop made behind a test's back, and the agent eval's dataset,
-built once per run."""
+"""Shared by every tier: temporary files in memory, no event loop made behind a test's back, and
+the agent eval's dataset, built once per run (across pytest-xdist's workers too)."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import fcntl
+import os
+import pickle
 import sqlite3
 from dataclasses import replace
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import pytest
 
 if TYPE_CHECKING:
     from evals.agent.dataset import Dataset
+
+
+# Temporary files in memory when there is room: the suite's SQLite databases fsync, and on a disk
+# those waits were seconds of the default tier. A small /dev/shm (a container's 64 MiB) is left
+# alone. Set PYTEST_DEBUG_TEMPROOT (or --basetemp) to choose yourself.
+MEMORY_TMP = "/dev/shm"
+MEMORY_TMP_MIN_FREE = 1 << 30
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    if os.environ.get("PYTEST_DEBUG_TEMPROOT") or config.option.basetemp:
+        return
+    try:
+        stat = os.statvfs(MEMORY_TMP)
+    except OSError:
+        return
+    if stat.f_bavail * stat.f_frsize >= MEMORY_TMP_MIN_FREE and os.access(MEMORY_TMP, os.W_OK):
+        os.environ["PYTEST_DEBUG_TEMPROOT"] = MEMORY_TMP
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
@@ -30,13 +53,37 @@ def pytest_sessionstart(session: pytest.Session) -> None:
 
 @pytest.fixture(scope="session")
 def built_eval_dataset(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
-    """The agent eval's dataset (about 10 s of CPU to write), built once for the whole run.
+    """The agent eval's dataset (about 10 s of CPU to write), built once for the whole run: under
+    pytest-xdist the first worker to need it builds it in the run's shared temporary directory,
+    under a lock, and the others read what it wrote.
 
     Read it through `eval_dataset`, a private copy, so no test sees another's writes.
     """
-    from evals.agent.dataset import build  # the eval package, imported only by tests using it
+    # The eval package, imported only by tests using it.
+    from evals.agent.dataset import Dataset, build
 
-    return build(tmp_path_factory.mktemp("eval-dataset") / "eval.db")
+    if os.environ.get("PYTEST_XDIST_WORKER") is None:
+        return build(tmp_path_factory.mktemp("eval-dataset") / "eval.db")
+    shared = tmp_path_factory.getbasetemp().parent / "eval-dataset"
+    shared.mkdir(exist_ok=True)
+    truth = shared / "dataset.pickle"
+    with (shared / "lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if truth.exists():
+            with truth.open("rb") as f:
+                fields = pickle.load(f)  # noqa: S301 - written by this run, just below
+            read_only = {
+                k: MappingProxyType(v) if isinstance(v, dict) else v for k, v in fields.items()
+            }
+            return Dataset(**read_only)
+        dataset = build(shared / "eval.db")
+        plain = {f.name: getattr(dataset, f.name) for f in dataclasses.fields(dataset)}
+        plain = {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in plain.items()}
+        partial = truth.with_suffix(".partial")
+        with partial.open("wb") as f:
+            pickle.dump(plain, f)
+        partial.replace(truth)
+        return dataset
 
 
 @pytest.fixture(scope="module")

@@ -152,7 +152,10 @@ def receiver(port: int = 0, **options: Any) -> Iterator[Receiver]:
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(state))
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="receiver", daemon=True)
+    # Polled every 50 ms: the block's end (shutdown) waits for one poll, 0.5 s by default.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="receiver", daemon=True
+    )
     thread.start()
     try:
         yield state

@@ -126,7 +126,10 @@ def fake_kube(token: str = "kube-token-5d1f") -> Iterator[FakeKube]:  # noqa: S1
     kube = FakeKube(token)
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(kube))
     kube.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, name="fake-kube", daemon=True)
+    # Polled every 50 ms: shutdown waits for one poll, 0.5 s by default.
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="fake-kube", daemon=True
+    )
     thread.start()
     try:
         yield kube

@@ -7,7 +7,6 @@ timeout, an HTTP error, no server) ends on the built-in path with an answer and 
 from __future__ import annotations
 
 import asyncio
-import socket
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
@@ -20,6 +19,7 @@ from agent_bruno.agent.model import build_chat_model
 from agent_bruno.agent.service import AgentReply, AgentService
 from agent_bruno.storage.sqlite import SqliteStorage
 from tests.fakes.ollama import FakeOllama, Reply, ToolCallSpec
+from tests.servers.loopback import refused_url
 from tests.unit.agent.test_agent_graph import (
     QUESTION,
     WAREHOUSE_TEMPERATURE,
@@ -200,18 +200,12 @@ async def test_an_ollama_error_falls_back(storage: SqliteStorage):
     assert_builtin_answer(reply, "model server answered HTTP 500: model 'qwen2.5:3b' is loading")
 
 
-def closed_port() -> int:
-    """A loopback port nothing listens on."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 async def test_no_ollama_server_falls_back(storage: SqliteStorage):
-    model = build_chat_model(f"http://127.0.0.1:{closed_port()}", MODEL, 2.0)
-    service = await AgentService.create(make_context(storage), model=model, model_timeout_s=2.0)
-    began = time.monotonic()
-    reply = await service.ask(QUESTION)
+    with refused_url() as url:
+        model = build_chat_model(url, MODEL, 2.0)
+        service = await AgentService.create(make_context(storage), model=model, model_timeout_s=2.0)
+        began = time.monotonic()
+        reply = await service.ask(QUESTION)
 
     assert_builtin_answer(reply, "cannot reach the model server")
     assert time.monotonic() - began < 2.0

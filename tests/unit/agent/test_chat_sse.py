@@ -12,13 +12,12 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from fastapi import FastAPI
 
 from agent_bruno.agent.events import AgentEvent
 from agent_bruno.app import create_app
 from agent_bruno.ask import parse_sse
-from agent_bruno.localrun import free_port
+from tests.servers.loopback import serve_in_thread
 from tests.unit.agent.helpers import (
     API_TOKEN,
     NODE1_TOKEN,
@@ -49,27 +48,11 @@ class Live:
 def live(tmp_path: Path) -> Iterator[Live]:
     settings = make_settings(tmp_path, sse_ping_s=0.1)
     app = create_app(settings)
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    # In a thread, uvicorn installs no signal handlers and runs its own loop.
-    thread = threading.Thread(target=server.run, name="uvicorn", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert thread.is_alive(), "the server thread exited"
-        assert time.monotonic() < deadline, "the server did not start"
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    beat = envelope([heartbeat(1, ts=time.time())])
-    assert httpx.post(f"{url}/v1/events", json=beat, headers=auth(NODE1_TOKEN)).status_code == 200
-    try:
+    with serve_in_thread(app) as url:
+        beat = envelope([heartbeat(1, ts=time.time())])
+        r = httpx.post(f"{url}/v1/events", json=beat, headers=auth(NODE1_TOKEN))
+        assert r.status_code == 200, r.text
         yield Live(url, app)
-    finally:
-        server.should_exit = True
-        thread.join(20)
 
 
 def read_events(response: httpx.Response) -> list[tuple[str, dict[str, Any]]]:

@@ -14,6 +14,7 @@ import pytest
 from agent_bruno.ask import Printer, SseEvent, parse_sse
 from agent_bruno.cli import main
 from agent_bruno.localrun import free_port, serve_agent
+from tests.servers.loopback import refused_url
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, aggregate, auth, envelope, heartbeat
 
 
@@ -104,8 +105,8 @@ def test_a_wrong_token_says_what_to_do(server, capsys):
 
 
 def test_an_unreachable_agent_names_the_url(capsys):
-    url = f"http://127.0.0.1:{free_port()}"
-    code, _, err = ask(capsys, "--url", url, "List all Pi nodes")
+    with refused_url() as url:
+        code, _, err = ask(capsys, "--url", url, "List all Pi nodes")
     assert code == 1
     assert f"cannot reach the agent at {url}" in err
     assert "agent-bruno serve" in err

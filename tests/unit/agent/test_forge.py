@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import socket
 from collections.abc import AsyncIterator
 from typing import Any, Literal
 
@@ -13,6 +12,7 @@ import pytest
 
 from agent_bruno.agent.forge import ForgeClient, ForgeConfig, ForgeError, pack_data
 from tests.fakes.ollama import FakeOllama, Reply
+from tests.servers.loopback import refused_url
 
 MODEL = "qwen2.5:14b"
 SYSTEM = "You are Forge, a careful analyst of homelab sensor data."
@@ -132,12 +132,10 @@ async def test_empty_answer_is_a_forge_error(http: httpx.AsyncClient) -> None:
 async def test_connection_refused_is_a_forge_error_naming_the_url(
     http: httpx.AsyncClient,
 ) -> None:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{sock.getsockname()[1]}"
-    client = ForgeClient(ForgeConfig(base_url=url, model=MODEL), http)
-    with pytest.raises(ForgeError, match=f"cannot connect to Forge at {url}/api/chat"):
-        await client.analyze(SYSTEM, QUESTION, DATA)
+    with refused_url() as url:
+        client = ForgeClient(ForgeConfig(base_url=url, model=MODEL), http)
+        with pytest.raises(ForgeError, match=f"cannot connect to Forge at {url}/api/chat"):
+            await client.analyze(SYSTEM, QUESTION, DATA)
 
 
 async def test_large_data_is_summarised_with_counts_stated(http: httpx.AsyncClient) -> None:

@@ -4,6 +4,7 @@ open episodes, process figures; behind the API token; valid for promtool."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from prometheus_client.samples import Sample
 
@@ -76,6 +77,7 @@ async def test_metrics_need_the_api_token(client: httpx.AsyncClient) -> None:
     assert (await client.get("/metrics")).status_code == 401
 
 
+@pytest.mark.e2e  # starts promtool
 async def test_exposition_passes_promtool(client: httpx.AsyncClient) -> None:
     await _load(client)
     await client.get("/nope")

@@ -11,8 +11,8 @@ import pytest
 from agent_bruno.agent.service import AgentError, AgentReply
 from agent_bruno.api.query import _from_form
 from agent_bruno.app import create_app
-from agent_bruno.localrun import free_port
 from tests.fakes.ollama import FakeOllama, Reply, ToolCallSpec
+from tests.servers.loopback import refused_url
 from tests.unit.agent.helpers import (
     API_TOKEN,
     NODE1_TOKEN,
@@ -221,12 +221,12 @@ async def test_with_ollama_url_set_the_model_answers(tmp_path: Path):
 
 
 async def test_an_unreachable_model_falls_back_and_says_so(tmp_path: Path):
-    dead = f"http://127.0.0.1:{free_port()}"
-    app = create_app(make_settings(tmp_path, ollama_url=dead, ollama_timeout_s=2.0))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
-            r = await c.post("/query", content="List all Pi nodes", headers={**HA, **FORM})
+    with refused_url() as dead:
+        app = create_app(make_settings(tmp_path, ollama_url=dead, ollama_timeout_s=2.0))
+        async with app.router.lifespan_context(app):
+            transport = httpx.ASGITransport(app=app)
+            async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+                r = await c.post("/query", content="List all Pi nodes", headers={**HA, **FORM})
     assert r.status_code == 200, r.text
     assert r.headers["x-agent-mode"] == "builtin"
     # Says why the model was not used, in words an operator can act on.

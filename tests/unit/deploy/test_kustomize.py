@@ -245,6 +245,7 @@ def _decoded(obj: Obj) -> Obj:
     return {**obj, "data": data}
 
 
+@pytest.mark.e2e  # starts kubectl
 def test_renderer_agrees_with_kubectl_kustomize(
     manifests_copy: Path, rendered: dict[str, list[Obj]]
 ) -> None:

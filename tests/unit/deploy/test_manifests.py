@@ -266,6 +266,7 @@ def test_image_tags_are_the_package_version(rendered: dict[str, list[Obj]]) -> N
         assert own == {f"{name}:{version}" for name in OWN_IMAGES}, overlay
 
 
+@pytest.mark.e2e  # starts git
 def test_no_secret_is_committed() -> None:
     """Secrets come from the generators and make_secrets.py; none sits in the repository."""
     git = shutil.which("git")

@@ -192,6 +192,7 @@ def test_every_rule_selects_exported_metrics(exported: set[str]) -> None:
             assert not missing, f"{rule['alert']}: {sorted(missing)} not exported"
 
 
+@pytest.mark.e2e  # starts promtool
 def test_promtool_checks_the_rules(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump({"groups": _rules()}))
@@ -199,6 +200,7 @@ def test_promtool_checks_the_rules(tmp_path: Path) -> None:
     assert "SUCCESS" in report
 
 
+@pytest.mark.e2e  # starts promtool
 def test_promtool_unit_tests_the_alerts(tmp_path: Path) -> None:
     """The page-worthy alerts fire when they should and not before."""
     import subprocess

@@ -126,6 +126,7 @@ def test_metrics_need_the_read_token(scraped: Scraped) -> None:
     assert status == 401
 
 
+@pytest.mark.e2e  # starts promtool
 def test_exposition_passes_promtool(scraped: Scraped) -> None:
     status, content_type, body = scraped.get()
     assert status == 200

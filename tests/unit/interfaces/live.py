@@ -4,7 +4,6 @@ for the SDK, the browser chat and the API contract tests."""
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,10 +12,9 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import uvicorn
 
 from agent_bruno.app import create_app
-from agent_bruno.localrun import free_port
+from tests.servers.loopback import serve_in_thread
 from tests.unit.agent.helpers import API_TOKEN, NODE1_TOKEN, NODE2_TOKEN, auth, make_settings
 
 PLACES = (("pi-node-1", "warehouse", NODE1_TOKEN), ("pi-node-2", "office", NODE2_TOKEN))
@@ -87,21 +85,5 @@ def seed(url: str) -> float:
 def running_agent(tmp: Path, seeded: bool = True, **overrides: Any) -> Iterator[LiveAgent]:
     """Start the app under uvicorn on a free loopback port; stop it after."""
     app = create_app(make_settings(tmp, **overrides))
-    port = free_port()
-    config = uvicorn.Config(
-        app, host="127.0.0.1", port=port, log_level="warning", ws="none", lifespan="on"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="uvicorn-live", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert thread.is_alive(), "the agent's server thread exited"
-        assert time.monotonic() < deadline, "the agent did not start"
-        time.sleep(0.02)
-    url = f"http://127.0.0.1:{port}"
-    try:
+    with serve_in_thread(app) as url:
         yield LiveAgent(url, API_TOKEN, seed(url) if seeded else time.time())
-    finally:
-        server.should_exit = True
-        thread.join(20)

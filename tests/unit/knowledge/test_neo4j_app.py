@@ -3,7 +3,6 @@ ingest and the read API go on, /readyz names the graph's problem, and no passwor
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 import httpx
@@ -13,6 +12,7 @@ from agent_bruno.app import create_app
 from agent_bruno.knowledge.runtime import neo4j_config
 from agent_bruno.settings import Settings
 from tests.fakes.bolt import BoltServer, Scripted
+from tests.servers.loopback import refused_port
 from tests.unit.agent.helpers import (
     API_TOKEN,
     NODE1_TOKEN,
@@ -49,16 +49,14 @@ async def ready_after_ingest(settings: Settings) -> dict[str, object]:
 
 
 async def test_an_unreachable_neo4j_is_named_in_readyz(tmp_path: Path):
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    # Nothing listens: retrying longer than a moment only makes start-up and shutdown wait.
-    body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.2))
-    graph = body["graph"]
-    assert isinstance(graph, dict)
-    assert (graph["backend"], graph["state"]) == ("neo4j", "unavailable")
-    assert f"127.0.0.1:{port}" in str(graph["problem"])
-    assert "unreachable" in str(graph["problem"])
+    with refused_port() as port:
+        # Nothing listens: retrying longer than a moment only makes start-up and shutdown wait.
+        body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.2))
+        graph = body["graph"]
+        assert isinstance(graph, dict)
+        assert (graph["backend"], graph["state"]) == ("neo4j", "unavailable")
+        assert f"127.0.0.1:{port}" in str(graph["problem"])
+        assert "unreachable" in str(graph["problem"])
 
 
 async def test_refused_neo4j_credentials_are_named_in_readyz_without_the_password(

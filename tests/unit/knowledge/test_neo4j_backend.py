@@ -3,13 +3,12 @@ parameters, result decoding, retries and how failures are named."""
 
 from __future__ import annotations
 
-import socket
-
 import pytest
 
 from agent_bruno.knowledge.backend import GraphQueryError, GraphTimeout, GraphUnavailable
 from agent_bruno.knowledge.neo4j_backend import Neo4jBackend, Neo4jConfig
 from tests.fakes.bolt import BoltServer, Failure, Result, Rule, Scripted
+from tests.servers.loopback import refused_port
 
 PASSWORD = "test-password-1234"
 
@@ -72,21 +71,19 @@ async def test_bad_credentials_are_named_without_the_password():
 
 
 async def test_an_unreachable_server_is_named_with_its_address():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    neo = Neo4jBackend.create(
-        Neo4jConfig(
-            f"bolt://127.0.0.1:{port}",
-            "neo4j",
-            PASSWORD,
-            connection_timeout_s=1,
-            max_retry_time_s=0,
+    with refused_port() as port:
+        neo = Neo4jBackend.create(
+            Neo4jConfig(
+                f"bolt://127.0.0.1:{port}",
+                "neo4j",
+                PASSWORD,
+                connection_timeout_s=1,
+                max_retry_time_s=0,
+            )
         )
-    )
-    with pytest.raises(GraphUnavailable, match=f"127.0.0.1:{port}.*unreachable"):
-        await neo.read("RETURN 1", {})
-    await neo.close()
+        with pytest.raises(GraphUnavailable, match=f"127.0.0.1:{port}.*unreachable"):
+            await neo.read("RETURN 1", {})
+        await neo.close()
 
 
 async def test_a_server_that_drops_connections_is_unavailable_not_a_crash():

@@ -22,7 +22,10 @@ def test_the_shipped_model_was_trained_on_todays_examples() -> None:
     assert set(load_model().intents) == set(intents())
 
 
+@pytest.mark.slow  # sklearn's fit: 13 s of CPU, a quarter of the default tier's longest test
 def test_training_again_reproduces_the_shipped_model() -> None:
+    """Training is reproducible (the default tier checks the shipped model's digest against
+    today's examples; this retrains and compares). Run by `make eval`."""
     texts, labels = training_set(list(intents().values()))
     fresh = fit(texts, labels)
     shipped = load_model()
