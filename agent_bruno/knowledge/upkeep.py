@@ -68,12 +68,18 @@ def _topology(fact: NodeFact) -> int:
     return hash((fact.cluster, fact.location, fact.sensors, running))
 
 
+REFRESH_SLOTS = 6  # the refresh period's phases: full rewrites fall in this many flushes
+
+
 def refresh_phase(node: str) -> float:
     """How far into the refresh period a node's first full write is counted as made (seconds
-    in [0, TOPOLOGY_REFRESH_S), by its name): a fleet first written in one flush is then written
-    in full again spread over the period, a few nodes each flush, not all in one flush a minute
-    (each node still at least every TOPOLOGY_REFRESH_S)."""
-    return zlib.crc32(node.encode()) % 1024 / 1024 * TOPOLOGY_REFRESH_S
+    in [0, TOPOLOGY_REFRESH_S), one of REFRESH_SLOTS phases, by its name): a fleet first written
+    in one flush is then written in full again spread over the period, a share of the nodes in
+    each of a few flushes, not all in one flush a minute, and not a few in every flush either
+    (a full write is a dozen statements whatever its size, and each statement has a fixed cost:
+    most steady flushes are then only the keyed updates). Each node is still written in full at
+    least every TOPOLOGY_REFRESH_S."""
+    return zlib.crc32(node.encode()) % REFRESH_SLOTS * (TOPOLOGY_REFRESH_S / REFRESH_SLOTS)
 
 
 def chunks(items: Sequence[T], size: int = CHUNK) -> list[Sequence[T]]:

@@ -109,8 +109,12 @@ _NUMERIC = frozenset({int, float})
 
 
 def _numbers(values: list[Any]) -> bool:
-    """Whether every item is a finite int or float (a NaN or infinity makes the sum one)."""
-    return all(type(v) in _NUMERIC for v in values) and math.isfinite(math.fsum(values))
+    """Whether every item is a finite int or float (a NaN or infinity makes the sum one) and
+    their sum is finite too (finite weights whose sum overflows are refused, not raised)."""
+    try:
+        return all(type(v) in _NUMERIC for v in values) and math.isfinite(math.fsum(values))
+    except OverflowError:
+        return False
 
 
 def _number(value: Any) -> bool:

@@ -16,7 +16,7 @@ from agent_bruno.knowledge.catalogue import load_catalogue
 from agent_bruno.knowledge.ladybug_backend import LadybugBackend
 from agent_bruno.knowledge.model import IncidentInput, RootCauseInput
 from agent_bruno.knowledge.service import KnowledgeGraph
-from agent_bruno.knowledge.upkeep import GraphUpkeep
+from agent_bruno.knowledge.upkeep import REFRESH_SLOTS, GraphUpkeep
 from agent_bruno.storage.base import EventsWrite
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.wire import EVENT_ADAPTER
@@ -346,3 +346,50 @@ async def test_a_fleet_first_written_together_is_refreshed_a_few_nodes_per_flush
     refreshes = full[1:]
     assert max(len(f) for f in refreshes) <= len(fleet) // 3  # never the whole fleet at once
     assert set().union(*refreshes[:12]) == set(fleet)  # each again within the minute
+
+
+async def test_a_steady_flush_is_a_few_statements_and_full_rewrites_fall_in_few_flushes(
+    tmp_path: Path,
+):
+    """Each statement has a fixed cost whatever its rows: over a minute of steady heartbeats
+    (health and use changing, a new episode each flush), a flush without a node's full
+    rewrite is the keyed updates and the new episodes' writes only, and the fleet's full
+    rewrites fall in at most REFRESH_SLOTS of the minute's flushes, not a few nodes in each."""
+    storage = SqliteStorage(tmp_path / "a.db")
+    storage.open_writer()
+    backend = await LadybugBackend.open(None)
+    graph = KnowledgeGraph(backend, load_catalogue())
+    now = [1000.0]
+    upkeep = GraphUpkeep(graph, storage, flush_s=5, ticker=lambda: now[0])
+    await upkeep.start()
+    fleet = [f"rack-{n}" for n in range(60)]
+    flushes: list[list[str]] = []
+    real = graph.backend.write
+
+    async def spy(statements):
+        flushes.append([s for s, _ in statements])
+        await real(statements)
+
+    graph.backend.write = spy  # type: ignore[method-assign]
+    try:
+        for step in range(13):  # a flush every 5 s for 65 s
+            for n, node in enumerate(fleet):
+                pods = [{"name": "camera", "namespace": "vision", "cpu_percent": 40.0 + step}]
+                beat = heartbeat(step * 100 + n, NOW + 5 * step, health={"cpu_percent": step},
+                                 workloads=pods)  # fmt: skip
+                upkeep.offer(*commit(storage, [beat], node=node))
+            upkeep.offer(*commit(storage, [episode_event(step + 1, NOW + 5 * step)]))
+            await upkeep.flush()
+            now[0] += 5.0
+    finally:
+        await backend.close()
+        storage.close_writer()
+        storage.close()
+    upsert = graph.statement("upsert_nodes")[0]
+    steady = flushes[1:13]  # the minute after the fleet's first write
+    assert len(steady) == 12
+    light = [f for f in steady if upsert not in f]
+    assert len(steady) - len(light) <= REFRESH_SLOTS
+    assert light
+    assert max(len(f) for f in light) <= 6  # health, use, the new episodes' four
+    assert sum(len(f) for f in steady) <= 12 * 6 + REFRESH_SLOTS * 14

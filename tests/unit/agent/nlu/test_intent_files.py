@@ -4,11 +4,12 @@ understanding and the answer writers then use."""
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 import pytest
 
-from agent_bruno.agent.nlu.intents import IntentError, IntentSpec, intents
+from agent_bruno.agent.nlu.intents import IntentError, IntentSpec, digest, intents
 
 EXAMPLES = "\n".join(f"  - example question {i}" for i in range(5))
 
@@ -95,3 +96,12 @@ def test_an_example_of_two_intents_is_refused(tmp_path: Path):
 def test_an_empty_directory_is_refused(tmp_path: Path):
     with pytest.raises(IntentError, match=r"no intent files \(\*\.yaml\) in "):
         intents(tmp_path)
+
+
+def test_the_training_digest_hashes_the_examples_as_utf_8_json():
+    # The shipped model records this digest; another byte form would call it stale.
+    assert (
+        digest(["22 °C à côté"], ["current"])
+        == hashlib.sha256('[["22 °C à côté"], ["current"]]'.encode()).hexdigest()
+    )
+    assert digest(["a"], ["x"]) != digest(["a"], ["y"])
