@@ -319,3 +319,49 @@ async def test_wal_stays_bounded_during_a_continuous_import(tmp_path: Path, monk
         writer.stop()
     assert count(tmp_path / "db.sqlite", "samples") == 4 * 40 * 500
     assert largest <= 2 * 1024 * 1024, f"the WAL reached {largest:,} bytes"
+
+
+def test_a_series_span_after_a_restart_widens_only_where_readings_fall_outside_it(
+    tmp_path: Path,
+):
+    # The span (first and last time) /v1/series shows: a restarted writer reads it back from
+    # the table, and a later import inside it moves neither end; one past the end moves only
+    # that end. The outcomes carry the per-type counts of the ingest counters.
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    first = storage.apply_batch([bulk(3), ReadingsWrite([])])
+    storage.close_writer()
+    storage.close()
+    assert [getattr(o, "by_type", None) for o in first] == [
+        {"reading": (3, 0)},
+        {"reading": (0, 0)},
+    ]
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    inside = ReadingsWrite(
+        [
+            {
+                "ts": NOW + 1.5,
+                "node": "n",
+                "location": "l",
+                "sensor": "s",
+                "metric": "m",
+                "value": 0.5,
+                "unit": "u",
+            }
+        ]
+    )
+    later = storage.apply_batch([inside, bulk(3), bulk(1, offset=10)])
+    storage.close_writer()
+    assert [getattr(o, "by_type", None) for o in later] == [
+        {"reading": (1, 0)},
+        {"reading": (0, 3)},
+        {"reading": (1, 0)},
+    ]
+    conn = storage._reader()
+    try:
+        span = conn.execute("SELECT first_ts, last_ts FROM series").fetchall()
+    finally:
+        storage.close()
+    assert span == [(NOW, NOW + 10)]
