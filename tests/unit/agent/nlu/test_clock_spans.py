@@ -1,0 +1,58 @@
+"""Clock times in questions: "at 9am" (the 5-minute bucket that starts then), "between 10 and
+2pm" (the meridiem of the second clock read back onto the first), past midnight, yesterday's,
+and clocks that are not clocks ("at 13pm", "9:60")."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from agent_bruno.agent.nlu.timeexpr import find_time_spans
+
+NOW = datetime(2026, 11, 30, 16, 5, tzinfo=UTC).timestamp()  # a Monday, 16:05 UTC
+
+
+def at(day: int, hour: int, minute: int = 0) -> float:
+    return datetime(2026, 11, day, hour, minute, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("at 9am", at(30, 9), at(30, 9, 5), "at 09:00"),
+        ("at 9 am", at(30, 9), at(30, 9, 5), "at 09:00"),
+        ("at 9 o'clock", at(30, 9), at(30, 9, 5), "at 09:00"),
+        ("at 12am", at(30, 0), at(30, 0, 5), "at midnight"),
+        ("at midnight", at(30, 0), at(30, 0, 5), "at midnight"),
+        ("at 12pm", at(30, 12), at(30, 12, 5), "at 12:00"),
+        ("at noon", at(30, 12), at(30, 12, 5), "at 12:00"),
+        ("at noon yesterday", at(29, 12), at(29, 12, 5), "at 12:00 yesterday"),
+        # a clock later today is yesterday's; one just now ends now
+        ("at 23:59", at(29, 23, 59), at(30, 0, 4), "at 23:59 yesterday"),
+        ("at 4:06pm", at(29, 16, 6), at(29, 16, 11), "at 16:06 yesterday"),
+        ("at 4:05 pm", NOW, NOW, "at 16:05"),
+        ("between 9 and 11am", at(30, 9), at(30, 11), "between 09:00 and 11:00"),
+        ("between 10 and 2pm", at(30, 10), at(30, 14), "between 10:00 and 14:00"),
+        ("between 10 and 2 p.m.", at(30, 10), at(30, 14), "between 10:00 and 14:00"),
+        ("between 1 and 3 pm", at(30, 13), at(30, 15), "between 13:00 and 15:00"),
+        ("between 9pm and 11pm", at(29, 21), at(29, 23), "between 21:00 and 23:00"),
+        ("between 11pm and 1am", at(29, 23), at(30, 1), "between 23:00 and 01:00"),
+        ("between 22:00 and 02:00", at(29, 22), at(30, 2), "between 22:00 and 02:00"),
+        ("between 14:00 and 15:30", at(30, 14), at(30, 15, 30), "between 14:00 and 15:30"),
+        ("between 14:00 and 15:30 yesterday", at(29, 14), at(29, 15, 30),
+         "between 14:00 and 15:30 yesterday"),
+        ("between 17:00 and 18:00", at(29, 17), at(29, 18), "between 17:00 and 18:00"),
+        ("between midnight and noon", at(30, 0), at(30, 12), "between midnight and 12:00"),
+    ],
+)  # fmt: skip
+def test_clock_times_and_ranges(text: str, start: float, end: float, label: str):
+    [found] = find_time_spans(text, NOW, UTC)
+    assert (found.span.start, found.span.end, found.span.label) == (start, end, label)
+
+
+@pytest.mark.parametrize(
+    "text", ["at 0am", "at 13pm", "at 9:60", "at 24:00", "between 9am and 9:60"]
+)
+def test_clocks_that_are_not_clocks_give_no_span(text: str):
+    assert find_time_spans(text, NOW, UTC) == []
