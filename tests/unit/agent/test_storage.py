@@ -365,3 +365,49 @@ def test_a_series_span_after_a_restart_widens_only_where_readings_fall_outside_i
     finally:
         storage.close()
     assert span == [(NOW, NOW + 10)]
+
+
+def test_a_reading_whose_rollup_sum_would_overflow_is_refused_alone(tmp_path: Path):
+    # Two readings of 1.7e308 in one 5-minute bucket: their sum is no float. The second is
+    # refused with the reason, the others stored; nothing infinite reaches the rollups.
+    storage = SqliteStorage(tmp_path / "db.sqlite")
+    storage.open_writer()
+    rows = [
+        {
+            "ts": NOW + i,
+            "node": "n",
+            "location": "l",
+            "sensor": "s",
+            "metric": "m",
+            "value": v,
+            "unit": "u",
+        }
+        for i, v in enumerate([1.7e308, 1.7e308, 1.0])
+    ]
+    (outcome,) = storage.apply_batch([ReadingsWrite(rows)])  # type: ignore[arg-type]
+    storage.close_writer()
+    storage.close()
+    assert (outcome.accepted, outcome.by_type) == (2, {"reading": (2, 0)})
+    assert [i for i, _ in outcome.rejected] == [1]
+    assert "rollup_5m.sum" in outcome.rejected[0][1]
+    assert count(tmp_path / "db.sqlite", "samples") == 2
+
+
+def test_a_rollup_whose_sum_overflows_is_refused_with_its_reason(tmp_path: Path):
+    """A 5-minute group whose sum is infinite (its count, extremes and last finite) is refused
+    before any row is written (the check reads the sum, not the last value)."""
+    from agent_bruno.storage.items import UnstorableItem
+    from agent_bruno.storage.sqlite_writes import SqliteWriter
+
+    SqliteStorage(tmp_path / "agent.db").close()
+    conn = sqlite3.connect(tmp_path / "agent.db")
+    try:
+        writer = SqliteWriter(conn)
+        group = [2.0, 1e308, 1e308, float("inf"), 1e308, NOW]
+        with pytest.raises(UnstorableItem):
+            writer.merge_rollups({(1, int(NOW // 300) * 300): group})
+        stored = conn.execute("SELECT count(*) FROM rollup_5m").fetchone()[0]
+        stored += conn.execute("SELECT count(*) FROM rollup_1h").fetchone()[0]
+        assert stored == 0
+    finally:
+        conn.close()
