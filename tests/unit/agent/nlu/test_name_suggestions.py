@@ -61,6 +61,7 @@ def test_no_suggestion_unless_one_name_fits(kind, name):
 
 
 def test_a_name_contained_in_the_asked_one_needs_four_letters():
-    vocab = Vocabulary(locations=("lab", "attic"))
+    vocab = Vocabulary(locations=("lab", "attic", "hall"))
     assert vocab.suggest("location", "labyrinth-wing") is None
+    assert vocab.suggest("location", "hall-east-wing") == "hall"
     assert vocab.suggest("location", "attic-north-wing") == "attic"
