@@ -9,9 +9,19 @@ from datetime import UTC, datetime
 import pytest
 
 from agent_bruno.agent.nlu.intents import training_vocabulary
+from agent_bruno.agent.nlu.lexicon import lexicon
 from agent_bruno.agent.nlu.slots import read_slots
 
 NOW = datetime(2026, 11, 30, 16, 5, tzinfo=UTC).timestamp()
+
+
+@pytest.fixture(autouse=True, scope="module")
+def fresh_lexicon():
+    """The lexicon built again from its file for these tests: its patterns are made once per
+    process, so a change to how they are made is otherwise never seen here."""
+    lexicon.cache_clear()
+    yield
+    lexicon.cache_clear()
 
 
 def slots(text: str):
