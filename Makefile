@@ -8,6 +8,10 @@ WHEELHOUSE := $(VENV)/wheelhouse
 NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
+# Python keeps its bytecode caches (__pycache__/, ignored by git) even where the environment says
+# not to: without them every test worker and every process a test starts compiles the project
+# and rewrites the test modules again, about 6 s of CPU per worker.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint typecheck unit e2e eval eval-gate bench soak clean wheelhouse nlu-model mutate
 
