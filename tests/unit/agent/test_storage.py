@@ -411,3 +411,34 @@ def test_a_rollup_whose_sum_overflows_is_refused_with_its_reason(tmp_path: Path)
         assert stored == 0
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("offered", "kept"),
+    [
+        # one time offered twice: the first value wins (a batch of two is deduplicated too)
+        ([("a", 0, 1.0), ("a", 0, 2.0)], [("a", 0, 1.0)]),
+        # two series at one time are two points
+        ([("a", 0, 1.0), ("b", 0, 2.0)], [("a", 0, 1.0), ("b", 0, 2.0)]),
+        # the second series' time repeated, after the first series at that time
+        ([("a", 0, 1.0), ("b", 0, 2.0), ("b", 0, 3.0)], [("a", 0, 1.0), ("b", 0, 2.0)]),
+        # a later time of one series repeated
+        ([("a", 0, 1.0), ("a", 1, 2.0), ("a", 1, 3.0)], [("a", 0, 1.0), ("a", 1, 2.0)]),
+    ],
+)
+def test_a_batch_keeps_one_point_per_series_and_time_the_first_offered(
+    tmp_path: Path, offered: list[tuple[str, float, float]], kept: list[tuple[str, float, float]]
+) -> None:
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    rows = [
+        {"ts": NOW + t, "node": "n", "location": "l", "sensor": sensor, "metric": "m",
+         "value": v, "unit": "u"}
+        for sensor, t, v in offered
+    ]  # fmt: skip
+    (outcome,) = storage.apply_batch([ReadingsWrite(rows)])  # type: ignore[arg-type]
+    storage.close_writer()
+    storage.close()
+    assert (outcome.accepted, outcome.duplicates) == (len(kept), len(offered) - len(kept))
+    assert stored_samples(path) == [(sensor, NOW + t, v) for sensor, t, v in kept]
