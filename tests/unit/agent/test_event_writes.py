@@ -222,3 +222,25 @@ def test_a_heartbeat_stores_the_node_health_and_sensors(store: SqliteStorage) ->
     (node,) = store.list_nodes()
     assert node.sensors == [{"sensor": "dht22-1", "metric": "temperature", "unit": "°C"}]
     assert node.health["cpu_percent"] == 12.5
+
+
+def test_more_than_a_thousand_ids_are_all_checked_and_explained(
+    store: SqliteStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ids are looked up 500 to a statement: a resent batch of 1,001 readings is 1,001
+    duplicates, found in one pass (not by the item-by-item fallback), and an explanation
+    parked for the 1,001st attaches when it arrives."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    many = [reading(i, ts=NOW + i) for i in range(1001)]
+    note = {"id": "x-1", "type": "explanation", "ts": NOW, "ref": "r-1000", "text": "a draught"}
+    stored(store, note)
+    assert stored(store, *many).accepted == 1001
+    again = stored(store, *many)
+    assert (again.accepted, again.duplicates) == (0, 1001)
+    assert caplog.messages == []
+    conn = sqlite3.connect(store.path)
+    try:
+        found = conn.execute("SELECT explanation FROM anomalies WHERE event_id = 'r-1000'")
+        assert found.fetchall() == [("a draught",)]
+    finally:
+        conn.close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import signal
 import sqlite3
@@ -427,8 +428,14 @@ def test_a_rollup_whose_sum_overflows_is_refused_with_its_reason(tmp_path: Path)
     ],
 )
 def test_a_batch_keeps_one_point_per_series_and_time_the_first_offered(
-    tmp_path: Path, offered: list[tuple[str, float, float]], kept: list[tuple[str, float, float]]
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    offered: list[tuple[str, float, float]],
+    kept: list[tuple[str, float, float]],
 ) -> None:
+    # In one statement: the item-by-item fallback (which dedups against what it stored) would
+    # hide a batch that fails.
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
     path = tmp_path / "db.sqlite"
     storage = SqliteStorage(path)
     storage.open_writer()
@@ -442,3 +449,31 @@ def test_a_batch_keeps_one_point_per_series_and_time_the_first_offered(
     storage.close()
     assert (outcome.accepted, outcome.duplicates) == (len(kept), len(offered) - len(kept))
     assert stored_samples(path) == [(sensor, NOW + t, v) for sensor, t, v in kept]
+    assert caplog.messages == []
+
+
+def test_an_import_over_several_hours_widens_the_span_to_its_first_reading(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A series stored later; one import with readings in two hours (two blocks): the span
+    starts at the import's first reading and still ends at the stored last one."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    try:
+        storage.apply_batch([bulk(1, offset=10_000)])
+        earlier = [
+            {"ts": NOW + t, "node": "n", "location": "l", "sensor": "s", "metric": "m",
+             "value": 1.0, "unit": "u"}
+            for t in (0, 60, 3600)
+        ]  # fmt: skip
+        (outcome,) = storage.apply_batch([ReadingsWrite(earlier)])  # type: ignore[arg-type]
+        conn = storage._reader()
+        span = conn.execute("SELECT first_ts, last_ts FROM series").fetchall()
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert getattr(outcome, "accepted", None) == 3
+    assert span == [(NOW, NOW + 10_000)]
+    assert caplog.messages == []
