@@ -50,6 +50,18 @@ def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str
         ("is node 6 ok?", "health", [("node_health", {"node": "pi-node-6"})]),
         ("which room is warmest?", "rank", [("metric_summary", {"metric": "temperature"})]),
         ("how many nodes are offline", "count", [("node_health", {})]),
+        # nothing named to count: the nodes
+        ("how many are there?", "count", [("node_health", {})]),
+        # episodes counted over the last day unless a range is asked, the open ones if said
+        ("how many anomaly episodes", "count",
+         [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z"})]),
+        ("how many open episodes are there", "count",
+         [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z", "state": "open"})]),
+        ("how many critical episodes this week", "count",
+         [("anomaly_episodes", {"start": "2026-11-23T00:00:00Z", "end": "2026-11-26T14:20:00Z",
+                                "severity": "critical"})]),
+        ("how many readings has the co2 sensor sent", "count",
+         [("metric_summary", {"metric": "co2"})]),
         ("temperature trend in the office since 9am", "series",
          [("metric_series", {"metric": "temperature", "location": "office",
                              "start": "2026-11-26T09:00:00Z", "end": "2026-11-26T14:20:00Z"})]),
