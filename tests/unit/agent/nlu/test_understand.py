@@ -69,6 +69,17 @@ def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str
          [("metric_summary", {"metric": "temperature", "location": "office"}),
           ("metric_summary", {"metric": "temperature", "location": "garage"})]),
         ("what sensors do you have", "inventory", [("inventory", {})]),
+        # raw readings come from one node's reporter: which one, when a place or none is named
+        ("show me the raw readings from the office", "raw",
+         [("node_health", {"location": "office"})]),
+        ("raw data from the reporter", "raw", [("node_health", {})]),
+        ("raw readings of pi-node-2 from dht22-1", "raw",
+         [("raw_readings", {"node": "pi-node-2", "sensor": "dht22-1"})]),
+        # an unknown node or place asked about its health or workloads: the nodes' health
+        # tool, with the name as given, lists what exists
+        ("what workloads run on pi-node-9", "unknown", [("node_health", {"node": "pi-node-9"})]),
+        ("is the attic healthy", "unknown", [("node_health", {"location": "attic"})]),
+        ("what's running in the attic", "unknown", [("node_health", {"location": "attic"})]),
         ("hello there", "help", [("inventory", {})]),
     ],
 )  # fmt: skip
