@@ -191,3 +191,52 @@ def test_pronouns_are_not_places_and_a_location_narrows_health() -> None:
     assert _calls("what state is the server-room pi in?") == [
         ("node_health", {"location": "server-room"})
     ]
+
+
+@pytest.mark.parametrize(
+    ("question", "calls", "hints"),
+    [
+        # a ranking within one place ranks its sensors' nodes
+        ("which sensor in the office is warmest",
+         [("metric_summary", {"metric": "temperature", "location": "office"})],
+         {"order": "high", "by": "node"}),
+        ("which room has the highest temperature",
+         [("metric_summary", {"metric": "temperature"})], {"order": "high", "by": "location"}),
+        # both ends asked for
+        ("rank the rooms from warmest to coldest",
+         [("metric_summary", {"metric": "temperature"})], {"order": "both", "by": "location"}),
+        # a Pi's "temperature" may mean its SoC or the room's: the answer says which it read
+        ("which pi has the highest temperature",
+         [("metric_summary", {"metric": "temperature"})],
+         {"order": "high", "by": "node", "clarify": "soc"}),
+        # a warmth word about the Pis is their SoC, nothing to clarify
+        ("which pi is warmest", [("metric_summary", {"metric": "soc_temp_c"})],
+         {"order": "high", "by": "node", "clarify": None}),
+    ],
+)  # fmt: skip
+def test_a_ranking_says_what_it_ranks_and_which_end(
+    question: str, calls: list[tuple[str, dict[str, Any]]], hints: dict[str, Any]
+) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.intent == "rank"
+    assert [(c.name, c.args) for c in plan.calls] == calls
+    assert {k: plan.hints.get(k) for k in hints} == hints
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "calls"),
+    [
+        # a comparison naming a metric but no places ranks every place by it
+        ("compare the temperature", "rank", [("metric_summary", {"metric": "temperature"})]),
+        # one place: its current value
+        ("compare the temperature in the office", "current",
+         [("metric_summary", {"metric": "temperature", "location": "office"})]),
+        ("compare the office", "current", [("metric_summary", {"location": "office"})]),
+    ],
+)  # fmt: skip
+def test_a_comparison_with_fewer_than_two_places(
+    question: str, intent: str, calls: list[tuple[str, dict[str, Any]]]
+) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.intent == intent
+    assert [(c.name, c.args) for c in _main(plan)] == calls
