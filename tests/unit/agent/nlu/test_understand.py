@@ -240,3 +240,31 @@ def test_a_comparison_with_fewer_than_two_places(
     plan = understand(question, None, VOCAB, NOW, TZ)
     assert plan.intent == intent
     assert [(c.name, c.args) for c in _main(plan)] == calls
+
+
+@pytest.mark.parametrize(
+    ("question", "intent", "calls", "status"),
+    [
+        ("anomalies of dht22-1 on pi-node-2", "anomalies",
+         [("anomalies", {"node": "pi-node-2", "sensor": "dht22-1"}),
+          ("anomaly_episodes", {"node": "pi-node-2", "sensor": "dht22-1"})], None),
+        ("any anomalies in the office and the garage", "anomalies",
+         [("anomalies", {"location": "office"}), ("anomalies", {"location": "garage"})], None),
+        # a metric of the nodes without a status: that metric ranked over them
+        ("how's the disk on all the pis", "rank",
+         [("metric_summary", {"metric": "disk_percent"})], None),
+        ("are pi-node-1 and pi-node-2 ok?", "health",
+         [("node_health", {"node": "pi-node-1"}), ("node_health", {"node": "pi-node-2"})], None),
+        ("which nodes are critical", "health", [("node_health", {})], "critical"),
+        ("what runs in the office", "workloads", [("node_health", {"location": "office"})], None),
+        ("what workloads run on pi-node-2", "workloads",
+         [("node_health", {"node": "pi-node-2"}), ("workloads", {"node": "pi-node-2"})], None),
+    ],
+)  # fmt: skip
+def test_status_questions_become_calls_per_place_or_node(
+    question: str, intent: str, calls: list[tuple[str, dict[str, Any]]], status: str | None
+) -> None:
+    plan = understand(question, None, VOCAB, NOW, TZ)
+    assert plan.intent == intent
+    assert [(c.name, c.args) for c in plan.calls] == calls
+    assert plan.hints.get("status") == status
