@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -268,3 +269,16 @@ def test_status_questions_become_calls_per_place_or_node(
     assert plan.intent == intent
     assert [(c.name, c.args) for c in plan.calls] == calls
     assert plan.hints.get("status") == status
+
+
+def test_tool_times_are_utc_whatever_the_process_zone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The times passed to tools end in Z: they are UTC even where the host's clock is not."""
+    monkeypatch.setenv("TZ", "Asia/Tokyo")
+    time.tzset()
+    try:
+        plan = understand("temperature in the office since 9am", None, VOCAB, NOW, TZ)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert plan.calls[0].args["start"] == "2026-11-26T09:00:00Z"
+    assert plan.calls[0].args["end"] == "2026-11-26T14:20:00Z"

@@ -130,6 +130,7 @@ def test_no_requested_unit(text: str) -> None:
         ("ppm", "co2", 0),
         ("count", "motion", 0),
         ("", "load_1m", 2),
+        ("furlongs", None, 2),  # a unit without its own rule: two decimals
     ],
 )
 def test_decimals(unit: str, metric: str | None, expected: int) -> None:
