@@ -282,3 +282,89 @@ def test_tool_times_are_utc_whatever_the_process_zone(monkeypatch: pytest.Monkey
         time.tzset()
     assert plan.calls[0].args["start"] == "2026-11-26T09:00:00Z"
     assert plan.calls[0].args["end"] == "2026-11-26T14:20:00Z"
+
+
+def _thread(*questions: str) -> Any:
+    """The plan of the last question, each asked over the focus the one before left."""
+    focus: dict[str, Any] | None = None
+    plan = None
+    for question in questions:
+        plan = understand(question, focus, VOCAB, NOW, TZ)
+        focus = dict(plan.focus)
+    return plan
+
+
+TODAY = "2026-11-26T00:00:00Z"
+YESTERDAY = "2026-11-25T00:00:00Z"
+OFFICE_T = {"metric": "temperature", "location": "office"}
+
+
+@pytest.mark.parametrize(
+    ("questions", "intent", "calls", "hints"),
+    [
+        # the severity and what is counted carry over to a new place
+        (("how many critical anomalies today", "and in the office?"), "count",
+         [("anomalies", {"location": "office", "start": TODAY, "end": "2026-11-26T14:20:00Z",
+                         "severity": "critical"})],
+         {"counting": ["anomalies"], "severity": "critical"}),
+        # a count of what was just listed counts those
+        (("show me anomalies", "how many were critical?"), "count",
+         [("anomalies", {"start": "2026-11-25T14:20:00Z", "severity": "critical"})],
+         {"counting": ["anomalies"], "severity": "critical"}),
+        (("which nodes are offline", "and how many?"), "count", [("node_health", {})],
+         {"counting": ["nodes"]}),
+        # the ranking's count carries over to another metric
+        (("top 3 warmest rooms", "and the humidity?"), "rank",
+         [("metric_summary", {"metric": "humidity"})], {"limit": 3}),
+        # the same range a day earlier: today's hours on the day before
+        (("temperature in the office today", "and the day before?"), "current",
+         [("metric_summary", {**OFFICE_T, "start": YESTERDAY, "end": "2026-11-25T14:20:00Z"})],
+         {"span": {"start": NOW - 86_400 - 14 * 3600 - 20 * 60, "end": NOW - 86_400,
+                   "label": "the day before"}}),
+        (("temperature in the office yesterday", "and the day before?"), "current",
+         [("metric_summary", {**OFFICE_T, "start": "2026-11-24T00:00:00Z", "end": YESTERDAY})],
+         {"span": {"start": NOW - 2 * 86_400 - 14 * 3600 - 20 * 60,
+                   "end": NOW - 86_400 - 14 * 3600 - 20 * 60,
+                   "label": "the day before yesterday"}}),
+        # a statistic asked after a value is that statistic of the same series
+        (("temperature in the office", "and the average?"), "stats",
+         [("metric_summary", OFFICE_T)], {"aggregates": ["mean"]}),
+        # a metric asked after help or a unit question is that metric's value
+        (("what can you do?", "and the humidity in the office?"), "current",
+         [("metric_summary", {"metric": "humidity", "location": "office"})], {}),
+        (("what unit is co2 in?", "and the humidity?"), "current",
+         [("metric_summary", {"metric": "humidity"})], {}),
+        # what is wrong is asked of everything, not of the place before
+        (("temperature in the office", "what's wrong?"), "overview",
+         [("node_health", {}), ("anomaly_episodes", {"state": "open"}),
+          ("anomalies", {"start": "2026-11-25T14:20:00Z"}), ("metric_summary", {})], {}),
+        # "the two" are the places just compared
+        (("is pi-node-1 busier than pi-node-2?", "which of the two is warmer?"), "compare",
+         [("metric_summary", {"metric": "temperature", "node": "pi-node-1"}),
+          ("metric_summary", {"metric": "temperature", "node": "pi-node-2"})],
+         {"places": [("node", "pi-node-1"), ("node", "pi-node-2")], "order": "high"}),
+        # a new place drops the sensor of the old one; a sensor named narrows the place
+        (("temperature from dht22-1", "and in the garage?"), "current",
+         [("metric_summary", {"metric": "temperature", "location": "garage"})], {}),
+        (("temperature in the office", "and from dht22-1?"), "current",
+         [("metric_summary", {**OFFICE_T, "sensor": "dht22-1"})], {}),
+        # a fragment with nothing before it: its own question, or help when it names nothing
+        (("and the humidity in the office?",), "current",
+         [("metric_summary", {"metric": "humidity", "location": "office"})], {}),
+        (("and then?",), "help", [("inventory", {})], {}),
+        # a statistic compared with another period
+        (("average temperature in the office today compared with yesterday",), "compare_time",
+         [("metric_summary", {**OFFICE_T, "start": TODAY, "end": "2026-11-26T14:20:00Z"}),
+          ("metric_summary", {**OFFICE_T, "start": YESTERDAY, "end": TODAY})], {}),
+    ],
+)  # fmt: skip
+def test_a_thread_of_questions(
+    questions: tuple[str, ...],
+    intent: str,
+    calls: list[tuple[str, dict[str, Any]]],
+    hints: dict[str, Any],
+) -> None:
+    plan = _thread(*questions)
+    assert plan.intent == intent
+    assert [(c.name, c.args) for c in _main(plan)] == calls
+    assert {k: plan.hints.get(k) for k in hints} == hints
