@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent_bruno.agent.nlu.understand import understand
+from agent_bruno.agent.nlu.extract import extract
+from agent_bruno.agent.nlu.understand import intent_of, understand, warm_up
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
 NOW = datetime(2026, 11, 26, 14, 20, tzinfo=UTC).timestamp()
@@ -368,3 +369,29 @@ def test_a_thread_of_questions(
     assert plan.intent == intent
     assert [(c.name, c.args) for c in _main(plan)] == calls
     assert {k: plan.hints.get(k) for k in hints} == hints
+
+
+@pytest.mark.parametrize(
+    ("question", "intent"),
+    [
+        ("alert me if the garage gets above 30 degrees", "alert_subscribe"),
+        ("what's the temperature in the office? and the humidity?", "current"),
+        ("we moved the racks. which room is warmest?", "rank"),
+    ],
+)
+def test_the_intent_of_a_questions_first_clause(question: str, intent: str) -> None:
+    assert intent_of(question, VOCAB, NOW, TZ) == intent
+
+
+def test_warm_up_reads_everything_without_a_question() -> None:
+    warm_up()
+    assert intent_of("which room is warmest?", VOCAB, NOW, TZ) == "rank"
+
+
+def test_extract_names_what_the_catalog_knows() -> None:
+    mentions = extract("temperature of dht22-1 in the office", VOCAB)
+    assert (mentions.metrics, mentions.locations, mentions.sensors) == (
+        ["temperature"],
+        ["office"],
+        ["dht22-1"],
+    )
