@@ -55,6 +55,7 @@ def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str
         # nothing named to count: the nodes
         ("how many are there?", "count", [("node_health", {})]),
         # episodes counted over the last day unless a range is asked, the open ones if said
+        ("how many anomalies", "count", [("anomalies", {"start": "2026-11-25T14:20:00Z"})]),
         ("how many anomaly episodes", "count",
          [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z"})]),
         ("how many open episodes are there", "count",
