@@ -119,3 +119,29 @@ def test_clock_times_are_read_in_the_askers_time_zone(
 ):
     [found] = find_time_spans(text, NOW, TOKYO)
     assert (found.span.start, found.span.end, found.span.label) == (start, end, label)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("at midday", at(30, 12), at(30, 12, 5), "at 12:00"),
+        # "11" before "1pm" is the morning's: a range does not run backwards
+        ("between 11 and 1pm", at(30, 11), at(30, 13), "between 11:00 and 13:00"),
+        ("the 1st", at(1, 0), at(2, 0), "Nov 1"),
+        ("since November 28, 2025", utc(2025, 11, 28), NOW, "since Nov 28 2025"),
+        ("on 28 Nov 2025", utc(2025, 11, 28), utc(2025, 11, 29), "Nov 28 2025"),
+        # the longest range there is: a hundred years of 365 days
+        ("over 36500 days", NOW - 36_500 * 86_400, NOW, "the last 36500 days"),
+    ],
+)
+def test_dates_and_ranges_at_their_edges(text: str, start: float, end: float, label: str):
+    [found] = find_time_spans(text, NOW, UTC)
+    assert (found.span.start, found.span.end, found.span.label) == (start, end, label)
+
+
+def test_a_range_longer_than_a_hundred_years_is_no_range():
+    assert find_time_spans("over 36501 days", NOW, UTC) == []

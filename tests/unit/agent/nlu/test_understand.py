@@ -72,6 +72,9 @@ def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str
          [("metric_summary", {"metric": "temperature", "location": "office"}),
           ("metric_summary", {"metric": "temperature", "location": "garage"})]),
         ("what sensors do you have", "inventory", [("inventory", {})]),
+        # a unit that only one metric has names that metric
+        ("is it above 30 °C in the garage", "current",
+         [("metric_summary", {"metric": "temperature", "location": "garage"})]),
         # raw readings come from one node's reporter: which one, when a place or none is named
         ("show me the raw readings from the office", "raw",
          [("node_health", {"location": "office"})]),
