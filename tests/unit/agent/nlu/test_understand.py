@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agent_bruno.agent.nlu.extract import extract
+from agent_bruno.agent.nlu.reading import TurnReading
 from agent_bruno.agent.nlu.understand import intent_of, understand, warm_up
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
@@ -399,3 +400,29 @@ def test_extract_names_what_the_catalog_knows() -> None:
         ["office"],
         ["dht22-1"],
     )
+
+
+def test_a_turn_reads_each_clause_once_and_understands_it_the_same() -> None:
+    question = "temperature in the office since 9am? and the humidity"
+    reading = TurnReading(VOCAB, NOW)
+    assert intent_of(question, VOCAB, NOW, TZ, reading) == "current"
+    first = dict(reading.slots)
+    assert list(first) == ["temperature in the office since 9am?"]
+    with_reading = understand(question, None, VOCAB, NOW, TZ, reading=reading)
+    assert with_reading == understand(question, None, VOCAB, NOW, TZ)
+    assert with_reading.calls[0].args["start"] == "2026-11-26T09:00:00Z"
+    # the first clause's slots are the ones read before, not read again
+    assert (
+        reading.slots["temperature in the office since 9am?"]
+        is first["temperature in the office since 9am?"]
+    )
+    assert len(reading.slots) == 2
+    assert len(reading.scores) == 2
+
+
+def test_a_reading_of_another_moment_or_vocabulary_is_not_used() -> None:
+    for reading in (TurnReading(VOCAB, NOW - 3600), TurnReading(Vocabulary(), NOW)):
+        plan = understand("temperature in the office since 9am", None, VOCAB, NOW, TZ,
+                          reading=reading)  # fmt: skip
+        assert plan == understand("temperature in the office since 9am", None, VOCAB, NOW, TZ)
+        assert reading.slots == {}
