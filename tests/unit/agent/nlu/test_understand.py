@@ -11,7 +11,7 @@ import pytest
 
 from agent_bruno.agent.nlu.extract import extract
 from agent_bruno.agent.nlu.reading import TurnReading
-from agent_bruno.agent.nlu.understand import intent_of, understand, warm_up
+from agent_bruno.agent.nlu.understand import asking_part, clauses, intent_of, understand, warm_up
 from agent_bruno.agent.nlu.vocabulary import Vocabulary
 
 NOW = datetime(2026, 11, 26, 14, 20, tzinfo=UTC).timestamp()
@@ -426,3 +426,34 @@ def test_a_reading_of_another_moment_or_vocabulary_is_not_used() -> None:
                           reading=reading)  # fmt: skip
         assert plan == understand("temperature in the office since 9am", None, VOCAB, NOW, TZ)
         assert reading.slots == {}
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        # at most three questions: the rest go with the third
+        ("what is the temperature? what is the humidity? what is the co2? what is the pressure?",
+         ["what is the temperature?", "what is the humidity?",
+          "what is the co2? what is the pressure?"]),
+        # a statement before a question sets it up
+        ("we moved racks. which room is warmest?", ["we moved racks. which room is warmest?"]),
+        ("hello", ["hello"]),
+    ],
+)  # fmt: skip
+def test_a_question_is_cut_into_the_questions_it_asks(question: str, parts: list[str]) -> None:
+    assert clauses(question) == parts
+
+
+@pytest.mark.parametrize(
+    ("clause", "asking"),
+    [
+        # a statement after the asking sentence is an afterthought, read for slots only
+        ("show me the temperature in the office. we are writing a report.",
+         "show me the temperature in the office."),
+        ("I need the lowest pressure. Can you find it? It is for a report.",
+         "I need the lowest pressure. Can you find it?"),
+        ("which room is warmest?", "which room is warmest?"),
+    ],
+)  # fmt: skip
+def test_the_intent_is_read_up_to_the_last_asking_sentence(clause: str, asking: str) -> None:
+    assert asking_part(clause) == asking
