@@ -146,6 +146,10 @@ def test_scores_refuse_weights_that_do_not_match_the_intents():
     fewer_weights = IntentModel(("a", "b"), {"w:warm": 1.0}, {"w:warm": [1.0]}, [0.0, 0.0], "d")
     with pytest.raises(ValueError, match="zip"):
         fewer_weights.scores("warm")
+    three = [1.0, 1.0, 1.0]
+    more_weights = IntentModel(("a", "b"), {"w:warm": 1.0}, {"w:warm": three}, [0, 0], "d")
+    with pytest.raises(ValueError, match="zip"):
+        more_weights.scores("warm")
     fewer_biases = IntentModel(("a", "b"), {}, {}, [0.0], "d")
     with pytest.raises(ValueError, match="zip"):
         fewer_biases.scores("warm")

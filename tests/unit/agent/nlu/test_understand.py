@@ -260,6 +260,12 @@ def test_a_comparison_with_fewer_than_two_places(
         # a metric of the nodes without a status: that metric ranked over them
         ("how's the disk on all the pis", "rank",
          [("metric_summary", {"metric": "disk_percent"})], None),
+        ("show the temperature of pi-node-1 and pi-node-2 since 9am", "series",
+         [("metric_series", {"metric": "temperature", "node": "pi-node-1",
+                             "start": "2026-11-26T09:00:00Z", "end": "2026-11-26T14:20:00Z"}),
+          ("metric_series", {"metric": "temperature", "node": "pi-node-2",
+                             "start": "2026-11-26T09:00:00Z", "end": "2026-11-26T14:20:00Z"})],
+         None),
         ("are pi-node-1 and pi-node-2 ok?", "health",
          [("node_health", {"node": "pi-node-1"}), ("node_health", {"node": "pi-node-2"})], None),
         ("which nodes are critical", "health", [("node_health", {})], "critical"),
