@@ -323,6 +323,12 @@ OFFICE_T = {"metric": "temperature", "location": "office"}
         (("show me anomalies", "how many were critical?"), "count",
          [("anomalies", {"start": "2026-11-25T14:20:00Z", "severity": "critical"})],
          {"counting": ["anomalies"], "severity": "critical"}),
+        # "how many are there?" after a list counts what was listed, with its filters
+        (("show me critical anomalies today", "how many are there?"), "count",
+         [("anomalies", {"start": TODAY, "end": "2026-11-26T14:20:00Z", "severity": "critical"})],
+         {"counting": ["anomalies"], "severity": "critical"}),
+        (("list the sensors", "how many are there?"), "count", [("inventory", {})],
+         {"counting": ["sensors"]}),
         (("which nodes are offline", "and how many?"), "count", [("node_health", {})],
          {"counting": ["nodes"]}),
         # the ranking's count carries over to another metric
