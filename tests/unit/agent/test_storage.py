@@ -477,3 +477,36 @@ def test_an_import_over_several_hours_widens_the_span_to_its_first_reading(
     assert getattr(outcome, "accepted", None) == 3
     assert span == [(NOW, NOW + 10_000)]
     assert caplog.messages == []
+
+
+def test_an_import_after_stored_points_keeps_new_ones_of_every_series_in_time_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A series whose points of the batch are all stored already, then another series' new
+    point: the new one is stored. A point earlier in an hour than the stored one (series c) is
+    merged in time order (not appended after it)."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+
+    def one(sensor: str, t: float) -> dict[str, object]:
+        return {"ts": NOW + t, "node": "n", "location": "l", "sensor": sensor, "metric": "m",
+                "value": t, "unit": "u"}  # fmt: skip
+
+    try:
+        storage.apply_batch([ReadingsWrite([one("a", 100), one("c", 100)])])  # type: ignore[list-item]
+        (outcome,) = storage.apply_batch(
+            [ReadingsWrite([one("a", 100), one("b", 100), one("c", 50)])]  # type: ignore[list-item]
+        )
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert (getattr(outcome, "accepted", None), getattr(outcome, "duplicates", None)) == (2, 1)
+    assert stored_samples(path) == [
+        ("a", NOW + 100, 100.0),
+        ("b", NOW + 100, 100.0),
+        ("c", NOW + 50, 50.0),
+        ("c", NOW + 100, 100.0),
+    ]
+    assert caplog.messages == []
