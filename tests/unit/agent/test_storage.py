@@ -510,3 +510,62 @@ def test_an_import_after_stored_points_keeps_new_ones_of_every_series_in_time_or
         ("c", NOW + 100, 100.0),
     ]
     assert caplog.messages == []
+
+
+@pytest.mark.parametrize(
+    "later", [[(3610.0,)], [(30.0, 3610.0)], [(30.0,), (3610.0,)], [(5.0, 3610.0)]]
+)
+def test_a_block_grown_in_parts_is_made_whole_once_its_series_moves_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, later: list[tuple[float, ...]]
+) -> None:
+    """One reading per import: the hour's block grows by parts (a second import appends one),
+    and is encoded whole again, with every point, when an import reaches the next hour (alone,
+    with one more point of the first hour, after a third part, or with a point before the
+    stored ones, which makes the first hour's block whole in that same import)."""
+    from agent_bruno.storage import blocks
+
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    hour = NOW - NOW % 3600
+    storage = SqliteStorage(path)
+    storage.open_writer()
+
+    def at(*offsets: float) -> ReadingsWrite:
+        return ReadingsWrite(
+            [
+                {
+                    "ts": hour + o,
+                    "node": "n",
+                    "location": "l",
+                    "sensor": "s",
+                    "metric": "m",
+                    "value": o,
+                    "unit": "u",
+                }
+                for o in offsets
+            ]
+        )
+
+    def parts() -> list[int]:
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute("SELECT data FROM sample_blocks ORDER BY start").fetchall()
+        finally:
+            conn.close()
+        return [blocks.parts_of(data) for (data,) in rows]
+
+    try:
+        storage.apply_batch([at(10)])
+        storage.apply_batch([at(20)])
+        grown = parts()
+        for offsets in later:
+            storage.apply_batch([at(*offsets)])
+        moved_on = parts()
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert (grown, moved_on) == ([2], [1, 1])
+    assert stored_samples(path) == [
+        ("s", hour + o, o) for o in sorted((10, 20, *itertools.chain(*later)))
+    ]
+    assert caplog.messages == []
