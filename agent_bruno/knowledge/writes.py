@@ -242,10 +242,16 @@ class UpkeepWrites(GraphCore):
         ]
 
     def episode_statements(
-        self, facts: Sequence[EpisodeFact], *, known: frozenset[str] = frozenset()
+        self,
+        facts: Sequence[EpisodeFact],
+        *,
+        known: frozenset[str] = frozenset(),
+        placed: frozenset[tuple[str, str]] = frozenset(),
     ) -> list[Statement]:
         """The writes that store these episodes (the newest state of each); those in `known` are
-        in the graph already and get only the fields an episode changes as it grows."""
+        in the graph already and get only the fields an episode changes as it grows. The
+        (sensor key, location) pairs in `placed` are in the graph (written in full lately):
+        a new episode of such a sensor there needs no MERGE of either."""
         newest: dict[str, EpisodeFact] = {}
         for f in facts:  # one row per episode (see merge_clusters)
             if f.id not in newest or newest[f.id].updated <= f.updated:
@@ -266,17 +272,14 @@ class UpkeepWrites(GraphCore):
                 "ts": r["started"],
             }
             for r in new
+            if (r["sensor_key"], r["location"]) not in placed
         }
-        return [
-            *steps,
-            self.statement("merge_places", names=sorted({r["location"] for r in new})),
-            self.statement("merge_episode_sensors", rows=list(sensors.values())),
-            self.statement("upsert_episodes", rows=new),
-            self.statement(
-                "link_episode_places",
-                rows=[
-                    {"id": r["id"], "sensor_key": r["sensor_key"], "location": r["location"]}
-                    for r in new
-                ],
-            ),
-        ]
+        if sensors:
+            steps += [
+                self.statement(
+                    "merge_places", names=sorted({s["location"] for s in sensors.values()})
+                ),
+                self.statement("merge_episode_sensors", rows=list(sensors.values())),
+            ]
+        steps.append(self.statement("upsert_episodes", rows=new))
+        return steps
