@@ -331,8 +331,7 @@ class GraphUpkeep:
 
     def _stored(self, ids: set[str]) -> list[EpisodeFact]:
         """The stored state of some episodes (those storage no longer has are skipped)."""
-        found = (self.storage.get_episode(eid) for eid in sorted(ids))
-        return [from_episode_row(row) for row in found if row is not None]
+        return [from_episode_row(row) for row in self.storage.get_episodes(sorted(ids))]
 
     async def reconcile(self) -> dict[str, int]:
         """Re-read storage (nodes, series, episodes changed since the last time) and write it,
