@@ -155,14 +155,12 @@ class UpkeepWrites(GraphCore):
         steps += self._places([(f.cluster, f.location, f.ts) for f in full])
         steps += [
             self.statement("upsert_nodes", rows=nodes),
-            self.statement("link_nodes", rows=placed),
             self.statement("unlink_moved_nodes", rows=placed),
             self.statement("unlink_moved_clusters", rows=placed),
         ]
         steps += self._sensors(list(sensors.values()), list(measures.values()))
         if workloads:
             steps.append(self.statement("upsert_workloads", rows=workloads))
-            steps.append(self.statement("link_workloads", rows=workloads))
         steps.append(self.statement("prune_workloads", rows=keep))
         return steps
 
@@ -197,9 +195,6 @@ class UpkeepWrites(GraphCore):
             self.statement("upsert_sensors", rows=sensors),
             self.statement("merge_metrics", names=sorted({m["metric"] for m in measures})),
             self.statement("link_sensors", rows=measures),
-            self.statement(
-                "link_sensor_nodes", rows=[{"key": s["key"], "node": s["node"]} for s in sensors]
-            ),
         ]
 
     def catalog_statements(self, facts: Sequence[CatalogFact]) -> list[Statement]:
