@@ -242,8 +242,16 @@ class GraphUpkeep:
             e for e in episodes if (t := self._episodes_written.get(e)) is not None and t > fresh
         )
         now_vitals = {f.node: vitals(f) for f in nodes}
+        settled = frozenset(  # due for the refresh only: the same topology as last written
+            n
+            for n, d in digests.items()
+            if n not in same and (seen := self._written.get(n)) is not None and seen[0] == d
+        )
         steps = self.graph.node_statements(
-            nodes, health_only=same, unchanged=self._unchanged(same, now_vitals)
+            nodes,
+            health_only=same,
+            unchanged=self._unchanged(same, now_vitals),
+            settled=settled,
         )
         placed = {
             f.node: (f.location, frozenset(sensor_key(f.node, x.sensor) for x in f.sensors))

@@ -95,12 +95,15 @@ class UpkeepWrites(GraphCore):
         *,
         health_only: frozenset[str] = frozenset(),
         unchanged: frozenset[str] = frozenset(),
+        settled: frozenset[str] = frozenset(),
     ) -> list[Statement]:
         """The writes that bring nodes, their sensors and workloads up to these heartbeats.
         The nodes in `health_only` are in the graph with the same place, sensors and workloads:
         only their health and their workloads' use are written (keyed updates, no MERGE), and
         of those only what is not `unchanged` (node names: the same health as written; workload
-        keys: the same use)."""
+        keys: the same use). The nodes in `settled` are written in full only to refresh them
+        (their place and workloads are as this agent last wrote them): nothing of theirs is
+        unlinked or pruned, which reconcile does for every node every few minutes."""
         if not facts:
             return []
         full = [f for f in facts if f.node not in health_only]
@@ -151,17 +154,22 @@ class UpkeepWrites(GraphCore):
             for f in full
         ]
         nodes = [{**_health_row(f), "cluster": f.cluster, "location": f.location} for f in full]
-        placed = [{"node": f.node, "location": f.location, "cluster": f.cluster} for f in full]
-        steps += self._places([(f.cluster, f.location, f.ts) for f in full])
-        steps += [
-            self.statement("upsert_nodes", rows=nodes),
-            self.statement("unlink_moved_nodes", rows=placed),
-            self.statement("unlink_moved_clusters", rows=placed),
+        placed = [
+            {"node": f.node, "location": f.location, "cluster": f.cluster}
+            for f in full
+            if f.node not in settled
         ]
+        steps += self._places([(f.cluster, f.location, f.ts) for f in full])
+        steps.append(self.statement("upsert_nodes", rows=nodes))
+        if placed:
+            steps.append(self.statement("unlink_moved_nodes", rows=placed))
+            steps.append(self.statement("unlink_moved_clusters", rows=placed))
         steps += self._sensors(list(sensors.values()), list(measures.values()))
         if workloads:
             steps.append(self.statement("upsert_workloads", rows=workloads))
-        steps.append(self.statement("prune_workloads", rows=keep))
+        keep = [k for k in keep if k["node"] not in settled]
+        if keep:
+            steps.append(self.statement("prune_workloads", rows=keep))
         return steps
 
     def _places(self, seen: Sequence[tuple[str, str, float]]) -> list[Statement]:

@@ -452,6 +452,9 @@ async def test_a_steady_flush_reads_storage_once_and_writes_new_episodes_in_one_
         }
         assert ("update_workload_use", "upsert_episodes") in {tuple(f) for f in light}
         assert not any("merge_episode_sensors" in f for f in flushes[1:])
+        refreshes = [f for f in flushes[1:] if "upsert_nodes" in f]
+        assert refreshes  # a refresh of what is as written unlinks and prunes nothing
+        assert not any({"unlink_moved_nodes", "prune_workloads"} & set(f) for f in refreshes)
         for node in fleet:
             ctx = await graph.sensor_context(f"{node}/dht22-1")
             assert ctx is not None
@@ -476,3 +479,20 @@ async def test_the_touched_episodes_are_read_in_one_go_and_a_vanished_one_is_ski
     assert sorted(r.id for r in found) == sorted(ids)
     assert [r.start for r in storage.get_episodes(ids[1:])] == [NOW + 5]
     assert storage.get_episodes([]) == []
+
+
+async def test_a_node_that_moved_is_unlinked_from_its_old_place_by_the_upkeep(parts):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1, NOW, workloads=["edge-reporter", "old"])]))
+    await upkeep.flush()
+    moved = commit(storage, [heartbeat(2, NOW + 60, workloads=["edge-reporter"])])
+    upkeep.offer(moved[0].__class__("homelab", "pi-node-1", "loading-bay", moved[0].events,
+                                    moved[0].received_at), moved[1])  # fmt: skip
+    await upkeep.flush()
+    ctx = await graph.node_context("pi-node-1")
+    assert ctx is not None
+    assert ctx["location"] == "loading-bay"
+    assert [w["name"] for w in ctx["workloads"]] == ["edge-reporter"]
+    old = await graph.location_context("warehouse")
+    assert old is not None
+    assert old["nodes"] == []
