@@ -391,7 +391,7 @@ async def test_a_steady_flush_is_a_few_statements_and_full_rewrites_fall_in_few_
     light = [f for f in steady if upsert not in f]
     assert len(steady) - len(light) <= REFRESH_SLOTS
     assert light
-    assert max(len(f) for f in light) <= 6  # health, use, the new episodes' four
+    assert max(len(f) for f in light) <= 5  # health, use, the new episodes' (sensor, place, upsert)
     assert sum(len(f) for f in steady) <= 12 * 6 + REFRESH_SLOTS * 14
 
 
