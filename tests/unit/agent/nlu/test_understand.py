@@ -469,3 +469,18 @@ def test_a_question_is_cut_into_the_questions_it_asks(question: str, parts: list
 )  # fmt: skip
 def test_the_intent_is_read_up_to_the_last_asking_sentence(clause: str, asking: str) -> None:
     assert asking_part(clause) == asking
+
+
+@pytest.mark.parametrize(
+    ("question", "metrics"),
+    [
+        ("soil_ph in the greenhouse", ["soil_ph"]),
+        ("soil ph in the greenhouse", ["soil_ph"]),
+        ("temperature and soil_ph in the greenhouse", ["temperature", "soil_ph"]),
+    ],
+)
+def test_a_stored_metric_the_lexicon_lacks_is_named_by_its_own_name(
+    question: str, metrics: list[str]
+) -> None:
+    vocab = Vocabulary(locations=("greenhouse",), metrics=("soil_ph", "temperature"))
+    assert extract(question, vocab).metrics == metrics
