@@ -371,6 +371,11 @@ OFFICE_T = {"metric": "temperature", "location": "office"}
          [("metric_summary", {"metric": "humidity", "location": "office"})], {}),
         (("and then?",), "help", [("inventory", {})], {}),
         # a statistic compared with another period
+        (("what was the maximum humidity in the garage today versus yesterday",), "compare_time",
+         [("metric_summary", {"metric": "humidity", "location": "garage", "start": TODAY,
+                              "end": "2026-11-26T14:20:00Z"}),
+          ("metric_summary", {"metric": "humidity", "location": "garage", "start": YESTERDAY,
+                              "end": TODAY})], {"periods": ["today", "yesterday"]}),
         (("average temperature in the office today compared with yesterday",), "compare_time",
          [("metric_summary", {**OFFICE_T, "start": TODAY, "end": "2026-11-26T14:20:00Z"}),
           ("metric_summary", {**OFFICE_T, "start": YESTERDAY, "end": TODAY})], {}),
