@@ -57,6 +57,13 @@ def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str
         ("how many are there?", "count", [("node_health", {})]),
         # episodes counted over the last day unless a range is asked, the open ones if said
         ("how many anomalies", "count", [("anomalies", {"start": "2026-11-25T14:20:00Z"})]),
+        # no countable word right after the cue: flagged readings are anomalies, anomaly
+        # episodes are episodes, and the nodes only say where the sensors are
+        ("how many of the readings were flagged", "count",
+         [("anomalies", {"start": "2026-11-25T14:20:00Z"})]),
+        ("how many times were anomaly episodes opened", "count",
+         [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z"})]),
+        ("how many times did sensors on the nodes report", "count", [("inventory", {})]),
         ("how many anomaly episodes", "count",
          [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z"})]),
         ("how many open episodes are there", "count",
