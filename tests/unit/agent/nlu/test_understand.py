@@ -496,3 +496,13 @@ def test_a_stored_metric_the_lexicon_lacks_is_named_by_its_own_name(
 ) -> None:
     vocab = Vocabulary(locations=("greenhouse",), metrics=("soil_ph", "temperature"))
     assert extract(question, vocab).metrics == metrics
+
+
+def test_the_clause_read_for_its_intent_is_read_in_the_askers_zone() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    reading = TurnReading(VOCAB, NOW)
+    assert intent_of("temperature in the office since 9am", VOCAB, NOW, tokyo, reading) == "current"
+    [slots] = reading.slots.values()
+    nine = datetime(2026, 11, 26, 9, tzinfo=tokyo).timestamp()
+    assert slots.span is not None
+    assert slots.span["start"] == nine
