@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import signal
 import sqlite3
@@ -411,3 +412,68 @@ def test_a_rollup_whose_sum_overflows_is_refused_with_its_reason(tmp_path: Path)
         assert stored == 0
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("offered", "kept"),
+    [
+        # one time offered twice: the first value wins (a batch of two is deduplicated too)
+        ([("a", 0, 1.0), ("a", 0, 2.0)], [("a", 0, 1.0)]),
+        # two series at one time are two points
+        ([("a", 0, 1.0), ("b", 0, 2.0)], [("a", 0, 1.0), ("b", 0, 2.0)]),
+        # the second series' time repeated, after the first series at that time
+        ([("a", 0, 1.0), ("b", 0, 2.0), ("b", 0, 3.0)], [("a", 0, 1.0), ("b", 0, 2.0)]),
+        # a later time of one series repeated
+        ([("a", 0, 1.0), ("a", 1, 2.0), ("a", 1, 3.0)], [("a", 0, 1.0), ("a", 1, 2.0)]),
+    ],
+)
+def test_a_batch_keeps_one_point_per_series_and_time_the_first_offered(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    offered: list[tuple[str, float, float]],
+    kept: list[tuple[str, float, float]],
+) -> None:
+    # In one statement: the item-by-item fallback (which dedups against what it stored) would
+    # hide a batch that fails.
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    rows = [
+        {"ts": NOW + t, "node": "n", "location": "l", "sensor": sensor, "metric": "m",
+         "value": v, "unit": "u"}
+        for sensor, t, v in offered
+    ]  # fmt: skip
+    (outcome,) = storage.apply_batch([ReadingsWrite(rows)])  # type: ignore[arg-type]
+    storage.close_writer()
+    storage.close()
+    assert (outcome.accepted, outcome.duplicates) == (len(kept), len(offered) - len(kept))
+    assert stored_samples(path) == [(sensor, NOW + t, v) for sensor, t, v in kept]
+    assert caplog.messages == []
+
+
+def test_an_import_over_several_hours_widens_the_span_to_its_first_reading(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A series stored later; one import with readings in two hours (two blocks): the span
+    starts at the import's first reading and still ends at the stored last one."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    try:
+        storage.apply_batch([bulk(1, offset=10_000)])
+        earlier = [
+            {"ts": NOW + t, "node": "n", "location": "l", "sensor": "s", "metric": "m",
+             "value": 1.0, "unit": "u"}
+            for t in (0, 60, 3600)
+        ]  # fmt: skip
+        (outcome,) = storage.apply_batch([ReadingsWrite(earlier)])  # type: ignore[arg-type]
+        conn = storage._reader()
+        span = conn.execute("SELECT first_ts, last_ts FROM series").fetchall()
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert getattr(outcome, "accepted", None) == 3
+    assert span == [(NOW, NOW + 10_000)]
+    assert caplog.messages == []
