@@ -105,6 +105,7 @@ def jst(day: int, hour: int, minute: int = 0) -> float:
         ("at 10 o'clock last night", jst(30, 22), jst(30, 22, 5), "at 22:00 yesterday"),
         ("overnight", jst(30, 22), NOW, "overnight (22:00 to 06:00)"),
         ("on November 28", jst(28, 0), jst(29, 0), "Nov 28"),
+        ("on December 1", jst(1, 0), NOW, "Dec 1"),  # today there, tomorrow in UTC
         ("the 28th", jst(28, 0), jst(29, 0), "Nov 28"),
         ("yesterday", jst(30, 0), jst(1, 0), "yesterday"),
         ("today", jst(1, 0), NOW, "today"),
@@ -145,3 +146,22 @@ def test_dates_and_ranges_at_their_edges(text: str, start: float, end: float, la
 
 def test_a_range_longer_than_a_hundred_years_is_no_range():
     assert find_time_spans("over 36501 days", NOW, UTC) == []
+
+
+def test_a_date_of_last_year_says_its_year_in_the_askers_zone():
+    """At 16:05 UTC on 31 December it is already 1 January 2027 in Tokyo: 31 December is
+    last year's there."""
+    now = datetime(2026, 12, 31, 16, 5, tzinfo=UTC).timestamp()
+    [found] = find_time_spans("on December 31", now, TOKYO)
+    start = datetime(2026, 12, 31, tzinfo=TOKYO).timestamp()
+    assert (found.span.start, found.span.end, found.span.label) == (
+        start,
+        start + 86_400,
+        "Dec 31 2026",
+    )
+
+
+@pytest.mark.parametrize("text", ["for a day", "over an hour"])
+def test_a_stretch_said_without_a_number_is_no_range(text: str):
+    """ "for a day" is how long something lasted, not the last day."""
+    assert find_time_spans(text, NOW, UTC) == []

@@ -29,6 +29,9 @@ def at(hour: int, minute: int, day: int = 30) -> float:
          "server-room", at(23, 40, 29), "door left open", "resolved", "co2"),
         ("that spike in warehouse-b was due to a cleaning crew",
          "warehouse-b", NOW, "cleaning crew", "open", None),
+        # a cause ending in a one-letter name is kept whole
+        ("the 14:23 spike in warehouse-b was a fan failure on rack X",
+         "warehouse-b", at(14, 23), "fan failure on rack X", "open", None),
     ],
 )  # fmt: skip
 def test_reports(text, place, when, cause, status, metric):

@@ -57,6 +57,13 @@ def _calls(question: str, focus: dict[str, Any] | None = None) -> list[tuple[str
         ("how many are there?", "count", [("node_health", {})]),
         # episodes counted over the last day unless a range is asked, the open ones if said
         ("how many anomalies", "count", [("anomalies", {"start": "2026-11-25T14:20:00Z"})]),
+        # no countable word right after the cue: flagged readings are anomalies, anomaly
+        # episodes are episodes, and the nodes only say where the sensors are
+        ("how many of the readings were flagged", "count",
+         [("anomalies", {"start": "2026-11-25T14:20:00Z"})]),
+        ("how many times were anomaly episodes opened", "count",
+         [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z"})]),
+        ("how many times did sensors on the nodes report", "count", [("inventory", {})]),
         ("how many anomaly episodes", "count",
          [("anomaly_episodes", {"start": "2026-11-25T14:20:00Z"})]),
         ("how many open episodes are there", "count",
@@ -371,6 +378,11 @@ OFFICE_T = {"metric": "temperature", "location": "office"}
          [("metric_summary", {"metric": "humidity", "location": "office"})], {}),
         (("and then?",), "help", [("inventory", {})], {}),
         # a statistic compared with another period
+        (("what was the maximum humidity in the garage today versus yesterday",), "compare_time",
+         [("metric_summary", {"metric": "humidity", "location": "garage", "start": TODAY,
+                              "end": "2026-11-26T14:20:00Z"}),
+          ("metric_summary", {"metric": "humidity", "location": "garage", "start": YESTERDAY,
+                              "end": TODAY})], {"periods": ["today", "yesterday"]}),
         (("average temperature in the office today compared with yesterday",), "compare_time",
          [("metric_summary", {**OFFICE_T, "start": TODAY, "end": "2026-11-26T14:20:00Z"}),
           ("metric_summary", {**OFFICE_T, "start": YESTERDAY, "end": TODAY})], {}),
@@ -469,3 +481,28 @@ def test_a_question_is_cut_into_the_questions_it_asks(question: str, parts: list
 )  # fmt: skip
 def test_the_intent_is_read_up_to_the_last_asking_sentence(clause: str, asking: str) -> None:
     assert asking_part(clause) == asking
+
+
+@pytest.mark.parametrize(
+    ("question", "metrics"),
+    [
+        ("soil_ph in the greenhouse", ["soil_ph"]),
+        ("soil ph in the greenhouse", ["soil_ph"]),
+        ("temperature and soil_ph in the greenhouse", ["temperature", "soil_ph"]),
+    ],
+)
+def test_a_stored_metric_the_lexicon_lacks_is_named_by_its_own_name(
+    question: str, metrics: list[str]
+) -> None:
+    vocab = Vocabulary(locations=("greenhouse",), metrics=("soil_ph", "temperature"))
+    assert extract(question, vocab).metrics == metrics
+
+
+def test_the_clause_read_for_its_intent_is_read_in_the_askers_zone() -> None:
+    tokyo = ZoneInfo("Asia/Tokyo")
+    reading = TurnReading(VOCAB, NOW)
+    assert intent_of("temperature in the office since 9am", VOCAB, NOW, tokyo, reading) == "current"
+    [slots] = reading.slots.values()
+    nine = datetime(2026, 11, 26, 9, tzinfo=tokyo).timestamp()
+    assert slots.span is not None
+    assert slots.span["start"] == nine
