@@ -16,12 +16,12 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from agent_bruno.knowledge.backend import GraphError, Statement
-from agent_bruno.knowledge.model import EpisodeFact, NodeFact
+from agent_bruno.knowledge.model import EpisodeFact, NodeFact, sensor_key
 from agent_bruno.knowledge.service import KnowledgeGraph
 from agent_bruno.knowledge.sources import (
     from_catalog,
@@ -95,6 +95,7 @@ class Batch:
     nodes: int
     episodes: int
     shaped: dict[str, int]  # node → topology digest, for the nodes written in full
+    placed: dict[str, tuple[str, frozenset[str]]]  # of those: node → location, sensor keys
     full_episodes: list[str]  # episode ids written in full
     vitals: dict[str, tuple[int, dict[str, int]]]  # node → digests of its health and use
 
@@ -151,6 +152,7 @@ class GraphUpkeep:
         self._episodes: dict[str, EpisodeFact] = {}
         self._touched: set[str] = set()  # episode ids whose stored state changed
         self._written: dict[str, tuple[int, float]] = {}  # node → (topology digest, when)
+        self._placed: dict[str, tuple[str, frozenset[str]]] = {}  # node → location, sensor keys
         self._vitals: dict[str, tuple[int, dict[str, int]]] = {}  # node → health, use digests
         self._episodes_written: dict[str, float] = {}  # episode id → when, oldest first
         self._reconcile_due = True
@@ -240,18 +242,56 @@ class GraphUpkeep:
             e for e in episodes if (t := self._episodes_written.get(e)) is not None and t > fresh
         )
         now_vitals = {f.node: vitals(f) for f in nodes}
-        steps = self.graph.node_statements(
-            nodes, health_only=same, unchanged=self._unchanged(same, now_vitals)
+        settled = frozenset(  # due for the refresh only: the same topology as last written
+            n
+            for n, d in digests.items()
+            if n not in same and (seen := self._written.get(n)) is not None and seen[0] == d
         )
-        steps += self.graph.episode_statements(list(episodes.values()), known=known)
+        steps = self.graph.node_statements(
+            nodes,
+            health_only=same,
+            unchanged=self._unchanged(same, now_vitals),
+            settled=settled,
+        )
+        placed = {
+            f.node: (f.location, frozenset(sensor_key(f.node, x.sensor) for x in f.sensors))
+            for f in nodes
+            if f.node not in same
+        }
+        steps += self.graph.episode_statements(
+            list(episodes.values()),
+            known=known,
+            placed=self._in_place(episodes.values(), placed, fresh),
+        )
         return Batch(
             steps,
             len(nodes),
             len(episodes),
             {n: d for n, d in digests.items() if n not in same},
+            placed,
             [e for e in episodes if e not in known],
             now_vitals,
         )
+
+    def _in_place(
+        self,
+        episodes: Iterable[EpisodeFact],
+        placed: dict[str, tuple[str, frozenset[str]]],
+        fresh: float,
+    ) -> frozenset[tuple[str, str]]:
+        """The (sensor key, location) pairs of these episodes that the graph holds: their node
+        was written in full with that sensor in that location in this batch or within the
+        refresh period (a graph emptied since then gets them from reconcile or the next full
+        write, as it gets the nodes)."""
+        found: set[tuple[str, str]] = set()
+        for e in episodes:
+            where = placed.get(e.node)
+            if where is None and (seen := self._written.get(e.node)) and seen[1] > fresh:
+                where = self._placed.get(e.node)
+            key = sensor_key(e.node, e.sensor)
+            if where is not None and where[0] == e.location and key in where[1]:
+                found.add((key, e.location))
+        return frozenset(found)
 
     def _unchanged(
         self, same: frozenset[str], now: dict[str, tuple[int, dict[str, int]]]
@@ -277,6 +317,7 @@ class GraphUpkeep:
         for n, d in batch.shaped.items():
             seen = self._written.get(n)
             self._written[n] = (d, now if seen is not None else now - refresh_phase(n))
+        self._placed.update(batch.placed)
         self._vitals.update(batch.vitals)
         self._note_episodes(batch.full_episodes, now)
         self.state.written["nodes"] += batch.nodes
@@ -298,8 +339,7 @@ class GraphUpkeep:
 
     def _stored(self, ids: set[str]) -> list[EpisodeFact]:
         """The stored state of some episodes (those storage no longer has are skipped)."""
-        found = (self.storage.get_episode(eid) for eid in sorted(ids))
-        return [from_episode_row(row) for row in found if row is not None]
+        return [from_episode_row(row) for row in self.storage.get_episodes(sorted(ids))]
 
     async def reconcile(self) -> dict[str, int]:
         """Re-read storage (nodes, series, episodes changed since the last time) and write it,
@@ -329,6 +369,7 @@ class GraphUpkeep:
             await self.graph.write([self.graph.statement("delete_all")])
             self.graph.forget_incidents()
             self._written.clear()
+            self._placed.clear()
             self._vitals.clear()
             self._episodes_written.clear()
             self._reconciled_to = 0.0

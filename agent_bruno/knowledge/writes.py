@@ -95,12 +95,15 @@ class UpkeepWrites(GraphCore):
         *,
         health_only: frozenset[str] = frozenset(),
         unchanged: frozenset[str] = frozenset(),
+        settled: frozenset[str] = frozenset(),
     ) -> list[Statement]:
         """The writes that bring nodes, their sensors and workloads up to these heartbeats.
         The nodes in `health_only` are in the graph with the same place, sensors and workloads:
         only their health and their workloads' use are written (keyed updates, no MERGE), and
         of those only what is not `unchanged` (node names: the same health as written; workload
-        keys: the same use)."""
+        keys: the same use). The nodes in `settled` are written in full only to refresh them
+        (their place and workloads are as this agent last wrote them): nothing of theirs is
+        unlinked or pruned, which reconcile does for every node every few minutes."""
         if not facts:
             return []
         full = [f for f in facts if f.node not in health_only]
@@ -151,19 +154,22 @@ class UpkeepWrites(GraphCore):
             for f in full
         ]
         nodes = [{**_health_row(f), "cluster": f.cluster, "location": f.location} for f in full]
-        placed = [{"node": f.node, "location": f.location, "cluster": f.cluster} for f in full]
-        steps += self._places([(f.cluster, f.location, f.ts) for f in full])
-        steps += [
-            self.statement("upsert_nodes", rows=nodes),
-            self.statement("link_nodes", rows=placed),
-            self.statement("unlink_moved_nodes", rows=placed),
-            self.statement("unlink_moved_clusters", rows=placed),
+        placed = [
+            {"node": f.node, "location": f.location, "cluster": f.cluster}
+            for f in full
+            if f.node not in settled
         ]
+        steps += self._places([(f.cluster, f.location, f.ts) for f in full])
+        steps.append(self.statement("upsert_nodes", rows=nodes))
+        if placed:
+            steps.append(self.statement("unlink_moved_nodes", rows=placed))
+            steps.append(self.statement("unlink_moved_clusters", rows=placed))
         steps += self._sensors(list(sensors.values()), list(measures.values()))
         if workloads:
             steps.append(self.statement("upsert_workloads", rows=workloads))
-            steps.append(self.statement("link_workloads", rows=workloads))
-        steps.append(self.statement("prune_workloads", rows=keep))
+        keep = [k for k in keep if k["node"] not in settled]
+        if keep:
+            steps.append(self.statement("prune_workloads", rows=keep))
         return steps
 
     def _places(self, seen: Sequence[tuple[str, str, float]]) -> list[Statement]:
@@ -197,9 +203,6 @@ class UpkeepWrites(GraphCore):
             self.statement("upsert_sensors", rows=sensors),
             self.statement("merge_metrics", names=sorted({m["metric"] for m in measures})),
             self.statement("link_sensors", rows=measures),
-            self.statement(
-                "link_sensor_nodes", rows=[{"key": s["key"], "node": s["node"]} for s in sensors]
-            ),
         ]
 
     def catalog_statements(self, facts: Sequence[CatalogFact]) -> list[Statement]:
@@ -242,10 +245,16 @@ class UpkeepWrites(GraphCore):
         ]
 
     def episode_statements(
-        self, facts: Sequence[EpisodeFact], *, known: frozenset[str] = frozenset()
+        self,
+        facts: Sequence[EpisodeFact],
+        *,
+        known: frozenset[str] = frozenset(),
+        placed: frozenset[tuple[str, str]] = frozenset(),
     ) -> list[Statement]:
         """The writes that store these episodes (the newest state of each); those in `known` are
-        in the graph already and get only the fields an episode changes as it grows."""
+        in the graph already and get only the fields an episode changes as it grows. The
+        (sensor key, location) pairs in `placed` are in the graph (written in full lately):
+        a new episode of such a sensor there needs no MERGE of either."""
         newest: dict[str, EpisodeFact] = {}
         for f in facts:  # one row per episode (see merge_clusters)
             if f.id not in newest or newest[f.id].updated <= f.updated:
@@ -266,17 +275,14 @@ class UpkeepWrites(GraphCore):
                 "ts": r["started"],
             }
             for r in new
+            if (r["sensor_key"], r["location"]) not in placed
         }
-        return [
-            *steps,
-            self.statement("merge_places", names=sorted({r["location"] for r in new})),
-            self.statement("merge_episode_sensors", rows=list(sensors.values())),
-            self.statement("upsert_episodes", rows=new),
-            self.statement(
-                "link_episode_places",
-                rows=[
-                    {"id": r["id"], "sensor_key": r["sensor_key"], "location": r["location"]}
-                    for r in new
-                ],
-            ),
-        ]
+        if sensors:
+            steps += [
+                self.statement(
+                    "merge_places", names=sorted({s["location"] for s in sensors.values()})
+                ),
+                self.statement("merge_episode_sensors", rows=list(sensors.values())),
+            ]
+        steps.append(self.statement("upsert_episodes", rows=new))
+        return steps

@@ -357,6 +357,9 @@ class Storage(Protocol):
     def get_episode(self, episode_id: str) -> EpisodeRow | None:
         """One episode by id."""
 
+    def get_episodes(self, episode_ids: Sequence[str]) -> list[EpisodeRow]:
+        """The episodes with these ids, in one read (those not stored are skipped; any order)."""
+
     def list_nodes(self, node: str | None = None) -> list[NodeRow]:
         """Every node with its latest heartbeat (only `node`, by its exact name, when given)."""
 

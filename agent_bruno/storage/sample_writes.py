@@ -74,8 +74,7 @@ class SampleBlocks:
         order = np.lexsort((columns.ts, columns.series))
         series, ts, values = columns.series[order], columns.ts[order], columns.values[order]
         if len(ts) > 1:
-            keep = np.empty(len(ts), dtype=bool)
-            keep[0] = True
+            keep = np.ones(len(ts), dtype=bool)  # the first point is new; the rest set below
             np.not_equal(series[1:], series[:-1], out=keep[1:])
             keep[1:] |= ts[1:] != ts[:-1]
             if not keep.all():

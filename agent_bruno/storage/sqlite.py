@@ -301,6 +301,10 @@ class SqliteStorage:
         """One episode by id."""
         return self._read(episodes.get, episode_id)
 
+    def get_episodes(self, episode_ids: Sequence[str]) -> list[EpisodeRow]:
+        """The episodes with these ids, in one read (those not stored are skipped)."""
+        return self._read(episodes.get_many, episode_ids) if episode_ids else []
+
     def list_nodes(self, node: str | None = None) -> list[NodeRow]:
         """Every node with its latest heartbeat (only `node`, by its exact name, when given)."""
         return self._read(sqlite_reads.list_nodes, node)

@@ -150,6 +150,9 @@ def test_fault_readings_count_with_their_sum_when_included(store: SqliteStorage)
     assert s.mean == pytest.approx((2 * 21.2 + 3 * 90.0) / 5)
     (series,) = store.query_series(query)
     assert series.points[0].mean == pytest.approx(62.48)
+    # The fault readings' extremes keep the times the reporter sent (not the window's start).
+    assert s.faults is not None
+    assert (s.faults.min_ts, s.faults.max_ts) == (NOW + 10.0, NOW + 200.0)
 
 
 async def test_retention_after_a_restart_deletes_what_expired(tmp_path: Path) -> None:
@@ -183,3 +186,61 @@ async def test_retention_after_a_restart_deletes_what_expired(tmp_path: Path) ->
     finally:
         conn.close()
     assert rows_left == [(3, cutoff, cutoff + 1200)]
+
+
+def test_an_aggregate_whose_total_overflows_is_refused_naming_it(store: SqliteStorage) -> None:
+    """count × mean past the float range: the aggregate is refused with both numbers, the
+    other events of the batch are stored."""
+    huge = aggregate(1, min=1e308, max=1e308, mean=1e308, last=1e308, count=10)
+    outcome = stored(store, huge, aggregate(2, start=NOW + 300))
+    assert outcome.rejected == [
+        (0, "cannot be stored: aggregate a-1: count 10 × mean 1e+308 overflows a float")
+    ]
+    assert (outcome.accepted, outcome.by_type) == (1, {"aggregate": (1, 0)})
+
+
+@pytest.mark.parametrize("kind", ["aggregate", "reading"])
+def test_a_batch_widens_a_series_span_to_its_earliest_and_latest_event(
+    store: SqliteStorage, kind: str
+) -> None:
+    """A series already stored later than a new batch: the batch's first event moves the span's
+    start, whichever event of the batch comes last."""
+    make = aggregate if kind == "aggregate" else reading
+    stored(store, make(1, NOW + 3000))
+    stored(store, make(2, NOW), make(3, NOW + 600))
+    conn = sqlite3.connect(store.path)
+    try:
+        span = conn.execute("SELECT first_ts, last_ts FROM series").fetchall()
+    finally:
+        conn.close()
+    end = 300 if kind == "aggregate" else 0
+    assert span == [(NOW, NOW + 3000 + end)]
+
+
+def test_a_heartbeat_stores_the_node_health_and_sensors(store: SqliteStorage) -> None:
+    stored(store, heartbeat(1))
+    (node,) = store.list_nodes()
+    assert node.sensors == [{"sensor": "dht22-1", "metric": "temperature", "unit": "°C"}]
+    assert node.health["cpu_percent"] == 12.5
+
+
+def test_more_than_a_thousand_ids_are_all_checked_and_explained(
+    store: SqliteStorage, caplog: pytest.LogCaptureFixture
+) -> None:
+    """Ids are looked up 500 to a statement: a resent batch of 1,001 readings is 1,001
+    duplicates, found in one pass (not by the item-by-item fallback), and an explanation
+    parked for the 1,001st attaches when it arrives."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    many = [reading(i, ts=NOW + i) for i in range(1001)]
+    note = {"id": "x-1", "type": "explanation", "ts": NOW, "ref": "r-1000", "text": "a draught"}
+    stored(store, note)
+    assert stored(store, *many).accepted == 1001
+    again = stored(store, *many)
+    assert (again.accepted, again.duplicates) == (0, 1001)
+    assert caplog.messages == []
+    conn = sqlite3.connect(store.path)
+    try:
+        found = conn.execute("SELECT explanation FROM anomalies WHERE event_id = 'r-1000'")
+        assert found.fetchall() == [("a draught",)]
+    finally:
+        conn.close()

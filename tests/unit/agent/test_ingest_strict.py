@@ -11,7 +11,7 @@ import orjson
 import pytest
 from starlette.requests import Request
 
-from agent_bruno.api.body import gunzip, read_body
+from agent_bruno.api.body import gunzip, media_type, read_body
 from agent_bruno.api.errors import ApiError
 from agent_bruno.api.params import parse_time
 from agent_bruno.wire import MAX_REJECTED_LISTED
@@ -184,3 +184,51 @@ async def test_a_content_length_that_is_not_a_number_is_400_naming_it() -> None:
         await read_body(_request({"Content-Length": "12x"}, b"{}"), 4096)
     assert refused.value.status == 400
     assert refused.value.message == "Content-Length '12x' is not a number"
+
+
+@pytest.mark.parametrize(
+    ("headers", "kind"),
+    [
+        ({}, ""),  # no Content-Type at all: the events route takes it as JSON
+        ({"Content-Type": "Text/CSV"}, "text/csv"),
+        ({"Content-Type": " application/json ; charset=utf-8; profile=x "}, "application/json"),
+    ],
+)
+def test_the_media_type_is_the_part_before_the_first_parameter(
+    headers: dict[str, str], kind: str
+) -> None:
+    """Regression (mutation check): a missing header is the empty type (not an error, not a
+    placeholder), and with two parameters only the first `;` ends the type."""
+    assert media_type(_request(headers, b"")) == kind
+
+
+async def test_events_without_a_content_type_are_read_as_json(client, settings):
+    headers = auth(NODE1_TOKEN)  # and no Content-Type
+    r = await client.post(
+        "/v1/events", content=orjson.dumps(envelope([reading(1)])), headers=headers
+    )
+    assert r.status_code == 200, r.text
+    assert count(settings, "anomalies") == 1
+
+
+async def test_an_empty_content_encoding_is_identity() -> None:
+    assert await read_body(_request({"Content-Encoding": " "}, b"{}"), 4096) == b"{}"
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},  # streamed: refused as soon as the chunks pass the limit
+        {"Content-Length": "2"},  # a declared length under the body's: refused once read
+    ],
+)
+async def test_a_body_over_the_limit_is_413_naming_the_limit(headers: dict[str, str]) -> None:
+    """Regression (mutation check): both refusals of a body read past the limit name the body
+    and the limit, in the message and in the problem's `limit` field."""
+    with pytest.raises(ApiError) as refused:
+        await read_body(_request(headers, b"x" * 10), 4)
+    assert (refused.value.status, refused.value.reason) == (413, "too_large")
+    assert refused.value.message == (
+        "the body exceeds the limit of 4 bytes; split it into smaller batches"
+    )
+    assert refused.value.detail == {"limit": 4}

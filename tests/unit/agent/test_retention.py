@@ -8,9 +8,10 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 
 from agent_bruno.app import create_app
-from agent_bruno.storage.base import EventsWrite, ReadingsWrite
+from agent_bruno.storage.base import EventsWrite, PruneWrite, ReadingsWrite
 from agent_bruno.storage.retention import DAY, RetentionPolicy, prune
 from agent_bruno.storage.sqlite import SqliteStorage
 from agent_bruno.storage.writer import GroupCommitWriter
@@ -150,3 +151,106 @@ async def test_lifespan_runs_retention_by_itself(tmp_path: Path):
                 await asyncio.sleep(0.02)
     assert counts(settings.database_path)["samples"] == 1
     assert counts(settings.database_path)["rollup_5m"] == 2  # rollups stay a year
+
+
+def readings(sensor: str, *times: float) -> ReadingsWrite:
+    """One reading of `sensor` at each of `times` (value: its time's offset in the hour)."""
+    return ReadingsWrite(
+        [
+            {"ts": t, "node": "n", "location": "l", "sensor": sensor, "metric": "m",
+             "value": float(t % 3600), "unit": "u"}
+            for t in times
+        ]
+    )  # fmt: skip
+
+
+# A cutoff half an hour into a block: the block from HOUR to HOUR + 1 h straddles it.
+HOUR = NOW - 30 * DAY
+CUT_NOW = NOW + 1800  # prune's `now`: the hot cutoff is HOUR + 1800
+
+
+async def test_a_round_stops_at_the_batch_inside_the_expired_blocks(tmp_path: Path):
+    """Three expired hours of ten readings, batches of 15: the first round deletes two whole
+    blocks (20 readings) and says so, the next one the third."""
+    path = tmp_path / "db.sqlite"
+    writer = GroupCommitWriter(SqliteStorage(path))
+    writer.start()
+    try:
+        for h in range(3):
+            start = NOW - 40 * DAY + 3600 * h
+            await writer.submit(readings("s", *(start + 60 * i for i in range(10))))
+        await writer.submit(readings("s", NOW - DAY))
+        first = await writer.submit(PruneWrite("samples", NOW - 30 * DAY, 15))
+        deleted = await prune(writer, RetentionPolicy(30, 365, batch_rows=15), NOW)
+    finally:
+        writer.stop()
+    assert first.accepted == 20
+    assert deleted["samples"] == 10
+    assert stored_samples(path) == [("s", NOW - DAY, float((NOW - DAY) % 3600))]
+
+
+@pytest.mark.parametrize(
+    ("old", "kept"),
+    [
+        # a whole expired block, deleted; a reading written into its hour afterwards
+        ((NOW - 40 * DAY + 60, NOW - 40 * DAY + 120), ()),
+        # the straddling block, cut at the cutoff
+        ((HOUR + 600, HOUR + 1200, HOUR + 2400), (HOUR + 2400,)),
+    ],
+)
+async def test_a_block_pruned_is_not_written_back_from_memory(
+    tmp_path: Path, old: tuple[float, ...], kept: tuple[float, ...]
+):
+    """The writer keeps recent blocks decoded; a block that retention deleted or cut is read
+    again, so a later import into its hour does not bring the expired readings back."""
+    path = tmp_path / "db.sqlite"
+    writer = GroupCommitWriter(SqliteStorage(path))
+    writer.start()
+    later = old[-1] + 300
+    try:
+        await writer.submit(readings("s", *old))
+        await prune(writer, RetentionPolicy(30, 365), CUT_NOW)
+        await writer.submit(readings("s", later))
+    finally:
+        writer.stop()
+    assert [t for _, t, _ in stored_samples(path)] == [*kept, later]
+
+
+async def test_a_straddling_block_with_only_expired_readings_is_deleted(tmp_path: Path):
+    path = tmp_path / "db.sqlite"
+    writer = GroupCommitWriter(SqliteStorage(path))
+    writer.start()
+    try:
+        await writer.submit(readings("s", HOUR + 600, HOUR + 1200))
+        deleted = await prune(writer, RetentionPolicy(30, 365), CUT_NOW)
+    finally:
+        writer.stop()
+    assert deleted["samples"] == 2
+    assert stored_samples(path) == []
+    conn = sqlite3.connect(path)
+    try:
+        assert conn.execute("SELECT count(*) FROM sample_blocks").fetchone() == (0,)
+    finally:
+        conn.close()
+
+
+def test_a_block_changed_in_the_same_transaction_is_left_the_others_are_cut(tmp_path: Path):
+    """A prune in one transaction with an import into a straddling block leaves that block to
+    the next pass and still cuts the other series' straddling blocks."""
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    try:
+        storage.apply_batch([readings("a", HOUR + 600), readings("b", HOUR + 600, HOUR + 2400)])
+        _, pruned = storage.apply_batch(
+            [readings("a", HOUR + 2400), PruneWrite("samples", HOUR + 1800, 1000)]
+        )
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert getattr(pruned, "accepted", None) == 1
+    assert [(s, t) for s, t, _ in stored_samples(path)] == [
+        ("a", HOUR + 600),
+        ("a", HOUR + 2400),
+        ("b", HOUR + 2400),
+    ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import logging
 import os
 import signal
 import sqlite3
@@ -411,3 +412,160 @@ def test_a_rollup_whose_sum_overflows_is_refused_with_its_reason(tmp_path: Path)
         assert stored == 0
     finally:
         conn.close()
+
+
+@pytest.mark.parametrize(
+    ("offered", "kept"),
+    [
+        # one time offered twice: the first value wins (a batch of two is deduplicated too)
+        ([("a", 0, 1.0), ("a", 0, 2.0)], [("a", 0, 1.0)]),
+        # two series at one time are two points
+        ([("a", 0, 1.0), ("b", 0, 2.0)], [("a", 0, 1.0), ("b", 0, 2.0)]),
+        # the second series' time repeated, after the first series at that time
+        ([("a", 0, 1.0), ("b", 0, 2.0), ("b", 0, 3.0)], [("a", 0, 1.0), ("b", 0, 2.0)]),
+        # a later time of one series repeated
+        ([("a", 0, 1.0), ("a", 1, 2.0), ("a", 1, 3.0)], [("a", 0, 1.0), ("a", 1, 2.0)]),
+    ],
+)
+def test_a_batch_keeps_one_point_per_series_and_time_the_first_offered(
+    tmp_path: Path,
+    caplog: pytest.LogCaptureFixture,
+    offered: list[tuple[str, float, float]],
+    kept: list[tuple[str, float, float]],
+) -> None:
+    # In one statement: the item-by-item fallback (which dedups against what it stored) would
+    # hide a batch that fails.
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    rows = [
+        {"ts": NOW + t, "node": "n", "location": "l", "sensor": sensor, "metric": "m",
+         "value": v, "unit": "u"}
+        for sensor, t, v in offered
+    ]  # fmt: skip
+    (outcome,) = storage.apply_batch([ReadingsWrite(rows)])  # type: ignore[arg-type]
+    storage.close_writer()
+    storage.close()
+    assert (outcome.accepted, outcome.duplicates) == (len(kept), len(offered) - len(kept))
+    assert stored_samples(path) == [(sensor, NOW + t, v) for sensor, t, v in kept]
+    assert caplog.messages == []
+
+
+def test_an_import_over_several_hours_widens_the_span_to_its_first_reading(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A series stored later; one import with readings in two hours (two blocks): the span
+    starts at the import's first reading and still ends at the stored last one."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+    try:
+        storage.apply_batch([bulk(1, offset=10_000)])
+        earlier = [
+            {"ts": NOW + t, "node": "n", "location": "l", "sensor": "s", "metric": "m",
+             "value": 1.0, "unit": "u"}
+            for t in (0, 60, 3600)
+        ]  # fmt: skip
+        (outcome,) = storage.apply_batch([ReadingsWrite(earlier)])  # type: ignore[arg-type]
+        conn = storage._reader()
+        span = conn.execute("SELECT first_ts, last_ts FROM series").fetchall()
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert getattr(outcome, "accepted", None) == 3
+    assert span == [(NOW, NOW + 10_000)]
+    assert caplog.messages == []
+
+
+def test_an_import_after_stored_points_keeps_new_ones_of_every_series_in_time_order(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A series whose points of the batch are all stored already, then another series' new
+    point: the new one is stored. A point earlier in an hour than the stored one (series c) is
+    merged in time order (not appended after it)."""
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    storage = SqliteStorage(path)
+    storage.open_writer()
+
+    def one(sensor: str, t: float) -> dict[str, object]:
+        return {"ts": NOW + t, "node": "n", "location": "l", "sensor": sensor, "metric": "m",
+                "value": t, "unit": "u"}  # fmt: skip
+
+    try:
+        storage.apply_batch([ReadingsWrite([one("a", 100), one("c", 100)])])  # type: ignore[list-item]
+        (outcome,) = storage.apply_batch(
+            [ReadingsWrite([one("a", 100), one("b", 100), one("c", 50)])]  # type: ignore[list-item]
+        )
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert (getattr(outcome, "accepted", None), getattr(outcome, "duplicates", None)) == (2, 1)
+    assert stored_samples(path) == [
+        ("a", NOW + 100, 100.0),
+        ("b", NOW + 100, 100.0),
+        ("c", NOW + 50, 50.0),
+        ("c", NOW + 100, 100.0),
+    ]
+    assert caplog.messages == []
+
+
+@pytest.mark.parametrize(
+    "later", [[(3610.0,)], [(30.0, 3610.0)], [(30.0,), (3610.0,)], [(5.0, 3610.0)]]
+)
+def test_a_block_grown_in_parts_is_made_whole_once_its_series_moves_on(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture, later: list[tuple[float, ...]]
+) -> None:
+    """One reading per import: the hour's block grows by parts (a second import appends one),
+    and is encoded whole again, with every point, when an import reaches the next hour (alone,
+    with one more point of the first hour, after a third part, or with a point before the
+    stored ones, which makes the first hour's block whole in that same import)."""
+    from agent_bruno.storage import blocks
+
+    caplog.set_level(logging.WARNING, "agent_bruno.storage.sqlite")
+    path = tmp_path / "db.sqlite"
+    hour = NOW - NOW % 3600
+    storage = SqliteStorage(path)
+    storage.open_writer()
+
+    def at(*offsets: float) -> ReadingsWrite:
+        return ReadingsWrite(
+            [
+                {
+                    "ts": hour + o,
+                    "node": "n",
+                    "location": "l",
+                    "sensor": "s",
+                    "metric": "m",
+                    "value": o,
+                    "unit": "u",
+                }
+                for o in offsets
+            ]
+        )
+
+    def parts() -> list[int]:
+        conn = sqlite3.connect(path)
+        try:
+            rows = conn.execute("SELECT data FROM sample_blocks ORDER BY start").fetchall()
+        finally:
+            conn.close()
+        return [blocks.parts_of(data) for (data,) in rows]
+
+    try:
+        storage.apply_batch([at(10)])
+        storage.apply_batch([at(20)])
+        grown = parts()
+        for offsets in later:
+            storage.apply_batch([at(*offsets)])
+        moved_on = parts()
+    finally:
+        storage.close_writer()
+        storage.close()
+    assert (grown, moved_on) == ([2], [1, 1])
+    assert stored_samples(path) == [
+        ("s", hour + o, o) for o in sorted((10, 20, *itertools.chain(*later)))
+    ]
+    assert caplog.messages == []

@@ -391,5 +391,108 @@ async def test_a_steady_flush_is_a_few_statements_and_full_rewrites_fall_in_few_
     light = [f for f in steady if upsert not in f]
     assert len(steady) - len(light) <= REFRESH_SLOTS
     assert light
-    assert max(len(f) for f in light) <= 6  # health, use, the new episodes' four
+    assert max(len(f) for f in light) <= 5  # health, use, the new episodes' (sensor, place, upsert)
     assert sum(len(f) for f in steady) <= 12 * 6 + REFRESH_SLOTS * 14
+
+
+async def test_a_steady_flush_reads_storage_once_and_writes_new_episodes_in_one_statement(
+    tmp_path: Path,
+):
+    """The bench's load in small: every node beats with its workload's use changing and has an
+    open episode of its own sensor, a new one every other flush. Each flush reads the episodes
+    ingest touched from storage in one read, not one per episode; a flush without a node's full
+    rewrite is the workloads' use and the episodes only, the new ones in one statement (no
+    sensor or place MERGE: their nodes' full writes put them there), and each episode is linked
+    to its sensor and location all the same."""
+    storage = SqliteStorage(tmp_path / "a.db")
+    storage.open_writer()
+    backend = await LadybugBackend.open(None)
+    graph = KnowledgeGraph(backend, load_catalogue())
+    now = [1000.0]
+    upkeep = GraphUpkeep(graph, storage, flush_s=5, ticker=lambda: now[0])
+    await upkeep.start()
+    fleet = [f"rack-{n}" for n in range(20)]
+    flushes: list[list[str]] = []
+    reads = {"get_episodes": 0, "get_episode": 0}
+    real_write, real_many, real_one = graph.backend.write, storage.get_episodes, storage.get_episode
+    names = {graph.statement(q)[0]: q for q in graph.catalogue.queries}
+
+    async def spy(statements):
+        flushes.append([names[s] for s, _ in statements])
+        await real_write(statements)
+
+    def many(ids):
+        reads["get_episodes"] += 1
+        return real_many(ids)
+
+    def one(eid):
+        reads["get_episode"] += 1
+        return real_one(eid)
+
+    graph.backend.write = spy  # type: ignore[method-assign]
+    storage.get_episodes = many  # type: ignore[method-assign]
+    storage.get_episode = one  # type: ignore[method-assign]
+    try:
+        for step in range(13):  # a flush every 5 s for 65 s
+            start = NOW + 100 * ((step + 1) // 2)  # a new episode every other flush
+            for n, node in enumerate(fleet):
+                pods = [{"name": "camera", "namespace": "vision", "cpu_percent": 40.0 + step}]
+                beat = heartbeat(step * 100 + n, NOW + 5 * step, workloads=pods)
+                ep = {**episode_event(step + 1, start + 5 * step), "id": f"ep-{step}-{n}",
+                      "start": start}  # fmt: skip
+                upkeep.offer(*commit(storage, [beat, ep], node=node))
+            await upkeep.flush()
+            now[0] += 5.0
+        assert reads == {"get_episodes": 13, "get_episode": 0}
+        light = [f for f in flushes[1:] if "upsert_nodes" not in f]
+        assert light
+        assert {tuple(f) for f in light} <= {
+            ("update_workload_use", "upsert_episodes"),
+            ("update_workload_use", "update_episodes"),
+        }
+        assert ("update_workload_use", "upsert_episodes") in {tuple(f) for f in light}
+        assert not any("merge_episode_sensors" in f for f in flushes[1:])
+        refreshes = [f for f in flushes[1:] if "upsert_nodes" in f]
+        assert refreshes  # a refresh of what is as written unlinks and prunes nothing
+        assert not any({"unlink_moved_nodes", "prune_workloads"} & set(f) for f in refreshes)
+        for node in fleet:
+            ctx = await graph.sensor_context(f"{node}/dht22-1")
+            assert ctx is not None
+            assert len(ctx["episodes"]) == 7  # one per start, each OBSERVED_BY its sensor
+            assert {e["location"] for e in ctx["episodes"]} == {"warehouse"}
+        place = await graph.location_context("warehouse")
+        assert place is not None
+        assert len(place["episodes"]) >= 10  # AT their location too
+    finally:
+        await backend.close()
+        storage.close_writer()
+        storage.close()
+
+
+async def test_the_touched_episodes_are_read_in_one_go_and_a_vanished_one_is_skipped(parts):
+    storage, _graph, _upkeep = parts
+    _, first = commit(storage, [episode_event(1, NOW)])
+    _, other = commit(storage, [{**episode_event(1, NOW + 9), "id": "x", "start": NOW + 5}])
+    ids = [*first.episodes, *other.episodes]
+    assert len(set(ids)) == 2
+    found = storage.get_episodes([*ids, "ep-not-stored"])
+    assert sorted(r.id for r in found) == sorted(ids)
+    assert [r.start for r in storage.get_episodes(ids[1:])] == [NOW + 5]
+    assert storage.get_episodes([]) == []
+
+
+async def test_a_node_that_moved_is_unlinked_from_its_old_place_by_the_upkeep(parts):
+    storage, graph, upkeep = parts
+    upkeep.offer(*commit(storage, [heartbeat(1, NOW, workloads=["edge-reporter", "old"])]))
+    await upkeep.flush()
+    moved = commit(storage, [heartbeat(2, NOW + 60, workloads=["edge-reporter"])])
+    upkeep.offer(moved[0].__class__("homelab", "pi-node-1", "loading-bay", moved[0].events,
+                                    moved[0].received_at), moved[1])  # fmt: skip
+    await upkeep.flush()
+    ctx = await graph.node_context("pi-node-1")
+    assert ctx is not None
+    assert ctx["location"] == "loading-bay"
+    assert [w["name"] for w in ctx["workloads"]] == ["edge-reporter"]
+    old = await graph.location_context("warehouse")
+    assert old is not None
+    assert old["nodes"] == []

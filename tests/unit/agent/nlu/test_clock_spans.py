@@ -5,6 +5,7 @@ and clocks that are not clocks ("at 13pm", "9:60")."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -55,4 +56,112 @@ def test_clock_times_and_ranges(text: str, start: float, end: float, label: str)
     "text", ["at 0am", "at 13pm", "at 9:60", "at 24:00", "between 9am and 9:60"]
 )
 def test_clocks_that_are_not_clocks_give_no_span(text: str):
+    assert find_time_spans(text, NOW, UTC) == []
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("since today", at(30, 0), NOW, "since today"),
+        ("since today at 9am", at(30, 9), NOW, "since today 09:00"),
+        ("since 9am yesterday", at(29, 9), NOW, "since 09:00 yesterday"),
+        ("since 9 yesterday", at(29, 9), NOW, "since 09:00 yesterday"),
+        ("since 3 this afternoon", at(30, 15), NOW, "since 15:00"),
+        ("since 12 this afternoon", at(30, 12), NOW, "since 12:00"),
+        ("at 3 o'clock this afternoon", at(30, 15), at(30, 15, 5), "at 15:00"),
+        ("at 12 o'clock this afternoon", at(30, 12), at(30, 12, 5), "at 12:00"),
+        ("at 10 o'clock last night", at(29, 22), at(29, 22, 5), "at 22:00 yesterday"),
+        ("between 12 and 3 this afternoon", at(30, 12), at(30, 15), "between 12:00 and 15:00"),
+        ("between 2:30 and 4 this afternoon", at(30, 14, 30), at(30, 16),
+         "between 14:30 and 16:00"),
+        ("between 2 and 4:30 this afternoon", at(30, 14), NOW, "between 14:00 and 16:30"),
+    ],
+)  # fmt: skip
+def test_clocks_with_the_part_of_the_day_they_belong_to(
+    text: str, start: float, end: float, label: str
+):
+    [found] = find_time_spans(text, NOW, UTC)
+    assert (found.span.start, found.span.end, found.span.label) == (start, end, label)
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")  # NOW is 01:05 on Tuesday 1 December there
+
+
+def jst(day: int, hour: int, minute: int = 0) -> float:
+    month = 12 if day == 1 else 11
+    return datetime(2026, month, day, hour, minute, tzinfo=TOKYO).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("since 9am", jst(30, 9), NOW, "since 09:00 yesterday"),
+        ("since today", jst(1, 0), NOW, "since today"),
+        ("since yesterday", jst(30, 0), NOW, "since yesterday"),
+        ("since 9am yesterday", jst(30, 9), NOW, "since 09:00 yesterday"),
+        ("since 3 this afternoon", jst(30, 15), NOW, "since 15:00 yesterday"),
+        ("since November 28", jst(28, 0), NOW, "since Nov 28"),
+        ("at 9am", jst(30, 9), jst(30, 9, 5), "at 09:00 yesterday"),
+        ("at 10 o'clock last night", jst(30, 22), jst(30, 22, 5), "at 22:00 yesterday"),
+        ("overnight", jst(30, 22), NOW, "overnight (22:00 to 06:00)"),
+        ("on November 28", jst(28, 0), jst(29, 0), "Nov 28"),
+        ("on December 1", jst(1, 0), NOW, "Dec 1"),  # today there, tomorrow in UTC
+        ("the 28th", jst(28, 0), jst(29, 0), "Nov 28"),
+        ("yesterday", jst(30, 0), jst(1, 0), "yesterday"),
+        ("today", jst(1, 0), NOW, "today"),
+        ("this morning", jst(1, 0), NOW, "this morning"),
+        ("last night", jst(30, 18), NOW, "last night"),
+        ("between 9 and 11am", jst(30, 9), jst(30, 11), "between 09:00 and 11:00"),
+        ("between 2 and 4 this afternoon", jst(30, 14), jst(30, 16), "between 14:00 and 16:00"),
+    ],
+)  # fmt: skip
+def test_clock_times_are_read_in_the_askers_time_zone(
+    text: str, start: float, end: float, label: str
+):
+    [found] = find_time_spans(text, NOW, TOKYO)
+    assert (found.span.start, found.span.end, found.span.label) == (start, end, label)
+
+
+def utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> float:
+    return datetime(year, month, day, hour, minute, tzinfo=UTC).timestamp()
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end", "label"),
+    [
+        ("at midday", at(30, 12), at(30, 12, 5), "at 12:00"),
+        # "11" before "1pm" is the morning's: a range does not run backwards
+        ("between 11 and 1pm", at(30, 11), at(30, 13), "between 11:00 and 13:00"),
+        ("the 1st", at(1, 0), at(2, 0), "Nov 1"),
+        ("since November 28, 2025", utc(2025, 11, 28), NOW, "since Nov 28 2025"),
+        ("on 28 Nov 2025", utc(2025, 11, 28), utc(2025, 11, 29), "Nov 28 2025"),
+        # the longest range there is: a hundred years of 365 days
+        ("over 36500 days", NOW - 36_500 * 86_400, NOW, "the last 36500 days"),
+    ],
+)
+def test_dates_and_ranges_at_their_edges(text: str, start: float, end: float, label: str):
+    [found] = find_time_spans(text, NOW, UTC)
+    assert (found.span.start, found.span.end, found.span.label) == (start, end, label)
+
+
+def test_a_range_longer_than_a_hundred_years_is_no_range():
+    assert find_time_spans("over 36501 days", NOW, UTC) == []
+
+
+def test_a_date_of_last_year_says_its_year_in_the_askers_zone():
+    """At 16:05 UTC on 31 December it is already 1 January 2027 in Tokyo: 31 December is
+    last year's there."""
+    now = datetime(2026, 12, 31, 16, 5, tzinfo=UTC).timestamp()
+    [found] = find_time_spans("on December 31", now, TOKYO)
+    start = datetime(2026, 12, 31, tzinfo=TOKYO).timestamp()
+    assert (found.span.start, found.span.end, found.span.label) == (
+        start,
+        start + 86_400,
+        "Dec 31 2026",
+    )
+
+
+@pytest.mark.parametrize("text", ["for a day", "over an hour"])
+def test_a_stretch_said_without_a_number_is_no_range(text: str):
+    """ "for a day" is how long something lasted, not the last day."""
     assert find_time_spans(text, NOW, UTC) == []

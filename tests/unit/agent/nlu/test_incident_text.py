@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from agent_bruno.agent.nlu.incidents import parse_correction, parse_report
+from agent_bruno.agent.nlu.incidents import at_clock, parse_correction, parse_report
 
 TZ = ZoneInfo("Europe/Lisbon")
 NOW = datetime(2026, 11, 30, 16, 5, tzinfo=TZ).timestamp()
@@ -29,6 +29,9 @@ def at(hour: int, minute: int, day: int = 30) -> float:
          "server-room", at(23, 40, 29), "door left open", "resolved", "co2"),
         ("that spike in warehouse-b was due to a cleaning crew",
          "warehouse-b", NOW, "cleaning crew", "open", None),
+        # a cause ending in a one-letter name is kept whole
+        ("the 14:23 spike in warehouse-b was a fan failure on rack X",
+         "warehouse-b", at(14, 23), "fan failure on rack X", "open", None),
     ],
 )  # fmt: skip
 def test_reports(text, place, when, cause, status, metric):
@@ -60,3 +63,21 @@ def test_not_reports(text):
 )
 def test_corrections(text, expected):
     assert parse_correction(text) == expected
+
+
+TOKYO = ZoneInfo("Asia/Tokyo")  # NOW is 01:05 on 1 December there
+
+
+@pytest.mark.parametrize(
+    ("text", "tz", "when"),
+    [
+        ("14:23", TZ, at(14, 23)),
+        ("17:00", TZ, at(17, 0, day=29)),  # later today is yesterday's
+        ("yesterday 14:23", TZ, at(14, 23, day=29)),
+        ("14:23", TOKYO, datetime(2026, 11, 30, 14, 23, tzinfo=TOKYO).timestamp()),
+        ("yesterday 14:23", TOKYO, datetime(2026, 11, 30, 14, 23, tzinfo=TOKYO).timestamp()),
+        ("the spike at 14:23", TZ, None),  # not a clock phrase alone
+    ],
+)
+def test_a_clock_phrase_alone_is_the_latest_such_moment(text: str, tz: ZoneInfo, when):
+    assert at_clock(text, NOW, tz) == when

@@ -4,6 +4,7 @@ back exactly as written, and an unreadable file named with how to rebuild it."""
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -113,3 +114,51 @@ def test_a_missing_model_file_is_named_with_how_to_build_it(tmp_path: Path):
     text = str(caught.value)
     assert text.startswith(f"{path}: cannot read the intent model (")
     assert text.endswith("); build it with `python -m scripts.train_intents`")
+
+
+def test_a_model_read_without_a_source_names_it_as_data():
+    with pytest.raises(ModelError) as caught:
+        IntentModel.from_json(model(bias=[1]))
+    assert str(caught.value) == "<data>: `bias` must hold 2 numbers"
+
+
+def test_the_model_is_written_to_five_decimals():
+    m = IntentModel(("a", "b"), {"w:x": 1 / 3}, {"w:x": [2 / 3, -1 / 7]}, [1 / 6, -2 / 3], "d")
+    written = m.to_json()
+    assert written["bias"] == [0.16667, -0.66667]
+    assert written["features"] == {"w:x": [0.33333, [0.66667, -0.14286]]}
+
+
+@pytest.mark.parametrize("bias", [[800.0, 0.0], [-800.0, -1000.0]])
+def test_large_logits_still_give_probabilities(bias: list[float]):
+    """Softmax is taken from the largest logit down, so a confident model neither overflows
+    nor divides by zero."""
+    m = IntentModel(("a", "b"), {}, {}, bias, "d")
+    (best, p), (other, q) = m.scores("anything")
+    assert (best, other) == ("a", "b")
+    assert p == pytest.approx(1.0)
+    assert q == pytest.approx(0.0)
+
+
+def test_scores_refuse_weights_that_do_not_match_the_intents():
+    """A model built in code with too few weights or biases raises rather than silently
+    scoring fewer intents (`from_json` refuses such a file)."""
+    fewer_weights = IntentModel(("a", "b"), {"w:warm": 1.0}, {"w:warm": [1.0]}, [0.0, 0.0], "d")
+    with pytest.raises(ValueError, match="zip"):
+        fewer_weights.scores("warm")
+    three = [1.0, 1.0, 1.0]
+    more_weights = IntentModel(("a", "b"), {"w:warm": 1.0}, {"w:warm": three}, [0, 0], "d")
+    with pytest.raises(ValueError, match="zip"):
+        more_weights.scores("warm")
+    fewer_biases = IntentModel(("a", "b"), {}, {}, [0.0], "d")
+    with pytest.raises(ValueError, match="zip"):
+        fewer_biases.scores("warm")
+
+
+def test_a_feature_the_model_has_moves_the_scores_by_its_weight():
+    m = IntentModel(("a", "b"), {"w:warm": 2.0}, {"w:warm": [1.0, -1.0]}, [0.0, 0.0], "d")
+    (best, p), (_, q) = m.scores("warm")
+    assert best == "a"
+    # one feature of the model's, so its normalised value is 1: logits 1 and -1
+    assert p == pytest.approx(1 / (1 + math.exp(-2.0)))
+    assert q == pytest.approx(1 - p)

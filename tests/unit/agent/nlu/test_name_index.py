@@ -102,3 +102,24 @@ def test_the_index_is_built_once_per_vocabulary() -> None:
     other = Vocabulary.from_catalog([CatalogRow("homelab", "n", "l", "s1", "m", "", 0, 1)])
     assert index_of(other) is not index_of(BIG)
     assert index_of(other).nodes.names == ["n"]
+
+
+@pytest.mark.parametrize(
+    ("question", "locations", "nodes"),
+    [
+        ("temperature in the office annex", ["office annex"], []),
+        ("temperature in the office", ["office"], []),
+        ("cpu of rack pi 2", [], ["rack pi 2"]),
+        ("cpu of rack pi", [], ["rack pi"]),
+        # two names overlapping: the longer one is read
+        ("cpu of core edge 2", [], ["core edge"]),
+    ],
+)
+def test_the_longest_stored_name_a_text_holds_is_the_one_read(question, locations, nodes):
+    vocab = Vocabulary(
+        locations=("office", "office annex"),
+        nodes=("rack pi", "rack pi 2", "edge 2", "core edge"),
+        metrics=("temperature", "cpu_percent"),
+    )
+    mentions = extract_delexed(question, vocab)[0]
+    assert (mentions.locations, mentions.nodes) == (locations, nodes)

@@ -65,3 +65,11 @@ def test_a_name_contained_in_the_asked_one_needs_four_letters():
     assert vocab.suggest("location", "labyrinth-wing") is None
     assert vocab.suggest("location", "hall-east-wing") == "hall"
     assert vocab.suggest("location", "attic-north-wing") == "attic"
+
+
+def test_a_name_only_two_thirds_alike_is_not_a_typo():
+    """The name "garden" shares two thirds of its letters with "garage" (difflib's ratio 0.67): a
+    different place, not a misspelling, so nothing is suggested."""
+    vocab = Vocabulary(locations=("garage", "office"))
+    assert vocab.suggest("location", "garden") is None
+    assert vocab.suggest("location", "garag") == "garage"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from agent_bruno.agent.nlu.units import (
@@ -10,6 +12,7 @@ from agent_bruno.agent.nlu.units import (
     decimals,
     format_value,
     requested_unit,
+    shown_number,
 )
 
 
@@ -130,6 +133,7 @@ def test_no_requested_unit(text: str) -> None:
         ("ppm", "co2", 0),
         ("count", "motion", 0),
         ("", "load_1m", 2),
+        ("furlongs", None, 2),  # a unit without its own rule: two decimals
     ],
 )
 def test_decimals(unit: str, metric: str | None, expected: int) -> None:
@@ -171,3 +175,22 @@ def test_kelvin_has_one_decimal_rounded_half_away_after_conversion(
     """A kelvin average came with 2 decimals (294.16 K), and 48.2 °C converts to
     321.34999999999997 K in floating point, which must still round up to 321.4 K."""
     assert format_value(convert(celsius, "°C", "K"), "K", "temperature") == kelvin
+
+
+@pytest.mark.parametrize(
+    ("value", "unit", "metric", "expected"),
+    [
+        (2.25, "°C", None, 2.3),  # half away from zero, not to even
+        (2.675, "", None, 2.68),
+        (849.6, "ppm", "co2", 850.0),
+        (321.34999999999997, "K", None, 321.4),
+        (1e15, "", None, 1e15),
+    ],
+)
+def test_shown_number_is_the_value_as_shown(value, unit, metric, expected) -> None:
+    assert shown_number(value, unit, metric) == expected
+
+
+def test_shown_number_leaves_a_value_that_is_not_finite() -> None:
+    assert math.isnan(shown_number(float("nan"), "°C"))
+    assert shown_number(float("inf"), "°C") == float("inf")

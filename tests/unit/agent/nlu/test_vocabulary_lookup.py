@@ -58,3 +58,22 @@ def test_a_later_lookup_does_not_go_over_every_stored_name_again(
     monkeypatch.setattr(vocabulary, "squash", counted)
     assert vocab.canonical("node", "NODE 999") == "node-999"
     assert squashed == ["NODE 999"]  # the asked name only, not the 1,000 stored ones
+
+
+def test_the_catalog_gives_each_metric_its_unit_and_each_node_its_newest_place() -> None:
+    def reading(node: str, location: str, metric: str, unit: str, last: float) -> CatalogRow:
+        return CatalogRow(
+            node=node, location=location, sensor="s", metric=metric, unit=unit,
+            cluster="homelab", first_ts=0.0, last_ts=last,
+        )  # fmt: skip
+
+    vocab = Vocabulary.from_catalog(
+        [
+            reading("pi-1", "lab", "temperature", "°C", 5.0),
+            reading("pi-1", "attic", "humidity", "%", 9.0),
+            reading("pi-2", "lab", "temperature", "°F", 1.0),  # the first unit seen stays
+        ]
+    )
+    assert vocab.units == {"temperature": "°C", "humidity": "%"}
+    assert vocab.node_location == {"pi-1": "attic", "pi-2": "lab"}
+    assert vocab.metrics == ("humidity", "temperature")
