@@ -43,10 +43,12 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 # The default tier: everything that runs in the test process (markers in pyproject.toml), on
-# PYTEST_WORKERS pytest-xdist workers (`make unit PYTEST_WORKERS=0` runs it in one process).
+# PYTEST_WORKERS pytest-xdist workers (`make unit PYTEST_WORKERS=0` runs it in one process); a
+# worker that runs out of tests takes half of what another has left (worksteal), so a few long
+# tests at the end do not leave one core idle.
 PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # The tests that start processes: agent and reporter, the installed wheel, crash writers, brokers.
 e2e: $(STAMP) $(WHEELHOUSE)/.stamp
