@@ -462,3 +462,33 @@ def test_which_is_drier_names_the_drier_place_first():
         "office is drier than warehouse: 30.0 % vs 41.0 %, a difference of 11.0 % "
         "(latest readings)."
     )
+
+
+def test_which_is_more_humid_names_the_more_humid_place_first():
+    data = [summary(series(location="office", latest=30.0), location="office"),
+            summary(series(), location="warehouse")]  # fmt: skip
+    assert readings.compare(fmt(), data, {"order": "high"}).split("\n")[0] == (
+        "warehouse is more humid than office: 41.0 % vs 30.0 %, a difference of 11.0 % "
+        "(latest readings)."
+    )
+
+
+def test_a_lower_reading_of_a_metric_without_its_own_words_is_lower():
+    co2 = {"metric": "co2", "unit": "ppm", "sensor": "scd41-1"}
+    data = [summary(series(location="office", latest=400.0, **co2), location="office"),
+            summary(series(latest=650.0, **co2), location="warehouse")]  # fmt: skip
+    assert (
+        readings.compare(fmt(), data, {})
+        .split("\n")[0]
+        .startswith("office is lower in CO2 than warehouse: 400 ppm vs 650 ppm")
+    )
+
+
+def test_places_reading_the_same_in_a_unit_that_does_not_apply_name_the_metric():
+    data = [summary(series(location="office"), location="office"),
+            summary(series(), location="warehouse")]  # fmt: skip
+    f = fmt("°F")
+    assert readings.compare(f, data, {}).split("\n")[0] == (
+        "office and warehouse read the same humidity: 41.0 % (latest readings)."
+    )
+    assert f.notes == ["°F does not apply to humidity; shown in %"]
