@@ -4,6 +4,7 @@ wording at its limits, incidents naming two places, and the plan's JSON in a fre
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -15,7 +16,7 @@ from agent_bruno.agent.nlu import spelling as spelling_module
 from agent_bruno.agent.nlu.extract import extract
 from agent_bruno.agent.nlu.incidents import parse_report
 from agent_bruno.agent.nlu.lexicon import lexicon
-from agent_bruno.agent.nlu.plan import plan_dict
+from agent_bruno.agent.nlu.plan import row_dict
 from agent_bruno.agent.nlu.spelling import correct, spelling
 from agent_bruno.agent.nlu.timeexpr import find_time_span
 from agent_bruno.agent.nlu.timespans import parse_clock
@@ -206,10 +207,10 @@ def test_an_incident_naming_two_places_is_placed_in_the_longer_name():
 # --- the plan's JSON -----------------------------------------------------------------------
 
 
-def test_plan_dict_in_a_fresh_process_names_every_field(monkeypatch):
-    # the field names are cached per class: a fresh cache is what a new process starts with
-    plan = understand("temperature in the office", None, VOCAB, NOW, TZ)
-    expected = plan_dict(plan)
+def test_row_dict_in_a_fresh_process_names_every_field(monkeypatch):
+    # the field names are cached per class: an empty cache is what a new process starts with
     monkeypatch.setattr(plan_module, "_FIELDS", {})
-    assert plan_dict(plan) == expected
-    assert set(expected) >= {"intent", "calls", "focus", "hints"}
+    plan = understand("temperature in the office", None, VOCAB, NOW, TZ)
+    call = plan.calls[0]
+    assert row_dict(call) == asdict(call) == {"name": "metric_summary", "args": call.args}
+    assert row_dict(plan) == asdict(plan)
