@@ -165,6 +165,69 @@ def test_a_fragment_with_nothing_to_follow_and_a_place_is_a_question_of_its_own(
     assert _calls(plan)[0] == ("metric_summary", {"location": "garage"})
 
 
+def test_a_fragment_naming_a_place_with_nothing_to_follow_keeps_its_own_reading():
+    # no thread: "and the office average today." is a statistic, "the garage vs the office" a
+    # comparison, not the latest values the fragment reading would give
+    (stats,) = _thread("and the office average today.")
+    assert stats.intent == "stats"
+    assert _calls(stats) == [
+        (
+            "metric_summary",
+            {"location": "office", "start": "2026-11-26T00:00:00Z", "end": "2026-11-26T14:20:00Z"},
+        )
+    ]
+    (versus,) = _thread("and the garage vs the office.")
+    assert versus.intent == "compare"
+    assert _calls(versus) == [
+        ("metric_summary", {"location": "garage"}),
+        ("metric_summary", {"location": "office"}),
+    ]
+
+
+def test_how_many_after_a_list_counts_what_was_listed_with_its_severity():
+    _, count = _thread("list the critical anomalies", "how many?")
+    assert _calls(count) == [
+        ("anomalies", {"severity": "critical", "start": "2026-11-25T14:20:00Z"})
+    ]
+
+
+def test_a_count_moved_to_another_day_keeps_what_it_counted():
+    _, yesterday = _thread("how many critical anomalies today", "and how many yesterday?")
+    assert _calls(yesterday) == [
+        (
+            "anomalies",
+            {
+                "start": "2026-11-25T00:00:00Z",
+                "end": "2026-11-26T00:00:00Z",
+                "severity": "critical",
+            },
+        )
+    ]
+    _, again = _thread("how many sensors", "how many?")
+    assert _calls(again) == [("inventory", {})]
+    assert again.focus["counting"] == ["sensors"]
+
+
+def test_the_two_named_in_the_question_are_not_a_follow_up():
+    # the places are named in the question itself: asked now, not over the day before
+    _, warmer = _thread(
+        "temperature in the office yesterday",
+        "which of the two is warmer, the garage or the greenhouse?",
+    )
+    assert _calls(warmer) == [
+        ("metric_summary", {"location": "garage", "metric": "temperature"}),
+        ("metric_summary", {"location": "greenhouse", "metric": "temperature"}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "question", ["mean cpu of the nodes today", "average temperature of the nodes"]
+)
+def test_an_average_over_the_nodes_is_a_statistic_not_a_ranking(question):
+    (plan,) = _thread(question)
+    assert plan.intent == "stats"
+
+
 # --- clocks and incidents ------------------------------------------------------------------
 
 
@@ -186,7 +249,11 @@ def test_a_hour_is_one_hour():
     # "a" alone, as in the slip "a hour ago", is one
     found = find_time_span("temperature a hour ago", NOW, TZ)
     assert found is not None
-    assert (found.span.start, found.span.end, found.span.label) == (NOW - 3600, NOW, "the last hour")
+    assert (found.span.start, found.span.end, found.span.label) == (
+        NOW - 3600,
+        NOW,
+        "the last hour",
+    )
 
 
 def test_an_incident_clock_more_than_a_minute_ahead_is_yesterdays():
@@ -199,7 +266,9 @@ def test_an_incident_clock_more_than_a_minute_ahead_is_yesterdays():
 
 def test_an_incident_naming_two_places_is_placed_in_the_longer_name():
     places = ["office", "greenhouse"]
-    report = parse_report("the spike in the greenhouse by the office door was a fan", NOW, TZ, places)
+    report = parse_report(
+        "the spike in the greenhouse by the office door was a fan", NOW, TZ, places
+    )
     assert report is not None
     assert report.location == "greenhouse"
 
