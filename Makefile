@@ -8,6 +8,10 @@ WHEELHOUSE := $(VENV)/wheelhouse
 NAB_DIR ?= ../shared/datasets/nab
 # Every blind held-out set (heldout, heldout2, …): reported by `make eval`, never gated.
 HELDOUT := $(patsubst %/,%,$(sort $(wildcard evals/agent/heldout*/)))
+# Python keeps its bytecode caches (__pycache__/, ignored by git) even where the environment says
+# not to: without them every test worker and every process a test starts compiles the project
+# and rewrites the test modules again, about 6 s of CPU per worker.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: demo test lint typecheck unit e2e eval eval-gate bench soak clean wheelhouse nlu-model mutate
 
@@ -39,10 +43,12 @@ typecheck: $(STAMP)
 	$(PY) -m mypy
 
 # The default tier: everything that runs in the test process (markers in pyproject.toml), on
-# PYTEST_WORKERS pytest-xdist workers (`make unit PYTEST_WORKERS=0` runs it in one process).
+# PYTEST_WORKERS pytest-xdist workers (`make unit PYTEST_WORKERS=0` runs it in one process); a
+# worker that runs out of tests takes half of what another has left (worksteal), so a few long
+# tests at the end do not leave one core idle.
 PYTEST_WORKERS ?= 2
 unit: $(STAMP)
-	$(PY) -m pytest -n $(PYTEST_WORKERS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist worksteal
 
 # The tests that start processes: agent and reporter, the installed wheel, crash writers, brokers.
 e2e: $(STAMP) $(WHEELHOUSE)/.stamp

@@ -1,5 +1,6 @@
-"""Shared by every tier: temporary files in memory, no event loop made behind a test's back, and
-the agent eval's dataset, built once per run (across pytest-xdist's workers too)."""
+"""Shared by every tier: temporary files in memory, no event loop made behind a test's back, one
+default TLS context for every HTTP client, and the agent eval's dataset, built once per run
+(across pytest-xdist's workers too)."""
 
 from __future__ import annotations
 
@@ -9,9 +10,10 @@ import fcntl
 import os
 import pickle
 import sqlite3
+import ssl
 from dataclasses import replace
 from types import MappingProxyType
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
@@ -37,6 +39,30 @@ def pytest_configure(config: pytest.Config) -> None:
         os.environ["PYTEST_DEBUG_TEMPROOT"] = MEMORY_TMP
 
 
+def share_default_tls() -> None:
+    """Every httpx client made with the default TLS settings gets one SSL context, made once per
+    CA source (`SSL_CERT_FILE` / `SSL_CERT_DIR`, which httpx reads when it makes one).
+
+    Loading the CA bundle costs about 35 ms of CPU per client, and the suite makes some 150 (the
+    Ollama, Forge and alert clients of every app a test starts, and the tests' own), all to
+    loopback over plain HTTP: about 5 s of the default tier. A client given its own `verify`
+    or `cert` is made as before."""
+    import httpx._transports.default as transports  # where httpx's transports look it up
+
+    make = transports.create_ssl_context
+    made: dict[tuple[bool, str | None, str | None], ssl.SSLContext] = {}
+
+    def create_ssl_context(verify: Any = True, cert: Any = None, trust_env: bool = True) -> Any:
+        if verify is not True or cert is not None:
+            return make(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in made:
+            made[key] = make(verify=verify, cert=cert, trust_env=trust_env)
+        return made[key]
+
+    transports.create_ssl_context = create_ssl_context  # type: ignore[assignment]
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """Asking for the current event loop never makes one: every loop a test runs on is made and
     closed by pytest-asyncio or `asyncio.run`.
@@ -49,6 +75,7 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     """
     del session
     asyncio.set_event_loop(None)
+    share_default_tls()
 
 
 @pytest.fixture(scope="session")

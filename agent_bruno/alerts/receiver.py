@@ -3,7 +3,8 @@
 What a team's endpoint does with the agent's webhooks, small enough to read: a real HTTP
 server (stdlib, its own thread) that verifies `X-Bruno-Signature`, recognises a notification
 it has already processed by `X-Bruno-Notification-Id` (a retry after a lost answer), and
-answers as scripted (e.g. 500, then 429 with Retry-After, then 200) or after a delay. The demo
+answers as scripted (e.g. 500, then 429 with Retry-After, then 200), after a delay, or
+once it is let go (a destination that hangs). The demo
 prints each notification with it; tests and benchmarks count what arrived.
 
 `python -m agent_bruno.alerts.receiver --port 9111 --secret S` runs one until Ctrl-C.
@@ -50,6 +51,7 @@ class Receiver:
     secret: str | None = None  # verify X-Bruno-Signature with this secret when set
     script: list[tuple[int, dict[str, str]]] = field(default_factory=list)
     delay_s: float = 0.0
+    hold: threading.Event | None = None  # when given, answer only once it is set (at most 60 s)
     received: list[Received] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_receive: Callable[[Received], None] | None = None
@@ -108,6 +110,8 @@ def _handler(state: Receiver) -> type[BaseHTTPRequestHandler]:
                 state.arrivals += 1
             if state.delay_s:
                 time.sleep(state.delay_s)
+            if state.hold is not None:
+                state.hold.wait(60)
             with state.lock:
                 status, extra = state.script.pop(0) if state.script else (200, {})
                 ok = None

@@ -31,6 +31,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from tests.servers.loopback import PromptServer
+
 OLLAMA_VERSION = "0.12.6"
 CHAT_PATHS = ("/api/chat", "/v1/chat/completions")
 _WORD = re.compile(r"^\s+|\S+\s*")
@@ -99,7 +101,7 @@ class FakeOllama:
         self.requests: list[Received] = []
         self.url = ""
         self._closing = threading.Event()
-        self._server: uvicorn.Server | None = None
+        self._server: PromptServer | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
@@ -139,7 +141,7 @@ class FakeOllama:
             http="h11",
             timeout_graceful_shutdown=2,
         )
-        self._server = uvicorn.Server(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="FakeOllama", daemon=True
         )
@@ -154,7 +156,7 @@ class FakeOllama:
         """Stop the server, ending any delayed reply early, and wait for its thread."""
         self._closing.set()
         if self._server is not None and self._thread is not None:
-            self._server.should_exit = True
+            self._server.stop()
             self._thread.join(timeout=5)
             if self._thread.is_alive():
                 self._server.force_exit = True
