@@ -240,3 +240,6 @@ def test_a_metric_measured_only_elsewhere_says_where_it_is_measured():
     in_cluster = {**data, "asked": {"kind": "cluster", "name": "homelab"}}
     record = ToolCallRecord("metric_summary", {}, ToolResult("no_data", in_cluster, "no match", 0))
     assert write("current", [record]).startswith("No CO2 is measured in homelab. ")
+    by_sensor = {**data, "asked": {"kind": "sensor", "name": "dht22-1"}}
+    record = ToolCallRecord("metric_summary", {}, ToolResult("no_data", by_sensor, "no match", 0))
+    assert write("current", [record]).startswith("No CO2 is measured by dht22-1. ")
