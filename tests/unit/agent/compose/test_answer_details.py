@@ -492,3 +492,14 @@ def test_places_reading_the_same_in_a_unit_that_does_not_apply_name_the_metric()
         "office and warehouse read the same humidity: 41.0 % (latest readings)."
     )
     assert f.notes == ["°F does not apply to humidity; shown in %"]
+
+
+def test_a_ranking_with_a_limit_shows_the_top_or_bottom_few_and_says_of_how_many():
+    data = summary(*(series(location=name, latest=v) for name, v in
+                     (("attic", 10.0), ("barn", 20.0), ("cellar", 30.0))))  # fmt: skip
+    top = readings.rank(fmt(), data, {"limit": 2}).split("\n")[1:]
+    assert top == ["Ranking (top 2 of 3):", "1. cellar: 30.0 %", "2. barn: 20.0 %"]
+    bottom = readings.rank(fmt(), data, {"limit": 2, "order": "low"}).split("\n")[1:]
+    assert bottom == ["Ranking (bottom 2 of 3):", "1. attic: 10.0 %", "2. barn: 20.0 %"]
+    both = readings.rank(fmt(), data, {"limit": 2, "order": "both"}).split("\n")[2:]
+    assert both == ["Ranking:", "1. cellar: 30.0 %", "2. barn: 20.0 %", "3. attic: 10.0 %"]
