@@ -163,6 +163,16 @@ def test_a_status_filter_nothing_matches_counts_every_node():
     )
 
 
+def test_critical_nodes_asked_of_two_say_no_status_is_so_called_and_list_the_unhealthy():
+    data = nodes(node("pi-node-1"), node("pi-node-2", "warning", reasons=["CPU 94% above 90%"]))
+    assert status.health(fmt(), data, {"status": "critical"}) == (
+        "No node status is called critical (a node is healthy, in warning or offline); "
+        "1 node of 2 is not healthy:\n"
+        "- pi-node-2 (warehouse): warning (CPU 94% above 90%); last heartbeat 14:19 (1 min ago)\n"
+        "The other 1 node: 1 healthy."
+    )
+
+
 def test_graph_workloads_on_a_node_line_are_named():
     line = status.node_line(fmt(), node("pi-node-1", workloads=[{"name": "frigate"}, "nginx"]))
     assert (
@@ -503,3 +513,59 @@ def test_a_ranking_with_a_limit_shows_the_top_or_bottom_few_and_says_of_how_many
     assert bottom == ["Ranking (bottom 2 of 3):", "1. attic: 10.0 %", "2. barn: 20.0 %"]
     both = readings.rank(fmt(), data, {"limit": 2, "order": "both"}).split("\n")[2:]
     assert both == ["Ranking:", "1. cellar: 30.0 %", "2. barn: 20.0 %", "3. attic: 10.0 %"]
+
+
+def test_a_ranking_of_both_ends_names_the_lowest_of_two_places_and_not_of_one():
+    two = summary(series(), series(location="office", latest=30.0), metric="humidity")
+    assert readings.rank(fmt(), two, {"order": "both"}).split("\n")[1] == (
+        "office has the lowest: 30.0 %."
+    )
+    one = readings.rank(fmt(), summary(series(), metric="humidity"), {"order": "both"})
+    assert one.split("\n")[1:] == ["Ranking:", "1. warehouse: 41.0 %"]
+
+
+def test_a_ranking_asking_a_statistic_without_a_range_ranks_the_latest_readings():
+    data = summary(series(), series(location="office", latest=30.0, max=45.0), metric="humidity")
+    assert readings.rank(fmt(), data, {"aggregate": "max"}).split("\n") == [
+        "warehouse has the highest humidity: 41.0 % (latest readings; "
+        "pi-node-1 dht22-1 41.0 % as of 14:18, 2 min ago).",
+        "Ranking:",
+        "1. warehouse: 41.0 %",
+        "2. office: 30.0 %",
+    ]
+
+
+def test_a_ranking_over_a_range_shows_each_members_average():
+    data = summary(series(), series(node="pi-node-2", latest=43.0, mean=44.0), metric="humidity")
+    span = {"start": NOW - 3600, "end": NOW, "label": "the last hour"}
+    assert readings.rank(fmt(), data, {"span": span}).split("\n")[-1] == (
+        "1. warehouse: 42.0 % (pi-node-1 40.0 %, pi-node-2 44.0 %)"
+    )
+
+
+def test_a_difference_is_between_the_values_as_shown():
+    a = series(metric="temperature", unit="°C", latest=18.7)
+    b = series(metric="temperature", unit="°C", latest=24.149, location="office")
+    text = readings.compare(fmt(), [summary(a, location="warehouse"),
+                                    summary(b, location="office")], {})  # fmt: skip
+    assert text.split("\n")[0] == (
+        "warehouse is colder than office: 18.7 °C vs 24.1 °C, a difference of 5.4 °C "
+        "(latest readings)."
+    )
+
+
+def test_workloads_name_their_namespace_and_a_cpu_not_reported():
+    quiet = {"node": "pi-node-3", "location": "server-room", "workloads": [
+        {"name": "frigate", "namespace": "vision", "cpu_percent": None, "last_seen": NOW - 60},
+        {"name": "edge-reporter", "namespace": "", "cpu_percent": None, "last_seen": NOW - 60},
+    ]}  # fmt: skip
+    assert knowledge.workloads(fmt(), quiet) == (
+        "pi-node-3 (server-room) runs 2 workloads (as of 14:19, 1 min ago): "
+        "frigate (vision), edge-reporter. None of them reports its CPU use."
+    )
+    busy = {**quiet, "workloads": [{**quiet["workloads"][0], "cpu_percent": 81.5},
+                                   quiet["workloads"][1]]}  # fmt: skip
+    assert knowledge.workloads(fmt(), busy).split("\n")[1:] == [
+        "- frigate (vision): 82 % CPU",
+        "- edge-reporter: CPU not reported",
+    ]
