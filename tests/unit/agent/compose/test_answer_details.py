@@ -6,9 +6,13 @@ metric)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from agent_bruno.agent.compose import counts, faults, knowledge, overview, readings, status, values
 from agent_bruno.agent.compose.fmt import Formatter
@@ -543,17 +547,6 @@ def test_a_ranking_over_a_range_shows_each_members_average():
     )
 
 
-def test_a_difference_is_between_the_values_as_shown():
-    a = series(metric="temperature", unit="°C", latest=18.7)
-    b = series(metric="temperature", unit="°C", latest=24.149, location="office")
-    text = readings.compare(fmt(), [summary(a, location="warehouse"),
-                                    summary(b, location="office")], {})  # fmt: skip
-    assert text.split("\n")[0] == (
-        "warehouse is colder than office: 18.7 °C vs 24.1 °C, a difference of 5.4 °C "
-        "(latest readings)."
-    )
-
-
 def test_workloads_name_their_namespace_and_a_cpu_not_reported():
     quiet = {"node": "pi-node-3", "location": "server-room", "workloads": [
         {"name": "frigate", "namespace": "vision", "cpu_percent": None, "last_seen": NOW - 60},
@@ -569,3 +562,33 @@ def test_workloads_name_their_namespace_and_a_cpu_not_reported():
         "- frigate (vision): 82 % CPU",
         "- edge-reporter: CPU not reported",
     ]
+
+
+@pytest.mark.parametrize(
+    ("asked", "metric", "unit", "a", "b"),
+    [
+        (None, "temperature", "°C", 18.7, 24.149),
+        ("°F", "temperature", "°C", 18.7, 24.149),
+        (None, "humidity", "%", 41.04, 30.05),
+        (None, "motion", "", 0.496, 0.0),  # an MQTT motion sensor (0/1): a whole number
+    ],
+)
+def test_a_difference_is_that_of_the_two_values_as_shown(asked, metric, unit, a, b):
+    span = {"start": NOW - 3600, "end": NOW, "label": "the last hour"}
+    here = series(metric=metric, unit=unit, location="hall", mean=a)
+    there = series(metric=metric, unit=unit, location="kitchen", mean=b)
+    both = [summary(here, location="hall"), summary(there, location="kitchen")]
+    text = readings.compare(fmt(asked), both, {"span": span})
+    shown = re.search(r": (\S+)(?: \S+)? vs (\S+)(?: \S+)?, a difference of (\S+)", text)
+    assert shown, text
+    first, second, gap = (Decimal(g) for g in shown.groups())
+    assert gap == abs(first - second), text
+
+
+def test_an_mqtt_motion_sensor_reads_in_whole_numbers():
+    pir = series(metric="motion", unit="", sensor="door-pir", location="hall", latest=1.0, mean=0.0)
+    text = readings.compare_time(fmt(), [summary(pir, location="hall"),
+                                         summary(pir, location="hall")], {})  # fmt: skip
+    assert text.split("\n")[1] == (
+        "- hall, pi-node-1 (door-pir): 1 as of 14:18, 2 min ago vs avg 0 before (+1)"
+    )
