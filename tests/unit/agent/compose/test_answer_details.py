@@ -6,9 +6,13 @@ metric)."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
+
+import pytest
 
 from agent_bruno.agent.compose import counts, faults, knowledge, overview, readings, status, values
 from agent_bruno.agent.compose.fmt import Formatter
@@ -160,6 +164,16 @@ def test_a_status_filter_nothing_matches_counts_every_node():
     data = nodes(node("pi-node-1"), node("pi-node-2"))
     assert status.health(fmt(), data, {"status": "offline"}) == (
         "No node is offline: all 2 nodes are 2 healthy."
+    )
+
+
+def test_critical_nodes_asked_of_two_say_no_status_is_so_called_and_list_the_unhealthy():
+    data = nodes(node("pi-node-1"), node("pi-node-2", "warning", reasons=["CPU 94% above 90%"]))
+    assert status.health(fmt(), data, {"status": "critical"}) == (
+        "No node status is called critical (a node is healthy, in warning or offline); "
+        "1 node of 2 is not healthy:\n"
+        "- pi-node-2 (warehouse): warning (CPU 94% above 90%); last heartbeat 14:19 (1 min ago)\n"
+        "The other 1 node: 1 healthy."
     )
 
 
@@ -492,3 +506,89 @@ def test_places_reading_the_same_in_a_unit_that_does_not_apply_name_the_metric()
         "office and warehouse read the same humidity: 41.0 % (latest readings)."
     )
     assert f.notes == ["°F does not apply to humidity; shown in %"]
+
+
+def test_a_ranking_with_a_limit_shows_the_top_or_bottom_few_and_says_of_how_many():
+    data = summary(*(series(location=name, latest=v) for name, v in
+                     (("attic", 10.0), ("barn", 20.0), ("cellar", 30.0))))  # fmt: skip
+    top = readings.rank(fmt(), data, {"limit": 2}).split("\n")[1:]
+    assert top == ["Ranking (top 2 of 3):", "1. cellar: 30.0 %", "2. barn: 20.0 %"]
+    bottom = readings.rank(fmt(), data, {"limit": 2, "order": "low"}).split("\n")[1:]
+    assert bottom == ["Ranking (bottom 2 of 3):", "1. attic: 10.0 %", "2. barn: 20.0 %"]
+    both = readings.rank(fmt(), data, {"limit": 2, "order": "both"}).split("\n")[2:]
+    assert both == ["Ranking:", "1. cellar: 30.0 %", "2. barn: 20.0 %", "3. attic: 10.0 %"]
+
+
+def test_a_ranking_of_both_ends_names_the_lowest_of_two_places_and_not_of_one():
+    two = summary(series(), series(location="office", latest=30.0), metric="humidity")
+    assert readings.rank(fmt(), two, {"order": "both"}).split("\n")[1] == (
+        "office has the lowest: 30.0 %."
+    )
+    one = readings.rank(fmt(), summary(series(), metric="humidity"), {"order": "both"})
+    assert one.split("\n")[1:] == ["Ranking:", "1. warehouse: 41.0 %"]
+
+
+def test_a_ranking_asking_a_statistic_without_a_range_ranks_the_latest_readings():
+    data = summary(series(), series(location="office", latest=30.0, max=45.0), metric="humidity")
+    assert readings.rank(fmt(), data, {"aggregate": "max"}).split("\n") == [
+        "warehouse has the highest humidity: 41.0 % (latest readings; "
+        "pi-node-1 dht22-1 41.0 % as of 14:18, 2 min ago).",
+        "Ranking:",
+        "1. warehouse: 41.0 %",
+        "2. office: 30.0 %",
+    ]
+
+
+def test_a_ranking_over_a_range_shows_each_members_average():
+    data = summary(series(), series(node="pi-node-2", latest=43.0, mean=44.0), metric="humidity")
+    span = {"start": NOW - 3600, "end": NOW, "label": "the last hour"}
+    assert readings.rank(fmt(), data, {"span": span}).split("\n")[-1] == (
+        "1. warehouse: 42.0 % (pi-node-1 40.0 %, pi-node-2 44.0 %)"
+    )
+
+
+def test_workloads_name_their_namespace_and_a_cpu_not_reported():
+    quiet = {"node": "pi-node-3", "location": "server-room", "workloads": [
+        {"name": "frigate", "namespace": "vision", "cpu_percent": None, "last_seen": NOW - 60},
+        {"name": "edge-reporter", "namespace": "", "cpu_percent": None, "last_seen": NOW - 60},
+    ]}  # fmt: skip
+    assert knowledge.workloads(fmt(), quiet) == (
+        "pi-node-3 (server-room) runs 2 workloads (as of 14:19, 1 min ago): "
+        "frigate (vision), edge-reporter. None of them reports its CPU use."
+    )
+    busy = {**quiet, "workloads": [{**quiet["workloads"][0], "cpu_percent": 81.5},
+                                   quiet["workloads"][1]]}  # fmt: skip
+    assert knowledge.workloads(fmt(), busy).split("\n")[1:] == [
+        "- frigate (vision): 82 % CPU",
+        "- edge-reporter: CPU not reported",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("asked", "metric", "unit", "a", "b"),
+    [
+        (None, "temperature", "°C", 18.7, 24.149),
+        ("°F", "temperature", "°C", 18.7, 24.149),
+        (None, "humidity", "%", 41.04, 30.05),
+        (None, "motion", "", 0.496, 0.0),  # an MQTT motion sensor (0/1): a whole number
+    ],
+)
+def test_a_difference_is_that_of_the_two_values_as_shown(asked, metric, unit, a, b):
+    span = {"start": NOW - 3600, "end": NOW, "label": "the last hour"}
+    here = series(metric=metric, unit=unit, location="hall", mean=a)
+    there = series(metric=metric, unit=unit, location="kitchen", mean=b)
+    both = [summary(here, location="hall"), summary(there, location="kitchen")]
+    text = readings.compare(fmt(asked), both, {"span": span})
+    shown = re.search(r": (\S+)(?: \S+)? vs (\S+)(?: \S+)?, a difference of (\S+)", text)
+    assert shown, text
+    first, second, gap = (Decimal(g) for g in shown.groups())
+    assert gap == abs(first - second), text
+
+
+def test_an_mqtt_motion_sensor_reads_in_whole_numbers():
+    pir = series(metric="motion", unit="", sensor="door-pir", location="hall", latest=1.0, mean=0.0)
+    text = readings.compare_time(fmt(), [summary(pir, location="hall"),
+                                         summary(pir, location="hall")], {})  # fmt: skip
+    assert text.split("\n")[1] == (
+        "- hall, pi-node-1 (door-pir): 1 as of 14:18, 2 min ago vs avg 0 before (+1)"
+    )

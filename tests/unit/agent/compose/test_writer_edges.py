@@ -222,3 +222,24 @@ def test_the_third_part_of_a_question_gets_the_third_call():
              for m, u in (("humidity", "%"), ("temperature", "°C"), ("co2", "ppm"))]  # fmt: skip
     answers = compose(Plan("multi", (), {}, {"parts": parts}), calls, NOW, TZ).split("\n\n")
     assert answers == ["Humidity is in %.", "Temperature is in °C.", "CO2 is in ppm."]
+
+
+def test_a_metric_measured_only_elsewhere_says_where_it_is_measured():
+    # What metric_summary answers when the metric exists, only not where it was asked.
+    data = {"metric": "co2", "asked": {"kind": "location", "name": "greenhouse"},
+            "measured_at": [{"location": "office", "node": "pi-node-4"},
+                            {"location": "lab", "node": "pi-node-7"}]}  # fmt: skip
+    record = ToolCallRecord("metric_summary", {}, ToolResult("no_data", data, "no match", 0))
+    assert write("current", [record]) == (
+        "No CO2 is measured in greenhouse. "
+        "CO2 is measured in office (pi-node-4) and lab (pi-node-7)."
+    )
+    on_node = {**data, "asked": {"kind": "node", "name": "pi-node-1"}}
+    record = ToolCallRecord("metric_summary", {}, ToolResult("no_data", on_node, "no match", 0))
+    assert write("current", [record]).startswith("No CO2 is measured on pi-node-1. ")
+    in_cluster = {**data, "asked": {"kind": "cluster", "name": "homelab"}}
+    record = ToolCallRecord("metric_summary", {}, ToolResult("no_data", in_cluster, "no match", 0))
+    assert write("current", [record]).startswith("No CO2 is measured in homelab. ")
+    by_sensor = {**data, "asked": {"kind": "sensor", "name": "dht22-1"}}
+    record = ToolCallRecord("metric_summary", {}, ToolResult("no_data", by_sensor, "no match", 0))
+    assert write("current", [record]).startswith("No CO2 is measured by dht22-1. ")
