@@ -71,6 +71,16 @@ def _rows(result: ladybug.QueryResult | list[ladybug.QueryResult]) -> list[Row]:
     return rows
 
 
+_SHOW_MACROS = "CALL show_macros() RETURN name"
+_MACRO = re.compile(r"\s*CREATE\s+MACRO\s+`?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def _macro_name(statement: str) -> str | None:
+    """The name a `CREATE MACRO` statement defines (upper case, as Ladybug lists it), else None."""
+    found = _MACRO.match(statement)
+    return found.group(1).upper() if found else None
+
+
 def _rollback(conn: ladybug.Connection) -> None:
     """Roll back, unless the failed statement already ended the transaction (Ladybug does)."""
     try:
@@ -131,17 +141,26 @@ class LadybugBackend:
         return self._where
 
     def _apply_schema(self, statements: Sequence[str]) -> None:
-        """Each statement on the writer; a macro that exists already is left as it is."""
+        """Every statement in one transaction on the writer; a macro that exists is left as is.
+
+        One commit, not one per statement: a new database's schema cost 13-19 ms of CPU (and
+        as many syncs) that way, 8-11 ms in one transaction. Macros have no IF NOT EXISTS, and
+        a refused statement would undo the others: the ones that exist are skipped up front."""
         with self._write_lock:
-            for statement in statements:
+            conn = self._writer
+            try:
+                known = {str(row["name"]).upper() for row in _rows(conn.execute(_SHOW_MACROS))}
+                todo = [s for s in statements if _macro_name(s) not in known]
+                conn.execute("BEGIN TRANSACTION")
                 try:
-                    self._writer.execute(statement)
-                except RuntimeError as exc:
-                    if statement.upper().startswith("CREATE MACRO") and "already exists" in str(
-                        exc
-                    ):
-                        continue
-                    raise GraphQueryError(f"Ladybug refused the schema: {exc}") from None
+                    for statement in todo:
+                        conn.execute(statement)
+                except BaseException:
+                    _rollback(conn)
+                    raise
+                conn.execute("COMMIT")
+            except RuntimeError as exc:
+                raise GraphQueryError(f"Ladybug refused the schema: {exc}") from None
 
     async def apply_schema(self, statements: Sequence[str]) -> None:
         """Create the tables (`IF NOT EXISTS`) and macros that do not exist yet."""

@@ -15,6 +15,7 @@ import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
+from agent_bruno.storage import sql
 from agent_bruno.storage.base import EpisodeQuery, EpisodeRow
 from agent_bruno.wire import EpisodeEvent
 
@@ -46,6 +47,8 @@ CREATE INDEX IF NOT EXISTS episodes_last ON episodes (last_ts);
 CREATE INDEX IF NOT EXISTS episodes_updated ON episodes (updated_at);
 """
 
+_EPISODES_STATEMENTS = sql.split(EPISODES_SCHEMA)
+
 # Columns added to `anomalies` by this module: the rule and kind of a flagged reading, and the
 # episode it belongs to. Added with ALTER TABLE on files made before them.
 ANOMALY_COLUMNS = {"rule": "TEXT", "kind": "TEXT", "episode_id": "TEXT"}
@@ -53,7 +56,7 @@ ANOMALY_COLUMNS = {"rule": "TEXT", "kind": "TEXT", "episode_id": "TEXT"}
 
 def create(conn: sqlite3.Connection) -> None:
     """Create the episodes table and add the episode columns to `anomalies` where missing."""
-    conn.executescript(EPISODES_SCHEMA)
+    sql.run(conn, _EPISODES_STATEMENTS)
     have = {row[1] for row in conn.execute("PRAGMA table_info(anomalies)")}
     for column, kind in ANOMALY_COLUMNS.items():
         if column not in have:

@@ -14,6 +14,8 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from agent_bruno.storage import sql
+
 FAULT_TABLE = "fault_rollup_5m"
 
 FAULTS_SCHEMA = f"""
@@ -32,6 +34,8 @@ CREATE TABLE IF NOT EXISTS {FAULT_TABLE} (
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS {FAULT_TABLE}_bucket ON {FAULT_TABLE} (bucket);
 """
+
+_FAULTS_STATEMENTS = sql.split(FAULTS_SCHEMA)
 
 _UPSERT = """
 INSERT INTO fault_rollup_5m (series_id, bucket, count, min, max, sum, last, last_ts, min_ts, max_ts)
@@ -77,7 +81,7 @@ class Excluded:
 
 def create(conn: sqlite3.Connection) -> None:
     """Create the fault table if it does not exist."""
-    conn.executescript(FAULTS_SCHEMA)
+    sql.run(conn, _FAULTS_STATEMENTS)
 
 
 def write(conn: sqlite3.Connection, parts: Sequence[FaultPart]) -> None:

@@ -11,11 +11,12 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
-from agent_bruno.storage import blocks, episodes, faults
+from agent_bruno.storage import blocks, episodes, faults, sql
 from agent_bruno.storage.base import StorageError
 
 log = logging.getLogger(__name__)
@@ -137,6 +138,7 @@ CREATE INDEX IF NOT EXISTS event_ids_ts ON event_ids (ts);
 """
 SCHEMA += "".join(f"{statement};\n" for statement in _SAMPLE_BLOCKS)
 SCHEMA += "".join(_ROLLUP_TABLE.format(table=t) for t in ROLLUP_TABLES)
+_SCHEMA_STATEMENTS = sql.split(SCHEMA)
 
 TIME_COLUMN = {
     "samples": "start",
@@ -216,6 +218,25 @@ def _migrate_1_to_2(conn: sqlite3.Connection) -> None:
 MIGRATIONS: dict[int, Callable[[sqlite3.Connection], None]] = {1: _migrate_1_to_2}
 
 
+@contextmanager
+def _transaction(conn: sqlite3.Connection, begin: str = "BEGIN IMMEDIATE") -> Iterator[None]:
+    """One transaction on an autocommit connection: committed, or rolled back on any error."""
+    conn.execute(begin)
+    try:
+        yield
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def _create_tables(conn: sqlite3.Connection) -> None:
+    """Every table and index that does not exist yet (in the caller's transaction)."""
+    sql.run(conn, _SCHEMA_STATEMENTS)
+    episodes.create(conn)  # and the columns it adds to `anomalies`
+    faults.create(conn)
+
+
 def create_schema(path: Path) -> None:
     """Create the database file and its tables, or migrate an older one to SCHEMA_VERSION."""
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -228,27 +249,21 @@ def create_schema(path: Path) -> None:
                 f"and migrates from {min(MIGRATIONS)} on: run an agent-bruno that uses version "
                 f"{version}, or move the file away to start afresh"
             )
-        if version == 0:  # a new file
-            conn.executescript(SCHEMA)
-            episodes.create(conn)
-            faults.create(conn)
-            conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        if version == 0:  # a new file: its tables and version in one commit
+            with _transaction(conn):
+                _create_tables(conn)
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             return
         migrated = version < SCHEMA_VERSION
         while version < SCHEMA_VERSION:
             log.warning("migrating %s from schema version %d to %d", path, version, version + 1)
-            conn.execute("BEGIN IMMEDIATE")
-            try:
+            with _transaction(conn):
                 MIGRATIONS[version](conn)
                 conn.execute(f"PRAGMA user_version = {version + 1}")
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
             version += 1
-        conn.executescript(SCHEMA)  # tables added since, without a version of their own
-        episodes.create(conn)  # the same, and columns it adds to `anomalies`
-        faults.create(conn)
+        # Tables added since, without a version of their own; deferred: none to add, no lock.
+        with _transaction(conn, "BEGIN"):
+            _create_tables(conn)
         if migrated:
             conn.execute("VACUUM")  # give the space of the moved rows back to the disk
     finally:

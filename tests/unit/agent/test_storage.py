@@ -248,6 +248,38 @@ def test_database_of_another_schema_version_is_refused(tmp_path: Path):
         SqliteStorage(path)
 
 
+def _objects(path: Path) -> set[tuple[str, str, str]]:
+    conn = sqlite3.connect(path)
+    try:
+        return set(conn.execute("SELECT type, name, sql FROM sqlite_master"))
+    finally:
+        conn.close()
+
+
+def test_a_new_database_gets_every_table_or_none(tmp_path: Path, monkeypatch):
+    """The tables are made in one transaction: a failure half way leaves an empty version-0
+    file, which the next start completes; nothing of the scripts is lost in splitting them."""
+    path = tmp_path / "db.sqlite"
+
+    def fails(conn: sqlite3.Connection) -> None:
+        raise sqlite3.OperationalError("disk I/O error")
+
+    with monkeypatch.context() as m:
+        m.setattr(schema.faults, "create", fails)
+        with pytest.raises(StorageError, match="disk I/O error"):
+            SqliteStorage(path)
+    assert _objects(path) == set()
+    SqliteStorage(path).close()
+    whole = tmp_path / "whole.sqlite"  # each script as a whole, one commit per statement
+    conn = sqlite3.connect(whole, isolation_level=None)
+    conn.executescript(schema.SCHEMA)
+    schema.episodes.create(conn)
+    conn.executescript(schema.faults.FAULTS_SCHEMA)
+    conn.close()
+    assert _objects(path) == _objects(whole)
+    assert len(_objects(path)) > 20
+
+
 V1_SCHEMA = """
 CREATE TABLE series (id INTEGER PRIMARY KEY, cluster TEXT NOT NULL, node TEXT NOT NULL,
     location TEXT NOT NULL, sensor TEXT NOT NULL, metric TEXT NOT NULL, unit TEXT NOT NULL,

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from agent_bruno.knowledge.backend import GraphQueryError
 from agent_bruno.knowledge.catalogue import (
     BACKENDS,
     Catalogue,
@@ -14,6 +15,7 @@ from agent_bruno.knowledge.catalogue import (
     load_catalogue,
     shipped_catalogue,
 )
+from agent_bruno.knowledge.ladybug_backend import LadybugBackend
 from agent_bruno.knowledge.readonly import read_only_problem
 from agent_bruno.knowledge.service import KnowledgeGraph
 from tests.unit.knowledge.facts import episode, pi3
@@ -68,6 +70,27 @@ def test_schema_statements_per_backend():
     assert all(s.startswith("CREATE") for b in BACKENDS for s in CATALOGUE.schema[b])
     assert any("CREATE CONSTRAINT" in s for s in CATALOGUE.schema["neo4j"])
     assert any("NODE TABLE" in s for s in CATALOGUE.schema["ladybug"])
+
+
+async def test_the_ladybug_schema_applies_again_and_all_or_nothing(tmp_path: Path):
+    schema = CATALOGUE.schema["ladybug"]
+    tables = "CALL show_tables() RETURN count(*) AS n"
+    backend = await LadybugBackend.open(tmp_path / "g.lbdb")
+    try:
+        with pytest.raises(GraphQueryError, match="refused the schema"):
+            await backend.apply_schema([*schema, "CREATE NODE TABLE Broken(x STRING)"])
+        assert await backend.read(tables, {}) == [{"n": 0}]  # the good statements undone too
+        assert await backend.read("CALL show_macros() RETURN *", {}) == []
+        await backend.apply_schema(schema)
+    finally:
+        await backend.close()
+    backend = await LadybugBackend.open(tmp_path / "g.lbdb")
+    try:
+        await backend.apply_schema(schema)  # its macro exists now: left as it is
+        assert await backend.read(tables, {}) == [{"n": sum(" TABLE " in s for s in schema)}]
+        assert await backend.read("RETURN toFloat('1.5') AS x", {}) == [{"x": 1.5}]
+    finally:
+        await backend.close()
 
 
 def _copy(tmp_path: Path) -> Path:
