@@ -73,6 +73,17 @@ def test_environment_variables(monkeypatch, tmp_path: Path):
     assert settings.database_path == tmp_path / "agent-bruno.db"
 
 
+def test_a_named_env_file_is_read_under_the_environment(monkeypatch, tmp_path: Path):
+    env = tmp_path / "agent.env"
+    env.write_text(f"AGENT_BRUNO_PORT=31001\nAGENT_BRUNO_API_TOKEN={GOOD}env\n")
+    monkeypatch.setenv("AGENT_BRUNO_PORT", "31002")
+    settings = Settings(_env_file=env)  # type: ignore[call-arg]
+    assert settings.port == 31002  # the environment wins over the file
+    assert settings.api_token is not None
+    assert settings.api_token.get_secret_value() == GOOD + "env"
+    assert Settings().api_token is None  # no file named: none read
+
+
 def test_tokens_file_is_merged(tmp_path: Path):
     path = tmp_path / "tokens.json"
     path.write_text(f'{{"pi-node-2": "{GOOD}2"}}')
