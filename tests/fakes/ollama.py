@@ -67,6 +67,19 @@ class Received(NamedTuple):
     headers: dict[str, str]
 
 
+class _ReadyServer(PromptServer):
+    """A PromptServer that says when it accepts connections (no polling of `started`)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        super().__init__(config)
+        self.ready = threading.Event()
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
+
+
 def _now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -101,7 +114,7 @@ class FakeOllama:
         self.requests: list[Received] = []
         self.url = ""
         self._closing = threading.Event()
-        self._server: PromptServer | None = None
+        self._server: _ReadyServer | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
@@ -141,16 +154,15 @@ class FakeOllama:
             http="h11",
             timeout_graceful_shutdown=2,
         )
-        self._server = PromptServer(config)
+        self._server = _ReadyServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="FakeOllama", daemon=True
         )
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not self._server.ready.wait(0.05):  # the thread may have died instead
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("FakeOllama did not start (see the captured uvicorn log)")
-            time.sleep(0.01)
 
     def stop(self) -> None:
         """Stop the server, ending any delayed reply early, and wait for its thread."""
