@@ -51,7 +51,7 @@ async def ready_after_ingest(settings: Settings) -> dict[str, object]:
 async def test_an_unreachable_neo4j_is_named_in_readyz(tmp_path: Path):
     with refused_port() as port:
         # Nothing listens: retrying longer than a moment only makes start-up and shutdown wait.
-        body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.05))
+        body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.02))
         graph = body["graph"]
         assert isinstance(graph, dict)
         assert (graph["backend"], graph["state"]) == ("neo4j", "unavailable")
