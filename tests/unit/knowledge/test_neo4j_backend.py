@@ -14,9 +14,9 @@ PASSWORD = "test-password-1234"
 
 
 def backend(server: BoltServer, password: str = PASSWORD) -> Neo4jBackend:
-    # The driver's first back-off is a quarter of the retry time: a retry takes 25 ms here.
+    # The driver's first back-off is a quarter of the retry time: a retry takes 10 ms here.
     return Neo4jBackend.create(
-        Neo4jConfig(server.uri, "neo4j", password, connection_timeout_s=1, max_retry_time_s=0.1)
+        Neo4jConfig(server.uri, "neo4j", password, connection_timeout_s=1, max_retry_time_s=0.04)
     )
 
 
