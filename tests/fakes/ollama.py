@@ -67,19 +67,6 @@ class Received(NamedTuple):
     headers: dict[str, str]
 
 
-class _ReadyServer(PromptServer):
-    """A PromptServer that says when it accepts connections (no polling of `started`)."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.ready = threading.Event()
-
-    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().startup(sockets)
-        if self.started:
-            self.ready.set()
-
-
 def _now_rfc3339() -> str:
     return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -114,7 +101,7 @@ class FakeOllama:
         self.requests: list[Received] = []
         self.url = ""
         self._closing = threading.Event()
-        self._server: _ReadyServer | None = None
+        self._server: PromptServer | None = None
         self._thread: threading.Thread | None = None
         self._sock: socket.socket | None = None
 
@@ -154,7 +141,7 @@ class FakeOllama:
             http="h11",
             timeout_graceful_shutdown=2,
         )
-        self._server = _ReadyServer(config)
+        self._server = PromptServer(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [sock]}, name="FakeOllama", daemon=True
         )
