@@ -1,12 +1,13 @@
 """Shared by every tier: temporary files in memory, no event loop made behind a test's back, one
-default TLS context for every HTTP client, and the agent eval's dataset, built once per run
-(across pytest-xdist's workers too)."""
+default TLS context for every HTTP client, what lives all run kept out of the garbage collector's
+walks, and the agent eval's dataset, built once per run (across pytest-xdist's workers too)."""
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
 import fcntl
+import gc
 import os
 import pickle
 import sqlite3
@@ -76,6 +77,26 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     del session
     asyncio.set_event_loop(None)
     share_default_tls()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """What is loaded by the time the tests are collected (the modules, the collected items, the
+    shipped model and lexicons) lives until the run ends: it is moved out of the collector's
+    reach (`gc.freeze`).
+
+    A full collection walks every tracked object; with the run's ~250,000 static ones that was
+    about 0.3 s each, some 5 s of CPU per worker. Cycles made by the tests are still collected as
+    before."""
+    del session
+    gc.freeze()
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The interpreter's last collections at exit walk whatever the run left: a worker took 1-5 s
+    to exit after its last test. Nothing is collected after this, so everything is frozen."""
+    del config
+    gc.freeze()
 
 
 @pytest.fixture(scope="session")

@@ -22,6 +22,7 @@ from typing import Any
 
 import httpx
 
+from agent_bruno.alerts.clock import Clock, as_clock
 from agent_bruno.alerts.destinations import (
     DestinationError,
     DestinationPolicy,
@@ -76,7 +77,7 @@ class Deliverer:
         policy: DestinationPolicy,
         retry: RetryPolicy = RetryPolicy(),
         resolve: Resolver = system_resolve,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | Callable[[], float] = time.time,
         on_outcome: Callable[[str, Outcome], None] | None = None,
     ) -> None:
         self._outbox = outbox
@@ -86,7 +87,8 @@ class Deliverer:
         self._policy = policy
         self._retry = retry
         self._resolve = resolve
-        self._clock = clock
+        self._time = as_clock(clock)
+        self._clock = self._time.now
         self._on_outcome = on_outcome
         self._wake = asyncio.Event()
         self._rng = random.Random()
@@ -116,9 +118,7 @@ class Deliverer:
                     task = asyncio.create_task(self._deliver(row), name=f"deliver {row.id}")
                     inflight[row.lane] = task
                     task.add_done_callback(functools.partial(self._done, inflight, row.lane))
-                timeout = None if later is None else max(0.0, later - self._clock())
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), timeout)
+                await self._time.until(self._wake, later)
         finally:
             for task in inflight.values():
                 task.cancel()

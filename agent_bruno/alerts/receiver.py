@@ -13,6 +13,7 @@ prints each notification with it; tests and benchmarks count what arrived.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 import time
@@ -20,9 +21,11 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, TypeVar
 
 from agent_bruno.alerts.notifiers.webhook import verify
+
+_T = TypeVar("_T")
 
 
 @dataclass
@@ -56,6 +59,14 @@ class Receiver:
     lock: threading.Lock = field(default_factory=threading.Lock)
     on_receive: Callable[[Received], None] | None = None
     arrivals: int = 0  # requests that arrived, answered or not yet
+    clock: Callable[[], float] = time.time  # stamps `Received.at`, checks signatures' age
+    _pokes: list[Callable[[], None]] = field(default_factory=list, init=False, repr=False)
+
+    def _poke(self) -> None:
+        with self.lock:
+            pokes = list(self._pokes)
+        for poke in pokes:
+            poke()
 
     def distinct(self) -> dict[str, Received]:
         """The first 2xx-answered request of each notification id."""
@@ -81,13 +92,46 @@ class Receiver:
     ) -> list[Received]:
         """Like `wait_for`, without blocking the event loop; `distinct` counts notification
         ids (a repeat delivered at least once counts once) and returns the first of each."""
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
+
+        def done() -> list[Received] | None:
             got = list(self.distinct().values()) if distinct else self.ok()
-            if len(got) >= n:
-                return got
-            await asyncio.sleep(0.02)
-        raise AssertionError(f"expected {n} delivered requests, got {self.received}")
+            return got if len(got) >= n else None
+
+        got = await self._watch(done, timeout_s)
+        if got is None:
+            raise AssertionError(f"expected {n} delivered requests, got {self.received}")
+        return got
+
+    async def arrived(self, n: int, timeout_s: float = 30.0) -> None:
+        """Wait until `n` requests arrived, answered or still held."""
+        if await self._watch(lambda: True if self.arrivals >= n else None, timeout_s) is None:
+            raise AssertionError(f"expected {n} requests to arrive, got {self.arrivals}")
+
+    async def _watch(self, done: Callable[[], _T | None], timeout_s: float) -> _T | None:
+        """`done()` once it is not None, checked each time a request arrives or is answered
+        (the server's thread wakes this loop), or None after `timeout_s`."""
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def poke() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop closed after the wait ended
+                loop.call_soon_threadsafe(changed.set)
+
+        with self.lock:
+            self._pokes.append(poke)
+        try:
+            async with asyncio.timeout(timeout_s):
+                while True:
+                    changed.clear()
+                    got = done()
+                    if got is not None:
+                        return got
+                    await changed.wait()
+        except TimeoutError:
+            return done()
+        finally:
+            with self.lock:
+                self._pokes.remove(poke)
 
     def ok(self) -> list[Received]:
         """Requests answered 2xx."""
@@ -108,6 +152,7 @@ def _handler(state: Receiver) -> type[BaseHTTPRequestHandler]:
             headers = {k.lower(): v for k, v in self.headers.items()}
             with state.lock:
                 state.arrivals += 1
+            state._poke()
             if state.delay_s:
                 time.sleep(state.delay_s)
             if state.hold is not None:
@@ -121,7 +166,7 @@ def _handler(state: Receiver) -> type[BaseHTTPRequestHandler]:
                         headers.get("x-bruno-timestamp", ""),
                         body,
                         headers.get("x-bruno-signature", ""),
-                        time.time(),
+                        state.clock(),
                     )
                     if not ok:
                         status = 401
@@ -130,8 +175,9 @@ def _handler(state: Receiver) -> type[BaseHTTPRequestHandler]:
                     r.headers.get("x-bruno-notification-id") == ident and r.answered < 300
                     for r in state.received
                 )
-                got = Received(time.time(), self.path, headers, body, status, ok, seen)
+                got = Received(state.clock(), self.path, headers, body, status, ok, seen)
                 state.received.append(got)
+            state._poke()
             if state.on_receive is not None and status < 300:
                 state.on_receive(got)
             reply = b'{"status":"ok"}' if status < 300 else b'{"error":"scripted"}'

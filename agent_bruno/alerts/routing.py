@@ -227,6 +227,16 @@ class Dispatcher:
         times = [g.next_flush for g in self._groups.values() if g.next_flush is not None]
         return min(times) if times else None
 
+    def next_change_due(self) -> float | None:
+        """When the earliest group with something it has not sent (an alert firing or resolved
+        since its last notification, or one owed) is due, if any; repeats are left out."""
+        times = [
+            g.next_flush
+            for g in self._groups.values()
+            if g.next_flush is not None and (g.owed or _unsent(g))
+        ]
+        return min(times) if times else None
+
     def due(
         self, now: float, silences: Iterable[Silence], offline: frozenset[str]
     ) -> list[tuple[Notification, GroupState]]:
@@ -329,6 +339,11 @@ class Dispatcher:
             alerts=views,
             repeat=repeat,
         )
+
+
+def _unsent(group: _Group) -> bool:
+    sent = group.state.sent
+    return any(view.status == "resolved" or fp not in sent for fp, view in group.alerts.items())
 
 
 def _copy_state(st: GroupState) -> GroupState:

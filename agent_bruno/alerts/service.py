@@ -3,7 +3,9 @@
 Ingest hands each committed write to `observe`, which only appends it to a queue (the request
 is already answered by then); a task evaluates the queue against the active rules, passes the
 changes to the dispatcher, writes due notifications to the outbox and wakes the deliverer. A
-second task ticks once a second for node, silence and episode-timeout rules and group timers.
+second task ticks once a second for node, silence and episode-timeout rules and group timers; a
+third flushes a group the moment it is due with something new to send (a resolve goes out when
+its group interval ends, not at the next tick). Time comes from one `Clock`, passed in.
 The API and the agent's tools call the methods below; owners see only their own subscriptions.
 """
 
@@ -24,6 +26,7 @@ import httpx
 import orjson
 
 from agent_bruno.alerts.backtest import BacktestResult
+from agent_bruno.alerts.clock import Clock, as_clock
 from agent_bruno.alerts.config import AlertConfig, SubscriptionError
 from agent_bruno.alerts.delivery import Deliverer, Outbox
 from agent_bruno.alerts.destinations import DestinationError, Resolver, check, system_resolve
@@ -63,14 +66,15 @@ class AlertService:
         storage: Storage,
         client: httpx.AsyncClient,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock | Callable[[], float] = time.time,
         resolve: Resolver = system_resolve,
         notifiers: dict[str, Notifier] | None = None,
         on_outcome: Callable[[str, str], None] | None = None,
     ) -> None:
         self.config = config
         self._storage = storage
-        self._clock = clock
+        self.clock = as_clock(clock)
+        self._clock = self.clock.now
         self._resolve = resolve
         self._client = client
         self._on_outcome = on_outcome  # (channel, outcome) of each delivery attempt, for metrics
@@ -81,9 +85,12 @@ class AlertService:
         self.evaluator = Evaluator(config.thresholds)
         self.dispatcher = Dispatcher(self._subs.get)
         self.tracker = EpisodeTracker()
-        self.pending = PendingRules(clock)  # rules waiting for "which place?" in a conversation
+        self.pending = PendingRules(
+            self._clock
+        )  # rules waiting for "which place?" in a conversation
         self._queue: deque[WriteRequest] = deque()
         self._pending = asyncio.Event()
+        self._regroup = asyncio.Event()  # a group's next flush may have moved
         self._tasks: list[asyncio.Task[None]] = []
         self.outcomes: dict[tuple[str, str], int] = {}
         link = config.link_base
@@ -101,7 +108,7 @@ class AlertService:
             config.policy,
             config.retry,
             resolve,
-            clock,
+            self.clock,
             self._count,
         )
 
@@ -168,6 +175,7 @@ class AlertService:
         self._tasks = [
             asyncio.create_task(self._evaluate_loop(), name="alerts-evaluate"),
             asyncio.create_task(self._tick_loop(), name="alerts-tick"),
+            asyncio.create_task(self._flush_loop(), name="alerts-flush"),
             asyncio.create_task(self.deliverer.run(), name="alerts-deliver"),
         ]
         log.info(
@@ -226,12 +234,14 @@ class AlertService:
             await self._run_sync(self._db().save_states, rows)
             for c in changes:
                 self.dispatcher.change(c, now)
+            self._regroup.set()
         await self._flush(now)
 
     async def _flush(self, now: float) -> None:
         due = self.dispatcher.due(now, self._silences, self.evaluator.offline)
         if not due:
             return
+        self._regroup.set()
         items = []
         for note, group in due:
             sub = self._subs.get(note.sub_id)
@@ -240,10 +250,20 @@ class AlertService:
         await self._run_sync(self._db().enqueue, items, now)
         self.deliverer.wake()
 
+    async def _flush_loop(self) -> None:
+        while True:
+            self._regroup.clear()
+            if await self.clock.until(self._regroup, self.dispatcher.next_change_due()):
+                continue
+            try:
+                await self._flush(self._clock())
+            except Exception:
+                log.exception("flushing the alert groups failed; the next tick tries again")
+
     async def _tick_loop(self) -> None:
         last_prune = 0.0
         while True:
-            await asyncio.sleep(TICK_S)
+            await self.clock.sleep(TICK_S)
             now = self._clock()
             try:
                 changes = self.evaluator.tick(now)

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 import httpx
 from pydantic import SecretStr
 
+from agent_bruno.alerts.clock import Clock
 from agent_bruno.alerts.config import AlertConfig
 from agent_bruno.alerts.destinations import DestinationPolicy, Resolver, system_resolve
 from agent_bruno.alerts.model import Timing
@@ -59,6 +60,7 @@ async def open_alerts(
     storage: Storage,
     resolve: Resolver = system_resolve,
     on_outcome: Callable[[str, str], None] | None = None,
+    clock: Clock | None = None,
 ) -> AsyncIterator[AlertService]:
     """Start the alert service; stop it (the outbox keeps what is unsent) on exit."""
     limits = httpx.Limits(max_connections=32, max_keepalive_connections=16)
@@ -66,7 +68,12 @@ async def open_alerts(
         trust_env=False, limits=limits, verify=client_tls(trust_env=False)
     ) as client:
         service = AlertService(
-            alert_config(settings), storage, client, resolve=resolve, on_outcome=on_outcome
+            alert_config(settings),
+            storage,
+            client,
+            clock=clock or Clock(),
+            resolve=resolve,
+            on_outcome=on_outcome,
         )
         await service.start()
         try:

@@ -27,6 +27,8 @@ from agent_bruno.knowledge.backend import (
 from agent_bruno.knowledge.catalogue import BackendName
 
 USER_AGENT = "agent-bruno"
+# The driver's own first back-off between retries of a managed transaction (it doubles after).
+DRIVER_FIRST_RETRY_DELAY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +44,13 @@ class Neo4jConfig:
     # quickly when Neo4j is down (the upkeep retries writes on its own schedule).
     max_retry_time_s: float = 5.0
     pool_size: int = 20
+
+    @property
+    def first_retry_delay_s(self) -> float:
+        """The first back-off, a quarter of the retry time at most: with the driver's fixed
+        second, a retry time under a second would be overrun several times over (the default
+        5 s keeps the driver's 1 s)."""
+        return min(DRIVER_FIRST_RETRY_DELAY_S, self.max_retry_time_s / 4)
 
 
 def plain(value: Any) -> Any:
@@ -137,6 +146,7 @@ class Neo4jBackend:
                 auth=(config.username, config.password),
                 connection_timeout=config.connection_timeout_s,
                 max_transaction_retry_time=config.max_retry_time_s,
+                initial_retry_delay=config.first_retry_delay_s,
                 max_connection_pool_size=config.pool_size,
                 user_agent=USER_AGENT,
             )

@@ -147,10 +147,9 @@ class FakeOllama:
         )
         self._thread.start()
         deadline = time.monotonic() + 10
-        while not self._server.started:
+        while not self._server.ready.wait(0.05):  # the thread may have died instead
             if not self._thread.is_alive() or time.monotonic() > deadline:
                 raise RuntimeError("FakeOllama did not start (see the captured uvicorn log)")
-            time.sleep(0.01)
 
     def stop(self) -> None:
         """Stop the server, ending any delayed reply early, and wait for its thread."""

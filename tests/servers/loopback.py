@@ -46,12 +46,19 @@ class PromptServer(uvicorn.Server):
     shutdown waits for open connections and tasks in short polls (uvicorn's pauses 0.1 s first
     and polls every 0.1 s), within `timeout_graceful_shutdown` (5 s when unset), then cancels
     what still runs. A test server starts and stops dozens of times a run; these pauses were
-    most of each test's time."""
+    most of each test's time. `ready` is set once it accepts connections, so a starter waits
+    on it instead of polling `started`."""
 
     def __init__(self, config: uvicorn.Config) -> None:
         super().__init__(config)
+        self.ready = threading.Event()
         self._loop: asyncio.AbstractEventLoop | None = None
         self._wake: asyncio.Event | None = None
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.started:
+            self.ready.set()
 
     async def main_loop(self) -> None:
         self._wake = asyncio.Event()
@@ -103,10 +110,9 @@ def serve_in_thread(app: FastAPI, *, start_timeout_s: float = 30.0) -> Iterator[
     thread.start()
     try:
         deadline = time.monotonic() + start_timeout_s
-        while not server.started:
+        while not server.ready.wait(0.05):  # the thread may have died instead
             assert thread.is_alive(), "the server thread exited"
             assert time.monotonic() < deadline, "the server did not start"
-            time.sleep(0.02)
         yield url
     finally:
         server.stop()

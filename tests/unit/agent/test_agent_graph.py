@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import aclosing
@@ -235,16 +236,40 @@ class SlowStorage:
         return getattr(self._storage, name)
 
 
+class GatedStorage:
+    """The storage, with summaries that block until `release` is set (a hung disk);
+    `entered` is set once a summary has started."""
+
+    def __init__(self, storage: SqliteStorage) -> None:
+        self._storage = storage
+        self.entered = threading.Event()
+        self.release = threading.Event()
+
+    def summarize(self, query: Any) -> Any:
+        self.entered.set()
+        self.release.wait(5)
+        return self._storage.summarize(query)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._storage, name)
+
+
 async def test_closing_the_stream_mid_run_stops_it_and_the_thread_still_works(
     storage: SqliteStorage,
 ):
-    service = await AgentService.create(make_context(SlowStorage(storage, 0.2)))
+    gated = GatedStorage(storage)
+    service = await AgentService.create(make_context(gated))
     before = set(asyncio.all_tasks())
-    async with aclosing(service.stream(QUESTION, thread_id="gone")) as events:
-        async for event in events:
-            if event.kind == "tool_call":
-                break
-    assert other_tasks(before) == set()
+    try:
+        async with asyncio.timeout(2):  # closing does not wait for the blocked tool
+            async with aclosing(service.stream(QUESTION, thread_id="gone")) as events:
+                async for event in events:
+                    if event.kind == "tool_call":
+                        assert await asyncio.to_thread(gated.entered.wait, 5)  # the tool runs
+                        break
+        assert other_tasks(before) == set()
+    finally:
+        gated.release.set()
 
     reply = await service.ask(QUESTION, thread_id="gone")
     assert f"{WAREHOUSE_TEMPERATURE}" in reply.answer
@@ -252,7 +277,8 @@ async def test_closing_the_stream_mid_run_stops_it_and_the_thread_still_works(
 
 
 async def test_cancelling_the_consumer_cancels_the_run(storage: SqliteStorage):
-    service = await AgentService.create(make_context(SlowStorage(storage, 0.3)))
+    gated = GatedStorage(storage)
+    service = await AgentService.create(make_context(gated))
     before = set(asyncio.all_tasks())
     seen: list[str] = []
     calling = asyncio.Event()
@@ -264,14 +290,19 @@ async def test_cancelling_the_consumer_cancels_the_run(storage: SqliteStorage):
                 calling.set()
 
     task = asyncio.create_task(consume())
-    await asyncio.wait_for(calling.wait(), 5)
-    task.cancel()  # a client disconnect: the request task is cancelled while a tool runs
-    with pytest.raises(asyncio.CancelledError):
-        await task
-    assert "answer" not in seen
-    for _ in range(3):
-        await asyncio.sleep(0)
-    assert other_tasks(before) == set()
+    try:
+        await asyncio.wait_for(calling.wait(), 5)
+        assert await asyncio.to_thread(gated.entered.wait, 5)  # the tool is running
+        task.cancel()  # a client disconnect: the request task is cancelled while a tool runs
+        with pytest.raises(asyncio.CancelledError):
+            async with asyncio.timeout(2):  # not after the blocked tool returns
+                await task
+        assert "answer" not in seen
+        for _ in range(3):
+            await asyncio.sleep(0)
+        assert other_tasks(before) == set()
+    finally:
+        gated.release.set()
 
     reply = await service.ask(QUESTION, thread_id="cut")
     assert f"{WAREHOUSE_TEMPERATURE}" in reply.answer

@@ -46,7 +46,7 @@ class Live:
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[Live]:
-    settings = make_settings(tmp_path, sse_ping_s=0.1)
+    settings = make_settings(tmp_path, sse_ping_s=0.05)
     app = create_app(settings)
     with serve_in_thread(app) as url:
         beat = envelope([heartbeat(1, ts=time.time())])
@@ -155,7 +155,7 @@ def test_first_event_arrives_before_the_work_and_pings_keep_the_stream_alive(liv
             if line.startswith("event: status") and not agent.release.is_set():
                 status_while_working = True
             if sum(x.startswith(": ping") for x in lines) == 2:
-                agent.release.set()  # two pings (sse_ping_s=0.1) kept the idle stream alive
+                agent.release.set()  # two pings (sse_ping_s=0.05) kept the idle stream alive
     assert status_while_working
     assert lines[0] == "event: status"
     assert [e.name for e in parse_sse(lines)] == ["status", "answer", "done"]

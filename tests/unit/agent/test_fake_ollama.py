@@ -105,7 +105,7 @@ async def test_tool_call_to_an_unknown_tool_is_returned_as_a_valid_tool_call() -
 
 async def test_reply_slower_than_the_client_timeout_raises_httpx_read_timeout() -> None:
     async with FakeOllama([Reply("late", delay_s=3.0)]) as fake:
-        model = ChatOllama(base_url=fake.url, model=MODEL, client_kwargs={"timeout": 0.3})
+        model = ChatOllama(base_url=fake.url, model=MODEL, client_kwargs={"timeout": 0.1})
         with pytest.raises(httpx.ReadTimeout):
             await model.ainvoke("q")
 

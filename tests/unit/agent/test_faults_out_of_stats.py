@@ -80,16 +80,20 @@ def test_series_points_leave_faults_out_unless_asked(store: SqliteStorage) -> No
 def test_a_window_of_faults_only_adds_nothing_to_the_statistics(tmp_path: Path) -> None:
     s = SqliteStorage(tmp_path / "db.sqlite")
     s.open_writer()
-    stuck = temperature(
-        9, NOW, min=48.0, max=48.0, mean=48.0, last=48.0, clean=None,
-        faults={"count": 5, "min": 48.0, "max": 48.0, "mean": 48.0, "last": 48.0},
-    )  # fmt: skip
-    parsed = [EVENT_ADAPTER.validate_python(e) for e in (stuck, temperature(1, NOW + 300))]
-    s.apply_batch([EventsWrite("homelab", "pi-node-1", "warehouse", parsed, NOW)])
-    (summary,) = s.summarize(SeriesQuery(NOW, NOW + 600, 300, metric="temperature"))
-    assert (summary.count, summary.max) == (5, 21.2)
-    assert summary.faults is not None
-    assert summary.faults.count == 5
+    try:
+        stuck = temperature(
+            9, NOW, min=48.0, max=48.0, mean=48.0, last=48.0, clean=None,
+            faults={"count": 5, "min": 48.0, "max": 48.0, "mean": 48.0, "last": 48.0},
+        )  # fmt: skip
+        parsed = [EVENT_ADAPTER.validate_python(e) for e in (stuck, temperature(1, NOW + 300))]
+        s.apply_batch([EventsWrite("homelab", "pi-node-1", "warehouse", parsed, NOW)])
+        (summary,) = s.summarize(SeriesQuery(NOW, NOW + 600, 300, metric="temperature"))
+        assert (summary.count, summary.max) == (5, 21.2)
+        assert summary.faults is not None
+        assert summary.faults.count == 5
+    finally:
+        s.close_writer()
+        s.close()
 
 
 @pytest.mark.parametrize(

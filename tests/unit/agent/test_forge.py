@@ -90,8 +90,8 @@ async def test_slow_forge_is_a_forge_error_naming_the_timeout(
     api: Api, http: httpx.AsyncClient
 ) -> None:
     async with FakeOllama([Reply("late", delay_s=5)], model=MODEL) as fake:
-        client = forge(fake, http, api, timeout_s=0.3)
-        with pytest.raises(ForgeError, match=r"did not answer within 0\.3 s") as caught:
+        client = forge(fake, http, api, timeout_s=0.05)
+        with pytest.raises(ForgeError, match=r"did not answer within 0\.05 s") as caught:
             await client.analyze(SYSTEM, QUESTION, DATA)
     assert caught.value.retryable is True
 

@@ -108,6 +108,7 @@ def test_storage_version_changes_with_each_commit_that_changed_data(tmp_path: Pa
         storage.query_series(SeriesQuery(NOW, NOW + 3600, 60))
         assert (after_write, after_prune, storage.version) == (before + 1, before + 2, before + 2)
     finally:
+        storage.close_writer()
         storage.close()
 
 

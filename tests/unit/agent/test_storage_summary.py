@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -29,7 +30,7 @@ def _flag(i: int, ts: float, severity: str) -> ReadingEvent:
 
 
 @pytest.fixture
-def storage(tmp_path: Path) -> SqliteStorage:
+def storage(tmp_path: Path) -> Iterator[SqliteStorage]:
     store = SqliteStorage(tmp_path / "db.sqlite")
     store.open_writer()
     # 30 hours of 5-minute aggregates: value = hour index, so means are easy to check.
@@ -39,7 +40,9 @@ def storage(tmp_path: Path) -> SqliteStorage:
     for chunk in range(0, len(events), 100):
         write = EventsWrite("homelab", "pi-node-1", "warehouse", events[chunk : chunk + 100], T0)
         assert not any(isinstance(r, Exception) for r in store.apply_batch([write]))
-    return store
+    yield store
+    store.close_writer()
+    store.close()
 
 
 def test_summary_merges_buckets_starting_in_the_range(storage: SqliteStorage) -> None:

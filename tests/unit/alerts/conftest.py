@@ -1,8 +1,10 @@
 """Fixtures: an agent app with alert settings (two principals, a loopback receiver as the
-default channel, no group wait) and clients for each principal."""
+default channel, no group wait) and clients for each principal; every app built in a test
+(the restart tests build several) takes its alert service's time from the test's `SkipClock`."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
@@ -11,9 +13,11 @@ import pytest
 from fastapi import FastAPI
 
 from agent_bruno.alerts.receiver import Receiver, receiver
+from agent_bruno.alerts.wiring import open_alerts
 from agent_bruno.app import create_app
 from agent_bruno.settings import Settings
 from tests.unit.agent.helpers import make_settings
+from tests.unit.alerts.helpers import SkipClock
 
 ALICE = "alice-token-3f9a1c7e5b2d"
 BOB = "bob-token-8e2d4a6c1f9b"
@@ -21,9 +25,20 @@ HOOK_SECRET = "hook-secret-5a7c9e1b3d"
 SLACK_SECRET = "slack-signing-2b4d6f8a0c"
 
 
+@pytest.fixture(autouse=True)
+def clock() -> Iterator[SkipClock]:
+    """The alert service's clock in every app `create_app` builds during the test (one clock
+    for all of them: time never runs back across a restart). A test that does not skip runs
+    on real time."""
+    clock = SkipClock()
+    with pytest.MonkeyPatch.context() as mp:  # its own: tests may `monkeypatch.undo()`
+        mp.setattr("agent_bruno.app.open_alerts", functools.partial(open_alerts, clock=clock))
+        yield clock
+
+
 @pytest.fixture
-def hook() -> Iterator[Receiver]:
-    with receiver(secret=HOOK_SECRET) as r:
+def hook(clock: SkipClock) -> Iterator[Receiver]:
+    with receiver(secret=HOOK_SECRET, clock=clock.now) as r:
         yield r
 
 

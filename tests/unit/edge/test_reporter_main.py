@@ -200,7 +200,7 @@ def test_read_api_bind_127_0_0_2_without_a_token_passes_the_check_then_crashes(
         token=None,
         bind=config.read_api_bind,
         port=0,
-        poll_interval=0.05,
+        poll_interval=0.002,
     )
     host, port = api.start()
     try:

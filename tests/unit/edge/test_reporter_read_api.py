@@ -25,7 +25,7 @@ def api(tmp_path: Path) -> Iterator[ReadApi]:
     )
     store.append([Reading(T0, "dht22-1", "humidity", "%", None)])
     server = ReadApi(
-        tmp_path / "raw.db", node="pi-1", token=TOKEN, bind="127.0.0.1", port=0, poll_interval=0.01
+        tmp_path / "raw.db", node="pi-1", token=TOKEN, bind="127.0.0.1", port=0, poll_interval=0.002
     )
     server.start()
     yield server

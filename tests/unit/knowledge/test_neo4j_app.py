@@ -51,7 +51,7 @@ async def ready_after_ingest(settings: Settings) -> dict[str, object]:
 async def test_an_unreachable_neo4j_is_named_in_readyz(tmp_path: Path):
     with refused_port() as port:
         # Nothing listens: retrying longer than a moment only makes start-up and shutdown wait.
-        body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.2))
+        body = await ready_after_ingest(neo4j_settings(tmp_path, f"bolt://127.0.0.1:{port}", 0.02))
         graph = body["graph"]
         assert isinstance(graph, dict)
         assert (graph["backend"], graph["state"]) == ("neo4j", "unavailable")
@@ -75,6 +75,8 @@ def test_the_retry_time_of_graph_transactions_is_a_setting(tmp_path: Path):
     config = neo4j_config(neo4j_settings(tmp_path, "bolt://127.0.0.1:7687", 0.2))
     assert config is not None
     assert config.max_retry_time_s == 0.2
+    assert config.first_retry_delay_s == 0.05  # a short retry time is not overrun by back-off
     default = neo4j_config(neo4j_settings(tmp_path, "bolt://127.0.0.1:7687"))
     assert default is not None
     assert default.max_retry_time_s == 5.0
+    assert default.first_retry_delay_s == 1.0  # the driver's own
