@@ -14,6 +14,7 @@ read their dependencies from `runtime.context` (an `AgentContext`); none reads t
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Sequence
 from datetime import datetime, tzinfo
@@ -78,6 +79,28 @@ def build_graph(
         raise ValueError(f"model_timeout_s must be positive, got {model_timeout_s!r}")
     if max_model_rounds < 1:
         raise ValueError(f"max_model_rounds must be at least 1, got {max_model_rounds!r}")
+    if model is None:
+        # Without a model the graph holds nothing of its caller's: compiled once per process
+        # (2.5 ms, twice per service start), each caller given a copy with its checkpointer.
+        return _builtin_graph(model_timeout_s, max_model_rounds).copy(
+            {"checkpointer": checkpointer}
+        )
+    return _compile(model, model_timeout_s, max_model_rounds, checkpointer)
+
+
+@functools.lru_cache(maxsize=8)
+def _builtin_graph(model_timeout_s: float, max_model_rounds: int) -> AgentGraph:
+    """The graph without a model and without a checkpointer, shared read-only."""
+    return _compile(None, model_timeout_s, max_model_rounds, None)
+
+
+def _compile(
+    model: BaseChatModel | None,
+    model_timeout_s: float,
+    max_model_rounds: int,
+    checkpointer: BaseCheckpointSaver[Any] | None,
+) -> AgentGraph:
+    """Build and compile the graph (`build_graph` without its checks)."""
     bound = model.bind_tools(tool_schemas()) if model is not None else None
 
     async def start(state: AgentState, runtime: Runtime[AgentContext]) -> dict[str, Any]:
