@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import faulthandler
 import fcntl
 import gc
 import os
 import pickle
 import sqlite3
 import ssl
+import time
 from dataclasses import replace
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
@@ -29,7 +31,43 @@ MEMORY_TMP = "/dev/shm"
 MEMORY_TMP_MIN_FREE = 1 << 30
 
 
+# A test still running this long after the watchdog was last set (the slowest, the soak, takes
+# about 3 minutes) prints every thread's stack, and again each time as long again passes, so a
+# hang says where it is. pytest's own `faulthandler_timeout` sets and cancels the watchdog (a
+# thread) around every test, about 0.25 ms each, a second of CPU over the default tier; here it
+# is set again when a test starts and it was last set REARM_AFTER_S ago or more.
+HANG_AFTER_S = float(os.environ.get("TESTS_HANG_AFTER_S", "300"))
+REARM_AFTER_S = min(10.0, HANG_AFTER_S / 2)
+_HANG_STREAM = pytest.StashKey[Any]()
+_ARMED_AT = pytest.StashKey[float]()
+
+
+def _arm_watchdog(config: pytest.Config) -> None:
+    faulthandler.dump_traceback_later(HANG_AFTER_S, repeat=True, file=config.stash[_HANG_STREAM])
+    config.stash[_ARMED_AT] = time.monotonic()
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_configure(config: pytest.Config) -> None:
+    if not _is_xdist_controller(config):  # it only waits for its workers
+        # Before capturing starts, so the stacks reach the terminal, not a test's captured output.
+        config.stash[_HANG_STREAM] = open(os.dup(2), "w")  # noqa: SIM115 - open until unconfigure
+        _arm_watchdog(config)
+    _use_memory_tmp(config)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    armed_at = item.config.stash.get(_ARMED_AT, None)
+    if armed_at is not None and time.monotonic() - armed_at >= REARM_AFTER_S:
+        _arm_watchdog(item.config)
+
+
+def _is_xdist_controller(config: pytest.Config) -> bool:
+    workers = getattr(config.option, "numprocesses", None)
+    return bool(workers) and "PYTEST_XDIST_WORKER" not in os.environ
+
+
+def _use_memory_tmp(config: pytest.Config) -> None:
     if os.environ.get("PYTEST_DEBUG_TEMPROOT") or config.option.basetemp:
         return
     try:
@@ -95,7 +133,9 @@ def pytest_collection_finish(session: pytest.Session) -> None:
 def pytest_unconfigure(config: pytest.Config) -> None:
     """The interpreter's last collections at exit walk whatever the run left: a worker took 1-5 s
     to exit after its last test. Nothing is collected after this, so everything is frozen."""
-    del config
+    faulthandler.cancel_dump_traceback_later()
+    if _HANG_STREAM in config.stash:
+        config.stash[_HANG_STREAM].close()
     gc.freeze()
 
 
