@@ -9,12 +9,18 @@ does not know is an error, as on a cluster with the CRD installed.
 from __future__ import annotations
 
 import base64
+import functools
+import importlib.util
 import shutil
 import subprocess
+import sys
+from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import kubernetes_validate
+import kubernetes_validate.utils
 import pytest
 import yaml
 
@@ -24,6 +30,17 @@ from tests.unit.deploy.kustomize import KustomizeError, build, pod_spec
 Obj = dict[str, Any]
 K8S_VERSIONS = ("1.29.0", "1.32.0", "1.35.0")
 CRD_KINDS = frozenset({"ServiceMonitor", "PrometheusRule"})
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _schemas_parsed_once() -> Iterator[None]:
+    """`kubernetes_validate.validate` reads and parses its schema files on every call, the
+    release's definitions (megabytes of JSON) included: about 1 s of CPU over the objects
+    validated here. Each file is parsed once; the validator only reads what it is given."""
+    parse = kubernetes_validate.utils.schema_contents
+    kubernetes_validate.utils.schema_contents = functools.cache(parse)
+    yield
+    kubernetes_validate.utils.schema_contents = parse
 
 
 def _key(obj: Obj) -> tuple[str, str, str, str]:
@@ -94,6 +111,26 @@ def test_objects_pass_the_kubernetes_schemas(
             pytest.fail(f"{overlay}: {obj['kind']}/{obj['metadata']['name']} ({version}): {exc}")
 
 
+@functools.cache
+def _prometheus_operator_v1() -> ModuleType:
+    """The monitoring.coreos.com/v1 models alone. The package imports v1alpha1 beside them, which
+    this suite does not use and which costs about 1 s of CPU to build; the models import only
+    `cloudcoil` itself, not their package."""
+    import cloudcoil.models
+
+    name = "cloudcoil.models.prometheus_operator.v1"
+    if name in sys.modules:
+        return sys.modules[name]
+    path = Path(cloudcoil.models.__path__[0]) / "prometheus_operator" / "v1.py"
+    spec = importlib.util.spec_from_file_location(f"{__name__}._prometheus_operator_v1", path)
+    assert spec is not None, path
+    assert spec.loader is not None, path
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # pydantic resolves the models' annotations through it
+    spec.loader.exec_module(module)
+    return module
+
+
 def _unknown_fields(given: Any, kept: Any, path: str = "") -> list[str]:
     """Keys of `given` that the model dropped (it ignores what its schema does not define)."""
     if isinstance(given, dict):
@@ -121,8 +158,7 @@ def _unknown_fields(given: Any, kept: Any, path: str = "") -> list[str]:
 def test_prometheus_operator_objects_pass_their_crd_schemas(
     rendered: dict[str, list[Obj]], overlay: str
 ) -> None:
-    from cloudcoil.models.prometheus_operator import v1
-
+    v1 = _prometheus_operator_v1()
     models = {"ServiceMonitor": v1.ServiceMonitor, "PrometheusRule": v1.PrometheusRule}
     checked = 0
     for obj in rendered[overlay]:
