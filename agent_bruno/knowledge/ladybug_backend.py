@@ -144,8 +144,10 @@ class LadybugBackend:
         """Every statement in one transaction on the writer; a macro that exists is left as is.
 
         One commit, not one per statement: a new database's schema cost 13-19 ms of CPU (and
-        as many syncs) that way, 8-11 ms in one transaction. Macros have no IF NOT EXISTS, and
-        a refused statement would undo the others: the ones that exist are skipped up front."""
+        as many syncs) that way, 8-11 ms in one transaction, and 3 ms less again sent as one
+        query (the statements are `;`-free, as split by the catalogue). Macros have no IF NOT
+        EXISTS, and a refused statement would undo the others: the ones that exist are skipped
+        up front."""
         with self._write_lock:
             conn = self._writer
             try:
@@ -153,8 +155,8 @@ class LadybugBackend:
                 todo = [s for s in statements if _macro_name(s) not in known]
                 conn.execute("BEGIN TRANSACTION")
                 try:
-                    for statement in todo:
-                        conn.execute(statement)
+                    if todo:
+                        conn.execute(";".join(todo))
                 except BaseException:
                     _rollback(conn)
                     raise
