@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import pytest_asyncio
 
 from agent_bruno.app import create_app
+from agent_bruno.settings import Settings
 from tests.unit.agent.helpers import (
     API_TOKEN,
     NODE1_TOKEN,
@@ -24,6 +28,11 @@ from tests.unit.agent.helpers import (
     make_settings,
     reading,
 )
+
+# Every test runs on the module's event loop: the read-only ones share one agent and its data
+# (`loaded`, made once), the others get their own (`client`). An agent start and two hours of
+# readings per test were most of this module's time.
+pytestmark = pytest.mark.asyncio(loop_scope="module")
 
 HA = auth(API_TOKEN)
 RANGE = {"start": str(NOW - 3600), "end": str(NOW + 7200)}
@@ -45,8 +54,23 @@ async def get(client, path: str, **params: Any) -> httpx.Response:
     return await client.get(path, params=params, headers=HA)
 
 
-@pytest.fixture
-async def loaded(client):
+@asynccontextmanager
+async def _agent(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://agent") as c:
+            yield c
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """An agent of the test's own, with nothing stored."""
+    async with _agent(settings) as c:
+        yield c
+
+
+async def _load(client: httpx.AsyncClient) -> None:
     """Two hours of bulk readings every 30 s, plus edge events from two nodes."""
     r = await client.post("/v1/readings", json=[bulk(i) for i in range(240)], headers=HA)
     assert r.json()["accepted"] == 240
@@ -59,7 +83,14 @@ async def loaded(client):
         json=envelope(n2, node="pi-node-2", location="office"),
         headers=auth(NODE2_TOKEN),
     )
-    return client
+
+
+@pytest_asyncio.fixture(scope="module", loop_scope="module")
+async def loaded(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[httpx.AsyncClient]:
+    """One agent with the data loaded, shared by the tests that only read (GET) from it."""
+    async with _agent(make_settings(tmp_path_factory.mktemp("read-api"))) as c:
+        await _load(c)
+        yield c
 
 
 async def test_series_from_5_minute_rollups(loaded):
@@ -217,9 +248,11 @@ async def test_bad_anomaly_parameters_are_422(loaded, params, name):
     assert r.json()["parameter"] == name
 
 
-async def test_nodes_with_status(loaded, settings):
+async def test_nodes_with_status(client, settings):
     # Liveness is when the agent last heard from a node, by its own clock: pi-node-2 falls
-    # silent for an hour.
+    # silent for an hour (in this test's own agent: it changes what is stored).
+    await _load(client)
+    loaded = client
     conn = sqlite3.connect(settings.database_path)
     with conn:
         conn.execute("UPDATE nodes SET last_seen = last_seen - 3600 WHERE node = 'pi-node-2'")
